@@ -1,0 +1,50 @@
+"""feedsvc: publishes a content directory as Atom, RSS, JSON Feed, iCalendar and a JSON API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+__version__ = "1.0.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Any:
+    """Build the Flask app: defaults -> FEEDSVC_* environment -> ``config`` mapping."""
+    from flask import Flask
+
+    from . import api, cli, errors, feeds, health, http, web
+    from .config import load_config
+    from .content import LiveIndex, Loader
+    from .extensions import State, cache
+
+    app = Flask(__name__)
+    load_config(app, config)
+    app.json.sort_keys = True  # same content, same bytes
+    app.json.compact = True  # type: ignore[attr-defined]
+    logging.getLogger("feedsvc").setLevel(app.config["LOG_LEVEL"])
+
+    cfg = app.config
+
+    def make_live() -> LiveIndex:
+        loader = Loader(cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"],
+                        parse_cache_dir=cfg["PARSE_CACHE_DIR"])
+        return LiveIndex(loader, cfg["RELOAD_INTERVAL"])
+
+    app.extensions["feedsvc"] = State(make_live=make_live)
+    cache.init_app(app, config={
+        "CACHE_TYPE": cfg["CACHE_TYPE"],
+        "CACHE_REDIS_URL": cfg["CACHE_REDIS_URL"],
+        "CACHE_DIR": cfg["CACHE_DIR"],
+        "CACHE_DEFAULT_TIMEOUT": cfg["CACHE_DEFAULT_TIMEOUT"],
+        "CACHE_KEY_PREFIX": cfg["CACHE_KEY_PREFIX"],
+        "CACHE_THRESHOLD": 2000,
+    })
+    errors.init_app(app)
+    http.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(api.bp)
+    return app

@@ -1,0 +1,132 @@
+"""Command line: `flask --app feedsvc content check|new|stats`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import yaml
+from flask import Flask, current_app
+
+from .content import ContentError, Loader, SiteError, load_site, parse_post
+from .content.markdown import slugify
+from .content.validate import parse_when
+
+
+@click.group("content")
+def content_cli() -> None:
+    """Check and write content files."""
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    """A progress callback printing to stderr on long runs (interactive or not)."""
+    state = {"last": 0}
+
+    def report(done: int, total: int) -> None:
+        if total >= 1000 and (done - state["last"] >= max(500, total // 20) or done == total):
+            state["last"] = done
+            click.echo(f"{label}: {done}/{total} files", err=True)
+
+    return report
+
+
+@content_cli.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def check(directory: Path | None) -> None:
+    """Validate every content file in DIRECTORY (default: FEEDSVC_CONTENT_DIR).
+
+    Prints one `file: field: message` line per problem and exits 1 if there is any.
+    """
+    root = directory or Path(current_app.config["CONTENT_DIR"])
+    try:
+        index = Loader(root).load(progress=_progress("checking"))
+    except SiteError as exc:
+        for p in exc.problems:
+            click.echo(f"{root / p.path}: {p.field}: {p.message}")
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"{root}: file: cannot read: {exc}")
+        sys.exit(1)
+    for p in index.problems:
+        click.echo(f"{root / p.path}: {p.field}: {p.message}")
+    click.echo(f"{len(index.posts)} posts published, {len(index.problems)} problems", err=True)
+    sys.exit(1 if index.problems else 0)
+
+
+@content_cli.command("new")
+@click.argument("title")
+@click.option("--category", "categories", multiple=True, required=True, help="Category slug (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
+@click.option("--date", "date", help="Publication date or datetime (ISO 8601); default: now.")
+@click.option("--slug", help="URL slug; default: from the title.")
+@click.option("--lang", help="Language tag; default: the site language.")
+@click.option("--summary", help="Summary; default: the first paragraph.")
+@click.option("--event-start", help="Event start (ISO 8601 datetime with offset).")
+@click.option("--event-end", help="Event end (ISO 8601 datetime with offset).")
+@click.option("--event-location", help="Where the event takes place.")
+@click.option("--event-url", help="Registration or event URL.")
+@click.option("--draft", is_flag=True, help="Write the post as a draft (published nowhere).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Content directory; default: FEEDSVC_CONTENT_DIR.")
+def new(title: str, categories: tuple[str, ...], tags: tuple[str, ...], date: str | None, slug: str | None,
+        lang: str | None, summary: str | None, event_start: str | None, event_end: str | None,
+        event_location: str | None, event_url: str | None, draft: bool, directory: Path | None) -> None:
+    """Write a correctly named, valid post file titled TITLE and print its path."""
+    root = directory or Path(current_app.config["CONTENT_DIR"])
+    try:
+        site = load_site(root / "site.yaml")
+    except SiteError as exc:
+        raise click.ClickException(str(exc)) from None
+    when = date or datetime.now(timezone.utc).astimezone(site.tz).replace(microsecond=0).isoformat()
+    try:
+        published = parse_when(when, site.tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--date") from None
+    slug = slug or slugify(title).encode("ascii", "ignore").decode() or "post"
+    fm: dict[str, object] = {"title": title, "date": when, "categories": list(categories)}
+    if tags:
+        fm["tags"] = list(tags)
+    if slug != slugify(title):
+        fm["slug"] = slug
+    for key, value in (("lang", lang), ("summary", summary)):
+        if value:
+            fm[key] = value
+    if event_start or event_end or event_location or event_url:
+        if not event_start:
+            raise click.UsageError("--event-start is required for an event")
+        fm["event"] = {k: v for k, v in (("start", event_start), ("end", event_end),
+                                         ("location", event_location), ("url", event_url)) if v}
+    if draft:
+        fm["draft"] = True
+    path = root / "posts" / f"{published:%Y}" / f"{published:%Y-%m-%d}-{slug}.md"
+    text = "---\n" + yaml.safe_dump(fm, allow_unicode=True, sort_keys=False) + "---\n\nWrite the post here.\n"
+    try:
+        parse_post(text.encode(), path.relative_to(root).as_posix(), site)
+    except ContentError as exc:
+        raise click.ClickException(f"the post would be invalid: {exc.field}: {exc.message}") from None
+    existing = Loader(root).load()
+    if existing.get(slug) is not None:
+        raise click.ClickException(f"slug {slug!r} is already used by {existing.get(slug).source}")  # type: ignore[union-attr]
+    if path.exists():
+        raise click.ClickException(f"{path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(str(path))
+
+
+@content_cli.command("stats")
+def stats() -> None:
+    """Print counts of posts, categories, tags and problems."""
+    idx = Loader(current_app.config["CONTENT_DIR"]).load(progress=_progress("loading"))
+    click.echo(f"posts: {len(idx.posts)}")
+    for c in idx.categories:
+        click.echo(f"category {c.category.slug}: {c.count}")
+    click.echo(f"tags: {len(idx.tags)}; languages: {', '.join(idx.languages)}")
+    click.echo(f"problems: {len(idx.problems)}; version: {idx.version}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the CLI groups."""
+    app.cli.add_command(content_cli)

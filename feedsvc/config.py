@@ -1,0 +1,103 @@
+"""Configuration: defaults, then FEEDSVC_* environment variables, then a test mapping.
+
+The one place that reads the environment. Every value is type-checked here, so a bad
+setting stops the service at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+#: Every setting, its default and meaning (kept in step with README "Configuration").
+DEFAULTS: dict[str, Any] = {
+    "CONTENT_DIR": "content",          # the content directory (site.yaml + posts/)
+    "BASE_URL": None,                  # overrides site.yaml base_url (ids never change with it)
+    "RELOAD_INTERVAL": 2.0,            # seconds between content rescans; 0 disables live reload
+    "MAX_POST_BYTES": 8 * 1024 * 1024,  # larger post files are reported, not parsed
+    "PARSE_CACHE_DIR": None,           # on-disk parse cache for fast restarts (off when unset)
+    "FEED_SIZE": 50,                   # entries per feed document (RFC 5005 page size)
+    "PER_PAGE": 20,                    # API default page size
+    "MAX_PER_PAGE": 100,               # API largest page size
+    "MAX_AGE": 300,                    # Cache-Control max-age and RSS ttl (seconds)
+    "STALE_WHILE_REVALIDATE": 60,      # Cache-Control stale-while-revalidate (seconds)
+    "STALE_IF_ERROR": 86400,           # Cache-Control stale-if-error (seconds)
+    "CACHE_TYPE": "SimpleCache",       # SimpleCache | FileSystemCache | RedisCache | NullCache
+    "CACHE_REDIS_URL": None,           # redis://host:port/db for RedisCache
+    "CACHE_DIR": None,                 # directory for FileSystemCache
+    "CACHE_DEFAULT_TIMEOUT": 86400,    # seconds a rendered body may stay in the cache
+    "CACHE_KEY_PREFIX": "feedsvc:",    # namespace in a shared cache
+    "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
+    "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
+    "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
+    "WEBSUB_TIMEOUT": 5.0,             # seconds per hub ping
+    "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
+    "LOG_LEVEL": "INFO",
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting has an invalid value; the message names the FEEDSVC_ variable."""
+
+
+_pos_int = validate.Range(min=1)
+_nonneg = validate.Range(min=0)
+
+
+class _ConfigSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    CONTENT_DIR = fields.Str(required=True, validate=validate.Length(min=1))
+    BASE_URL = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False)
+    RELOAD_INTERVAL = fields.Float(validate=_nonneg)
+    MAX_POST_BYTES = fields.Int(strict=True, validate=_pos_int)
+    PARSE_CACHE_DIR = fields.Str(allow_none=True)
+    FEED_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
+    PER_PAGE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
+    MAX_PER_PAGE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
+    MAX_AGE = fields.Int(strict=True, validate=_nonneg)
+    STALE_WHILE_REVALIDATE = fields.Int(strict=True, validate=_nonneg)
+    STALE_IF_ERROR = fields.Int(strict=True, validate=_nonneg)
+    CACHE_TYPE = fields.Str(validate=validate.OneOf(
+        ["SimpleCache", "FileSystemCache", "RedisCache", "NullCache"]))
+    CACHE_REDIS_URL = fields.Str(allow_none=True, validate=validate.Regexp(r"^(redis|rediss|unix)://"))
+    CACHE_DIR = fields.Str(allow_none=True)
+    CACHE_DEFAULT_TIMEOUT = fields.Int(strict=True, validate=_nonneg)
+    CACHE_KEY_PREFIX = fields.Str()
+    RATELIMIT = fields.Str(allow_none=True, validate=validate.Regexp(
+        r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*$",
+        error="must look like '120/minute' or '10/second;1000/hour'"))
+    RATELIMIT_STORAGE_URI = fields.Str(allow_none=True)
+    TRUSTED_PROXIES = fields.Int(strict=True, validate=validate.Range(min=0, max=10))
+    WEBSUB_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
+    WEBSUB_RETRIES = fields.Int(strict=True, validate=validate.Range(min=1, max=20))
+    LOG_LEVEL = fields.Str(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+
+
+def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from defaults, FEEDSVC_* variables and ``overrides``; check types.
+
+    :raises ConfigError: naming the first invalid setting.
+    """
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("FEEDSVC")  # JSON-typed values: FEEDSVC_MAX_AGE=60 is an int
+    if overrides:
+        app.config.update(overrides)
+    values = {k: app.config[k] for k in DEFAULTS}
+    for k, v in values.items():  # from_prefixed_env leaves non-JSON text as str
+        if isinstance(v, int) and not isinstance(v, bool) and isinstance(DEFAULTS[k], float):
+            values[k] = float(v)
+    if app.config.get("CACHE_TYPE") == "RedisCache" and not app.config.get("CACHE_REDIS_URL"):
+        raise ConfigError("FEEDSVC_CACHE_REDIS_URL: required when FEEDSVC_CACHE_TYPE is RedisCache")
+    try:
+        checked = _ConfigSchema().load(values)
+    except ValidationError as exc:
+        name, msgs = next(iter(exc.messages.items()))
+        msg = msgs[0] if isinstance(msgs, list) else msgs
+        raise ConfigError(f"FEEDSVC_{name}: {msg} (got {values.get(name)!r})") from None
+    if checked["PER_PAGE"] > checked["MAX_PER_PAGE"]:
+        raise ConfigError("FEEDSVC_PER_PAGE: must not exceed FEEDSVC_MAX_PER_PAGE")
+    app.config.update(checked)

@@ -1,0 +1,229 @@
+"""The immutable, queryable snapshot of all published posts."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import MappingProxyType
+
+from .markdown import tokens as text_tokens
+from .model import Category, Post, Problem, Site, Tag
+
+_EMPTY: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Normalised filters for Index.query; hashable so results can be memoised."""
+
+    category: str | None = None
+    tag: str | None = None
+    lang: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A tag with its label and number of posts."""
+
+    tag: Tag
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    """A declared category with its number of posts."""
+
+    category: Category
+    count: int
+
+
+@dataclass(frozen=True, eq=False)
+class Index:
+    """All published posts, newest first, with lookups. Never mutated after build."""
+
+    site: Site
+    #: Published posts, newest first (ties: slug).
+    posts: tuple[Post, ...]
+    #: Hash of the published content: the same on every worker and host.
+    version: str
+    #: Files that could not be published (or are served from their last good version).
+    problems: tuple[Problem, ...] = ()
+    #: Latest modification seen in the content tree (file/dir mtimes), for Last-Modified.
+    content_mtime: datetime = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    #: Post source -> its search tokens; the inverted index is built from it on first search.
+    tokens_of: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    #: Set when the content directory could not be read: the reason (index is the last good one).
+    degraded: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        by_slug: dict[str, int] = {}
+        aliases: dict[str, str] = {}
+        by_cat: dict[str, list[int]] = {c.slug: [] for c in self.site.categories}
+        by_tag: dict[str, list[int]] = {}
+        by_lang: dict[str, list[int]] = {}
+        labels: dict[str, Counter[str]] = {}
+        for i, post in enumerate(self.posts):
+            by_slug[post.slug] = i
+            for alias in post.aliases:
+                aliases.setdefault(alias, post.slug)
+            for c in post.categories:
+                by_cat.setdefault(c, []).append(i)
+            for t in post.tags:
+                by_tag.setdefault(t.slug, []).append(i)
+                labels.setdefault(t.slug, Counter())[t.label] += 1
+            by_lang.setdefault(post.lang, []).append(i)
+        # Descending dates as ascending keys, for bisect on since/until.
+        neg_ts = [-p.date.timestamp() for p in self.posts]
+        tags = {
+            slug: TagInfo(Tag(slug, min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]), len(by_tag[slug]))
+            for slug, c in labels.items()
+        }
+        set_ = object.__setattr__
+        set_(self, "_by_slug", by_slug)
+        set_(self, "_aliases", {a: s for a, s in aliases.items() if a not in by_slug})
+        set_(self, "_by_cat", {k: tuple(v) for k, v in by_cat.items()})
+        set_(self, "_by_tag", {k: tuple(v) for k, v in by_tag.items()})
+        set_(self, "_by_lang", {k: tuple(v) for k, v in by_lang.items()})
+        set_(self, "_neg_ts", neg_ts)
+        set_(self, "_tags", dict(sorted(tags.items())))
+        set_(self, "_memo", {})
+        set_(self, "_postings", None)
+        set_(self, "_lock", threading.Lock())
+
+    # -- lookups ---------------------------------------------------------------
+    def get(self, slug: str) -> Post | None:
+        """The post with this slug, or None."""
+        i = self._by_slug.get(slug)  # type: ignore[attr-defined]
+        return None if i is None else self.posts[i]
+
+    def alias_target(self, slug: str) -> str | None:
+        """The current slug for a retired one (from a post's ``aliases``), or None."""
+        return self._aliases.get(slug)  # type: ignore[attr-defined]
+
+    @property
+    def categories(self) -> tuple[CategoryInfo, ...]:
+        """Declared categories in site.yaml order, with post counts."""
+        return tuple(CategoryInfo(c, len(self._by_cat.get(c.slug, _EMPTY)))  # type: ignore[attr-defined]
+                     for c in self.site.categories)
+
+    @property
+    def tags(self) -> Mapping[str, TagInfo]:
+        """Tags by slug (sorted), with label and post count."""
+        return MappingProxyType(self._tags)  # type: ignore[attr-defined]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages that have posts, sorted."""
+        return tuple(sorted(self._by_lang))  # type: ignore[attr-defined]
+
+    def last_modified(self, posts: Sequence[Post]) -> datetime:
+        """Last-Modified for a document listing ``posts``: never earlier than any change.
+
+        Uses the entries' ``updated`` dates and file mtimes, plus the tree's own mtime
+        (deletes and unpublishes touch a directory or site.yaml), never later than now.
+        """
+        newest = self.content_mtime
+        for p in posts:
+            if p.updated > newest:
+                newest = p.updated
+            mt = p.mtime_ns / 1e9
+            if mt > newest.timestamp():
+                newest = datetime.fromtimestamp(mt, timezone.utc)
+        now = datetime.now(timezone.utc)
+        return min(newest, now).replace(microsecond=0)
+
+    def postings(self) -> Mapping[str, Sequence[int]]:
+        """Token -> ordinals of the posts containing it (built once, on first use)."""
+        built = self._postings  # type: ignore[attr-defined]
+        if built is None:
+            with self._lock:  # type: ignore[attr-defined]
+                built = self._postings  # type: ignore[attr-defined]
+                if built is None:
+                    built = build_postings(self.posts, self.tokens_of)
+                    object.__setattr__(self, "_postings", built)
+        return built
+
+    # -- querying ----------------------------------------------------------------
+    def query(self, query: Query | None = None, **filters: object) -> tuple[Post, ...]:
+        """Posts matching every given filter, newest first.
+
+        ``category``/``tag``/``lang`` are exact slugs; ``q`` needs every word (case and
+        accent insensitive) in the title, summary or body; ``since``/``until`` bound
+        the publication date (inclusive), ``updated_since`` the modification date.
+        """
+        query = query or Query(**filters)  # type: ignore[arg-type]
+        memo: dict[Query, tuple[Post, ...]] = self._memo  # type: ignore[attr-defined]
+        hit = memo.get(query)
+        if hit is not None:
+            return hit
+        result = tuple(self.posts[i] for i in self._ordinals(query))
+        if len(memo) > 4096:
+            memo.clear()
+        memo[query] = result
+        return result
+
+    def _ordinals(self, query: Query) -> Sequence[int]:
+        sets: list[Sequence[int]] = []
+        if query.category is not None:
+            sets.append(self._by_cat.get(query.category, _EMPTY))  # type: ignore[attr-defined]
+        if query.tag is not None:
+            sets.append(self._by_tag.get(query.tag, _EMPTY))  # type: ignore[attr-defined]
+        if query.lang is not None:
+            sets.append(self._by_lang.get(query.lang, _EMPTY))  # type: ignore[attr-defined]
+        if query.q is not None:
+            words = text_tokens(query.q)
+            if not words:
+                return _EMPTY
+            postings = self.postings()
+            for w in words:
+                sets.append(postings.get(w, _EMPTY))
+        lo, hi = 0, len(self.posts)
+        neg_ts: list[float] = self._neg_ts  # type: ignore[attr-defined]
+        if query.until is not None:
+            lo = bisect.bisect_left(neg_ts, -query.until.timestamp())
+        if query.since is not None:
+            hi = bisect.bisect_right(neg_ts, -query.since.timestamp())
+        if not sets:
+            ords: Sequence[int] = range(lo, max(lo, hi))
+        else:
+            sets.sort(key=len)
+            if len(sets) == 1:
+                base = sets[0]
+                ords = base[bisect.bisect_left(base, lo):bisect.bisect_left(base, hi)]
+            else:
+                acc = set(sets[0])
+                for s in sets[1:]:
+                    acc.intersection_update(s)
+                    if not acc:
+                        break
+                ords = sorted(i for i in acc if lo <= i < hi)
+        if query.updated_since is not None:
+            cutoff = query.updated_since
+            ords = [i for i in ords if self.posts[i].updated >= cutoff]
+        return ords
+
+
+def build_postings(posts: Sequence[Post], words_of: Mapping[str, frozenset[str]]) -> dict[str, tuple[int, ...]]:
+    """Token -> ordinals, from each post's token set (keyed by post source)."""
+    acc: dict[str, list[int]] = {}
+    for i, p in enumerate(posts):
+        for w in words_of.get(p.source, ()):
+            lst = acc.get(w)
+            if lst is None:
+                acc[w] = [i]
+            else:
+                lst.append(i)
+    return {w: tuple(v) for w, v in acc.items()}
+
+
+def post_tokens(post: Post) -> frozenset[str]:
+    """The search tokens of a post: its title, summary and body."""
+    return frozenset(text_tokens(f"{post.title} {post.summary} {post.content_text}"))

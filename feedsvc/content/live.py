@@ -1,0 +1,94 @@
+"""A live Index: rebuilt off to the side every few seconds and swapped in whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from .index import Index
+from .loader import Loader, SiteError
+
+log = logging.getLogger("feedsvc.content")
+Listener = Callable[[Index, Index], None]
+
+
+class LiveIndex:
+    """Holds the current Index and refreshes it from disk in a background thread.
+
+    Readers just take ``.current``: a reference read, never a lock. The reload thread is
+    started lazily in each process, so it also runs in every gunicorn worker after a fork.
+    """
+
+    def __init__(self, loader: Loader, interval: float, progress: Callable[[int, int], None] | None = None) -> None:
+        self.loader = loader
+        self.interval = interval
+        self._index = loader.load(progress)
+        self._had_posts = (loader.root / "posts").is_dir()
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._pid: int | None = None
+        self._stop = threading.Event()
+
+    @property
+    def current(self) -> Index:
+        """The newest good snapshot (starts the reload thread in this process if due)."""
+        if self.interval > 0 and self._pid != os.getpid():
+            self._start()
+        return self._index
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(old, new)`` after every swap that changed the content."""
+        self._listeners.append(listener)
+
+    def refresh(self) -> Index:
+        """Rescan now (only changed files are parsed) and swap in the result."""
+        with self._lock:
+            old = self._index
+            try:
+                new = self.loader.load()
+            except SiteError as exc:  # only when site.yaml never loaded: impossible after start
+                new = dataclasses.replace(old, degraded=(str(exc),))
+            except OSError as exc:
+                new = dataclasses.replace(old, degraded=(f"content directory unreadable: {exc}",))
+            else:
+                if self._had_posts and not (self.loader.root / "posts").is_dir():
+                    new = dataclasses.replace(old, degraded=("content directory missing: posts/ not found "
+                                                             "(serving the last good index)",))
+            if new.degraded and not old.degraded:
+                log.error("content degraded: %s", "; ".join(new.degraded))
+            self._index = new
+        if new.version != old.version:
+            log.info("content reloaded: %d posts, version %s", len(new.posts), new.version)
+            for listener in self._listeners:
+                try:
+                    listener(old, new)
+                except Exception:  # a listener must never stop reloading
+                    log.exception("content change listener failed")
+        return new
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stop = threading.Event()
+            threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop the reload thread of this process."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                t0 = time.process_time()
+                self.refresh()
+                spent = time.process_time() - t0
+                if spent > 1:
+                    log.info("reload scan took %.2fs CPU", spent)
+            except Exception:  # keep serving the last good index whatever happens
+                log.exception("content reload failed; serving the last good index")

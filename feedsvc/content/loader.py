@@ -1,0 +1,413 @@
+"""Turn a content directory into an Index; re-parse only what changed on reload."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from . import markdown
+from .errors import ContentError
+from .frontmatter import load_yaml, split
+from .index import Index, post_tokens
+from .model import Attachment, Author, Category, Event, Post, Problem, Site, Tag
+from .validate import PostSchema, SiteSchema, all_errors, first_error, parse_when
+
+log = logging.getLogger("feedsvc.content")
+
+SITE_FILE = "site.yaml"
+POSTS_DIR = "posts"
+#: Default largest post file accepted (bytes); bigger files are reported, not parsed.
+MAX_POST_BYTES = 8 * 1024 * 1024
+_POST_SCHEMA = PostSchema()
+_SITE_SCHEMA = SiteSchema()
+Progress = Callable[[int, int], None]
+#: Bumped whenever parsing changes what a Post holds (invalidates on-disk parse caches).
+PARSER_VERSION = "1"
+
+
+class ParseCache:
+    """Parsed posts pickled on disk so a restart re-parses only files that changed.
+
+    Trusted like the content itself: it lives in a directory only the service writes.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.path = Path(directory) / "parse-cache.pickle"
+
+    def read(self, cache_id: str) -> dict[str, "_Entry"]:
+        """Entries saved for this cache id ({} when missing, stale or unreadable)."""
+        try:
+            with self.path.open("rb") as fh:
+                saved_id, entries = pickle.load(fh)  # noqa: S301 - our own file
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            return {}
+        return entries if saved_id == cache_id else {}
+
+    def write(self, cache_id: str, entries: dict[str, "_Entry"]) -> None:
+        """Save entries atomically (a crash never leaves a half-written cache)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump((cache_id, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("parse cache not written: %s", exc)
+
+
+class SiteError(Exception):
+    """site.yaml is missing or invalid: nothing can be published without it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def load_site(path: Path, base_url: str | None = None) -> Site:
+    """Read and validate site.yaml (``base_url`` overrides its own); raises SiteError."""
+    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SiteError([Problem(name, "file", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        data = load_yaml(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SiteError([Problem(name, "file", f"not UTF-8 text (byte {exc.start})")]) from None
+    except ContentError as exc:
+        raise SiteError([Problem(name, exc.field, exc.message)]) from None
+    if not isinstance(data, dict):
+        raise SiteError([Problem(name, "site", "must be a mapping of fields")])
+    try:
+        d = _SITE_SCHEMA.load(data)
+    except ValidationError as exc:
+        raise SiteError([Problem(name, f, m) for f, m in all_errors(exc.messages)]) from None
+    base = (base_url or d["base_url"]).rstrip("/")
+    return Site(
+        title=markdown.plain(d["title"]),
+        subtitle=markdown.plain(d["subtitle"]),
+        base_url=base,
+        id_authority=d["id_authority"],
+        language=d["language"],
+        timezone=d["timezone"],
+        author=Author(**d["author"]),
+        icon=markdown.absolute_url(d["icon"], base) if d["icon"] else None,
+        logo=markdown.absolute_url(d["logo"], base) if d["logo"] else None,
+        rights=markdown.plain(d["rights"]) if d["rights"] else None,
+        permalink=d["permalink"],
+        categories=tuple(
+            Category(slug, markdown.plain(c["title"]), markdown.plain(c["description"]))
+            for slug, c in d["categories"].items()
+        ),
+        websub_hub=d["websub_hub"],
+        redirects=tuple(sorted(d["redirects"].items())),
+    )
+
+
+def default_slug(stem: str) -> str:
+    """File stem without a leading ``YYYY-MM-DD-``, made URL-safe."""
+    if len(stem) > 11 and stem[:4].isdigit() and stem[4] == "-" and stem[7] == "-" and stem[10] == "-":
+        stem = stem[11:]
+    return markdown.slugify(stem).encode("ascii", "ignore").decode() or "post"
+
+
+def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
+    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError("file", f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    if "\x00" in text:
+        raise ContentError("file", "contains NUL bytes (binary file?)")
+    fm, body = split(text)
+    try:
+        d: dict[str, Any] = _POST_SCHEMA.load(fm)
+    except ValidationError as exc:
+        raise ContentError(*first_error(exc.messages)) from None
+    if d["draft"]:
+        return None
+    tz = site.tz
+    date = parse_when(d["date"], tz)
+    updated = parse_when(d["updated"], tz) if d["updated"] is not None else date
+    if updated < date:
+        raise ContentError("updated", "is before date")
+    for c in d["categories"]:
+        if site.category(c) is None:
+            raise ContentError("categories", f"unknown category {c!r} (declare it in site.yaml)")
+    tags: dict[str, Tag] = {}
+    for label in d["tags"]:
+        label = markdown.plain(label)
+        slug = markdown.slugify(label)
+        if not slug:
+            raise ContentError("tags", f"tag {label!r} has no letters or digits")
+        tags.setdefault(slug, Tag(slug, label))
+    slug = d["slug"] or default_slug(Path(source).stem)
+    base = site.base_url
+    html = markdown.render(body, base)
+    summary = markdown.plain(d["summary"]) if d["summary"] else markdown.first_paragraph(html)
+    author = Author(**{k: (markdown.plain(v) if v else None) for k, v in d["author"].items()}) \
+        if d["author"] else site.author
+    event = None
+    if d["event"]:
+        e = d["event"]
+        etz = tz if not e["timezone"] else __import__("zoneinfo").ZoneInfo(e["timezone"])
+        event = Event(
+            start=parse_when(e["start"], etz),
+            end=parse_when(e["end"], etz) if e["end"] is not None else None,
+            location=markdown.plain(e["location"]) if e["location"] else None,
+            url=e["url"],
+            timezone=e["timezone"],
+        )
+    # RFC 4151 tag URI from the frozen authority and the date as written: a new domain
+    # or base_url never re-issues a post.
+    post_id = d["id"] or f"tag:{site.id_authority}:{date.date().isoformat()}:{slug}"
+    return Post(
+        id=markdown.plain(post_id),
+        slug=slug,
+        title=markdown.plain(d["title"]),
+        date=date,
+        updated=updated,
+        categories=tuple(dict.fromkeys(d["categories"])),
+        tags=tuple(tags.values()),
+        summary=summary,
+        author=author,
+        lang=d["lang"] or site.language,
+        source=source,
+        image=markdown.absolute_url(d["image"], base) if d["image"] else None,
+        attachments=tuple(
+            Attachment(markdown.absolute_url(a["url"], base), a["mime_type"], a["size_in_bytes"],
+                       markdown.plain(a["title"]) if a["title"] else None)
+            for a in d["attachments"]
+        ),
+        event=event,
+        aliases=tuple(a for a in dict.fromkeys(d["aliases"]) if a != slug),
+        mtime_ns=mtime_ns,
+        html_z=zlib.compress(html.encode("utf-8"), 6),
+    )
+
+
+@dataclass(slots=True)
+class _Entry:
+    """What the loader remembers about one file between scans."""
+
+    sig: tuple[int, int, int]
+    sha: str
+    post: Post | None  # None: draft, or broken with no good version
+    tokens: frozenset[str]
+    problem: Problem | None = None
+
+
+class Loader:
+    """Builds Index snapshots of one content directory, re-parsing only changed files."""
+
+    def __init__(self, root: str | os.PathLike[str], max_post_bytes: int = MAX_POST_BYTES,
+                 base_url: str | None = None, parse_cache_dir: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root)
+        self.max_post_bytes = max_post_bytes
+        self.base_url = base_url
+        self._parse_cache = ParseCache(parse_cache_dir) if parse_cache_dir else None
+        self._cache_dirty = False
+        self._dir_mtime_ns = 0
+        self._site_mtime_ns = 0
+        self._entries: dict[str, _Entry] = {}
+        self._site: Site | None = None
+        self._site_sig: tuple[int, int, int] | None = None
+        self._site_sha = ""
+        self._site_problems: list[Problem] = []
+        self._reported: set[str] = set()
+
+    # -- scanning ------------------------------------------------------------------
+    def _walk(self) -> Iterator[tuple[str, Path, os.stat_result | None, Problem | None]]:
+        """Yield (relpath, path, stat, problem) for every post file, sorted by path."""
+        posts = self.root / POSTS_DIR
+        real_root = os.path.realpath(self.root)
+        found: list[tuple[str, Path, os.stat_result | None, Problem | None]] = []
+        dir_mtime = 0
+        errors: list[OSError] = []
+        for dirpath, dirnames, filenames in os.walk(posts, onerror=errors.append, followlinks=False):
+            try:
+                dir_mtime = max(dir_mtime, os.stat(dirpath).st_mtime_ns)
+            except OSError:
+                pass
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in dirnames[:]:
+                full = Path(dirpath, name)
+                if full.is_symlink():
+                    dirnames.remove(name)
+                    rel = full.relative_to(self.root).as_posix()
+                    found.append((rel, full, None, Problem(rel, "file", "symlinked directories are not followed")))
+            for name in filenames:
+                if not name.endswith(".md") or name.startswith("."):
+                    continue
+                full = Path(dirpath, name)
+                rel = full.relative_to(self.root).as_posix()
+                try:
+                    if full.is_symlink():
+                        target = os.path.realpath(full)
+                        if os.path.commonpath([real_root, target]) != real_root:
+                            found.append((rel, full, None,
+                                          Problem(rel, "file", "symlink leads outside the content directory")))
+                            continue
+                    st = full.stat()
+                except OSError as exc:
+                    found.append((rel, full, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")))
+                    continue
+                found.append((rel, full, st, None))
+        # An unreadable directory must not look like deleted posts: fail the whole scan.
+        errors = [e for e in errors if not (isinstance(e, FileNotFoundError) and Path(e.filename) == posts)]
+        if errors:
+            raise errors[0]
+        self._dir_mtime_ns = dir_mtime
+        found.sort(key=lambda t: t[0])
+        yield from found
+
+    def load(self, progress: Progress | None = None) -> Index:
+        """Scan the tree and return a fresh Index (raises SiteError only if site.yaml never loaded)."""
+        self._load_site()
+        assert self._site is not None
+        site = self._site
+        files = list(self._walk())
+        seen: set[str] = set()
+        problems: list[Problem] = list(self._site_problems)
+        total = len(files)
+        for n, (rel, path, st, problem) in enumerate(files, 1):
+            seen.add(rel)
+            if progress and (n % 500 == 0 or n == total):
+                progress(n, total)
+            if problem is not None:
+                self._keep_last_good(rel, problem)
+                continue
+            assert st is not None
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+            old = self._entries.get(rel)
+            if old is not None and old.sig == sig:
+                continue
+            self._parse(rel, path, sig, site)
+        for rel in list(self._entries):
+            if rel not in seen:
+                del self._entries[rel]
+                self._cache_dirty = True
+        if self._parse_cache is not None and self._cache_dirty:
+            self._parse_cache.write(self._cache_id(site), {
+                rel: e for rel, e in self._entries.items() if e.problem is None})
+            self._cache_dirty = False
+        return self._build(site, problems)
+
+    def _cache_id(self, site: Site) -> str:
+        """Parse-cache validity: what shapes a parsed post besides its own bytes."""
+        return hashlib.sha256(f"{PARSER_VERSION}|{self.root.resolve()}|{site!r}".encode()).hexdigest()
+
+    def _load_site(self) -> None:
+        path = self.root / SITE_FILE
+        try:
+            st = path.stat()
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError as exc:
+            if self._site is None:
+                raise SiteError([Problem(SITE_FILE, "file", f"cannot read: {exc.strerror or exc}")]) from None
+            self._site_problems = [Problem(SITE_FILE, "file", f"cannot read ({exc.strerror}); serving the last good version")]
+            return
+        if sig == self._site_sig:
+            return
+        try:
+            site = load_site(path, self.base_url)
+        except SiteError as exc:
+            if self._site is None:
+                raise
+            self._site_sig = sig
+            self._site_problems = [Problem(p.path, p.field, p.message + " (serving the last good site.yaml)")
+                                   for p in exc.problems]
+            return
+        self._site_sig = sig
+        self._site_problems = []
+        self._site_mtime_ns = st.st_mtime_ns
+        self._site_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        if site != self._site:
+            # base_url, timezone, categories... shape every post: parse all again.
+            self._site = site
+            self._entries.clear()
+            if self._parse_cache is not None:
+                self._entries.update(self._parse_cache.read(self._cache_id(site)))
+
+    def _parse(self, rel: str, path: Path, sig: tuple[int, int, int], site: Site) -> None:
+        try:
+            if sig[1] > self.max_post_bytes:
+                raise ContentError("file", f"is {sig[1]} bytes; the limit is {self.max_post_bytes}")
+            raw = path.read_bytes()
+            post = parse_post(raw, rel, site, sig[0])
+        except ContentError as exc:
+            self._keep_last_good(rel, Problem(rel, exc.field, exc.message), sig)
+            return
+        except OSError as exc:
+            self._keep_last_good(rel, Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), sig)
+            return
+        except RecursionError:
+            self._keep_last_good(rel, Problem(rel, "body", "Markdown nested too deeply"), sig)
+            return
+        sha = hashlib.sha256(raw).hexdigest()
+        tokens = post_tokens(post) if post is not None else frozenset()
+        self._entries[rel] = _Entry(sig, sha, post, tokens)
+        self._cache_dirty = True
+
+    def _keep_last_good(self, rel: str, problem: Problem, sig: tuple[int, int, int] = (0, 0, 0)) -> None:
+        """Record a problem; a file that was good keeps its last good post published."""
+        old = self._entries.get(rel)
+        if old is not None and old.post is not None:
+            problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
+            self._entries[rel] = _Entry(sig, old.sha, old.post, old.tokens, problem)
+        else:
+            self._entries[rel] = _Entry(sig, "", None, frozenset(), problem)
+        key = str(problem)
+        if key not in self._reported:
+            self._reported.add(key)
+            log.warning("%s", problem)
+
+    def _build(self, site: Site, problems: list[Problem]) -> Index:
+        chosen: dict[str, _Entry] = {}
+        owner: dict[str, str] = {}
+        for rel, entry in sorted(self._entries.items()):
+            if entry.problem is not None:
+                problems.append(entry.problem)
+            post = entry.post
+            if post is None:
+                continue
+            if post.slug in owner:
+                p = Problem(rel, "slug", f"{post.slug!r} is already used by {owner[post.slug]}")
+                problems.append(p)
+                if str(p) not in self._reported:
+                    self._reported.add(str(p))
+                    log.warning("%s", p)
+                continue
+            owner[post.slug] = rel
+            chosen[rel] = entry
+        posts = sorted((e.post for e in chosen.values()), key=Post.sort_key)  # type: ignore[arg-type]
+        h = hashlib.sha256(self._site_sha.encode())
+        for p in posts:
+            h.update(f"\0{p.source}\0{chosen[p.source].sha}".encode())
+        # Unpublishing (draft) or deleting touches the tree but no remaining post.
+        mtimes = [self._dir_mtime_ns, self._site_mtime_ns]
+        mtimes += [e.sig[0] for e in self._entries.values() if e.post is None]
+        content_mtime = datetime.fromtimestamp(max(mtimes) / 1e9, timezone.utc)
+        return Index(
+            site=site,
+            posts=tuple(posts),  # type: ignore[arg-type]
+            version=h.hexdigest()[:32],
+            problems=tuple(problems),
+            content_mtime=content_mtime,
+            tokens_of={p.source: chosen[p.source].tokens for p in posts},
+        )
+
+
+def load_index(root: str | os.PathLike[str], progress: Progress | None = None) -> Index:
+    """Load a content directory once (for the CLI, exports and tests)."""
+    return Loader(root).load(progress)

@@ -1,0 +1,122 @@
+"""Markdown -> sanitised, absolutised HTML; plain text; summaries; search tokens.
+
+The only module that imports the Markdown renderer (cmarkgfm, GitHub's cmark-gfm)
+and the HTML sanitiser (nh3).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import urljoin, urlsplit
+
+import cmarkgfm
+import nh3
+from cmarkgfm.cmark import Options
+
+# Raw HTML is let through cmark on purpose: nh3 below is the one place that decides
+# what survives. GitHub's extensions: tables, autolinks, strikethrough, task lists.
+_CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_VALIDATE_UTF8
+
+# An allow-list fit for feed readers: structure, text semantics, tables, images.
+# No script/style/iframe/form, no event handlers, no style attributes.
+_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area", "center", "acronym", "tt", "strike"}
+_ATTRIBUTES: dict[str, set[str]] = {
+    **{k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items() if k in _TAGS},
+    "a": {"href", "hreflang", "title"},
+    "img": {"alt", "height", "width", "src", "title"},
+    "abbr": {"title"},
+    "time": {"datetime"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan", "scope"},
+    "ol": {"start"},
+    "li": {"value"},
+}
+_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+_URL_ATTRS = {("a", "href"), ("img", "src"), ("blockquote", "cite"), ("q", "cite"),
+              ("del", "cite"), ("ins", "cite")}
+
+# XML 1.0 §2.2 Char, minus the C1 controls and DEL that XML "discourages" and that
+# feed validators flag. Everything matched here is removed from every text field.
+_XML_FORBIDDEN = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+_WS = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def xml_clean(text: str) -> str:
+    """Remove characters that XML 1.0 forbids (or discourages) from ``text``."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def absolute_url(url: str, base_url: str) -> str:
+    """Resolve a possibly relative URL against the site's base URL (with a trailing slash)."""
+    url = url.strip()
+    if not url or urlsplit(url).scheme:
+        return url
+    return urljoin(base_url.rstrip("/") + "/", url)
+
+
+def render(markdown: str, base_url: str) -> str:
+    """Render CommonMark + GFM to sanitised HTML with every link and image made absolute."""
+
+    def _filter(tag: str, attr: str, value: str) -> str | None:
+        if (tag, attr) in _URL_ATTRS:
+            # Many feed readers ignore xml:base, so relative URLs would break there.
+            return absolute_url(value, base_url)
+        return value
+
+    raw = cmarkgfm.github_flavored_markdown_to_html(xml_clean(markdown), options=_CMARK_OPTIONS)
+    cleaned = nh3.clean(
+        raw,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        attribute_filter=_filter,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    return xml_clean(cleaned)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, whitespace folded."""
+    if not fragment:
+        return ""
+    # Block ends become spaces so words of adjacent paragraphs do not run together.
+    spaced = re.sub(r"</(p|li|h[1-6]|td|th|tr|blockquote|pre|div)>|<br\s*/?>", " \\g<0>", fragment)
+    text = html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}))
+    return _WS.sub(" ", text).strip()
+
+
+def first_paragraph(fragment: str) -> str:
+    """The first paragraph of rendered HTML as plain text ("" when there is none)."""
+    for match in _FIRST_PARAGRAPH.finditer(fragment):
+        text = html_to_text(match.group(1))
+        if text:
+            return text
+    return html_to_text(fragment)[:500]
+
+
+def plain(text: str) -> str:
+    """A single-line plain-text field: XML-clean, whitespace folded."""
+    return _WS.sub(" ", xml_clean(text)).strip()
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form used for search and tag slugs."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> set[str]:
+    """The distinct search tokens of a text (folded words)."""
+    return set(_WORD.findall(fold(text)))
+
+
+def slugify(text: str) -> str:
+    """A stable URL-safe slug: folded Unicode letters and digits joined by hyphens."""
+    return "-".join(_WORD.findall(fold(text).replace("_", " ")))

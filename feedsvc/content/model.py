@@ -1,0 +1,155 @@
+"""The pure, typed, immutable domain model: a site and its posts."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """A person or organisation credited with a post or the site."""
+
+    #: Display name.
+    name: str
+    #: Contact e-mail, if published.
+    email: str | None = None
+    #: Home page, if any.
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A category declared in site.yaml; every post belongs to at least one."""
+
+    slug: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """A free-form tag: its label as written and its stable URL-safe slug."""
+
+    slug: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file published with a post (report PDF, audio, ...)."""
+
+    url: str
+    mime_type: str
+    size_in_bytes: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """When and where an event post takes place (timezone-aware datetimes)."""
+
+    start: datetime
+    end: datetime | None = None
+    location: str | None = None
+    url: str | None = None
+    #: IANA zone name the start/end were written in, when the editor named one.
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The publication: what site.yaml says."""
+
+    title: str
+    base_url: str  # always ends without a trailing slash
+    id_authority: str
+    language: str
+    timezone: str
+    author: Author
+    subtitle: str = ""
+    icon: str | None = None
+    logo: str | None = None
+    rights: str | None = None
+    permalink: str | None = None
+    categories: tuple[Category, ...] = ()
+    websub_hub: str | None = None
+    #: Retired path -> new path (or absolute URL), answered with 308.
+    redirects: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site's timezone as a ZoneInfo."""
+        return ZoneInfo(self.timezone)
+
+    def category(self, slug: str) -> Category | None:
+        """The declared category with this slug, or None."""
+        for c in self.categories:
+            if c.slug == slug:
+                return c
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One published post. Text fields are clean of XML-forbidden characters."""
+
+    #: Stable id (a tag: URI unless the editor set one); never changes once published.
+    id: str
+    slug: str
+    title: str
+    #: Publication date (timezone-aware).
+    date: datetime
+    #: Last modification date (timezone-aware, >= date).
+    updated: datetime
+    categories: tuple[str, ...]
+    tags: tuple[Tag, ...]
+    #: Plain-text summary (explicit or the first paragraph).
+    summary: str
+    author: Author
+    lang: str
+    #: Path of the source file relative to the content directory (posix form).
+    source: str
+    image: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    event: Event | None = None
+    aliases: tuple[str, ...] = ()
+    #: Modification time of the source file (ns); used for Last-Modified only.
+    mtime_ns: int = 0
+    #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small.
+    html_z: bytes = field(default=b"", repr=False)
+
+    @property
+    def content_html(self) -> str:
+        """The full sanitised HTML body."""
+        return zlib.decompress(self.html_z).decode("utf-8") if self.html_z else ""
+
+    @property
+    def content_text(self) -> str:
+        """The body as plain text (derived from the sanitised HTML)."""
+        from .markdown import html_to_text
+
+        return html_to_text(self.content_html)
+
+    @property
+    def tag_slugs(self) -> tuple[str, ...]:
+        """The URL-safe slugs of this post's tags."""
+        return tuple(t.slug for t in self.tags)
+
+    def sort_key(self) -> tuple:
+        """Newest first; ties broken by slug so order never depends on the filesystem."""
+        return (-self.date.timestamp(), self.slug)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A content file that could not be published, and why (`file: field: message`)."""
+
+    path: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.message}"

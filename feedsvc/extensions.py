@@ -1,0 +1,51 @@
+"""Extension objects (unbound until init_app) and access to the per-app state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from flask_caching import Cache
+
+from .content import Index, LiveIndex
+
+cache = Cache()
+
+
+@dataclass
+class State:
+    """Per-app state, kept in ``app.extensions["feedsvc"]``."""
+
+    make_live: Callable[[], LiveIndex]
+    _live: LiveIndex | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Called with (old, new) after each content change (WebSub pings, ...).
+    listeners: list[Callable[[Index, Index], None]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def live(self) -> LiveIndex:
+        """The live index, loaded on first use (so the CLI works even on broken content)."""
+        live = self._live
+        if live is None:
+            with self._lock:
+                if self._live is None:
+                    live = self.make_live()
+                    for listener in self.listeners:
+                        live.subscribe(listener)
+                    self._live = live
+                live = self._live
+        return live
+
+
+def state(app: Any = None) -> State:
+    """The feedsvc state of ``app`` (default: the current app)."""
+    return (app or current_app).extensions["feedsvc"]
+
+
+def current_index() -> Index:
+    """The current content snapshot of the current app."""
+    return state().live.current

@@ -1,0 +1,89 @@
+"""Absolute URL builders from site.base_url (never from the Host header)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from .content import Post, Site
+
+#: Feed format -> file name under a feed scope.
+FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "ics": "calendar.ics"}
+
+
+def _qs(params: dict[str, object] | None) -> str:
+    if not params:
+        return ""
+    items = sorted((k, str(v)) for k, v in params.items() if v is not None and v != "")
+    return ("?" + urlencode(items)) if items else ""
+
+
+def seg(value: str) -> str:
+    """One path segment, percent-encoded (tag slugs may hold non-ASCII letters)."""
+    return quote(value, safe="")
+
+
+def absolute(site: Site, path: str, params: dict[str, object] | None = None) -> str:
+    """``base_url`` + ``path`` (which starts with '/') + a sorted query string."""
+    return f"{site.base_url}{path}{_qs(params)}"
+
+
+def post_page(site: Site, post: Post) -> str:
+    """feedsvc's own HTML page for a post."""
+    return absolute(site, f"/posts/{seg(post.slug)}")
+
+
+def permalink(site: Site, post: Post) -> str:
+    """The post's canonical link: site.permalink's template if set, else feedsvc's page."""
+    if site.permalink:
+        d = post.date
+        return site.permalink.format(slug=post.slug, year=f"{d.year:04d}", month=f"{d.month:02d}",
+                                     day=f"{d.day:02d}")
+    return post_page(site, post)
+
+
+def scope_path(kind: str = "all", slug: str | None = None) -> str:
+    """Path prefix of a feed scope: '/feeds', '/feeds/categories/x', '/feeds/tags/y'."""
+    if kind == "all":
+        return "/feeds"
+    if kind == "category":
+        return f"/feeds/categories/{seg(slug or '')}"
+    if kind == "tag":
+        return f"/feeds/tags/{seg(slug or '')}"
+    raise ValueError(kind)
+
+
+def feed(site: Site, fmt: str, kind: str = "all", slug: str | None = None,
+         params: dict[str, object] | None = None) -> str:
+    """Absolute URL of a feed document (``fmt`` in FEED_FILES)."""
+    return absolute(site, f"{scope_path(kind, slug)}/{FEED_FILES[fmt]}", params)
+
+
+def archive(site: Site, fmt: str, year: int, kind: str = "all", slug: str | None = None,
+            params: dict[str, object] | None = None) -> str:
+    """Absolute URL of a yearly RFC 5005 archive document."""
+    return absolute(site, f"{scope_path(kind, slug)}/archive/{year:04d}/{FEED_FILES[fmt]}", params)
+
+
+def opml(site: Site) -> str:
+    """The OPML list of every feed."""
+    return absolute(site, "/feeds/opml.xml")
+
+
+def category_page(site: Site, slug: str) -> str:
+    """HTML page of a category."""
+    return absolute(site, f"/categories/{seg(slug)}")
+
+
+def tag_page(site: Site, slug: str) -> str:
+    """HTML page of a tag."""
+    return absolute(site, f"/tags/{seg(slug)}")
+
+
+def home(site: Site) -> str:
+    """The HTML front page."""
+    return absolute(site, "/")
+
+
+def api(site: Site, path: str, params: dict[str, object] | None = None) -> str:
+    """Absolute URL under /api/v1 (``path`` starts with '/')."""
+    return absolute(site, f"/api/v1{path}", params)
