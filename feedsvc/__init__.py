@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     """Build the Flask app: defaults -> FEEDSVC_* environment -> ``config`` mapping."""
     from flask import Flask
 
-    from . import api, cli, errors, feeds, health, http, web
+    from . import api, cli, errors, export, feeds, health, http, ratelimit, redirects, security, web
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache
@@ -42,7 +42,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     })
     errors.init_app(app)
     http.init_app(app)
+    security.init_app(app)
+    ratelimit.init_app(app)
+    redirects.init_app(app)
     cli.init_app(app)
+    export.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)
