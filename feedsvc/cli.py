@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import yaml
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .content import ContentError, Loader, SiteError, load_site, parse_post
 from .content.markdown import slugify
 from .content.validate import parse_when
 
-
-@click.group("content")
-def content_cli() -> None:
-    """Check and write content files."""
+content_cli = AppGroup("content", help="Check and write content files.")
 
 
 def _progress(label: str):  # type: ignore[no-untyped-def]
@@ -79,7 +77,7 @@ def new(title: str, categories: tuple[str, ...], tags: tuple[str, ...], date: st
         site = load_site(root / "site.yaml")
     except SiteError as exc:
         raise click.ClickException(str(exc)) from None
-    when = date or datetime.now(timezone.utc).astimezone(site.tz).replace(microsecond=0).isoformat()
+    when = date or datetime.now(UTC).astimezone(site.tz).replace(microsecond=0).isoformat()
     try:
         published = parse_when(when, site.tz)
     except ValueError as exc:

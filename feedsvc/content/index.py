@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from .markdown import tokens as text_tokens
@@ -57,7 +57,7 @@ class Index:
     #: Files that could not be published (or are served from their last good version).
     problems: tuple[Problem, ...] = ()
     #: Latest modification seen in the content tree (file/dir mtimes), for Last-Modified.
-    content_mtime: datetime = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    content_mtime: datetime = datetime(1970, 1, 1, tzinfo=UTC)
     #: Post source -> its search tokens; the inverted index is built from it on first search.
     tokens_of: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
     #: Set when the content directory could not be read: the reason (index is the last good one).
@@ -136,8 +136,8 @@ class Index:
                 newest = p.updated
             mt = p.mtime_ns / 1e9
             if mt > newest.timestamp():
-                newest = datetime.fromtimestamp(mt, timezone.utc)
-        now = datetime.now(timezone.utc)
+                newest = datetime.fromtimestamp(mt, UTC)
+        now = datetime.now(UTC)
         return min(newest, now).replace(microsecond=0)
 
     def postings(self) -> Mapping[str, Sequence[int]]:

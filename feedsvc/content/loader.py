@@ -9,7 +9,7 @@ import pickle
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class ParseCache:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.path = Path(directory) / "parse-cache.pickle"
 
-    def read(self, cache_id: str) -> dict[str, "_Entry"]:
+    def read(self, cache_id: str) -> dict[str, _Entry]:
         """Entries saved for this cache id ({} when missing, stale or unreadable)."""
         try:
             with self.path.open("rb") as fh:
@@ -53,7 +53,7 @@ class ParseCache:
             return {}
         return entries if saved_id == cache_id else {}
 
-    def write(self, cache_id: str, entries: dict[str, "_Entry"]) -> None:
+    def write(self, cache_id: str, entries: dict[str, _Entry]) -> None:
         """Save entries atomically (a crash never leaves a half-written cache)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,7 +397,7 @@ class Loader:
         # Unpublishing (draft) or deleting touches the tree but no remaining post.
         mtimes = [self._dir_mtime_ns, self._site_mtime_ns]
         mtimes += [e.sig[0] for e in self._entries.values() if e.post is None]
-        content_mtime = datetime.fromtimestamp(max(mtimes) / 1e9, timezone.utc)
+        content_mtime = datetime.fromtimestamp(max(mtimes) / 1e9, UTC)
         return Index(
             site=site,
             posts=tuple(posts),  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""The index: lookups, combined filters, full-text search, paging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedsvc.content import Page, load_index
+
+
+def build(site):
+    site.post("s1", "Harm reduction saves lives.", date="2021-04-16", categories=["statements"], tags=["CND", "Harm Reduction"])
+    site.post("s2", "Décriminalisation now.", date="2021-04-12", categories=["statements", "publications"], tags=["cnd"],
+              lang="fr", title="Rapport")
+    site.post("e1", "Join us.", date="2021-03-25", updated="2021-05-01", categories=["events"], tags=["CND"],
+              event={"start": "2021-04-12T14:00:00+02:00"})
+    site.post("p1", "A report on decriminalisation in Portugal.", date="2021-03-23", categories=["publications"],
+              summary="Portugal report")
+    return load_index(site.root)
+
+
+def slugs(posts):
+    return [p.slug for p in posts]
+
+
+def test_filters(site):
+    idx = build(site)
+    assert slugs(idx.posts) == ["s1", "s2", "e1", "p1"]
+    assert slugs(idx.query(category="statements")) == ["s1", "s2"]
+    assert slugs(idx.query(category="publications")) == ["s2", "p1"]
+    assert slugs(idx.query(category="empty")) == []
+    assert slugs(idx.query(category="nope")) == []
+    assert slugs(idx.query(tag="cnd")) == ["s1", "s2", "e1"]
+    assert slugs(idx.query(tag="cnd", lang="fr")) == ["s2"]
+    assert slugs(idx.query(lang="en", category="publications")) == ["p1"]
+    assert slugs(idx.query(since=datetime(2021, 4, 1, tzinfo=UTC))) == ["s1", "s2"]
+    assert slugs(idx.query(until=datetime(2021, 4, 1, tzinfo=UTC))) == ["e1", "p1"]
+    assert slugs(idx.query(since=datetime(2021, 3, 25, tzinfo=UTC),
+                           until=datetime(2021, 4, 12, tzinfo=UTC))) == ["s2", "e1"]
+    assert slugs(idx.query(updated_since=datetime(2021, 4, 13, tzinfo=UTC))) == ["s1", "e1"]
+
+
+def test_full_text_search(site):
+    idx = build(site)
+    assert slugs(idx.query(q="decriminalisation")) == ["s2", "p1"]  # accent-insensitive
+    assert slugs(idx.query(q="PORTUGAL report")) == ["p1"]  # all words, any case, summary counts
+    assert slugs(idx.query(q="rapport")) == ["s2"]  # title
+    assert slugs(idx.query(q="harm", category="events")) == []
+    assert slugs(idx.query(q="'; DROP TABLE posts; --")) == []
+    assert slugs(idx.query(q="   ")) == []
+
+
+def test_counts_and_tags(site):
+    idx = build(site)
+    assert [(c.category.slug, c.count) for c in idx.categories] == [
+        ("statements", 2), ("events", 1), ("publications", 2), ("empty", 0)]
+    assert {s: (t.tag.label, t.count) for s, t in idx.tags.items()} == {
+        "cnd": ("CND", 3), "harm-reduction": ("Harm Reduction", 1)}
+    assert idx.languages == ("en", "fr")
+
+
+def test_page_arithmetic():
+    p = Page(1, 20, 0)
+    assert (p.total_pages, p.exists, p.next, p.prev) == (1, True, None, None)
+    p = Page(3, 20, 41)
+    assert (p.total_pages, p.exists, p.next, p.prev) == (3, True, None, 2)
+    assert not Page(4, 20, 41).exists and not Page(0, 20, 41).exists
+    assert list(Page(2, 2, 5).slice(range(5))) == [2, 3]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(["en", "fr"])), min_size=0, max_size=15),
+       st.sampled_from([None, "statements", "events"]), st.sampled_from([None, "t0", "t1"]),
+       st.sampled_from([None, "en", "fr"]))
+def test_query_matches_brute_force(tmp_path_factory, posts, category, tag, lang):
+    from tests.conftest import SiteTree
+
+    site = SiteTree(tmp_path_factory.mktemp("c") / "content")
+    cats = ["statements", "events", "publications", "statements"]
+    for i, (day, t, lg) in enumerate(posts):
+        site.post(f"p{i}", date=f"2021-01-{day + 1:02d}", categories=[cats[day]], tags=[f"t{t}"], lang=lg)
+    idx = load_index(site.root)
+    expect = [p for p in idx.posts
+              if (category is None or category in p.categories) and (tag is None or tag in p.tag_slugs)
+              and (lang is None or p.lang == lang)]
+    assert idx.query(category=category, tag=tag, lang=lang) == tuple(expect)
+    keys = [p.sort_key() for p in idx.posts]
+    assert keys == sorted(keys)
