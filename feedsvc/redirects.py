@@ -1,9 +1,66 @@
-"""PLACEHOLDER: filled in by its owner this session (see /tmp/feedsvc-brief.md)."""
+"""Retired URLs from site.yaml ``redirects``, answered 308 before routing.
+
+Feed readers store a subscription URL for years and rarely rewrite it, so a moved feed
+answers a permanent redirect (RFC 9110 §15.4.9, 308 keeps the method) for good. The
+table is read from the current index's site, so editing site.yaml applies on reload.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from urllib.parse import quote, unquote, urlsplit
+
+from flask import Flask, Response, request
+
+from .content import Site
+from .extensions import current_index
 
 
-def init_app(app: Any) -> None:
-    """Install this module's hooks on the app."""
+@lru_cache(maxsize=8)  # rebuilt only when site.yaml changes (Site is frozen and hashable)
+def table(site: Site) -> dict[str, str]:
+    """Retired path (decoded, as Flask sees ``request.path``) -> absolute target URL."""
+    out: dict[str, str] = {}
+    for old, new in site.redirects:
+        target = safe_target(site, new)
+        if target is not None and old.startswith("/") and not old.startswith("//"):
+            out.setdefault(unquote(old), target)
+    return out
+
+
+def safe_target(site: Site, target: str) -> str | None:
+    """An absolute Location for ``target``, or None when it is not a clean path or http(s) URL.
+
+    A path is joined to ``base_url`` (never to the Host header), so ``//evil.example``
+    or ``/\\evil.example`` can only ever lead to a path on our own origin.
+    """
+    if any(c in target for c in "\r\n\t\x00 ") or "\\" in target:
+        return None
+    if target.startswith("/"):
+        return site.base_url + "/" + target.lstrip("/")
+    parts = urlsplit(target)
+    if parts.scheme in ("http", "https") and parts.netloc and not parts.netloc.startswith("@"):
+        return target
+    return None
+
+
+def _redirect() -> Response | None:
+    if request.method not in ("GET", "HEAD"):
+        return None
+    site = current_index().site
+    if not site.redirects:
+        return None
+    target = table(site).get(request.path)
+    if target is None:
+        return None
+    # Re-quoted so no byte a client sent can break out of the Location header.
+    query = quote(request.query_string.decode("latin-1"), safe="=&;%+/?:@!$'()*,~")
+    if query and "?" not in target:
+        target = f"{target}?{query}"  # keep ?page=2, ?lang=fr across the move
+    resp = Response(f"Moved permanently to {target}\n", status=308, mimetype="text/plain")
+    resp.headers["Location"] = target
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    """Answer retired URLs before routing."""
+    app.before_request(_redirect)
