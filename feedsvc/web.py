@@ -1,10 +1,250 @@
-"""HTML pages: /, /posts/<slug>, /categories/<slug>, /tags/<tag>, /embed, /embed.js.
+"""HTML pages (/, /posts/<slug>, /categories/<slug>, /tags/<tag>), the /embed builder and /embed.js.
 
-PLACEHOLDER until issue 3/8 land.
+Views stay thin: look the page up in the index, describe it for a Jinja template
+(autoescaped), render through ``caching.render`` and answer with ``http.send``. Pages
+carry no inline script or style, so they work under the strict CSP sent on HTML.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, redirect, render_template
+
+from . import caching, http, urls
+from .content import Index, Post, Site
+from .extensions import current_index
 
 bp = Blueprint("web", __name__)
+
+HTML = "text/html; charset=utf-8"
+JS = "text/javascript; charset=utf-8"
+STATIC = Path(__file__).parent / "static"
+#: Posts listed on the front page.
+HOME_POSTS = 10
+#: Tags shown on the front page (the most used ones).
+HOME_TAGS = 40
+#: (format, label, media type) of the feeds advertised for autodiscovery.
+DISCOVERY = (("atom", "Atom", "application/atom+xml"), ("rss", "RSS", "application/rss+xml"),
+             ("json", "JSON Feed", "application/feed+json"))
+FORMAT_LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed", "ics": "Calendar (iCalendar)"}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def asset_url(name: str) -> str:
+    """Root-relative URL of a static file with a content hash, so it can be cached for long."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{quote(name)}?v={digest}"
+
+
+def human_date(d: datetime, lang: str = "en") -> str:
+    """A reader-friendly date, the same on every host (no locale lookups, no clock)."""
+    if lang.lower().startswith("en"):
+        return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+    return d.strftime("%Y-%m-%d")
+
+
+def human_datetime(d: datetime, lang: str = "en") -> str:
+    """Date, time and UTC offset of an event as written in its own zone."""
+    offset = d.strftime("%z")
+    zone = "UTC" if offset in ("+0000", "") else f"UTC{offset[:3]}:{offset[3:]}"
+    return f"{human_date(d, lang)}, {d:%H:%M} ({zone})"
+
+
+def human_size(size: int | None) -> str:
+    """'1.2 MB' style size, or '' when unknown."""
+    if not size:
+        return ""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return ""
+
+
+def feed_links(site: Site, kind: str = "all", slug: str | None = None,
+               formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> list[dict[str, str]]:
+    """Every feed of one scope: URL to copy and one-click subscribe links."""
+    out = []
+    for fmt in formats:
+        url = urls.feed(site, fmt, kind, slug)
+        if fmt == "ics":
+            webcal = "webcal://" + url.split("://", 1)[1]
+            subscribe = [("Calendar app", webcal),
+                         ("Google Calendar", "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""))]
+        else:
+            subscribe = [("Feedly", "https://feedly.com/i/subscription/feed/" + quote(url, safe="")),
+                         ("Inoreader", "https://www.inoreader.com/?add_feed=" + quote(url, safe=""))]
+        out.append({"format": fmt, "label": FORMAT_LABELS[fmt], "url": url, "subscribe": subscribe})
+    return out
+
+
+def discovery(site: Site, kind: str = "all", slug: str | None = None, title: str = "") -> list[dict[str, str]]:
+    """<link rel=alternate> autodiscovery entries for a scope."""
+    name = f"{site.title} — {title}" if title else site.title
+    return [{"type": mime, "title": f"{name} ({label})", "href": urls.feed(site, fmt, kind, slug)}
+            for fmt, label, mime in DISCOVERY]
+
+
+def post_item(site: Site, post: Post) -> dict[str, Any]:
+    """What a list needs to show one post."""
+    return {"post": post, "href": urls.permalink(site, post), "date": human_date(post.date, post.lang)}
+
+
+def _render(endpoint: str, args: Mapping[str, object], template: str, last_modified: datetime,
+            **ctx: Any) -> Response:
+    """Render ``template`` through the render cache and send it."""
+    site = current_index().site
+
+    def produce() -> caching.Representation:
+        body = render_template(template, site=site, asset=asset_url, home_url=urls.home(site), **ctx)
+        return caching.Representation(body.encode("utf-8"), HTML, last_modified)
+
+    return http.send(caching.render(endpoint, args, produce))
+
+
+def not_found(message: str) -> Response:
+    """A small HTML 404 page (no validators: there is nothing to revalidate)."""
+    site = current_index().site
+    body = render_template("web/404.html", site=site, asset=asset_url, home_url=urls.home(site),
+                           message=message)
+    return Response(body, status=404, content_type=HTML)
+
+
+def _lists(idx: Index, posts: Sequence[Post]) -> tuple[list[dict[str, Any]], int]:
+    limit = int(current_app.config["FEED_SIZE"])
+    return [post_item(idx.site, p) for p in posts[:limit]], len(posts)
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def home() -> Response:
+    """The front page: latest posts, categories, popular tags and every feed."""
+    idx = current_index()
+    site = idx.site
+    latest = idx.posts[:HOME_POSTS]
+    tags = sorted(idx.tags.values(), key=lambda t: (-t.count, t.tag.slug))[:HOME_TAGS]
+    return _render(
+        "web.home", {}, "web/home.html", idx.last_modified(latest),
+        title=site.title, alternates=discovery(site), canonical=urls.home(site),
+        posts=[post_item(site, p) for p in latest], total=len(idx.posts),
+        categories=[{"info": c, "href": urls.category_page(site, c.category.slug),
+                     "feeds": feed_links(site, "category", c.category.slug)} for c in idx.categories],
+        tags=[{"info": t, "href": urls.tag_page(site, t.tag.slug)} for t in sorted(tags, key=lambda t: t.tag.label.lower())],
+        feeds=feed_links(site), opml=urls.opml(site), api=urls.api(site, "/posts"),
+    )
+
+
+@bp.get("/posts/<slug>")
+def post_page(slug: str) -> Response:
+    """One post: its content, date, categories, tags, attachments and event."""
+    idx = current_index()
+    site = idx.site
+    post = idx.get(slug)
+    if post is None:
+        target = idx.alias_target(slug)
+        if target is not None:
+            moved = idx.get(target)
+            # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
+            return redirect(urls.permalink(site, moved) if moved else urls.absolute(site, f"/posts/{urls.seg(target)}"), 308)
+        return not_found(f"There is no post at /posts/{slug}.")
+    if site.permalink:
+        # The organisation's website is the canonical home; 302 because the setting can change.
+        return redirect(urls.permalink(site, post), 302)
+    event = None
+    if post.event is not None:
+        ev = post.event
+        event = {"start": ev.start, "start_text": human_datetime(ev.start, post.lang),
+                 "end": ev.end, "end_text": human_datetime(ev.end, post.lang) if ev.end else "",
+                 "location": ev.location, "url": ev.url, "timezone": ev.timezone}
+    cats = [{"slug": c, "title": (site.category(c).title if site.category(c) else c),
+             "href": urls.category_page(site, c)} for c in post.categories]
+    return _render(
+        "web.post", {"slug": slug}, "web/post.html", idx.last_modified((post,)),
+        title=post.title, alternates=discovery(site), canonical=urls.post_page(site, post), post=post,
+        date=human_date(post.date, post.lang),
+        updated=human_date(post.updated, post.lang) if post.updated.date() != post.date.date() else "",
+        categories=cats, tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
+        attachments=[{"a": a, "size": human_size(a.size_in_bytes)} for a in post.attachments],
+        event=event, calendar=urls.feed(site, "ics", "category", post.categories[0]) if post.event and post.categories
+        else urls.feed(site, "ics"),
+    )
+
+
+@bp.get("/categories/<slug>")
+def category_page(slug: str) -> Response:
+    """The posts of one category, with its feeds."""
+    idx = current_index()
+    site = idx.site
+    cat = site.category(slug)
+    if cat is None:
+        return not_found(f"There is no category “{slug}”.")
+    posts = idx.query(category=slug)
+    items, total = _lists(idx, posts)
+    return _render(
+        "web.category", {"slug": slug}, "web/list.html", idx.last_modified(posts[:len(items)]),
+        title=cat.title, description=cat.description, kind="Category",
+        alternates=discovery(site, "category", slug, cat.title), canonical=urls.category_page(site, slug),
+        posts=items, total=total, feeds=feed_links(site, "category", slug),
+    )
+
+
+@bp.get("/tags/<tag>")
+def tag_page(tag: str) -> Response:
+    """The posts with one tag (tag slugs may hold non-ASCII letters), with its feeds."""
+    idx = current_index()
+    site = idx.site
+    info = idx.tags.get(tag)
+    if info is None:
+        return not_found(f"There is no tag “{tag}”.")
+    posts = idx.query(tag=tag)
+    items, total = _lists(idx, posts)
+    return _render(
+        "web.tag", {"tag": tag}, "web/list.html", idx.last_modified(posts[:len(items)]),
+        title=info.tag.label, description="", kind="Tag",
+        alternates=discovery(site, "tag", tag, info.tag.label), canonical=urls.tag_page(site, tag),
+        posts=items, total=total, feeds=feed_links(site, "tag", tag, ("atom", "rss", "json")),
+    )
+
+
+# -- embed widget --------------------------------------------------------------------------
+
+@bp.get("/embed")
+def embed_page() -> Response:
+    """The snippet builder: pick category, tag, language, count and options; preview; copy."""
+    idx = current_index()
+    site = idx.site
+    return _render(
+        "web.embed", {}, "web/embed.html", idx.last_modified(()),
+        title="Embed the latest posts on your website", alternates=discovery(site),
+        canonical=urls.absolute(site, "/embed"), script_url=urls.absolute(site, "/embed.js"),
+        categories=idx.categories, tags=sorted(idx.tags.values(), key=lambda t: t.tag.label.lower()),
+        languages=idx.languages,
+    )
+
+
+def _static_rep(name: str, mimetype: str) -> Callable[[], caching.Representation]:
+    def produce() -> caching.Representation:
+        path = STATIC / name
+        mtime = datetime.fromtimestamp(int(path.stat().st_mtime), timezone.utc)
+        return caching.Representation(path.read_bytes(), mimetype, mtime)
+
+    return produce
+
+
+@bp.get("/embed.js")
+def embed_js() -> Response:
+    """The partner widget script (dependency-free, cached with ETag and max-age)."""
+    return http.send(caching.render("web.embed_js", {}, _static_rep("embed.js", JS)))
