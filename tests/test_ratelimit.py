@@ -1,0 +1,207 @@
+"""Per-client rate limiting: off by default; 429 + Retry-After; shared in Redis; fails open."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from feedsvc.extensions import state
+from feedsvc.ratelimit import retry_after, storage_uri
+
+JSON_URLS = ["/api/v1/posts", "/api/v1/no-such-thing", "/feeds/atom.xml", "/feeds/no-such.xml"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port (never the shared 6379)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers PING."""
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stop it (and wait for the port to close)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A private Redis for this test."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed: cannot test the shared limiter storage")
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def hit(client: Any, url: str, addr: str = "203.0.113.7", **headers: str) -> Any:
+    """One GET from client address ``addr``."""
+    return client.get(url, headers=headers, environ_base={"REMOTE_ADDR": addr})
+
+
+def assert_429(resp: Any, url: str) -> None:
+    """A well-formed 429: Retry-After in delay-seconds, JSON error under /api and /feeds."""
+    assert resp.status_code == 429, (url, resp.status_code)
+    seconds = int(resp.headers["Retry-After"])
+    assert 1 <= seconds <= 3600
+    if url.startswith(("/api", "/feeds")):
+        err = resp.get_json()["error"]
+        assert err["status"] == 429 and err["code"] == "rate_limited"
+        assert isinstance(err["message"], str) and err["message"]
+    else:
+        assert resp.mimetype == "text/plain"
+    assert "Cache-Control" not in resp.headers or "no-store" in resp.headers["Cache-Control"] \
+        or "public" not in resp.headers["Cache-Control"]
+
+
+def test_off_by_default(make_app: Any) -> None:
+    app = make_app()
+    assert "limiter" not in state(app).extra
+    with app.test_client() as c:
+        codes = {hit(c, url).status_code for url in JSON_URLS * 30}
+    assert 429 not in codes
+
+
+@pytest.mark.parametrize("url", JSON_URLS + ["/no-such-page"])
+def test_over_the_limit_is_429_with_retry_after(make_app: Any, url: str) -> None:
+    with make_app(RATELIMIT="3/minute").test_client() as c:
+        first = [hit(c, url).status_code for _ in range(3)]
+        assert 429 not in first
+        assert_429(hit(c, url), url)
+
+
+def test_one_budget_across_routes_and_healthz_exempt(make_app: Any) -> None:
+    with make_app(RATELIMIT="4/minute").test_client() as c:
+        codes = [hit(c, url).status_code for url in JSON_URLS]
+        assert 429 not in codes
+        assert_429(hit(c, "/api/v1/posts"), "/api/v1/posts")
+        for _ in range(10):
+            assert hit(c, "/healthz").status_code == 200
+
+
+def test_limits_are_per_client(make_app: Any) -> None:
+    with make_app(RATELIMIT="2/minute").test_client() as c:
+        for _ in range(2):
+            hit(c, "/feeds/atom.xml", addr="198.51.100.1")
+        assert hit(c, "/feeds/atom.xml", addr="198.51.100.1").status_code == 429
+        assert hit(c, "/feeds/atom.xml", addr="198.51.100.2").status_code != 429
+
+
+def test_x_forwarded_for_ignored_without_trusted_proxies(make_app: Any) -> None:
+    with make_app(RATELIMIT="2/minute").test_client() as c:
+        for i in range(2):
+            hit(c, "/feeds/atom.xml", **{"X-Forwarded-For": f"192.0.2.{i}"})
+        # a client cannot buy a fresh budget by inventing a forwarded address
+        assert hit(c, "/feeds/atom.xml", **{"X-Forwarded-For": "192.0.2.99"}).status_code == 429
+
+
+def test_trusted_proxy_hops_pick_the_client(make_app: Any) -> None:
+    with make_app(RATELIMIT="2/minute", TRUSTED_PROXIES=1).test_client() as c:
+        spoof = {"X-Forwarded-For": "6.6.6.6, 192.0.2.10"}  # leftmost is client-supplied: untrusted
+        for _ in range(2):
+            hit(c, "/feeds/atom.xml", addr="10.0.0.1", **spoof)
+        assert hit(c, "/feeds/atom.xml", addr="10.0.0.1", **{"X-Forwarded-For": "7.7.7.7, 192.0.2.10"}).status_code == 429
+        # another client behind the same proxy has its own budget
+        assert hit(c, "/feeds/atom.xml", addr="10.0.0.1", **{"X-Forwarded-For": "192.0.2.11"}).status_code != 429
+
+
+def test_storage_uri_defaults() -> None:
+    assert storage_uri({"CACHE_TYPE": "SimpleCache"}) == "memory://"
+    assert storage_uri({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://h:1/2"}) == "redis://h:1/2"
+    assert storage_uri({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://h:1/2",
+                        "RATELIMIT_STORAGE_URI": "memory://"}) == "memory://"
+    assert storage_uri({"CACHE_TYPE": "SimpleCache", "RATELIMIT_STORAGE_URI": "unix:///tmp/r.sock"}) \
+        == "redis+unix:///tmp/r.sock"
+    assert retry_after(100.2, now=100.0) == 1 and retry_after(130.0, now=100.0) == 30
+
+
+@pytest.mark.redis
+def test_budget_is_shared_through_redis(make_app: Any, redis_server: RedisServer) -> None:
+    """Two app instances (two workers or hosts) with the cache's Redis share one budget."""
+    import redis
+
+    cfg = {"RATELIMIT": "3/minute", "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_server.url,
+           "CACHE_KEY_PREFIX": "rltest:"}
+    a, b = make_app(**cfg), make_app(**cfg)
+    ca, cb = a.test_client(), b.test_client()  # no `with`: two apps' contexts must not nest
+    assert hit(ca, "/api/v1/posts").status_code != 429
+    assert hit(cb, "/api/v1/posts").status_code != 429
+    assert hit(ca, "/api/v1/posts").status_code != 429
+    assert_429(hit(cb, "/api/v1/posts"), "/api/v1/posts")
+    keys = redis.Redis.from_url(redis_server.url).keys("*")
+    assert any(k.startswith(b"rltest:ratelimit") or b"rltest:ratelimit" in k for k in keys), keys
+
+
+@pytest.mark.redis
+def test_redis_down_fails_open_and_recovers(make_app: Any, redis_server: RedisServer,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(RATELIMIT="5/minute", RATELIMIT_STORAGE_URI=redis_server.url)
+    with app.test_client() as c:
+        assert hit(c, "/api/v1/posts").status_code != 429
+        redis_server.stop()
+        with caplog.at_level(logging.WARNING):
+            codes = [hit(c, url).status_code for url in JSON_URLS * 3]
+        assert all(code < 500 and code != 429 for code in codes), codes  # served, not blocked
+        assert any(r.name == "flask-limiter" for r in caplog.records), "the storage failure was not logged"
+        redis_server.start()
+        codes = [hit(c, "/api/v1/posts").status_code for _ in range(8)]
+        assert 429 in codes, codes  # limiting is back once Redis is
+
+
+def test_unreachable_storage_from_the_start_serves(make_app: Any) -> None:
+    app = make_app(RATELIMIT="1/minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    with app.test_client() as c:
+        codes = [hit(c, "/api/v1/posts").status_code for _ in range(4)] + [hit(c, "/healthz").status_code]
+    assert all(code < 500 and code != 429 for code in codes), codes
+
+
+def test_invalid_limit_is_a_startup_error(make_app: Any) -> None:
+    from feedsvc.config import ConfigError
+
+    with pytest.raises(ConfigError, match="FEEDSVC_RATELIMIT"):
+        make_app(RATELIMIT="lots")
+
+
+def test_env_variable_turns_it_on(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDSVC_RATELIMIT", "1/minute")
+    assert os.environ["FEEDSVC_RATELIMIT"] == "1/minute"
+    with make_app().test_client() as c:
+        hit(c, "/api/v1/posts")
+        assert_429(hit(c, "/api/v1/posts"), "/api/v1/posts")
