@@ -1,14 +1,24 @@
-"""One error shape: {"error": {status, code, message, details?}} under /api and /feeds.
+"""One error shape: ``{"error": {status, code, message, details?}}`` under /api and /feeds.
 
-FIRST VERSION: issue 4 refines.
+Every 4xx/5xx there is JSON, Flask's own 404/405 included (405 keeps its ``Allow``
+header, RFC 9110 §15.5.6); elsewhere errors stay HTML. A marshmallow ValidationError is a
+400 whose ``details`` lists every bad parameter. Nothing ever shows a stack trace.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest, HTTPException
+
+#: Path prefixes whose errors are JSON.
+JSON_PREFIXES = ("/api", "/feeds")
+#: Headers of an HTTPException's own response worth keeping (Allow on 405, Retry-After on 429/503).
+_KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
 class ApiError(Exception):
@@ -19,18 +29,45 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    """The JSON error response."""
+def error_body(status: int, code: str, message: str, details: Any = None) -> bytes:
+    """The JSON error document as bytes (sorted keys, UTF-8)."""
     body: dict[str, Any] = {"status": status, "code": code, "message": message}
     if details:
         body["details"] = details
-    resp = jsonify({"error": body})
-    resp.status_code = status
-    return resp
+    return json.dumps({"error": body}, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _wants_json() -> bool:
-    return request.path.startswith(("/api", "/feeds"))
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    """The JSON error response."""
+    return Response(error_body(status, code, message, details), status=status, mimetype="application/json")
+
+
+def wants_json(path: str | None = None) -> bool:
+    """True when errors for this path (default: the request's) are answered as JSON."""
+    path = request.path if path is None else path
+    return any(path == p or path.startswith(p + "/") for p in JSON_PREFIXES)
+
+
+def _flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(parameter, reason) pairs from marshmallow's nested messages."""
+    if isinstance(messages, Mapping):
+        for key in sorted(messages, key=str):
+            name = f"{prefix}.{key}" if prefix else str(key)
+            yield from _flatten(messages[key], "" if key == "_schema" and not prefix else name)
+    elif isinstance(messages, (list, tuple)):
+        for m in messages:
+            yield from _flatten(m, prefix)
+    else:
+        yield (prefix or "request", str(messages))
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    """Every bad parameter of a ValidationError as ``[{"name", "reason"}]`` (RFC 9457 invalid-params)."""
+    return [{"name": n, "reason": r} for n, r in _flatten(exc.messages)]
+
+
+def _code(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
 
 def init_app(app: Flask) -> None:
@@ -38,21 +75,36 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        if wants_json():
+            return error_response(exc.status, exc.code, exc.message, exc.details)
+        return Response(f"{exc.message}\n", status=exc.status, mimetype="text/plain")
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError) -> Any:
+        details = validation_details(exc)
+        names = sorted({d["name"] for d in details})
+        message = f"invalid parameter{'s' if len(names) > 1 else ''}: {', '.join(names)}"
+        if wants_json():
+            return error_response(400, "invalid_parameters", message, details)
+        return BadRequest(message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        if _wants_json():
-            resp = error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"),
-                                  exc.description or "")
-            if exc.code == 405 and exc.response is None:
-                resp.headers["Allow"] = ", ".join(exc.valid_methods or [])  # type: ignore[attr-defined]
-            return resp
-        return exc
+        if not wants_json() or exc.code is None or exc.code < 400:
+            return exc
+        status = exc.code
+        # Server-side descriptions may carry internals; clients get the generic text.
+        message = exc.description if status < 500 else "internal error; it has been logged"
+        resp = error_response(status, _code(exc), message or _code(exc))
+        own = exc.get_response()  # Allow (405), Retry-After (429, 503), ...
+        for name in _KEEP:
+            if name in own.headers:
+                resp.headers[name] = own.headers[name]
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s", request.path)
-        if _wants_json():
+        if wants_json():
             return error_response(500, "internal_error", "internal error; it has been logged")
         return Response("Internal error; it has been logged.\n", status=500, mimetype="text/plain")

@@ -1,7 +1,161 @@
-"""JSON API under /api/v1. PLACEHOLDER until issue 4 lands."""
+"""JSON API under /api/v1: routes only (shapes in schemas.py, the OpenAPI in openapi.py).
+
+Each view: validate the query (``ListArgs``) -> query the index -> dump with the schemas
+-> ``caching.render`` -> ``http.send``. Paging headers: RFC 8288 ``Link`` and ``X-Total-Count``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+from collections.abc import Sequence
+from typing import Any
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from flask import Blueprint, Response, current_app, redirect, request
+
+from .. import http, urls
+from ..caching import Representation, render
+from ..content import Index, Post
+from ..content.paging import Page
+from ..errors import ApiError
+from ..extensions import current_index
+from . import openapi
+from .schemas import ListArgs, When, dump_categories, dump_page, dump_post, dump_tags
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group="openapi")
+JSON = "application/json"
+#: Filter parameters, in the order links write them.
+FILTERS = ("category", "tag", "lang", "q", "since", "until", "updated_since")
+
+
+def to_json(doc: Any) -> bytes:
+    """Canonical JSON bytes: sorted keys, UTF-8, compact (same content, same bytes)."""
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def list_args(exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """The request's listing parameters, validated (a ValidationError is a 400 naming them all)."""
+    cfg = current_app.config
+    site = current_index().site
+    schema = ListArgs(per_page=cfg["PER_PAGE"], max_per_page=cfg["MAX_PER_PAGE"], tz=site.tz,
+                      categories=[c.slug for c in site.categories], exclude=tuple(exclude))
+    args: dict[str, Any] = schema.load(request.args)
+    return args
+
+
+def _not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", what)
+
+
+def _page_rep(index: Index, path: str, args: dict[str, Any], posts: Sequence[Post]) -> Representation:
+    """A page of ``posts`` (all matches) as a Representation, or a 404 past the end."""
+    site = index.site
+    page = Page(args["page"], args["per_page"], len(posts))
+    if not page.exists:
+        raise _not_found(f"page {page.number} does not exist; this list has {page.total_pages} page(s)")
+    params = {k: str(args[k]) for k in FILTERS if k in args}
+
+    def link(n: int) -> str:
+        return urls.api(site, path, {**params, "page": n, "per_page": page.per_page})
+
+    links: dict[str, str | None] = {
+        "self": link(page.number), "first": link(1), "last": link(page.total_pages),
+        "prev": link(page.prev) if page.prev else None, "next": link(page.next) if page.next else None,
+    }
+    meta = {"page": page.number, "per_page": page.per_page, "total_items": page.total,
+            "total_pages": page.total_pages}
+    doc = dump_page(site, page.slice(posts), meta, links)
+    # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
+    link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
+                            if links[rel])
+    return Representation(to_json(doc), JSON, index.last_modified(posts),
+                          headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
+
+
+def _query(index: Index, args: dict[str, Any], category: str | None = None) -> tuple[Post, ...]:
+    def bound(name: str, end: bool) -> Any:
+        w: When | None = args.get(name)
+        return None if w is None else (w.end if end else w.start)
+
+    cat = category if category is not None else args.get("category")
+    return index.query(category=cat, tag=args.get("tag"), lang=args.get("lang"), q=args.get("q"),
+                       since=bound("since", False), until=bound("until", True),
+                       updated_since=bound("updated_since", False))
+
+
+@bp.get("/posts")
+def posts() -> Response:
+    """A page of posts, newest first, filtered."""
+    index = current_index()
+    args = list_args()
+    return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(index, args))))
+
+
+@bp.get("/posts/<slug>")
+def post(slug: str) -> Response:
+    """One post; a retired slug (alias) redirects permanently to the current one."""
+    index = current_index()
+    found = index.get(slug)
+    if found is None:
+        target = index.alias_target(slug)
+        if target is not None:
+            return redirect(urls.api(index.site, f"/posts/{urls.seg(target)}"), 308)
+        raise _not_found(f"no post with slug {slug!r}")
+
+    def produce() -> Representation:
+        return Representation(to_json(dump_post(index.site, found)), JSON, index.last_modified([found]))
+
+    return http.send(render("api.post", {"slug": slug}, produce))
+
+
+@bp.get("/categories")
+def categories() -> Response:
+    """Every declared category with its post count and feeds."""
+    index = current_index()
+    return http.send(render("api.categories", {}, lambda: Representation(
+        to_json(dump_categories(index.site, index.categories)), JSON, index.last_modified(index.posts))))
+
+
+def _category(index: Index, slug: str) -> Any:
+    for info in index.categories:
+        if info.category.slug == slug:
+            return info
+    raise _not_found(f"no category with slug {slug!r}")
+
+
+@bp.get("/categories/<slug>")
+def category(slug: str) -> Response:
+    """One category."""
+    index = current_index()
+    info = _category(index, slug)
+    return http.send(render("api.category", {"slug": slug}, lambda: Representation(
+        to_json(dump_categories(index.site, (info,))[0]), JSON, index.last_modified(index.query(category=slug)))))
+
+
+@bp.get("/categories/<slug>/posts")
+def category_posts(slug: str) -> Response:
+    """A page of a category's posts, filtered like /posts (the category comes from the path)."""
+    index = current_index()
+    _category(index, slug)
+    args = list_args(exclude=("category",))
+    path = f"/categories/{urls.seg(slug)}/posts"
+    return http.send(render("api.category_posts", {**args, "slug": slug},
+                            lambda: _page_rep(index, path, args, _query(index, args, slug))))
+
+
+@bp.get("/tags")
+def tags() -> Response:
+    """Every tag in use, by slug, with its post count and feeds."""
+    index = current_index()
+    return http.send(render("api.tags", {}, lambda: Representation(
+        to_json(dump_tags(index.site, list(index.tags.values()))), JSON, index.last_modified(index.posts))))
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI 3.1 document of this API."""
+    index = current_index()
+    return http.send(render("api.openapi", {}, lambda: Representation(
+        to_json(openapi.spec_dict(index.site, current_app.config)), JSON, index.last_modified(()))))
+
+
+openapi.register(bp)

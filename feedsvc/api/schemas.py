@@ -1,0 +1,384 @@
+"""Marshmallow schemas of the JSON API: the one source of truth for the API and its OpenAPI.
+
+DUMP schemas serialise the model (Post, Category, Tag, page envelope, error); the LOAD
+schema ``ListArgs`` validates query strings. Optional members are OMITTED when they have
+no value (never ``null``): the schemas mark every always-present member ``required`` so
+the OpenAPI document says exactly which ones may be missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, pre_load, validate
+from marshmallow.experimental.context import Context
+
+from .. import urls
+from ..content import Post, Site
+from ..content.index import CategoryInfo, TagInfo
+
+
+class DumpContext(TypedDict):
+    """What the dump schemas need besides the object: the site, for absolute URLs."""
+
+    site: Site
+
+
+ApiContext = Context[DumpContext]
+
+
+def _site() -> Site:
+    return ApiContext.get()["site"]
+
+
+class _OmitNone(Schema):
+    """Drops members whose value is None: optional members are absent, never null."""
+
+    @post_dump
+    def _drop_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if v is not None}
+
+
+# -- dump schemas ---------------------------------------------------------------------------
+class AuthorSchema(_OmitNone):
+    """The post's author (no e-mail address: it is never published by the API)."""
+
+    name = fields.Str(required=True)
+    uri = fields.Url(metadata={"description": "Home page of the author, when known."})
+
+
+class TagRefSchema(Schema):
+    """A tag on a post: its label as written and its URL-safe slug (the ``tag=`` filter value)."""
+
+    tag = fields.Str(required=True, attribute="label", metadata={"description": "Label as written."})
+    slug = fields.Str(required=True, metadata={"description": "Value for the `tag` filter."})
+
+
+class AttachmentSchema(_OmitNone):
+    """A file published with the post."""
+
+    url = fields.Url(required=True)
+    mime_type = fields.Str(required=True)
+    size_in_bytes = fields.Int(validate=validate.Range(min=0))
+    title = fields.Str()
+
+
+class EventSchema(_OmitNone):
+    """When and where an event post takes place."""
+
+    start = fields.DateTime(required=True, format="iso")
+    end = fields.DateTime(format="iso")
+    location = fields.Str()
+    url = fields.Url()
+    timezone = fields.Str(metadata={"description": "IANA zone the times were written in."})
+
+
+class Derived(fields.Nested):
+    """A nested object computed from the whole parent object by ``getter``."""
+
+    def __init__(self, nested: Any, getter: Any, **kwargs: Any) -> None:
+        super().__init__(nested, **kwargs)
+        self.getter = getter
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        return self._serialize(self.getter(obj), attr, obj, **kwargs)
+
+
+def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Field:
+    """A field of type ``kind`` whose value is ``getter(parent)`` (so OpenAPI knows its type)."""
+
+    class _Computed(kind):  # type: ignore[valid-type,misc]
+        def serialize(self, attr: str, obj: Any, accessor: Any = None, **kw: Any) -> Any:
+            return self._serialize(getter(obj), attr, obj, **kw)
+
+    return _Computed(**kwargs)
+
+
+class PostLinksSchema(Schema):
+    """Links of a post."""
+
+    self = fields.Url(required=True, metadata={"description": "This post in the API."})
+
+
+class PostSchema(_OmitNone):
+    """One published post."""
+
+    id = fields.Str(required=True, metadata={"description": "Stable id (usually a tag: URI); never changes."})
+    slug = fields.Str(required=True)
+    url = Computed(fields.Url, lambda p: urls.permalink(_site(), p), required=True,
+                   metadata={"description": "The post's canonical page."})
+    title = fields.Str(required=True)
+    summary = fields.Str(required=True)
+    content_html = fields.Str(required=True, metadata={"description": "Sanitised HTML, absolute links."})
+    content_text = fields.Str(required=True)
+    date_published = fields.DateTime(required=True, format="iso", attribute="date")
+    date_modified = fields.DateTime(required=True, format="iso", attribute="updated")
+    categories = fields.List(fields.Str(), required=True, metadata={"description": "Category slugs."})
+    tags = fields.List(fields.Nested(TagRefSchema), required=True)
+    author = fields.Nested(AuthorSchema, required=True)
+    lang = fields.Str(required=True)
+    image = fields.Url()
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    event = fields.Nested(EventSchema)
+    links = Derived(PostLinksSchema, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")},
+                    required=True)
+
+
+class FeedLinksSchema(Schema):
+    """Feeds and API listing of a category or tag."""
+
+    atom = fields.Url(required=True)
+    rss = fields.Url(required=True)
+    json = fields.Url(required=True)
+    ics = fields.Url(required=True)
+    api = fields.Url(required=True, metadata={"description": "The API listing of its posts."})
+
+
+def _feed_links(kind: str, slug: str) -> dict[str, str]:
+    site = _site()
+    links = {fmt: urls.feed(site, fmt, kind, slug) for fmt in ("atom", "rss", "json", "ics")}
+    links["api"] = (urls.api(site, f"/categories/{urls.seg(slug)}/posts") if kind == "category"
+                    else urls.api(site, "/posts", {"tag": slug}))
+    return links
+
+
+class CategorySchema(Schema):
+    """A category declared by the site, with its number of posts."""
+
+    slug = fields.Str(required=True, attribute="category.slug")
+    title = fields.Str(required=True, attribute="category.title")
+    description = fields.Str(required=True, attribute="category.description")
+    post_count = fields.Int(required=True, attribute="count", validate=validate.Range(min=0))
+    links = Derived(FeedLinksSchema, lambda c: _feed_links("category", c.category.slug), required=True)
+
+
+class TagSchema(Schema):
+    """A tag used by at least one post."""
+
+    tag = fields.Str(required=True, attribute="tag.label", metadata={"description": "Most used label."})
+    slug = fields.Str(required=True, attribute="tag.slug")
+    post_count = fields.Int(required=True, attribute="count", validate=validate.Range(min=1))
+    links = Derived(FeedLinksSchema, lambda t: _feed_links("tag", t.tag.slug), required=True)
+
+
+class PageMetaSchema(Schema):
+    """Where this page is in the whole list."""
+
+    page = fields.Int(required=True, validate=validate.Range(min=1))
+    per_page = fields.Int(required=True, validate=validate.Range(min=1))
+    total_items = fields.Int(required=True, validate=validate.Range(min=0))
+    total_pages = fields.Int(required=True, validate=validate.Range(min=1))
+
+
+class PageLinksSchema(_OmitNone):
+    """Absolute URLs of this page and its neighbours (next/prev absent at the ends)."""
+
+    self = fields.Url(required=True)
+    first = fields.Url(required=True)
+    last = fields.Url(required=True)
+    next = fields.Url()
+    prev = fields.Url()
+
+
+class PostPageSchema(Schema):
+    """One page of posts, newest first."""
+
+    items = fields.List(fields.Nested(PostSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+    links = fields.Nested(PageLinksSchema, required=True)
+
+
+class ErrorDetailSchema(Schema):
+    """One bad parameter (the shape of RFC 9457's invalid-params)."""
+
+    name = fields.Str(required=True, metadata={"description": "The query parameter."})
+    reason = fields.Str(required=True)
+
+
+class ErrorBodySchema(_OmitNone):
+    """What went wrong."""
+
+    status = fields.Int(required=True, validate=validate.Range(min=400, max=599))
+    code = fields.Str(required=True, metadata={"description": "Machine-readable, e.g. `invalid_parameters`."})
+    message = fields.Str(required=True)
+    details = fields.Raw(metadata={
+        "description": "For `invalid_parameters`: every bad parameter as `{name, reason}`. "
+                       "Other errors may give an object of facts (e.g. `rate_limited`: limit, retry_after).",
+        "oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}}, {"type": "object"}]})
+
+
+class ErrorSchema(Schema):
+    """The one error shape of /api and /feeds."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+# -- the query-string schema --------------------------------------------------------------
+class _Repeated:
+    """Stands for a parameter given more than once (rejected: which one wins is ambiguous)."""
+
+
+_REPEATED = _Repeated()
+_DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+# RFC 3339 date-time; the offset may be left out (then the site's timezone applies).
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                       r"([Zz]|[+-][0-9]{2}:[0-9]{2})?", re.ASCII)
+#: Largest page number accepted; a page past the end but below this is a 404.
+MAX_PAGE = 1_000_000
+
+
+class _QueryField(fields.Field):
+    """A query parameter: one value, given as text."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if isinstance(value, _Repeated):
+            raise ValidationError("given more than once; give it once")
+        if isinstance(value, str) and value == "":
+            raise ValidationError("must not be empty; leave the parameter out instead")
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+class QueryInt(_QueryField, fields.Integer):
+    """A whole number written with the ASCII digits 0-9 only (no sign, space, exponent)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValidationError("must be a whole number")
+        if isinstance(value, int):
+            return value
+        if not _DIGITS.fullmatch(value):
+            raise ValidationError("must be a whole number written with the digits 0-9 only")
+        return int(value)
+
+
+class QueryStr(_QueryField, fields.String):
+    """Free text."""
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """A ``since``/``until`` bound as written, and the instants it covers (inclusive)."""
+
+    text: str
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:  # the render cache keys on the text as written
+        return self.text
+
+
+class QueryWhen(_QueryField, fields.String):
+    """An ISO 8601 date (a whole day in the site's timezone) or RFC 3339 date-time."""
+
+    def __init__(self, tz: ZoneInfo | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tz = tz
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> When:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        tz = self.tz or ZoneInfo("UTC")
+        try:
+            if _DATE.fullmatch(text):
+                day = date.fromisoformat(text)
+                start = datetime.combine(day, time(), tzinfo=tz)
+                # The whole day: up to the last microsecond before the next midnight.
+                end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz) - timedelta(microseconds=1)
+                end = end if day < date.max else start
+                return When(text, start, end)
+            if _DATETIME.fullmatch(text):
+                at = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+                at = at if at.tzinfo else at.replace(tzinfo=tz)
+                at.timestamp()  # out-of-range instants (year 1 with an offset) fail here
+                return When(text, at, at)
+        except (ValueError, OverflowError):
+            raise ValidationError("is not a real date or time") from None
+        raise ValidationError("must be an ISO 8601 date (2021-04-01) or date-time (2021-04-01T09:30:00Z)")
+
+
+_WHEN_RE = f"^({_DATE.pattern}|{_DATETIME.pattern})$"
+_WHEN_DOC = ("ISO 8601 date (`2021-04-01`: the whole day in the site's timezone) or RFC 3339 date-time "
+             "(`2021-04-01T09:30:00+02:00`; without an offset, in the site's timezone). Inclusive.")
+
+
+class ListArgs(Schema):
+    """Query parameters of the post listings. Unknown parameters (cache busters) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE),
+                    metadata={"description": "Page number, from 1. A page past the end is a 404."})
+    per_page = QueryInt(metadata={"description": "Posts per page."})
+    category = QueryStr(validate=validate.Length(min=1, max=200),
+                        metadata={"description": "Only posts in this category (slug, see /categories)."})
+    tag = QueryStr(validate=validate.Length(min=1, max=200),
+                   metadata={"description": "Only posts with this tag (slug, see /tags)."})
+    lang = QueryStr(validate=validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
+                                             error="must be a language tag such as `en` or `pt-BR`"),
+                    metadata={"description": "Only posts in this language (BCP 47 tag)."})
+    q = QueryStr(validate=validate.Length(min=1, max=200),
+                 metadata={"description": "Full text: every word must occur in the title, summary or body "
+                                          "(case and accent insensitive)."})
+    since = QueryWhen(metadata={"description": "Published at or after. " + _WHEN_DOC, "pattern": _WHEN_RE})
+    until = QueryWhen(metadata={"description": "Published at or before. " + _WHEN_DOC, "pattern": _WHEN_RE})
+    updated_since = QueryWhen(metadata={"description": "Modified at or after. " + _WHEN_DOC, "pattern": _WHEN_RE})
+
+    def __init__(self, *, per_page: int = 20, max_per_page: int = 100, tz: ZoneInfo | None = None,
+                 categories: Sequence[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Limits come from the app's configuration, so this instance (and the OpenAPI
+        # document built from it) states the deployment's real range and default.
+        if "per_page" in self.fields:
+            pp = self.fields["per_page"]
+            pp.load_default = per_page
+            pp.validators = [validate.Range(min=1, max=max_per_page)]
+        if categories is not None and "category" in self.fields:
+            self.fields["category"].validators = [validate.OneOf(
+                list(categories), error="no such category; known: {choices}")]
+        for name in ("since", "until", "updated_since"):
+            if name in self.fields:
+                self.fields[name].tz = tz  # type: ignore[attr-defined]
+
+    @pre_load
+    def _single_values(self, data: Any, **_: Any) -> dict[str, Any]:
+        """A MultiDict (request.args) -> one value per known name, repeats flagged."""
+        if not hasattr(data, "getlist"):
+            return dict(data)
+        out: dict[str, Any] = {}
+        for name in self.load_fields:
+            values = data.getlist(name)
+            if len(values) > 1:
+                out[name] = _REPEATED
+            elif values:
+                out[name] = values[0]
+        return out
+
+
+def dump_post(site: Site, post: Post) -> dict[str, Any]:
+    """One post as the API's JSON object."""
+    with ApiContext({"site": site}):
+        return PostSchema().dump(post)
+
+
+def dump_categories(site: Site, infos: tuple[CategoryInfo, ...]) -> list[dict[str, Any]]:
+    """Categories as the API's JSON objects."""
+    with ApiContext({"site": site}):
+        return CategorySchema(many=True).dump(infos)
+
+
+def dump_tags(site: Site, infos: list[TagInfo]) -> list[dict[str, Any]]:
+    """Tags as the API's JSON objects."""
+    with ApiContext({"site": site}):
+        return TagSchema(many=True).dump(infos)
+
+
+def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None]) -> dict[str, Any]:
+    """A page of posts as the API's JSON envelope."""
+    with ApiContext({"site": site}):
+        return PostPageSchema().dump({"items": posts, "meta": meta, "links": links})
