@@ -29,11 +29,13 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_DIR": None,                 # directory for FileSystemCache
     "CACHE_DEFAULT_TIMEOUT": 86400,    # seconds a rendered body may stay in the cache
     "CACHE_KEY_PREFIX": "feedsvc:",    # namespace in a shared cache
+    "CACHE_LOCAL_BYTES": 32 * 1024 * 1024,  # per-process LRU of rendered bodies in front of the backend; 0: off
     "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
     "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
     "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
     "WEBSUB_TIMEOUT": 5.0,             # seconds per hub ping
     "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
+    "WEBSUB_BACKOFF": 1.0,             # seconds before the first retry (doubles each time)
     "LOG_LEVEL": "INFO",
 }
 
@@ -67,6 +69,7 @@ class _ConfigSchema(Schema):
     CACHE_DIR = fields.Str(allow_none=True)
     CACHE_DEFAULT_TIMEOUT = fields.Int(strict=True, validate=_nonneg)
     CACHE_KEY_PREFIX = fields.Str()
+    CACHE_LOCAL_BYTES = fields.Int(strict=True, validate=_nonneg)
     RATELIMIT = fields.Str(allow_none=True, validate=validate.Regexp(
         r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*$",
         error="must look like '120/minute' or '10/second;1000/hour'"))
@@ -74,6 +77,7 @@ class _ConfigSchema(Schema):
     TRUSTED_PROXIES = fields.Int(strict=True, validate=validate.Range(min=0, max=10))
     WEBSUB_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
     WEBSUB_RETRIES = fields.Int(strict=True, validate=validate.Range(min=1, max=20))
+    WEBSUB_BACKOFF = fields.Float(validate=validate.Range(min=0, max=600))
     LOG_LEVEL = fields.Str(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
 
 

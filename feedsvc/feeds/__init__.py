@@ -1,7 +1,117 @@
-"""Feed routes (Atom, RSS, JSON Feed, iCalendar, OPML). PLACEHOLDER until issue 3 lands."""
+"""Feed routes: Atom, RSS 2.0, JSON Feed 1.1, iCalendar and OPML, for all posts, categories, tags.
+
+Views stay thin: parse args -> resolve the scope -> describe the document (``document``)
+-> write it (one writer per format) -> ``caching.render`` -> ``http.send``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable
+from typing import Any
 
-bp = Blueprint("feeds", __name__)
+from flask import Blueprint, current_app, request
+
+from .. import caching, http, urls
+from ..caching import Representation
+from ..errors import ApiError
+from ..extensions import current_index, state
+from . import atom, icalendar, jsonfeed, opml, rss, websub
+from .args import ArchiveArgs, FeedArgs, OpmlArgs, parse
+from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
+
+bp = Blueprint("feeds", __name__, url_prefix="/feeds")
+
+WRITERS: dict[str, Callable[[FeedDoc], bytes]] = {
+    "atom": atom.write, "rss": rss.write, "json": jsonfeed.write, "ics": icalendar.write,
+}
+OPML_TYPE = "text/x-opml; charset=utf-8"
+#: Scope -> (URL prefix, formats served there). Tags have no calendar (issue 3 contract).
+SCOPES = {
+    "all": ("", ("atom", "rss", "json", "ics")),
+    "category": ("/categories/<slug>", ("atom", "rss", "json", "ics")),
+    "tag": ("/tags/<slug>", ("atom", "rss", "json")),
+}
+ARCHIVE_FORMATS = ("atom", "rss", "json")
+
+
+def _not_found(exc: FeedNotFound) -> ApiError:
+    return ApiError(404, "not_found", str(exc))
+
+
+def _representation(doc: FeedDoc) -> Representation:
+    index = current_index()
+    headers: tuple[tuple[str, str], ...] = ()
+    if doc.hub:  # WebSub §4: hub and exactly one self, the URL of this very variant
+        headers = (("Link", f'<{doc.hub}>; rel="hub"'), ("Link", f'<{doc.self_url}>; rel="self"'))
+    return Representation(WRITERS[doc.fmt](doc), MEDIA_TYPES[doc.fmt],
+                          index.last_modified([i.post for i in doc.items]), headers=headers)
+
+
+def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
+    """A (paged) feed of all posts, a category or a tag."""
+    args = parse(FeedArgs, request.args)
+    index = current_index()
+    try:
+        scope = resolve_scope(index, kind, slug)
+    except FeedNotFound as exc:
+        raise _not_found(exc) from None
+    cfg = current_app.config
+
+    def produce() -> Representation:
+        try:
+            doc = build_feed(index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"],
+                             feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"])
+        except FeedNotFound as exc:
+            raise _not_found(exc) from None
+        return _representation(doc)
+
+    return http.send(caching.render(request.endpoint or "feeds", {"slug": slug, **args}, produce))
+
+
+def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any:
+    """An RFC 5005 §4 archive document: one year (or one part of a large year)."""
+    args = parse(ArchiveArgs, request.args)
+    index = current_index()
+    try:
+        scope = resolve_scope(index, kind, slug)
+    except FeedNotFound as exc:
+        raise _not_found(exc) from None
+    cfg = current_app.config
+
+    def produce() -> Representation:
+        try:
+            doc = build_archive(index, fmt, scope, year, lang=args["lang"], part=args["page"],
+                                feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"])
+        except FeedNotFound as exc:
+            raise _not_found(exc) from None
+        return _representation(doc)
+
+    return http.send(caching.render(request.endpoint or "feeds", {"slug": slug, "year": year, **args}, produce))
+
+
+@bp.get("/opml.xml")
+def opml_view() -> Any:
+    """OPML 2.0 list of every feed."""
+    args = parse(OpmlArgs, request.args)
+    index = current_index()
+
+    def produce() -> Representation:
+        return Representation(opml.write(index, args["format"]), OPML_TYPE, index.last_modified(index.posts))
+
+    return http.send(caching.render("feeds.opml", args, produce))
+
+
+for _kind, (_prefix, _formats) in SCOPES.items():
+    for _fmt in _formats:
+        _file = urls.FEED_FILES[_fmt]
+        bp.add_url_rule(f"{_prefix}/{_file}", f"{_kind}_{_fmt}", feed_view, defaults={"fmt": _fmt, "kind": _kind})
+        if _fmt in ARCHIVE_FORMATS:
+            bp.add_url_rule(f"{_prefix}/archive/<int:year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
+                            defaults={"fmt": _fmt, "kind": _kind})
+
+
+@bp.record_once
+def _subscribe(setup: Any) -> None:
+    # Reloads ping the WebSub hub for each feed that changed (in the background).
+    app = setup.app
+    state(app).listeners.append(websub.Publisher.for_app(app).on_change)

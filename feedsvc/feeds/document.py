@@ -1,0 +1,329 @@
+"""A format-neutral description of one feed document (Django's ``Feed``), built from the Index.
+
+Every writer (Atom, RSS, JSON Feed, iCalendar) turns the same ``FeedDoc`` into bytes, so
+all formats carry the same entries, dates and links. Nothing here reads the clock: the
+feed's ``updated`` is the newest entry's, and every URL comes from ``site.base_url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote, urlsplit
+
+from lxml.html import builder as E
+from lxml.html import tostring
+
+from .. import __version__, urls
+from ..content import Author, Index, Page, Post, Site
+
+#: Media type of each format (with charset: the contract names them).
+MEDIA_TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+    "ics": "text/calendar; charset=utf-8",
+}
+#: ``updated`` of a feed that has never had an entry: fixed, so its bytes never change.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+GENERATOR = ("feedsvc", __version__, "https://github.com/feedsvc/feedsvc")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+class FeedNotFound(LookupError):
+    """The scope, page or archive asked for does not exist (answered 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which posts a feed lists: all, one category or one tag."""
+
+    kind: str  # all | category | tag
+    slug: str | None
+    title: str
+    description: str
+    html_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A category or tag of an entry; ``scheme`` tells the two apart."""
+
+    term: str
+    label: str
+    scheme: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A feed-level link (RFC 4287 §4.2.7, RFC 5005 paging/archive relations, WebSub hub)."""
+
+    rel: str
+    href: str
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One entry, derived from a post (content is computed when a writer asks for it)."""
+
+    post: Post
+    url: str
+    terms: tuple[Term, ...]
+
+    @property
+    def content_html(self) -> str:
+        """Full sanitised HTML, with an event block (when, where, registration) first."""
+        block = event_block_html(self.post)
+        return block + self.post.content_html
+
+    @property
+    def content_text(self) -> str:
+        """The body as plain text, with the event details first."""
+        lines = event_lines(self.post)
+        text = self.post.content_text
+        return "\n".join(f"{k}: {v}" for k, v in lines) + ("\n\n" + text if text else "") if lines else text
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDoc:
+    """Everything one feed document says, whatever its format."""
+
+    fmt: str
+    site: Site
+    id: str
+    title: str
+    subtitle: str
+    updated: datetime
+    language: str
+    self_url: str
+    alternate_url: str
+    items: tuple[FeedItem, ...]
+    #: Paging, archive and hub links, in a fixed order (self and alternate are separate).
+    links: tuple[Link, ...] = ()
+    #: RFC 5005 §4: this document is an archive (fh:archive).
+    archive: bool = False
+    hub: str | None = None
+    ttl_seconds: int = 0
+    stylesheet: str = ""
+    author: Author | None = None
+    generator: tuple[str, str, str] = GENERATOR
+
+    def link(self, rel: str) -> str | None:
+        """The href of the first link with this relation, or None."""
+        return next((lk.href for lk in self.links if lk.rel == rel), None)
+
+    def fingerprint(self) -> tuple:
+        """What decides the bytes of this document, for WebSub change detection."""
+        return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links,
+                self.alternate_url, tuple((post_key(i.post), i.url, i.terms) for i in self.items))
+
+
+def post_key(p: Post) -> tuple:
+    """A post's published fields (not its file mtime)."""
+    return (p.id, p.slug, p.title, p.date, p.updated, p.categories, p.tags, p.summary, p.author, p.lang,
+            p.image, p.attachments, p.event, p.html_z)
+
+
+# -- scopes and variants ------------------------------------------------------------------
+
+def resolve_scope(index: Index, kind: str, slug: str | None) -> Scope:
+    """The scope for a URL; raises FeedNotFound for an unknown category or tag."""
+    site = index.site
+    if kind == "all":
+        return Scope("all", None, site.title, site.subtitle or site.title, urls.home(site))
+    if kind == "category":
+        cat = site.category(slug or "")
+        if cat is None:
+            raise FeedNotFound(f"unknown category {slug!r}")
+        return Scope("category", cat.slug, f"{site.title}: {cat.title}", cat.description or cat.title,
+                     urls.category_page(site, cat.slug))
+    if kind == "tag":
+        info = index.tags.get(slug or "")
+        if info is None:
+            raise FeedNotFound(f"unknown tag {slug!r}")
+        return Scope("tag", info.tag.slug, f"{site.title}: {info.tag.label}",
+                     f"Posts tagged “{info.tag.label}”", urls.tag_page(site, info.tag.slug))
+    raise FeedNotFound(kind)
+
+
+def scope_posts(index: Index, scope: Scope, lang: str | None, q: str | None = None) -> tuple[Post, ...]:
+    """Posts of a scope (newest first), optionally one language and a search."""
+    return index.query(category=scope.slug if scope.kind == "category" else None,
+                       tag=scope.slug if scope.kind == "tag" else None, lang=lang, q=q)
+
+
+def feed_id(site: Site, scope: Scope, lang: str | None, q: str | None) -> str:
+    """RFC 4151 tag URI of a logical feed: shared by its pages and archives, unique per
+    language and search variant (RFC 4287 §4.2.6: ids never change with base_url)."""
+    path = urls.scope_path(scope.kind, scope.slug).lstrip("/")
+    params = "&".join(f"{k}={quote(v, safe='')}" for k, v in (("lang", lang), ("q", q)) if v)
+    return f"tag:{site.id_authority}:{path}" + (f"?{params}" if params else "")
+
+
+def variant_params(lang: str | None, q: str | None, page: int | None = None) -> dict[str, object]:
+    """Normalised query parameters of a feed URL (page 1 is the URL without ``page``)."""
+    return {"lang": lang, "q": q, "page": page if page and page > 1 else None}
+
+
+def stylesheet_href(site: Site) -> str:
+    """Same-origin path of the XSLT stylesheet (browsers refuse cross-origin XSLT)."""
+    return urlsplit(site.base_url).path.rstrip("/") + "/static/feed.xsl"
+
+
+def terms_of(site: Site, post: Post) -> tuple[Term, ...]:
+    """Categories then tags of a post, each with its own scheme so readers can tell them apart."""
+    cat_scheme, tag_scheme = f"{site.base_url}/categories/", f"{site.base_url}/tags/"
+    out = []
+    for slug in post.categories:
+        cat = site.category(slug)
+        out.append(Term(slug, cat.title if cat else slug, cat_scheme))
+    out.extend(Term(t.slug, t.label, tag_scheme) for t in post.tags)
+    return tuple(out)
+
+
+def newest(posts: Sequence[Post], fallback: datetime = EPOCH) -> datetime:
+    """The newest ``updated`` among posts: a feed's updated date, never the clock."""
+    return max((p.updated for p in posts), default=fallback)
+
+
+def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None, posts: Sequence[Post],
+          self_url: str, links: list[Link], ttl: int, archive: bool = False) -> FeedDoc:
+    site = index.site
+    title = scope.title + (f" ({lang})" if lang else "") + (f" — search: {q}" if q else "")
+    hub = site.websub_hub
+    if hub:
+        links.append(Link("hub", hub))
+    # An empty feed keeps a fixed date: its bytes (and WebSub pings) move only when it gains posts.
+    return FeedDoc(
+        fmt=fmt, site=site, id=feed_id(site, scope, lang, q), title=title, subtitle=scope.description,
+        updated=newest(posts), language=lang or site.language, self_url=self_url,
+        alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms_of(site, p))
+                                                  for p in posts),
+        links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),
+        author=site.author,
+    )
+
+
+def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None, q: str | None = None,
+               page: int = 1, feed_size: int = 50, ttl: int = 0) -> FeedDoc:
+    """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end."""
+    site = index.site
+    posts = scope_posts(index, scope, lang, q)
+    if fmt == "ics":
+        posts = tuple(p for p in posts if p.event is not None)
+    pg = Page(page, feed_size, len(posts))
+    if not pg.exists:
+        raise FeedNotFound(f"page {page} does not exist (last page is {pg.total_pages})")
+
+    def at(n: int | None) -> str:
+        return urls.feed(site, fmt, scope.kind, scope.slug, variant_params(lang, q, n))
+
+    links: list[Link] = []
+    if pg.total_pages > 1:
+        links.append(Link("first", at(1)))
+        if pg.prev:
+            links.append(Link("previous", at(pg.prev)))
+        if pg.next:
+            links.append(Link("next", at(pg.next)))
+        links.append(Link("last", at(pg.total_pages)))
+    if page == 1 and q is None and fmt != "ics":
+        chain = archive_chain(index.site, posts, feed_size)
+        if chain:  # RFC 5005 §4: the current document points at the newest archive
+            y, part = chain[-1][0]
+            links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, y, part)))
+    return _base(index, fmt, scope, lang, q, pg.slice(posts), at(page), links, ttl)
+
+
+# -- RFC 5005 §4 archives -------------------------------------------------------------------
+
+def archive_chain(site: Site, posts: Sequence[Post], feed_size: int) -> list[tuple[tuple[int, int], list[Post]]]:
+    """Archive documents oldest first: ((year, part), posts newest first).
+
+    One archive per calendar year (site timezone); a year with more than ``feed_size``
+    posts is split into parts filled from its oldest post, so adding a post to a year
+    only ever changes that year's last part.
+    """
+    by_year: dict[int, list[Post]] = {}
+    for p in reversed(posts):  # oldest first
+        by_year.setdefault(p.date.astimezone(site.tz).year, []).append(p)
+    chain = []
+    for year in sorted(by_year):
+        year_posts = by_year[year]
+        for i in range(0, len(year_posts), feed_size):
+            chunk = year_posts[i:i + feed_size]
+            chain.append(((year, i // feed_size + 1), list(reversed(chunk))))
+    return chain
+
+
+def archive_url(site: Site, fmt: str, scope: Scope, lang: str | None, year: int, part: int) -> str:
+    """URL of one archive document (part 1 has no ``page`` parameter)."""
+    return urls.archive(site, fmt, year, scope.kind, scope.slug, variant_params(lang, None, part))
+
+
+def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str | None = None, part: int = 1,
+                  feed_size: int = 50, ttl: int = 0) -> FeedDoc:
+    """An archive document: fh:archive, prev-archive/next-archive/current links (RFC 5005 §4)."""
+    site = index.site
+    chain = archive_chain(site, scope_posts(index, scope, lang), feed_size)
+    keys = [k for k, _ in chain]
+    if (year, part) not in keys:
+        raise FeedNotFound(f"no archive for {year}" + (f" part {part}" if part > 1 else ""))
+    i = keys.index((year, part))
+    links = [Link("current", urls.feed(site, fmt, scope.kind, scope.slug, variant_params(lang, None)))]
+    if i > 0:
+        links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *keys[i - 1])))
+    if i + 1 < len(keys):
+        links.append(Link("next-archive", archive_url(site, fmt, scope, lang, *keys[i + 1])))
+    return _base(index, fmt, scope, lang, None, chain[i][1], archive_url(site, fmt, scope, lang, year, part),
+                 links, ttl, archive=True)
+
+
+# -- event details ----------------------------------------------------------------------------
+
+def _when(d: datetime) -> str:
+    off = d.strftime("%z")
+    zone = "UTC" if off in ("", "+0000") else f"UTC{off[:3]}:{off[3:]}"
+    name = getattr(d.tzinfo, "key", None)
+    zone = f"{zone}, {name}" if name and name != "UTC" else zone
+    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}, {d:%H:%M} ({zone})"
+
+
+def event_lines(post: Post) -> list[tuple[str, str]]:
+    """(label, value) lines describing an event post: when, until, where, registration."""
+    ev = post.event
+    if ev is None:
+        return []
+    lines = [("When", _when(ev.start))]
+    if ev.end is not None:
+        lines.append(("Until", _when(ev.end)))
+    if ev.location:
+        lines.append(("Where", ev.location))
+    if ev.url:
+        lines.append(("Registration", ev.url))
+    return lines
+
+
+def event_block_html(post: Post) -> str:
+    """An HTML block with the event details, built as a tree (never by string concatenation)."""
+    lines = event_lines(post)
+    if not lines:
+        return ""
+    items = []
+    for label, value in lines:
+        shown = E.A(value, href=value) if label == "Registration" else value
+        items.append(E.LI(E.STRONG(f"{label}: "), shown))
+    return tostring(E.UL(*items, **{"class": "event"}), encoding="unicode")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One subscribable feed: scope and language (None: every language)."""
+
+    kind: str
+    slug: str | None
+    lang: str | None = None
+    formats: tuple[str, ...] = field(default=("atom", "rss", "json"))

@@ -1,0 +1,68 @@
+"""iCalendar writer (RFC 5545, RFC 7986): one VEVENT per event post, via the icalendar library.
+
+Nothing reads the clock: DTSTAMP/LAST-MODIFIED are the post's ``updated`` date and CREATED
+its publication date. Times are written in UTC, or in the named IANA zone the editor gave,
+with its VTIMEZONE: never a bare offset as a TZID, which most calendar apps reject.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+from icalendar import Event as VEvent
+from icalendar import vDuration
+
+from .document import FeedDoc
+
+PRODID = "-//feedsvc//feedsvc {version}//EN"
+
+
+def _when(dt, zone: str | None):
+    # RFC 5545 §3.3.5: form #2 (UTC) or form #3 (TZID of a named zone + VTIMEZONE).
+    return dt.astimezone(ZoneInfo(zone)) if zone else dt.astimezone(timezone.utc)
+
+
+def write(doc: FeedDoc) -> bytes:
+    """The VCALENDAR for ``doc`` (CRLF line ends and folding as RFC 5545 requires)."""
+    cal = Calendar()
+    cal.add("prodid", PRODID.format(version=doc.generator[1]))
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("name", doc.title)  # RFC 7986 §5.1
+    cal.add("x-wr-calname", doc.title)
+    if doc.subtitle:
+        cal.add("description", doc.subtitle)
+        cal.add("x-wr-caldesc", doc.subtitle)
+    cal.add("url", doc.alternate_url)
+    cal.add("source", doc.self_url)  # RFC 7986 §5.8
+    ttl = timedelta(seconds=max(60, doc.ttl_seconds))
+    # RFC 7986 §5.7 REFRESH-INTERVAL;VALUE=DURATION, and its older Microsoft spelling.
+    cal.add("refresh-interval", vDuration(ttl), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(ttl))
+    for item in doc.items:
+        post, ev = item.post, item.post.event
+        if ev is None:
+            continue
+        ve = VEvent()
+        ve.add("uid", post.id)  # the post id never changes, so calendar apps update in place
+        ve.add("dtstamp", post.updated.astimezone(timezone.utc))
+        ve.add("created", post.date.astimezone(timezone.utc))
+        ve.add("last-modified", post.updated.astimezone(timezone.utc))
+        ve.add("dtstart", _when(ev.start, ev.timezone))
+        if ev.end is not None:
+            ve.add("dtend", _when(ev.end, ev.timezone))
+        ve.add("summary", post.title or post.slug)
+        ve.add("description", "\n".join(filter(None, [item.content_text, item.url])))
+        if ev.location:
+            ve.add("location", ev.location)
+        ve.add("url", item.url)
+        for term in item.terms:
+            ve.add("categories", [term.label])
+        ve.add("status", "CONFIRMED")
+        ve.add("transp", "OPAQUE")
+        cal.add_component(ve)
+    cal.add_missing_timezones()
+    return cal.to_ical()

@@ -1,0 +1,137 @@
+"""JSON Feed 1.1 writer: marshmallow dump schemas, dumped with sorted keys.
+
+Spec: https://www.jsonfeed.org/version/1.1/. JSON Feed has no archive or previous-page
+relations, so RFC 5005 links and structured categories/tags go in the ``_feedsvc``
+extension object (the spec reserves keys starting with ``_`` for extensions).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, fields, post_dump
+
+from .document import FeedDoc
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+class _Compact(Schema):
+    """Drops null and empty values: JSON Feed readers expect absent keys, not nulls."""
+
+    @post_dump
+    def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+
+
+class AuthorSchema(_Compact):
+    name = fields.Str(required=True)
+    url = fields.Str()
+    avatar = fields.Str()
+
+
+class AttachmentSchema(_Compact):
+    url = fields.Str(required=True)
+    mime_type = fields.Str(required=True)
+    title = fields.Str()
+    size_in_bytes = fields.Int()
+
+
+class TermSchema(_Compact):
+    slug = fields.Str(required=True)
+    label = fields.Str(required=True)
+
+
+class ItemExtSchema(_Compact):
+    categories = fields.List(fields.Nested(TermSchema))
+    tags = fields.List(fields.Nested(TermSchema))
+    event = fields.Dict()
+
+
+class ItemSchema(_Compact):
+    id = fields.Str(required=True)
+    url = fields.Str()
+    title = fields.Str()
+    content_html = fields.Str()
+    summary = fields.Str()
+    image = fields.Str()
+    date_published = fields.DateTime(format="iso")
+    date_modified = fields.DateTime(format="iso")
+    authors = fields.List(fields.Nested(AuthorSchema))
+    tags = fields.List(fields.Str())
+    language = fields.Str()
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    _feedsvc = fields.Nested(ItemExtSchema, data_key="_feedsvc")
+
+
+class HubSchema(_Compact):
+    type = fields.Str(required=True)
+    url = fields.Str(required=True)
+
+
+class FeedExtSchema(_Compact):
+    links = fields.Dict(keys=fields.Str(), values=fields.Str())
+    archive = fields.Bool()
+    updated = fields.DateTime(format="iso")
+    id = fields.Str()
+
+
+class JsonFeedSchema(_Compact):
+    version = fields.Str(required=True)
+    title = fields.Str(required=True)
+    home_page_url = fields.Str()
+    feed_url = fields.Str()
+    description = fields.Str()
+    icon = fields.Str()
+    favicon = fields.Str()
+    authors = fields.List(fields.Nested(AuthorSchema))
+    language = fields.Str()
+    hubs = fields.List(fields.Nested(HubSchema))
+    next_url = fields.Str()
+    items = fields.List(fields.Nested(ItemSchema), required=True)
+    _feedsvc = fields.Nested(FeedExtSchema, data_key="_feedsvc")
+
+
+def _author(a) -> dict[str, Any]:
+    return {"name": a.name, "url": a.uri or (f"mailto:{a.email}" if a.email else None)}
+
+
+def _event(ev) -> dict[str, str] | None:
+    if ev is None:
+        return None
+    data = {"start": ev.start.isoformat(), "end": ev.end.isoformat() if ev.end else None,
+            "location": ev.location, "url": ev.url, "timezone": ev.timezone}
+    return {k: v for k, v in data.items() if v}
+
+
+def write(doc: FeedDoc) -> bytes:
+    """The JSON Feed 1.1 document for ``doc`` (UTF-8, sorted keys: same content, same bytes)."""
+    site = doc.site
+    items = []
+    for item in doc.items:
+        p = item.post
+        cats = [{"slug": t.term, "label": t.label} for t in item.terms if t.scheme.endswith("/categories/")]
+        tags = [{"slug": t.slug, "label": t.label} for t in p.tags]
+        ev = p.event
+        items.append({
+            "id": p.id, "url": item.url, "title": p.title, "content_html": item.content_html,
+            "summary": p.summary or None, "image": p.image, "date_published": p.date,
+            "date_modified": p.updated, "authors": [_author(p.author)],
+            "tags": list(dict.fromkeys([c["label"] for c in cats] + [t["label"] for t in tags])),
+            "language": p.lang,
+            "attachments": [{"url": a.url, "mime_type": a.mime_type, "title": a.title,
+                             "size_in_bytes": a.size_in_bytes} for a in p.attachments],
+            "_feedsvc": {"categories": cats, "tags": tags, "event": _event(ev)},
+        })
+    links = {lk.rel: lk.href for lk in doc.links if lk.rel != "hub"}
+    data = {
+        "version": VERSION, "title": doc.title, "home_page_url": doc.alternate_url, "feed_url": doc.self_url,
+        "description": doc.subtitle or None, "icon": site.logo or site.icon, "favicon": site.icon,
+        "authors": [_author(site.author)], "language": doc.language,
+        "hubs": [{"type": "WebSub", "url": doc.hub}] if doc.hub else None,
+        "next_url": doc.link("next"), "items": items,
+        "_feedsvc": {"id": doc.id, "updated": doc.updated, "archive": doc.archive or None, "links": links},
+    }
+    body = JsonFeedSchema().dump(data)
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

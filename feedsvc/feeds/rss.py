@@ -1,0 +1,61 @@
+"""RSS 2.0 writer over feedgen, with atom:link self/paging/archive/hub links.
+
+Spec: https://www.rssboard.org/rss-specification. feedgen takes the channel <link> from
+the last link added, so ``self`` goes first and ``alternate`` last; RSS allows one
+enclosure per item, so only the first attachment is written (Atom and JSON carry all).
+"""
+
+from __future__ import annotations
+
+import math
+
+from feedgen.feed import FeedGenerator
+
+from .document import MEDIA_TYPES, FeedDoc
+from .xmlext import EntryExtension, FeedExtension, finish
+
+
+def write(doc: FeedDoc) -> bytes:
+    """The RSS 2.0 document for ``doc``, with the browser stylesheet instruction."""
+    site = doc.site
+    fg = FeedGenerator()
+    fg.register_extension("feedsvc", FeedExtension, EntryExtension, atom=False, rss=True)
+    fg.feedsvc.doc = doc
+    fg.title(doc.title)
+    fg.description(doc.subtitle or doc.title)
+    fg.updated(doc.updated)  # also lastBuildDate
+    fg.pubDate(doc.updated)
+    fg.language(doc.language)
+    fg.link(href=doc.self_url, rel="self", type=MEDIA_TYPES["rss"].split(";")[0])
+    fg.link(href=doc.alternate_url, rel="alternate")  # last: becomes the channel <link>
+    if site.rights:
+        fg.copyright(site.rights)
+    if site.author.email:
+        fg.managingEditor(f"{site.author.email} ({site.author.name})")
+    image = site.logo or site.icon
+    if image:
+        fg.image(url=image, title=doc.title, link=doc.alternate_url)
+    fg.generator(f"{doc.generator[0]} {doc.generator[1]}")
+    fg.docs("https://www.rssboard.org/rss-specification")
+    if doc.ttl_seconds > 0:  # minutes, rounded up, matching Cache-Control max-age
+        fg.ttl(math.ceil(doc.ttl_seconds / 60))
+    for item in doc.items:
+        post = item.post
+        fe = fg.add_entry(order="append")
+        fe.feedsvc.item = item
+        fe.title(post.title or post.slug)
+        fe.link(href=item.url, rel="alternate")
+        # The post id is a tag: URI, not a URL: isPermaLink="false" unless it is the link.
+        fe.guid(post.id, permalink=post.id == item.url)
+        fe.published(post.date)  # pubDate (RFC 822 date)
+        fe.updated(post.updated)
+        if post.author.email:
+            fe.author(name=post.author.name, email=post.author.email)
+        for term in item.terms:
+            fe.category(term=term.term, label=term.label, scheme=term.scheme)
+        if post.attachments:
+            att = post.attachments[0]
+            fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
+        fe.content(item.content_html, type="html")  # content:encoded
+        fe.description(post.summary or post.title or post.slug)
+    return finish(fg.rss_str(), doc)
