@@ -1,38 +1,213 @@
-"""HTTP validators and caching headers: the only module that sets them.
+"""HTTP validators, caching headers, compression and CORS: the only module that sets them.
 
-FIRST VERSION: issue 5 refines (compression, Vary, stale-*, HEAD, per-encoding ETags).
+A cache hit costs one dict lookup per request here: each Representation carries, per
+(content coding, CORS or not), a ready body and ready header lists for its 200 and its
+304, built once. Compressed bodies are made once (deterministic bytes, so every worker
+and host agrees with the strong ETag) and shared through the render cache.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import gzip
+import time
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
+import brotli
 from flask import Flask, Response, current_app, request
+from flask_compress import Compress
+from flask_compress.flask_compress import _choose_algorithm
+from werkzeug.http import http_date, parse_date, parse_etags
 
+from . import caching
 from .caching import Representation
+
+#: Content codings we precompute, in order of preference at equal q (RFC 9110 12.5.3).
+CODINGS = ("br", "gzip")
+#: Extra compressible types beyond flask-compress's list (feeds, calendars, OPML).
+EXTRA_MIMETYPES = ("application/feed+json", "text/calendar", "text/x-opml", "application/vnd.oai.openapi+json",
+                   "application/problem+json", "text/javascript")
+#: Fetch standard CORS: readable from any origin, no credentials, so no Vary: Origin.
+CORS = (("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, X-Total-Count, Retry-After"))
+PREFLIGHT = (("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+             # Named headers for older browsers, '*' (any header, non-credentialed) for the rest.
+             ("Access-Control-Allow-Headers", "Accept, Accept-Language, Cache-Control, If-Modified-Since, "
+                                              "If-None-Match, X-Requested-With, *"),
+             ("Access-Control-Max-Age", "86400"))
+
+
+class Ready(NamedTuple):
+    """One prepared variant of a representation: body, validators, header lists."""
+
+    body: bytes
+    etag: str  # unquoted opaque tag
+    last_modified: str  # HTTP-date
+    lm_ts: float
+    h200: list[tuple[str, str]]
+    h304: list[tuple[str, str]]
+
+
+def cors_path(path: str) -> bool:
+    """Whether ``path`` is under /api or /feeds, the cross-origin readable trees."""
+    return path.startswith(("/api/", "/feeds/")) or path in ("/api", "/feeds")
+
+
+def cache_control(app: Flask) -> str:
+    """The Cache-Control value of every cacheable document (RFC 9111 5.2, RFC 5861)."""
+    cfg = app.config
+    return (f"public, max-age={cfg['MAX_AGE']}, stale-while-revalidate={cfg['STALE_WHILE_REVALIDATE']}, "
+            f"stale-if-error={cfg['STALE_IF_ERROR']}")
+
+
+def compress_body(data: bytes, coding: str) -> bytes:
+    """``data`` compressed with flask-compress's levels, deterministically.
+
+    gzip gets mtime=0: flask-compress stamps the clock into the gzip header, which would
+    give one strong ETag different bytes on each worker (RFC 9110 8.8.3).
+    """
+    cfg = current_app.config
+    if coding == "gzip":
+        return gzip.compress(data, cfg["COMPRESS_LEVEL"], mtime=0)
+    if coding == "br":
+        return brotli.compress(data, mode=cfg["COMPRESS_BR_MODE"], quality=cfg["COMPRESS_BR_LEVEL"],
+                               lgwin=cfg["COMPRESS_BR_WINDOW"], lgblock=cfg["COMPRESS_BR_BLOCK"])
+    raise ValueError(f"unknown content coding {coding!r}")
+
+
+def _codings(rep: Representation) -> tuple[str, ...]:
+    """Codings worth offering for ``rep`` (compressible type, big enough)."""
+    found = rep.ready.get("codings")
+    if found is None:
+        comp: Compress = current_app.extensions["feedsvc"].extra["compress"]
+        small = len(rep.body) < current_app.config["COMPRESS_MIN_SIZE"]
+        found = () if small or rep.mimetype.split(";")[0].strip() not in comp.compress_mimetypes_set else CODINGS
+        rep.ready["codings"] = found
+    return found
+
+
+def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
+    """Build (once) the body and header lists of ``rep`` in ``coding``."""
+    app = current_app
+    etag = rep.etag or caching.body_etag(rep.body)
+    body = rep.body
+    if coding:
+        body = app.extensions["feedsvc"].extra["render_cache"].encoded(rep, coding, compress_body)
+        etag = f"{etag}:{coding}"  # each coding its own strong tag, like flask-compress
+    lm = rep.last_modified
+    if lm.tzinfo is None:
+        lm = lm.replace(tzinfo=UTC)
+    lm = min(lm, datetime.now(UTC))  # never in the future (RFC 9110 8.8.2.1)
+    lm_http = http_date(lm)
+    own = {name.lower() for name, _ in rep.headers}
+    validators = [("ETag", f'"{etag}"'), ("Last-Modified", lm_http)]
+    shared: list[tuple[str, str]] = []
+    if "cache-control" not in own:
+        shared.append(("Cache-Control", app.extensions["feedsvc"].extra["cache_control"]))
+    vary = [v for n, v in rep.headers if n.lower() == "vary"]
+    if _codings(rep):
+        vary.append("Accept-Encoding")
+    if vary:
+        shared.append(("Vary", ", ".join(vary)))
+    if cors:
+        shared.extend(CORS)
+    h200 = [("Content-Type", rep.mimetype), *validators, *shared]
+    if coding:
+        h200.append(("Content-Encoding", coding))
+    h200.extend((n, v) for n, v in rep.headers if n.lower() != "vary")
+    # A 304 carries what the 200 would for caches to update: ETag, Cache-Control, Vary (RFC 9110 15.4.5).
+    # Content-Type only tells later hooks what this is; werkzeug drops it from the 304 itself.
+    h304 = [("Content-Type", rep.mimetype), *validators, *shared]
+    ready = Ready(body, etag, lm_http, lm.timestamp(), h200, h304)
+    if rep.key:  # cached objects keep their prepared forms; one-off ones need not
+        rep.ready[(coding, cors)] = ready
+    return ready
+
+
+def not_modified(environ: dict[str, Any], ready: Ready) -> bool:
+    """Whether the client's copy is current (RFC 9110 13.1.2, 13.1.3, 13.2.2)."""
+    inm = environ.get("HTTP_IF_NONE_MATCH")
+    if inm is not None:  # If-None-Match wins: If-Modified-Since is then ignored
+        if inm == f'"{ready.etag}"':
+            return True
+        return parse_etags(inm).contains_weak(ready.etag)  # weak comparison, '*' included
+    ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if not ims:
+        return False
+    if ims == ready.last_modified:
+        return True
+    try:
+        when = parse_date(ims)
+    except (ValueError, OverflowError):
+        return False
+    if when is None:  # not an HTTP-date: ignored
+        return False
+    ts = when.timestamp()
+    # A date later than our clock is invalid (RFC 9110 13.1.3): an invented future date
+    # must not freeze a reader on an old copy.
+    return ready.lm_ts <= ts <= time.time()
 
 
 def send(rep: Representation, status: int = 200) -> Response:
     """A response for a representation, answered 304 when the client's copy is current."""
-    resp = Response(rep.body, status=status, content_type=rep.mimetype)
-    for name, value in rep.headers:
-        resp.headers.add(name, value)
-    resp.set_etag(rep.etag)
-    resp.last_modified = rep.last_modified
-    return resp.make_conditional(request)
-
-
-def _after(resp: Response) -> Response:
-    cfg = current_app.config
-    if resp.status_code in (200, 304) and "Cache-Control" not in resp.headers:
-        resp.headers["Cache-Control"] = (
-            f"public, max-age={cfg['MAX_AGE']}, stale-while-revalidate={cfg['STALE_WHILE_REVALIDATE']}, "
-            f"stale-if-error={cfg['STALE_IF_ERROR']}"
-        )
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    environ = request.environ
+    coding = None
+    codings = rep.ready.get("codings")
+    if codings is None:
+        codings = _codings(rep)
+    if codings:
+        accept = environ.get("HTTP_ACCEPT_ENCODING")
+        if accept:
+            coding = _choose_algorithm(codings, accept)
+            if coding and "q=0" in accept and request.accept_encodings[coding] == 0:
+                coding = None  # flask-compress picks a coding refused with q=0 when it is the only one
+    cors = cors_path(request.path)
+    ready = rep.ready.get((coding, cors)) or _prepare(rep, coding, cors)
+    if status == 200 and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not_modified(environ, ready):
+        resp = Response(None, 304, ready.h304)
+    elif status == 200:
+        resp = Response(ready.body, 200, ready.h200)
+    else:  # an error page rendered as a document: no validators, no long caching
+        resp = Response(ready.body, status, [h for h in ready.h200 if h[0] not in (
+            "ETag", "Last-Modified", "Cache-Control")] + [("Cache-Control", "no-cache")])
+    resp.feedsvc_ready = True  # type: ignore[attr-defined]  # tells _after there is nothing to add
     return resp
 
 
+def _after(resp: Response) -> Response:
+    """Defaults for responses not built by ``send``: CORS, Cache-Control, preflight, compression."""
+    if getattr(resp, "feedsvc_ready", False):
+        return resp
+    cors = cors_path(request.path)
+    if cors:
+        if request.method == "OPTIONS" and resp.status_code == 200:  # Flask's automatic OPTIONS
+            resp.status_code = 204  # a CORS preflight answer (Fetch standard, "CORS-preflight fetch")
+            resp.set_data(b"")
+            del resp.headers["Content-Type"]
+            for name, value in PREFLIGHT:
+                resp.headers[name] = value
+            resp.headers.setdefault("Cache-Control", "public, max-age=86400")
+        for name, value in CORS:
+            resp.headers.setdefault(name, value)
+    if "Cache-Control" not in resp.headers:
+        if resp.status_code in (200, 203, 204, 304) and request.method in ("GET", "HEAD"):
+            resp.headers["Cache-Control"] = current_app.extensions["feedsvc"].extra["cache_control"]
+        elif resp.status_code >= 400:
+            resp.headers["Cache-Control"] = "no-cache"
+    comp: Compress = current_app.extensions["feedsvc"].extra["compress"]
+    return comp.after_request(resp)
+
+
 def init_app(app: Flask, **_: Any) -> None:
-    """Install the after-request hook."""
+    """Set up the render cache, flask-compress (for responses not built by send) and the hook."""
+    app.config.setdefault("COMPRESS_REGISTER", False)  # we call it ourselves, skipping ready responses
+    app.config.setdefault("COMPRESS_ALGORITHM", list(CODINGS))
+    app.config.setdefault("COMPRESS_STREAMS", False)  # static files stream; leave them as they are
+    comp = Compress()
+    comp.init_app(app)
+    comp.compress_mimetypes_set.update(EXTRA_MIMETYPES)
+    extra = app.extensions["feedsvc"].extra
+    extra["compress"] = comp
+    extra["cache_control"] = cache_control(app)
+    caching.init_app(app)
     app.after_request(_after)
