@@ -77,7 +77,10 @@
     return ORIGIN + path + q;
   }
 
-  function feedUrl(o) {
+  // The widget's own feed; after a 400/404 (unknown category, tag or language) that feed
+  // does not exist either, so the link goes to the feed of everything.
+  function feedUrl(o, rejected) {
+    if (rejected) return ORIGIN + "/feeds/atom.xml";
     var scope = o.category ? "categories/" + enc(o.category) + "/" : (o.tag ? "tags/" + enc(o.tag) + "/" : "");
     return ORIGIN + "/feeds/" + scope + "atom.xml" + (o.lang ? "?lang=" + enc(o.lang) : "");
   }
@@ -137,9 +140,9 @@
     root.appendChild(node);
   }
 
-  function fallback(root, o) {
+  function fallback(root, o, rejected) {
     var p = el("p", "fallback"), a = el("a", "fallback-link", o.label);
-    a.href = feedUrl(o);
+    a.href = feedUrl(o, rejected);
     p.appendChild(a);
     show(root, p);
   }
@@ -158,7 +161,10 @@
     var ctl = typeof AbortController === "function" ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, 15000);
     fetch(apiUrl(o), {mode: "cors", credentials: "omit", signal: ctl ? ctl.signal : undefined})
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (r) {
+        if (!r.ok) { var e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
+        return r.json();
+      })
       .then(function (doc) {
         if (!doc || !Array.isArray(doc.items)) throw new Error("unexpected response");
         var items = doc.items.slice(0, o.limit);
@@ -167,7 +173,10 @@
         list.removeAttribute("aria-busy");
         host.setAttribute("data-feedsvc-state", "ready");
       })
-      .catch(function () { fallback(root, o); host.setAttribute("data-feedsvc-state", "failed"); })
+      .catch(function (e) {
+        fallback(root, o, e && (e.status === 400 || e.status === 404));
+        host.setAttribute("data-feedsvc-state", "failed");
+      })
       .then(function () { if (timer) clearTimeout(timer); });
   }
 
