@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -238,7 +238,7 @@ def embed_page() -> Response:
 def _static_rep(name: str, mimetype: str) -> Callable[[], caching.Representation]:
     def produce() -> caching.Representation:
         path = STATIC / name
-        mtime = datetime.fromtimestamp(int(path.stat().st_mtime), timezone.utc)
+        mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
         return caching.Representation(path.read_bytes(), mimetype, mtime)
 
     return produce

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
-
 from conftest import SiteTree
+from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.browser
 
