@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from lxml.html import builder as E
@@ -26,7 +26,7 @@ MEDIA_TYPES = {
     "ics": "text/calendar; charset=utf-8",
 }
 #: ``updated`` of a feed that has never had an entry: fixed, so its bytes never change.
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = ("feedsvc", __version__, "https://github.com/feedsvc/feedsvc")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",

@@ -7,12 +7,11 @@ with its VTIMEZONE: never a bare offset as a TZID, which most calendar apps reje
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar
+from icalendar import Calendar, vDuration
 from icalendar import Event as VEvent
-from icalendar import vDuration
 
 from .document import FeedDoc
 
@@ -21,7 +20,7 @@ PRODID = "-//feedsvc//feedsvc {version}//EN"
 
 def _when(dt, zone: str | None):
     # RFC 5545 §3.3.5: form #2 (UTC) or form #3 (TZID of a named zone + VTIMEZONE).
-    return dt.astimezone(ZoneInfo(zone)) if zone else dt.astimezone(timezone.utc)
+    return dt.astimezone(ZoneInfo(zone)) if zone else dt.astimezone(UTC)
 
 
 def write(doc: FeedDoc) -> bytes:
@@ -48,9 +47,9 @@ def write(doc: FeedDoc) -> bytes:
             continue
         ve = VEvent()
         ve.add("uid", post.id)  # the post id never changes, so calendar apps update in place
-        ve.add("dtstamp", post.updated.astimezone(timezone.utc))
-        ve.add("created", post.date.astimezone(timezone.utc))
-        ve.add("last-modified", post.updated.astimezone(timezone.utc))
+        ve.add("dtstamp", post.updated.astimezone(UTC))
+        ve.add("created", post.date.astimezone(UTC))
+        ve.add("last-modified", post.updated.astimezone(UTC))
         ve.add("dtstart", _when(ev.start, ev.timezone))
         if ev.end is not None:
             ve.add("dtend", _when(ev.end, ev.timezone))
