@@ -1,0 +1,88 @@
+"""The render cache: keys, backends (SimpleCache, FileSystemCache, NullCache), the local LRU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_http_kit import fill
+
+from feedsvc.extensions import state
+
+
+def _rc(app: Any) -> Any:
+    return app.extensions["feedsvc"].extra["render_cache"]
+
+
+def test_query_spellings_render_once(site: Any, make_app: Any) -> None:
+    fill(site)
+    app = make_app()
+    client = app.test_client()
+    spellings = ["/api/v1/posts?category=statements&tag=cnd", "/api/v1/posts?tag=cnd&category=statements",
+                 "/api/v1/posts?tag=cnd&category=statements&page=1", "/api/v1/posts?category=statements&tag=cnd&_=17",
+                 "/api/v1/posts?per_page=20&tag=cnd&category=statements"]
+    bodies = {client.get(u).data for u in spellings}
+    assert len(bodies) == 1
+    assert _rc(app).renders == 1
+
+
+def test_content_version_is_in_the_key(site: Any, make_app: Any) -> None:
+    fill(site)
+    app = make_app()
+    client = app.test_client()
+    client.get("/feeds/atom.xml")
+    client.get("/feeds/atom.xml")
+    assert _rc(app).renders == 1
+    site.post("2021-07-01-new", "New.", title="New", date="2021-07-01")
+    state(app).live.refresh()
+    assert b"New" in client.get("/feeds/atom.xml").data
+    assert _rc(app).renders == 2
+
+
+def test_filesystem_cache_is_shared_by_instances(site: Any, make_app: Any, tmp_path: Path) -> None:
+    fill(site)
+    cfg = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "fscache")}
+    one, two = make_app(**cfg), make_app(**cfg)
+    urls = ["/feeds/atom.xml", "/api/v1/posts", "/"]
+    first = {u: one.test_client().get(u, headers={"Accept-Encoding": "gzip"}) for u in urls}
+    assert _rc(one).renders == len(urls)
+    assert any((tmp_path / "fscache").iterdir())
+    second = {u: two.test_client().get(u, headers={"Accept-Encoding": "gzip"}) for u in urls}
+    assert _rc(two).renders == 0  # the other instance's renders, read from disk
+    for u in urls:
+        assert second[u].data == first[u].data and second[u].headers["ETag"] == first[u].headers["ETag"]
+
+
+def test_null_cache_renders_every_time_but_still_validates(site: Any, make_app: Any) -> None:
+    fill(site)
+    with pytest.warns(UserWarning, match="NullCache"):  # flask-caching's own notice (create_app)
+        app = make_app(CACHE_TYPE="NullCache")
+    client = app.test_client()
+    r = client.get("/api/v1/posts")
+    assert client.get("/api/v1/posts", headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+    assert _rc(app).renders == 2
+
+
+@pytest.mark.parametrize("limit", [0, 20_000])
+def test_local_lru_is_bounded(site: Any, make_app: Any, limit: int) -> None:
+    fill(site)
+    app = make_app(CACHE_LOCAL_BYTES=limit)
+    client = app.test_client()
+    for url in ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/api/v1/posts", "/", "/embed"]:
+        assert client.get(url, headers={"Accept-Encoding": "br"}).status_code == 200
+    rc = _rc(app)
+    if limit == 0:
+        assert len(rc._lru) == 0
+    else:
+        assert len(rc._lru) >= 1 and (rc._size <= limit or len(rc._lru) == 1)
+    # Whatever the local copy holds, the shared backend still answers: no second render.
+    client.get("/feeds/atom.xml")
+    assert rc.renders == 6
+
+
+def test_bad_cache_setting_is_refused(make_app: Any) -> None:
+    from feedsvc.config import ConfigError
+
+    with pytest.raises(ConfigError, match="FEEDSVC_CACHE_LOCAL_BYTES"):
+        make_app(CACHE_LOCAL_BYTES=-1)
