@@ -1,0 +1,145 @@
+"""The shipped gunicorn.conf.py: real gunicorn, several workers, ETags equal across workers and restarts."""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import re
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_http_kit import fill
+
+ROOT = Path(__file__).resolve().parents[1]
+URLS = ["/feeds/atom.xml", "/feeds/categories/statements/feed.json", "/api/v1/posts", "/posts/summit", "/"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gunicorn:
+    """gunicorn with the shipped config on a free 127.0.0.1 port, stopped by its PID."""
+
+    def __init__(self, content: Path, log: Path, workers: int = 2) -> None:
+        self.port = _free_port()
+        self.log = log
+        env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(content), "FEEDSVC_RELOAD_INTERVAL": "0",
+               "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+               "GUNICORN_ACCESSLOG": str(log)}
+        env.pop("PORT", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(300):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Connection": "close", **headers})
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read()
+        finally:
+            conn.close()
+
+    def pids(self) -> set[str]:
+        """Worker pids that served a request, from the access log."""
+        return set(re.findall(r"pid=<?(\d+)", self.log.read_text()))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+def _collect(server: Gunicorn) -> dict[str, set[str]]:
+    """ETags seen per URL over many concurrent connections (spread over the workers)."""
+    seen: dict[str, set[str]] = {u: set() for u in URLS}
+
+    def one(i: int) -> None:
+        url = URLS[i % len(URLS)]
+        status, headers, _ = server.get(url, **{"Accept-Encoding": "identity"})
+        assert status == 200
+        seen[url].add(headers["ETag"])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(200)))
+    return seen
+
+
+@pytest.mark.slow
+def test_etags_equal_across_workers_and_restarts(site: Any, make_app: Any, tmp_path: Path) -> None:
+    fill(site)
+    first = Gunicorn(site.root, tmp_path / "access1.log")
+    try:
+        seen = _collect(first)
+        workers = first.pids()
+        status, headers, body = first.get("/api/v1/posts", **{"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "gzip"
+        gz_tag = headers["ETag"]
+        status304, _, _ = first.get("/api/v1/posts", **{"Accept-Encoding": "gzip", "If-None-Match": gz_tag})
+        assert status304 == 304
+    finally:
+        first.stop()
+    assert len(workers) >= 2, "requests should have reached both workers"
+    assert all(len(tags) == 1 for tags in seen.values()), seen
+
+    second = Gunicorn(site.root, tmp_path / "access2.log")
+    try:
+        again = _collect(second)
+        later_workers = second.pids()
+        assert second.get("/api/v1/posts", **{"Accept-Encoding": "gzip"})[1]["ETag"] == gz_tag
+    finally:
+        second.stop()
+    assert again == seen, "a restart must not change any ETag of unchanged content"
+    assert len(later_workers) >= 2 and not later_workers & workers  # new processes, same tags
+    # And the in-process app agrees with the servers.
+    client = make_app().test_client()
+    for url, tags in seen.items():
+        assert {client.get(url).headers["ETag"]} == tags
+
+
+def test_config_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "PORT", "GUNICORN_TIMEOUT", "GUNICORN_ACCESSLOG"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["workers"] == multiprocessing.cpu_count() * 2 + 1
+    assert conf["worker_class"] == "sync" and conf["threads"] == 1  # feedgen's process-global locale
+    assert conf["preload_app"] is True
+    assert conf["bind"] == "127.0.0.1:8000"
+    assert 0 < conf["graceful_timeout"] <= conf["timeout"]
+    assert conf["accesslog"] == "-"
+    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["bind"] == "0.0.0.0:5000" and conf["workers"] == 3
+
+
+def test_procfile_and_make_run_use_the_config() -> None:
+    assert "gunicorn -c gunicorn.conf.py wsgi:app" in (ROOT / "Procfile").read_text()
+    assert "gunicorn -c gunicorn.conf.py wsgi:app" in (ROOT / "Makefile").read_text()
