@@ -102,12 +102,16 @@ def post_item(site: Site, post: Post) -> dict[str, Any]:
     return {"post": post, "href": urls.permalink(site, post), "date": human_date(post.date, post.lang)}
 
 
-def _render(endpoint: str, args: Mapping[str, object], template: str, last_modified: datetime,
-            **ctx: Any) -> Response:
-    """Render ``template`` through the render cache and send it."""
-    site = current_index().site
+#: What a page view hands to ``_render``: (Last-Modified, template context), built on a miss only.
+Build = Callable[[], tuple[datetime, dict[str, Any]]]
+
+
+def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build) -> Response:
+    """Render ``template`` through the render cache and send it (a hit does no page work)."""
 
     def produce() -> caching.Representation:
+        site = current_index().site
+        last_modified, ctx = build()
         body = render_template(template, site=site, asset=asset_url, home_url=urls.home(site), **ctx)
         return caching.Representation(body.encode("utf-8"), HTML, last_modified)
 
@@ -122,9 +126,9 @@ def not_found(message: str) -> Response:
     return Response(body, status=404, content_type=HTML)
 
 
-def _lists(idx: Index, posts: Sequence[Post]) -> tuple[list[dict[str, Any]], int]:
-    limit = int(current_app.config["FEED_SIZE"])
-    return [post_item(idx.site, p) for p in posts[:limit]], len(posts)
+def _listed(idx: Index, posts: Sequence[Post]) -> list[dict[str, Any]]:
+    """The newest posts of a list page, bounded like a feed document."""
+    return [post_item(idx.site, p) for p in posts[:int(current_app.config["FEED_SIZE"])]]
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -133,18 +137,22 @@ def _lists(idx: Index, posts: Sequence[Post]) -> tuple[list[dict[str, Any]], int
 def home() -> Response:
     """The front page: latest posts, categories, popular tags and every feed."""
     idx = current_index()
-    site = idx.site
-    latest = idx.posts[:HOME_POSTS]
-    tags = sorted(idx.tags.values(), key=lambda t: (-t.count, t.tag.slug))[:HOME_TAGS]
-    return _render(
-        "web.home", {}, "web/home.html", idx.last_modified(latest),
-        title=site.title, alternates=discovery(site), canonical=urls.home(site),
-        posts=[post_item(site, p) for p in latest], total=len(idx.posts),
-        categories=[{"info": c, "href": urls.category_page(site, c.category.slug),
-                     "feeds": feed_links(site, "category", c.category.slug)} for c in idx.categories],
-        tags=[{"info": t, "href": urls.tag_page(site, t.tag.slug)} for t in sorted(tags, key=lambda t: t.tag.label.lower())],
-        feeds=feed_links(site), opml=urls.opml(site), api=urls.api(site, "/posts"),
-    )
+
+    def build() -> tuple[datetime, dict[str, Any]]:
+        site = idx.site
+        latest = idx.posts[:HOME_POSTS]
+        popular = sorted(idx.tags.values(), key=lambda t: (-t.count, t.tag.slug))[:HOME_TAGS]
+        return idx.last_modified(latest), dict(
+            title=site.title, alternates=discovery(site), canonical=urls.home(site),
+            posts=[post_item(site, p) for p in latest], total=len(idx.posts),
+            categories=[{"info": c, "href": urls.category_page(site, c.category.slug),
+                         "feeds": feed_links(site, "category", c.category.slug)} for c in idx.categories],
+            tags=[{"info": t, "href": urls.tag_page(site, t.tag.slug)}
+                  for t in sorted(popular, key=lambda t: (t.tag.label.lower(), t.tag.slug))],
+            feeds=feed_links(site), opml=urls.opml(site), api=urls.api(site, "/posts"),
+        )
+
+    return _render("web.home", {}, "web/home.html", build)
 
 
 @bp.get("/posts/<slug>")
@@ -155,32 +163,37 @@ def post_page(slug: str) -> Response:
     post = idx.get(slug)
     if post is None:
         target = idx.alias_target(slug)
-        if target is not None:
-            moved = idx.get(target)
+        moved = idx.get(target) if target is not None else None
+        if moved is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
-            return redirect(urls.permalink(site, moved) if moved else urls.absolute(site, f"/posts/{urls.seg(target)}"), 308)
+            return redirect(urls.permalink(site, moved), 308)
         return not_found(f"There is no post at /posts/{slug}.")
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.
         return redirect(urls.permalink(site, post), 302)
-    event = None
-    if post.event is not None:
-        ev = post.event
-        event = {"start": ev.start, "start_text": human_datetime(ev.start, post.lang),
-                 "end": ev.end, "end_text": human_datetime(ev.end, post.lang) if ev.end else "",
-                 "location": ev.location, "url": ev.url, "timezone": ev.timezone}
-    cats = [{"slug": c, "title": (site.category(c).title if site.category(c) else c),
-             "href": urls.category_page(site, c)} for c in post.categories]
-    return _render(
-        "web.post", {"slug": slug}, "web/post.html", idx.last_modified((post,)),
-        title=post.title, alternates=discovery(site), canonical=urls.post_page(site, post), post=post,
-        date=human_date(post.date, post.lang),
-        updated=human_date(post.updated, post.lang) if post.updated.date() != post.date.date() else "",
-        categories=cats, tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
-        attachments=[{"a": a, "size": human_size(a.size_in_bytes)} for a in post.attachments],
-        event=event, calendar=urls.feed(site, "ics", "category", post.categories[0]) if post.event and post.categories
-        else urls.feed(site, "ics"),
-    )
+
+    def build() -> tuple[datetime, dict[str, Any]]:
+        event = None
+        if post.event is not None:
+            ev = post.event
+            event = {"start": ev.start, "start_text": human_datetime(ev.start, post.lang),
+                     "end": ev.end, "end_text": human_datetime(ev.end, post.lang) if ev.end else "",
+                     "location": ev.location, "url": ev.url, "timezone": ev.timezone}
+        cats = []
+        for c in post.categories:
+            declared = site.category(c)
+            cats.append({"slug": c, "title": declared.title if declared else c, "href": urls.category_page(site, c)})
+        calendar = urls.feed(site, "ics", "category", post.categories[0]) if post.categories else urls.feed(site, "ics")
+        return idx.last_modified((post,)), dict(
+            title=post.title, alternates=discovery(site), canonical=urls.post_page(site, post), post=post,
+            date=human_date(post.date, post.lang),
+            updated=human_date(post.updated, post.lang) if post.updated.date() != post.date.date() else "",
+            categories=cats, tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
+            attachments=[{"a": a, "size": human_size(a.size_in_bytes)} for a in post.attachments],
+            event=event, calendar=calendar,
+        )
+
+    return _render("web.post", {"slug": slug}, "web/post.html", build)
 
 
 @bp.get("/categories/<slug>")
@@ -191,14 +204,17 @@ def category_page(slug: str) -> Response:
     cat = site.category(slug)
     if cat is None:
         return not_found(f"There is no category “{slug}”.")
-    posts = idx.query(category=slug)
-    items, total = _lists(idx, posts)
-    return _render(
-        "web.category", {"slug": slug}, "web/list.html", idx.last_modified(posts[:len(items)]),
-        title=cat.title, description=cat.description, kind="Category",
-        alternates=discovery(site, "category", slug, cat.title), canonical=urls.category_page(site, slug),
-        posts=items, total=total, feeds=feed_links(site, "category", slug),
-    )
+
+    def build() -> tuple[datetime, dict[str, Any]]:
+        posts = idx.query(category=slug)
+        items = _listed(idx, posts)
+        return idx.last_modified(posts[:len(items)]), dict(
+            title=cat.title, description=cat.description, kind="Category",
+            alternates=discovery(site, "category", slug, cat.title), canonical=urls.category_page(site, slug),
+            posts=items, total=len(posts), feeds=feed_links(site, "category", slug),
+        )
+
+    return _render("web.category", {"slug": slug}, "web/list.html", build)
 
 
 @bp.get("/tags/<tag>")
@@ -209,14 +225,17 @@ def tag_page(tag: str) -> Response:
     info = idx.tags.get(tag)
     if info is None:
         return not_found(f"There is no tag “{tag}”.")
-    posts = idx.query(tag=tag)
-    items, total = _lists(idx, posts)
-    return _render(
-        "web.tag", {"tag": tag}, "web/list.html", idx.last_modified(posts[:len(items)]),
-        title=info.tag.label, description="", kind="Tag",
-        alternates=discovery(site, "tag", tag, info.tag.label), canonical=urls.tag_page(site, tag),
-        posts=items, total=total, feeds=feed_links(site, "tag", tag, ("atom", "rss", "json")),
-    )
+
+    def build() -> tuple[datetime, dict[str, Any]]:
+        posts = idx.query(tag=tag)
+        items = _listed(idx, posts)
+        return idx.last_modified(posts[:len(items)]), dict(
+            title=info.tag.label, description="", kind="Tag",
+            alternates=discovery(site, "tag", tag, info.tag.label), canonical=urls.tag_page(site, tag),
+            posts=items, total=len(posts), feeds=feed_links(site, "tag", tag, ("atom", "rss", "json")),
+        )
+
+    return _render("web.tag", {"tag": tag}, "web/list.html", build)
 
 
 # -- embed widget --------------------------------------------------------------------------
@@ -225,14 +244,17 @@ def tag_page(tag: str) -> Response:
 def embed_page() -> Response:
     """The snippet builder: pick category, tag, language, count and options; preview; copy."""
     idx = current_index()
-    site = idx.site
-    return _render(
-        "web.embed", {}, "web/embed.html", idx.last_modified(()),
-        title="Embed the latest posts on your website", alternates=discovery(site),
-        canonical=urls.absolute(site, "/embed"), script_url=urls.absolute(site, "/embed.js"),
-        categories=idx.categories, tags=sorted(idx.tags.values(), key=lambda t: t.tag.label.lower()),
-        languages=idx.languages,
-    )
+
+    def build() -> tuple[datetime, dict[str, Any]]:
+        site = idx.site
+        return idx.last_modified(()), dict(
+            title="Embed the latest posts on your website", alternates=discovery(site),
+            canonical=urls.absolute(site, "/embed"), script_url=urls.absolute(site, "/embed.js"),
+            categories=idx.categories, tags=sorted(idx.tags.values(), key=lambda t: (t.tag.label.lower(), t.tag.slug)),
+            languages=idx.languages,
+        )
+
+    return _render("web.embed", {}, "web/embed.html", build)
 
 
 def _static_rep(name: str, mimetype: str) -> Callable[[], caching.Representation]:

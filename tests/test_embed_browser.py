@@ -342,12 +342,24 @@ def page_looks_styled(driver: Any) -> None:
 
 
 def test_seed_pages_render_under_csp(browser: Any, seed_service: Server) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.get_log("browser")
     browser.get(f"{seed_service.url}/")
     page_looks_styled(browser)
     assert browser.find_elements("css selector", "button.copy")[0].is_displayed()  # site.js ran
     assert len(browser.find_elements("css selector", "#latest h3 a")) == 5
     screenshot(browser, "home.png")
+    # The subscribe section: every feed's URL with a working copy button and subscribe links.
+    browser.execute_script("document.querySelector('details.feed-group').open = true;"
+                           "document.getElementById('subscribe').scrollIntoView();")
+    field = browser.find_element("id", "feed-all-atom")
+    assert field.get_property("value") == f"{seed_service.url}/feeds/atom.xml"
+    screenshot(browser, "home-subscribe.png")
+    button = field.find_element("xpath", "following-sibling::button")
+    button.click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "live-status").get_attribute("textContent"))
+    assert browser.find_element("id", "live-status").get_attribute("textContent") == "Copied to the clipboard."
     browser.get(f"{seed_service.url}/posts/we-are-the-evidence-side-event")
     page_looks_styled(browser)
     assert browser.find_element("css selector", "section.event").is_displayed()

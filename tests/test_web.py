@@ -7,6 +7,8 @@ from urllib.parse import unquote, urlsplit
 
 import lxml.html
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 BASE = "https://news.example.org"
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> & "quotes"'
@@ -231,3 +233,25 @@ def test_embed_page_offers_every_choice(wclient: Any) -> None:
     assert fragment.xpath("//div[@data-feedsvc]")
     assert fragment.xpath("//script/@src") == [f"{BASE}/embed.js"]
     assert tree.xpath("//form/@data-script-url") == [f"{BASE}/embed.js"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=st.text(min_size=1, max_size=60), body=st.text(max_size=300),
+       raw=st.sampled_from(["", "<script>alert(1)</script>", "]]>", "<img src=x onerror=alert(1)>", "&amp; &"]))
+def test_any_title_and_body_stay_text(site: Any, make_app: Any, title: str, body: str, raw: str) -> None:
+    """Whatever the editor writes, pages parse, run nothing, and show the title as text."""
+    from feedsvc.extensions import state
+
+    site.post("p", body + raw, title=title + raw, tags=[title + raw or "x"])
+    app = make_app()
+    with app.test_client() as c, app.app_context():
+        post = state(app).live.current.get("p")
+        urls = ["/", "/embed"] + (["/posts/p", f"/tags/{post.tags[0].slug}"] if post else [])
+        for url in urls:
+            resp = c.get(url.replace("%", "%25"))
+            assert resp.status_code == 200, url
+            tree = parse(resp)
+            assert not tree.xpath("//script[not(@src)] | //main//img[@onerror] | //style | //*[@style]"), url
+            if post is not None and url != "/embed":
+                shown = [text(h) for h in tree.xpath("//main//h1 | //main//h3")]
+                assert " ".join(post.title.split()) in shown, url
