@@ -225,10 +225,12 @@ class _Repeated:
 
 _REPEATED = _Repeated()
 _DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-# RFC 3339 date-time; the offset may be left out (then the site's timezone applies).
-_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                       r"([Zz]|[+-][0-9]{2}:[0-9]{2})?", re.ASCII)
+# ISO 8601 calendar date; RFC 3339 date-time whose offset may be left out (then the
+# site's timezone applies). Field ranges are in the pattern so the OpenAPI states them.
+_YMD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_DATE = re.compile(_YMD, re.ASCII)
+_DATETIME = re.compile(_YMD + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+                       r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?", re.ASCII)
 #: Largest page number accepted; a page past the end but below this is a 404.
 MAX_PAGE = 1_000_000
 
@@ -288,8 +290,8 @@ class QueryWhen(_QueryField, fields.String):
                 day = date.fromisoformat(text)
                 start = datetime.combine(day, time(), tzinfo=tz)
                 # The whole day: up to the last microsecond before the next midnight.
-                end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz) - timedelta(microseconds=1)
-                end = end if day < date.max else start
+                end = (datetime.combine(day + timedelta(days=1), time(), tzinfo=tz) - timedelta(microseconds=1)
+                       if day < date.max else datetime.combine(day, time.max, tzinfo=tz))
                 return When(text, start, end)
             if _DATETIME.fullmatch(text):
                 at = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
