@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .extensions import cache, current_index
+from .extensions import cache
 
 log = logging.getLogger("feedsvc.cache")
 #: Bumped when renderers or the stored format change, so a shared cache never mixes code versions.
@@ -67,16 +67,35 @@ def _plain(value: object) -> object:
     return value if isinstance(value, (str, int, float, bool, list, tuple)) else str(value)
 
 
+def _normalise(args: Mapping[str, object]) -> str:
+    """The query part of a key: sorted, None dropped, unambiguous (JSON)."""
+    norm = json.dumps({k: _plain(v) for k, v in args.items() if v is not None},
+                      sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    if len(norm) > 200:  # long q= strings: keep keys short for Redis and file names
+        norm = "#" + hashlib.sha256(norm.encode()).hexdigest()
+    return norm
+
+
+_norms: dict[tuple[object, ...], str] = {}
+
+
 def make_key(endpoint: str, args: Mapping[str, object]) -> str:
     """Cache key: render version, settings, content version, endpoint and the normalised query."""
-    rc = _render_cache()
+    ext = current_app.extensions["feedsvc"]
+    rc: RenderCache = ext.extra["render_cache"]
     norm = ""
     if args:
-        norm = json.dumps({k: _plain(v) for k, v in args.items() if v is not None},
-                          sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-        if len(norm) > 200:  # long q= strings: keep keys short for Redis and file names
-            norm = "#" + hashlib.sha256(norm.encode()).hexdigest()
-    return f"r{RENDER_VERSION}:{rc.settings}:{current_index().version}:{endpoint}?{norm}"
+        try:  # memoised: the same few queries come back all day; hashing is cheaper than JSON
+            memo: tuple[object, ...] = (endpoint, *args.items())
+            norm = _norms[memo]
+        except TypeError:  # an unhashable value (a list): normalise every time
+            norm = _normalise(args)
+        except KeyError:
+            norm = _normalise(args)
+            if len(_norms) > 4096:  # hostile variety (random q=) must not grow it without bound
+                _norms.clear()
+            _norms[memo] = norm
+    return f"r{RENDER_VERSION}:{rc.settings}:{ext.live.current.version}:{endpoint}?{norm}"
 
 
 class RenderCache:

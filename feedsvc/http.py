@@ -17,6 +17,7 @@ import brotli
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from flask_compress.flask_compress import _choose_algorithm
+from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, parse_etags
 
 from . import caching
@@ -111,13 +112,14 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
         shared.append(("Vary", ", ".join(vary)))
     if cors:
         shared.extend(CORS)
-    h200 = [("Content-Type", rep.mimetype), *validators, *shared]
+    h200 = [("Content-Type", rep.mimetype), ("Content-Length", str(len(body))), *validators, *shared]
     if coding:
         h200.append(("Content-Encoding", coding))
     h200.extend((n, v) for n, v in rep.headers if n.lower() != "vary")
     # A 304 carries what the 200 would for caches to update: ETag, Cache-Control, Vary (RFC 9110 15.4.5).
     # Content-Type only tells later hooks what this is; werkzeug drops it from the 304 itself.
     h304 = [("Content-Type", rep.mimetype), *validators, *shared]
+    Headers(h200), Headers(h304)  # validate once here (raises on CR/LF); requests copy the lists as they are
     ready = Ready(body, etag, lm_http, lm.timestamp(), h200, h304)
     if rep.key:  # cached objects keep their prepared forms; one-off ones need not
         rep.ready[(coding, cors)] = ready
@@ -148,6 +150,13 @@ def not_modified(environ: dict[str, Any], ready: Ready) -> bool:
     return ready.lm_ts <= ts <= time.time()
 
 
+def _headers(items: list[tuple[str, str]]) -> Headers:
+    """A Headers object over a copy of already validated items (skips per-header re-validation)."""
+    headers = Headers()
+    headers._list = items.copy()  # same representation werkzeug builds; validated in _prepare
+    return headers
+
+
 def send(rep: Representation, status: int = 200) -> Response:
     """A response for a representation, answered 304 when the client's copy is current."""
     environ = request.environ
@@ -161,14 +170,15 @@ def send(rep: Representation, status: int = 200) -> Response:
             coding = _choose_algorithm(codings, accept)
             if coding and "q=0" in accept and request.accept_encodings[coding] == 0:
                 coding = None  # flask-compress picks a coding refused with q=0 when it is the only one
-    cors = cors_path(request.path)
+    cors = cors_path(environ.get("PATH_INFO", ""))
     ready = rep.ready.get((coding, cors)) or _prepare(rep, coding, cors)
     if status == 200 and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not_modified(environ, ready):
-        resp = Response(None, 304, ready.h304)
+        resp = Response(None, 304, _headers(ready.h304))
     elif status == 200:
-        resp = Response(ready.body, 200, ready.h200)
+        resp = Response(None, 200, _headers(ready.h200))
+        resp.response = [ready.body]  # one ready buffer; Content-Length is in the prepared list
     else:  # an error page rendered as a document: no validators, no long caching
-        resp = Response(ready.body, status, [h for h in ready.h200 if h[0] not in (
+        resp = Response(ready.body, status, [h for h in ready.h200 if h[0] not in ("Content-Length",
             "ETag", "Last-Modified", "Cache-Control")] + [("Cache-Control", "no-cache")])
     resp.feedsvc_ready = True  # type: ignore[attr-defined]  # tells _after there is nothing to add
     return resp
