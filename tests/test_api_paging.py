@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 LONDON = ZoneInfo("Europe/London")
 CATS = ("statements", "events", "publications")
-START = datetime(2021, 3, 20, 6, 0, tzinfo=timezone.utc)  # spans the BST change on 2021-03-28
+START = datetime(2021, 3, 20, 6, 0, tzinfo=UTC)  # spans the BST change on 2021-03-28
 
 
 def corpus() -> list[dict[str, Any]]:

@@ -249,3 +249,24 @@ def test_valid_edge_values(api: Any) -> None:
     assert api.get("/api/v1/posts?since=2021-04-01t22:30:00z").status_code == 200
     assert api.get("/api/v1/posts?since=9999-12-31").status_code == 200
     assert api.get("/api/v1/posts?until=0001-01-01T00:00:00%2B01:00").status_code == 200
+
+
+def test_values_that_look_like_other_parameters_do_not_share_a_cache_entry(api: Any) -> None:
+    tricky = api.get("/api/v1/posts?q=naloxone%26tag%3Dun&per_page=3")
+    plain = api.get("/api/v1/posts?q=naloxone&tag=un&per_page=3")
+    assert slugs(plain) == ["alpha"]
+    assert slugs(tricky) == []  # the words naloxone, tag and un: no post has all three
+
+
+@pytest.mark.parametrize("url", ["/api/v1/posts?tag=un", "/api/v1/posts/alpha", "/api/v1/posts?page=x"])
+def test_cross_origin_headers_on_api_responses(api: Any, url: str) -> None:
+    """CORS comes from feedsvc/http.py (the http helper); the API's responses must carry it."""
+    r = api.get(url, headers={"Origin": "https://partner.example"})
+    assert r.headers.get("Access-Control-Allow-Origin") == "*"
+    exposed = {h.strip().lower() for h in r.headers.get("Access-Control-Expose-Headers", "").split(",")}
+    assert {"link", "x-total-count", "etag"} <= exposed
+    pre = api.options(url.split("?")[0], headers={"Origin": "https://partner.example",
+                                                  "Access-Control-Request-Method": "GET"})
+    assert pre.status_code in (200, 204)
+    assert pre.headers.get("Access-Control-Allow-Origin") == "*"
+    assert "GET" in pre.headers.get("Access-Control-Allow-Methods", "")
