@@ -118,6 +118,12 @@ def _render(endpoint: str, args: Mapping[str, object], template: str, build: Bui
     return http.send(caching.render(endpoint, args, produce))
 
 
+def shown(value: str, limit: int = 80) -> str:
+    """A client-supplied path segment made safe to echo: printable, bounded."""
+    clean = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in value[:limit])
+    return clean + ("…" if len(value) > limit else "")
+
+
 def not_found(message: str) -> Response:
     """A small HTML 404 page (no validators: there is nothing to revalidate)."""
     site = current_index().site
@@ -167,7 +173,7 @@ def post_page(slug: str) -> Response:
         if moved is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
             return redirect(urls.permalink(site, moved), 308)
-        return not_found(f"There is no post at /posts/{slug}.")
+        return not_found(f"There is no post at /posts/{shown(slug)}.")
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.
         return redirect(urls.permalink(site, post), 302)
@@ -203,7 +209,7 @@ def category_page(slug: str) -> Response:
     site = idx.site
     cat = site.category(slug)
     if cat is None:
-        return not_found(f"There is no category “{slug}”.")
+        return not_found(f"There is no category “{shown(slug)}”.")
 
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(category=slug)
@@ -224,7 +230,7 @@ def tag_page(tag: str) -> Response:
     site = idx.site
     info = idx.tags.get(tag)
     if info is None:
-        return not_found(f"There is no tag “{tag}”.")
+        return not_found(f"There is no tag “{shown(tag)}”.")
 
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(tag=tag)

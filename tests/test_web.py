@@ -255,3 +255,16 @@ def test_any_title_and_body_stay_text(site: Any, make_app: Any, title: str, body
             if post is not None and url != "/embed":
                 shown = [text(h) for h in tree.xpath("//main//h1 | //main//h3")]
                 assert " ".join(post.title.split()) in shown, url
+
+
+@pytest.mark.parametrize("path", ["/posts/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/posts/%00%01%1b[31m",
+                                  "/categories/" + "x" * 5000, "/tags/%F0%9F%92%A5%20%22%3E%3Cimg", "/posts/..%2f..%2fetc"])
+def test_odd_paths_get_a_short_safe_404(wclient: Any, path: str) -> None:
+    resp = wclient.get(path)
+    assert resp.status_code == 404
+    assert resp.mimetype == "text/html"
+    body = resp.get_data(as_text=True)
+    assert len(body) < 5000
+    assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in body)
+    tree = parse(resp)
+    assert not tree.xpath("//script[not(@src)] | //main//img")
