@@ -464,3 +464,116 @@ def test_server_still_serves_after_the_abuse(gunicorn_server: tuple[int, Path]) 
     status, headers, body = raw_request(port, _req("GET /api/v1/posts/first HTTP/1.1"))
     assert status == 200, body[:300]
     assert headers.get("x-content-type-options") == "nosniff"
+
+
+# -- every route of the app, whatever lands later --------------------------------------------------
+def _rules() -> list[str]:
+    """Every URL rule the app routes (the app is built without loading any content)."""
+    from feedsvc import create_app
+
+    app = create_app({"CONTENT_DIR": str(ROOT / "content"), "RELOAD_INTERVAL": 0})
+    return sorted({r.rule for r in app.url_map.iter_rules()})
+
+
+RULES = _rules()
+#: A real value for each kind of URL variable in the hostile app's content.
+REAL = {"slug": "first", "tag": "cnd", "year": "2021", "filename": "site.css"}
+SEGMENT_ATTACKS = ["..%2f..%2fsite.yaml", "%252e%252e%252fsecret.txt", "%2e%2e", "..", "%00", "a%00.md",
+                   "%ff%fe", "<script>", "x" * 3000]
+YEAR_ATTACKS = ["-1", "0", "99999999999999999999", "abc", "%2e%2e", "2021.0", "+2021"]
+QUERY_ATTACKS = ["page=-1", "page=%D9%A1", f"per_page={10**9}", "page=1&page=2", "since=yesterday",
+                 "q=%3Cscript%3Ealert(1)%3C/script%3E", "lang=..%2F..%2Fetc%2Fpasswd", "_=1&zz=%00", "page=%zz"]
+HEADER_ATTACKS = [{"If-None-Match": '"x'}, {"If-Modified-Since": "garbage"}, {"Accept": "x/y;q=nope"},
+                  {"Host": "evil.example"}]
+_VAR = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def fill(rule: str, override: dict[str, str] | None = None) -> str:
+    """The rule with each variable replaced by a real value (or an attack from ``override``)."""
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(2)
+        default = "statements" if "/categories/" in rule else "cnd" if "/tags/" in rule else "first"
+        return (override or {}).get(name, REAL.get(name, default) if name != "slug" else default)
+    return _VAR.sub(sub, rule)
+
+
+@pytest.fixture(scope="module")
+def route_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One app for the whole route matrix (a site with posts, tags, an event and a secret next door)."""
+    from conftest import SiteTree
+
+    from feedsvc import create_app
+
+    tmp = tmp_path_factory.mktemp("routes")
+    tree = SiteTree(tmp / "content")
+    (tmp / "secret.txt").write_text(SECRET)
+    tree.post("first", "Hello **world**.", tags=["CND"])
+    tree.post("second", "An event.", categories=["events"], date="2021-04-02",
+              event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"})
+    app = create_app({"CONTENT_DIR": str(tree.root), "RELOAD_INTERVAL": 0})
+    app.testing = True
+    with app.test_client() as c:
+        yield c
+
+
+def _run(c: Any, cases: list[tuple[str, str, dict[str, str], str]]) -> None:
+    failures = []
+    for method, path, headers, expect in cases:
+        resp = c.open(path, method=method, headers=headers)
+        try:
+            check_response(resp, method, path, expect)
+        except AssertionError as exc:
+            failures.append(str(exc).splitlines()[0][:300])
+        finally:
+            resp.close()
+    assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(failures[:15])
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_every_route_real_values_answer(route_client: Any, rule: str) -> None:
+    """Sanity: the filled rule is a real document (so the attacks below hit a live route)."""
+    resp = route_client.get(fill(rule))
+    try:
+        assert resp.status_code == 200, (rule, fill(rule), resp.status_code)
+        if resp.status_code == 200:
+            check_body(resp)
+    finally:
+        resp.close()
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if "<int:" in r])
+def test_unicode_digit_years_are_refused_or_the_same_document(route_client: Any, rule: str) -> None:
+    """Werkzeug's int converter reads '٢٠٢١' as 2021: then it must be that very document, not a 5xx."""
+    resp = route_client.get(fill(rule, {"year": "٢٠٢١"}))
+    assert resp.status_code < 500
+    if resp.status_code == 200:
+        canonical = route_client.get(fill(rule))
+        assert decoded(resp) == decoded(canonical)
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if _VAR.search(r)])
+def test_every_route_path_segment_attacks(route_client: Any, rule: str) -> None:
+    """Traversal, NUL, bad UTF-8, markup and long values in every variable segment: a 4xx."""
+    cases = []
+    for m in _VAR.finditer(rule):
+        name = m.group(2)
+        attacks = YEAR_ATTACKS if m.group(1) == "int" else SEGMENT_ATTACKS
+        for attack in attacks:
+            cases.append(("GET", fill(rule, {name: attack}), {}, "4xx"))
+    _run(route_client, cases)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_every_route_query_and_header_attacks(route_client: Any, rule: str) -> None:
+    """Bad parameters and headers on every route: a 4xx JSON error or a correct 200, never a 5xx or a leak."""
+    path = fill(rule)
+    cases = [("GET", f"{path}?{q}", {}, "any") for q in QUERY_ATTACKS]
+    cases += [("GET", path, h, "any") for h in HEADER_ATTACKS]
+    _run(route_client, cases)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_every_route_odd_methods(route_client: Any, rule: str) -> None:
+    """Methods no route accepts: 405 (JSON with Allow under /api and /feeds)."""
+    path = fill(rule)
+    _run(route_client, [(m, path, {}, "4xx") for m in ("PUT", "DELETE", "PATCH", "PROPFIND", "TRACE", "POST")])
