@@ -118,7 +118,8 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = SiteTree(tmp_path_factory.mktemp("embed") / "content")
     for i in range(1, 8):
         site.post(f"s{i}", f"Statement body {i}.", title=f"Statement {i}", date=f"2021-04-0{i}",
-                  summary=f"Summary of statement {i}")
+                  summary=f"Summary of statement {i}", tags=["CND"] if i in (2, 5) else [])
+    site.post("fr", "Corps.", title="Déclaration", date="2021-03-15", lang="fr")
     for i in range(1, 4):
         site.post(f"e{i}", "Come.", title=f"Event {i}", date=f"2021-03-0{i}", categories=["events"],
                   summary=f"Summary of event {i}",
@@ -158,6 +159,8 @@ def partner(service: Server, failing: Server) -> Iterator[Server]:
                                    styled=False), strict),
         "/failing.html": (partner_page("Failing API", '<p>Before</p><div id="w" data-feedsvc data-category="statements">'
                                        '</div><p id="after">After</p>', f"{failing.url}/embed.js"), {}),
+        "/filters.html": (partner_page("Filters", '<div id="t" data-feedsvc data-tag="cnd" data-limit="5"></div>'
+                                       '<div id="f" data-feedsvc data-category="statements" data-lang="fr"></div>', js), {}),
         "/unknown.html": (partner_page("Unknown category", '<div id="w" data-feedsvc data-category="no-such-thing">'
                                        '</div><div id="ok" data-feedsvc data-limit="1"></div>', js), {}),
     }
@@ -304,6 +307,12 @@ def test_widget_works_under_a_strict_partner_csp(browser: Any, partner: Server) 
     assert browser.execute_script(
         "return getComputedStyle(document.getElementById('w').shadowRoot.querySelector('ul')).listStyleType") == "none"
     assert csp_errors(browser) == []
+
+
+def test_tag_and_language_filters(browser: Any, partner: Server) -> None:
+    open_page(browser, f"{partner.url}/filters.html", widgets=2)
+    assert [i["title"] for i in widget(browser, "t")["items"]] == ["Statement 5", "Statement 2"]
+    assert [i["title"] for i in widget(browser, "f")["items"]] == ["Déclaration"]
 
 
 def test_failing_api_leaves_a_usable_link(browser: Any, partner: Server, failing: Server) -> None:
