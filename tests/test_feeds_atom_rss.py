@@ -232,11 +232,19 @@ def test_errors(client):
     assert client.get("/feeds/tags/cnd/calendar.ics").status_code == 404
     assert client.get("/feeds/archive/1999/atom.xml").status_code == 404
     assert client.get("/feeds/atom.xml?page=99").status_code == 404
-    for q in ("page=0", "page=x", "page=1.5", "lang=!!", "page=-1"):
+    for q, name in (("page=0", "page"), ("page=x", "page"), ("page=1.5", "page"), ("lang=!!", "lang"),
+                    ("page=-1", "page"), ("page=%2B1", "page"), ("page=%D9%A3", "page"), ("page=", "page"),
+                    ("page=1&page=2", "page"), ("q=" + "x" * 201, "q")):
         r = client.get(f"/feeds/atom.xml?{q}")
         assert r.status_code == 400, q
         err = r.get_json()["error"]
-        assert err["status"] == 400 and err["details"]
+        assert err["status"] == 400 and err["code"] == "invalid_parameters"
+        assert [d["name"] for d in err["details"]] == [name], q
+    r = client.get("/feeds/rss.xml?page=0&lang=!!")  # every bad argument is named
+    assert sorted(d["name"] for d in r.get_json()["error"]["details"]) == ["lang", "page"]
+    assert client.get("/feeds/opml.xml?format=x").get_json()["error"]["details"][0]["name"] == "format"
+    assert client.get("/feeds/archive/2021/atom.xml?page=0").status_code == 400
+    assert client.get("/feeds/archive/2021/atom.xml?page=2").status_code == 404
     assert client.get("/feeds/atom.xml?utm_source=x").status_code == 200  # unknown args ignored
 
 

@@ -6,20 +6,32 @@ subscription URL with ``utm_source`` still works.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from werkzeug.datastructures import MultiDict
 
 from ..content.validate import LANG_RE
-from ..errors import ApiError
+from ..errors import ApiError, validation_details
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+class PageNumber(fields.Integer):
+    """A page number in ASCII digits only: '+1', ' 1', '1e3' or '٣' are errors, never a guess."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+            raise ValidationError("must be a whole number >= 1 in ASCII digits")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class _Args(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, error="must be a whole number >= 1"))
+    page = PageNumber(load_default=1, validate=validate.Range(min=1, error="must be a whole number >= 1"))
     lang = fields.Str(load_default=None, validate=validate.Regexp(
         LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'"))
 
@@ -51,10 +63,28 @@ class OpmlArgs(Schema):
     format = fields.Str(load_default="atom", validate=validate.OneOf(["atom", "rss", "json"]))
 
 
-def parse(schema: type[Schema], args: Mapping[str, str]) -> dict[str, Any]:
-    """Load query arguments with ``schema``; every bad one is named in a 400 error."""
+def parse(schema: type[Schema], args: MultiDict[str, str]) -> dict[str, Any]:
+    """Load query arguments with ``schema``; every bad one is named in a 400 error.
+
+    The error shape is the API's (``invalid_parameters``, details ``[{name, reason}]``);
+    a known argument given twice is an error too (which one wins would be a guess).
+    """
+    loader = schema()
+    data: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for name in args:
+        values = args.getlist(name)
+        if name in loader.fields and len(values) > 1:
+            errors[name] = ["given more than once"]
+        data[name] = values[0]
     try:
-        return schema().load(dict(args))
+        loaded = loader.load(data)
     except ValidationError as exc:
-        names = ", ".join(sorted(exc.messages)) if isinstance(exc.messages, dict) else "query"
-        raise ApiError(400, "invalid_argument", f"invalid query argument(s): {names}", exc.messages) from None
+        errors = {**exc.messages, **errors} if isinstance(exc.messages, dict) else errors
+        loaded = None
+    if errors or loaded is None:
+        details = validation_details(ValidationError(errors))
+        names = sorted({d["name"] for d in details})
+        raise ApiError(400, "invalid_parameters",
+                       f"invalid parameter{'s' if len(names) > 1 else ''}: {', '.join(names)}", details)
+    return loaded

@@ -38,7 +38,7 @@ def write(doc: FeedDoc) -> bytes:
     if site.rights:
         fg.rights(site.rights)
     name, version, uri = doc.generator
-    fg.generator(name, version=version, uri=uri)
+    fg.generator(name, version=version, uri=uri or None)
     for item in doc.items:
         post = item.post
         fe = fg.add_entry(order="append")

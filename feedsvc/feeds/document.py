@@ -27,7 +27,7 @@ MEDIA_TYPES = {
 }
 #: ``updated`` of a feed that has never had an entry: fixed, so its bytes never change.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-GENERATOR = ("feedsvc", __version__, "https://github.com/feedsvc/feedsvc")
+GENERATOR = ("feedsvc", __version__, "")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")

@@ -22,7 +22,8 @@ class _Compact(Schema):
 
     @post_dump
     def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+        keep = {name for name, f in self.fields.items() if f.required}  # "items": [] stays
+        return {k: v for k, v in data.items() if k in keep or (v is not None and v != [] and v != {})}
 
 
 class AuthorSchema(_Compact):

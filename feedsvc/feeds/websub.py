@@ -43,11 +43,16 @@ def _variants(old: Index, new: Index) -> Iterator[tuple[str, str | None, str | N
 
 def _fingerprint(index: Index, fmt: str, kind: str, slug: str | None, lang: str | None,
                  feed_size: int, ttl: int) -> tuple | None:
+    """The document's fingerprint; None when it is missing (404) or has no entries.
+
+    A feed that goes from missing to empty (a new tag's other-language variant) has
+    nothing to announce, so both count as "nothing".
+    """
     try:
-        scope = resolve_scope(index, kind, slug)
-        return build_feed(index, fmt, scope, lang=lang, feed_size=feed_size, ttl=ttl).fingerprint()
+        doc = build_feed(index, fmt, resolve_scope(index, kind, slug), lang=lang, feed_size=feed_size, ttl=ttl)
     except FeedNotFound:
         return None
+    return doc.fingerprint() if doc.items else None
 
 
 def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0) -> list[str]:
