@@ -40,6 +40,15 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 
 # -- helpers -------------------------------------------------------------------------------
 
+#: Static files the pages link to (an export must copy them with the pages).
+ASSETS = ("site.css", "site.js", "embed-builder.js")
+
+
+def asset_urls(site: Site) -> list[str]:
+    """Absolute URLs of every static file the HTML pages reference (with their ?v= hash)."""
+    return [urls.absolute(site, asset_url(name)) for name in ASSETS]
+
+
 @lru_cache(maxsize=64)
 def asset_url(name: str) -> str:
     """Root-relative URL of a static file with a content hash, so it can be cached for long."""

@@ -268,3 +268,18 @@ def test_odd_paths_get_a_short_safe_404(wclient: Any, path: str) -> None:
     assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in body)
     tree = parse(resp)
     assert not tree.xpath("//script[not(@src)] | //main//img")
+
+
+def test_asset_list_covers_every_page_reference(wclient: Any) -> None:
+    from feedsvc.web import asset_urls
+
+    listed = set()
+    referenced = set()
+    with wclient.application.app_context():
+        from feedsvc.extensions import current_index
+
+        listed = {u.removeprefix(BASE) for u in asset_urls(current_index().site)}
+    for url in ("/", "/posts/ev", "/categories/events", "/tags/cnd", "/embed", "/posts/missing"):
+        tree = lxml.html.document_fromstring(wclient.get(url).get_data())
+        referenced |= {s for s in tree.xpath("//script/@src | //link[@rel='stylesheet']/@href") if s.startswith("/static/")}
+    assert referenced == listed
