@@ -154,7 +154,9 @@ def partner(service: Server, failing: Server) -> Iterator[Server]:
                                    '<section><h2>Events</h2><div id="b" data-feedsvc data-category="events" '
                                    'data-limit="2" data-summary></div></section></div>'
                                    '<h2>Hostile</h2><div id="h" data-feedsvc data-category="publications" '
-                                   'data-summary></div>', js), {}),
+                                   'data-summary></div>'
+                                   # The snippet pasted twice: the script must not fill a widget twice.
+                                   f'<script src="{js}" async></script>', js), {}),
         "/csp.html": (partner_page("Strict CSP", '<div id="w" data-feedsvc data-limit="4"></div>', js,
                                    styled=False), strict),
         "/failing.html": (partner_page("Failing API", '<p>Before</p><div id="w" data-feedsvc data-category="statements">'
