@@ -205,3 +205,42 @@ def test_env_variable_turns_it_on(make_app: Any, monkeypatch: pytest.MonkeyPatch
     with make_app().test_client() as c:
         hit(c, "/api/v1/posts")
         assert_429(hit(c, "/api/v1/posts"), "/api/v1/posts")
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_real_gunicorn_workers_share_one_budget(site: Any, redis_server: RedisServer) -> None:
+    """Through gunicorn (shipped config, 3 workers, new connection each time): one budget in Redis."""
+    import sys
+    from pathlib import Path
+
+    import requests
+
+    site.post("first", "Hello.")
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3",
+           "FEEDSVC_CONTENT_DIR": str(site.root), "FEEDSVC_RELOAD_INTERVAL": "0",
+           "FEEDSVC_CACHE_TYPE": "RedisCache", "FEEDSVC_CACHE_REDIS_URL": redis_server.url,
+           "FEEDSVC_RATELIMIT": "6/hour"}
+    env.pop("PORT", None)
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "wsgi:app"],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        codes = [requests.get(base + "/api/v1/posts", headers={"Connection": "close"}, timeout=10).status_code
+                 for _ in range(12)]
+        assert codes[:6] == [200] * 6 and codes[6:] == [429] * 6, codes
+        resp = requests.get(base + "/feeds/atom.xml", timeout=10)
+        assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 60
+        assert resp.json()["error"]["code"] == "rate_limited"
+        assert requests.get(base + "/healthz", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
