@@ -93,8 +93,8 @@ def init_app(app: Flask) -> None:
         if not wants_json() or exc.code is None or exc.code < 400:
             return exc
         status = exc.code
-        # Server-side descriptions may carry internals; clients get the generic text.
-        message = exc.description if status < 500 else "internal error; it has been logged"
+        # A 500's description may carry internals; clients get the generic text.
+        message = "internal error; it has been logged" if status == 500 else exc.description
         resp = error_response(status, _code(exc), message or _code(exc))
         own = exc.get_response()  # Allow (405), Retry-After (429, 503), ...
         for name in _KEEP:

@@ -210,7 +210,7 @@ def test_conditional_get(api: Any) -> None:
     ("page", "99999999999999999999999999"), ("page", "1000001"),
     ("per_page", "0"), ("per_page", "4"), ("per_page", "١"), ("per_page", "1_0"),
     ("category", "nope"), ("category", ""), ("tag", ""), ("q", ""), ("q", "x" * 201),
-    ("lang", "1"), ("lang", "en_GB"), ("lang", ""),
+    ("lang", "1"), ("lang", "en_GB"), ("lang", ""), ("lang", "en\n"), ("tag", "un\x00"), ("q", "a\tb"),
     ("since", "yesterday"), ("since", "2021-02-30"), ("since", "2021-4-1"), ("since", "٢٠٢١-٠١-٠١"),
     ("until", "2021-04-01T25:00:00Z"), ("until", "2021-04-01T10:00:00+25:00"), ("updated_since", "2021"),
     ("since", ""), ("since", "2021-04-01T10:00"+":00:00"),

@@ -7,6 +7,7 @@ no JavaScript, no CDN) and the ``flask --app feedsvc openapi print`` command.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, render_template
+from markupsafe import Markup, escape
 from marshmallow import fields
 
 from .. import __version__, http
@@ -71,9 +73,14 @@ def build_spec(site: Site, config: Mapping[str, Any]) -> APISpec:
     )
     plugin.map_to_openapi_type(fields.Url, "string", "uri")
     comp = spec.components
-    for name, schema in (("Error", s.ErrorSchema), ("ErrorDetail", s.ErrorDetailSchema), ("Post", s.PostSchema),
-                         ("PostPage", s.PostPageSchema), ("Category", s.CategorySchema), ("Tag", s.TagSchema)):
-        comp.schema(name, schema=schema)
+    # Nested schemas first, so the ones that use them refer to these named components.
+    for name, schema in (("Author", s.AuthorSchema), ("TagRef", s.TagRefSchema), ("Attachment", s.AttachmentSchema),
+                         ("Event", s.EventSchema), ("PostLinks", s.PostLinksSchema), ("FeedLinks", s.FeedLinksSchema),
+                         ("PageMeta", s.PageMetaSchema), ("PageLinks", s.PageLinksSchema),
+                         ("ErrorDetail", s.ErrorDetailSchema), ("ErrorBody", s.ErrorBodySchema),
+                         ("Error", s.ErrorSchema), ("Post", s.PostSchema), ("PostPage", s.PostPageSchema),
+                         ("Category", s.CategorySchema), ("Tag", s.TagSchema)):
+        comp.schema(name, component={"description": (schema.__doc__ or "").strip()}, schema=schema)
     args = s.ListArgs(per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"],
                       categories=[c.slug for c in site.categories])
     list_params = [{"in": "query", "schema": args}]
@@ -113,12 +120,17 @@ def spec_dict(site: Site, config: Mapping[str, Any]) -> dict[str, Any]:
     return build_spec(site, config).to_dict()
 
 
+def _inline_code(text: str | None) -> Markup:
+    """Escaped text with `backticks` shown as <code> (the descriptions' only markup)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))
+
+
 def _docs() -> Response:
     """/api/docs: the OpenAPI document as a readable HTML page (no script, no CDN)."""
     index = current_index()
 
     def produce() -> Representation:
-        html = render_template("api/docs.html", spec=spec_dict(index.site, current_app.config))
+        html = render_template("api/docs.html", spec=spec_dict(index.site, current_app.config), md=_inline_code)
         return Representation(html.encode(), "text/html; charset=utf-8", index.last_modified(()))
 
     return http.send(render("api.docs", {}, produce))

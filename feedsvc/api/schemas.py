@@ -53,7 +53,7 @@ class AuthorSchema(_OmitNone):
 
 
 class TagRefSchema(Schema):
-    """A tag on a post: its label as written and its URL-safe slug (the ``tag=`` filter value)."""
+    """A tag on a post: its label as written and its URL-safe slug (the `tag` filter value)."""
 
     tag = fields.Str(required=True, attribute="label", metadata={"description": "Label as written."})
     slug = fields.Str(required=True, metadata={"description": "Value for the `tag` filter."})
@@ -259,8 +259,17 @@ class QueryInt(_QueryField, fields.Integer):
         return int(value)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 class QueryStr(_QueryField, fields.String):
-    """Free text."""
+    """Text without control characters (a stray newline would otherwise pass a `$` pattern)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ValidationError("must not contain control characters")
+        return text
 
 
 @dataclass(frozen=True, slots=True)
