@@ -6,7 +6,9 @@ import hashlib
 import logging
 import os
 import pickle
+import time
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ from marshmallow import ValidationError
 from . import markdown
 from .errors import ContentError
 from .frontmatter import load_yaml, split
-from .index import Index, post_tokens
+from .index import Index, Search, post_tokens
 from .model import Attachment, Author, Category, Event, Post, Problem, Site, Tag
 from .validate import PostSchema, SiteSchema, all_errors, first_error, parse_when
 
@@ -32,7 +34,9 @@ _POST_SCHEMA = PostSchema()
 _SITE_SCHEMA = SiteSchema()
 Progress = Callable[[int, int], None]
 #: Bumped whenever parsing changes what a Post holds (invalidates on-disk parse caches).
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
+#: Seconds between parse-cache rewrites after the first load (0: on every change).
+CACHE_REWRITE_INTERVAL = 300.0
 
 
 class ParseCache:
@@ -46,20 +50,24 @@ class ParseCache:
 
     def read(self, cache_id: str) -> dict[str, _Entry]:
         """Entries saved for this cache id ({} when missing, stale or unreadable)."""
+        return self.read_all(cache_id)[0]
+
+    def read_all(self, cache_id: str) -> tuple[dict[str, _Entry], Any]:
+        """Entries and the search state saved with them (({}, None) when unusable)."""
         try:
             with self.path.open("rb") as fh:
-                saved_id, entries = pickle.load(fh)  # noqa: S301 - our own file
+                saved_id, entries, state = pickle.load(fh)  # noqa: S301 - our own file
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-            return {}
-        return entries if saved_id == cache_id else {}
+            return {}, None
+        return (entries, state) if saved_id == cache_id else ({}, None)
 
-    def write(self, cache_id: str, entries: dict[str, _Entry]) -> None:
+    def write(self, cache_id: str, entries: dict[str, _Entry], state: Any = None) -> None:
         """Save entries atomically (a crash never leaves a half-written cache)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump((cache_id, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((cache_id, entries, state), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("parse cache not written: %s", exc)
@@ -203,7 +211,8 @@ class _Entry:
     sig: tuple[int, int, int]
     sha: str
     post: Post | None  # None: draft, or broken with no good version
-    tokens: frozenset[str]
+    #: The post's id in the loader's search postings (-1: no post).
+    uid: int
     problem: Problem | None = None
 
 
@@ -226,6 +235,30 @@ class Loader:
         self._site_problems: list[Problem] = []
         self._reported: set[str] = set()
         self._last: Index | None = None
+        self._cache_written = 0.0
+        self._reset_search()
+
+    def _reset_search(self, state: Any = None) -> None:
+        """Start the inverted index afresh (or from a parse cache's saved state)."""
+        #: token -> uids of the posts containing it, ascending; only ever appended to.
+        self._postings: dict[str, array] = {}
+        self._next_uid = 0
+        self._dead = 0  # uids in the postings whose post is gone (edited, deleted)
+        if state is not None:
+            self._postings, self._next_uid, self._dead = state
+
+    def _index_tokens(self, post: Post) -> int:
+        """Give a new post a fresh uid and add its tokens to the postings."""
+        uid = self._next_uid
+        self._next_uid += 1
+        postings = self._postings
+        for token in post_tokens(post):
+            uids = postings.get(token)
+            if uids is None:
+                postings[token] = array("I", (uid,))
+            else:
+                uids.append(uid)
+        return uid
 
     # -- scanning ------------------------------------------------------------------
     def _walk(self) -> Iterator[tuple[str, Path | str, os.stat_result | None, Problem | None]]:
@@ -319,6 +352,8 @@ class Loader:
             changed = True
         for rel in list(self._entries):
             if rel not in seen:
+                if self._entries[rel].post is not None:
+                    self._dead += 1
                 del self._entries[rel]
                 self._cache_dirty = True
                 changed = True
@@ -327,9 +362,15 @@ class Loader:
             # Nothing on disk moved since the last scan: the last snapshot is exactly what
             # _build would make again (and keeps its memoised queries and search index).
             return self._last
-        if self._parse_cache is not None and self._cache_dirty:
+        if self._parse_cache is not None and self._cache_dirty and (
+                self._last is None or time.monotonic() - self._cache_written >= CACHE_REWRITE_INTERVAL):
+            # Written at start-up, then at most every few minutes: rewriting every post
+            # on each reload in every worker cost ~1 s CPU per edit at 10,000 posts. A
+            # restart re-parses the few files edited since (each entry is checked by stat).
+            self._cache_written = time.monotonic()
             self._parse_cache.write(self._cache_id(site), {
-                rel: e for rel, e in self._entries.items() if e.problem is None})
+                rel: e for rel, e in self._entries.items() if e.problem is None},
+                (self._postings, self._next_uid, self._dead))
             self._cache_dirty = False
         self._last = self._build(site, problems)
         return self._last
@@ -367,8 +408,12 @@ class Loader:
             # base_url, timezone, categories... shape every post: parse all again.
             self._site = site
             self._entries.clear()
+            self._reset_search()
             if self._parse_cache is not None:
-                self._entries.update(self._parse_cache.read(self._cache_id(site)))
+                entries, state = self._parse_cache.read_all(self._cache_id(site))
+                if entries and state is not None:
+                    self._entries.update(entries)
+                    self._reset_search(state)
 
     def _parse(self, rel: str, path: Path | str, sig: tuple[int, int, int], site: Site) -> None:
         try:
@@ -386,8 +431,11 @@ class Loader:
             self._keep_last_good(rel, Problem(rel, "body", "Markdown nested too deeply"), sig)
             return
         sha = hashlib.sha256(raw).hexdigest()
-        tokens = post_tokens(post) if post is not None else frozenset()
-        self._entries[rel] = _Entry(sig, sha, post, tokens)
+        old = self._entries.get(rel)
+        if old is not None and old.post is not None:
+            self._dead += 1
+        uid = self._index_tokens(post) if post is not None else -1
+        self._entries[rel] = _Entry(sig, sha, post, uid)
         self._cache_dirty = True
 
     def _keep_last_good(self, rel: str, problem: Problem, sig: tuple[int, int, int] = (0, 0, 0)) -> None:
@@ -395,9 +443,9 @@ class Loader:
         old = self._entries.get(rel)
         if old is not None and old.post is not None:
             problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
-            self._entries[rel] = _Entry(sig, old.sha, old.post, old.tokens, problem)
+            self._entries[rel] = _Entry(sig, old.sha, old.post, old.uid, problem)
         else:
-            self._entries[rel] = _Entry(sig, "", None, frozenset(), problem)
+            self._entries[rel] = _Entry(sig, "", None, -1, problem)
         key = str(problem)
         if key not in self._reported:
             self._reported.add(key)
@@ -429,14 +477,33 @@ class Loader:
         mtimes = [self._dir_mtime_ns, self._site_mtime_ns]
         mtimes += [e.sig[0] for e in self._entries.values() if e.post is None]
         content_mtime = datetime.fromtimestamp(max(mtimes) / 1e9, UTC)
+        if self._dead > max(1000, len(posts)):
+            self._compact()
+        ordinal = array("i", [-1]) * self._next_uid
+        for i, p in enumerate(posts):
+            ordinal[chosen[p.source].uid] = i
         return Index(
             site=site,
             posts=tuple(posts),  # type: ignore[arg-type]
             version=h.hexdigest()[:32],
             problems=tuple(problems),
             content_mtime=content_mtime,
-            tokens_of={p.source: chosen[p.source].tokens for p in posts},
+            search=Search(self._postings, ordinal),
         )
+
+    def _compact(self) -> None:
+        """Drop the uids of edited and deleted posts (new arrays: snapshots keep theirs)."""
+        alive = bytearray(self._next_uid)
+        for e in self._entries.values():
+            if e.post is not None and e.uid >= 0:
+                alive[e.uid] = 1
+        fresh: dict[str, array] = {}
+        for token, uids in self._postings.items():
+            kept = array("I", [u for u in uids if alive[u]])
+            if kept:
+                fresh[token] = kept
+        self._postings = fresh
+        self._dead = 0
 
 
 def load_index(root: str | os.PathLike[str], progress: Progress | None = None) -> Index:
