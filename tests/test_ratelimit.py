@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from feedsvc.extensions import state
-from feedsvc.ratelimit import retry_after, storage_uri
+from feedsvc.ratelimit import _OncePerBurst, retry_after, storage_uri
 
 JSON_URLS = ["/api/v1/posts", "/api/v1/no-such-thing", "/feeds/atom.xml", "/feeds/no-such.xml"]
 
@@ -176,6 +176,9 @@ def test_redis_down_fails_open_and_recovers(make_app: Any, redis_server: RedisSe
     with app.test_client() as c:
         assert hit(c, "/api/v1/posts").status_code != 429
         redis_server.stop()
+        for f in logging.getLogger("flask-limiter").filters:  # a new burst, whatever ran before
+            if isinstance(f, _OncePerBurst):
+                f._last = 0.0
         with caplog.at_level(logging.WARNING):
             codes = [hit(c, url).status_code for url in JSON_URLS * 3]
         assert all(code < 500 and code != 429 for code in codes), codes  # served, not blocked
@@ -244,3 +247,13 @@ def test_real_gunicorn_workers_share_one_budget(site: Any, redis_server: RedisSe
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_storage_failures_are_logged_once_per_burst() -> None:
+    flt = _OncePerBurst(interval=30.0)
+    rec = [logging.LogRecord("flask-limiter", logging.ERROR, __file__, 1, "Failed to rate limit", None, None)
+           for _ in range(5)]
+    assert [flt.filter(r) for r in rec] == [True, False, False, False, False]
+    flt._last -= 31
+    again = logging.LogRecord("flask-limiter", logging.ERROR, __file__, 1, "Failed to rate limit", None, None)
+    assert flt.filter(again) and "4 similar messages suppressed" in again.getMessage()
