@@ -120,6 +120,7 @@ ROWS: list[tuple[str, str, str, dict[str, str], str]] = [
     ("long-tag-feed", "GET", "/feeds/tags/" + LONG + "/atom.xml", {}, "4xx"),
     ("long-html", "GET", "/posts/" + LONG, {}, "4xx"),
     ("long-param-name", "GET", "/feeds/atom.xml?" + LONG + "=1", {}, "ok"),
+    ("many-params", "GET", "/api/v1/posts?" + "&".join(f"p{i}=1" for i in range(2000)), {}, "ok"),
     ("bad-percent", "GET", "/api/v1/posts?page=%zz", {}, "4xx"),
     ("bad-utf8-path", "GET", "/api/v1/posts/%ff%fe", {}, "4xx"),
     ("bad-utf8-query", "GET", "/api/v1/posts?q=%ff%fe", {}, "any"),
@@ -438,6 +439,11 @@ RAW = [
     ("nul-in-header", _req("GET /api/v1/posts HTTP/1.1", b"If-None-Match: \"a\x00b\"\r\n"), "any"),
     ("garbage-version", _req("GET /api/v1/posts HTTP/9.9"), "any"),
     ("no-version", b"GET /api/v1/posts\r\n\r\n", "any"),
+    ("get-with-body", _req("GET /api/v1/posts HTTP/1.1", b"Content-Length: 11\r\n") + b"hello=world", "any"),
+    ("bad-chunked", _req("GET /feeds/atom.xml HTTP/1.1", b"Transfer-Encoding: chunked\r\n") + b"zz\r\nx\r\n", "any"),
+    ("cl-and-te", _req("GET /api/v1/posts HTTP/1.1", b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n")
+     + b"0\r\n\r\n", "any"),
+    ("negative-content-length", _req("GET /healthz HTTP/1.1", b"Content-Length: -1\r\n"), "4xx"),
     ("binary-garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64) + b"\r\n\r\n", "any"),
 ]
 
