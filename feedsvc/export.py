@@ -1,9 +1,336 @@
-"""PLACEHOLDER: filled in by its owner this session (see /tmp/feedsvc-brief.md)."""
+"""`flask --app feedsvc export OUTDIR`: every document as a file, for any static server or CDN.
+
+Documents are fetched through the app's own test client, so each file holds exactly the
+bytes the server sends. The URL list starts from the public URL builders (every feed,
+archive, API, OPML, ICS and HTML document of the current index) and follows every
+same-site link the documents carry (feed and API pages, archives, assets) that the URL
+map routes. Also writes ``nginx.conf``, serving the tree with the same Content-Types and
+caching headers, and ``export-manifest.json`` (URL -> file, type, ETag).
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from . import urls
+from .extensions import current_index, state
+from .http import CORS, PREFLIGHT
+
+#: File extension per media type; nginx's `types` maps them back (see nginx_config).
+EXTENSIONS = {
+    "application/atom+xml": "atom", "application/rss+xml": "rss", "application/feed+json": "jsonfeed",
+    "application/json": "json", "text/calendar": "ics", "text/x-opml": "opml", "text/html": "html",
+    "text/javascript": "js", "application/javascript": "js", "text/css": "css", "application/xml": "xml",
+    "text/xml": "xml", "text/xsl": "xsl", "application/xslt+xml": "xsl", "image/svg+xml": "svg",
+    "image/png": "png", "image/x-icon": "ico", "text/plain": "txt", "application/vnd.oai.openapi+json": "openapi",
+}
+_ABS = r"(/[^\s\"'<>\\]*)"
+_APP: Flask | None = None
 
 
-def init_app(app: Any) -> None:
-    """Install this module's hooks on the app."""
+def file_for(url: str, ext: str) -> str:
+    """The export file of ``url`` (path and query): decoded path, '@query', '.ext'.
+
+    nginx finds it from $uri (decoded) and $args (raw), as in nginx_config().
+    """
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if path.endswith("/"):
+        path += "index"
+    segments = path.strip("/").split("/")
+    if any(s in ("", ".", "..") or "\0" in s for s in segments):
+        raise ValueError(f"unsafe path {url!r}")
+    return "/".join(segments) + (f"@{parts.query}" if parts.query else "") + f".{ext}"
+
+
+def seed_urls(app: Flask) -> list[str]:
+    """Every document the URL builders name for the current index (path + query)."""
+    idx = current_index()
+    site = idx.site
+    found: list[str] = [urls.home(site), urls.opml(site), urls.absolute(site, "/embed"),
+                        urls.absolute(site, "/embed.js"), urls.absolute(site, "/api/docs"),
+                        urls.api(site, "/openapi.json"), urls.api(site, "/posts"), urls.api(site, "/categories"),
+                        urls.api(site, "/tags")]
+    scopes: list[tuple[str, str | None, Iterable[Any]]] = [("all", None, idx.posts)]
+    scopes += [("category", c.category.slug, idx.query(category=c.category.slug)) for c in idx.categories]
+    scopes += [("tag", slug, idx.query(tag=slug)) for slug in idx.tags]
+    for kind, slug, posts in scopes:
+        years = sorted({p.date.year for p in posts})
+        for fmt in urls.FEED_FILES:
+            found.append(urls.feed(site, fmt, kind, slug))
+            found.extend(urls.archive(site, fmt, y, kind, slug) for y in years)
+    for c in idx.categories:
+        found += [urls.category_page(site, c.category.slug), urls.api(site, f"/categories/{urls.seg(c.category.slug)}"),
+                  urls.api(site, f"/categories/{urls.seg(c.category.slug)}/posts")]
+    found += [urls.tag_page(site, slug) for slug in idx.tags]
+    for p in idx.posts:
+        found += [urls.post_page(site, p), urls.api(site, f"/posts/{urls.seg(p.slug)}")]
+        for alias in p.aliases:  # retired slugs: their redirects go into nginx.conf
+            found += [urls.absolute(site, f"/posts/{urls.seg(alias)}")]
+    found += [urls.absolute(site, old) for old, _ in site.redirects if old.startswith("/")]
+    base = len(site.base_url)
+    return [u[base:] or "/" for u in found if u.startswith(site.base_url)]
+
+
+def _links(base: str, body: bytes, mimetype: str, link_headers: list[str]) -> set[str]:
+    """Same-site URLs named by a document (absolute ones, root-relative ones in HTML, Link headers)."""
+    text = body.decode("utf-8", "replace")
+    found = set(re.findall(re.escape(base) + _ABS, text + "\n" + "\n".join(link_headers)))
+    if mimetype == "text/html":
+        found.update(m for m in re.findall(r'(?:href|src)="' + _ABS, text) if not m.startswith("//"))
+    if "xml" in mimetype or mimetype == "text/html":
+        found = {html.unescape(u) for u in found}
+    return {u.split("#")[0] or "/" for u in found}
+
+
+def _routed(app: Flask, url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        app.url_map.bind("export.invalid").match(parts.path, method="GET")
+    except RequestRedirect:
+        return True
+    except HTTPException:
+        return False
+    return True
+
+
+def _fetch(batch: list[str]) -> list[dict[str, Any]]:
+    """Fetch and write each URL of ``batch``; report what it was and which links it holds."""
+    app = _APP
+    assert app is not None
+    out_dir = Path(app.config["EXPORT_DIR"])
+    precompress = app.config["EXPORT_PRECOMPRESS"]
+    base = current_index_of(app).site.base_url
+    results = []
+    with app.test_client() as client:
+        for url in batch:
+            resp = client.get(url, headers={"Accept-Encoding": "identity"})
+            data = resp.get_data()
+            resp.close()  # static files stream from an open file
+            item: dict[str, Any] = {"url": url, "status": resp.status_code}
+            if 300 <= resp.status_code < 400:
+                item["location"] = resp.headers.get("Location", "")
+            elif resp.status_code == 200 and "no-store" not in resp.headers.get("Cache-Control", ""):
+                ctype = resp.headers.get("Content-Type", "application/octet-stream")
+                mimetype = resp.mimetype or "application/octet-stream"
+                ext = EXTENSIONS.get(mimetype, re.sub(r"[^a-z0-9]+", "-", mimetype.split("/")[-1]))
+                rel = file_for(url, ext)
+                target = out_dir / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                files = [target]
+                if precompress:
+                    for coding, suffix in (("gzip", ".gz"), ("br", ".br")):
+                        enc = client.get(url, headers={"Accept-Encoding": coding})
+                        enc_data = enc.get_data()
+                        enc.close()
+                        if enc.headers.get("Content-Encoding") == coding:
+                            (out_dir / (rel + suffix)).write_bytes(enc_data)
+                            files.append(out_dir / (rel + suffix))
+                lm = resp.headers.get("Last-Modified")
+                if lm:  # nginx sends the file's mtime as Last-Modified: make it the app's
+                    ts = parsedate_to_datetime(lm).timestamp()
+                    for f in files:
+                        os.utime(f, (ts, ts))
+                item.update(file=rel, content_type=ctype, etag=resp.headers.get("ETag", ""),
+                            cache_control=resp.headers.get("Cache-Control", ""),
+                            links=sorted(_links(base, data, mimetype, resp.headers.getlist("Link"))))
+            results.append(item)
+    return results
+
+
+def current_index_of(app: Flask) -> Any:
+    """The app's current index, outside a request."""
+    return state(app).live.current
+
+
+def nginx_config(root: str, types: dict[str, str], redirects: dict[str, tuple[int, str]], cache_control: str,
+                 cache_exceptions: dict[str, str] | None = None) -> str:
+    """An nginx server block serving an export at ``root`` like feedsvc serves it.
+
+    ``cache_exceptions``: path -> Cache-Control for the few documents (static assets)
+    the app sends with another value than ``cache_control``.
+    """
+    cc_rows = "".join(f'    "~^{re.escape(path)}(\\?|$)" "{value}";\n'
+                      for path, value in sorted((cache_exceptions or {}).items()))
+    exts = sorted(set(types.values()))
+    type_lines = "\n".join(f'        "{ct}" {ext};' for ct, ext in sorted(types.items(), key=lambda kv: kv[1]))
+    tries = " ".join(f"$feedsvc_file.{ext}" for ext in exts)
+    preflight = dict(PREFLIGHT)
+    cors_origin, cors_expose = dict(CORS)["Access-Control-Allow-Origin"], dict(CORS)["Access-Control-Expose-Headers"]
+    redirect_maps = ""
+    redirect_ifs = ""
+    for code in sorted({c for c, _ in redirects.values()}):
+        rows = "\n".join(f'    "{src}" "{dst}";' for src, (c, dst) in sorted(redirects.items()) if c == code)
+        redirect_maps += f"map $request_uri $feedsvc_redirect_{code} {{\n    default \"\";\n{rows}\n}}\n"
+        redirect_ifs += f"    if ($feedsvc_redirect_{code}) {{ return {code} $feedsvc_redirect_{code}; }}\n"
+    return f"""# nginx server for a `flask --app feedsvc export` tree (generated; see README "Deployment").
+# Files are named <decoded path>[@<raw query>].<ext>; the extension gives the exact
+# Content-Type feedsvc sends. Put this in http {{ }} (e.g. /etc/nginx/conf.d/feedsvc.conf).
+
+# '?page=2&per_page=20' -> '@page=2&per_page=20'; links in the documents use one spelling.
+map $args $feedsvc_qs {{
+    "" "";
+    default "@$args";
+}}
+map $uri $feedsvc_path {{
+    ~^(?<dir>.*)/$ "${{dir}}/index";
+    default $uri;
+}}
+# Cross-origin readable under /api and /feeds only (an empty value sends no header).
+# Keyed on $request_uri: try_files rewrites $uri to the file's name.
+map $request_uri $feedsvc_cors {{
+    ~^/(api|feeds)(/|\\?|$) "{cors_origin}";
+    default "";
+}}
+map $request_uri $feedsvc_cache_control {{
+    default "{cache_control}";
+{cc_rows}}}
+map $request_uri $feedsvc_expose {{
+    ~^/(api|feeds)(/|\\?|$) "{cors_expose}";
+    default "";
+}}
+{redirect_maps}
+server {{
+    listen 8080;
+    root {root};
+    set $feedsvc_file $feedsvc_path$feedsvc_qs;
+
+    types {{
+{type_lines}
+    }}
+    default_type application/octet-stream;
+    charset off;  # the types above already carry feedsvc's charset
+
+    # Validators: file mtimes are the documents' Last-Modified. 'exact' answers 304 only
+    # for the date we sent, never for an invented one.
+    etag on;
+    if_modified_since exact;
+    # Compression: *.gz written by `export --precompress` are feedsvc's own gzip bytes.
+    gzip on;
+    gzip_static on;
+    gzip_vary on;
+    gzip_min_length 500;
+    gzip_types {" ".join(sorted({ct.split(";")[0] for ct in types} - {"text/html"}))};
+    # brotli_static on;  # with ngx_brotli: serves the *.br files
+
+{redirect_ifs}
+    location / {{
+        if ($request_method = OPTIONS) {{  # CORS preflight, as feedsvc answers it
+            add_header Access-Control-Allow-Origin $feedsvc_cors;
+            add_header Access-Control-Allow-Methods "{preflight['Access-Control-Allow-Methods']}";
+            add_header Access-Control-Allow-Headers "{preflight['Access-Control-Allow-Headers']}";
+            add_header Access-Control-Max-Age {preflight['Access-Control-Max-Age']};
+            return 204;
+        }}
+        if ($request_method !~ ^(GET|HEAD)$) {{ return 405; }}  # GET and HEAD only, like feedsvc
+        add_header Cache-Control $feedsvc_cache_control always;
+        add_header Access-Control-Allow-Origin $feedsvc_cors always;
+        add_header Access-Control-Expose-Headers $feedsvc_expose always;
+        add_header X-Content-Type-Options nosniff always;
+        try_files {tries} =404;
+    }}
+}}
+"""
+
+
+def _progress(done: int, queued: int, t0: float) -> float:
+    now = time.monotonic()
+    click.echo(f"export: {done} documents written, {queued} more found so far "
+               f"({done / max(now - t0, 1e-6):.0f}/s)", err=True)
+    return now
+
+
+def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[str, Any]:
+    """Export every document of ``app`` into ``out_dir``; return the manifest."""
+    global _APP
+    live = state(app).live
+    live.interval = 0  # one consistent snapshot: no reloads swapping the index mid-export
+    live.current  # noqa: B018  (load it before forking: workers share it)
+    limiter = state(app).extra.get("limiter")
+    if limiter is not None:
+        limiter.enabled = False  # our own requests are not clients to rate-limit
+    rc = state(app).extra.get("render_cache")
+    if rc is not None:
+        rc.enabled = False  # each document once: filling (or reading) a shared cache buys nothing
+    app.config["EXPORT_DIR"], app.config["EXPORT_PRECOMPRESS"] = str(out_dir), precompress
+    _APP = app
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        frontier = list(dict.fromkeys(seed_urls(app)))
+    seen = set(frontier)
+    manifest: dict[str, Any] = {}
+    redirects: dict[str, tuple[int, str]] = {}
+    types: dict[str, str] = {}
+    t0 = shown = time.monotonic()
+    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    try:
+        while frontier:
+            size = max(1, min(200, len(frontier) // (jobs * 4) or 1))
+            batches = [frontier[i:i + size] for i in range(0, len(frontier), size)]
+            frontier = []
+            results = pool.imap_unordered(_fetch, batches) if pool else map(_fetch, batches)
+            for batch in results:
+                for item in batch:
+                    if "file" in item:
+                        manifest[item["url"]] = {k: item[k] for k in ("file", "content_type", "etag", "cache_control")}
+                        types[item["content_type"]] = item["file"].rsplit(".", 1)[1]
+                        for link in item["links"]:
+                            if link not in seen and _routed(app, link):
+                                seen.add(link)
+                                frontier.append(link)
+                    elif "location" in item:
+                        redirects[item["url"]] = (item["status"], item["location"])
+                if time.monotonic() - shown >= 1.0:  # progress about once a second
+                    shown = _progress(len(manifest), len(frontier), t0)
+            shown = _progress(len(manifest), len(frontier), t0)  # and after each round of links
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    cc = app.extensions["feedsvc"].extra["cache_control"]
+    exceptions = {urlsplit(u).path: d["cache_control"] for u, d in manifest.items() if d["cache_control"] != cc}
+    (out_dir / "nginx.conf").write_text(nginx_config(str(out_dir.resolve()), types, redirects, cc, exceptions),
+                                        encoding="utf-8")
+    doc = {"documents": dict(sorted(manifest.items())), "redirects": {k: list(v) for k, v in sorted(redirects.items())}}
+    (out_dir / "export-manifest.json").write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
+    return doc
+
+
+@click.command("export")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="Processes (default: CPU count).")
+@click.option("--precompress", is_flag=True, help="Also write feedsvc's gzip (.gz) and Brotli (.br) bytes.")
+@with_appcontext
+def export_cmd(outdir: Path, jobs: int | None, precompress: bool) -> None:
+    """Write every feed, feed page, archive, API page, OPML, ICS and HTML page into OUTDIR, plus nginx.conf."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    t0 = time.monotonic()
+    doc = run_export(app, outdir, jobs or os.cpu_count() or 1, precompress)
+    wall = time.monotonic() - t0
+    n = len(doc["documents"])
+    click.echo(f"exported {n} documents and {len(doc['redirects'])} redirects to {outdir} in {wall:.1f}s "
+               f"({n / max(wall, 1e-6):.0f} files/s); nginx config: {outdir / 'nginx.conf'}", err=True)
+    sys.stdout.flush()
+
+
+def init_app(app: Flask) -> None:
+    """Register the `export` command."""
+    app.cli.add_command(export_cmd)
