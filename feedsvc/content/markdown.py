@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-import sys
 import unicodedata
 from urllib.parse import urljoin, urlsplit
 
@@ -116,13 +115,14 @@ def fold(text: str) -> str:
 def tokens(text: str) -> set[str]:
     """The distinct search tokens of a text (folded words)."""
     # Same result as set(_WORD.findall(fold(text))), faster: folding works character by
-    # character and whitespace never folds into a word character, so each distinct
-    # whitespace-separated chunk is folded once (ASCII ones by a plain lower()). Tokens
-    # are interned: 100,000 posts share one copy of each word instead of ~400 each.
-    out: set[str] = set()
-    for chunk in set(text.split()):
-        out.update(_WORD.findall(chunk.lower() if chunk.isascii() else fold(chunk)))
-    return {sys.intern(t) for t in out}
+    # character and whitespace never folds into a word character, so the distinct
+    # whitespace-separated chunks can be folded apart: the ASCII ones by a plain lower().
+    chunks = set(text.split())
+    out = set(_WORD.findall(" ".join(c for c in chunks if c.isascii()).lower()))
+    other = " ".join(c for c in chunks if not c.isascii())
+    if other:
+        out.update(_WORD.findall(fold(other)))
+    return out
 
 
 def slugify(text: str) -> str:
