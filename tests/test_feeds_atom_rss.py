@@ -153,6 +153,33 @@ def test_paging_links_followed(site, make_app, fmt):
     assert client.get(f"/feeds/{fmt}?page=1").data == client.get(f"/feeds/{fmt}").data
 
 
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+READERS = [None, "*/*", "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.8",
+           "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, application/xml;q=0.4, "
+           "text/xml;q=0.4", "text/html, application/atom+xml, application/rss+xml"]
+
+
+@pytest.mark.parametrize("path", ["/feeds/atom.xml", "/feeds/rss.xml?lang=fr", "/feeds/archive/2021/atom.xml",
+                                  "/feeds/tags/cnd/rss.xml"])
+def test_browsers_get_the_readable_page_readers_get_xml(client, path):
+    xml_type = "application/atom+xml" if "atom" in path else "application/rss+xml"
+    xml = client.get(path).data
+    for accept in READERS:
+        r = client.get(path, headers={"Accept": accept} if accept else {})
+        assert r.mimetype == xml_type and r.data == xml, accept  # unchanged bytes for feed readers
+        assert "Accept" in r.headers["Vary"]
+    page = client.get(path, headers={"Accept": BROWSER})
+    assert page.mimetype == "text/html" and "Accept" in page.headers["Vary"]
+    assert page.headers["ETag"] != client.get(path).headers["ETag"]
+    html = etree.HTML(page.data)
+    assert html.xpath("//input[@id='feed-url']/@value") == [f"{BASE}{path}"]
+    assert "web feed" in "".join(html.xpath("//p[@class='notice']//text()"))
+    # No inline script or style: the page works under the strict CSP sent with HTML.
+    assert not html.xpath("//script | //style | //*[@style]")
+    for json_path in ("/feeds/feed.json", "/feeds/calendar.ics"):  # only Atom and RSS have a page
+        assert client.get(json_path, headers={"Accept": BROWSER}).mimetype != "text/html"
+
+
 def _links_and_ids(fmt: str, body: bytes) -> tuple[dict[str, str], list[str]]:
     if fmt == "atom.xml":
         root = check_atom(body)

@@ -7,9 +7,12 @@ Views stay thin: parse args -> resolve the scope -> describe the document (``doc
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, request
+from lxml import etree
 
 from .. import caching, http, urls
 from ..caching import Representation
@@ -32,19 +35,53 @@ SCOPES = {
     "tag": ("/tags/<slug>", ("atom", "rss", "json")),
 }
 ARCHIVE_FORMATS = ("atom", "rss", "json")
+#: Formats a browser renders through feed.xsl, and the type it is sent to browsers with.
+BROWSER_FORMATS = ("atom", "rss")
+BROWSER_TYPE = "text/html; charset=utf-8"
 
 
 def _not_found(exc: FeedNotFound) -> ApiError:
     return ApiError(404, "not_found", str(exc))
 
 
-def _representation(doc: FeedDoc) -> Representation:
+def for_browser(fmt: str) -> bool:
+    """True when a browser navigates to an Atom/RSS feed (it lists text/html above the feed type).
+
+    Chromium shows ``application/atom+xml`` and ``application/rss+xml`` as plain text and
+    is removing XSLT, so a browser gets the page ``feed.xsl`` describes, transformed here;
+    feed readers list the feed types (or ``*/*``) and get the XML, which still carries the
+    ``<?xml-stylesheet?>`` instruction for clients that render it themselves.
+    """
+    if fmt not in BROWSER_FORMATS:
+        return False
+    accept = request.accept_mimetypes
+    html = max((q for m, q in accept if m == "text/html"), default=0)
+    return html > accept[MEDIA_TYPES[fmt].split(";")[0]]
+
+
+def _representation(doc: FeedDoc, browser: bool = False) -> Representation:
     index = current_index()
     headers: tuple[tuple[str, str], ...] = ()
+    if doc.fmt in BROWSER_FORMATS:
+        headers = (("Vary", "Accept"),)
     if doc.hub:  # WebSub §4: hub and exactly one self, the URL of this very variant
-        headers = (("Link", f'<{doc.hub}>; rel="hub"'), ("Link", f'<{doc.self_url}>; rel="self"'))
-    return Representation(WRITERS[doc.fmt](doc), MEDIA_TYPES[doc.fmt],
-                          index.last_modified([i.post for i in doc.items]), headers=headers)
+        headers += (("Link", f'<{doc.hub}>; rel="hub"'), ("Link", f'<{doc.self_url}>; rel="self"'))
+    body = WRITERS[doc.fmt](doc)
+    mimetype = MEDIA_TYPES[doc.fmt]
+    if browser:
+        body, mimetype = preview(body), BROWSER_TYPE
+    return Representation(body, mimetype, index.last_modified([i.post for i in doc.items]), headers=headers)
+
+
+@lru_cache(maxsize=1)
+def _stylesheet() -> etree.XSLT:
+    return etree.XSLT(etree.parse(str(Path(bp.root_path).parent / "static" / "feed.xsl")))
+
+
+def preview(xml: bytes) -> bytes:
+    """The readable HTML page of an Atom/RSS document, by the same XSLT browsers would run."""
+    doc = etree.fromstring(xml, etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
+    return bytes(_stylesheet()(doc.getroottree())).lstrip()
 
 
 def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
@@ -56,6 +93,7 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     except FeedNotFound as exc:
         raise _not_found(exc) from None
     cfg = current_app.config
+    browser = for_browser(fmt)
 
     def produce() -> Representation:
         try:
@@ -63,9 +101,10 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
                              feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"])
         except FeedNotFound as exc:
             raise _not_found(exc) from None
-        return _representation(doc)
+        return _representation(doc, browser)
 
-    return http.send(caching.render(request.endpoint or "feeds", {"slug": slug, **args}, produce))
+    key = {"slug": slug, **args, "browser": browser or None}
+    return http.send(caching.render(request.endpoint or "feeds", key, produce))
 
 
 def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any:
@@ -77,6 +116,7 @@ def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any
     except FeedNotFound as exc:
         raise _not_found(exc) from None
     cfg = current_app.config
+    browser = for_browser(fmt)
 
     def produce() -> Representation:
         try:
@@ -84,9 +124,10 @@ def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any
                                 feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"])
         except FeedNotFound as exc:
             raise _not_found(exc) from None
-        return _representation(doc)
+        return _representation(doc, browser)
 
-    return http.send(caching.render(request.endpoint or "feeds", {"slug": slug, "year": year, **args}, produce))
+    key = {"slug": slug, "year": year, **args, "browser": browser or None}
+    return http.send(caching.render(request.endpoint or "feeds", key, produce))
 
 
 @bp.get("/opml.xml")

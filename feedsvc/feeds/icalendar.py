@@ -7,7 +7,7 @@ with its VTIMEZONE: never a bare offset as a TZID, which most calendar apps reje
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, vDuration
@@ -63,5 +63,7 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("status", "CONFIRMED")
         ve.add("transp", "OPAQUE")
         cal.add_component(ve)
-    cal.add_missing_timezones()
+    # VTIMEZONE rules must cover every event; the library's default range ends in 2038.
+    years = [(i.post.event.end or i.post.event.start).year for i in doc.items if i.post.event]
+    cal.add_missing_timezones(last_date=date(max([2037, *years]) + 1, 1, 1))
     return cal.to_ical()

@@ -68,9 +68,11 @@ class EntryExtension:
             return entry
         post = self.item.post
         entry.set(XML_LANG, post.lang)
-        etree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=self.item.url)
+        # Unqualified names, as feedgen writes its own: they are in the Atom default namespace
+        # once serialised (a qualified name would come out as a stray "ns0:" prefix).
+        etree.SubElement(entry, "link", rel="alternate", type="text/html", href=self.item.url)
         for att in post.attachments:  # RFC 4287 §4.2.7.2: rel=enclosure with type and length
-            link = etree.SubElement(entry, f"{{{ATOM}}}link", rel="enclosure", type=att.mime_type, href=att.url)
+            link = etree.SubElement(entry, "link", rel="enclosure", type=att.mime_type, href=att.url)
             if att.size_in_bytes is not None:
                 link.set("length", str(att.size_in_bytes))
             if att.title:

@@ -19,7 +19,6 @@
     <xsl:variable name="home-url" select="$home/@href | $home/text()"/>
     <html lang="{atom:feed/@xml:lang | rss/channel/language}">
       <head>
-        <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <title><xsl:value-of select="$title"/> (web feed)</title>
         <link rel="stylesheet" href="{$static}feed.css"/>
@@ -45,7 +44,17 @@
           <nav class="paging">
             <xsl:for-each select="atom:feed/atom:link | rss/channel/atom:link">
               <xsl:if test="@rel='first' or @rel='previous' or @rel='next' or @rel='last' or @rel='prev-archive' or @rel='next-archive' or @rel='current'">
-                <a href="{@href}" rel="{@rel}"><xsl:value-of select="@rel"/></a>
+                <a href="{@href}" rel="{@rel}">
+                  <xsl:choose>
+                    <xsl:when test="@rel='first'">Newest posts</xsl:when>
+                    <xsl:when test="@rel='previous'">← Newer</xsl:when>
+                    <xsl:when test="@rel='next'">Older →</xsl:when>
+                    <xsl:when test="@rel='last'">Oldest posts</xsl:when>
+                    <xsl:when test="@rel='prev-archive'">Older posts (archive)</xsl:when>
+                    <xsl:when test="@rel='next-archive'">Newer posts (archive)</xsl:when>
+                    <xsl:otherwise>Current feed</xsl:otherwise>
+                  </xsl:choose>
+                </a>
                 <xsl:text> </xsl:text>
               </xsl:if>
             </xsl:for-each>
