@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 #: Path prefixes whose errors are JSON.
@@ -29,12 +29,44 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
+class ErrorDetailSchema(Schema):
+    """One bad parameter (the shape of RFC 9457's invalid-params)."""
+
+    name = fields.Str(required=True, metadata={"description": "The query parameter."})
+    reason = fields.Str(required=True)
+
+
+class ErrorBodySchema(Schema):
+    """What went wrong."""
+
+    status = fields.Int(required=True, validate=validate.Range(min=400, max=599))
+    code = fields.Str(required=True, metadata={"description": "Machine-readable, e.g. `invalid_parameters`."})
+    message = fields.Str(required=True)
+    details = fields.Raw(metadata={
+        "description": "For `invalid_parameters`: every bad parameter as `{name, reason}`. "
+                       "Other errors may give an object of facts (e.g. `rate_limited`: limit, retry_after).",
+        "oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}}, {"type": "object"}]})
+
+    @post_dump
+    def _omit_empty_details(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if not data.get("details"):
+            data.pop("details", None)
+        return data
+
+
+class ErrorSchema(Schema):
+    """The one error shape of /api and /feeds (also what the OpenAPI document declares)."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+_ERROR = ErrorSchema()
+
+
 def error_body(status: int, code: str, message: str, details: Any = None) -> bytes:
     """The JSON error document as bytes (sorted keys, UTF-8)."""
-    body: dict[str, Any] = {"status": status, "code": code, "message": message}
-    if details:
-        body["details"] = details
-    return json.dumps({"error": body}, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    doc = _ERROR.dump({"error": {"status": status, "code": code, "message": message, "details": details}})
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:

@@ -21,6 +21,9 @@ from marshmallow.experimental.context import Context
 from .. import urls
 from ..content import Post, Site
 from ..content.index import CategoryInfo, TagInfo
+from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
+
+__all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "dump_post"]
 
 
 class DumpContext(TypedDict):
@@ -191,31 +194,6 @@ class PostPageSchema(Schema):
     items = fields.List(fields.Nested(PostSchema), required=True)
     meta = fields.Nested(PageMetaSchema, required=True)
     links = fields.Nested(PageLinksSchema, required=True)
-
-
-class ErrorDetailSchema(Schema):
-    """One bad parameter (the shape of RFC 9457's invalid-params)."""
-
-    name = fields.Str(required=True, metadata={"description": "The query parameter."})
-    reason = fields.Str(required=True)
-
-
-class ErrorBodySchema(_OmitNone):
-    """What went wrong."""
-
-    status = fields.Int(required=True, validate=validate.Range(min=400, max=599))
-    code = fields.Str(required=True, metadata={"description": "Machine-readable, e.g. `invalid_parameters`."})
-    message = fields.Str(required=True)
-    details = fields.Raw(metadata={
-        "description": "For `invalid_parameters`: every bad parameter as `{name, reason}`. "
-                       "Other errors may give an object of facts (e.g. `rate_limited`: limit, retry_after).",
-        "oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}}, {"type": "object"}]})
-
-
-class ErrorSchema(Schema):
-    """The one error shape of /api and /feeds."""
-
-    error = fields.Nested(ErrorBodySchema, required=True)
 
 
 # -- the query-string schema --------------------------------------------------------------
