@@ -50,6 +50,7 @@ def atom_schema() -> etree.RelaxNG:
 def check_atom(body: bytes) -> etree._Element:
     """Validate an Atom document: RNG schema, its Schematron rules, RFC 4287 musts; returns the root."""
     root = etree.fromstring(body)
+    assert b"ns0:" not in body  # every Atom element in the default namespace, no stray prefixes
     schema = atom_schema()
     assert schema.validate(root.getroottree()), schema.error_log
     entries = root.findall(f"{A}entry")

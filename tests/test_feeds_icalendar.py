@@ -76,3 +76,15 @@ def test_uid_stable_across_edits(site, make_app):
     assert str(after["Side event"]["UID"]) == before["Side event"]
     # 2021-03-30 00:00 in the site zone (Europe/London, BST) is 23:00 UTC the day before.
     assert after["Side event"]["DTSTAMP"].dt == datetime(2021, 3, 29, 23, 0, tzinfo=UTC)
+
+
+def test_vtimezone_covers_events_after_2038(site, make_app):
+    site.post("far", title="Far", date="2021-01-01", categories=["events"],
+              event={"start": "2045-07-01T10:00:00", "timezone": "America/New_York"})
+    cal = parse(make_app().test_client().get("/feeds/calendar.ics").data)
+    (tz,) = cal.walk("VTIMEZONE")
+    assert str(tz["TZID"]) == "America/New_York"
+    # The zone's rules reach the event: 2045-07-01 10:00 New York (EDT) is 14:00 UTC.
+    (ev,) = cal.walk("VEVENT")
+    assert ev["DTSTART"].params["TZID"] == "America/New_York"
+    assert tz.to_tz().utcoffset(datetime(2045, 7, 1, 10)) == timedelta(hours=-4)

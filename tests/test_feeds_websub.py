@@ -130,3 +130,34 @@ def test_no_hub_no_pings(site, make_app, hub):
     site.post("2021-06-01-webinar", "Webinar.", title="Webinar", date="2021-06-01", categories=["events"])
     reload_and_wait(app)
     assert hub.pings == []
+
+
+def test_reload_never_waits_for_the_hub(site, make_app):
+    """The hub holds every ping until released; the reload (and requests) finish meanwhile."""
+    release = threading.Event()
+    hub = Hub()
+    handler = hub.server.RequestHandlerClass
+    original = handler.do_POST
+
+    def held(self):
+        release.wait(30)
+        original(self)
+
+    handler.do_POST = held
+    try:
+        site.write_site(websub_hub=hub.url)
+        site.post("one", title="One", date="2021-01-01")
+        app = make_app(WEBSUB_TIMEOUT=60.0)
+        state(app).live.current  # noqa: B018
+        site.post("two", title="Two", date="2021-01-02")
+        state(app).live.refresh()  # returns although the hub has not answered
+        assert app.test_client().get("/feeds/atom.xml").status_code == 200
+        assert hub.pings == []
+        pub = Publisher.for_app(app)
+        assert not pub.wait_idle(0)  # still announcing in the background
+        release.set()
+        assert pub.wait_idle(30)
+        assert f"{BASE}/feeds/atom.xml" in hub.urls()
+    finally:
+        release.set()
+        hub.close()
