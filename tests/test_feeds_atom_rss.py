@@ -292,6 +292,10 @@ def test_language_variants_have_their_own_id(client):
     assert [e.findtext(f"{A}title") for e in fr.findall(f"{A}entry")] == ["Déclaration"]
     rss = check_rss(client.get("/feeds/rss.xml?lang=fr").data)
     assert rss.findtext("language") == "fr"
+    # Language tags are case-insensitive: the same feed, with its canonical self link and id.
+    upper = check_atom(client.get("/feeds/atom.xml?lang=FR").data)
+    assert upper.findtext(f"{A}id") == fr.findtext(f"{A}id")
+    assert upper.xpath("a:link[@rel='self']/@href", namespaces=NS) == [f"{BASE}/feeds/atom.xml?lang=fr"]
 
 
 def test_same_content_same_bytes(site, make_app):

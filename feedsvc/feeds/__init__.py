@@ -84,10 +84,18 @@ def preview(xml: bytes) -> bytes:
     return bytes(_stylesheet()(doc.getroottree())).lstrip()
 
 
+def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
+    # Language tags are case-insensitive (BCP 47): ?lang=PT-br is the pt-BR feed, one URL and id.
+    lang = args.get("lang")
+    if lang:
+        args["lang"] = next((x for x in index.languages if x.lower() == lang.lower()), lang)
+    return args
+
+
 def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     """A (paged) feed of all posts, a category or a tag."""
-    args = parse(FeedArgs, request.args)
     index = current_index()
+    args = _canonical_lang(index, parse(FeedArgs, request.args))
     try:
         scope = resolve_scope(index, kind, slug)
     except FeedNotFound as exc:
@@ -109,8 +117,8 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
 
 def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any:
     """An RFC 5005 §4 archive document: one year (or one part of a large year)."""
-    args = parse(ArchiveArgs, request.args)
     index = current_index()
+    args = _canonical_lang(index, parse(ArchiveArgs, request.args))
     try:
         scope = resolve_scope(index, kind, slug)
     except FeedNotFound as exc:
