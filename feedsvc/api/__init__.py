@@ -7,7 +7,9 @@ Each view: validate the query (``ListArgs``) -> query the index -> dump with the
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request
@@ -42,6 +44,21 @@ def list_args(exclude: Sequence[str] = ()) -> dict[str, Any]:
     return args
 
 
+#: Index -> {filters: Last-Modified of all their matches}: computed once per listing, not once per page.
+_LAST_MODIFIED: weakref.WeakKeyDictionary[Index, dict[tuple[Any, ...], datetime]] = weakref.WeakKeyDictionary()
+
+
+def _listing_last_modified(index: Index, key: tuple[Any, ...], posts: Sequence[Post]) -> datetime:
+    """Last-Modified of a listing: that of all its matches (a change to any moves every page)."""
+    memo = _LAST_MODIFIED.setdefault(index, {})
+    hit = memo.get(key)
+    if hit is None:
+        if len(memo) > 4096:
+            memo.clear()
+        hit = memo[key] = index.last_modified(posts)
+    return hit
+
+
 def _not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", what)
 
@@ -67,7 +84,8 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], posts: Sequence[Pos
     # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
     link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
                             if links[rel])
-    return Representation(to_json(doc), JSON, index.last_modified(posts),
+    key = (path, *sorted(params.items()))
+    return Representation(to_json(doc), JSON, _listing_last_modified(index, key, posts),
                           headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
 
 
