@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 POST_KEYS = {"id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
              "date_modified", "categories", "tags", "author", "lang", "attachments", "links"}
@@ -270,3 +272,24 @@ def test_cross_origin_headers_on_api_responses(api: Any, url: str) -> None:
     assert pre.status_code in (200, 204)
     assert pre.headers.get("Access-Control-Allow-Origin") == "*"
     assert "GET" in pre.headers.get("Access-Control-Allow-Methods", "")
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.text(max_size=25), st.integers(-10, 10**7).map(str), st.from_regex(r"\A[0-9]{1,8}\Z")))
+def test_any_page_value_is_accepted_exactly_when_it_is_a_plain_number_in_range(api: Any, value: str) -> None:
+    r = api.get("/api/v1/posts", query_string={"page": value, "per_page": "3"})
+    valid = re.fullmatch(r"[0-9]+", value, re.ASCII) is not None and 1 <= int(value) <= 1_000_000
+    if not valid:
+        assert r.status_code == 400 and r.get_json()["error"]["details"][0]["name"] == "page"
+    else:
+        assert r.status_code == (200 if int(value) <= 2 else 404)
+
+
+@settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(param=st.sampled_from(["since", "until", "updated_since", "lang", "tag", "q", "category"]),
+       value=st.text(max_size=40))
+def test_any_text_in_any_parameter_is_a_200_or_a_400_naming_it(api: Any, param: str, value: str) -> None:
+    r = api.get("/api/v1/posts", query_string={param: value})
+    assert r.status_code in (200, 400), r.data
+    if r.status_code == 400:
+        assert [d["name"] for d in r.get_json()["error"]["details"]] == [param]
