@@ -4,7 +4,8 @@ One shared budget per client across every route (an application limit), so a bot
 cannot multiply its allowance by spreading over feeds, API pages and tags. Counters
 live in the same Redis as the render cache when there is one (so every worker and
 host shares them), else in process memory. A failing limiter storage never blocks a
-reader: the request is served (fail open) and the failure is logged, once per burst.
+reader: the request is served (fail open, without waiting on the storage again until it
+answers a probe) and the failure is logged once per outage.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, request
-from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -74,7 +75,9 @@ class _OncePerBurst(logging.Filter):
         self.interval, self._last, self._dropped = interval, 0.0, 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """True for the first record of a burst (annotated with how many were dropped before it)."""
+        """True for the first error of a burst (annotated with how many were dropped); warnings pass."""
+        if record.levelno < logging.ERROR:
+            return True
         now = time.monotonic()
         if now - self._last < self.interval:
             self._dropped += 1
@@ -100,15 +103,25 @@ def init_app(app: Flask) -> None:
     options: dict[str, Any] = {}
     if not uri.startswith("memory://"):
         options = {"socket_timeout": STORAGE_TIMEOUT, "socket_connect_timeout": STORAGE_TIMEOUT}
+    limiter: Limiter
+
+    def storage_down() -> bool:
+        # Fail open, fast: while flask-limiter has marked the storage dead (its in-memory
+        # "fallback" mode, pinned 4.1.1 internals) the limit is exempt, so no request waits
+        # on a dead Redis; the extension re-checks the storage with backoff and resumes.
+        return bool(getattr(limiter, "_storage_dead", False))
+
     limiter = Limiter(
         get_remote_address,
-        application_limits=[ApplicationLimit(limit_provider=limits)],
+        application_limits=[limits],
+        application_limits_exempt_when=storage_down,
         storage_uri=uri,
         storage_options=options,
         strategy="fixed-window",  # one counter per window: one storage round trip per request
         key_prefix=f"{cfg['CACHE_KEY_PREFIX']}ratelimit",
         headers_enabled=False,  # per-client headers on publicly cacheable bodies would mislead caches
-        swallow_errors=True,  # fail open: a dead Redis must not turn into 500s
+        in_memory_fallback_enabled=True,  # marks the storage dead on failure and probes it for recovery
+        swallow_errors=True,  # any other limiter failure: serve the request and log
         on_breach=_on_breach,
         # Unrouted requests (404s, 405s) count too, or a scanner would never be limited.
         request_identifier=lambda: request.endpoint or "unrouted",
