@@ -209,6 +209,7 @@ _YMD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _DATE = re.compile(_YMD, re.ASCII)
 _DATETIME = re.compile(_YMD + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
                        r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?", re.ASCII)
+_RANGE = "must be from {min} to {max}"
 #: Largest page number accepted; a page past the end but below this is a 404.
 MAX_PAGE = 1_000_000
 
@@ -301,7 +302,7 @@ class ListArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE),
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error=_RANGE),
                     metadata={"description": "Page number, from 1. A page past the end is a 404."})
     per_page = QueryInt(metadata={"description": "Posts per page."})
     category = QueryStr(validate=validate.Length(min=1, max=200),
@@ -326,7 +327,7 @@ class ListArgs(Schema):
         if "per_page" in self.fields:
             pp = self.fields["per_page"]
             pp.load_default = per_page
-            pp.validators = [validate.Range(min=1, max=max_per_page)]
+            pp.validators = [validate.Range(min=1, max=max_per_page, error=_RANGE)]
         if categories is not None and "category" in self.fields:
             self.fields["category"].validators = [validate.OneOf(
                 list(categories), error="no such category; known: {choices}")]
