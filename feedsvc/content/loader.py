@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import pickle
+import threading
 import time
 import zlib
 from array import array
@@ -204,6 +206,43 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     )
 
 
+#: (problem, sha256 of the file, post or None for a draft, its search tokens if computed)
+_Parsed = tuple[Problem | None, str, Post | None, set[str] | None]
+#: A first start with at least this many files to parse uses every CPU.
+PARALLEL_MIN_FILES = 1000
+
+
+def _parse_file(rel: str, path: Path | str, sig: tuple[int, int, int], site: Site, max_bytes: int,
+                with_tokens: bool) -> _Parsed:
+    """Read and parse one post file; problems are returned, not raised."""
+    try:
+        if sig[1] > max_bytes:
+            raise ContentError("file", f"is {sig[1]} bytes; the limit is {max_bytes}")
+        raw = Path(path).read_bytes()
+        post = parse_post(raw, rel, site, sig[0])
+    except ContentError as exc:
+        return Problem(rel, exc.field, exc.message), "", None, None
+    except OSError as exc:
+        return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), "", None, None
+    except RecursionError:
+        return Problem(rel, "body", "Markdown nested too deeply"), "", None, None
+    tokens = post_tokens(post) if with_tokens and post is not None else None
+    return None, hashlib.sha256(raw).hexdigest(), post, tokens
+
+
+_worker_args: tuple[Site, int] | None = None
+
+
+def _init_parse_worker(site: Site, max_bytes: int) -> None:
+    global _worker_args
+    _worker_args = (site, max_bytes)
+
+
+def _parse_job(job: tuple[str, str, tuple[int, int, int]]) -> _Parsed:
+    assert _worker_args is not None
+    return _parse_file(job[0], job[1], job[2], _worker_args[0], _worker_args[1], True)
+
+
 @dataclass(slots=True)
 class _Entry:
     """What the loader remembers about one file between scans."""
@@ -247,12 +286,12 @@ class Loader:
         if state is not None:
             self._postings, self._next_uid, self._dead = state
 
-    def _index_tokens(self, post: Post) -> int:
+    def _index_tokens(self, post: Post, tokens: set[str] | frozenset[str] | None = None) -> int:
         """Give a new post a fresh uid and add its tokens to the postings."""
         uid = self._next_uid
         self._next_uid += 1
         postings = self._postings
-        for token in post_tokens(post):
+        for token in post_tokens(post) if tokens is None else tokens:
             uids = postings.get(token)
             if uids is None:
                 postings[token] = array("I", (uid,))
@@ -335,21 +374,29 @@ class Loader:
         problems: list[Problem] = list(self._site_problems)
         total = len(files)
         changed = len(files) != len(self._entries)
-        for n, (rel, path, st, problem) in enumerate(files, 1):
-            seen.add(rel)
-            if progress and (n % 500 == 0 or n == total):
-                progress(n, total)
-            if problem is not None:
-                self._keep_last_good(rel, problem)
+        pool, parsed = self._parse_in_parallel(files)
+        try:
+            for n, (rel, path, st, problem) in enumerate(files, 1):
+                seen.add(rel)
+                if progress and (n % 500 == 0 or n == total):
+                    progress(n, total)
+                if problem is not None:
+                    self._keep_last_good(rel, problem)
+                    changed = True
+                    continue
+                assert st is not None
+                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+                old = self._entries.get(rel)
+                if old is not None and old.sig == sig:
+                    continue
+                if parsed is not None:
+                    self._apply(rel, sig, next(parsed))
+                else:
+                    self._parse(rel, path, sig, site)
                 changed = True
-                continue
-            assert st is not None
-            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-            old = self._entries.get(rel)
-            if old is not None and old.sig == sig:
-                continue
-            self._parse(rel, path, sig, site)
-            changed = True
+        finally:
+            if pool is not None:
+                pool.terminate()
         for rel in list(self._entries):
             if rel not in seen:
                 if self._entries[rel].post is not None:
@@ -416,25 +463,41 @@ class Loader:
                     self._reset_search(state)
 
     def _parse(self, rel: str, path: Path | str, sig: tuple[int, int, int], site: Site) -> None:
-        try:
-            if sig[1] > self.max_post_bytes:
-                raise ContentError("file", f"is {sig[1]} bytes; the limit is {self.max_post_bytes}")
-            raw = Path(path).read_bytes()
-            post = parse_post(raw, rel, site, sig[0])
-        except ContentError as exc:
-            self._keep_last_good(rel, Problem(rel, exc.field, exc.message), sig)
+        self._apply(rel, sig, _parse_file(rel, path, sig, site, self.max_post_bytes, False))
+
+    def _parse_in_parallel(self, files: list[tuple[str, Path | str, os.stat_result | None, Problem | None]],
+                           ) -> tuple[Any, Iterator[_Parsed] | None]:
+        """Parse the files that changed in worker processes when there are many (a first start).
+
+        Returns (pool, results in file order) or (None, None) to parse here. Forks only
+        while this process has no other thread (gunicorn's master at preload, the CLI).
+        """
+        todo = []
+        for rel, path, st, problem in files:
+            if problem is None and st is not None:
+                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+                old = self._entries.get(rel)
+                if old is None or old.sig != sig:
+                    todo.append((rel, str(path), sig))
+        procs = min(os.cpu_count() or 1, 8)
+        if (len(todo) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
+                or "fork" not in multiprocessing.get_all_start_methods()):
+            return None, None
+        assert self._site is not None
+        pool = multiprocessing.get_context("fork").Pool(
+            procs, initializer=_init_parse_worker, initargs=(self._site, self.max_post_bytes))
+        return pool, pool.imap(_parse_job, todo, chunksize=32)
+
+    def _apply(self, rel: str, sig: tuple[int, int, int], parsed: _Parsed) -> None:
+        """Record the outcome of parsing one file."""
+        problem, sha, post, tokens = parsed
+        if problem is not None:
+            self._keep_last_good(rel, problem, sig)
             return
-        except OSError as exc:
-            self._keep_last_good(rel, Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), sig)
-            return
-        except RecursionError:
-            self._keep_last_good(rel, Problem(rel, "body", "Markdown nested too deeply"), sig)
-            return
-        sha = hashlib.sha256(raw).hexdigest()
         old = self._entries.get(rel)
         if old is not None and old.post is not None:
             self._dead += 1
-        uid = self._index_tokens(post) if post is not None else -1
+        uid = self._index_tokens(post, tokens) if post is not None else -1
         self._entries[rel] = _Entry(sig, sha, post, uid)
         self._cache_dirty = True
 
