@@ -8,15 +8,13 @@ feed's ``updated`` is the newest entry's, and every URL comes from ``site.base_u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from lxml.html import builder as E
-from lxml.html import tostring
-
 from .. import __version__, urls
 from ..content import Author, Index, Page, Post, Site
+from .events import event_block_html, event_lines
 
 #: Media type of each format (with charset: the contract names them).
 MEDIA_TYPES = {
@@ -28,9 +26,6 @@ MEDIA_TYPES = {
 #: ``updated`` of a feed that has never had an entry: fixed, so its bytes never change.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = ("feedsvc", __version__, "")
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
 
 
 class FeedNotFound(LookupError):
@@ -231,10 +226,9 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
             links.append(Link("next", at(pg.next)))
         links.append(Link("last", at(pg.total_pages)))
     if page == 1 and q is None and fmt != "ics":
-        chain = archive_chain(index.site, posts, feed_size)
-        if chain:  # RFC 5005 §4: the current document points at the newest archive
-            y, part = chain[-1][0]
-            links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, y, part)))
+        newest_key = newest_archive(site, posts, feed_size)
+        if newest_key:  # RFC 5005 §4: the current document points at the newest archive
+            links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *newest_key)))
     return _base(index, fmt, scope, lang, q, pg.slice(posts), at(page), links, ttl)
 
 
@@ -259,6 +253,20 @@ def archive_chain(site: Site, posts: Sequence[Post], feed_size: int) -> list[tup
     return chain
 
 
+def newest_archive(site: Site, posts: Sequence[Post], feed_size: int) -> tuple[int, int] | None:
+    """``archive_chain(...)[-1][0]`` without walking every post: only the newest year's."""
+    if not posts:
+        return None
+    tz = site.tz
+    year = posts[0].date.astimezone(tz).year
+    count = 0
+    for p in posts:  # newest first: the newest year's posts come first
+        if p.date.astimezone(tz).year != year:
+            break
+        count += 1
+    return year, -(-count // feed_size)
+
+
 def archive_url(site: Site, fmt: str, scope: Scope, lang: str | None, year: int, part: int) -> str:
     """URL of one archive document (part 1 has no ``page`` parameter)."""
     return urls.archive(site, fmt, year, scope.kind, scope.slug, variant_params(lang, None, part))
@@ -280,50 +288,3 @@ def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str 
         links.append(Link("next-archive", archive_url(site, fmt, scope, lang, *keys[i + 1])))
     return _base(index, fmt, scope, lang, None, chain[i][1], archive_url(site, fmt, scope, lang, year, part),
                  links, ttl, archive=True)
-
-
-# -- event details ----------------------------------------------------------------------------
-
-def _when(d: datetime) -> str:
-    off = d.strftime("%z")
-    zone = "UTC" if off in ("", "+0000") else f"UTC{off[:3]}:{off[3:]}"
-    name = getattr(d.tzinfo, "key", None)
-    zone = f"{zone}, {name}" if name and name != "UTC" else zone
-    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}, {d:%H:%M} ({zone})"
-
-
-def event_lines(post: Post) -> list[tuple[str, str]]:
-    """(label, value) lines describing an event post: when, until, where, registration."""
-    ev = post.event
-    if ev is None:
-        return []
-    lines = [("When", _when(ev.start))]
-    if ev.end is not None:
-        lines.append(("Until", _when(ev.end)))
-    if ev.location:
-        lines.append(("Where", ev.location))
-    if ev.url:
-        lines.append(("Registration", ev.url))
-    return lines
-
-
-def event_block_html(post: Post) -> str:
-    """An HTML block with the event details, built as a tree (never by string concatenation)."""
-    lines = event_lines(post)
-    if not lines:
-        return ""
-    items = []
-    for label, value in lines:
-        shown = E.A(value, href=value) if label == "Registration" else value
-        items.append(E.LI(E.STRONG(f"{label}: "), shown))
-    return tostring(E.UL(*items, **{"class": "event"}), encoding="unicode")
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One subscribable feed: scope and language (None: every language)."""
-
-    kind: str
-    slug: str | None
-    lang: str | None = None
-    formats: tuple[str, ...] = field(default=("atom", "rss", "json"))
