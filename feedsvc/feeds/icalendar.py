@@ -14,6 +14,7 @@ from icalendar import Calendar, vDuration
 from icalendar import Event as VEvent
 
 from .document import FeedDoc
+from .events import event_lines
 
 PRODID = "-//feedsvc//feedsvc {version}//EN"
 
@@ -54,7 +55,10 @@ def write(doc: FeedDoc) -> bytes:
         if ev.end is not None:
             ve.add("dtend", _when(ev.end, ev.timezone))
         ve.add("summary", post.title or post.slug)
-        ve.add("description", "\n".join(filter(None, [item.content_text, item.url])))
+        # Plain text: the event details, the summary and the link to the full post (calendar
+        # apps show a note, not an article; the full text stays in the feeds).
+        details = "\n".join(f"{k}: {v}" for k, v in event_lines(post))
+        ve.add("description", "\n\n".join(filter(None, [details, post.summary, item.url])))
         if ev.location:
             ve.add("location", ev.location)
         ve.add("url", item.url)
