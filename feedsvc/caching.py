@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from .extensions import cache
 
@@ -95,7 +95,15 @@ def make_key(endpoint: str, args: Mapping[str, object]) -> str:
             if len(_norms) > 4096:  # hostile variety (random q=) must not grow it without bound
                 _norms.clear()
             _norms[memo] = norm
-    return f"r{RENDER_VERSION}:{rc.settings}:{ext.live.current.version}:{endpoint}?{norm}"
+    # The version pinned when the request began (see pin_version): a reload landing
+    # mid-request must never file a document built from the older index under the newer key.
+    version = g.get("feedsvc_version") or ext.live.current.version
+    return f"r{RENDER_VERSION}:{rc.settings}:{version}:{endpoint}?{norm}"
+
+
+def pin_version() -> None:
+    """before_request: remember the content version this request started with."""
+    g.feedsvc_version = current_app.extensions["feedsvc"].live.current.version
 
 
 class RenderCache:
@@ -259,6 +267,7 @@ def init_app(app: Flask) -> None:
         backend = _redis_backend(app)
         backends[cache] = backend  # `cache.get` and ours use the same client
     settings = hashlib.sha256(repr([cfg.get(k) for k in _OUTPUT_SETTINGS]).encode()).hexdigest()[:8]
+    app.before_request(pin_version)
     app.extensions["feedsvc"].extra["render_cache"] = RenderCache(
         backend, cfg.get("CACHE_LOCAL_BYTES", 32 * 1024 * 1024), settings,
         enabled=cfg["CACHE_TYPE"] != "NullCache" and backend is not None)

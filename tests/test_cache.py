@@ -86,3 +86,30 @@ def test_bad_cache_setting_is_refused(make_app: Any) -> None:
 
     with pytest.raises(ConfigError, match="FEEDSVC_CACHE_LOCAL_BYTES"):
         make_app(CACHE_LOCAL_BYTES=-1)
+
+
+def test_reload_mid_request_never_files_old_content_under_the_new_version(site: Any, make_app: Any) -> None:
+    from flask import Blueprint
+
+    from feedsvc import caching, http
+    from feedsvc.extensions import current_index
+
+    fill(site)
+    app = make_app()
+    bp = Blueprint("race", __name__)
+    calls = {"n": 0}
+
+    @bp.get("/race")
+    def race() -> Any:
+        idx = current_index()  # the view reads the index...
+        calls["n"] += 1
+        if calls["n"] == 1:  # ...and a reload lands before it renders
+            site.post("2021-08-01-late", "Late.", title="Late", date="2021-08-01")
+            state(app).live.refresh()
+        return http.send(caching.render("race.view", {}, lambda: caching.Representation(
+            str(len(idx.posts)).encode(), "text/plain; charset=utf-8", idx.last_modified(idx.posts))))
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert client.get("/race").data == b"4"  # built from the index the request started with
+    assert client.get("/race").data == b"5", "the newer content version must not be served the older body"

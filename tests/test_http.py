@@ -11,6 +11,7 @@ import brotli
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from test_http_kit import KINDS, fill, has_endpoint
 
 from feedsvc import caching, http
@@ -149,6 +150,11 @@ def test_cache_control_follows_settings(site: Any, make_app: Any) -> None:
     r = app.test_client().get("/api/v1/posts")
     cc = {p.strip() for p in r.headers["Cache-Control"].split(",")}
     assert cc == {"public", "max-age=123", "stale-while-revalidate=7", "stale-if-error=4567"}
+    # RSS <ttl> (minutes) agrees with max-age: readers honouring it poll no later than caches expire.
+    rss = app.test_client().get("/feeds/rss.xml")
+    assert "max-age=123" in rss.headers["Cache-Control"]
+    ttl = etree.fromstring(rss.data).findtext("channel/ttl")
+    assert ttl is not None and int(ttl) * 60 in range(123 - 59, 123 + 60)
 
 
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=60)
