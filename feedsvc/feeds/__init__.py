@@ -6,6 +6,7 @@ Views stay thin: parse args -> resolve the scope -> describe the document (``doc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -73,9 +74,21 @@ def _representation(doc: FeedDoc, browser: bool = False) -> Representation:
     return Representation(body, mimetype, index.last_modified([i.post for i in doc.items]), headers=headers)
 
 
+_XSL = Path(__file__).resolve().parent.parent / "static" / "feed.xsl"
+_local = threading.local()
+
+
 @lru_cache(maxsize=1)
+def _stylesheet_doc() -> etree._ElementTree:
+    return etree.parse(str(_XSL))
+
+
 def _stylesheet() -> etree.XSLT:
-    return etree.XSLT(etree.parse(str(Path(bp.root_path).parent / "static" / "feed.xsl")))
+    # One compiled stylesheet per thread: lxml does not promise concurrent use of one XSLT.
+    xslt = getattr(_local, "xslt", None)
+    if xslt is None:
+        xslt = _local.xslt = etree.XSLT(_stylesheet_doc())
+    return xslt
 
 
 def preview(xml: bytes) -> bytes:
