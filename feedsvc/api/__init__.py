@@ -34,10 +34,10 @@ def to_json(doc: Any) -> bytes:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def list_args(exclude: Sequence[str] = ()) -> dict[str, Any]:
+def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
     """The request's listing parameters, validated (a ValidationError is a 400 naming them all)."""
     cfg = current_app.config
-    site = current_index().site
+    site = index.site
     schema = ListArgs(per_page=cfg["PER_PAGE"], max_per_page=cfg["MAX_PER_PAGE"], tz=site.tz,
                       categories=[c.slug for c in site.categories], exclude=tuple(exclude))
     args: dict[str, Any] = schema.load(request.args)
@@ -104,7 +104,7 @@ def _query(index: Index, args: dict[str, Any], category: str | None = None) -> t
 def posts() -> Response:
     """A page of posts, newest first, filtered."""
     index = current_index()
-    args = list_args()
+    args = list_args(index)
     return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(index, args))))
 
 
@@ -154,7 +154,7 @@ def category_posts(slug: str) -> Response:
     """A page of a category's posts, filtered like /posts (the category comes from the path)."""
     index = current_index()
     _category(index, slug)
-    args = list_args(exclude=("category",))
+    args = list_args(index, exclude=("category",))
     path = f"/categories/{urls.seg(slug)}/posts"
     return http.send(render("api.category_posts", {**args, "slug": slug},
                             lambda: _page_rep(index, path, args, _query(index, args, slug))))
