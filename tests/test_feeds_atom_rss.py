@@ -130,27 +130,40 @@ def test_xml_stylesheet_and_xslt_render(client):
 
 
 @pytest.mark.parametrize("fmt", ["atom.xml", "rss.xml", "feed.json"])
-def test_paging_links_followed(site, make_app, fmt):
+@pytest.mark.parametrize("scope,query,total", [("/feeds", "", 12), ("/feeds", "lang=en", 11),
+                                               ("/feeds/categories/statements", "", 9), ("/feeds/tags/cnd", "", 10),
+                                               ("/feeds", "q=extra", 7)])
+def test_paging_links_followed(site, make_app, fmt, scope, query, total):
     populate(site)
     for i in range(7):
-        site.post(f"extra-{i}", title=f"Extra {i}", date=f"2022-01-0{i + 1}", categories=["statements"])
-    app = make_app(FEED_SIZE=3)
-    client = app.test_client()
-    seen, url, pages = [], f"{BASE}/feeds/{fmt}", 0
-    prev = None
-    while url:
+        site.post(f"extra-{i}", title=f"Extra {i}", date=f"2022-01-0{i + 1}", categories=["statements"],
+                  tags=["CND"])
+    client = make_app(FEED_SIZE=3).test_client()
+    first = f"{BASE}{scope}/{fmt}" + (f"?{query}" if query else "")
+    last_page = -(-total // 3)
+    last = f"{BASE}{scope}/{fmt}?" + "&".join(sorted(filter(None, [query, f"page={last_page}"])))
+    seen, url, pages, prev = [], first, 0, None
+    while url:  # follow next links from the first page to the last
         r = client.get(local(url))
         assert r.status_code == 200
         pages += 1
         links, ids = _links_and_ids(fmt, r.data)
-        assert len(ids) <= 3
+        assert 0 < len(ids) <= 3
         seen += ids
-        assert links["first"] == f"{BASE}/feeds/{fmt}" and links["last"] == f"{BASE}/feeds/{fmt}?page=4"
+        assert links["first"] == first and links["last"] == last
         assert links.get("previous") == prev
         prev, url = url, links.get("next")
-    assert pages == 4 and len(seen) == len(set(seen)) == 12
-    assert client.get(f"/feeds/{fmt}?page=5").status_code == 404
-    assert client.get(f"/feeds/{fmt}?page=1").data == client.get(f"/feeds/{fmt}").data
+    assert prev == last
+    assert pages == last_page and len(seen) == len(set(seen)) == total
+    url = last
+    while url:  # and back along the previous links
+        links, _ = _links_and_ids(fmt, client.get(local(url)).data)
+        pages -= 1
+        url = links.get("previous")
+    assert pages == 0
+    sep = "&" if query else "?"
+    assert client.get(local(first) + f"{sep}page={last_page + 1}").status_code == 404
+    assert client.get(local(first) + f"{sep}page=1").data == client.get(local(first)).data
 
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
