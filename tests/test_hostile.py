@@ -583,3 +583,23 @@ def test_every_route_odd_methods(route_client: Any, rule: str) -> None:
     """Methods no route accepts: 405 (JSON with Allow under /api and /feeds)."""
     path = fill(rule)
     _run(route_client, [(m, path, {}, "4xx") for m in ("PUT", "DELETE", "PATCH", "PROPFIND", "TRACE", "POST")])
+
+
+PARAMS = ["page", "per_page", "category", "tag", "lang", "q", "since", "until", "updated_since", "_"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(path=st.sampled_from(["/api/v1/posts", "/api/v1/categories/statements/posts", "/feeds/atom.xml",
+                             "/feeds/feed.json", "/feeds/tags/cnd/rss.xml", "/feeds/calendar.ics", "/"]),
+       params=st.lists(st.tuples(st.sampled_from(PARAMS), st.text(max_size=40)), max_size=4),
+       raw=st.binary(max_size=30))
+def test_any_query_is_a_4xx_or_a_200(route_client: Any, path: str, params: list[tuple[str, str]], raw: bytes) -> None:
+    """Arbitrary values (any Unicode, controls, lone surrogates, raw bytes) for every known parameter."""
+    parts = [f"{quote(k)}={quote(v, safe='', errors='surrogatepass')}" for k, v in params]
+    parts.append("x=" + quote(raw, safe=""))
+    url = f"{path}?{'&'.join(parts)}"
+    resp = route_client.get(url)
+    try:
+        check_response(resp, "GET", url, "any")
+    finally:
+        resp.close()
