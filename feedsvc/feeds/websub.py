@@ -60,10 +60,7 @@ def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0) -> list[s
     site = new.site
     out: list[str] = []
     for kind, slug, lang in _variants(old, new):
-        groups: list[tuple[str, tuple[str, ...]]] = [("atom", FEED_FORMATS)]
-        if kind != "tag":
-            groups.append(("ics", ("ics",)))
-        for probe, formats in groups:
+        for probe, formats in (("atom", FEED_FORMATS), ("ics", ("ics",))):
             if _fingerprint(old, probe, kind, slug, lang, feed_size, ttl) != \
                     _fingerprint(new, probe, kind, slug, lang, feed_size, ttl):
                 out += [urls.feed(site, fmt, kind, slug, {"lang": lang}) for fmt in formats]
