@@ -27,12 +27,16 @@ class _Compact(Schema):
 
 
 class AuthorSchema(_Compact):
+    """JSON Feed 1.1 author object."""
+
     name = fields.Str(required=True)
     url = fields.Str()
     avatar = fields.Str()
 
 
 class AttachmentSchema(_Compact):
+    """JSON Feed attachment (url and mime_type are required)."""
+
     url = fields.Str(required=True)
     mime_type = fields.Str(required=True)
     title = fields.Str()
@@ -40,17 +44,23 @@ class AttachmentSchema(_Compact):
 
 
 class TermSchema(_Compact):
+    """A category or tag with its slug (extension object)."""
+
     slug = fields.Str(required=True)
     label = fields.Str(required=True)
 
 
 class ItemExtSchema(_Compact):
+    """``_feedsvc`` on an item: structured categories, tags and event."""
+
     categories = fields.List(fields.Nested(TermSchema))
     tags = fields.List(fields.Nested(TermSchema))
     event = fields.Dict()
 
 
 class ItemSchema(_Compact):
+    """JSON Feed 1.1 item."""
+
     id = fields.Str(required=True)
     url = fields.Str()
     title = fields.Str()
@@ -67,11 +77,15 @@ class ItemSchema(_Compact):
 
 
 class HubSchema(_Compact):
+    """JSON Feed hub (WebSub)."""
+
     type = fields.Str(required=True)
     url = fields.Str(required=True)
 
 
 class FeedExtSchema(_Compact):
+    """``_feedsvc`` on the feed: id, updated date, archive flag, RFC 5005 links."""
+
     links = fields.Dict(keys=fields.Str(), values=fields.Str())
     archive = fields.Bool()
     updated = fields.DateTime(format="iso")
@@ -79,6 +93,8 @@ class FeedExtSchema(_Compact):
 
 
 class JsonFeedSchema(_Compact):
+    """The JSON Feed 1.1 top-level object."""
+
     version = fields.Str(required=True)
     title = fields.Str(required=True)
     home_page_url = fields.Str()
