@@ -350,6 +350,10 @@ def test_partner_rendered_text_is_safe(site: Any, make_app: Any, title: str, bod
         home = c.get("/")
         if home.status_code == 200:
             assert_safe_page(home.get_data())
+        for feed_url in ("/feeds/atom.xml", "/feeds/rss.xml"):  # a feed opened in a browser
+            shown = c.get(feed_url, headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"})
+            if shown.status_code == 200 and shown.mimetype == "text/html":
+                assert_safe_page(decoded(shown))
 
 
 # -- a real gunicorn socket, for what the test client normalises ----------------------------------
