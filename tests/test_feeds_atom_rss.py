@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit
 
 import feedparser
 import pytest
-from feeds_checks import NS, A, check_atom, check_rss, populate
+from feeds_checks import NS, A, check_atom, check_json, check_rss, populate
 from lxml import etree
 
 BASE = "https://news.example.org"
@@ -335,3 +335,23 @@ def test_websub_links_in_documents_and_headers(site, make_app):
         xp = "a:link" if root.tag == f"{A}feed" else "channel/a:link"
         assert root.xpath(f"{xp}[@rel='hub']/@href", namespaces=NS) == ["https://hub.example.net/"]
         assert root.xpath(f"{xp}[@rel='self']/@href", namespaces=NS) == [f"{BASE}{path}"]
+
+
+def test_documents_stay_within_the_byte_budget(site, make_app):
+    long = "\n\n".join(f"Paragraph {i} " + "word " * 200 for i in range(10))  # ~10 KB of HTML
+    for i in range(3):
+        site.post(f"long-{i}", long, title=f"Long {i}", date=f"2021-01-0{i + 1}", summary=f"Summary {i}.")
+    client = make_app(FEED_MAX_BYTES=15000).test_client()
+    root = check_atom(client.get("/feeds/atom.xml").data)
+    contents = {e.findtext(f"{A}title"): e.findtext(f"{A}content") for e in root.findall(f"{A}entry")}
+    assert "Paragraph 9" in contents["Long 2"]  # the newest entry is whole
+    for title in ("Long 1", "Long 0"):  # the others point to the full post
+        assert "Paragraph" not in contents[title] and "Read the full post" in contents[title]
+        assert f"Summary {title[-1]}." in contents[title]
+    assert sum(len(c.encode()) for c in contents.values()) <= 15000
+    items = {i["title"]: i["content_html"] for i in check_json(client.get("/feeds/feed.json").data)["items"]}
+    assert items == contents
+    channel = check_rss(client.get("/feeds/rss.xml").data)
+    assert [i.findtext("content:encoded", namespaces=NS) for i in channel.findall("item")] == list(contents.values())
+    whole = check_atom(make_app(FEED_MAX_BYTES=0).test_client().get("/feeds/atom.xml").data)
+    assert all("Paragraph 9" in e.findtext(f"{A}content") for e in whole.findall(f"{A}entry"))

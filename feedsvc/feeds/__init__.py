@@ -120,7 +120,7 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     def produce() -> Representation:
         try:
             doc = build_feed(index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"],
-                             feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"])
+                             feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"])
         except FeedNotFound as exc:
             raise _not_found(exc) from None
         return _representation(doc, browser)
@@ -143,7 +143,7 @@ def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any
     def produce() -> Representation:
         try:
             doc = build_archive(index, fmt, scope, year, lang=args["lang"], part=args["page"],
-                                feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"])
+                                feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"])
         except FeedNotFound as exc:
             raise _not_found(exc) from None
         return _representation(doc, browser)

@@ -39,7 +39,7 @@ def write(doc: FeedDoc) -> bytes:
         fg.rights(site.rights)
     name, version, uri = doc.generator
     fg.generator(name, version=version, uri=uri or None)
-    for item in doc.items:
+    for item, html in zip(doc.items, doc.contents(), strict=True):
         post = item.post
         fe = fg.add_entry(order="append")
         fe.feedsvc.item = item
@@ -53,7 +53,7 @@ def write(doc: FeedDoc) -> bytes:
             fe.category(term=term.term, label=term.label, scheme=term.scheme)
         if post.summary:
             fe.summary(post.summary, type="text")
-        fe.content(item.content_html, type="html")
+        fe.content(html, type="html")
     return finish(fg.atom_str(), doc)
 
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from lxml.html import builder as E
+from lxml.html import tostring
+
 from .. import __version__, urls
 from ..content import Author, Index, Page, Post, Site
 from .events import event_block_html, event_lines
@@ -76,6 +79,13 @@ class FeedItem:
         return block + self.post.content_html
 
     @property
+    def short_html(self) -> str:
+        """The stand-in for content over the document's byte budget: summary and a link."""
+        parts = [E.P(self.post.summary)] if self.post.summary else []
+        parts.append(E.P(E.A("Read the full post", href=self.url)))
+        return event_block_html(self.post) + "".join(tostring(p, encoding="unicode") for p in parts)
+
+    @property
     def content_text(self) -> str:
         """The body as plain text, with the event details first."""
         lines = event_lines(self.post)
@@ -106,14 +116,34 @@ class FeedDoc:
     stylesheet: str = ""
     author: Author | None = None
     generator: tuple[str, str, str] = GENERATOR
+    #: Budget for the entries' HTML content in bytes (0: none); see ``contents``.
+    max_bytes: int = 0
 
     def link(self, rel: str) -> str | None:
         """The href of the first link with this relation, or None."""
         return next((lk.href for lk in self.links if lk.rel == rel), None)
 
+    def contents(self) -> list[str]:
+        """Each entry's HTML content, keeping the document within ``max_bytes``.
+
+        Readers refuse bodies over a few MB: once full contents would pass the budget, an
+        entry carries its summary and a link instead (newest entries are kept whole first).
+        """
+        out: list[str] = []
+        used = 0
+        for item in self.items:
+            html = item.content_html
+            size = len(html.encode("utf-8"))
+            if self.max_bytes and used + size > self.max_bytes:
+                html = item.short_html
+                size = len(html.encode("utf-8"))
+            used += size
+            out.append(html)
+        return out
+
     def fingerprint(self) -> tuple:
         """What decides the bytes of this document, for WebSub change detection."""
-        return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links,
+        return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links, self.max_bytes,
                 self.alternate_url, tuple((post_key(i.post), i.url, i.terms) for i in self.items))
 
 
@@ -186,7 +216,7 @@ def newest(posts: Sequence[Post], fallback: datetime = EPOCH) -> datetime:
 
 
 def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None, posts: Sequence[Post],
-          self_url: str, links: list[Link], ttl: int, archive: bool = False) -> FeedDoc:
+          self_url: str, links: list[Link], ttl: int, archive: bool = False, max_bytes: int = 0) -> FeedDoc:
     site = index.site
     title = scope.title + (f" ({lang})" if lang else "") + (f" — search: {q}" if q else "")
     hub = site.websub_hub
@@ -199,12 +229,13 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
         alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms_of(site, p))
                                                   for p in posts),
         links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),
+        max_bytes=max_bytes,
         author=site.author,
     )
 
 
 def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None, q: str | None = None,
-               page: int = 1, feed_size: int = 50, ttl: int = 0) -> FeedDoc:
+               page: int = 1, feed_size: int = 50, ttl: int = 0, max_bytes: int = 0) -> FeedDoc:
     """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end."""
     site = index.site
     posts = scope_posts(index, scope, lang, q)
@@ -229,7 +260,7 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
         newest_key = newest_archive(site, posts, feed_size)
         if newest_key:  # RFC 5005 §4: the current document points at the newest archive
             links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *newest_key)))
-    return _base(index, fmt, scope, lang, q, pg.slice(posts), at(page), links, ttl)
+    return _base(index, fmt, scope, lang, q, pg.slice(posts), at(page), links, ttl, max_bytes=max_bytes)
 
 
 # -- RFC 5005 §4 archives -------------------------------------------------------------------
@@ -273,7 +304,7 @@ def archive_url(site: Site, fmt: str, scope: Scope, lang: str | None, year: int,
 
 
 def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str | None = None, part: int = 1,
-                  feed_size: int = 50, ttl: int = 0) -> FeedDoc:
+                  feed_size: int = 50, ttl: int = 0, max_bytes: int = 0) -> FeedDoc:
     """An archive document: fh:archive, prev-archive/next-archive/current links (RFC 5005 §4)."""
     site = index.site
     chain = archive_chain(site, scope_posts(index, scope, lang), feed_size)
@@ -287,4 +318,4 @@ def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str 
     if i + 1 < len(keys):
         links.append(Link("next-archive", archive_url(site, fmt, scope, lang, *keys[i + 1])))
     return _base(index, fmt, scope, lang, None, chain[i][1], archive_url(site, fmt, scope, lang, year, part),
-                 links, ttl, archive=True)
+                 links, ttl, archive=True, max_bytes=max_bytes)

@@ -126,13 +126,13 @@ def write(doc: FeedDoc) -> bytes:
     """The JSON Feed 1.1 document for ``doc`` (UTF-8, sorted keys: same content, same bytes)."""
     site = doc.site
     items = []
-    for item in doc.items:
+    for item, html in zip(doc.items, doc.contents(), strict=True):
         p = item.post
         cats = [{"slug": t.term, "label": t.label} for t in item.terms if t.scheme.endswith("/categories/")]
         tags = [{"slug": t.slug, "label": t.label} for t in p.tags]
         ev = p.event
         items.append({
-            "id": p.id, "url": item.url, "title": p.title, "content_html": item.content_html,
+            "id": p.id, "url": item.url, "title": p.title, "content_html": html,
             "summary": p.summary or None, "image": p.image, "date_published": p.date,
             "date_modified": p.updated, "authors": [_author(p.author)],
             "tags": list(dict.fromkeys([c["label"] for c in cats] + [t["label"] for t in tags])),

@@ -39,7 +39,7 @@ def write(doc: FeedDoc) -> bytes:
     fg.docs("https://www.rssboard.org/rss-specification")
     if doc.ttl_seconds > 0:  # minutes, rounded up, matching Cache-Control max-age
         fg.ttl(math.ceil(doc.ttl_seconds / 60))
-    for item in doc.items:
+    for item, html in zip(doc.items, doc.contents(), strict=True):
         post = item.post
         fe = fg.add_entry(order="append")
         fe.feedsvc.item = item
@@ -56,6 +56,6 @@ def write(doc: FeedDoc) -> bytes:
         if post.attachments:
             att = post.attachments[0]
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
-        fe.content(item.content_html, type="html")  # content:encoded
+        fe.content(html, type="html")  # content:encoded
         fe.description(post.summary or post.title or post.slug)
     return finish(fg.rss_str(), doc)

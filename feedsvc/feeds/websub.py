@@ -42,27 +42,28 @@ def _variants(old: Index, new: Index) -> Iterator[tuple[str, str | None, str | N
 
 
 def _fingerprint(index: Index, fmt: str, kind: str, slug: str | None, lang: str | None,
-                 feed_size: int, ttl: int) -> tuple | None:
+                 feed_size: int, ttl: int, max_bytes: int = 0) -> tuple | None:
     """The document's fingerprint; None when it is missing (404) or has no entries.
 
     A feed that goes from missing to empty (a new tag's other-language variant) has
     nothing to announce, so both count as "nothing".
     """
     try:
-        doc = build_feed(index, fmt, resolve_scope(index, kind, slug), lang=lang, feed_size=feed_size, ttl=ttl)
+        doc = build_feed(index, fmt, resolve_scope(index, kind, slug), lang=lang, feed_size=feed_size, ttl=ttl,
+                         max_bytes=max_bytes)
     except FeedNotFound:
         return None
     return doc.fingerprint() if doc.items else None
 
 
-def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0) -> list[str]:
+def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0, max_bytes: int = 0) -> list[str]:
     """Self URLs of every feed (format, scope, language) whose document differs between indexes."""
     site = new.site
     out: list[str] = []
     for kind, slug, lang in _variants(old, new):
         for probe, formats in (("atom", FEED_FORMATS), ("ics", ("ics",))):
-            if _fingerprint(old, probe, kind, slug, lang, feed_size, ttl) != \
-                    _fingerprint(new, probe, kind, slug, lang, feed_size, ttl):
+            if _fingerprint(old, probe, kind, slug, lang, feed_size, ttl, max_bytes) != \
+                    _fingerprint(new, probe, kind, slug, lang, feed_size, ttl, max_bytes):
                 out += [urls.feed(site, fmt, kind, slug, {"lang": lang}) for fmt in formats]
     return out
 
@@ -70,8 +71,9 @@ def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0) -> list[s
 class Publisher:
     """Queues content changes and pings the hub from a background thread."""
 
-    def __init__(self, feed_size: int, ttl: int, retries: int, timeout: float, backoff: float) -> None:
-        self.feed_size, self.ttl = feed_size, ttl
+    def __init__(self, feed_size: int, ttl: int, retries: int, timeout: float, backoff: float,
+                 max_bytes: int = 0) -> None:
+        self.feed_size, self.ttl, self.max_bytes = feed_size, ttl, max_bytes
         self.retries, self.timeout, self.backoff = retries, timeout, backoff
         self._jobs: queue.Queue[tuple[Index, Index]] = queue.Queue()
         self._lock = threading.Lock()
@@ -88,7 +90,7 @@ class Publisher:
         if "websub" not in extra:
             cfg = app.config
             extra["websub"] = cls(cfg["FEED_SIZE"], cfg["MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_TIMEOUT"],
-                                  cfg["WEBSUB_BACKOFF"])
+                                  cfg["WEBSUB_BACKOFF"], cfg["FEED_MAX_BYTES"])
         return extra["websub"]
 
     def on_change(self, old: Index, new: Index) -> None:
@@ -112,7 +114,7 @@ class Publisher:
             old, new = self._jobs.get()
             try:
                 hub = new.site.websub_hub or ""
-                targets = changed_urls(old, new, self.feed_size, self.ttl)
+                targets = changed_urls(old, new, self.feed_size, self.ttl, self.max_bytes)
                 log.info("websub: %d changed feed(s) to announce to %s", len(targets), hub)
                 for url in targets:
                     self._ping(hub, url)
