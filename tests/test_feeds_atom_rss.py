@@ -273,7 +273,7 @@ def test_errors(client):
     assert client.get("/feeds/atom.xml?page=99").status_code == 404
     for q, name in (("page=0", "page"), ("page=x", "page"), ("page=1.5", "page"), ("lang=!!", "lang"),
                     ("page=-1", "page"), ("page=%2B1", "page"), ("page=%D9%A3", "page"), ("page=", "page"),
-                    ("page=1&page=2", "page"), ("q=" + "x" * 201, "q")):
+                    ("page=1&page=2", "page"), ("q=" + "x" * 201, "q"), ("lang=en" + "-abc" * 20, "lang")):
         r = client.get(f"/feeds/atom.xml?{q}")
         assert r.status_code == 400, q
         err = r.get_json()["error"]

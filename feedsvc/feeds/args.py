@@ -32,8 +32,9 @@ class _Args(Schema):
         unknown = EXCLUDE
 
     page = PageNumber(load_default=1, validate=validate.Range(min=1, error="must be a whole number >= 1"))
-    lang = fields.Str(load_default=None, validate=validate.Regexp(
-        LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'"))
+    lang = fields.Str(load_default=None, validate=[
+        validate.Length(max=35, error="at most 35 characters"),
+        validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")])
 
 
 class FeedArgs(_Args):
