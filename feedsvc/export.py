@@ -43,6 +43,7 @@ EXTENSIONS = {
 }
 _ABS = r"(/[^\s\"'<>\\]*)"
 _APP: Flask | None = None
+_MADE: set[Path] = set()  # directories this process created (one mkdir each, not one per file)
 
 
 def file_for(url: str, ext: str) -> str:
@@ -100,6 +101,29 @@ def _links(base: str, body: bytes, mimetype: str, link_headers: list[str]) -> se
     return {u.split("#")[0] or "/" for u in found}
 
 
+_PAGE = re.compile(r"(?<=[?&])page=(\d+)(?=&|$)")
+
+
+def expand_pages(links: Iterable[str]) -> set[str]:
+    """``links`` plus every page between 2 and the highest page a link names, in the links' spelling.
+
+    A feed or API page links to its last page (RFC 5005 / RFC 8288 rel="last"): naming all
+    pages at once lets them render in parallel instead of one rel="next" hop per round.
+    """
+    out = set(links)
+    highest: dict[str, tuple[int, str]] = {}
+    for link in out:
+        m = _PAGE.search(link)
+        if m:
+            shape = link[:m.start()] + "page={}" + link[m.end():]
+            n = int(m.group(1))
+            if n > highest.get(shape, (0, ""))[0]:
+                highest[shape] = (n, link)
+    for shape, (n, _) in highest.items():
+        out.update(shape.format(i) for i in range(2, min(n, 100_000) + 1))
+    return out
+
+
 def _routed(app: Flask, url: str) -> bool:
     parts = urlsplit(url)
     try:
@@ -133,7 +157,9 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
                 ext = EXTENSIONS.get(mimetype, re.sub(r"[^a-z0-9]+", "-", mimetype.split("/")[-1]))
                 rel = file_for(url, ext)
                 target = out_dir / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.parent not in _MADE:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    _MADE.add(target.parent)
                 target.write_bytes(data)
                 files = [target]
                 if precompress:
@@ -292,7 +318,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
                     if "file" in item:
                         manifest[item["url"]] = {k: item[k] for k in ("file", "content_type", "etag", "cache_control")}
                         types[item["content_type"]] = item["file"].rsplit(".", 1)[1]
-                        for link in item["links"]:
+                        for link in expand_pages(item["links"]):
                             if link not in seen and _routed(app, link):
                                 seen.add(link)
                                 frontier.append(link)

@@ -194,3 +194,14 @@ def _get(port: int, url: str, method: str = "GET", **headers: str) -> tuple[int,
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+def test_pages_between_first_and_last_are_named_at_once() -> None:
+    from feedsvc.export import expand_pages
+
+    links = {"/feeds/atom.xml?page=2", "/feeds/atom.xml?page=5", "/api/v1/posts?page=3&per_page=20", "/x"}
+    got = expand_pages(links)
+    assert {f"/feeds/atom.xml?page={i}" for i in range(2, 6)} <= got
+    assert {"/api/v1/posts?page=2&per_page=20", "/api/v1/posts?page=3&per_page=20"} <= got
+    assert "/x" in got and "/feeds/atom.xml?page=1" not in got and not any("subpage" in u for u in got)
+    assert expand_pages({"/a?subpage=3"}) == {"/a?subpage=3"}

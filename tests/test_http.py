@@ -247,3 +247,11 @@ def test_last_modified_never_in_the_future(probe: Any) -> None:
     r = probe.test_client().get("/future")
     assert parsedate_to_datetime(r.headers["Last-Modified"]) <= datetime.now(UTC)
     assert r.headers["ETag"] == f'"{caching.body_etag(b"soon")}"'
+
+
+def test_healthz_is_never_cached_and_answers_head(c: Any) -> None:
+    r = c.get("/healthz")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in r.headers  # live status: nothing to revalidate
+    h = c.head("/healthz")
+    assert h.status_code == 200 and h.data == b""
