@@ -211,6 +211,11 @@ def nginx_config(root: str, types: dict[str, str], redirects: dict[str, tuple[in
 # Files are named <decoded path>[@<raw query>].<ext>; the extension gives the exact
 # Content-Type feedsvc sends. Put this in http {{ }} (e.g. /etc/nginx/conf.d/feedsvc.conf).
 
+# Long URIs as map keys (redirects, cache exceptions) need bigger buckets than the default
+# (drop these two lines if your http {{ }} already sets them).
+map_hash_bucket_size 256;
+map_hash_max_size 262144;
+
 # '?page=2&per_page=20' -> '@page=2&per_page=20'; links in the documents use one spelling.
 map $args $feedsvc_qs {{
     "" "";
