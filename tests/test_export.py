@@ -208,3 +208,13 @@ def test_pages_between_first_and_last_are_named_at_once() -> None:
     assert {"/api/v1/posts?page=2&per_page=20", "/api/v1/posts?page=3&per_page=20"} <= got
     assert "/x" in got and "/feeds/atom.xml?page=1" not in got and not any("subpage" in u for u in got)
     assert expand_pages({"/a?subpage=3"}) == {"/a?subpage=3"}
+
+
+def test_export_is_not_rate_limited(site: Any, make_app: Any, tmp_path: Path) -> None:
+    fill(site)
+    app = make_app(RATELIMIT="2/minute")
+    out = tmp_path / "export"
+    result = app.test_cli_runner().invoke(args=["export", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    docs = json.loads((out / "export-manifest.json").read_text())["documents"]
+    assert len(docs) > 50 and "/feeds/atom.xml" in docs
