@@ -223,7 +223,13 @@ class Index:
         hit = memo.get(query)
         if hit is not None:
             return hit
-        result = tuple(self.posts[i] for i in self._ordinals(query))
+        ords = self._ordinals(query)
+        if isinstance(ords, range):
+            # No filter but dates: a slice (the whole tuple itself when unfiltered), so a
+            # forked worker does not touch, and copy, the page of every post.
+            result = self.posts if ords.start == 0 and ords.stop >= len(self.posts) else self.posts[ords.start:ords.stop]
+        else:
+            result = tuple(self.posts[i] for i in ords)
         if len(memo) > 4096:
             memo.clear()
         memo[query] = result

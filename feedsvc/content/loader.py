@@ -277,6 +277,8 @@ class Loader:
         self._last: Index | None = None
         self._cache_written = 0.0
         self._shared: dict[Any, Any] = {}
+        #: rel -> the (mtime_ns, size, inode) its entry was made from (what a rescan compares).
+        self._sigs: dict[str, tuple[int, int, int]] = {}
         self._reset_search()
 
     def _reset_search(self, state: Any = None) -> None:
@@ -388,8 +390,7 @@ class Loader:
                     continue
                 assert st is not None
                 sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-                old = self._entries.get(rel)
-                if old is not None and old.sig == sig:
+                if self._sigs.get(rel) == sig:
                     continue
                 if parsed is not None:
                     self._apply(rel, sig, next(parsed))
@@ -399,13 +400,20 @@ class Loader:
         finally:
             if pool is not None:
                 pool.terminate()
-        for rel in list(self._entries):
-            if rel not in seen:
+        # Every file seen has an entry now, so there are deleted files only if there are
+        # more entries (not walking them all keeps a worker's scan off the shared pages).
+        if len(self._entries) > len(seen):
+            for rel in [r for r in self._entries if r not in seen]:
                 if self._entries[rel].post is not None:
                     self._dead += 1
                 del self._entries[rel]
+                self._sigs.pop(rel, None)
                 self._cache_dirty = True
                 changed = True
+        if changed and (self._last is None or parsed is not None):
+            # Fresh, contiguous tuples: a rescan in a forked worker only reads these (and
+            # increments their refcounts), so it dirties a few pages, not every post's.
+            self._sigs = {rel: (e.sig[0], e.sig[1], e.sig[2]) for rel, e in self._entries.items()}
         after = (self._site, self._site_problems, self._site_sha, self._site_mtime_ns, self._dir_mtime_ns)
         if not changed and self._last is not None and all(a is b or a == b for a, b in zip(before, after, strict=True)):
             # Nothing on disk moved since the last scan: the last snapshot is exactly what
@@ -463,6 +471,7 @@ class Loader:
                 if entries and state is not None:
                     self._entries.update(entries)
                     self._reset_search(state)
+            self._sigs = {rel: e.sig for rel, e in self._entries.items()}
 
     def _parse(self, rel: str, path: Path | str, sig: tuple[int, int, int], site: Site) -> None:
         self._apply(rel, sig, _parse_file(rel, path, sig, site, self.max_post_bytes, False))
@@ -490,6 +499,10 @@ class Loader:
             procs, initializer=_init_parse_worker, initargs=(self._site, self.max_post_bytes))
         return pool, pool.imap(_parse_job, todo, chunksize=32)
 
+    def _set_entry(self, rel: str, entry: _Entry) -> None:
+        self._entries[rel] = entry
+        self._sigs[rel] = entry.sig
+
     def _apply(self, rel: str, sig: tuple[int, int, int], parsed: _Parsed) -> None:
         """Record the outcome of parsing one file."""
         problem, sha, post, tokens = parsed
@@ -502,7 +515,7 @@ class Loader:
         if post is not None:
             post = self._shared_parts(post)
         uid = self._index_tokens(post, tokens) if post is not None else -1
-        self._entries[rel] = _Entry(sig, sha, post, uid)
+        self._set_entry(rel, _Entry(sig, sha, post, uid))
         self._cache_dirty = True
 
     def _shared_parts(self, post: Post) -> Post:
@@ -522,9 +535,9 @@ class Loader:
         old = self._entries.get(rel)
         if old is not None and old.post is not None:
             problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
-            self._entries[rel] = _Entry(sig, old.sha, old.post, old.uid, problem)
+            self._set_entry(rel, _Entry(sig, old.sha, old.post, old.uid, problem))
         else:
-            self._entries[rel] = _Entry(sig, "", None, -1, problem)
+            self._set_entry(rel, _Entry(sig, "", None, -1, problem))
         key = str(problem)
         if key not in self._reported:
             self._reported.add(key)
