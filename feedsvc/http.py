@@ -100,11 +100,11 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
         lm = lm.replace(tzinfo=UTC)
     lm = min(lm, datetime.now(UTC))  # never in the future (RFC 9110 8.8.2.1)
     lm_http = http_date(lm)
-    own = {name.lower() for name, _ in rep.headers}
+    # A view's own Cache-Control (rare) replaces ours, on the 304 as on the 200.
+    own_cc = [v for n, v in rep.headers if n.lower() == "cache-control"]
     validators = [("ETag", f'"{etag}"'), ("Last-Modified", lm_http)]
-    shared: list[tuple[str, str]] = []
-    if "cache-control" not in own:
-        shared.append(("Cache-Control", app.extensions["feedsvc"].extra["cache_control"]))
+    shared: list[tuple[str, str]] = [("Cache-Control", own_cc[0] if own_cc else
+                                      app.extensions["feedsvc"].extra["cache_control"])]
     vary = [v for n, v in rep.headers if n.lower() == "vary"]
     if _codings(rep):
         vary.append("Accept-Encoding")
@@ -115,11 +115,12 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     h200 = [("Content-Type", rep.mimetype), ("Content-Length", str(len(body))), *validators, *shared]
     if coding:
         h200.append(("Content-Encoding", coding))
-    h200.extend((n, v) for n, v in rep.headers if n.lower() != "vary")
+    h200.extend((n, v) for n, v in rep.headers if n.lower() not in ("vary", "cache-control"))
     # A 304 carries what the 200 would for caches to update: ETag, Cache-Control, Vary (RFC 9110 15.4.5).
     # Content-Type only tells later hooks what this is; werkzeug drops it from the 304 itself.
     h304 = [("Content-Type", rep.mimetype), *validators, *shared]
-    Headers(h200), Headers(h304)  # validate once here (raises on CR/LF); requests copy the lists as they are
+    for items in (h200, h304):
+        Headers(items)  # validate once here (raises on CR/LF); requests then copy the lists as they are
     ready = Ready(body, etag, lm_http, lm.timestamp(), h200, h304)
     if rep.key:  # cached objects keep their prepared forms; one-off ones need not
         rep.ready[(coding, cors)] = ready

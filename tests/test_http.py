@@ -233,6 +233,28 @@ def test_hits_render_once_and_304_keeps_extra_headers_out(probe: Any) -> None:
     assert r304.status_code == 304 and "Link" not in r304.headers and "Content-Type" not in r304.headers
 
 
+def test_a_views_own_cache_control_is_kept_on_200_and_304(probe: Any) -> None:
+    from flask import Blueprint
+
+    bp = Blueprint("own", __name__)
+
+    @bp.get("/own")
+    def own() -> Any:
+        return http.send(caching.render("own.view", {}, lambda: caching.Representation(
+            b"x" * 600, "text/plain; charset=utf-8", datetime(2021, 1, 1, tzinfo=UTC),
+            headers=(("Cache-Control", "public, max-age=31536000, immutable"), ("Vary", "Accept")))))
+
+    probe.register_blueprint(bp)
+    client = probe.test_client()
+    r = client.get("/own")
+    assert r.headers.getlist("Cache-Control") == ["public, max-age=31536000, immutable"]
+    assert r.headers["Vary"] == "Accept, Accept-Encoding"
+    r304 = client.get("/own", headers={"If-None-Match": r.headers["ETag"]})
+    assert r304.status_code == 304
+    assert r304.headers.getlist("Cache-Control") == ["public, max-age=31536000, immutable"]
+    assert r304.headers["Vary"] == "Accept, Accept-Encoding"
+
+
 def test_last_modified_never_in_the_future(probe: Any) -> None:
     from flask import Blueprint
 
