@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -29,6 +29,7 @@ ROOT = BENCH.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 sys.path.insert(0, str(BENCH))
+import inproc as inproc_mod  # noqa: E402
 import loadgen  # noqa: E402
 
 CORPORA = BENCH / "corpora"
@@ -44,6 +45,8 @@ def log(msg: str) -> None:
 def corpus(n: int, seed: int) -> Path:
     """bench/corpora/<n>, generated once per (n, seed, generator source)."""
     path = CORPORA / str(n)
+    for backup in path.glob(f"posts/**/{inproc_mod.BACKUP}*"):  # an interrupted reload run
+        inproc_mod.restore(backup)
     stamp = hashlib.sha256((BENCH / "gen_corpus.py").read_bytes() + f"|{n}|{seed}".encode()).hexdigest()
     if (path / ".stamp").exists() and (path / ".stamp").read_text() == stamp:
         return path
@@ -213,13 +216,25 @@ def http_size(n: int, root: Path, cache: Path, a: argparse.Namespace, results: d
                 hdr = {"Accept-Encoding": "gzip"} if enc == "gzip" else {}
                 if fetch(floor.base + path, hdr)[2] != Path(v["file"]).read_bytes():
                     raise RuntimeError(f"floor bytes differ for {path} {enc}")
+        servers = {"feedsvc": app, "floor": floor}
         for name, path, hdr in scen:
-            for who, srv in (("feedsvc", app), ("floor", floor)):
+            for srv in servers.values():
                 loadgen.run(srv.base + path, 1, a.connections, a.threads, hdr, a.python_load)  # warm every worker
-                r = loadgen.run(srv.base + path, a.duration, a.connections, a.threads, hdr, a.python_load)
+            runs: dict[str, list[dict]] = {"feedsvc": [], "floor": []}
+            for k in range(a.rounds):  # alternate AB, BA, ... so drift on a shared machine hits both
+                for who in (("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc")):
+                    runs[who].append(loadgen.run(servers[who].base + path, a.duration, a.connections, a.threads,
+                                                 hdr, a.python_load))
+            for who, rs in runs.items():
+                r = {"tool": rs[0]["tool"], "rps": sum(x["rps"] for x in rs) / len(rs),
+                     "p50_ms": sorted(x["p50_ms"] for x in rs)[len(rs) // 2],
+                     "p90_ms": sorted(x["p90_ms"] for x in rs)[len(rs) // 2],
+                     "p99_ms": sorted(x["p99_ms"] for x in rs)[len(rs) // 2],
+                     "requests": sum(x["requests"] for x in rs), "errors": sum(x["errors"] for x in rs),
+                     "rounds_rps": [x["rps"] for x in rs]}
                 results.setdefault("http", {}).setdefault(str(n), {}).setdefault(name, {})[who] = r
                 log(f"[{n}] {name:18} {who:8} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
-                    f"p99 {r['p99_ms']:.2f} ms  errors {r['errors']}")
+                    f"p99 {r['p99_ms']:.2f} ms  errors {r['errors']}  rounds {[round(x) for x in r['rounds_rps']]}")
         if n == max(a.sizes):
             for w in ("/api/v1/posts?q=health", "/api/v1/posts?q=rights+women", "/feeds/atom.xml"):
                 for _ in range(12):  # reach every worker: search index and feeds built where they are used
@@ -236,58 +251,53 @@ def http_size(n: int, root: Path, cache: Path, a: argparse.Namespace, results: d
 
 def http_reload(root10k: Path, cache: Path, a: argparse.Namespace, results: dict) -> None:
     """One file edited in the 10k corpus: seconds until served over HTTP, and server CPU."""
-    work = Path(tempfile.mkdtemp(prefix="feedsvc-bench-reload-"))
+    interval = a.reload_interval
+    port = a.port + 2 if a.port else free_port()
+    app = Server("feedsvc-reload", "wsgi:app", port, {
+        "FEEDSVC_CONTENT_DIR": str(root10k), "FEEDSVC_PARSE_CACHE_DIR": str(cache),
+        "FEEDSVC_RELOAD_INTERVAL": str(interval)})
+    backup = None
     try:
-        subprocess.run(["cp", "-al", str(root10k), str(work / "c")], check=True)
-        interval = a.reload_interval
-        port = a.port + 2 if a.port else free_port()
-        app = Server("feedsvc-reload", "wsgi:app", port, {
-            "FEEDSVC_CONTENT_DIR": str(work / "c"), "FEEDSVC_PARSE_CACHE_DIR": str(cache),
-            "FEEDSVC_RELOAD_INTERVAL": str(interval)})
-        try:
-            app.wait_ready("/healthz", a.start_timeout)
-            files = sorted((work / "c" / "posts").rglob("*.md"))
-            target = files[len(files) // 3]
-            title_line = [ln for ln in target.read_text().splitlines() if ln.startswith("title: ")][0]
-            for _ in range(20):
-                fetch(app.base + "/api/v1/posts?q=health")  # workers build their search index first
-            time.sleep(interval * 2 + 1)
-            cpu_idle0 = app.cpu_s()
-            time.sleep(interval * 5)
-            idle_per_s = (app.cpu_s() - cpu_idle0) / (interval * 5)
-            marker = f"Reloaded{int(time.time())}"
-            text = target.read_text().replace(title_line, title_line.replace('title: "', f'title: "{marker} ', 1), 1)
-            tmp = target.with_name("." + target.name + ".tmp")
-            tmp.write_text(text)
-            cpu0 = app.cpu_s()
-            t0 = time.perf_counter()
-            os.replace(tmp, target)
-            first = all_workers = None
-            streak = 0
-            while time.perf_counter() - t0 < interval + 30:
-                _, _, b = fetch(app.base + f"/api/v1/posts?q={marker.lower()}")
-                seen = marker.encode() in b
-                now = time.perf_counter() - t0
-                if seen and first is None:
-                    first = now
-                streak = streak + 1 if seen else 0
-                if streak >= 15:
-                    all_workers = now
-                    break
-                time.sleep(0.01)
-            time.sleep(interval + 0.5)
-            window = time.perf_counter() - t0
-            cpu = app.cpu_s() - cpu0 - idle_per_s * window
-            workers = len(app.pids()) - 1
-            results["reload_http"] = {"interval_s": interval, "first_served_s": first, "all_workers_s": all_workers,
-                                      "cpu_over_idle_ms": cpu * 1000, "workers": workers,
-                                      "idle_cpu_ms_per_s": idle_per_s * 1000}
-            log(f"reload over HTTP: first served after {first}s, 15 in a row after {all_workers}s; "
-                f"CPU over idle {cpu * 1000:.0f} ms across {workers} workers; idle {idle_per_s * 1000:.0f} ms/s")
-        finally:
-            app.stop()
+        app.wait_ready("/healthz", a.start_timeout)
+        files = sorted((root10k / "posts").rglob("*.md"))
+        target = files[len(files) // 3]
+        for _ in range(20):
+            fetch(app.base + "/api/v1/posts?q=health")  # every worker loads its index and search first
+        time.sleep(interval * 2 + 1)
+        cpu_idle0 = app.cpu_s()
+        time.sleep(interval * 5)
+        idle_per_s = (app.cpu_s() - cpu_idle0) / (interval * 5)
+        marker = f"Reloaded{int(time.time())}"
+        cpu0 = app.cpu_s()
+        t0 = time.perf_counter()
+        backup = inproc_mod.edit(target, marker)
+        first = all_workers = None
+        streak = 0
+        while time.perf_counter() - t0 < interval + 30:
+            _, _, b = fetch(app.base + f"/api/v1/posts?q={marker.lower()}")
+            seen = marker.encode() in b
+            now = time.perf_counter() - t0
+            if seen and first is None:
+                first = now
+            streak = streak + 1 if seen else 0
+            if streak >= 15:
+                all_workers = now
+                break
+            time.sleep(0.01)
+        time.sleep(interval + 0.5)
+        window = time.perf_counter() - t0
+        cpu = app.cpu_s() - cpu0 - idle_per_s * window
+        workers = len(app.pids()) - 1
+        results["reload_http"] = {"posts": len(files), "interval_s": interval, "first_served_s": first,
+                                  "all_workers_s": all_workers,
+                                  "cpu_over_idle_ms": cpu * 1000, "workers": workers,
+                                  "idle_cpu_ms_per_s": idle_per_s * 1000}
+        log(f"reload over HTTP: first served after {first}s, 15 in a row after {all_workers}s; "
+            f"CPU over idle {cpu * 1000:.0f} ms across {workers} workers; idle {idle_per_s * 1000:.0f} ms/s")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if backup is not None:
+            inproc_mod.restore(backup)
+        app.stop()
 
 
 def export(root: Path, cache: Path, a: argparse.Namespace, results: dict) -> None:
@@ -301,12 +311,13 @@ def export(root: Path, cache: Path, a: argparse.Namespace, results: dict) -> Non
             res = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "feedsvc", "export", str(out / "site")],
                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=a.export_timeout)
         except subprocess.TimeoutExpired:
-            results["export"] = {"error": f"timed out after {a.export_timeout}s"}
+            results["export"] = {"error": f"timed out after {a.export_timeout}s", "posts": len(list(root.rglob("*.md")))}
             return
         wall = time.perf_counter() - t0
         files = sum(1 for p in (out / "site").rglob("*") if p.is_file()) if (out / "site").exists() else 0
         size = sum(p.stat().st_size for p in (out / "site").rglob("*") if p.is_file()) if files else 0
-        results["export"] = {"seconds": wall, "files": files, "files_per_s": files / wall if wall else 0,
+        results["export"] = {"posts": sum(1 for _ in (root / "posts").rglob("*.md")),
+                             "seconds": wall, "files": files, "files_per_s": files / wall if wall else 0,
                              "mb": size / 1e6, "exit": res.returncode,
                              "stderr_tail": res.stderr[-300:] if res.returncode else ""}
         log(f"export: exit {res.returncode}, {files} files in {wall:.1f}s")
@@ -326,12 +337,14 @@ def machine() -> dict[str, str]:
     vers = subprocess.run([PY, "-c", "import importlib.metadata as m;print(' '.join(f'{p}=={m.version(p)}' for p in "
                            "['Flask','Werkzeug','gunicorn','feedgen','marshmallow','Flask-Caching','cmarkgfm','nh3']))"],
                           capture_output=True, text=True).stdout.strip()
-    wrkv = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0] if shutil.which("wrk") else "absent (Python load generator)"
+    wrkv = "absent (Python load generator)"
+    if shutil.which("wrk"):
+        wrkv = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     import multiprocessing
     return {"cpu": f"{cpu} x {multiprocessing.cpu_count()}", "memory": f"{int(mem) / 1024 / 1024:.1f} GiB",
             "os": platform.platform(), "python": platform.python_version(), "packages": vers, "wrk": wrkv,
-            "commit": commit, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": commit, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "workers": os.environ.get("WEB_CONCURRENCY", f"{multiprocessing.cpu_count() * 2 + 1} (cpu_count*2+1)")}
 
 
@@ -340,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description="feedsvc benchmark (see README, Benchmarks)")
     ap.add_argument("--sizes", default="100,10000,100000", help="corpus sizes (comma-separated)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--duration", type=float, default=8, help="seconds per load run")
+    ap.add_argument("--duration", type=float, default=5, help="seconds per load run")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating feedsvc/floor runs per scenario")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "0")),
@@ -358,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     results: dict = {"machine": machine(), "args": " ".join(sys.argv[1:]) if argv is None else " ".join(argv),
                      "sizes": a.sizes, "build": {}, "tool": "wrk" if shutil.which("wrk") and not a.python_load else "python"}
+    results["load"] = {"duration_s": a.duration, "rounds": a.rounds, "connections": a.connections, "threads": a.threads}
     roots = {n: corpus(n, a.seed) for n in a.sizes}
     caches = {n: CORPORA / f"{n}.pcache" for n in a.sizes}
     mid = 10000 if 10000 in roots else a.sizes[-1]
@@ -366,13 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         if "build" in skip and (caches[n] / "parse-cache.pickle").exists():
             continue
         shutil.rmtree(caches[n], ignore_errors=True)
-        log(f"[{n}] index build, first start")
-        first = inproc("build", str(roots[n]), timeout=1800)
-        log(f"[{n}]   {first['wall_s']:.2f}s wall, {first['cpu_s']:.2f}s CPU, peak RSS {first['maxrss_mb']:.0f} MB")
-        fill = inproc("build", str(roots[n]), "--cache", str(caches[n]), timeout=1800)
+        log(f"[{n}] index build, first start (empty parse cache: parses every file, then writes the cache)")
+        first = inproc("build", str(roots[n]), "--cache", str(caches[n]), timeout=1800)
+        log(f"[{n}]   {first['wall_s']:.2f}s wall, {first['cpu_s']:.2f}s CPU in the loading process, "
+            f"peak RSS {first['maxrss_mb']:.0f} MB")
         second = inproc("build", str(roots[n]), "--cache", str(caches[n]), timeout=1800)
-        log(f"[{n}]   with the parse cache: {second['wall_s']:.2f}s wall, {second['cpu_s']:.2f}s CPU")
-        results["build"][str(n)] = {"first": first, "cache_fill": fill, "second": second}
+        log(f"[{n}]   second start, with the parse cache: {second['wall_s']:.2f}s wall, {second['cpu_s']:.2f}s CPU")
+        results["build"][str(n)] = {"first": first, "second": second}
     if "render" not in skip:
         log(f"[{mid}] cache-miss render CPU per document")
         results["render"] = inproc("render", str(roots[mid]), str(caches[mid]))
@@ -382,12 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         results["api"] = inproc("api", str(roots[big]), str(caches[big]))
         log(f"[{big}]   {json.dumps(results['api'])}")
     if "reload" not in skip:
-        work = Path(tempfile.mkdtemp(prefix="feedsvc-bench-edit-"))
-        try:
-            subprocess.run(["cp", "-al", str(roots[mid]), str(work / "c")], check=True)
-            results["reload"] = inproc("reload", str(work / "c"), str(caches[mid]))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        results["reload"] = inproc("reload", str(roots[mid]), str(caches[mid]))
         log(f"[{mid}] reload in-process: {json.dumps(results['reload'])}")
     if "http" not in skip:
         for n in a.sizes:

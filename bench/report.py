@@ -43,7 +43,8 @@ def figures(r: dict) -> list[tuple[str, str, str, str]]:
     for n, b in sorted(r.get("build", {}).items(), key=lambda kv: int(kv[0])):
         t1 = {10000: 5, 100000: 50}.get(int(n))
         t2 = {10000: 1, 100000: 8}.get(int(n))
-        rows.append((f"index build, {n} posts, first start (wall; CPU; peak RSS)",
+        rows.append((f"index build, {n} posts, first start (wall; CPU of the loading process, which forks "
+                     "parsers; its peak RSS)",
                      f"{b['first']['wall_s']:.1f} s ({b['first']['cpu_s']:.1f} s CPU, {b['first']['maxrss_mb']:.0f} MB)",
                      f"≤ {t1} s" if t1 else "—", _ok(b["first"]["wall_s"] <= t1) if t1 else "—"))
         rows.append((f"index build, {n} posts, second start with the parse cache",
@@ -52,16 +53,17 @@ def figures(r: dict) -> list[tuple[str, str, str, str]]:
     rh = r.get("reload_http")
     if rh:
         ok = rh["first_served_s"] is not None and rh["first_served_s"] <= rh["interval_s"] + 0.5
-        rows.append((f"one file edited, 10,000 posts: time until served over HTTP (interval {rh['interval_s']} s; "
-                     "all workers)", f"{_f(rh['first_served_s'])} s ({_f(rh['all_workers_s'])} s)",
+        rows.append((f"one file edited, {rh.get('posts', '?')} posts: time until served over HTTP "
+                     f"(interval {rh['interval_s']} s; all workers)",
+                     f"{_f(rh['first_served_s'])} s ({_f(rh['all_workers_s'])} s)",
                      f"≤ {rh['interval_s'] + 0.5:.1f} s", _ok(ok)))
     rl = r.get("reload")
     if rl:
         cpu = rl["reload_ms"] + rl["search_rebuild_ms"]
-        rows.append(("one file edited, 10,000 posts: CPU of the reload in one process (scan+parse+index; "
+        rows.append((f"one file edited, {rl['posts']} posts: CPU of the reload in one process (scan+parse+index; "
                      "+ search index)", f"{cpu:.0f} ms ({rl['reload_ms']:.0f} + {rl['search_rebuild_ms']:.0f})",
                      "≤ 100 ms", _ok(cpu <= 100)))
-        rows.append(("idle rescan, 10,000 posts, nothing changed (CPU per scan, per process)",
+        rows.append((f"idle rescan, {rl['posts']} posts, nothing changed (CPU per scan, per process)",
                      f"{rl['idle_rescan_ms']:.0f} ms", "—", "—"))
     if rh:
         rows.append((f"one file edited: server CPU over idle, master + {rh['workers']} workers (idle: "
@@ -74,9 +76,9 @@ def figures(r: dict) -> list[tuple[str, str, str, str]]:
     ex = r.get("export")
     if ex:
         if "error" in ex:
-            rows.append(("static export, 10,000 posts", ex["error"], "report", "—"))
+            rows.append((f"static export, {ex.get('posts', '?')} posts", ex["error"], "report", "—"))
         else:
-            rows.append(("static export, 10,000 posts (every document)",
+            rows.append((f"static export, {ex.get('posts', '?')} posts (every document)",
                          f"{ex['seconds']:.1f} s, {ex['files']} files, {ex['files_per_s']:.0f} files/s, "
                          f"{ex['mb']:.0f} MB" + ("" if ex["exit"] == 0 else f" (exit {ex['exit']})"),
                          "report", "—"))
@@ -180,13 +182,16 @@ def write(r: dict, md: Path, png: Path) -> None:
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     lines += ["", "## Throughput and latency, feedsvc and the floor side by side", "",
-              f"Each cell: {r.get('tool')} for the same duration and connections, after a 1 s warm-up of every worker.",
+              f"Each cell: {r.get('tool')} with the same duration, threads and connections, after a 1 s warm-up; "
+              "feedsvc and the floor alternate (AB, BA, ...) and req/s is the mean of the rounds "
+              f"(settings: {r.get('load')}).",
               "", throughput_table(r), "", "![latency and throughput vs corpus size](results.png)", ""]
     docs = r.get("docs", {})
     if docs:
         lines += ["Documents served in the load runs:", ""]
         for k, d in sorted(docs.items()):
-            lines.append(f"- `{d['path']}` ({k}): {d['bytes']} bytes on the wire, {d['decoded_bytes']} decoded, ETag `{d['etag']}`")
+            lines.append(f"- `{d['path']}` ({k}): {d['bytes']} bytes on the wire, {d['decoded_bytes']} decoded, "
+                         f"ETag `{d['etag']}`")
         lines.append("")
     notes = Path(md.parent / "NOTES.md")
     if notes.exists():
