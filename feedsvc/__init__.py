@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         "CACHE_DEFAULT_TIMEOUT": cfg["CACHE_DEFAULT_TIMEOUT"],
         "CACHE_KEY_PREFIX": cfg["CACHE_KEY_PREFIX"],
         "CACHE_THRESHOLD": 2000,
+        "CACHE_NO_NULL_WARNING": True,  # NullCache is a deliberate setting here
     })
     errors.init_app(app)
     http.init_app(app)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
-from .extensions import cache
+from .extensions import cache, current_index
 
 log = logging.getLogger("feedsvc.cache")
 #: Bumped when renderers or the stored format change, so a shared cache never mixes code versions.
@@ -97,13 +97,13 @@ def make_key(endpoint: str, args: Mapping[str, object]) -> str:
             _norms[memo] = norm
     # The version pinned when the request began (see pin_version): a reload landing
     # mid-request must never file a document built from the older index under the newer key.
-    version = g.get("feedsvc_version") or ext.live.current.version
+    version = current_index().version
     return f"r{RENDER_VERSION}:{rc.settings}:{version}:{endpoint}?{norm}"
 
 
 def pin_version() -> None:
-    """before_request: remember the content version this request started with."""
-    g.feedsvc_version = current_app.extensions["feedsvc"].live.current.version
+    """before_request: fix the content snapshot (and so the version) this request starts with."""
+    current_index()
 
 
 class RenderCache:

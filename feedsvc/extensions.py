@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_caching import Cache
 
 from .content import Index, LiveIndex
@@ -47,5 +47,14 @@ def state(app: Any = None) -> State:
 
 
 def current_index() -> Index:
-    """The current content snapshot of the current app."""
+    """The content snapshot of the current app, fixed for the whole of a request.
+
+    A reload landing mid-request must not give one view two snapshots (say, a page count
+    from the old one and items from the new), nor file a body under the wrong version.
+    """
+    if has_request_context():
+        index = g.get("feedsvc_index")
+        if index is None:
+            index = g.feedsvc_index = state().live.current
+        return index
     return state().live.current
