@@ -135,7 +135,10 @@ class Index:
                 by_cat.setdefault(c, []).append(i)
             for t in post.tags:
                 by_tag.setdefault(t.slug, []).append(i)
-                labels.setdefault(t.slug, Counter())[t.label] += 1
+                counts = labels.get(t.slug)
+                if counts is None:
+                    counts = labels[t.slug] = Counter()
+                counts[t.label] += 1
             by_lang.setdefault(post.lang, []).append(i)
         # Descending dates as ascending keys, for bisect on since/until.
         neg_ts = [-p.date.timestamp() for p in self.posts]

@@ -275,7 +275,7 @@ class Loader:
         self._site_problems: list[Problem] = []
         self._reported: set[str] = set()
         self._last: Index | None = None
-        self._cache_written = 0.0
+        self._cache_written = time.monotonic()
         self._shared: dict[Any, Any] = {}
         #: rel -> the (mtime_ns, size, inode) its entry was made from (what a rescan compares).
         self._sigs: dict[str, tuple[int, int, int]] = {}
@@ -483,16 +483,17 @@ class Loader:
         Returns (pool, results in file order) or (None, None) to parse here. Forks only
         while this process has no other thread (gunicorn's master at preload, the CLI).
         """
+        procs = min(os.cpu_count() or 1, 8)
+        if (len(files) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
+                or "fork" not in multiprocessing.get_all_start_methods()):
+            return None, None
         todo = []
         for rel, path, st, problem in files:
             if problem is None and st is not None:
                 sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-                old = self._entries.get(rel)
-                if old is None or old.sig != sig:
+                if self._sigs.get(rel) != sig:
                     todo.append((rel, str(path), sig))
-        procs = min(os.cpu_count() or 1, 8)
-        if (len(todo) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
-                or "fork" not in multiprocessing.get_all_start_methods()):
+        if len(todo) < PARALLEL_MIN_FILES:
             return None, None
         assert self._site is not None
         pool = multiprocessing.get_context("fork").Pool(
