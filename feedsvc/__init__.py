@@ -18,7 +18,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     from .content import LiveIndex, Loader
     from .extensions import State, cache
 
-    app = Flask(__name__)
+    # Static files are served by web.static (content-hash ETags, immutable when versioned).
+    app = Flask(__name__, static_folder=None)
     load_config(app, config)
     app.json.sort_keys = True  # same content, same bytes
     app.json.compact = True  # type: ignore[attr-defined]

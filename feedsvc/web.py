@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 
 from . import caching, http, urls
 from .content import Index, Post, Site
@@ -272,13 +272,39 @@ def embed_page() -> Response:
     return _render("web.embed", {}, "web/embed.html", build)
 
 
-def _static_rep(name: str, mimetype: str) -> Callable[[], caching.Representation]:
+def _static_rep(name: str, mimetype: str,
+                headers: tuple[tuple[str, str], ...] = ()) -> Callable[[], caching.Representation]:
     def produce() -> caching.Representation:
         path = STATIC / name
         mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
-        return caching.Representation(path.read_bytes(), mimetype, mtime)
+        return caching.Representation(path.read_bytes(), mimetype, mtime, headers=headers)
 
     return produce
+
+
+#: Static files are a fixed set shipped with the code: served from memory, never by path lookup.
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": JS, ".xsl": "text/xsl; charset=utf-8"}
+#: A URL naming the file's content hash (?v=) never changes meaning (RFC 8246 immutable).
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@lru_cache(maxsize=1)
+def _static_files() -> dict[str, str]:
+    """File name -> media type of every file under static/ (no directories, no dotfiles)."""
+    return {p.name: STATIC_TYPES[p.suffix] for p in STATIC.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix in STATIC_TYPES}
+
+
+@bp.get("/static/<name>")
+def static(name: str) -> Response:
+    """A static file, with a content-hash ETag (the same on every host) and long caching when versioned."""
+    mimetype = _static_files().get(name)
+    if mimetype is None:
+        abort(404)
+    version = request.args.get("v")
+    immutable = version is not None and asset_url(name).endswith(f"?v={version}")
+    produce = _static_rep(name, mimetype, (("Cache-Control", IMMUTABLE),) if immutable else ())
+    return http.send(caching.render("web.static", {"name": name, "immutable": immutable}, produce))
 
 
 @bp.get("/embed.js")
