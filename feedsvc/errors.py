@@ -123,7 +123,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if not wants_json() or exc.code is None or exc.code < 400:
-            return exc
+            page = app.extensions["feedsvc"].extra.get("html_not_found") if exc.code == 404 else None
+            return page() if page is not None else exc
         status = exc.code
         # A 500's description may carry internals; clients get the generic text.
         message = "internal error; it has been logged" if status == 500 else exc.description

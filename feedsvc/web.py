@@ -146,6 +146,12 @@ def _listed(idx: Index, posts: Sequence[Post]) -> list[dict[str, Any]]:
     return [post_item(idx.site, p) for p in posts[:int(current_app.config["FEED_SIZE"])]]
 
 
+@bp.record_once
+def _site_404(setup: Any) -> None:
+    # Unrouted HTML paths get the site's own 404 page (errors.py asks for it by this name).
+    setup.app.extensions["feedsvc"].extra["html_not_found"] = lambda: not_found("There is no page at this address.")
+
+
 # -- pages ---------------------------------------------------------------------------------
 
 @bp.get("/")

@@ -35,3 +35,14 @@ def test_versioned_asset_urls_are_immutable(client, name):
 def test_nothing_else_is_reachable(client, path):
     r = client.get(path)
     assert r.status_code in (404, 308) and b"import" not in r.data
+
+
+@pytest.mark.parametrize("path", ["/nope", "/posts", "/categories/", "/a/b/c"])
+def test_unrouted_html_paths_get_the_site_404_page(client, path):
+    import lxml.html
+
+    r = client.get(path)
+    assert r.status_code == 404 and r.content_type == "text/html; charset=utf-8"
+    page = lxml.html.fromstring(r.data)
+    assert page.xpath("//html/@lang") == ["en"] and page.xpath("//main")
+    assert "Test Network" in page.xpath("string(//header)")
