@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint browsers clean
+.PHONY: run test lint system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,18 +14,25 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-# Debian's Chromium and ChromeDriver for the embed widget's browser tests (no browser downloads).
-browsers:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+# System tools some tests drive, from Debian's packages (no browser downloads):
+# Chromium + ChromeDriver (widget browser tests), nginx (serving a static export),
+# redis-server (tests start their own Redis on a free port).
+SYSTEM_TOOLS := chromium:chromium chromedriver:chromium-driver nginx:nginx-light redis-server:redis-server
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	      || echo "warning: could not install chromium; browser tests will be skipped" >&2; \
-	  else echo "warning: not root, cannot install chromium; browser tests will be skipped" >&2; fi; }
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; tests needing them will skip (and fail under CI)" >&2; \
+	  else echo "warning: not root, cannot install$$missing; tests needing them will skip" >&2; fi; fi
 
 run: $(STAMP)
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(STAMP) browsers
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
