@@ -102,6 +102,9 @@ def test_drafts_are_published_nowhere(site):
 BROKEN = {
     "missing-title": ("---\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
     "empty-title": ("---\ntitle: ''\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
+    "blank-title": ("---\ntitle: '   '\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
+    "control-char-title": ("---\ntitle: \"\\x01\\x02\"\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
+    "blank-tag": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\ntags: [' ']\n---\nx", "tags.0"),
     "missing-date": ("---\ntitle: t\ncategories: [statements]\n---\nx", "date"),
     "bad-date": ("---\ntitle: t\ndate: 2021-13-45\ncategories: [statements]\n---\nx", "date"),
     "date-not-text": ("---\ntitle: t\ndate: 20210101\ncategories: [statements]\n---\nx", "date"),

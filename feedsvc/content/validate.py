@@ -13,12 +13,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from .markdown import plain
+
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?$")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?$")
 _slug = validate.Regexp(SLUG_RE, error="must be lowercase letters, digits and hyphens (e.g. 'my-post')")
 _lang = validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")
-_text = validate.Length(min=1, max=1000)
+
+
+def _visible(value: str) -> None:
+    # "   " or a run of control characters would publish an empty title or name.
+    if not plain(value):
+        raise ValidationError("must contain visible text")
+
+
+_text = [validate.Length(min=1, max=1000), _visible]
 _http = fields.Url(schemes={"http", "https"}, require_tld=False)
 
 
@@ -189,7 +199,7 @@ class PostSchema(Schema):
     slug = fields.Str(load_default=None, validate=_slug)
     categories = fields.List(fields.Str(validate=_slug), required=True,
                              validate=validate.Length(min=1, error="list at least one category"))
-    tags = fields.List(fields.Str(validate=validate.Length(min=1, max=100)), load_default=list,
+    tags = fields.List(fields.Str(validate=[validate.Length(min=1, max=100), _visible]), load_default=list,
                        validate=validate.Length(max=200, error="at most 200 tags"))
     summary = fields.Str(load_default=None)
     author = AuthorField(load_default=None)
