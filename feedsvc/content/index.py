@@ -191,12 +191,16 @@ class Index:
         (deletes and unpublishes touch a directory or site.yaml), never later than now.
         """
         newest = self.content_mtime
+        newest_ts = newest.timestamp()  # kept in step with newest: not recomputed per post
         for p in posts:
-            if p.updated > newest:
-                newest = p.updated
+            updated = p.updated
+            if updated > newest:
+                newest = updated
+                newest_ts = newest.timestamp()
             mt = p.mtime_ns / 1e9
-            if mt > newest.timestamp():
+            if mt > newest_ts:
                 newest = datetime.fromtimestamp(mt, UTC)
+                newest_ts = newest.timestamp()
         now = datetime.now(UTC)
         return min(newest, now).replace(microsecond=0)
 
