@@ -73,7 +73,7 @@ class _ConfigSchema(Schema):
     CACHE_KEY_PREFIX = fields.Str()
     CACHE_LOCAL_BYTES = fields.Int(strict=True, validate=_nonneg)
     RATELIMIT = fields.Str(allow_none=True, validate=validate.Regexp(
-        r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*$",
+        r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*\Z",
         error="must look like '120/minute' or '10/second;1000/hour'"))
     RATELIMIT_STORAGE_URI = fields.Str(allow_none=True)
     TRUSTED_PROXIES = fields.Int(strict=True, validate=validate.Range(min=0, max=10))

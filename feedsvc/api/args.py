@@ -128,7 +128,7 @@ class ListArgs(Schema):
                         metadata={"description": "Only posts in this category (slug, see /categories)."})
     tag = QueryStr(validate=validate.Length(min=1, max=200),
                    metadata={"description": "Only posts with this tag (slug, see /tags)."})
-    lang = QueryStr(validate=validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
+    lang = QueryStr(validate=validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*\Z",
                                              error="must be a language tag such as `en` or `pt-BR`"),
                     metadata={"description": "Only posts in this language (BCP 47 tag)."})
     q = QueryStr(validate=validate.Length(min=1, max=200),

@@ -15,9 +15,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from .markdown import plain
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?$")
-LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?$")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?\Z")
+LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
+AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?\Z")
 _slug = validate.Regexp(SLUG_RE, error="must be lowercase letters, digits and hyphens (e.g. 'my-post')")
 _lang = validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")
 
@@ -168,7 +168,7 @@ class AttachmentSchema(Schema):
     url = fields.Str(required=True, validate=_text)
     mime_type = fields.Str(
         required=True,
-        validate=validate.Regexp(r"^[\w.+-]+/[\w.+-]+$", error="must be a MIME type such as 'application/pdf'"),
+        validate=validate.Regexp(r"^[\w.+-]+/[\w.+-]+\Z", error="must be a MIME type such as 'application/pdf'"),
     )
     size_in_bytes = fields.Int(load_default=None, strict=True, validate=validate.Range(min=0))
     title = fields.Str(load_default=None)

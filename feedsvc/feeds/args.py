@@ -13,10 +13,18 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 from werkzeug.datastructures import MultiDict
 
+from ..content.markdown import xml_clean
 from ..content.validate import LANG_RE
 from ..errors import ApiError, validation_details
 
 _DIGITS = re.compile(r"[0-9]{1,18}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> None:
+    # XML cannot carry them (a search term lands in the feed title), and no reader sends them.
+    if _CONTROL.search(value) or xml_clean(value) != value:
+        raise ValidationError("must not contain control characters or non-characters")
 
 
 class PageNumber(fields.Integer):
@@ -34,14 +42,15 @@ class _Args(Schema):
 
     page = PageNumber(load_default=1, validate=validate.Range(min=1, error="must be a whole number >= 1"))
     lang = fields.Str(load_default=None, validate=[
-        validate.Length(max=35, error="at most 35 characters"),
+        _no_control, validate.Length(max=35, error="at most 35 characters"),
         validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")])
 
 
 class FeedArgs(_Args):
     """``?page=N`` (RFC 5005 paging), ``?lang=xx``, ``?q=`` (search-result feed)."""
 
-    q = fields.Str(load_default=None, validate=validate.Length(max=200, error="at most 200 characters"))
+    q = fields.Str(load_default=None, validate=[_no_control,
+                                                validate.Length(max=200, error="at most 200 characters")])
 
     @post_load
     def _blank_q(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
