@@ -41,3 +41,12 @@ def test_pattern_fields_refuse_a_trailing_newline(site, field, value):
 def test_api_lang_refuses_a_trailing_newline(client):
     r = client.get("/api/v1/posts?lang=en%0A")
     assert r.status_code == 400 and r.json["error"]["details"][0]["name"] == "lang"
+
+
+@pytest.mark.parametrize("year", ["٢٠٢١", "２０２１", "21", "02021", "2021x"])
+def test_archive_years_are_four_ascii_digits(client, site, year):
+    """One URL per document: werkzeug's int converter would also take Unicode digits."""
+    site.post("a", date="2021-03-01")
+    assert client.get("/feeds/archive/2021/atom.xml").status_code == 200
+    r = client.get(f"/feeds/archive/{year}/atom.xml")
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"

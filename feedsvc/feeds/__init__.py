@@ -129,8 +129,12 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     return http.send(caching.render(request.endpoint or "feeds", key, produce))
 
 
-def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any:
+def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
     """An RFC 5005 §4 archive document: one year (or one part of a large year)."""
+    # ASCII digits only: werkzeug's int converter would also take '٢٠٢١', a second URL.
+    if not (len(year) == 4 and year.isascii() and year.isdigit()):
+        raise ApiError(404, "not_found", "an archive year is four digits, e.g. /archive/2021/")
+    year_n = int(year)
     index = current_index()
     args = _canonical_lang(index, parse(ArchiveArgs, request.args))
     try:
@@ -142,13 +146,13 @@ def archive_view(fmt: str, kind: str, year: int, slug: str | None = None) -> Any
 
     def produce() -> Representation:
         try:
-            doc = build_archive(index, fmt, scope, year, lang=args["lang"], part=args["page"],
+            doc = build_archive(index, fmt, scope, year_n, lang=args["lang"], part=args["page"],
                                 feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"])
         except FeedNotFound as exc:
             raise _not_found(exc) from None
         return _representation(doc, browser)
 
-    key = {"slug": slug, "year": year, **args, "browser": browser or None}
+    key = {"slug": slug, "year": year_n, **args, "browser": browser or None}
     return http.send(caching.render(request.endpoint or "feeds", key, produce))
 
 
@@ -169,7 +173,7 @@ for _kind, (_prefix, _formats) in SCOPES.items():
         _file = urls.FEED_FILES[_fmt]
         bp.add_url_rule(f"{_prefix}/{_file}", f"{_kind}_{_fmt}", feed_view, defaults={"fmt": _fmt, "kind": _kind})
         if _fmt in ARCHIVE_FORMATS:
-            bp.add_url_rule(f"{_prefix}/archive/<int:year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
+            bp.add_url_rule(f"{_prefix}/archive/<year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
                             defaults={"fmt": _fmt, "kind": _kind})
 
 
