@@ -19,7 +19,8 @@ threads = 1
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 
 # Load the app (and the content index, see wsgi.py) once in the master; workers share
-# its memory copy-on-write. LiveIndex starts its reload thread lazily in each worker.
+# its memory copy-on-write. The master alone rescans the content (see when_ready): on a
+# change it swaps in the new index and re-forks the workers, which inherit it.
 preload_app = True
 
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)  # a worker silent this long is replaced
@@ -34,5 +35,40 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 
 def when_ready(server):  # type: ignore[no-untyped-def]
-    """Freeze the preloaded objects out of the GC's reach so workers do not dirty shared pages."""
+    """Reload content in the master, once for all workers; re-fork the workers on a change.
+
+    A SIGHUP with preload_app starts new workers from the master's current app (so with
+    the new index) before stopping the old ones gracefully: no request is dropped, and
+    the workers never rescan or rebuild anything themselves.
+    """
+    if not server.cfg.preload_app:
+        return  # each worker loads the app itself, and reloads content itself
+    import signal
+
+    from feedsvc.extensions import state
+
+    live = state(server.app.wsgi()).live
+    master = os.getpid()
+
+    def roll_workers(old, new):  # type: ignore[no-untyped-def]
+        server.log.info("content changed (%s -> %s): re-forking workers", old.version, new.version)
+        os.kill(master, signal.SIGHUP)
+
+    live.subscribe(roll_workers)
+    live.reload_for_children()
+
+
+def pre_fork(server, worker):  # type: ignore[no-untyped-def]
+    """Freeze the master's objects out of the GC's reach so workers do not dirty shared pages."""
     gc.freeze()
+    _trim_heap()
+
+
+def _trim_heap():  # type: ignore[no-untyped-def]
+    """Give the heap that loading freed back to the OS (glibc), so workers do not map it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass

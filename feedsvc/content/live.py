@@ -32,11 +32,14 @@ class LiveIndex:
         self._listeners: list[Listener] = []
         self._pid: int | None = None
         self._stop = threading.Event()
+        #: Set in a process that reloads for its forked children (a gunicorn master):
+        #: the children then never scan, they are re-forked with the new index instead.
+        self.reloaded_by_parent = False
 
     @property
     def current(self) -> Index:
         """The newest good snapshot (starts the reload thread in this process if due)."""
-        if self.interval > 0 and self._pid != os.getpid():
+        if self.interval > 0 and self._pid != os.getpid() and not self.reloaded_by_parent:
             self._start()
         return self._index
 
@@ -77,6 +80,16 @@ class LiveIndex:
             self._pid = os.getpid()
             self._stop = threading.Event()
             threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
+
+    def reload_for_children(self) -> None:
+        """Rescan in this process only, on behalf of processes forked from it later.
+
+        One scan per interval for a whole gunicorn server instead of one per worker, and
+        workers that never rebuild anything keep sharing the index pages copy-on-write.
+        """
+        self.reloaded_by_parent = True
+        if self.interval > 0:
+            self._start()
 
     def stop(self) -> None:
         """Stop the reload thread of this process."""
