@@ -88,3 +88,26 @@ def test_query_matches_brute_force(tmp_path_factory, posts, category, tag, lang)
     assert idx.query(category=category, tag=tag, lang=lang) == tuple(expect)
     keys = [p.sort_key() for p in idx.posts]
     assert keys == sorted(keys)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(0, 2)), min_size=0, max_size=12),
+       st.sampled_from([None, "statements", "events"]), st.sampled_from([None, "t0", "t1"]))
+def test_query_last_modified_equals_last_modified_of_the_matches(tmp_path_factory, posts, category, tag):
+    import os
+
+    from tests.conftest import SiteTree
+
+    site = SiteTree(tmp_path_factory.mktemp("c") / "content")
+    cats = ["statements", "events", "publications"]
+    for i, (day, t, c) in enumerate(posts):
+        path = site.post(f"p{i}", date=f"2021-01-{day + 1:02d}", updated=f"2021-02-{day + t + 1:02d}",
+                         categories=[cats[c]], tags=[f"t{t}"])
+        mtime = 1_600_000_000 + i * 2_000_000 * t  # from 2020-09 to 2022: some newer than every date
+        os.utime(path, (mtime, mtime))
+    for path in (site.root / "site.yaml", site.root / "posts"):  # or the tree's own mtime hides every post
+        os.utime(path, (1_500_000_000, 1_500_000_000))
+    idx = load_index(site.root)
+    assert idx.content_mtime.timestamp() == 1_500_000_000
+    for query in ({}, {"category": category}, {"tag": tag}, {"category": category, "tag": tag}, {"q": "body"}):
+        assert idx.query_last_modified(**query) == idx.last_modified(idx.query(**query)), query

@@ -7,16 +7,16 @@ Each view: validate the query (``ListArgs``) -> query the index -> dump with the
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Sequence
-from datetime import datetime
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, request
 
 from .. import http, urls
 from ..caching import Representation, render
-from ..content import Index, Post
+from ..content import Index, Query
 from ..content.paging import Page
 from ..errors import ApiError
 from ..extensions import current_index
@@ -38,33 +38,27 @@ def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
     """The request's listing parameters, validated (a ValidationError is a 400 naming them all)."""
     cfg = current_app.config
     site = index.site
-    schema = ListArgs(per_page=cfg["PER_PAGE"], max_per_page=cfg["MAX_PER_PAGE"], tz=site.tz,
-                      categories=[c.slug for c in site.categories], exclude=tuple(exclude))
+    schema = _list_schema(cfg["PER_PAGE"], cfg["MAX_PER_PAGE"], site.timezone,
+                          tuple(c.slug for c in site.categories), tuple(exclude))
     args: dict[str, Any] = schema.load(request.args)
     return args
 
 
-#: Index -> {filters: Last-Modified of all their matches}: computed once per listing, not once per page.
-_LAST_MODIFIED: weakref.WeakKeyDictionary[Index, dict[tuple[Any, ...], datetime]] = weakref.WeakKeyDictionary()
-
-
-def _listing_last_modified(index: Index, key: tuple[Any, ...], posts: Sequence[Post]) -> datetime:
-    """Last-Modified of a listing: that of all its matches (a change to any moves every page)."""
-    memo = _LAST_MODIFIED.setdefault(index, {})
-    hit = memo.get(key)
-    if hit is None:
-        if len(memo) > 4096:
-            memo.clear()
-        hit = memo[key] = index.last_modified(posts)
-    return hit
+@lru_cache(maxsize=32)
+def _list_schema(per_page: int, max_per_page: int, tz: str, categories: tuple[str, ...],
+                 exclude: tuple[str, ...]) -> ListArgs:
+    # Building a Schema deep-copies its fields: once per configuration, not once per request.
+    return ListArgs(per_page=per_page, max_per_page=max_per_page, tz=ZoneInfo(tz), categories=list(categories),
+                    exclude=exclude)
 
 
 def _not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", what)
 
 
-def _page_rep(index: Index, path: str, args: dict[str, Any], posts: Sequence[Post]) -> Representation:
-    """A page of ``posts`` (all matches) as a Representation, or a 404 past the end."""
+def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Representation:
+    """A page of the posts matching ``query`` as a Representation, or a 404 past the end."""
+    posts = index.query(query)
     site = index.site
     page = Page(args["page"], args["per_page"], len(posts))
     if not page.exists:
@@ -84,20 +78,19 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], posts: Sequence[Pos
     # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
     link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
                             if links[rel])
-    key = (path, *sorted(params.items()))
-    return Representation(to_json(doc), JSON, _listing_last_modified(index, key, posts),
+    return Representation(to_json(doc), JSON, index.query_last_modified(query),
                           headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
 
 
-def _query(index: Index, args: dict[str, Any], category: str | None = None) -> tuple[Post, ...]:
+def _query(args: dict[str, Any], category: str | None = None) -> Query:
     def bound(name: str, end: bool) -> Any:
         w: When | None = args.get(name)
         return None if w is None else (w.end if end else w.start)
 
     cat = category if category is not None else args.get("category")
-    return index.query(category=cat, tag=args.get("tag"), lang=args.get("lang"), q=args.get("q"),
-                       since=bound("since", False), until=bound("until", True),
-                       updated_since=bound("updated_since", False))
+    return Query(category=cat, tag=args.get("tag"), lang=args.get("lang"), q=args.get("q"),
+                 since=bound("since", False), until=bound("until", True),
+                 updated_since=bound("updated_since", False))
 
 
 @bp.get("/posts")
@@ -105,7 +98,7 @@ def posts() -> Response:
     """A page of posts, newest first, filtered."""
     index = current_index()
     args = list_args(index)
-    return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(index, args))))
+    return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(args))))
 
 
 @bp.get("/posts/<slug>")
@@ -146,7 +139,7 @@ def category(slug: str) -> Response:
     index = current_index()
     info = _category(index, slug)
     return http.send(render("api.category", {"slug": slug}, lambda: Representation(
-        to_json(dump_categories(index.site, (info,))[0]), JSON, index.last_modified(index.query(category=slug)))))
+        to_json(dump_categories(index.site, (info,))[0]), JSON, index.query_last_modified(category=slug))))
 
 
 @bp.get("/categories/<slug>/posts")
@@ -157,7 +150,7 @@ def category_posts(slug: str) -> Response:
     args = list_args(index, exclude=("category",))
     path = f"/categories/{urls.seg(slug)}/posts"
     return http.send(render("api.category_posts", {**args, "slug": slug},
-                            lambda: _page_rep(index, path, args, _query(index, args, slug))))
+                            lambda: _page_rep(index, path, args, _query(args, slug))))
 
 
 @bp.get("/tags")

@@ -127,7 +127,9 @@ class Index:
         by_tag: dict[str, list[int]] = {}
         by_lang: dict[str, list[int]] = {}
         labels: dict[str, Counter[str]] = {}
+        lm_ts = array("d")
         for i, post in enumerate(self.posts):
+            lm_ts.append(max(post.updated.timestamp(), post.mtime_ns / 1e9))
             by_slug[post.slug] = i
             for alias in post.aliases:
                 aliases.setdefault(alias, post.slug)
@@ -155,6 +157,8 @@ class Index:
         set_(self, "_neg_ts", neg_ts)
         set_(self, "_tags", dict(sorted(tags.items())))
         set_(self, "_memo", {})
+        set_(self, "_lm_ts", lm_ts)  # per ordinal: newest of updated and file mtime
+        set_(self, "_lm_memo", {})
         set_(self, "_postings", None)
         set_(self, "_lock", threading.Lock())
 
@@ -218,6 +222,16 @@ class Index:
         return built
 
     # -- querying ----------------------------------------------------------------
+    def query_last_modified(self, query: Query | None = None, **filters: object) -> datetime:
+        """``last_modified(query(...))``, from a per-post timestamp table (no post is touched).
+
+        A listing's Last-Modified covers every match, not just one page: an edit that moves
+        a post between pages changes pages whose own items are all older.
+        """
+        query = query or Query(**filters)  # type: ignore[arg-type]
+        hit = self._lm_memo.get(query)  # type: ignore[attr-defined]
+        return hit if hit is not None else self._evaluate(query)[1]
+
     def query(self, query: Query | None = None, **filters: object) -> tuple[Post, ...]:
         """Posts matching every given filter, newest first.
 
@@ -226,21 +240,31 @@ class Index:
         the publication date (inclusive), ``updated_since`` the modification date.
         """
         query = query or Query(**filters)  # type: ignore[arg-type]
-        memo: dict[Query, tuple[Post, ...]] = self._memo  # type: ignore[attr-defined]
-        hit = memo.get(query)
-        if hit is not None:
-            return hit
+        hit = self._memo.get(query)  # type: ignore[attr-defined]
+        return hit if hit is not None else self._evaluate(query)[0]
+
+    def _evaluate(self, query: Query) -> tuple[tuple[Post, ...], datetime]:
+        """Match ``query`` once; memoise both the posts and their Last-Modified."""
         ords = self._ordinals(query)
+        lm_ts: array[float] = self._lm_ts  # type: ignore[attr-defined]
         if isinstance(ords, range):
             # No filter but dates: a slice (the whole tuple itself when unfiltered), so a
             # forked worker does not touch, and copy, the page of every post.
             result = self.posts if ords.start == 0 and ords.stop >= len(self.posts) else self.posts[ords.start:ords.stop]
+            newest = max(lm_ts[ords.start:ords.stop], default=0.0)
         else:
             result = tuple(self.posts[i] for i in ords)
-        if len(memo) > 4096:
+            newest = max(map(lm_ts.__getitem__, ords), default=0.0)
+        stamp = max(newest, self.content_mtime.timestamp())
+        last = min(datetime.fromtimestamp(stamp, UTC), datetime.now(UTC)).replace(microsecond=0)
+        memo: dict[Query, tuple[Post, ...]] = self._memo  # type: ignore[attr-defined]
+        lm_memo: dict[Query, datetime] = self._lm_memo  # type: ignore[attr-defined]
+        if len(memo) > 4096 or len(lm_memo) > 4096:
             memo.clear()
+            lm_memo.clear()
         memo[query] = result
-        return result
+        lm_memo[query] = last
+        return result, last
 
     def _ordinals(self, query: Query) -> Sequence[int]:
         sets: list[Sequence[int]] = []
