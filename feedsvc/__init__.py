@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     """Build the Flask app: defaults -> FEEDSVC_* environment -> ``config`` mapping."""
     from flask import Flask
 
-    from . import api, cli, errors, export, feeds, health, http, ratelimit, redirects, security, web
+    from . import api, cli, errors, export, fastpath, feeds, health, http, ratelimit, redirects, security, web
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache
@@ -53,4 +53,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
+    fastpath.init_app(app)  # outermost: repeats of a served document skip Flask
     return app

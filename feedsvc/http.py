@@ -22,6 +22,7 @@ from werkzeug.http import http_date, parse_date, parse_etags
 
 from . import caching
 from .caching import Representation
+from .extensions import current_index
 
 #: Content codings we precompute, in order of preference at equal q (RFC 9110 12.5.3).
 CODINGS = ("br", "gzip")
@@ -182,6 +183,8 @@ def send(rep: Representation, status: int = 200) -> Response:
         resp = Response(ready.body, status, [h for h in ready.h200 if h[0] not in ("Content-Length",
             "ETag", "Last-Modified", "Cache-Control")] + [("Cache-Control", "no-cache")])
     resp.feedsvc_ready = True  # type: ignore[attr-defined]  # tells _after there is nothing to add
+    if status == 200:  # replayable by fastpath.FastPath for the same request shape and content
+        environ["feedsvc.ready"] = (ready, current_index().version)
     return resp
 
 

@@ -1,0 +1,113 @@
+"""Repeat-request fast path: replay a prepared response without entering Flask.
+
+Aggregators poll the same URLs with the same headers all day. Once a document has been
+served through ``http.send``, its response is fully determined by the request line, the
+``Accept`` and ``Accept-Encoding`` headers (which pick the variant and the coding) and the
+conditional headers (which pick 200 or 304, decided here exactly as ``http.send`` does),
+for as long as the content version stays the same. So this WSGI middleware keeps, per
+such request shape, the prepared variant and the final header lists the full path sent
+(security headers included), and answers repeats from them: no routing, no hooks, no
+view. Anything else (first requests, other methods, other statuses, a changed content
+version) goes through Flask unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .http import Ready, not_modified
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+#: What ``http.send`` leaves in the WSGI environ: the variant it answered from, and the
+#: content version it was rendered from.
+READY_KEY = "feedsvc.ready"
+_STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
+
+
+class FastPath:
+    """WSGI middleware answering repeated GET/HEAD requests from their prepared variants."""
+
+    def __init__(self, wsgi_app: Callable[[Environ, StartResponse], Iterable[bytes]],
+                 version: Callable[[], str], max_bytes: int, max_entries: int = 4096) -> None:
+        self.wsgi_app = wsgi_app
+        self.version = version
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self._table: OrderedDict[tuple[str, ...], tuple[Ready, dict[int, list[tuple[str, str]]]]] = OrderedDict()
+        self._bytes = 0
+        self._for_version = ""
+        self._lock = threading.Lock()
+        #: Requests answered here (tests and introspection).
+        self.hits = 0
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            return self.wsgi_app(environ, start_response)
+        version = self.version()
+        key = (method, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+               environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""),
+               environ.get("HTTP_ACCEPT_ENCODING", ""))
+        entry = self._table.get(key) if self._for_version == version else None
+        if entry is not None:
+            ready, by_status = entry
+            status = 304 if not_modified(environ, ready) else 200
+            headers = by_status.get(status)
+            if headers is not None:
+                self.hits += 1
+                start_response(_STATUS[status], list(headers))
+                return [] if status == 304 or method == "HEAD" else [ready.body]
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        sent = environ.get(READY_KEY)
+        if sent is not None and captured and captured[0][:3] in ("200", "304") and sent[1] == version:
+            self._record(key, version, sent[0], int(captured[0][:3]), captured[1])
+        return body
+
+    def _record(self, key: tuple[str, ...], version: str, ready: Ready, status: int,
+                headers: list[tuple[str, str]]) -> None:
+        with self._lock:
+            if self._for_version != version:  # new content: every old entry is stale
+                self._table.clear()
+                self._bytes = 0
+                self._for_version = version
+            entry = self._table.get(key)
+            if entry is None or entry[0] is not ready:
+                if entry is not None:
+                    self._bytes -= len(entry[0].body)
+                entry = (ready, {})
+                self._table[key] = entry
+                self._bytes += len(ready.body)
+            entry[1][status] = list(headers)
+            self._table.move_to_end(key)
+            while self._table and (self._bytes > self.max_bytes or len(self._table) > self.max_entries):
+                _, (old, _) = self._table.popitem(last=False)
+                self._bytes -= len(old.body)
+
+
+def init_app(app: Any) -> None:
+    """Put the fast path in front of the app, unless in-process caching is off or requests are rate-limited.
+
+    Rate limiting must count every request, and NullCache / FEEDSVC_CACHE_LOCAL_BYTES=0
+    ask for every request to go through the render path.
+    """
+    cfg = app.config
+    if cfg["RATELIMIT"] or cfg["CACHE_TYPE"] == "NullCache" or not cfg.get("CACHE_LOCAL_BYTES"):
+        return
+    feedsvc_state = app.extensions["feedsvc"]
+
+    def version() -> str:
+        return feedsvc_state.live.current.version
+
+    fast = FastPath(app.wsgi_app, version, int(cfg["CACHE_LOCAL_BYTES"]))
+    app.extensions["feedsvc"].extra["fastpath"] = fast
+    app.wsgi_app = fast  # type: ignore[method-assign]

@@ -1,0 +1,94 @@
+"""The repeat-request fast path answers exactly what the full Flask path answers."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from feedsvc.extensions import state
+
+URLS = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics",
+        "/feeds/categories/events/atom.xml", "/feeds/tags/cnd/feed.json", "/feeds/archive/2021/atom.xml",
+        "/feeds/opml.xml", "/api/v1/posts?per_page=1", "/api/v1/posts/first", "/api/v1/categories",
+        "/api/v1/tags", "/api/v1/openapi.json", "/", "/posts/first", "/categories/events", "/tags/cnd",
+        "/embed", "/embed.js"]
+HEADERS = [{}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "br;q=1, gzip;q=0.5"},
+           {"Accept-Encoding": "gzip;q=0"},
+           {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}]
+
+
+@pytest.fixture
+def filled(site):
+    site.post("first", "First *body*.", date="2021-03-02", categories=["events"], tags=["CND"],
+              event={"start": "2021-04-12T14:00:00+02:00"})
+    site.post("second", "Second.", date="2021-03-01", categories=["statements"], tags=["CND"])
+    return site
+
+
+def _view(resp):
+    return resp.status_code, sorted(resp.headers.items()), resp.get_data()
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_replays_equal_the_full_path(filled, make_app, url):
+    full = make_app(CACHE_LOCAL_BYTES=0).test_client()  # no fast path: every request through Flask
+    fast_app = make_app()
+    fast = fast_app.test_client()
+    for headers, method in itertools.product(HEADERS, ("GET", "HEAD")):
+        expected = _view(full.open(url, method=method, headers=headers))
+        assert expected[0] == 200, (url, headers)
+        for _ in range(2):  # the first records, the second replays
+            assert _view(fast.open(url, method=method, headers=headers)) == expected, (url, headers, method)
+        etag = dict(expected[1])["ETag"]
+        lm = dict(expected[1])["Last-Modified"]
+        for cond in ({"If-None-Match": etag}, {"If-Modified-Since": lm}, {"If-None-Match": '"other"'},
+                     {"If-None-Match": '"other"', "If-Modified-Since": lm}):
+            want = _view(full.open(url, method=method, headers={**headers, **cond}))
+            for _ in range(2):
+                assert _view(fast.open(url, method=method, headers={**headers, **cond})) == want, (url, cond)
+    assert state(fast_app).extra["fastpath"].hits > 0
+
+
+def test_a_content_change_is_never_replayed_stale(filled, make_app):
+    app = make_app()
+    client = app.test_client()
+    before = [client.get("/api/v1/posts/first") for _ in range(3)]
+    assert b"First body" in before[-1].data and state(app).extra["fastpath"].hits >= 2
+    filled.touch_later(filled.post("first", "Edited body.", date="2021-03-02", categories=["events"], tags=["CND"]))
+    state(app).live.refresh()
+    after = client.get("/api/v1/posts/first")
+    assert b"Edited body" in after.data and after.headers["ETag"] != before[-1].headers["ETag"]
+    # The old ETag is no longer current: a 200 with the new body, not a 304.
+    assert client.get("/api/v1/posts/first", headers={"If-None-Match": before[-1].headers["ETag"]}).status_code == 200
+
+
+def test_errors_redirects_and_other_methods_always_go_through_flask(filled, make_app):
+    app = make_app()
+    client = app.test_client()
+    fast = state(app).extra["fastpath"]
+    for _ in range(3):
+        assert client.get("/api/v1/posts/nope").status_code == 404
+        assert client.get("/api/v1/posts?page=0").status_code == 400
+        assert client.post("/feeds/atom.xml").status_code == 405
+        assert client.options("/api/v1/posts").status_code == 204
+    assert fast.hits == 0
+
+
+@pytest.mark.parametrize("config", [{"RATELIMIT": "1000/minute"}, {"CACHE_TYPE": "NullCache"},
+                                    {"CACHE_LOCAL_BYTES": 0}])
+def test_off_when_every_request_must_reach_flask(filled, make_app, config):
+    app = make_app(**config)
+    assert "fastpath" not in state(app).extra
+    client = app.test_client()
+    assert client.get("/feeds/atom.xml").status_code == client.get("/feeds/atom.xml").status_code == 200
+
+
+def test_memory_is_bounded(filled, make_app):
+    app = make_app(CACHE_LOCAL_BYTES=6000)
+    client = app.test_client()
+    fast = state(app).extra["fastpath"]
+    for url in URLS:
+        client.get(url)
+    assert fast._bytes <= 6000
+    assert sum(len(ready.body) for ready, _ in fast._table.values()) == fast._bytes
