@@ -47,7 +47,10 @@ def when_ready(server):  # type: ignore[no-untyped-def]
 
     from feedsvc.extensions import state
 
-    live = state(server.app.wsgi()).live
+    app = server.app.wsgi()
+    if "feedsvc" not in getattr(app, "extensions", {}):
+        return  # another app under this config (bench/floor_app.py): nothing to reload
+    live = state(app).live
     master = os.getpid()
 
     def roll_workers(old, new):  # type: ignore[no-untyped-def]
