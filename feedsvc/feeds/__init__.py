@@ -17,6 +17,7 @@ from lxml import etree
 
 from .. import caching, http, urls
 from ..caching import Representation
+from ..content import Index
 from ..errors import ApiError
 from ..extensions import current_index, state
 from . import atom, icalendar, jsonfeed, opml, rss, websub
@@ -106,27 +107,36 @@ def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
-    """A (paged) feed of all posts, a category or a tag."""
+def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index, dict[str, Any], Any, bool]:
+    """The index, validated arguments, scope (404 when unknown) and browser flag of a feed request."""
     index = current_index()
-    args = _canonical_lang(index, parse(FeedArgs, request.args))
+    args = _canonical_lang(index, parse(schema, request.args))
     try:
         scope = resolve_scope(index, kind, slug)
     except FeedNotFound as exc:
         raise _not_found(exc) from None
-    cfg = current_app.config
-    browser = for_browser(fmt)
+    return index, args, scope, for_browser(fmt)
 
+
+def _send(key: dict[str, Any], build: Callable[[], FeedDoc], browser: bool) -> Any:
+    """Render (once per content version and key) and send a feed document."""
     def produce() -> Representation:
         try:
-            doc = build_feed(index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"],
-                             feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"])
+            doc = build()
         except FeedNotFound as exc:
             raise _not_found(exc) from None
         return _representation(doc, browser)
 
-    key = {"slug": slug, **args, "browser": browser or None}
-    return http.send(caching.render(request.endpoint or "feeds", key, produce))
+    return http.send(caching.render(request.endpoint or "feeds", {**key, "browser": browser or None}, produce))
+
+
+def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
+    """A (paged) feed of all posts, a category or a tag."""
+    index, args, scope, browser = _request(fmt, kind, slug, FeedArgs)
+    cfg = current_app.config
+    return _send({"slug": slug, **args}, lambda: build_feed(
+        index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"], feed_size=cfg["FEED_SIZE"],
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), browser)
 
 
 def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
@@ -135,25 +145,11 @@ def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any
     if not (len(year) == 4 and year.isascii() and year.isdigit()):
         raise ApiError(404, "not_found", "an archive year is four digits, e.g. /archive/2021/")
     year_n = int(year)
-    index = current_index()
-    args = _canonical_lang(index, parse(ArchiveArgs, request.args))
-    try:
-        scope = resolve_scope(index, kind, slug)
-    except FeedNotFound as exc:
-        raise _not_found(exc) from None
+    index, args, scope, browser = _request(fmt, kind, slug, ArchiveArgs)
     cfg = current_app.config
-    browser = for_browser(fmt)
-
-    def produce() -> Representation:
-        try:
-            doc = build_archive(index, fmt, scope, year_n, lang=args["lang"], part=args["page"],
-                                feed_size=cfg["FEED_SIZE"], ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"])
-        except FeedNotFound as exc:
-            raise _not_found(exc) from None
-        return _representation(doc, browser)
-
-    key = {"slug": slug, "year": year_n, **args, "browser": browser or None}
-    return http.send(caching.render(request.endpoint or "feeds", key, produce))
+    return _send({"slug": slug, "year": year_n, **args}, lambda: build_archive(
+        index, fmt, scope, year_n, lang=args["lang"], part=args["page"], feed_size=cfg["FEED_SIZE"],
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), browser)
 
 
 @bp.get("/opml.xml")
