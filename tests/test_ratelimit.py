@@ -4,71 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import RedisServer, free_port
 
 from feedsvc.extensions import state
 from feedsvc.ratelimit import _OncePerBurst, retry_after, storage_uri
 
 JSON_URLS = ["/api/v1/posts", "/api/v1/no-such-thing", "/feeds/atom.xml", "/feeds/no-such.xml"]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port (never the shared 6379)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start it and wait until it answers PING."""
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis
-
-        client = redis.Redis.from_url(self.url)
-        for _ in range(200):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        """Stop it (and wait for the port to close)."""
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A private Redis for this test."""
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed: cannot test the shared limiter storage")
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def hit(client: Any, url: str, addr: str = "203.0.113.7", **headers: str) -> Any:
@@ -153,11 +100,11 @@ def test_storage_uri_defaults() -> None:
 
 
 @pytest.mark.redis
-def test_budget_is_shared_through_redis(make_app: Any, redis_server: RedisServer) -> None:
+def test_budget_is_shared_through_redis(make_app: Any, private_redis: RedisServer) -> None:
     """Two app instances (two workers or hosts) with the cache's Redis share one budget."""
     import redis
 
-    cfg = {"RATELIMIT": "3/minute", "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_server.url,
+    cfg = {"RATELIMIT": "3/minute", "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": private_redis.url,
            "CACHE_KEY_PREFIX": "rltest:"}
     a, b = make_app(**cfg), make_app(**cfg)
     ca, cb = a.test_client(), b.test_client()  # no `with`: two apps' contexts must not nest
@@ -165,17 +112,17 @@ def test_budget_is_shared_through_redis(make_app: Any, redis_server: RedisServer
     assert hit(cb, "/api/v1/posts").status_code != 429
     assert hit(ca, "/api/v1/posts").status_code != 429
     assert_429(hit(cb, "/api/v1/posts"), "/api/v1/posts")
-    keys = redis.Redis.from_url(redis_server.url).keys("*")
+    keys = redis.Redis.from_url(private_redis.url).keys("*")
     assert any(k.startswith(b"rltest:ratelimit") or b"rltest:ratelimit" in k for k in keys), keys
 
 
 @pytest.mark.redis
-def test_redis_down_fails_open_and_recovers(make_app: Any, redis_server: RedisServer,
+def test_redis_down_fails_open_and_recovers(make_app: Any, private_redis: RedisServer,
                                            caplog: pytest.LogCaptureFixture) -> None:
-    app = make_app(RATELIMIT="5/minute", RATELIMIT_STORAGE_URI=redis_server.url)
+    app = make_app(RATELIMIT="5/minute", RATELIMIT_STORAGE_URI=private_redis.url)
     with app.test_client() as c:
         assert hit(c, "/api/v1/posts").status_code != 429
-        redis_server.stop()
+        private_redis.stop()
         for f in logging.getLogger("flask-limiter").filters:  # a new burst, whatever ran before
             if isinstance(f, _OncePerBurst):
                 f._last = 0.0
@@ -183,7 +130,7 @@ def test_redis_down_fails_open_and_recovers(make_app: Any, redis_server: RedisSe
             codes = [hit(c, url).status_code for url in JSON_URLS * 3]
         assert all(code < 500 and code != 429 for code in codes), codes  # served, not blocked
         assert any(r.name == "flask-limiter" for r in caplog.records), "the storage failure was not logged"
-        redis_server.start()
+        private_redis.start()
         # The limiter probes a dead storage with backoff (1 s, 2 s, ...): poll, bounded.
         codes: list[int] = []
         deadline = time.monotonic() + 60
@@ -218,7 +165,7 @@ def test_env_variable_turns_it_on(make_app: Any, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.redis
 @pytest.mark.slow
-def test_real_gunicorn_workers_share_one_budget(site: Any, redis_server: RedisServer) -> None:
+def test_real_gunicorn_workers_share_one_budget(site: Any, private_redis: RedisServer) -> None:
     """Through gunicorn (shipped config, 3 workers, new connection each time): one budget in Redis."""
     import sys
     from pathlib import Path
@@ -230,7 +177,7 @@ def test_real_gunicorn_workers_share_one_budget(site: Any, redis_server: RedisSe
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3",
            "FEEDSVC_CONTENT_DIR": str(site.root), "FEEDSVC_RELOAD_INTERVAL": "0",
-           "FEEDSVC_CACHE_TYPE": "RedisCache", "FEEDSVC_CACHE_REDIS_URL": redis_server.url,
+           "FEEDSVC_CACHE_TYPE": "RedisCache", "FEEDSVC_CACHE_REDIS_URL": private_redis.url,
            "FEEDSVC_RATELIMIT": "6/hour"}
     env.pop("PORT", None)
     proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "wsgi:app"],

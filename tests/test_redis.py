@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,63 +13,13 @@ from typing import Any
 
 import pytest
 import redis
+from conftest import RedisServer
 from test_http_kit import fill
 
 from feedsvc import caching
 
 pytestmark = pytest.mark.redis
 URLS = ["/feeds/atom.xml", "/feeds/categories/statements/rss.xml", "/api/v1/posts", "/api/v1/posts/summit", "/"]
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RedisServer:
-    """Our own redis-server on a free port (never the shared 127.0.0.1:6379), stopped by PID."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
-        for _ in range(200):
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A private Redis we may stop and restart."""
-    if not shutil.which("redis-server"):
-        pytest.skip("no redis-server binary: cannot start a private Redis to stop mid-run")
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -116,17 +65,17 @@ def test_two_instances_share_one_redis(site: Any, make_app: Any, redis_url: str)
     assert _renders(two) == 0  # every document came from the other instance's renders
 
 
-def test_redis_stopped_mid_run_keeps_serving_and_recovers(site: Any, make_app: Any, own_redis: RedisServer,
+def test_redis_stopped_mid_run_keeps_serving_and_recovers(site: Any, make_app: Any, private_redis: RedisServer,
                                                           caplog: pytest.LogCaptureFixture,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     fill(site)
     monkeypatch.setattr(caching, "RETRY_AFTER", 0.2)
     prefix = f"test-{uuid.uuid4().hex}:"
-    app = _redis_app(make_app, own_redis.url, prefix, CACHE_LOCAL_BYTES=0)
+    app = _redis_app(make_app, private_redis.url, prefix, CACHE_LOCAL_BYTES=0)
     client = app.test_client()
     assert client.get("/feeds/atom.xml").status_code == 200
 
-    own_redis.stop()
+    private_redis.stop()
     caplog.set_level(logging.WARNING, logger="feedsvc.cache")
     for _ in range(3):
         for url in URLS:
@@ -137,11 +86,11 @@ def test_redis_stopped_mid_run_keeps_serving_and_recovers(site: Any, make_app: A
     assert len(failing) == 1, "a failure burst is logged once"
     assert _renders(app) == 1 + 3 * len(URLS)
 
-    own_redis.start()  # same port, empty
+    private_redis.start()  # same port, empty
     time.sleep(0.25)
     assert client.get("/api/v1/posts").status_code == 200
     assert any("back" in r.getMessage() for r in caplog.records)
-    other = _redis_app(make_app, own_redis.url, prefix)
+    other = _redis_app(make_app, private_redis.url, prefix)
     assert other.test_client().get("/api/v1/posts").status_code == 200
     assert _renders(other) == 0, "the cache is used again once Redis is back"
 
