@@ -110,4 +110,11 @@ def test_query_last_modified_equals_last_modified_of_the_matches(tmp_path_factor
     idx = load_index(site.root)
     assert idx.content_mtime.timestamp() == 1_500_000_000
     for query in ({}, {"category": category}, {"tag": tag}, {"category": category, "tag": tag}, {"q": "body"}):
-        assert idx.query_last_modified(**query) == idx.last_modified(idx.query(**query)), query
+        matches = [p for p in idx.posts if (query.get("category") in (None, *p.categories))
+                   and (query.get("tag") in (None, *p.tag_slugs))]
+        # Independent of the index: the newest `updated` or file mtime of every match, or the tree's own.
+        newest = max([p.updated for p in matches] + [datetime.fromtimestamp(p.mtime_ns // 10**9, UTC)
+                                                     for p in matches] + [idx.content_mtime])
+        assert idx.query(**query) == tuple(matches), query
+        assert idx.query_last_modified(**query) == newest.replace(microsecond=0), query
+        assert idx.last_modified(matches) == newest.replace(microsecond=0), query

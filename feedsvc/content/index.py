@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import threading
 from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -44,14 +43,6 @@ class Search:
     postings: Mapping[str, array]
     ordinal: array
 
-    def ordinals(self, token: str) -> set[int]:
-        """Ordinals (in this snapshot) of the posts containing ``token``."""
-        uids = self.postings.get(token)
-        if not uids:
-            return set()
-        ordinal, n = self.ordinal, len(self.ordinal)
-        return {o for o in (ordinal[u] for u in uids if u < n) if o >= 0}
-
     def matching(self, words: Sequence[str]) -> set[int]:
         """Ordinals of the posts containing every word."""
         lists = sorted((self.postings.get(w) or array("I") for w in words), key=len)
@@ -64,24 +55,6 @@ class Search:
                 return acc
         ordinal, n = self.ordinal, len(self.ordinal)
         return {o for o in (ordinal[u] for u in acc if u < n) if o >= 0}
-
-
-class _OrdinalPostings(Mapping[str, Sequence[int]]):
-    """Token -> ordinals, computed from a Search on access."""
-
-    def __init__(self, search: Search) -> None:
-        self._search = search
-
-    def __getitem__(self, token: str) -> Sequence[int]:
-        if token not in self._search.postings:
-            raise KeyError(token)
-        return tuple(sorted(self._search.ordinals(token)))
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return (t for t in list(self._search.postings) if self._search.ordinals(t))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +86,8 @@ class Index:
     problems: tuple[Problem, ...] = ()
     #: Latest modification seen in the content tree (file/dir mtimes), for Last-Modified.
     content_mtime: datetime = datetime(1970, 1, 1, tzinfo=UTC)
-    #: Post source -> its search tokens; the inverted index is built from it on first search.
-    tokens_of: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
-    #: The loader's incremental inverted index (used instead of ``tokens_of`` when set).
-    search: Search | None = field(default=None, repr=False)
+    #: The loader's incremental inverted index, seen from this snapshot (empty: no post matches q).
+    search: Search = field(default_factory=lambda: Search({}, array("i")), repr=False)
     #: Set when the content directory could not be read: the reason (index is the last good one).
     degraded: tuple[str, ...] = ()
 
@@ -129,7 +100,7 @@ class Index:
         labels: dict[str, Counter[str]] = {}
         lm_ts = array("d")
         for i, post in enumerate(self.posts):
-            lm_ts.append(max(post.updated.timestamp(), post.mtime_ns / 1e9))
+            lm_ts.append(changed_at(post))
             by_slug[post.slug] = i
             for alias in post.aliases:
                 aliases.setdefault(alias, post.slug)
@@ -159,8 +130,6 @@ class Index:
         set_(self, "_memo", {})
         set_(self, "_lm_ts", lm_ts)  # per ordinal: newest of updated and file mtime
         set_(self, "_lm_memo", {})
-        set_(self, "_postings", None)
-        set_(self, "_lock", threading.Lock())
 
     # -- lookups ---------------------------------------------------------------
     def get(self, slug: str) -> Post | None:
@@ -194,32 +163,12 @@ class Index:
         Uses the entries' ``updated`` dates and file mtimes, plus the tree's own mtime
         (deletes and unpublishes touch a directory or site.yaml), never later than now.
         """
-        newest = self.content_mtime
-        newest_ts = newest.timestamp()  # kept in step with newest: not recomputed per post
-        for p in posts:
-            updated = p.updated
-            if updated > newest:
-                newest = updated
-                newest_ts = newest.timestamp()
-            mt = p.mtime_ns / 1e9
-            if mt > newest_ts:
-                newest = datetime.fromtimestamp(mt, UTC)
-                newest_ts = newest.timestamp()
-        now = datetime.now(UTC)
-        return min(newest, now).replace(microsecond=0)
+        return self._last_modified(max(map(changed_at, posts), default=0.0))
 
-    def postings(self) -> Mapping[str, Sequence[int]]:
-        """Token -> ordinals of the posts containing it (built once, on first use)."""
-        if self.search is not None:
-            return _OrdinalPostings(self.search)
-        built = self._postings  # type: ignore[attr-defined]
-        if built is None:
-            with self._lock:  # type: ignore[attr-defined]
-                built = self._postings  # type: ignore[attr-defined]
-                if built is None:
-                    built = build_postings(self.posts, self.tokens_of)
-                    object.__setattr__(self, "_postings", built)
-        return built
+    def _last_modified(self, newest: float) -> datetime:
+        """The HTTP Last-Modified for entries last changed at ``newest`` (a timestamp)."""
+        stamp = max(newest, self.content_mtime.timestamp())
+        return min(datetime.fromtimestamp(stamp, UTC), datetime.now(UTC)).replace(microsecond=0)
 
     # -- querying ----------------------------------------------------------------
     def query_last_modified(self, query: Query | None = None, **filters: object) -> datetime:
@@ -255,8 +204,7 @@ class Index:
         else:
             result = tuple(self.posts[i] for i in ords)
             newest = max(map(lm_ts.__getitem__, ords), default=0.0)
-        stamp = max(newest, self.content_mtime.timestamp())
-        last = min(datetime.fromtimestamp(stamp, UTC), datetime.now(UTC)).replace(microsecond=0)
+        last = self._last_modified(newest)
         memo: dict[Query, tuple[Post, ...]] = self._memo  # type: ignore[attr-defined]
         lm_memo: dict[Query, datetime] = self._lm_memo  # type: ignore[attr-defined]
         if len(memo) > 4096 or len(lm_memo) > 4096:
@@ -278,12 +226,7 @@ class Index:
             words = text_tokens(query.q)
             if not words:
                 return _EMPTY
-            if self.search is not None:
-                sets.append(sorted(self.search.matching(sorted(words))))
-            else:
-                postings = self.postings()
-                for w in words:
-                    sets.append(postings.get(w, _EMPTY))
+            sets.append(sorted(self.search.matching(sorted(words))))
         lo, hi = 0, len(self.posts)
         neg_ts: list[float] = self._neg_ts  # type: ignore[attr-defined]
         if query.until is not None:
@@ -310,17 +253,9 @@ class Index:
         return ords
 
 
-def build_postings(posts: Sequence[Post], words_of: Mapping[str, frozenset[str]]) -> dict[str, tuple[int, ...]]:
-    """Token -> ordinals, from each post's token set (keyed by post source)."""
-    acc: dict[str, list[int]] = {}
-    for i, p in enumerate(posts):
-        for w in words_of.get(p.source, ()):
-            lst = acc.get(w)
-            if lst is None:
-                acc[w] = [i]
-            else:
-                lst.append(i)
-    return {w: tuple(v) for w, v in acc.items()}
+def changed_at(post: Post) -> float:
+    """When a post last changed: its ``updated`` date or its file's mtime, whichever is later."""
+    return max(post.updated.timestamp(), post.mtime_ns / 1e9)
 
 
 def post_tokens(post: Post) -> frozenset[str]:

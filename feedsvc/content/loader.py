@@ -51,11 +51,7 @@ class ParseCache:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.path = Path(directory) / "parse-cache.pickle"
 
-    def read(self, cache_id: str) -> dict[str, _Entry]:
-        """Entries saved for this cache id ({} when missing, stale or unreadable)."""
-        return self.read_all(cache_id)[0]
-
-    def read_all(self, cache_id: str) -> tuple[dict[str, _Entry], Any]:
+    def read(self, cache_id: str) -> tuple[dict[str, _Entry], Any]:
         """Entries and the search state saved with them (({}, None) when unusable)."""
         try:
             with self.path.open("rb") as fh:
@@ -467,7 +463,7 @@ class Loader:
             self._entries.clear()
             self._reset_search()
             if self._parse_cache is not None:
-                entries, state = self._parse_cache.read_all(self._cache_id(site))
+                entries, state = self._parse_cache.read(self._cache_id(site))
                 if entries and state is not None:
                     self._entries.update(entries)
                     self._reset_search(state)
