@@ -50,3 +50,22 @@ def test_archive_years_are_four_ascii_digits(client, site, year):
     assert client.get("/feeds/archive/2021/atom.xml").status_code == 200
     r = client.get(f"/feeds/archive/{year}/atom.xml")
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("spelling", ["fr", "FR", "Fr"])
+def test_lang_is_case_insensitive_in_api_and_feeds(client, site, spelling):
+    """BCP 47 tags are case-insensitive: every spelling selects the same posts, everywhere."""
+    site.post("fr-post", lang="fr", title="Déclaration")
+    site.post("en-post", lang="en", title="Statement")
+    api = client.get(f"/api/v1/posts?lang={spelling}").json
+    assert [p["slug"] for p in api["items"]] == ["fr-post"]
+    feed = client.get(f"/feeds/feed.json?lang={spelling}").json
+    assert [i["title"] for i in feed["items"]] == ["Déclaration"] and feed["language"] == "fr"
+
+
+@pytest.mark.parametrize("query", ["lang=abcdefgh", "lang=en-x", "q=%EF%BF%BE", "q=a%01b"])
+def test_api_and_feeds_refuse_the_same_text(client, query):
+    """One rule for what a query string may carry, whichever tree it is sent to."""
+    for url in (f"/api/v1/posts?{query}", f"/feeds/atom.xml?{query}"):
+        r = client.get(url)
+        assert r.status_code == 400, url

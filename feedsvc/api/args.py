@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from ..content.markdown import xml_clean
+from ..content.validate import LANG_RE
+
 
 class _Repeated:
     """Stands for a parameter given more than once (rejected: which one wins is ambiguous)."""
@@ -65,8 +68,8 @@ class QueryStr(_QueryField, fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL.search(text):
-            raise ValidationError("must not contain control characters")
+        if _CONTROL.search(text) or xml_clean(text) != text:
+            raise ValidationError("must not contain control characters or non-characters")
         return text
 
 
@@ -128,8 +131,8 @@ class ListArgs(Schema):
                         metadata={"description": "Only posts in this category (slug, see /categories)."})
     tag = QueryStr(validate=validate.Length(min=1, max=200),
                    metadata={"description": "Only posts with this tag (slug, see /tags)."})
-    lang = QueryStr(validate=validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*\Z",
-                                             error="must be a language tag such as `en` or `pt-BR`"),
+    lang = QueryStr(validate=[validate.Length(max=35, error="at most 35 characters"),
+                              validate.Regexp(LANG_RE, error="must be a language tag such as `en` or `pt-BR`")],
                     metadata={"description": "Only posts in this language (BCP 47 tag)."})
     q = QueryStr(validate=validate.Length(min=1, max=200),
                  metadata={"description": "Full text: every word must occur in the title, summary or body "

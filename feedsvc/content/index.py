@@ -125,6 +125,7 @@ class Index:
         set_(self, "_by_cat", {k: tuple(v) for k, v in by_cat.items()})
         set_(self, "_by_tag", {k: tuple(v) for k, v in by_tag.items()})
         set_(self, "_by_lang", {k: tuple(v) for k, v in by_lang.items()})
+        set_(self, "_lang_of", {k.lower(): k for k in by_lang})
         set_(self, "_neg_ts", neg_ts)
         set_(self, "_tags", dict(sorted(tags.items())))
         set_(self, "_memo", {})
@@ -156,6 +157,10 @@ class Index:
     def languages(self) -> tuple[str, ...]:
         """Languages that have posts, sorted."""
         return tuple(sorted(self._by_lang))  # type: ignore[attr-defined]
+
+    def canonical_lang(self, lang: str) -> str:
+        """The published spelling of a language tag (BCP 47 tags are case-insensitive: PT-br is pt-BR)."""
+        return self._lang_of.get(lang.lower(), lang)  # type: ignore[attr-defined,no-any-return]
 
     def last_modified(self, posts: Sequence[Post]) -> datetime:
         """Last-Modified for a document listing ``posts``: never earlier than any change.
@@ -221,7 +226,7 @@ class Index:
         if query.tag is not None:
             sets.append(self._by_tag.get(query.tag, _EMPTY))  # type: ignore[attr-defined]
         if query.lang is not None:
-            sets.append(self._by_lang.get(query.lang, _EMPTY))  # type: ignore[attr-defined]
+            sets.append(self._by_lang.get(self.canonical_lang(query.lang), _EMPTY))  # type: ignore[attr-defined]
         if query.q is not None:
             words = text_tokens(query.q)
             if not words:

@@ -103,7 +103,7 @@ def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
     # Language tags are case-insensitive (BCP 47): ?lang=PT-br is the pt-BR feed, one URL and id.
     lang = args.get("lang")
     if lang:
-        args["lang"] = next((x for x in index.languages if x.lower() == lang.lower()), lang)
+        args["lang"] = index.canonical_lang(lang)
     return args
 
 
