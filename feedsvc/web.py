@@ -163,7 +163,7 @@ def home() -> Response:
         site = idx.site
         latest = idx.posts[:HOME_POSTS]
         popular = sorted(idx.tags.values(), key=lambda t: (-t.count, t.tag.slug))[:HOME_TAGS]
-        return idx.last_modified(latest), dict(
+        return idx.query_last_modified(), dict(  # counts and tags cover every post
             title=site.title, alternates=discovery(site), canonical=urls.home(site),
             posts=[post_item(site, p) for p in latest], total=len(idx.posts),
             categories=[{"info": c, "href": urls.category_page(site, c.category.slug),
@@ -229,7 +229,7 @@ def category_page(slug: str) -> Response:
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(category=slug)
         items = _listed(idx, posts)
-        return idx.last_modified(posts[:len(items)]), dict(
+        return idx.query_last_modified(category=slug), dict(
             title=cat.title, description=cat.description, kind="Category",
             alternates=discovery(site, "category", slug, cat.title), canonical=urls.category_page(site, slug),
             posts=items, total=len(posts), feeds=feed_links(site, "category", slug),
@@ -250,7 +250,7 @@ def tag_page(tag: str) -> Response:
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(tag=tag)
         items = _listed(idx, posts)
-        return idx.last_modified(posts[:len(items)]), dict(
+        return idx.query_last_modified(tag=tag), dict(
             title=info.tag.label, description="", kind="Tag",
             alternates=discovery(site, "tag", tag, info.tag.label), canonical=urls.tag_page(site, tag),
             posts=items, total=len(posts), feeds=feed_links(site, "tag", tag, ("atom", "rss", "json")),

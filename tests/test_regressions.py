@@ -69,3 +69,28 @@ def test_api_and_feeds_refuse_the_same_text(client, query):
     for url in (f"/api/v1/posts?{query}", f"/feeds/atom.xml?{query}"):
         r = client.get(url)
         assert r.status_code == 400, url
+
+
+@pytest.mark.parametrize("url", ["/feeds/atom.xml?page=2", "/feeds/archive/2021/rss.xml?page=2",
+                                 "/api/v1/posts?page=2&per_page=1", "/categories/statements"])
+def test_a_page_whose_posts_change_by_a_move_is_not_answered_304(site, make_app, url):
+    """A date edit moving the newest post to the end brings an *older* post onto the page: its own
+    entries are all older than before, yet the page changed, so If-Modified-Since must get a 200."""
+    import os
+
+    from feedsvc.extensions import state
+
+    old = 1_600_000_000
+    paths = [site.post(name, date=day, categories=["statements"])
+             for name, day in (("a", "2021-03-03"), ("b", "2021-03-02"), ("c", "2021-03-01"))]
+    for path in [*paths, site.root / "posts", site.root / "site.yaml"]:
+        os.utime(path, (old, old))
+    app = make_app(FEED_SIZE=1)
+    client = app.test_client()
+    before = client.get(url)
+    assert before.status_code == 200
+    assert client.get(url, headers={"If-Modified-Since": before.headers["Last-Modified"]}).status_code == 304
+    site.post("a", date="2021-02-28", categories=["statements"])  # in place: no directory mtime moves
+    state(app).live.refresh()
+    after = client.get(url, headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert after.status_code == 200 and after.get_data() != before.get_data()

@@ -123,7 +123,7 @@ def categories() -> Response:
     """Every declared category with its post count and feeds."""
     index = current_index()
     return http.send(render("api.categories", {}, lambda: Representation(
-        to_json(dump_categories(index.site, index.categories)), JSON, index.last_modified(index.posts))))
+        to_json(dump_categories(index.site, index.categories)), JSON, index.query_last_modified())))
 
 
 def _category(index: Index, slug: str) -> Any:
@@ -158,7 +158,7 @@ def tags() -> Response:
     """Every tag in use, by slug, with its post count and feeds."""
     index = current_index()
     return http.send(render("api.tags", {}, lambda: Representation(
-        to_json(dump_tags(index.site, list(index.tags.values()))), JSON, index.last_modified(index.posts))))
+        to_json(dump_tags(index.site, list(index.tags.values()))), JSON, index.query_last_modified())))
 
 
 @bp.get("/openapi.json")

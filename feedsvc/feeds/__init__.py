@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,7 @@ def for_browser(fmt: str) -> bool:
     return html > accept[MEDIA_TYPES[fmt].split(";")[0]]
 
 
-def _representation(doc: FeedDoc, browser: bool = False) -> Representation:
-    index = current_index()
+def _representation(doc: FeedDoc, last_modified: datetime, browser: bool = False) -> Representation:
     headers: tuple[tuple[str, str], ...] = ()
     if doc.fmt in BROWSER_FORMATS:
         headers = (("Vary", "Accept"),)
@@ -73,7 +73,7 @@ def _representation(doc: FeedDoc, browser: bool = False) -> Representation:
     mimetype = MEDIA_TYPES[doc.fmt]
     if browser:
         body, mimetype = preview(body), BROWSER_TYPE
-    return Representation(body, mimetype, index.last_modified([i.post for i in doc.items]), headers=headers)
+    return Representation(body, mimetype, last_modified, headers=headers)
 
 
 _XSL = Path(__file__).resolve().parent.parent / "static" / "feed.xsl"
@@ -118,14 +118,15 @@ def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index
     return index, args, scope, for_browser(fmt)
 
 
-def _send(key: dict[str, Any], build: Callable[[], FeedDoc], browser: bool) -> Any:
+def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Callable[[], datetime],
+          browser: bool) -> Any:
     """Render (once per content version and key) and send a feed document."""
     def produce() -> Representation:
         try:
             doc = build()
         except FeedNotFound as exc:
             raise _not_found(exc) from None
-        return _representation(doc, browser)
+        return _representation(doc, last_modified(), browser)
 
     return http.send(caching.render(request.endpoint or "feeds", {**key, "browser": browser or None}, produce))
 
@@ -136,7 +137,18 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     cfg = current_app.config
     return _send({"slug": slug, **args}, lambda: build_feed(
         index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), browser)
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
+
+
+def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> datetime:
+    """Last-Modified of every page and archive of a feed: that of all its posts.
+
+    A page's own entries are not enough: an edit that moves a post to another page or
+    year changes documents whose remaining entries are all older.
+    """
+    return index.query_last_modified(category=scope.slug if scope.kind == "category" else None,
+                                     tag=scope.slug if scope.kind == "tag" else None,
+                                     lang=args["lang"], q=args.get("q"))
 
 
 def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
@@ -149,7 +161,7 @@ def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any
     cfg = current_app.config
     return _send({"slug": slug, "year": year_n, **args}, lambda: build_archive(
         index, fmt, scope, year_n, lang=args["lang"], part=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), browser)
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
 
 
 @bp.get("/opml.xml")
@@ -159,7 +171,7 @@ def opml_view() -> Any:
     index = current_index()
 
     def produce() -> Representation:
-        return Representation(opml.write(index, args["format"]), OPML_TYPE, index.last_modified(index.posts))
+        return Representation(opml.write(index, args["format"]), OPML_TYPE, index.query_last_modified())
 
     return http.send(caching.render("feeds.opml", args, produce))
 
