@@ -164,7 +164,8 @@ def partner(service: Server, failing: Server) -> Iterator[Server]:
         "/filters.html": (partner_page("Filters", '<div id="t" data-feedsvc data-tag="cnd" data-limit="5"></div>'
                                        '<div id="f" data-feedsvc data-category="statements" data-lang="fr"></div>', js), {}),
         "/unknown.html": (partner_page("Unknown category", '<div id="w" data-feedsvc data-category="no-such-thing">'
-                                       '</div><div id="ok" data-feedsvc data-limit="1"></div>', js), {}),
+                                       '</div><div id="ok" data-feedsvc data-limit="1"></div>'
+                                       '<div id="none" data-feedsvc data-category="empty"></div>', js), {}),
     }
     with Server(static_pages(pages)) as server:
         yield server
@@ -176,7 +177,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (os.path.exists(p) and os.access(p, os.X_OK))]
     if missing:
         pytest.skip(f"browser tests need Debian chromium + chromium-driver ({', '.join(missing)} missing); "
-                    "run `make browsers` as root")
+                    "run `make system-deps` as root")
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -330,8 +331,10 @@ def test_failing_api_leaves_a_usable_link(browser: Any, partner: Server, failing
 
 
 def test_unknown_category_fails_quietly_and_alone(browser: Any, partner: Server, service: Server) -> None:
-    open_page(browser, f"{partner.url}/unknown.html", widgets=2)
-    bad, ok = widget(browser, "w"), widget(browser, "ok")
+    open_page(browser, f"{partner.url}/unknown.html", widgets=3)
+    bad, ok, none = widget(browser, "w"), widget(browser, "ok"), widget(browser, "none")
+    # A declared category with no posts yet is a finished, quiet widget, not a failure.
+    assert none["state"] == "ready" and none["items"] == [] and "p" in none["elements"]
     assert bad["state"] == "failed" and bad["fallback"] == f"{service.url}/feeds/atom.xml"
     assert ok["state"] == "ready" and [i["title"] for i in ok["items"]] == ["Statement 7"]
 

@@ -168,7 +168,11 @@
       .then(function (doc) {
         if (!doc || !Array.isArray(doc.items)) throw new Error("unexpected response");
         var items = doc.items.slice(0, o.limit);
-        if (!items.length) { show(root, el("p", "empty", "No posts yet.")); return; }
+        if (!items.length) {
+          show(root, el("p", "empty", "No posts yet."));
+          host.setAttribute("data-feedsvc-state", "ready");
+          return;
+        }
         for (var i = 0; i < items.length; i++) list.appendChild(item(items[i] || {}, o));
         list.removeAttribute("aria-busy");
         host.setAttribute("data-feedsvc-state", "ready");
