@@ -95,15 +95,10 @@ def make_key(endpoint: str, args: Mapping[str, object]) -> str:
             if len(_norms) > 4096:  # hostile variety (random q=) must not grow it without bound
                 _norms.clear()
             _norms[memo] = norm
-    # The version pinned when the request began (see pin_version): a reload landing
-    # mid-request must never file a document built from the older index under the newer key.
+    # The request's one snapshot (current_index pins it in g): a reload landing mid-request
+    # must never file a document built from the older index under the newer key.
     version = current_index().version
     return f"r{RENDER_VERSION}:{rc.settings}:{version}:{endpoint}?{norm}"
-
-
-def pin_version() -> None:
-    """before_request: fix the content snapshot (and so the version) this request starts with."""
-    current_index()
 
 
 class RenderCache:
@@ -267,7 +262,6 @@ def init_app(app: Flask) -> None:
         backend = _redis_backend(app)
         backends[cache] = backend  # `cache.get` and ours use the same client
     settings = hashlib.sha256(repr([cfg.get(k) for k in _OUTPUT_SETTINGS]).encode()).hexdigest()[:8]
-    app.before_request(pin_version)
     app.extensions["feedsvc"].extra["render_cache"] = RenderCache(
         backend, cfg.get("CACHE_LOCAL_BYTES", 32 * 1024 * 1024), settings,
         enabled=cfg["CACHE_TYPE"] != "NullCache" and backend is not None)

@@ -31,7 +31,7 @@ from werkzeug.routing import RequestRedirect
 
 from . import urls
 from .extensions import current_index, state
-from .http import CORS, PREFLIGHT
+from .http import CORS, PREFLIGHT, compress_body
 
 #: File extension per media type; nginx's `types` maps them back (see nginx_config).
 EXTENSIONS = {
@@ -162,13 +162,12 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
                     _MADE.add(target.parent)
                 target.write_bytes(data)
                 files = [target]
-                if precompress:
-                    for coding, suffix in (("gzip", ".gz"), ("br", ".br")):
-                        enc = client.get(url, headers={"Accept-Encoding": coding})
-                        enc_data = enc.get_data()
-                        enc.close()
-                        if enc.headers.get("Content-Encoding") == coding:
-                            (out_dir / (rel + suffix)).write_bytes(enc_data)
+                if precompress and "Accept-Encoding" in resp.headers.get("Vary", ""):
+                    # The server's own deterministic compression of these very bytes: the
+                    # same files it would send, without rendering the document twice more.
+                    with _APP.app_context():  # type: ignore[union-attr]
+                        for coding, suffix in (("gzip", ".gz"), ("br", ".br")):
+                            (out_dir / (rel + suffix)).write_bytes(compress_body(data, coding))
                             files.append(out_dir / (rel + suffix))
                 lm = resp.headers.get("Last-Modified")
                 if lm:  # nginx sends the file's mtime as Last-Modified: make it the app's

@@ -163,9 +163,7 @@ def send(rep: Representation, status: int = 200) -> Response:
     """A response for a representation, answered 304 when the client's copy is current."""
     environ = request.environ
     coding = None
-    codings = rep.ready.get("codings")
-    if codings is None:
-        codings = _codings(rep)
+    codings = _codings(rep)
     if codings:
         accept = environ.get("HTTP_ACCEPT_ENCODING")
         if accept:

@@ -20,7 +20,7 @@ from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .errors import error_response
+from .errors import error_response, wants_json
 from .extensions import state
 
 log = logging.getLogger("feedsvc.ratelimit")
@@ -50,7 +50,7 @@ def retry_after(reset_at: float, now: float | None = None) -> int:
 def _too_many(seconds: int, limit: str) -> Response:
     """The 429 answer: JSON under /api and /feeds, plain text elsewhere; always Retry-After."""
     message = f"too many requests from this client ({limit}); retry after {seconds} seconds"
-    if request.path.startswith(("/api", "/feeds")):
+    if wants_json():
         resp = error_response(429, "rate_limited", message, {"limit": limit, "retry_after": seconds})
     else:
         resp = Response(message + "\n", status=429, mimetype="text/plain")
