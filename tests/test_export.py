@@ -119,6 +119,17 @@ def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path
     out = tmp_path / "export"
     result = app.test_cli_runner().invoke(args=["export", str(out), "--jobs", "1", "--precompress"])
     assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "export-manifest.json").read_text())
+    client = app.test_client()
+    compressed = 0
+    for url, item in manifest["documents"].items():
+        for coding, suffix in (("gzip", ".gz"), ("br", ".br")):
+            path = out / (item.get("file", "") + suffix)
+            if item.get("file") and path.exists():  # the app's own compressed bytes, byte for byte
+                served = client.get(url, headers={"Accept-Encoding": coding})
+                assert served.headers.get("Content-Encoding") == coding and served.get_data() == path.read_bytes(), url
+                compressed += 1
+    assert compressed > 10
     port = _free_port()
     conf = (out / "nginx.conf").read_text().replace("listen 8080;", f"listen 127.0.0.1:{port};")
     (out / "nginx.conf").write_text(conf)
