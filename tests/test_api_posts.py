@@ -196,8 +196,9 @@ def test_unknown_post_is_404_json(api: Any) -> None:
 def test_head_has_the_get_headers_and_no_body(api: Any, url: str) -> None:
     get, head = api.get(url), api.head(url)
     assert head.status_code == 200 and head.data == b""
-    for name in ("Content-Type", "ETag", "Last-Modified", "Link", "X-Total-Count"):
-        assert head.headers.get(name) == get.headers.get(name)
+    names = ["Content-Type", "ETag", "Last-Modified"] + (["Link", "X-Total-Count"] if "?" in url else [])
+    for name in names:
+        assert get.headers.get(name) and head.headers.get(name) == get.headers[name], name
 
 
 def test_conditional_get(api: Any) -> None:

@@ -59,7 +59,8 @@ def test_any_text_gives_well_formed_documents(site, make_app, title, body, summa
         assert str(cal.walk("VEVENT")[0]["SUMMARY"]) == (post.title or post.slug)
     opml = etree.fromstring(client.get("/feeds/opml.xml").data)
     assert opml.tag == "opml"
-    json.loads(client.get("/feeds/feed.json?q=" + "x").data)
+    search = client.get("/feeds/feed.json?q=x")
+    assert search.status_code == 200 and json.loads(search.data)["version"] == "https://jsonfeed.org/version/1.1"
 
 
 _apps: dict[str, object] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import feedparser
 import pytest
 from feeds_checks import populate
@@ -35,10 +37,13 @@ def test_opml_lists_every_feed(client, fmt, file):
                                                           "reduction-des-risques", "%D0%BD%D0%B0%D1%80%D0%BA%D0%BE"
                                                           "%D0%BF%D0%BE%D0%BB%D0%B8%D1%82%D0%B8%D0%BA%D0%B0")}
     assert set(urls) == expected
-    for url in urls:  # every listed feed exists
-        body = client.get(url.removeprefix(BASE)).data
-        if fmt != "json":
-            assert feedparser.parse(body).bozo == 0
+    for url in urls:  # every listed feed exists and parses
+        resp = client.get(url.removeprefix(BASE))
+        assert resp.status_code == 200, url
+        if fmt == "json":
+            assert json.loads(resp.data)["version"] == "https://jsonfeed.org/version/1.1"
+        else:
+            assert feedparser.parse(resp.data).bozo == 0
 
 
 def test_opml_bad_format(client):

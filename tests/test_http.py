@@ -217,7 +217,6 @@ def test_compressed_once_then_reused(probe: Any, monkeypatch: pytest.MonkeyPatch
     assert sorted(calls) == ["br", "gzip"]
     assert len(bodies) == 2
     # Deterministic bytes: gzip carries no timestamp, so every worker agrees with the ETag.
-    assert gzip.compress(b"x", mtime=0)[4:8] == b"\0\0\0\0"
     assert client.get("/probe/a", headers={"Accept-Encoding": "gzip"}).data[4:8] == b"\0\0\0\0"
 
 

@@ -157,7 +157,6 @@ def test_invalid_limit_is_a_startup_error(make_app: Any) -> None:
 
 def test_env_variable_turns_it_on(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDSVC_RATELIMIT", "1/minute")
-    assert os.environ["FEEDSVC_RATELIMIT"] == "1/minute"
     with make_app().test_client() as c:
         hit(c, "/api/v1/posts")
         assert_429(hit(c, "/api/v1/posts"), "/api/v1/posts")

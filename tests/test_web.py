@@ -128,7 +128,7 @@ def test_permalink_sends_post_pages_to_the_main_website(seeded: Any, make_app: A
     seeded.write_site(permalink="https://example.org/news/{year}/{slug}/")
     with make_app().test_client() as c:
         resp = c.get("/posts/s1")
-        assert resp.status_code in (301, 302, 307, 308)
+        assert resp.status_code == 302  # temporary: the permalink setting can change
         assert resp.headers["Location"] == "https://example.org/news/2021/s1/"
         # An alias goes straight to the permalink, with one redirect.
         assert c.get("/posts/old-two").headers["Location"] == "https://example.org/news/2021/s2/"
