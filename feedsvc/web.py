@@ -183,11 +183,10 @@ def post_page(slug: str) -> Response:
     site = idx.site
     post = idx.get(slug)
     if post is None:
-        target = idx.alias_target(slug)
-        moved = idx.get(target) if target is not None else None
-        if moved is not None:
+        target = idx.alias_target(slug)  # aliases only ever name published posts
+        if target is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
-            return redirect(urls.permalink(site, moved), 308)
+            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]
         return not_found(f"There is no post at /posts/{shown(slug)}.")
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.

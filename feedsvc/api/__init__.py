@@ -126,18 +126,18 @@ def categories() -> Response:
         to_json(dump_categories(index.site, index.categories)), JSON, index.query_last_modified())))
 
 
-def _category(index: Index, slug: str) -> Any:
-    for info in index.categories:
-        if info.category.slug == slug:
-            return info
-    raise _not_found(f"no category with slug {slug!r}")
+def _require_category(index: Index, slug: str) -> None:
+    """404 unless site.yaml declares this category."""
+    if index.site.category(slug) is None:
+        raise _not_found(f"no category with slug {slug!r}")
 
 
 @bp.get("/categories/<slug>")
 def category(slug: str) -> Response:
     """One category."""
     index = current_index()
-    info = _category(index, slug)
+    _require_category(index, slug)
+    info = next(info for info in index.categories if info.category.slug == slug)
     return http.send(render("api.category", {"slug": slug}, lambda: Representation(
         to_json(dump_categories(index.site, (info,))[0]), JSON, index.query_last_modified(category=slug))))
 
@@ -146,7 +146,7 @@ def category(slug: str) -> Response:
 def category_posts(slug: str) -> Response:
     """A page of a category's posts, filtered like /posts (the category comes from the path)."""
     index = current_index()
-    _category(index, slug)
+    _require_category(index, slug)
     args = list_args(index, exclude=("category",))
     path = f"/categories/{urls.seg(slug)}/posts"
     return http.send(render("api.category_posts", {**args, "slug": slug},

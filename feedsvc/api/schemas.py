@@ -78,17 +78,6 @@ class EventSchema(_OmitNone):
     timezone = fields.Str(metadata={"description": "IANA zone the times were written in."})
 
 
-class Derived(fields.Nested):
-    """A nested object computed from the whole parent object by ``getter``."""
-
-    def __init__(self, nested: Any, getter: Any, **kwargs: Any) -> None:
-        super().__init__(nested, **kwargs)
-        self.getter = getter
-
-    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
-        return self._serialize(self.getter(obj), attr, obj, **kwargs)
-
-
 def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Field:
     """A field of type ``kind`` whose value is ``getter(parent)`` (so OpenAPI knows its type)."""
 
@@ -125,8 +114,8 @@ class PostSchema(_OmitNone):
     image = fields.Url()
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
     event = fields.Nested(EventSchema)
-    links = Derived(PostLinksSchema, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")},
-                    required=True)
+    links = Computed(fields.Nested, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")},
+                     nested=PostLinksSchema, required=True)
 
 
 class FeedLinksSchema(Schema):
@@ -154,7 +143,8 @@ class CategorySchema(Schema):
     title = fields.Str(required=True, attribute="category.title")
     description = fields.Str(required=True, attribute="category.description")
     post_count = fields.Int(required=True, attribute="count", validate=validate.Range(min=0))
-    links = Derived(FeedLinksSchema, lambda c: _feed_links("category", c.category.slug), required=True)
+    links = Computed(fields.Nested, lambda c: _feed_links("category", c.category.slug), nested=FeedLinksSchema,
+                     required=True)
 
 
 class TagSchema(Schema):
@@ -163,7 +153,8 @@ class TagSchema(Schema):
     tag = fields.Str(required=True, attribute="tag.label", metadata={"description": "Most used label."})
     slug = fields.Str(required=True, attribute="tag.slug")
     post_count = fields.Int(required=True, attribute="count", validate=validate.Range(min=1))
-    links = Derived(FeedLinksSchema, lambda t: _feed_links("tag", t.tag.slug), required=True)
+    links = Computed(fields.Nested, lambda t: _feed_links("tag", t.tag.slug), nested=FeedLinksSchema,
+                     required=True)
 
 
 class PageMetaSchema(Schema):

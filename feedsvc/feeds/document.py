@@ -16,8 +16,8 @@ from lxml.html import builder as E
 from lxml.html import tostring
 
 from .. import __version__, urls
-from ..content import Author, Index, Page, Post, Site
-from .events import event_block_html, event_lines
+from ..content import Index, Page, Post, Site
+from .events import event_block_html
 
 #: Media type of each format (with charset: the contract names them).
 MEDIA_TYPES = {
@@ -85,13 +85,6 @@ class FeedItem:
         parts.append(E.P(E.A("Read the full post", href=self.url)))
         return event_block_html(self.post) + "".join(tostring(p, encoding="unicode") for p in parts)
 
-    @property
-    def content_text(self) -> str:
-        """The body as plain text, with the event details first."""
-        lines = event_lines(self.post)
-        text = self.post.content_text
-        return "\n".join(f"{k}: {v}" for k, v in lines) + ("\n\n" + text if text else "") if lines else text
-
 
 @dataclass(frozen=True, slots=True)
 class FeedDoc:
@@ -114,7 +107,6 @@ class FeedDoc:
     hub: str | None = None
     ttl_seconds: int = 0
     stylesheet: str = ""
-    author: Author | None = None
     generator: tuple[str, str, str] = GENERATOR
     #: Budget for the entries' HTML content in bytes (0: none); see ``contents``.
     max_bytes: int = 0
@@ -230,7 +222,6 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
                                                   for p in posts),
         links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),
         max_bytes=max_bytes,
-        author=site.author,
     )
 
 

@@ -49,10 +49,9 @@ class FeedExtension:
 
 
 class EntryExtension:
-    """Entry-level additions; ``item`` and ``channel_lang`` are set after registration."""
+    """Entry-level additions; ``item`` is set after registration."""
 
     item: FeedItem | None = None
-    channel_lang: str = ""
 
     def extend_ns(self) -> dict[str, str]:
         """Namespaces used in entries (declared on the root by the feed extension)."""
