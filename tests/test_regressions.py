@@ -94,3 +94,21 @@ def test_a_page_whose_posts_change_by_a_move_is_not_answered_304(site, make_app,
     state(app).live.refresh()
     after = client.get(url, headers={"If-Modified-Since": before.headers["Last-Modified"]})
     assert after.status_code == 200 and after.get_data() != before.get_data()
+
+
+def test_the_browser_page_of_a_feed_transforms_the_cached_xml(site, make_app, monkeypatch):
+    """A browser's view of a feed must not write the feed a second time."""
+    import lxml.html
+
+    from feedsvc import feeds
+
+    site.post("a")
+    writes: list[str] = []
+    real = feeds.WRITERS["atom"]
+    monkeypatch.setitem(feeds.WRITERS, "atom", lambda doc: writes.append(doc.fmt) or real(doc))
+    client = make_app().test_client()
+    xml = client.get("/feeds/atom.xml")
+    page = client.get("/feeds/atom.xml", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert xml.mimetype == "application/atom+xml" and page.mimetype == "text/html"
+    assert "A" in lxml.html.fromstring(page.data).text_content()
+    assert writes == ["atom"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -128,10 +129,8 @@ class Post:
 
     @property
     def content_text(self) -> str:
-        """The body as plain text (derived from the sanitised HTML)."""
-        from .markdown import html_to_text
-
-        return html_to_text(self.content_html)
+        """The body as plain text (derived from the sanitised HTML, once per body)."""
+        return _text_of(self.html_z)
 
     @property
     def tag_slugs(self) -> tuple[str, ...]:
@@ -141,6 +140,14 @@ class Post:
     def sort_key(self) -> tuple:
         """Newest first; ties broken by slug so order never depends on the filesystem."""
         return (-self.date.timestamp(), self.slug)
+
+
+@lru_cache(maxsize=2048)
+def _text_of(html_z: bytes) -> str:
+    """Plain text of a compressed body: listings and feeds ask for the same posts again and again."""
+    from .markdown import html_to_text
+
+    return html_to_text(zlib.decompress(html_z).decode("utf-8")) if html_z else ""
 
 
 @dataclass(frozen=True, slots=True)

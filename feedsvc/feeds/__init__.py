@@ -63,17 +63,13 @@ def for_browser(fmt: str) -> bool:
     return html > accept[MEDIA_TYPES[fmt].split(";")[0]]
 
 
-def _representation(doc: FeedDoc, last_modified: datetime, browser: bool = False) -> Representation:
+def _representation(doc: FeedDoc, last_modified: datetime) -> Representation:
     headers: tuple[tuple[str, str], ...] = ()
     if doc.fmt in BROWSER_FORMATS:
         headers = (("Vary", "Accept"),)
     if doc.hub:  # WebSub §4: hub and exactly one self, the URL of this very variant
         headers += (("Link", f'<{doc.hub}>; rel="hub"'), ("Link", f'<{doc.self_url}>; rel="self"'))
-    body = WRITERS[doc.fmt](doc)
-    mimetype = MEDIA_TYPES[doc.fmt]
-    if browser:
-        body, mimetype = preview(body), BROWSER_TYPE
-    return Representation(body, mimetype, last_modified, headers=headers)
+    return Representation(WRITERS[doc.fmt](doc), MEDIA_TYPES[doc.fmt], last_modified, headers=headers)
 
 
 _XSL = Path(__file__).resolve().parent.parent / "static" / "feed.xsl"
@@ -120,15 +116,21 @@ def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index
 
 def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Callable[[], datetime],
           browser: bool) -> Any:
-    """Render (once per content version and key) and send a feed document."""
+    """Render (once per content version and key) and send a feed document, or its browser page."""
     def produce() -> Representation:
         try:
             doc = build()
         except FeedNotFound as exc:
             raise _not_found(exc) from None
-        return _representation(doc, last_modified(), browser)
+        return _representation(doc, last_modified())
 
-    return http.send(caching.render(request.endpoint or "feeds", {**key, "browser": browser or None}, produce))
+    endpoint = request.endpoint or "feeds"
+    rep = caching.render(endpoint, {**key, "browser": None}, produce)
+    if browser:  # the page is the cached XML transformed, not a second rendering of the feed
+        xml = rep
+        rep = caching.render(endpoint, {**key, "browser": True}, lambda: Representation(
+            preview(xml.body), BROWSER_TYPE, xml.last_modified, headers=xml.headers))
+    return http.send(rep)
 
 
 def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
