@@ -12,7 +12,7 @@ from lxml import etree
 
 from .. import urls
 from ..content import Index
-from .document import EPOCH, newest
+from .document import EPOCH, newest, resolve_scope
 
 #: OPML type attribute per format ("rss" is the OPML type for any syndication feed).
 LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
@@ -35,21 +35,20 @@ def write(index: Index, fmt: str = "atom") -> bytes:
     etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")
 
-    def outline(parent: etree._Element, title: str, description: str, kind: str, slug: str | None,
-                html: str) -> None:
-        etree.SubElement(parent, "outline", type="rss", text=title, title=title, description=description,
-                         xmlUrl=urls.feed(site, fmt, kind, slug), htmlUrl=html, language=site.language,
+    def outline(parent: etree._Element, kind: str, slug: str | None) -> None:
+        # The same title, description and page as the feed itself says (one source: resolve_scope).
+        scope = resolve_scope(index, kind, slug)
+        etree.SubElement(parent, "outline", type="rss", text=scope.title, title=scope.title,
+                         description=scope.description, xmlUrl=urls.feed(site, fmt, kind, slug),
+                         htmlUrl=scope.html_url, language=site.language,
                          version="RSS2" if fmt == "rss" else LABELS[fmt])
 
-    outline(body, site.title, site.subtitle or site.title, "all", None, urls.home(site))
+    outline(body, "all", None)
     cats = etree.SubElement(body, "outline", text="Categories", title="Categories")
     for info in index.categories:
-        c = info.category
-        outline(cats, f"{site.title}: {c.title}", c.description or c.title, "category", c.slug,
-                urls.category_page(site, c.slug))
+        outline(cats, "category", info.category.slug)
     if index.tags:
         tags = etree.SubElement(body, "outline", text="Tags", title="Tags")
-        for slug, info in index.tags.items():
-            outline(tags, f"{site.title}: {info.tag.label}", f"Posts tagged “{info.tag.label}”", "tag", slug,
-                    urls.tag_page(site, slug))
+        for slug in index.tags:
+            outline(tags, "tag", slug)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
