@@ -219,43 +219,40 @@ def post_page(slug: str) -> Response:
 @bp.get("/categories/<slug>")
 def category_page(slug: str) -> Response:
     """The posts of one category, with its feeds."""
-    idx = current_index()
-    site = idx.site
+    site = current_index().site
     cat = site.category(slug)
     if cat is None:
         return not_found(f"There is no category “{shown(slug)}”.")
-
-    def build() -> tuple[datetime, dict[str, Any]]:
-        posts = idx.query(category=slug)
-        items = _listed(idx, posts)
-        return idx.query_last_modified(category=slug), dict(
-            title=cat.title, description=cat.description, kind="Category",
-            alternates=discovery(site, "category", slug, cat.title), canonical=urls.category_page(site, slug),
-            posts=items, total=len(posts), feeds=feed_links(site, "category", slug),
-        )
-
-    return _render("web.category", {"slug": slug}, "web/list.html", build)
+    return _list_page("web.category", {"slug": slug}, "category", slug, cat.title, cat.description,
+                      urls.category_page(site, slug))
 
 
 @bp.get("/tags/<tag>")
 def tag_page(tag: str) -> Response:
     """The posts with one tag (tag slugs may hold non-ASCII letters), with its feeds."""
     idx = current_index()
-    site = idx.site
     info = idx.tags.get(tag)
     if info is None:
         return not_found(f"There is no tag “{shown(tag)}”.")
+    return _list_page("web.tag", {"tag": tag}, "tag", tag, info.tag.label, "", urls.tag_page(idx.site, tag),
+                      ("atom", "rss", "json"))  # the contract's tag feeds
+
+
+def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: str, description: str,
+               canonical: str, formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> Response:
+    """A category's or tag's latest posts, with its feeds and their autodiscovery."""
+    idx = current_index()
+    site = idx.site
 
     def build() -> tuple[datetime, dict[str, Any]]:
-        posts = idx.query(tag=tag)
-        items = _listed(idx, posts)
-        return idx.query_last_modified(tag=tag), dict(
-            title=info.tag.label, description="", kind="Tag",
-            alternates=discovery(site, "tag", tag, info.tag.label), canonical=urls.tag_page(site, tag),
-            posts=items, total=len(posts), feeds=feed_links(site, "tag", tag, ("atom", "rss", "json")),
+        posts = idx.query(**{kind: slug})
+        return idx.query_last_modified(**{kind: slug}), dict(
+            title=title, description=description, kind=kind.title(),
+            alternates=discovery(site, kind, slug, title), canonical=canonical,
+            posts=_listed(idx, posts), total=len(posts), feeds=feed_links(site, kind, slug, formats),
         )
 
-    return _render("web.tag", {"tag": tag}, "web/list.html", build)
+    return _render(endpoint, key, "web/list.html", build)
 
 
 # -- embed widget --------------------------------------------------------------------------
