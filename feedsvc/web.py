@@ -115,13 +115,19 @@ def post_item(site: Site, post: Post) -> dict[str, Any]:
 Build = Callable[[], tuple[datetime, dict[str, Any]]]
 
 
+def _page_globals(site: Site) -> dict[str, Any]:
+    """What every page's frame links to, built by urls.py (never by string concatenation)."""
+    return dict(site=site, asset=asset_url, home_url=urls.home(site), embed_url=urls.absolute(site, "/embed"),
+                opml_url=urls.opml(site), api_url=urls.api(site, "/posts"))
+
+
 def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build) -> Response:
     """Render ``template`` through the render cache and send it (a hit does no page work)."""
 
     def produce() -> caching.Representation:
         site = current_index().site
         last_modified, ctx = build()
-        body = render_template(template, site=site, asset=asset_url, home_url=urls.home(site), **ctx)
+        body = render_template(template, **_page_globals(site), **ctx)
         return caching.Representation(body.encode("utf-8"), HTML, last_modified)
 
     return http.send(caching.render(endpoint, args, produce))
@@ -136,8 +142,7 @@ def shown(value: str, limit: int = 80) -> str:
 def not_found(message: str) -> Response:
     """A small HTML 404 page (no validators: there is nothing to revalidate)."""
     site = current_index().site
-    body = render_template("web/404.html", site=site, asset=asset_url, home_url=urls.home(site),
-                           message=message)
+    body = render_template("web/404.html", **_page_globals(site), message=message)
     return Response(body, status=404, content_type=HTML)
 
 
