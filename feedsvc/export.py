@@ -124,10 +124,11 @@ def expand_pages(links: Iterable[str]) -> set[str]:
     return out
 
 
-def _routed(app: Flask, url: str) -> bool:
+def _routed(adapter: Any, url: str) -> bool:
+    """Whether the app routes ``url`` (a link to follow), by one URL-map adapter bound per export."""
     parts = urlsplit(url)
     try:
-        app.url_map.bind("export.invalid").match(parts.path, method="GET")
+        adapter.match(parts.path, method="GET")
     except RequestRedirect:
         return True
     except HTTPException:
@@ -141,7 +142,7 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
     assert app is not None
     out_dir = Path(app.config["EXPORT_DIR"])
     precompress = app.config["EXPORT_PRECOMPRESS"]
-    base = current_index_of(app).site.base_url
+    base = state(app).live.current.site.base_url
     results = []
     with app.test_client() as client:
         for url in batch:
@@ -179,11 +180,6 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
                             links=sorted(_links(base, data, mimetype, resp.headers.getlist("Link"))))
             results.append(item)
     return results
-
-
-def current_index_of(app: Flask) -> Any:
-    """The app's current index, outside a request."""
-    return state(app).live.current
 
 
 def nginx_config(root: str, types: dict[str, str], redirects: dict[str, tuple[int, str]], cache_control: str,
@@ -306,6 +302,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
     with app.app_context():
         frontier = list(dict.fromkeys(seed_urls(app)))
     seen = set(frontier)
+    adapter = app.url_map.bind("export.invalid")
     manifest: dict[str, Any] = {}
     redirects: dict[str, tuple[int, str]] = {}
     types: dict[str, str] = {}
@@ -323,7 +320,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
                         manifest[item["url"]] = {k: item[k] for k in ("file", "content_type", "etag", "cache_control")}
                         types[item["content_type"]] = item["file"].rsplit(".", 1)[1]
                         for link in expand_pages(item["links"]):
-                            if link not in seen and _routed(app, link):
+                            if link not in seen and _routed(adapter, link):
                                 seen.add(link)
                                 frontier.append(link)
                     elif "location" in item:
