@@ -10,7 +10,7 @@ from __future__ import annotations
 from feedgen.feed import FeedGenerator
 
 from .document import MEDIA_TYPES, FeedDoc
-from .xmlext import EntryExtension, FeedExtension, finish
+from .xmlext import EntryExtension, FeedExtension
 
 
 def write(doc: FeedDoc) -> bytes:
@@ -54,7 +54,7 @@ def write(doc: FeedDoc) -> bytes:
         if post.summary:
             fe.summary(post.summary, type="text")
         fe.content(html, type="html")
-    return finish(fg.atom_str(), doc)
+    return fg.atom_str()  # the stylesheet instruction comes from FeedExtension
 
 
 def _person(author) -> dict[str, str]:

@@ -12,7 +12,7 @@ import math
 from feedgen.feed import FeedGenerator
 
 from .document import MEDIA_TYPES, FeedDoc
-from .xmlext import EntryExtension, FeedExtension, finish
+from .xmlext import EntryExtension, FeedExtension
 
 
 def write(doc: FeedDoc) -> bytes:
@@ -58,4 +58,4 @@ def write(doc: FeedDoc) -> bytes:
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
         fe.content(html, type="html")  # content:encoded
         fe.description(post.summary or post.title or post.slug)
-    return finish(fg.rss_str(), doc)
+    return fg.rss_str()  # the stylesheet instruction comes from FeedExtension

@@ -31,8 +31,11 @@ class FeedExtension:
         return ns
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
-        """RFC 5005 §4: mark an archive document."""
-        if self.doc is not None and self.doc.archive:
+        """The stylesheet instruction; RFC 5005 §4: mark an archive document."""
+        if self.doc is None:
+            return feed
+        _stylesheet_pi(feed, self.doc)
+        if self.doc.archive:
             etree.SubElement(feed, f"{{{FH}}}archive")
         return feed
 
@@ -41,6 +44,7 @@ class FeedExtension:
         channel = rss.find("channel")
         if self.doc is None or channel is None:
             return rss
+        _stylesheet_pi(rss, self.doc)
         for link in self.doc.links:
             etree.SubElement(channel, f"{{{ATOM}}}link", rel=link.rel, href=link.href)
         if self.doc.archive:
@@ -95,13 +99,11 @@ class EntryExtension:
             etree.SubElement(parent, f"{{{MEDIA}}}thumbnail", url=self.item.post.image)
 
 
-def finish(xml: bytes, doc: FeedDoc) -> bytes:
-    """Add the xml-stylesheet processing instruction and serialise in UTF-8.
+def _stylesheet_pi(root: etree._Element, doc: FeedDoc) -> None:
+    """Put the xml-stylesheet processing instruction before the root element.
 
     Browsers render the feed through the XSLT; feed readers ignore the instruction.
+    feedgen serialises the root's document, so the instruction comes out after the XML
+    declaration and before the root, with no re-parse of the finished bytes.
     """
-    parser = etree.XMLParser(huge_tree=True, remove_blank_text=False, resolve_entities=False, no_network=True)
-    root = etree.fromstring(xml, parser)
-    pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{doc.stylesheet}"')
-    root.addprevious(pi)
-    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    root.addprevious(etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{doc.stylesheet}"'))
