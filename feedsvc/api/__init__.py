@@ -6,7 +6,6 @@ Each view: validate the query (``ListArgs``) -> query the index -> dump with the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -21,17 +20,13 @@ from ..content.paging import Page
 from ..errors import ApiError
 from ..extensions import current_index
 from . import openapi
+from .canonical import to_json
 from .schemas import ListArgs, When, dump_categories, dump_page, dump_post, dump_tags
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group="openapi")
 JSON = "application/json"
 #: Filter parameters, in the order links write them.
 FILTERS = ("category", "tag", "lang", "q", "since", "until", "updated_since")
-
-
-def to_json(doc: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, UTF-8, compact (same content, same bytes)."""
-    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
