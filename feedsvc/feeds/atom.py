@@ -49,8 +49,8 @@ def write(doc: FeedDoc) -> bytes:
         fe.published(post.date)
         fe.author(_person(post.author))
         # Entry links (alternate, enclosures) come from EntryExtension: see xmlext.
-        for term in item.terms:
-            fe.category(term=term.term, label=term.label, scheme=term.scheme)
+        if item.terms:  # one call: feedgen rebuilds its RSS category list on every call
+            fe.category([{"term": t.term, "label": t.label, "scheme": t.scheme} for t in item.terms])
         if post.summary:
             fe.summary(post.summary, type="text")
         fe.content(html, type="html")

@@ -51,8 +51,8 @@ def write(doc: FeedDoc) -> bytes:
         fe.updated(post.updated)
         if post.author.email:
             fe.author(name=post.author.name, email=post.author.email)
-        for term in item.terms:
-            fe.category(term=term.term, label=term.label, scheme=term.scheme)
+        if item.terms:  # one call: feedgen rebuilds its RSS category list on every call
+            fe.category([{"term": t.term, "label": t.label, "scheme": t.scheme} for t in item.terms])
         if post.attachments:
             att = post.attachments[0]
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
