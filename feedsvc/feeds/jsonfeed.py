@@ -20,9 +20,13 @@ VERSION = "https://jsonfeed.org/version/1.1"
 class _Compact(Schema):
     """Drops null and empty values: JSON Feed readers expect absent keys, not nulls."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._keep = frozenset(f.data_key or name for name, f in self.fields.items() if f.required)
+
     @post_dump
     def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        keep = {name for name, f in self.fields.items() if f.required}  # "items": [] stays
+        keep = self._keep  # required keys stay even when empty: "items": []
         return {k: v for k, v in data.items() if k in keep or (v is not None and v != [] and v != {})}
 
 
@@ -110,6 +114,11 @@ class JsonFeedSchema(_Compact):
     _feedsvc = fields.Nested(FeedExtSchema, data_key="_feedsvc")
 
 
+#: One instance for every document: a schema holds no per-dump state, and building one
+#: (with its nested schemas) costs more than a dump of a small feed.
+_SCHEMA = JsonFeedSchema()
+
+
 def _author(a) -> dict[str, Any]:
     return {"name": a.name, "url": a.uri or (f"mailto:{a.email}" if a.email else None)}
 
@@ -150,5 +159,5 @@ def write(doc: FeedDoc) -> bytes:
         "next_url": doc.link("next"), "items": items,
         "_feedsvc": {"id": doc.id, "updated": doc.updated, "archive": doc.archive or None, "links": links},
     }
-    body = JsonFeedSchema().dump(data)
+    body = _SCHEMA.dump(data)
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
