@@ -92,33 +92,48 @@ class Index:
     degraded: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        by_slug: dict[str, int] = {}
+        # Rebuilt on every reload for every post: comprehensions and C-level lookups, no
+        # per-post method calls (this is most of a reload's CPU at 10,000 posts).
+        posts = self.posts
+        by_slug = {p.slug: i for i, p in enumerate(posts)}
         aliases: dict[str, str] = {}
         by_cat: dict[str, list[int]] = {c.slug: [] for c in self.site.categories}
         by_tag: dict[str, list[int]] = {}
         by_lang: dict[str, list[int]] = {}
-        labels: dict[str, Counter[str]] = {}
-        lm_ts = array("d")
-        for i, post in enumerate(self.posts):
-            lm_ts.append(changed_at(post))
-            by_slug[post.slug] = i
-            for alias in post.aliases:
-                aliases.setdefault(alias, post.slug)
+        #: (tag slug, label) -> uses; Tag objects are shared between posts by the loader.
+        uses: Counter[Tag] = Counter()
+        for i, post in enumerate(posts):
+            if post.aliases:
+                for alias in post.aliases:
+                    aliases.setdefault(alias, post.slug)
             for c in post.categories:
-                by_cat.setdefault(c, []).append(i)
-            for t in post.tags:
-                by_tag.setdefault(t.slug, []).append(i)
-                counts = labels.get(t.slug)
-                if counts is None:
-                    counts = labels[t.slug] = Counter()
-                counts[t.label] += 1
-            by_lang.setdefault(post.lang, []).append(i)
+                lst = by_cat.get(c)
+                if lst is None:
+                    by_cat[c] = [i]
+                else:
+                    lst.append(i)
+            tags = post.tags
+            if tags:
+                uses.update(tags)
+                for t in tags:
+                    lst = by_tag.get(t.slug)
+                    if lst is None:
+                        by_tag[t.slug] = [i]
+                    else:
+                        lst.append(i)
+            lst = by_lang.get(post.lang)
+            if lst is None:
+                by_lang[post.lang] = [i]
+            else:
+                lst.append(i)
+        lm_ts = array("d", [p.changed_ts for p in posts])
         # Descending dates as ascending keys, for bisect on since/until.
-        neg_ts = [-p.date.timestamp() for p in self.posts]
-        tags = {
-            slug: TagInfo(Tag(slug, min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]), len(by_tag[slug]))
-            for slug, c in labels.items()
-        }
+        neg_ts = [-p.date_ts for p in posts]
+        labels: dict[str, list[tuple[int, str]]] = {}
+        for tag, n in uses.items():
+            labels.setdefault(tag.slug, []).append((-n, tag.label))
+        # The most used label of a slug (ties: the first in code point order).
+        tags = {slug: TagInfo(Tag(slug, min(c)[1]), len(by_tag[slug])) for slug, c in labels.items()}
         set_ = object.__setattr__
         set_(self, "_by_slug", by_slug)
         set_(self, "_aliases", {a: s for a, s in aliases.items() if a not in by_slug})
@@ -260,7 +275,7 @@ class Index:
 
 def changed_at(post: Post) -> float:
     """When a post last changed: its ``updated`` date or its file's mtime, whichever is later."""
-    return max(post.updated.timestamp(), post.mtime_ns / 1e9)
+    return post.changed_ts
 
 
 def post_tokens(post: Post) -> frozenset[str]:

@@ -121,6 +121,17 @@ class Post:
     mtime_ns: int = 0
     #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small.
     html_z: bytes = field(default=b"", repr=False)
+    #: ``date`` as a POSIX timestamp (sorting, date filters), computed once.
+    date_ts: float = field(init=False, repr=False, compare=False)
+    #: When the post last changed: ``updated`` or the file's mtime, whichever is later
+    #: (a POSIX timestamp, for Last-Modified), computed once.
+    changed_ts: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Index builds and listings read these for every post on every reload: an aware
+        # datetime's timestamp() costs ~3 us, 30,000 of them per rebuild at 10,000 posts.
+        object.__setattr__(self, "date_ts", self.date.timestamp())
+        object.__setattr__(self, "changed_ts", max(self.updated.timestamp(), self.mtime_ns / 1e9))
 
     @property
     def content_html(self) -> str:
@@ -139,7 +150,7 @@ class Post:
 
     def sort_key(self) -> tuple:
         """Newest first; ties broken by slug so order never depends on the filesystem."""
-        return (-self.date.timestamp(), self.slug)
+        return (-self.date_ts, self.slug)
 
 
 @lru_cache(maxsize=2048)
