@@ -6,13 +6,15 @@ import dataclasses
 import hashlib
 import logging
 import multiprocessing
+import operator
 import os
 import pickle
+import stat
 import threading
 import time
 import zlib
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +39,9 @@ _POST_SCHEMA = PostSchema()
 _SITE_SCHEMA = SiteSchema()
 Progress = Callable[[int, int], None]
 #: Bumped whenever parsing changes what a Post holds (invalidates on-disk parse caches).
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
+_SLUG = operator.attrgetter("slug")
+_DATE_TS = operator.attrgetter("date_ts")
 #: Seconds between parse-cache rewrites after the first load (0: on every change).
 CACHE_REWRITE_INTERVAL = 300.0
 
@@ -363,17 +367,69 @@ class Loader:
         found.sort(key=lambda t: t[0])
         yield from found
 
-    def load(self, progress: Progress | None = None) -> Index:
-        """Scan the tree and return a fresh Index (raises SiteError only if site.yaml never loaded)."""
+    def _stat_changed(self, changed: Iterable[str]) -> tuple[list[tuple[str, Path | str, os.stat_result | None, Problem | None]], list[str]]:
+        """What ``_walk`` would say about just these paths: (files, paths gone), sorted.
+
+        Paths not under posts/, hidden ones and non-Markdown files are not posts and are
+        ignored, as a full scan ignores them; a directory's mtime still moves
+        Last-Modified when a file in it is created or deleted.
+        """
+        real_root = os.path.realpath(self.root)
+        found: list[tuple[str, Path | str, os.stat_result | None, Problem | None]] = []
+        gone: list[str] = []
+        parents: set[str] = set()
+        for rel in sorted(changed):
+            parts = rel.split("/")
+            if (len(parts) < 2 or parts[0] != POSTS_DIR or not rel.endswith(".md")
+                    or any(not p or p.startswith(".") for p in parts)):
+                continue
+            path = os.path.join(self.root, *parts)
+            parents.add(os.path.dirname(path))
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.path.realpath(path)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        found.append((rel, path, None, Problem(rel, "file", "symlink leads outside the content directory")))
+                        continue
+                    st = os.stat(path)
+            except FileNotFoundError:
+                gone.append(rel)
+                continue
+            except OSError as exc:
+                found.append((rel, path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                continue  # a directory named *.md: the watcher asks for a full scan
+            found.append((rel, path, st, None))
+        for parent in parents:
+            try:
+                self._dir_mtime_ns = max(self._dir_mtime_ns, os.stat(parent).st_mtime_ns)
+            except OSError:
+                pass
+        return found, gone
+
+    def load(self, progress: Progress | None = None, paths: Iterable[str] | None = None) -> Index:
+        """Scan the tree and return a fresh Index (raises SiteError only if site.yaml never loaded).
+
+        ``paths``: only these paths (relative to the root) may differ from the last
+        load, so only they are looked at (see ``watch.Watcher``); None scans everything.
+        """
         before = (self._site, self._site_problems, self._site_sha, self._site_mtime_ns, self._dir_mtime_ns)
         self._load_site()
         assert self._site is not None
         site = self._site
-        files = list(self._walk())
+        if site is not before[0]:
+            paths = None  # every post was dropped: parse everything again
+        gone: list[str] = []
+        if paths is None:
+            files = list(self._walk())
+        else:
+            files, gone = self._stat_changed(paths)
         seen: set[str] = set()
         problems: list[Problem] = list(self._site_problems)
         total = len(files)
-        changed = len(files) != len(self._entries)
+        changed = paths is None and len(files) != len(self._entries)
         pool, parsed = self._parse_in_parallel(files)
         try:
             for n, (rel, path, st, problem) in enumerate(files, 1):
@@ -398,8 +454,14 @@ class Loader:
                 pool.terminate()
         # Every file seen has an entry now, so there are deleted files only if there are
         # more entries (not walking them all keeps a worker's scan off the shared pages).
-        if len(self._entries) > len(seen):
-            for rel in [r for r in self._entries if r not in seen]:
+        if paths is not None:
+            deleted = [rel for rel in gone if rel in self._entries]
+        elif len(self._entries) > len(seen):
+            deleted = [r for r in self._entries if r not in seen]
+        else:
+            deleted = []
+        if deleted:
+            for rel in deleted:
                 if self._entries[rel].post is not None:
                     self._dead += 1
                 del self._entries[rel]
@@ -558,10 +620,11 @@ class Loader:
                 continue
             owner[post.slug] = rel
             chosen[rel] = entry
-        posts = sorted((e.post for e in chosen.values()), key=Post.sort_key)  # type: ignore[arg-type]
+        # Post.sort_key's order (newest first, ties by slug) from two stable C-level sorts.
+        posts: list[Post] = sorted((e.post for e in chosen.values()), key=_SLUG)  # type: ignore[misc]
+        posts.sort(key=_DATE_TS, reverse=True)
         h = hashlib.sha256(self._site_sha.encode())
-        for p in posts:
-            h.update(f"\0{p.source}\0{chosen[p.source].sha}".encode())
+        h.update("".join([f"\0{p.source}\0{chosen[p.source].sha}" for p in posts]).encode())
         # Unpublishing (draft) or deleting touches the tree but no remaining post.
         mtimes = [self._dir_mtime_ns, self._site_mtime_ns]
         mtimes += [e.sig[0] for e in self._entries.values() if e.post is None]

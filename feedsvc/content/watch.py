@@ -1,0 +1,117 @@
+"""Which content files changed, from the kernel (Linux inotify) instead of a stat per file.
+
+A rescan stats every post file: ~10 us each here, so ~0.1 s CPU per scan at 10,000 posts
+and ~1 s at 100,000, every reload interval, forever. With a watch on each directory the
+kernel queues the names that changed and a reload looks at those files only.
+
+``Watcher.changes()`` answers with the set of changed paths (relative to the content
+directory, posix form), or ``None`` when only a full rescan can tell: the first call, a
+directory created, moved or deleted (its files were never watched), a queue overflow.
+Where inotify is missing or out of watches, ``Watcher.open`` returns None and the caller
+keeps rescanning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger("feedsvc.content")
+
+try:  # Linux only
+    from inotify_simple import INotify
+    from inotify_simple import flags as _f
+except ImportError:  # pragma: no cover - other platforms
+    INotify = None  # type: ignore[assignment,misc]
+
+if INotify is not None:
+    #: Everything that can change what a file holds or whether it exists. CLOSE_WRITE
+    #: and MODIFY both: an editor may write in several steps, the last one wins.
+    _MASK = (_f.CREATE | _f.DELETE | _f.MODIFY | _f.CLOSE_WRITE | _f.MOVED_FROM | _f.MOVED_TO
+             | _f.ATTRIB | _f.DELETE_SELF | _f.MOVE_SELF)
+    #: Events after which only a full rescan knows what the tree holds.
+    _RESCAN = _f.Q_OVERFLOW | _f.IGNORED | _f.DELETE_SELF | _f.MOVE_SELF
+
+
+class Watcher:
+    """inotify watches on the content directory and every directory under ``posts/``."""
+
+    def __init__(self, root: Path, subdir: str, inotify: INotify) -> None:
+        self.root = root
+        self._subdir = subdir
+        self._ino = inotify
+        #: watch descriptor -> directory relative to root ("" for root itself).
+        self._dirs: dict[int, str] = {}
+        self._rescan = True  # nothing is known before the first full scan
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str], subdir: str) -> Watcher | None:
+        """Watch ``root`` and the tree under ``root/subdir``; None where inotify cannot."""
+        if INotify is None:
+            return None
+        try:
+            watcher = cls(Path(root), subdir, INotify(nonblocking=True))
+        except OSError as exc:  # EMFILE: too many inotify instances for this user
+            log.warning("content changes: inotify unavailable (%s); rescanning every interval", exc)
+            return None
+        if not watcher._watch_tree():
+            watcher.close()
+            return None
+        return watcher
+
+    def _watch_tree(self) -> bool:
+        """(Re-)add a watch on every directory; False when the kernel refuses one."""
+        try:
+            self._add("")
+            top = self.root / self._subdir
+            if top.is_dir():
+                self._add(self._subdir)
+                for dirpath, dirnames, _ in os.walk(top):
+                    # The loader skips hidden entries and does not follow directory symlinks.
+                    dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                         and not os.path.islink(os.path.join(dirpath, d)))
+                    rel = Path(dirpath).relative_to(self.root).as_posix()
+                    for d in dirnames:
+                        self._add(f"{rel}/{d}")
+        except OSError as exc:  # ENOSPC: fs.inotify.max_user_watches reached
+            log.warning("content changes: cannot watch %s (%s); rescanning every interval", self.root, exc)
+            return False
+        return True
+
+    def _add(self, rel: str) -> None:
+        wd = self._ino.add_watch(str(self.root / rel) if rel else str(self.root), _MASK)
+        self._dirs[wd] = rel
+
+    def changes(self) -> set[str] | None:
+        """Paths changed since the last call, or None: rescan everything."""
+        rescan, self._rescan = self._rescan, False
+        changed: set[str] = set()
+        try:
+            events = self._ino.read(timeout=0)
+        except OSError:
+            events, rescan = [], True
+        for ev in events:
+            if ev.mask & _RESCAN:
+                rescan = True
+                if ev.mask & _f.IGNORED:
+                    self._dirs.pop(ev.wd, None)
+                continue
+            parent = self._dirs.get(ev.wd)
+            if parent is None:
+                continue
+            if ev.mask & _f.ISDIR:
+                rescan = True  # a directory came or went: its files were not watched
+                continue
+            changed.add(f"{parent}/{ev.name}" if parent else ev.name)
+        if rescan:
+            # New directories get their watches before the caller's full scan, so a file
+            # written into one from now on is reported.
+            if not self._watch_tree():
+                raise OSError("inotify watches exhausted")
+            return None
+        return changed
+
+    def close(self) -> None:
+        """Release the inotify instance."""
+        self._ino.close()

@@ -1,0 +1,167 @@
+"""Change detection by inotify: the watcher's reports, targeted loads, the reload thread."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import feedsvc.content.live as live_mod
+import feedsvc.content.watch as watch_mod
+from feedsvc.content import LiveIndex, Loader
+from feedsvc.content.watch import Watcher
+
+from conftest import SiteTree
+
+
+def _watcher(site: SiteTree) -> Watcher:
+    w = Watcher.open(site.root, "posts")
+    assert w is not None, "inotify is available on Linux"
+    assert w.changes() is None  # nothing is known before the first full scan
+    return w
+
+
+def test_watcher_reports_edits_creations_deletions_and_renames(site):
+    site.post("a")
+    site.post("2021/b")
+    w = _watcher(site)
+    assert w.changes() == set()
+    site.post("a", "edited")
+    site.post("2021/c")
+    (site.root / "posts" / "2021" / "b.md").unlink()
+    os.rename(site.root / "posts" / "a.md", site.root / "posts" / "2021" / "a2.md")
+    site.write_site(title="Renamed")
+    assert w.changes() == {"posts/a.md", "posts/2021/c.md", "posts/2021/b.md", "posts/2021/a2.md", "site.yaml"}
+    assert w.changes() == set()
+    w.close()
+
+
+def test_watcher_asks_for_a_full_scan_when_directories_change(site):
+    site.post("2021/a")
+    w = _watcher(site)
+    site.post("2022/new")  # a new directory: its first file may predate the watch on it
+    assert w.changes() is None
+    site.post("2022/second")  # ... which is now watched
+    assert w.changes() == {"posts/2022/second.md"}
+    shutil.rmtree(site.root / "posts" / "2021")
+    assert w.changes() is None
+    w.close()
+
+
+def test_no_inotify_means_no_watcher(site, monkeypatch):
+    monkeypatch.setattr(watch_mod, "INotify", None)
+    assert Watcher.open(site.root, "posts") is None
+
+
+def _state(index):
+    return (index.version, [(p.slug, p.title, p.source) for p in index.posts], sorted(map(str, index.problems)),
+            index.content_mtime)
+
+
+OPS = st.lists(st.tuples(st.sampled_from(["write", "edit", "break", "delete", "rename", "draft", "dup"]),
+                         st.sampled_from(["a", "b", "2021/c", "2021/d", "2022/e"])), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_targeted_loads_equal_a_full_scan(tmp_path_factory, ops):
+    # Whatever happens to the files, loading just the paths the watcher reports gives
+    # the same index as a loader that rescans everything after every step (a fresh
+    # loader could not know the last good version of a file that broke).
+    site = SiteTree(tmp_path_factory.mktemp("watch") / "content")
+    for name in ("a", "2021/c"):
+        site.post(name, title=name)
+    loader, scanner = Loader(site.root), Loader(site.root)
+    loader.load()
+    scanner.load()
+    w = _watcher(site)
+    posts = site.root / "posts"
+    for n, (op, name) in enumerate(ops):
+        path = posts / f"{name}.md"
+        if op == "write":
+            site.post(name, f"new {n}", title=f"{name} {n}")
+        elif op == "edit" and path.exists():
+            site.touch_later(site.post(name, f"edit {n}", title=f"{name} edited {n}"), n + 1)
+        elif op == "break":
+            site.touch_later(site.raw(f"{name}.md", "---\ntitle: [broken\n---\n"), n + 1)
+        elif op == "delete" and path.exists():
+            path.unlink()
+        elif op == "rename" and path.exists():
+            os.replace(path, path.with_name(f"moved-{path.name}"))
+        elif op == "draft":
+            site.touch_later(site.post(name, title=name, draft=True), n + 1)
+        elif op == "dup":
+            site.post(name, title=name, slug="a")
+        paths = w.changes()
+        if paths is None:  # a new directory: the live reload does a full scan then
+            targeted = loader.load()
+        else:
+            targeted = loader.load(paths=paths)
+        assert _state(targeted) == _state(scanner.load()), (n, op, name)
+    w.close()
+
+
+def test_reload_thread_follows_changes_without_rescanning(site, monkeypatch):
+    site.post("a", title="First")
+    loader = Loader(site.root)
+    walks = []
+    real_walk = loader._walk
+    monkeypatch.setattr(loader, "_walk", lambda: walks.append(1) or real_walk())
+    li = LiveIndex(loader, interval=0.02)
+    try:
+        li.current  # starts the reload thread (and its watcher)
+        _wait(lambda: len(walks) >= 2)  # the load at start, the watcher's first full scan
+        settled = len(walks)
+        time.sleep(0.3)  # ~15 intervals with nothing changed
+        assert len(walks) == settled, "an idle interval must not rescan the tree"
+        site.post("a", title="Edited")
+        _wait(lambda: li.current.get("a").title == "Edited")
+        site.post("b", title="New")
+        _wait(lambda: li.current.get("b") is not None)
+        (site.root / "posts" / "a.md").unlink()
+        _wait(lambda: li.current.get("a") is None)
+        assert len(walks) == settled, "edits were found without rescanning"
+    finally:
+        li.stop()
+
+
+def test_reload_thread_without_inotify_rescans(site, monkeypatch):
+    monkeypatch.setattr(watch_mod, "INotify", None)
+    site.post("a", title="First")
+    li = LiveIndex(Loader(site.root), interval=0.02)
+    try:
+        li.current
+        site.post("a", title="Edited")
+        site.touch_later(site.root / "posts" / "a.md")
+        _wait(lambda: li.current.get("a").title == "Edited")
+    finally:
+        li.stop()
+
+
+def test_full_scan_still_runs_now_and_then(site, monkeypatch):
+    # A change inotify cannot see (here: a file changed behind the watcher's back by
+    # dropping its events) is picked up by the periodic full scan.
+    monkeypatch.setattr(live_mod, "FULL_SCAN_EVERY", 0.2)
+    monkeypatch.setattr(Watcher, "changes", lambda self: (self._ino.read(timeout=0), set())[1])
+    site.post("a", title="First")
+    li = LiveIndex(Loader(site.root), interval=0.02)
+    try:
+        li.current
+        time.sleep(0.05)
+        site.post("a", title="Unseen by inotify")
+        site.touch_later(site.root / "posts" / "a.md")
+        _wait(lambda: li.current.get("a").title == "Unseen by inotify")
+    finally:
+        li.stop()
+
+
+def _wait(cond, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.01)
