@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from marshmallow import Schema, fields, post_dump, validate
+from marshmallow import Schema, fields, validate
+from marshmallow.utils import get_value
 from marshmallow.experimental.context import Context
 
 from .. import urls
@@ -36,12 +37,29 @@ def _site() -> Site:
     return ApiContext.get()["site"]
 
 
-class _OmitNone(Schema):
-    """Drops members whose value is None: optional members are absent, never null."""
+class _DumpSchema(Schema):
+    """Base of the dump schemas: reads a plain attribute of a model object with one getattr.
 
-    @post_dump
-    def _drop_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if v is not None}
+    (marshmallow's default accessor tries ``obj[name]`` first; a dotted ``attribute`` or a
+    mapping, such as the page envelope, still goes through it.)
+    """
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if "." in attr or hasattr(obj, "__getitem__"):
+            return get_value(obj, attr, default)
+        return getattr(obj, attr, default)
+
+
+class _OmitNone(_DumpSchema):
+    """Optional members are absent, never null: a member whose value is None is left out.
+
+    A None value reads as ``missing``, which marshmallow leaves out of the output (the
+    members' fields have no ``dump_default``; ``Computed`` members never are None).
+    """
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        value = super().get_attribute(obj, attr, default)
+        return default if value is None else value
 
 
 # -- dump schemas ---------------------------------------------------------------------------
@@ -52,7 +70,7 @@ class AuthorSchema(_OmitNone):
     uri = fields.Url(metadata={"description": "Home page of the author, when known."})
 
 
-class TagRefSchema(Schema):
+class TagRefSchema(_DumpSchema):
     """A tag on a post: its label as written and its URL-safe slug (the `tag` filter value)."""
 
     tag = fields.Str(required=True, attribute="label", metadata={"description": "Label as written."})
@@ -88,7 +106,7 @@ def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Fie
     return _Computed(**kwargs)
 
 
-class PostLinksSchema(Schema):
+class PostLinksSchema(_DumpSchema):
     """Links of a post."""
 
     self = fields.Url(required=True, metadata={"description": "This post in the API."})
@@ -118,7 +136,7 @@ class PostSchema(_OmitNone):
                      nested=PostLinksSchema, required=True)
 
 
-class FeedLinksSchema(Schema):
+class FeedLinksSchema(_DumpSchema):
     """Feeds and API listing of a category or tag."""
 
     atom = fields.Url(required=True)
@@ -136,7 +154,7 @@ def _feed_links(kind: str, slug: str) -> dict[str, str]:
     return links
 
 
-class CategorySchema(Schema):
+class CategorySchema(_DumpSchema):
     """A category declared by the site, with its number of posts."""
 
     slug = fields.Str(required=True, attribute="category.slug")
@@ -147,7 +165,7 @@ class CategorySchema(Schema):
                      required=True)
 
 
-class TagSchema(Schema):
+class TagSchema(_DumpSchema):
     """A tag used by at least one post."""
 
     tag = fields.Str(required=True, attribute="tag.label", metadata={"description": "Most used label."})
@@ -157,7 +175,7 @@ class TagSchema(Schema):
                      required=True)
 
 
-class PageMetaSchema(Schema):
+class PageMetaSchema(_DumpSchema):
     """Where this page is in the whole list."""
 
     page = fields.Int(required=True, validate=validate.Range(min=1))
@@ -176,7 +194,7 @@ class PageLinksSchema(_OmitNone):
     prev = fields.Url()
 
 
-class PostPageSchema(Schema):
+class PostPageSchema(_DumpSchema):
     """One page of posts, newest first."""
 
     items = fields.List(fields.Nested(PostSchema), required=True)
@@ -184,25 +202,33 @@ class PostPageSchema(Schema):
     links = fields.Nested(PageLinksSchema, required=True)
 
 
+# Schema instances are built once: building one deep-copies its fields, and each Nested field
+# builds (and keeps) its nested schema on first use. Dumping keeps no state on the instance.
+_POST = PostSchema()
+_POST_PAGE = PostPageSchema()
+_CATEGORIES = CategorySchema(many=True)
+_TAGS = TagSchema(many=True)
+
+
 def dump_post(site: Site, post: Post) -> dict[str, Any]:
     """One post as the API's JSON object."""
     with ApiContext({"site": site}):
-        return PostSchema().dump(post)
+        return _POST.dump(post)
 
 
 def dump_categories(site: Site, infos: tuple[CategoryInfo, ...]) -> list[dict[str, Any]]:
     """Categories as the API's JSON objects."""
     with ApiContext({"site": site}):
-        return CategorySchema(many=True).dump(infos)
+        return _CATEGORIES.dump(infos)
 
 
 def dump_tags(site: Site, infos: list[TagInfo]) -> list[dict[str, Any]]:
     """Tags as the API's JSON objects."""
     with ApiContext({"site": site}):
-        return TagSchema(many=True).dump(infos)
+        return _TAGS.dump(infos)
 
 
 def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None]) -> dict[str, Any]:
     """A page of posts as the API's JSON envelope."""
     with ApiContext({"site": site}):
-        return PostPageSchema().dump({"items": posts, "meta": meta, "links": links})
+        return _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})
