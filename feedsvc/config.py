@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 DEFAULTS: dict[str, Any] = {
     "CONTENT_DIR": "content",          # the content directory (site.yaml + posts/)
     "BASE_URL": None,                  # overrides site.yaml base_url (ids never change with it)
-    "RELOAD_INTERVAL": 2.0,            # seconds between content rescans; 0 disables live reload
+    "RELOAD_INTERVAL": 2.0,            # seconds between content reloads; 0 disables live reload
     "MAX_POST_BYTES": 8 * 1024 * 1024,  # larger post files are reported, not parsed
     "PARSE_CACHE_DIR": None,           # on-disk parse cache for fast restarts (off when unset)
     "FEED_SIZE": 50,                   # entries per feed document (RFC 5005 page size)
