@@ -47,8 +47,8 @@ class AttachmentSchema(_Compact):
     size_in_bytes = fields.Int()
 
 
-class TermSchema(_Compact):
-    """A category or tag with its slug (extension object)."""
+class TermSchema(Schema):
+    """A category or tag with its slug (extension object; both required, so nothing to drop)."""
 
     slug = fields.Str(required=True)
     label = fields.Str(required=True)
@@ -57,8 +57,8 @@ class TermSchema(_Compact):
 class ItemExtSchema(_Compact):
     """``_feedsvc`` on an item: structured categories, tags and event."""
 
-    categories = fields.List(fields.Nested(TermSchema))
-    tags = fields.List(fields.Nested(TermSchema))
+    categories = fields.Nested(TermSchema, many=True)
+    tags = fields.Nested(TermSchema, many=True)
     event = fields.Dict()
 
 
@@ -73,15 +73,15 @@ class ItemSchema(_Compact):
     image = fields.Str()
     date_published = fields.DateTime(format="iso")
     date_modified = fields.DateTime(format="iso")
-    authors = fields.List(fields.Nested(AuthorSchema))
+    authors = fields.Nested(AuthorSchema, many=True)
     tags = fields.List(fields.Str())
     language = fields.Str()
-    attachments = fields.List(fields.Nested(AttachmentSchema))
+    attachments = fields.Nested(AttachmentSchema, many=True)
     _feedsvc = fields.Nested(ItemExtSchema, data_key="_feedsvc")
 
 
-class HubSchema(_Compact):
-    """JSON Feed hub (WebSub)."""
+class HubSchema(Schema):
+    """JSON Feed hub (WebSub; both required, so nothing to drop)."""
 
     type = fields.Str(required=True)
     url = fields.Str(required=True)
@@ -106,11 +106,11 @@ class JsonFeedSchema(_Compact):
     description = fields.Str()
     icon = fields.Str()
     favicon = fields.Str()
-    authors = fields.List(fields.Nested(AuthorSchema))
+    authors = fields.Nested(AuthorSchema, many=True)
     language = fields.Str()
-    hubs = fields.List(fields.Nested(HubSchema))
+    hubs = fields.Nested(HubSchema, many=True)
     next_url = fields.Str()
-    items = fields.List(fields.Nested(ItemSchema), required=True)
+    items = fields.Nested(ItemSchema, many=True, required=True)
     _feedsvc = fields.Nested(FeedExtSchema, data_key="_feedsvc")
 
 
