@@ -7,11 +7,11 @@ extension object (the spec reserves keys starting with ``_`` for extensions).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from marshmallow import Schema, fields, post_dump
 
+from ..api.canonical import to_json
 from .document import FeedDoc
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -160,4 +160,7 @@ def write(doc: FeedDoc) -> bytes:
         "_feedsvc": {"id": doc.id, "updated": doc.updated, "archive": doc.archive or None, "links": links},
     }
     body = _SCHEMA.dump(data)
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(), byte for
+    # byte, with the long strings (content_html) escaped on their UTF-8 bytes: the stdlib's escaper
+    # walks non-ASCII text one code point at a time.
+    return to_json(body)
