@@ -121,14 +121,16 @@ class FeedDoc:
         Readers refuse bodies over a few MB: once full contents would pass the budget, an
         entry carries its summary and a link instead (newest entries are kept whole first).
         """
+        if not self.max_bytes:
+            return [item.content_html for item in self.items]
         out: list[str] = []
         used = 0
         for item in self.items:
             html = item.content_html
-            size = len(html.encode("utf-8"))
-            if self.max_bytes and used + size > self.max_bytes:
+            size = _utf8_len(html)
+            if used + size > self.max_bytes:
                 html = item.short_html
-                size = len(html.encode("utf-8"))
+                size = _utf8_len(html)
             used += size
             out.append(html)
         return out
@@ -137,6 +139,11 @@ class FeedDoc:
         """What decides the bytes of this document, for WebSub change detection."""
         return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links, self.max_bytes,
                 self.alternate_url, tuple((post_key(i.post), i.url, i.terms) for i in self.items))
+
+
+def _utf8_len(text: str) -> int:
+    """Length in UTF-8 bytes (an ASCII string's is its length: no encoding needed)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def post_key(p: Post) -> tuple:
