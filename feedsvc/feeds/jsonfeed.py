@@ -17,7 +17,16 @@ from .document import FeedDoc
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-class _Compact(Schema):
+class _FromDict(Schema):
+    """Dumps the dicts ``write`` builds: a plain key lookup (marshmallow's general accessor
+    tries item, then attribute access, for dotted paths too; none of these fields needs that)."""
+
+    def get_attribute(self, obj: dict[str, Any], attr: str, default: Any) -> Any:
+        """The value under ``attr``, or ``default`` (``missing``: the field is left out)."""
+        return obj.get(attr, default)
+
+
+class _Compact(_FromDict):
     """Drops null and empty values: JSON Feed readers expect absent keys, not nulls."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -47,7 +56,7 @@ class AttachmentSchema(_Compact):
     size_in_bytes = fields.Int()
 
 
-class TermSchema(Schema):
+class TermSchema(_FromDict):
     """A category or tag with its slug (extension object; both required, so nothing to drop)."""
 
     slug = fields.Str(required=True)
@@ -80,7 +89,7 @@ class ItemSchema(_Compact):
     _feedsvc = fields.Nested(ItemExtSchema, data_key="_feedsvc")
 
 
-class HubSchema(Schema):
+class HubSchema(_FromDict):
     """JSON Feed hub (WebSub; both required, so nothing to drop)."""
 
     type = fields.Str(required=True)
