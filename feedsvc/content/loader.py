@@ -22,6 +22,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from . import markdown
+from .bodies import BodyStore
 from .errors import ContentError
 from .frontmatter import load_yaml, split
 from .index import Index, Search, post_tokens
@@ -298,6 +299,8 @@ class Loader:
         self._last: Index | None = None
         self._cache_written = time.monotonic()
         self._shared: dict[Any, Any] = {}
+        #: Where the compressed bodies live (out of the heap: see bodies.py).
+        self._bodies = BodyStore()
         #: rel -> the (mtime_ns, size, inode) its entry was made from (what a rescan compares).
         self._sigs: dict[str, tuple[int, int, int]] = {}
         self._reset_search()
@@ -508,6 +511,7 @@ class Loader:
                 rel: e for rel, e in self._entries.items() if e.problem is None},
                 (self._postings, self._next_uid, self._dead))
             self._cache_dirty = False
+        self._bodies.flush()  # before anything reads or forks
         self._last = self._build(site, problems)
         return self._last
 
@@ -548,6 +552,9 @@ class Loader:
             if self._parse_cache is not None:
                 entries, state = self._parse_cache.read(self._cache_id(site))
                 if entries and state is not None:
+                    for entry in entries.values():
+                        if entry.post is not None:
+                            self._shared_parts(entry.post)
                     self._entries.update(entries)
                     self._reset_search(state)
             self._sigs = {rel: e.sig for rel, e in self._entries.items()}
@@ -619,12 +626,14 @@ class Loader:
         self._cache_dirty = True
 
     def _shared_parts(self, post: Post) -> Post:
-        """The post with its tags and category tuple shared with equal ones of other posts.
+        """The post with its body in the BodyStore, its tags and category tuple shared with equal ones of other posts.
 
         Equal values, one copy: ~650 bytes per post, 65 MB at 100,000 posts. ``post`` is
         fresh from the parser and referenced nowhere else yet, so its fields are swapped
         in place (no copy of the whole post, no second ``__post_init__``).
         """
+        if isinstance(post.html_z, bytes) and post.html_z:
+            object.__setattr__(post, "html_z", self._bodies.put(post.html_z))
         shared = self._shared
         tags = tuple(shared.setdefault(t, t) for t in post.tags)
         cats = shared.setdefault(post.categories, post.categories)

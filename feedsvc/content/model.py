@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from .bodies import Body
+
 
 @dataclass(frozen=True, slots=True)
 class Author:
@@ -119,8 +121,9 @@ class Post:
     aliases: tuple[str, ...] = ()
     #: Modification time of the source file (ns); used for Last-Modified only.
     mtime_ns: int = 0
-    #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small.
-    html_z: bytes = field(default=b"", repr=False)
+    #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small; the
+    #: loader moves it out of the heap into its BodyStore (a Body reads as these bytes).
+    html_z: bytes | Body = field(default=b"", repr=False)
     #: ``date`` as a POSIX timestamp (sorting, date filters), computed once.
     date_ts: float = field(init=False, repr=False, compare=False)
     #: When the post last changed: ``updated`` or the file's mtime, whichever is later
@@ -136,7 +139,7 @@ class Post:
     @property
     def content_html(self) -> str:
         """The full sanitised HTML body."""
-        return zlib.decompress(self.html_z).decode("utf-8") if self.html_z else ""
+        return zlib.decompress(bytes(self.html_z)).decode("utf-8") if self.html_z else ""
 
     @property
     def content_text(self) -> str:
@@ -154,11 +157,11 @@ class Post:
 
 
 @lru_cache(maxsize=2048)
-def _text_of(html_z: bytes) -> str:
+def _text_of(html_z: bytes | Body) -> str:
     """Plain text of a compressed body: listings and feeds ask for the same posts again and again."""
     from .markdown import html_to_text
 
-    return html_to_text(zlib.decompress(html_z).decode("utf-8")) if html_z else ""
+    return html_to_text(zlib.decompress(bytes(html_z)).decode("utf-8")) if html_z else ""
 
 
 @dataclass(frozen=True, slots=True)

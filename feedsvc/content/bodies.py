@@ -1,0 +1,142 @@
+"""Compressed post bodies kept in a memory-mapped file instead of the Python heap.
+
+At 100,000 posts the compressed bodies are ~280 MB: as bytes objects they sit in the
+gunicorn master's heap, and every worker that reads one bumps its reference count and
+so copies its page. In a file mapped read-only they are page cache: shared by the master
+and every worker, paged in only where a body is read, never copied, and evictable.
+
+A ``BodyStore`` is append-only and private to its loader (an unlinked temporary file);
+a ``Body`` is a reference into it that behaves as the value it holds: equal and hashed by
+content, pickled as plain bytes (so the on-disk parse cache stays self-contained).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import tempfile
+import threading
+import weakref
+
+
+#: Pending bodies are written out once this many bytes have gathered.
+_WRITE_CHUNK = 1 << 20
+
+
+class BodyStore:
+    """An append-only file of byte strings, read through a shared read-only mapping.
+
+    Writes are positional (``os.pwrite`` at the offset each body was given), so they are
+    idempotent: a forked child that flushed a copy of its parent's pending bytes would
+    write the very same bytes at the very same place. Loaders ``flush`` after each load,
+    before gunicorn forks its workers.
+    """
+
+    def __init__(self, directory: str | None = None) -> None:
+        # Unlinked at once: the data lives as long as this process (and its forks) holds it.
+        self._file = tempfile.TemporaryFile(prefix="feedsvc-bodies-", dir=directory)
+        self._fd = self._file.fileno()
+        # Closed when the store goes (its last Body with it), not left to a ResourceWarning.
+        self._closer = weakref.finalize(self, self._file.close)
+        self._size = 0  # bytes handed out (written + pending)
+        self._written = 0  # bytes in the file
+        self._pending: list[bytes] = []
+        self._mapped = 0
+        self._map: mmap.mmap | None = None
+        self._lock = threading.Lock()
+
+    def put(self, data: bytes) -> Body:
+        """Append ``data``; the Body that reads it back."""
+        with self._lock:
+            offset = self._size
+            self._pending.append(data)
+            self._size += len(data)
+            if self._size - self._written >= _WRITE_CHUNK:
+                self._flush()
+        return Body(self, offset, len(data))
+
+    def flush(self) -> None:
+        """Write out pending bodies."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        view = memoryview(b"".join(self._pending))
+        at = self._written
+        while view:
+            n = os.pwrite(self._fd, view, at)
+            view, at = view[n:], at + n
+        self._written = at
+        self._pending = []
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The bytes at ``offset`` (a copy out of the mapping)."""
+        if not length:
+            return b""
+        end = offset + length
+        m = self._map
+        if m is None or end > self._mapped:
+            m = self._remap(end)
+        return m[offset:end]
+
+    def _remap(self, end: int) -> mmap.mmap:
+        with self._lock:
+            if self._map is None or end > self._mapped:
+                self._flush()
+                # Readers still holding the old mapping keep it alive until they are done.
+                self._map = mmap.mmap(self._fd, self._written, access=mmap.ACCESS_READ)
+                self._mapped = self._written
+            return self._map
+
+    @property
+    def size(self) -> int:
+        """Bytes handed out so far (current and replaced bodies)."""
+        return self._size
+
+    def close(self) -> None:
+        """Release the file (Bodies of this store can no longer be read)."""
+        with self._lock:
+            self._map = None
+            self._closer()
+
+
+class Body:
+    """A compressed body in a BodyStore; compares, hashes and pickles as its bytes."""
+
+    __slots__ = ("_store", "_offset", "_length")
+
+    def __init__(self, store: BodyStore, offset: int, length: int) -> None:
+        self._store = store
+        self._offset = offset
+        self._length = length
+
+    def __bytes__(self) -> bytes:
+        return self._store.read(self._offset, self._length)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __bool__(self) -> bool:
+        return self._length > 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Body):
+            if other._store is self._store and other._offset == self._offset:
+                return other._length == self._length
+            return other._length == self._length and bytes(other) == bytes(self)
+        if isinstance(other, bytes):
+            return len(other) == self._length and other == bytes(self)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(bytes(self))
+
+    def __reduce__(self) -> tuple:
+        return (bytes, (bytes(self),))
+
+    def __repr__(self) -> str:
+        return f"<Body {self._length} bytes at {self._offset}>"
+
+
