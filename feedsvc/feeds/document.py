@@ -200,13 +200,34 @@ def stylesheet_href(site: Site) -> str:
 
 def terms_of(site: Site, post: Post) -> tuple[Term, ...]:
     """Categories then tags of a post, each with its own scheme so readers can tell them apart."""
-    cat_scheme, tag_scheme = f"{site.base_url}/categories/", f"{site.base_url}/tags/"
-    out = []
-    for slug in post.categories:
-        cat = site.category(slug)
-        out.append(Term(slug, cat.title if cat else slug, cat_scheme))
-    out.extend(Term(t.slug, t.label, tag_scheme) for t in post.tags)
-    return tuple(out)
+    return _Terms(site)(post)
+
+
+class _Terms:
+    """``terms_of`` for the posts of one document: schemes, category titles and each distinct
+    Term are made once per document, not once per post (Terms are immutable, so shared)."""
+
+    def __init__(self, site: Site) -> None:
+        self.cat_scheme, self.tag_scheme = f"{site.base_url}/categories/", f"{site.base_url}/tags/"
+        self.titles: dict[str, str] = {}
+        for cat in site.categories:  # the first declaration of a slug wins, as in Site.category
+            self.titles.setdefault(cat.slug, cat.title)
+        self.made: dict[tuple[str, str, bool], Term] = {}
+
+    def __call__(self, post: Post) -> tuple[Term, ...]:
+        made = self.made
+        out = []
+        for slug in post.categories:
+            term = made.get((slug, slug, True))
+            if term is None:
+                term = made[(slug, slug, True)] = Term(slug, self.titles.get(slug, slug), self.cat_scheme)
+            out.append(term)
+        for tag in post.tags:
+            term = made.get((tag.slug, tag.label, False))
+            if term is None:
+                term = made[(tag.slug, tag.label, False)] = Term(tag.slug, tag.label, self.tag_scheme)
+            out.append(term)
+        return tuple(out)
 
 
 def newest(posts: Sequence[Post], fallback: datetime = EPOCH) -> datetime:
@@ -221,12 +242,12 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
     hub = site.websub_hub
     if hub:
         links.append(Link("hub", hub))
+    terms = _Terms(site)
     # An empty feed keeps a fixed date: its bytes (and WebSub pings) move only when it gains posts.
     return FeedDoc(
         fmt=fmt, site=site, id=feed_id(site, scope, lang, q), title=title, subtitle=scope.description,
         updated=newest(posts), language=lang or site.language, self_url=self_url,
-        alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms_of(site, p))
-                                                  for p in posts),
+        alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms(p)) for p in posts),
         links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),
         max_bytes=max_bytes,
     )
