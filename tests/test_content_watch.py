@@ -113,9 +113,9 @@ def test_reload_thread_follows_changes_without_rescanning(site, monkeypatch):
     monkeypatch.setattr(loader, "_walk", lambda: walks.append(1) or real_walk())
     li = LiveIndex(loader, interval=0.02)
     try:
-        li.current  # starts the reload thread (and its watcher)
-        _wait(lambda: len(walks) >= 2)  # the load at start, the watcher's first full scan
+        li.current  # starts the reload thread, with the watcher opened before the first load
         settled = len(walks)
+        assert settled == 1  # the load at start: the watcher needs no catching up
         time.sleep(0.3)  # ~15 intervals with nothing changed
         assert len(walks) == settled, "an idle interval must not rescan the tree"
         site.post("a", title="Edited")
@@ -165,3 +165,19 @@ def _wait(cond, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail("condition not reached in time")
         time.sleep(0.01)
+
+
+def test_changes_between_the_first_load_and_the_thread_are_not_lost(site, monkeypatch):
+    site.post("a", title="First")
+    loader = Loader(site.root)
+    walks = []
+    real_walk = loader._walk
+    monkeypatch.setattr(loader, "_walk", lambda: walks.append(1) or real_walk())
+    li = LiveIndex(loader, interval=0.02)
+    try:
+        site.post("b", title="Written before the reload thread started")
+        li.current  # the thread starts now; the watcher has been queueing since before the load
+        _wait(lambda: li.current.get("b") is not None)
+        assert walks == [1]
+    finally:
+        li.stop()

@@ -37,6 +37,9 @@ class LiveIndex:
         self.interval = interval
         #: Use inotify for change detection where available (False: always rescan).
         self.watch = watch
+        # Watching starts before the first load, so the reload thread of this process
+        # needs no full scan to catch up: whatever changed since is in the queue.
+        self._watcher = Watcher.open(loader.root, POSTS_DIR, before_load=True) if watch and interval > 0 else None
         self._index = loader.load(progress)
         self._had_posts = (loader.root / "posts").is_dir()
         self._lock = threading.Lock()
@@ -109,9 +112,17 @@ class LiveIndex:
     def stop(self) -> None:
         """Stop the reload thread of this process."""
         self._stop.set()
+        if self._watcher is not None:  # opened for a thread that never started
+            self._watcher.close()
+            self._watcher = None
 
     def _run(self) -> None:
-        watcher = Watcher.open(self.loader.root, POSTS_DIR) if self.watch else None
+        watcher = self._watcher
+        if watcher is not None and watcher.pid != os.getpid():
+            watcher = None  # opened by the parent of this forked process: not ours to read
+        if watcher is None and self.watch:
+            watcher = Watcher.open(self.loader.root, POSTS_DIR)  # its first answer: rescan
+        self._watcher = None
         last_full = time.monotonic()
         try:
             while not self._stop.wait(self.interval):

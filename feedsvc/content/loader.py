@@ -42,6 +42,7 @@ Progress = Callable[[int, int], None]
 PARSER_VERSION = "3"
 _SLUG = operator.attrgetter("slug")
 _DATE_TS = operator.attrgetter("date_ts")
+_NAME = operator.attrgetter("name")
 #: Seconds between parse-cache rewrites after the first load (0: on every change).
 CACHE_REWRITE_INTERVAL = 300.0
 
@@ -329,27 +330,29 @@ class Loader:
 
     # -- scanning ------------------------------------------------------------------
     def _walk(self) -> Iterator[tuple[str, Path | str, os.stat_result | None, Problem | None]]:
-        """Yield (relpath, path, stat, problem) for every post file, sorted by path."""
-        # os.scandir by hand rather than os.walk + pathlib: a rescan of 10,000 files runs
-        # every few seconds in every worker, and this costs one stat per file, nothing more.
+        """Yield (relpath, path, stat, problem) for every post file, each directory in name order.
+
+        Streams: a rescan of 100,000 files keeps no per-file objects (in a gunicorn master
+        they would land in pages its workers share). Raises the first OSError of an
+        unreadable directory after the walk, before the caller looks for deletions.
+        """
+        # os.scandir by hand rather than os.walk + pathlib: one stat per file, nothing more.
         posts = self.root / POSTS_DIR
         real_root = os.path.realpath(self.root)
-        found: list[tuple[str, Path | str, os.stat_result | None, Problem | None]] = []
-        dir_mtime = 0
         errors: list[OSError] = []
         try:
             dir_mtime = os.stat(posts).st_mtime_ns
         except OSError:
-            pass
-        stack: list[tuple[str, str]] = [(str(posts), POSTS_DIR)]
-        while stack:
-            dirpath, reldir = stack.pop()
+            dir_mtime = 0
+
+        def visit(dirpath: str, reldir: str) -> Iterator[tuple[str, Path | str, os.stat_result | None, Problem | None]]:
+            nonlocal dir_mtime
             try:
                 with os.scandir(dirpath) as it:
-                    entries = list(it)
+                    entries = sorted(it, key=_NAME)
             except OSError as exc:
                 errors.append(exc)
-                continue
+                return
             for entry in entries:
                 name = entry.name
                 if name.startswith("."):
@@ -361,13 +364,13 @@ class Loader:
                     is_dir = False
                 if is_dir:
                     if entry.is_symlink():
-                        found.append((rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")))
+                        yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
                         continue
                     try:
                         dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
                     except OSError:
                         pass
-                    stack.append((entry.path, rel))
+                    yield from visit(entry.path, rel)
                     continue
                 if not name.endswith(".md"):
                     continue
@@ -375,21 +378,20 @@ class Loader:
                     if entry.is_symlink():
                         target = os.path.realpath(entry.path)
                         if os.path.commonpath([real_root, target]) != real_root:
-                            found.append((rel, entry.path, None,
-                                          Problem(rel, "file", "symlink leads outside the content directory")))
+                            yield rel, entry.path, None, Problem(rel, "file", "symlink leads outside the content directory")
                             continue
                     st = entry.stat()
                 except OSError as exc:
-                    found.append((rel, entry.path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")))
+                    yield rel, entry.path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")
                     continue
-                found.append((rel, entry.path, st, None))
+                yield rel, entry.path, st, None
+
+        yield from visit(str(posts), POSTS_DIR)
         # An unreadable directory must not look like deleted posts: fail the whole scan.
         errors = [e for e in errors if not (isinstance(e, FileNotFoundError) and Path(e.filename) == posts)]
         if errors:
             raise errors[0]
         self._dir_mtime_ns = dir_mtime
-        found.sort(key=lambda t: t[0])
-        yield from found
 
     def _stat_changed(self, changed: Iterable[str]) -> tuple[list[tuple[str, Path | str, os.stat_result | None, Problem | None]], list[str]]:
         """What ``_walk`` would say about just these paths: (files, paths gone), sorted.
@@ -446,18 +448,20 @@ class Loader:
         if site is not before[0]:
             paths = None  # every post was dropped: parse everything again
         gone: list[str] = []
-        if paths is None:
-            files = list(self._walk())
-        else:
+        files: Iterable[tuple[str, Path | str, os.stat_result | None, Problem | None]]
+        if paths is not None:
             files, gone = self._stat_changed(paths)
-        seen: set[str] = set()
+        elif self._last is None:
+            files = list(self._walk())  # a first load parses them all, maybe in parallel
+        else:
+            files = self._walk()  # a rescan streams (nothing per file is kept)
         problems: list[Problem] = list(self._site_problems)
-        total = len(files)
-        changed = paths is None and len(files) != len(self._entries)
-        pool, parsed = self._parse_in_parallel(files)
+        total = len(files) if isinstance(files, list) else 0
+        changed = False
+        pool, parsed = self._parse_in_parallel(files) if isinstance(files, list) else (None, None)
+        n = 0
         try:
-            for n, (rel, path, st, problem) in enumerate(files, 1):
-                seen.add(rel)
+            for n, (rel, path, st, problem) in enumerate(files, 1):  # noqa: B007 - n is the count after
                 if progress and (n % 500 == 0 or n == total):
                     progress(n, total)
                 if problem is not None:
@@ -480,7 +484,9 @@ class Loader:
         # more entries (not walking them all keeps a worker's scan off the shared pages).
         if paths is not None:
             deleted = [rel for rel in gone if rel in self._entries]
-        elif len(self._entries) > len(seen):
+        elif len(self._entries) > n:
+            # Rare (a full scan that found files gone): walk the names again to know which.
+            seen = {rel for rel, *_ in self._walk()}
             deleted = [r for r in self._entries if r not in seen]
         else:
             deleted = []

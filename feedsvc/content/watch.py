@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from pathlib import Path
 
 log = logging.getLogger("feedsvc.content")
@@ -39,15 +40,23 @@ class Watcher:
 
     def __init__(self, root: Path, subdir: str, inotify: INotify) -> None:
         self.root = root
+        #: The process that opened it: a forked child must open its own (reading the
+        #: shared queue would take events from its parent).
+        self.pid = os.getpid()
         self._subdir = subdir
         self._ino = inotify
+        self._closer = weakref.finalize(self, inotify.close)  # no ResourceWarning when dropped
         #: watch descriptor -> directory relative to root ("" for root itself).
         self._dirs: dict[int, str] = {}
         self._rescan = True  # nothing is known before the first full scan
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str], subdir: str) -> Watcher | None:
-        """Watch ``root`` and the tree under ``root/subdir``; None where inotify cannot."""
+    def open(cls, root: str | os.PathLike[str], subdir: str, before_load: bool = False) -> Watcher | None:
+        """Watch ``root`` and the tree under ``root/subdir``; None where inotify cannot.
+
+        ``before_load``: the caller loads the tree after this, so the first ``changes()``
+        can answer with what changed since (no full scan needed to know where things stand).
+        """
         if INotify is None:
             return None
         try:
@@ -58,6 +67,7 @@ class Watcher:
         if not watcher._watch_tree():
             watcher.close()
             return None
+        watcher._rescan = not before_load
         return watcher
 
     def _watch_tree(self) -> bool:
@@ -114,4 +124,4 @@ class Watcher:
 
     def close(self) -> None:
         """Release the inotify instance."""
-        self._ino.close()
+        self._closer()
