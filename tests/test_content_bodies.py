@@ -78,3 +78,33 @@ def test_loader_keeps_bodies_in_its_store_and_in_the_parse_cache(site, tmp_path)
     assert [(p.slug, p.content_html, p.content_text) for p in second.posts] == \
         [(p.slug, p.content_html, p.content_text) for p in first.posts]
     assert second.posts == first.posts  # posts compare by value, bodies included
+
+
+def test_parse_cache_keeps_bodies_in_a_side_file(site, tmp_path, monkeypatch):
+    marker = "unmistakable-body-marker " * 200
+    for i in range(4):
+        site.post(f"p{i}", f"{marker} {i}")
+    cache = tmp_path / "cache"
+    loader = Loader(site.root, parse_cache_dir=cache)
+    first = loader.load()
+    [side] = cache.glob("parse-cache-*.bodies")
+    pickled = (cache / "parse-cache.pickle").read_bytes()
+    assert all(bytes(p.html_z) not in pickled for p in first.posts)  # no body in the pickle
+    assert all(bytes(p.html_z) in side.read_bytes() for p in first.posts)
+    # A rewrite names a new side file and removes the old one.
+    import feedsvc.content.loader as loader_mod
+    monkeypatch.setattr(loader_mod, "CACHE_REWRITE_INTERVAL", 0.0)
+    site.touch_later(site.post("p1", "changed body"))
+    third = loader.load()
+    [side2] = cache.glob("parse-cache-*.bodies")
+    assert side2 != side and not side.exists()
+    again = Loader(site.root, parse_cache_dir=cache).load()
+    assert [(p.slug, p.content_html) for p in again.posts] == [(p.slug, p.content_html) for p in third.posts]
+    # Without its side file the cache is unusable, never wrong: everything is parsed again.
+    side2.unlink()
+    parsed = []
+    real = loader_mod.parse_post
+    monkeypatch.setattr(loader_mod, "parse_post", lambda raw, src, *a, **k: parsed.append(src) or real(raw, src, *a, **k))
+    fresh = Loader(site.root, parse_cache_dir=cache).load()
+    assert len(parsed) == 4
+    assert [(p.slug, p.content_html) for p in fresh.posts] == [(p.slug, p.content_html) for p in third.posts]

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
 import tempfile
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 
 
 #: Pending bodies are written out once this many bytes have gathered.
@@ -71,6 +75,22 @@ class BodyStore:
         self._written = at
         self._pending = []
 
+    def put_file(self, path: str | os.PathLike[str]) -> int:
+        """Append a whole file's bytes (copied by the kernel); the offset they start at."""
+        with self._lock:
+            self._flush()
+            base = self._written
+            with open(path, "rb") as src:
+                size = os.fstat(src.fileno()).st_size
+                done = 0
+                while done < size:
+                    n = _copy_range(src.fileno(), self._fd, size - done, done, base + done)
+                    if n <= 0:
+                        raise OSError(f"{path}: short copy at {done} of {size} bytes")
+                    done += n
+            self._written = self._size = base + size
+            return base
+
     def read(self, offset: int, length: int) -> bytes:
         """The bytes at ``offset`` (a copy out of the mapping)."""
         if not length:
@@ -100,6 +120,17 @@ class BodyStore:
         with self._lock:
             self._map = None
             self._closer()
+
+
+def _copy_range(src: int, dst: int, count: int, src_at: int, dst_at: int) -> int:
+    """Copy bytes between files at explicit offsets (in the kernel where it can)."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            return os.copy_file_range(src, dst, count, src_at, dst_at)
+        except OSError:
+            pass  # e.g. across file systems on older kernels
+    data = os.pread(src, min(count, 1 << 20), src_at)
+    return os.pwrite(dst, data, dst_at) if data else 0
 
 
 class Body:
@@ -134,9 +165,59 @@ class Body:
         return hash(bytes(self))
 
     def __reduce__(self) -> tuple:
-        return (bytes, (bytes(self),))
+        side = getattr(_cache, "writer", None)
+        if side is None:
+            return (bytes, (bytes(self),))
+        return (_cached_body, side.add(bytes(self)))
 
     def __repr__(self) -> str:
         return f"<Body {self._length} bytes at {self._offset}>"
 
 
+
+
+# -- the parse cache's side file ------------------------------------------------------------
+# While a parse cache is pickled, Bodies write their bytes to a side file and pickle as
+# (offset, length); while it is read, that file is copied into the loader's store first
+# and the references point there. No body becomes a bytes object on the heap either way.
+_cache = threading.local()
+
+
+class _SideWriter:
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.pos = 0
+
+    def add(self, data: bytes) -> tuple[int, int]:
+        at = self.pos
+        self.fh.write(data)
+        self.pos += len(data)
+        return at, len(data)
+
+
+def _cached_body(offset: int, length: int) -> Body:
+    where = getattr(_cache, "reader", None)
+    if where is None:
+        raise pickle.UnpicklingError("a cached body outside a parse-cache read")
+    store, base = where
+    return Body(store, base + offset, length)
+
+
+@contextmanager
+def bodies_to(fh: BinaryIO) -> Iterator[None]:
+    """Within: pickled Bodies write their bytes to ``fh`` and pickle as references into it."""
+    _cache.writer = _SideWriter(fh)
+    try:
+        yield
+    finally:
+        del _cache.writer
+
+
+@contextmanager
+def bodies_from(store: BodyStore, side_file: str | os.PathLike[str]) -> Iterator[None]:
+    """Within: unpickled body references read ``side_file``'s bytes, copied into ``store``."""
+    _cache.reader = (store, store.put_file(side_file))
+    try:
+        yield
+    finally:
+        del _cache.reader

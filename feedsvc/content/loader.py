@@ -22,7 +22,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from . import markdown
-from .bodies import BodyStore
+from .bodies import BodyStore, bodies_from, bodies_to
 from .errors import ContentError
 from .frontmatter import load_yaml, split
 from .index import Index, Search, post_tokens
@@ -50,31 +50,49 @@ CACHE_REWRITE_INTERVAL = 300.0
 class ParseCache:
     """Parsed posts pickled on disk so a restart re-parses only files that changed.
 
-    Trusted like the content itself: it lives in a directory only the service writes.
+    Two files: ``parse-cache.pickle`` (posts, search postings) and the side file it names,
+    ``parse-cache-<token>.bodies``, holding the compressed bodies back to back. A read
+    copies the side file into the loader's BodyStore in the kernel, so no body passes
+    through the Python heap. The side file is written first under a fresh name and the
+    pickle replaced atomically after it, so a crash never pairs a pickle with the wrong
+    bodies. Trusted like the content itself: it lives in a directory only the service writes.
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.path = Path(directory) / "parse-cache.pickle"
 
-    def read(self, cache_id: str) -> tuple[dict[str, _Entry], Any]:
-        """Entries and the search state saved with them (({}, None) when unusable)."""
+    def read(self, cache_id: str, store: BodyStore) -> tuple[dict[str, _Entry], Any]:
+        """Entries (bodies copied into ``store``) and the search state saved with them (({}, None) when unusable)."""
         try:
             with self.path.open("rb") as fh:
-                saved_id, entries, state = pickle.load(fh)  # noqa: S301 - our own file
+                saved_id, side_name = pickle.load(fh)  # noqa: S301 - our own file
+                if saved_id != cache_id:
+                    return {}, None
+                with bodies_from(store, self.path.with_name(side_name)):
+                    entries, state = pickle.load(fh)  # noqa: S301 - our own file
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
             return {}, None
-        return (entries, state) if saved_id == cache_id else ({}, None)
+        return entries, state
 
     def write(self, cache_id: str, entries: dict[str, _Entry], state: Any = None) -> None:
         """Save entries atomically (a crash never leaves a half-written cache)."""
+        side = self.path.with_name(f"parse-cache-{os.urandom(8).hex()}.bodies")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump((cache_id, entries, state), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            with side.open("wb") as bodies, tmp.open("wb") as fh:
+                pickle.dump((cache_id, side.name), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                with bodies_to(bodies):
+                    pickle.dump((entries, state), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("parse cache not written: %s", exc)
+            for leftover in (tmp, side):
+                leftover.unlink(missing_ok=True)
+            return
+        for old in self.path.parent.glob("parse-cache-*.bodies"):  # earlier caches' bodies
+            if old.name != side.name:
+                old.unlink(missing_ok=True)
 
 
 class SiteError(Exception):
@@ -556,7 +574,7 @@ class Loader:
             self._entries.clear()
             self._reset_search()
             if self._parse_cache is not None:
-                entries, state = self._parse_cache.read(self._cache_id(site))
+                entries, state = self._parse_cache.read(self._cache_id(site), self._bodies)
                 if entries and state is not None:
                     for entry in entries.values():
                         if entry.post is not None:
