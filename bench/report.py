@@ -32,8 +32,12 @@ def figures(r: dict) -> list[tuple[str, str, str, str]]:
     if render:
         for fmt in ("atom.xml", "rss.xml", "feed.json"):
             v = render[fmt]["median_ms"]
-            rows.append((f"cache-miss render {fmt}, 50 entries full text, {render['posts']} posts (CPU ms, median)",
-                         f"{v:.1f} ms", "≤ 4 ms", _ok(v <= 4)))
+            rows.append((f"cache-miss render {fmt}, 50 entries full text, {render['posts']} posts (CPU ms per "
+                         "request through the app, median)", f"{v:.1f} ms", "≤ 4 ms", _ok(v <= 4)))
+        if "feedgen_alone_ms" in render:
+            rows.append(("the yardstick on this machine: bare feedgen writing the same 50 entries (id, title, "
+                         "updated, link, author, content; bodies ready)", f"{render['feedgen_alone_ms']:.1f} ms",
+                         "≈ 3.5 ms in the issue", "—"))
     api = r.get("api")
     if api:
         rows.append((f"cache-miss API page, category+tag+lang, {api['posts']} posts (CPU ms, median)",
