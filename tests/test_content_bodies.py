@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import pickle
 import zlib
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 import feedsvc.content.bodies as bodies_mod
 from feedsvc.content import Loader
 from feedsvc.content.bodies import Body, BodyStore
-from feedsvc.content.markdown import render
+from feedsvc.content.markdown import html_to_text, render
 
 
 @settings(max_examples=60, deadline=None)
@@ -68,8 +69,10 @@ def test_loader_keeps_bodies_in_its_store_and_in_the_parse_cache(site, tmp_path)
         site.post(f"p{i}", f"# Part {i}\n\nText **{i}** " + "word " * (200 * i))
     cache = tmp_path / "cache"
     first = Loader(site.root, parse_cache_dir=cache).load()
-    assert all(isinstance(p.html_z, Body) for p in first.posts)
+    assert all(isinstance(p.html_z, Body) and isinstance(p.text_z, Body) for p in first.posts)
     for p in first.posts:
+        assert p.content_text == html_to_text(p.content_html)  # stored text = derived text
+        assert p.content_text == dataclasses.replace(p, text_z=b"").content_text
         md = (site.root / p.source).read_text().split("---\n", 2)[2]
         assert p.content_html == render(md, first.site.base_url)
         assert zlib.decompress(bytes(p.html_z)).decode() == p.content_html

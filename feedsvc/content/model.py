@@ -124,6 +124,8 @@ class Post:
     #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small; the
     #: loader moves it out of the heap into its BodyStore (a Body reads as these bytes).
     html_z: bytes | Body = field(default=b"", repr=False)
+    #: The body as plain text, zlib-compressed (b"": derived from ``html_z`` when asked).
+    text_z: bytes | Body = field(default=b"", repr=False)
     #: ``date`` as a POSIX timestamp (sorting, date filters), computed once.
     date_ts: float = field(init=False, repr=False, compare=False)
     #: When the post last changed: ``updated`` or the file's mtime, whichever is later
@@ -143,7 +145,9 @@ class Post:
 
     @property
     def content_text(self) -> str:
-        """The body as plain text (derived from the sanitised HTML, once per body)."""
+        """The body as plain text (stored by the loader; else derived from the HTML, once per body)."""
+        if self.text_z:
+            return zlib.decompress(bytes(self.text_z)).decode("utf-8")
         return _text_of(self.html_z)
 
     @property
