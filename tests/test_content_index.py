@@ -118,3 +118,24 @@ def test_query_last_modified_equals_last_modified_of_the_matches(tmp_path_factor
         assert idx.query(**query) == tuple(matches), query
         assert idx.query_last_modified(**query) == newest.replace(microsecond=0), query
         assert idx.last_modified(matches) == newest.replace(microsecond=0), query
+
+
+def test_query_results_reference_no_post_until_taken(site):
+    # A forked worker that filters must not touch (refcount) every matching post: only
+    # the page it takes. The memoised result holds positions, not posts.
+    import sys
+
+    from feedsvc.content.index import PostList
+
+    for i in range(30):
+        site.post(f"p{i:02}", tags=["x"] if i % 2 else ["y"], date=f"2021-01-{i + 1:02}")
+    idx = load_index(site.root)
+    before = {p.slug: sys.getrefcount(p) for p in idx.posts}
+    result = idx.query(tag="x")
+    assert isinstance(result, PostList) and len(result) == 15
+    assert {p.slug: sys.getrefcount(p) for p in idx.posts} == before
+    page = result[:5]
+    assert [p.slug for p in page] == ["p29", "p27", "p25", "p23", "p21"]
+    assert result[-1].slug == "p01" and result[5].slug == "p19"
+    assert result == tuple(p for p in idx.posts if p.tags[0].slug == "x") and result != page
+    assert list(reversed(result))[0].slug == "p01" and idx.posts[-1] not in result

@@ -57,6 +57,43 @@ class Search:
         return {o for o in (ordinal[u] for u in acc if u < n) if o >= 0}
 
 
+class PostList(Sequence[Post]):
+    """Posts matching a query, held as their positions in the snapshot's ``posts``.
+
+    Only the posts a caller takes (a page, a feed's newest 50) are ever looked up: in a
+    forked worker, building a tuple of every match would bump the reference count of each
+    matching post and so copy its memory page out of the pages the workers share.
+    Compares equal to any sequence of the same posts.
+    """
+
+    __slots__ = ("_posts", "_ords")
+
+    def __init__(self, posts: tuple[Post, ...], ords: array) -> None:
+        self._posts = posts
+        self._ords = ords
+
+    def __len__(self) -> int:
+        return len(self._ords)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
+        if isinstance(i, slice):
+            return tuple(map(self._posts.__getitem__, self._ords[i]))
+        return self._posts[self._ords[i]]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return map(self._posts.__getitem__, self._ords)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == len(self) and all(a is b or a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PostList({len(self)} posts)"
+
+
 @dataclass(frozen=True, slots=True)
 class TagInfo:
     """A tag with its label and number of posts."""
@@ -201,7 +238,7 @@ class Index:
         hit = self._lm_memo.get(query)  # type: ignore[attr-defined]
         return hit if hit is not None else self._evaluate(query)[1]
 
-    def query(self, query: Query | None = None, **filters: object) -> tuple[Post, ...]:
+    def query(self, query: Query | None = None, **filters: object) -> Sequence[Post]:
         """Posts matching every given filter, newest first.
 
         ``category``/``tag``/``lang`` are exact slugs; ``q`` needs every word (case and
@@ -212,7 +249,7 @@ class Index:
         hit = self._memo.get(query)  # type: ignore[attr-defined]
         return hit if hit is not None else self._evaluate(query)[0]
 
-    def _evaluate(self, query: Query) -> tuple[tuple[Post, ...], datetime]:
+    def _evaluate(self, query: Query) -> tuple[Sequence[Post], datetime]:
         """Match ``query`` once; memoise both the posts and their Last-Modified."""
         ords = self._ordinals(query)
         lm_ts: array[float] = self._lm_ts  # type: ignore[attr-defined]
@@ -222,10 +259,10 @@ class Index:
             result = self.posts if ords.start == 0 and ords.stop >= len(self.posts) else self.posts[ords.start:ords.stop]
             newest = max(lm_ts[ords.start:ords.stop], default=0.0)
         else:
-            result = tuple(self.posts[i] for i in ords)
+            result = PostList(self.posts, array("I", ords))
             newest = max(map(lm_ts.__getitem__, ords), default=0.0)
         last = self._last_modified(newest)
-        memo: dict[Query, tuple[Post, ...]] = self._memo  # type: ignore[attr-defined]
+        memo: dict[Query, Sequence[Post]] = self._memo  # type: ignore[attr-defined]
         lm_memo: dict[Query, datetime] = self._lm_memo  # type: ignore[attr-defined]
         if len(memo) > 4096 or len(lm_memo) > 4096:
             memo.clear()

@@ -174,7 +174,7 @@ def resolve_scope(index: Index, kind: str, slug: str | None) -> Scope:
     raise FeedNotFound(kind)
 
 
-def scope_posts(index: Index, scope: Scope, lang: str | None, q: str | None = None) -> tuple[Post, ...]:
+def scope_posts(index: Index, scope: Scope, lang: str | None, q: str | None = None) -> Sequence[Post]:
     """Posts of a scope (newest first), optionally one language and a search."""
     return index.query(category=scope.slug if scope.kind == "category" else None,
                        tag=scope.slug if scope.kind == "tag" else None, lang=lang, q=q)
