@@ -7,13 +7,14 @@ header, RFC 9110 §15.5.6); elsewhere errors stay HTML. A marshmallow Validation
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
+
+from .canonical_json import to_json
 
 #: Path prefixes whose errors are JSON.
 JSON_PREFIXES = ("/api", "/feeds")
@@ -66,7 +67,7 @@ _ERROR = ErrorSchema()
 def error_body(status: int, code: str, message: str, details: Any = None) -> bytes:
     """The JSON error document as bytes (sorted keys, UTF-8)."""
     doc = _ERROR.dump({"error": {"status": status, "code": code, "message": message, "details": details}})
-    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return to_json(doc)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc import urls
-from feedsvc.api.canonical import to_json
+from feedsvc.canonical_json import to_json
 from feedsvc.api.schemas import dump_page, dump_post
 from feedsvc.content.model import Attachment, Author, Event, Post, Site, Tag
 

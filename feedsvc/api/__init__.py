@@ -20,7 +20,7 @@ from ..content.paging import Page
 from ..errors import ApiError
 from ..extensions import current_index
 from . import openapi
-from .canonical import to_json
+from ..canonical_json import to_json
 from .schemas import ListArgs, When, dump_categories, dump_page, dump_post, dump_tags
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group="openapi")

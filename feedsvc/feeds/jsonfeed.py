@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_dump
 
-from ..api.canonical import to_json
+from ..canonical_json import to_json
 from .document import FeedDoc
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -169,7 +169,4 @@ def write(doc: FeedDoc) -> bytes:
         "_feedsvc": {"id": doc.id, "updated": doc.updated, "archive": doc.archive or None, "links": links},
     }
     body = _SCHEMA.dump(data)
-    # = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(), byte for
-    # byte, with the long strings (content_html) escaped on their UTF-8 bytes: the stdlib's escaper
-    # walks non-ASCII text one code point at a time.
-    return to_json(body)
+    return to_json(body)  # canonical: same content, same bytes
