@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -177,6 +177,10 @@ class Index:
         set_(self, "_by_cat", {k: tuple(v) for k, v in by_cat.items()})
         set_(self, "_by_tag", {k: tuple(v) for k, v in by_tag.items()})
         set_(self, "_by_lang", {k: tuple(v) for k, v in by_lang.items()})
+        # Categories and languages are few and large: sets of them make filter combinations
+        # cost the smallest filter's size (~16 bytes per post each; tags are many and small).
+        set_(self, "_cat_sets", {k: frozenset(v) for k, v in by_cat.items()})
+        set_(self, "_lang_sets", {k: frozenset(v) for k, v in by_lang.items()})
         set_(self, "_lang_of", {k.lower(): k for k in by_lang})
         set_(self, "_neg_ts", neg_ts)
         set_(self, "_tags", dict(sorted(tags.items())))
@@ -272,38 +276,43 @@ class Index:
         return result, last
 
     def _ordinals(self, query: Query) -> Sequence[int]:
-        sets: list[Sequence[int]] = []
+        # Each filter: its ordinals ascending, and a set of them where one is kept (the
+        # big category and language lists): intersecting with a set walks the smaller side.
+        parts: list[tuple[Sequence[int], AbstractSet[int] | None]] = []
         if query.category is not None:
-            sets.append(self._by_cat.get(query.category, _EMPTY))  # type: ignore[attr-defined]
+            parts.append((self._by_cat.get(query.category, _EMPTY),  # type: ignore[attr-defined]
+                          self._cat_sets.get(query.category)))  # type: ignore[attr-defined]
         if query.tag is not None:
-            sets.append(self._by_tag.get(query.tag, _EMPTY))  # type: ignore[attr-defined]
+            parts.append((self._by_tag.get(query.tag, _EMPTY), None))  # type: ignore[attr-defined]
         if query.lang is not None:
-            sets.append(self._by_lang.get(self.canonical_lang(query.lang), _EMPTY))  # type: ignore[attr-defined]
+            lang = self.canonical_lang(query.lang)
+            parts.append((self._by_lang.get(lang, _EMPTY), self._lang_sets.get(lang)))  # type: ignore[attr-defined]
         if query.q is not None:
             words = text_tokens(query.q)
             if not words:
                 return _EMPTY
-            sets.append(sorted(self.search.matching(sorted(words))))
+            found = self.search.matching(sorted(words))
+            parts.append((sorted(found), found))
         lo, hi = 0, len(self.posts)
         neg_ts: list[float] = self._neg_ts  # type: ignore[attr-defined]
         if query.until is not None:
             lo = bisect.bisect_left(neg_ts, -query.until.timestamp())
         if query.since is not None:
             hi = bisect.bisect_right(neg_ts, -query.since.timestamp())
-        if not sets:
+        if not parts:
             ords: Sequence[int] = range(lo, max(lo, hi))
         else:
-            sets.sort(key=len)
-            if len(sets) == 1:
-                base = sets[0]
+            parts.sort(key=lambda p: len(p[0]))
+            if len(parts) == 1:
+                base = parts[0][0]
                 ords = base[bisect.bisect_left(base, lo):bisect.bisect_left(base, hi)]
             else:
-                acc = set(sets[0])
-                for s in sets[1:]:
-                    acc.intersection_update(s)
+                acc = set(parts[0][0])
+                for seq, members in parts[1:]:
+                    acc.intersection_update(seq if members is None else members)
                     if not acc:
                         break
-                ords = sorted(i for i in acc if lo <= i < hi)
+                ords = sorted(acc) if lo == 0 and hi >= len(self.posts) else sorted(i for i in acc if lo <= i < hi)
         if query.updated_since is not None:
             cutoff = query.updated_since
             ords = [i for i in ords if self.posts[i].updated >= cutoff]

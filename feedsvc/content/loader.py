@@ -39,7 +39,7 @@ _POST_SCHEMA = PostSchema()
 _SITE_SCHEMA = SiteSchema()
 Progress = Callable[[int, int], None]
 #: Bumped whenever parsing changes what a Post holds (invalidates on-disk parse caches).
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 _SLUG = operator.attrgetter("slug")
 _DATE_TS = operator.attrgetter("date_ts")
 _NAME = operator.attrgetter("name")
@@ -298,6 +298,12 @@ class _Entry:
     #: The post's id in the loader's search postings (-1: no post).
     uid: int
     problem: Problem | None = None
+
+    def __getstate__(self) -> tuple:  # the parse cache: see Post.__getstate__
+        return (self.sig, self.sha, self.post, self.uid, self.problem)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.sig, self.sha, self.post, self.uid, self.problem = state
 
 
 class Loader:
@@ -688,7 +694,9 @@ class Loader:
     def _build(self, site: Site, problems: list[Problem]) -> Index:
         chosen: dict[str, _Entry] = {}
         owner: dict[str, str] = {}
-        for rel, entry in sorted(self._entries.items()):
+        entries = self._entries
+        for rel in sorted(entries):  # by path: the first file claims a duplicated slug
+            entry = entries[rel]
             if entry.problem is not None:
                 problems.append(entry.problem)
             post = entry.post
