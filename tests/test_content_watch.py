@@ -105,13 +105,18 @@ def test_targeted_loads_equal_a_full_scan(tmp_path_factory, ops):
     w.close()
 
 
-def test_reload_thread_follows_changes_without_rescanning(site, monkeypatch):
+def _counting_full_scans(site, monkeypatch):
+    """A live index over ``site`` (one post, "a") and the list its full scans append to."""
     site.post("a", title="First")
     loader = Loader(site.root)
-    walks = []
+    walks: list[int] = []
     real_walk = loader._walk
     monkeypatch.setattr(loader, "_walk", lambda: walks.append(1) or real_walk())
-    li = LiveIndex(loader, interval=0.02)
+    return LiveIndex(loader, interval=0.02), walks
+
+
+def test_reload_thread_follows_changes_without_rescanning(site, monkeypatch):
+    li, walks = _counting_full_scans(site, monkeypatch)
     try:
         li.current  # starts the reload thread, with the watcher opened before the first load
         settled = len(walks)
@@ -168,12 +173,7 @@ def _wait(cond, timeout: float = 10.0) -> None:
 
 
 def test_changes_between_the_first_load_and_the_thread_are_not_lost(site, monkeypatch):
-    site.post("a", title="First")
-    loader = Loader(site.root)
-    walks = []
-    real_walk = loader._walk
-    monkeypatch.setattr(loader, "_walk", lambda: walks.append(1) or real_walk())
-    li = LiveIndex(loader, interval=0.02)
+    li, walks = _counting_full_scans(site, monkeypatch)
     try:
         site.post("b", title="Written before the reload thread started")
         li.current  # the thread starts now; the watcher has been queueing since before the load
