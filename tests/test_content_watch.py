@@ -181,3 +181,24 @@ def test_changes_between_the_first_load_and_the_thread_are_not_lost(site, monkey
         assert walks == [1]
     finally:
         li.stop()
+
+
+def test_a_repointed_root_symlink_is_followed(tmp_path):
+    # Deploys that switch a "current" symlink to a new release directory.
+    releases = [SiteTree(tmp_path / f"release{i}") for i in (1, 2)]
+    releases[0].post("a", title="Old release")
+    releases[1].post("a", title="New release")
+    current = tmp_path / "current"
+    current.symlink_to(releases[0].root)
+    loader = Loader(current)
+    loader.load()
+    w = Watcher.open(current, "posts", before_load=True)
+    assert w is not None and w.changes() == set()
+    tmp = tmp_path / "current.tmp"
+    tmp.symlink_to(releases[1].root)
+    os.replace(tmp, current)
+    assert w.changes() is None  # the whole tree is another: rescan
+    assert loader.load().get("a").title == "New release"
+    releases[1].post("b", title="Added to the new release")
+    assert w.changes() == {"posts/b.md"}  # and the new tree is watched
+    w.close()

@@ -49,6 +49,8 @@ class Watcher:
         #: watch descriptor -> directory relative to root ("" for root itself).
         self._dirs: dict[int, str] = {}
         self._rescan = True  # nothing is known before the first full scan
+        #: The directory the root path leads to (a deploy may repoint a symlinked root).
+        self._root_id = _dir_id(root)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], subdir: str, before_load: bool = False) -> Watcher | None:
@@ -96,6 +98,10 @@ class Watcher:
     def changes(self) -> set[str] | None:
         """Paths changed since the last call, or None: rescan everything."""
         rescan, self._rescan = self._rescan, False
+        root_id = _dir_id(self.root)
+        if root_id != self._root_id:  # the root now leads elsewhere: watch the new tree
+            self._root_id = root_id
+            rescan = True
         changed: set[str] = set()
         try:
             events = self._ino.read(timeout=0)
@@ -125,3 +131,12 @@ class Watcher:
     def close(self) -> None:
         """Release the inotify instance."""
         self._closer()
+
+
+def _dir_id(path: Path) -> tuple[int, int]:
+    """(device, inode) of the directory ``path`` leads to; (0, 0) when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (st.st_dev, st.st_ino)
