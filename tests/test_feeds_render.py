@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone
 
 import pytest
 from feeds_checks import populate
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from lxml import etree
 
 from feedsvc.feeds.document import _utf8_len
-from feedsvc.feeds.events import _offset
 
 PI = b'<?xml-stylesheet type="text/xsl" href="/static/feed.xsl"?>'
 DOCS = ["/feeds/{f}", "/feeds/categories/statements/{f}", "/feeds/tags/cnd/{f}", "/feeds/archive/2021/{f}",
@@ -45,15 +41,6 @@ def test_documents_are_lxml_round_trip_stable(client, fmt, path):
     parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
     tree = etree.fromstring(body, parser).getroottree()
     assert etree.tostring(tree, xml_declaration=True, encoding="UTF-8") == body
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.datetimes(timezones=st.none() | st.timezones()
-                    | st.builds(timezone, st.timedeltas(min_value=-timedelta(hours=23, minutes=59),
-                                                        max_value=timedelta(hours=23, minutes=59)))))
-def test_event_offset_is_strftime_z(d):
-    """The event block's UTC offset reads as strftime's %z would, for any zone or fixed offset."""
-    assert _offset(d) == d.strftime("%z")
 
 
 @pytest.mark.parametrize("text", ["", "plain", "é", "Наркополитика — “quotes”", "\U0001F600 emoji"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lxml import etree
 
@@ -10,29 +10,12 @@ from ..content import Post
 
 # Names, not strftime: no locale lookup, the same text on every host.
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_ZERO = timedelta(0)
-_MICRO = timedelta(microseconds=1)
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 
 
-def _offset(d: datetime) -> str:
-    """``d.strftime("%z")`` (+HHMM[SS[.ffffff]], or "" when naive) without strftime's cost."""
-    off = d.utcoffset()
-    if off is None:
-        return ""
-    sign = "-" if off < _ZERO else "+"
-    seconds, micros = divmod(abs(off) // _MICRO, 1_000_000)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = f"{sign}{hours:02d}{minutes:02d}"
-    if seconds or micros:
-        text += f"{seconds:02d}" + (f".{micros:06d}" if micros else "")
-    return text
-
-
 def _when(d: datetime) -> str:
-    off = _offset(d)
+    off = d.strftime("%z")
     zone = "UTC" if off in ("", "+0000") else f"UTC{off[:3]}:{off[3:]}"
     name = getattr(d.tzinfo, "key", None)
     zone = f"{zone}, {name}" if name and name != "UTC" else zone
