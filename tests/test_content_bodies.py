@@ -111,3 +111,14 @@ def test_parse_cache_keeps_bodies_in_a_side_file(site, tmp_path, monkeypatch):
     fresh = Loader(site.root, parse_cache_dir=cache).load()
     assert len(parsed) == 4
     assert [(p.slug, p.content_html) for p in fresh.posts] == [(p.slug, p.content_html) for p in third.posts]
+
+
+def test_no_writable_temporary_directory_means_bodies_in_memory(site, monkeypatch, caplog):
+    def refuse(*_a, **_k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(bodies_mod.tempfile, "TemporaryFile", refuse)
+    site.post("a", "Body **text** " * 300)
+    index = Loader(site.root).load()
+    assert "bold" not in index.get("a").content_html and "<strong>text</strong>" in index.get("a").content_html
+    assert "post bodies kept in memory" in caplog.text

@@ -12,6 +12,7 @@ content, pickled as plain bytes (so the on-disk parse cache stays self-contained
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import pickle
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
+
+log = logging.getLogger("feedsvc.content")
 
 #: Pending bodies are written out once this many bytes have gathered.
 _WRITE_CHUNK = 1 << 20
@@ -38,7 +41,16 @@ class BodyStore:
 
     def __init__(self, directory: str | None = None) -> None:
         # Unlinked at once: the data lives as long as this process (and its forks) holds it.
-        self._file = tempfile.TemporaryFile(prefix="feedsvc-bodies-", dir=directory)
+        try:
+            self._file = tempfile.TemporaryFile(prefix="feedsvc-bodies-", dir=directory)
+        except OSError as exc:
+            if not hasattr(os, "memfd_create"):
+                raise
+            # A read-only or full temporary directory: an anonymous in-memory file instead
+            # (same calls, same sharing between forks; RAM rather than evictable page cache).
+            log.warning("post bodies kept in memory: no temporary file in %s (%s)",
+                        directory or tempfile.gettempdir(), exc)
+            self._file = os.fdopen(os.memfd_create("feedsvc-bodies"), "w+b")
         self._fd = self._file.fileno()
         # Closed when the store goes (its last Body with it), not left to a ResourceWarning.
         self._closer = weakref.finalize(self, self._file.close)
