@@ -7,6 +7,7 @@ import multiprocessing
 import pickle
 import zlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,3 +123,25 @@ def test_no_writable_temporary_directory_means_bodies_in_memory(site, monkeypatc
     index = Loader(site.root).load()
     assert "bold" not in index.get("a").content_html and "<strong>text</strong>" in index.get("a").content_html
     assert "post bodies kept in memory" in caplog.text
+
+
+def test_put_file_copies_by_hand_where_the_kernel_cannot(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    src = tmp_path / "side"
+    src.write_bytes(bytes(range(256)) * 9000)  # > 1 MB: several buffered rounds
+
+    def refuse(code):
+        def copy_file_range(*_a):
+            raise OSError(code, os.strerror(code))
+        return copy_file_range
+
+    store = BodyStore()
+    store.put(b"before")
+    monkeypatch.setattr(os, "copy_file_range", refuse(errno.EXDEV), raising=False)
+    base = store.put_file(src)
+    assert base == 6 and store.read(base, src.stat().st_size) == src.read_bytes()
+    monkeypatch.setattr(os, "copy_file_range", refuse(errno.EIO), raising=False)
+    with pytest.raises(OSError):  # a real I/O error is not papered over
+        store.put_file(src)

@@ -12,6 +12,7 @@ content, pickled as plain bytes (so the on-disk parse cache stays self-contained
 
 from __future__ import annotations
 
+import errno
 import logging
 import mmap
 import os
@@ -22,7 +23,6 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
-
 
 log = logging.getLogger("feedsvc.content")
 
@@ -134,13 +134,23 @@ class BodyStore:
             self._closer()
 
 
+#: copy_file_range refusals that mean "not between these two files": copy by hand instead.
+#: (EXDEV: across file systems before Linux 5.3; ENOSYS/EOPNOTSUPP/EINVAL: not supported
+#: by the kernel or one of the file systems, e.g. a memfd store.) Anything else is raised.
+_NO_KERNEL_COPY = frozenset({errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL})
+
+
 def _copy_range(src: int, dst: int, count: int, src_at: int, dst_at: int) -> int:
-    """Copy bytes between files at explicit offsets (in the kernel where it can)."""
+    """Copy up to ``count`` bytes between files at explicit offsets; the number copied.
+
+    In the kernel (``copy_file_range``) where it can, else through a 1 MB buffer.
+    """
     if hasattr(os, "copy_file_range"):
         try:
             return os.copy_file_range(src, dst, count, src_at, dst_at)
-        except OSError:
-            pass  # e.g. across file systems on older kernels
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
     data = os.pread(src, min(count, 1 << 20), src_at)
     return os.pwrite(dst, data, dst_at) if data else 0
 
@@ -184,8 +194,6 @@ class Body:
 
     def __repr__(self) -> str:
         return f"<Body {self._length} bytes at {self._offset}>"
-
-
 
 
 # -- the parse cache's side file ------------------------------------------------------------
