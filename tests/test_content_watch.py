@@ -62,7 +62,8 @@ def _state(index):
             index.content_mtime)
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["write", "edit", "break", "delete", "rename", "draft", "dup"]),
+OPS = st.lists(st.tuples(st.sampled_from(["write", "edit", "break", "delete", "rename", "draft", "dup", "link_out",
+                                          "link_in"]),
                          st.sampled_from(["a", "b", "2021/c", "2021/d", "2022/e"])), min_size=1, max_size=8)
 
 
@@ -75,6 +76,10 @@ def test_targeted_loads_equal_a_full_scan(tmp_path_factory, ops):
     site = SiteTree(tmp_path_factory.mktemp("watch") / "content")
     for name in ("a", "2021/c"):
         site.post(name, title=name)
+    outside = site.root.parent / "outside.md"
+    inside = site.root / "shared.md"  # in the content directory, not under posts/
+    for target in (outside, inside):
+        target.write_text(f"---\ntitle: {target.stem}\ndate: 2021-01-01\ncategories: [statements]\n---\nx\n")
     loader, scanner = Loader(site.root), Loader(site.root)
     loader.load()
     scanner.load()
@@ -82,6 +87,10 @@ def test_targeted_loads_equal_a_full_scan(tmp_path_factory, ops):
     posts = site.root / "posts"
     for n, (op, name) in enumerate(ops):
         path = posts / f"{name}.md"
+        if path.is_symlink() and op not in ("delete", "rename"):
+            # Writing through a link changes its target, which inotify does not watch (the
+            # documented case for the periodic full scan): replace the link instead.
+            path.unlink()
         if op == "write":
             site.post(name, f"new {n}", title=f"{name} {n}")
         elif op == "edit" and path.exists():
@@ -96,6 +105,12 @@ def test_targeted_loads_equal_a_full_scan(tmp_path_factory, ops):
             site.touch_later(site.post(name, title=name, draft=True), n + 1)
         elif op == "dup":
             site.post(name, title=name, slug="a")
+        elif op in ("link_out", "link_in"):  # symlinked files: refused outside the tree, followed inside
+            target = outside if op == "link_out" else inside
+            if path.exists():
+                path.unlink()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(target)
         paths = w.changes()
         if paths is None:  # a new directory: the live reload does a full scan then
             targeted = loader.load()

@@ -231,6 +231,8 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     )
 
 
+#: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
+_Found = tuple[str, str, os.stat_result | None, Problem | None]
 #: (problem, sha256 of the file, post or None for a draft, its search tokens if computed)
 _Parsed = tuple[Problem | None, str, Post | None, set[str] | None]
 #: A first start with at least this many files to parse uses every CPU.
@@ -288,6 +290,23 @@ def _parse_chunk(job: tuple[int, list[tuple[str, str, tuple[int, int, int]]]]) -
                     uids.append(uid)
         results.append((problem, sha, post, None))
     return results, postings
+
+
+def _post_file(real_root: str, rel: str, path: str, is_symlink: Callable[[], bool],
+               stat_of: Callable[[], os.stat_result]) -> _Found:
+    """(rel, path, stat, None) for a post file, or (rel, path, None, problem) saying why not.
+
+    Shared by the full scan and the targeted one; a symlinked file is followed only to a
+    target inside the content directory (``real_root``).
+    """
+    try:
+        if is_symlink():
+            target = os.path.realpath(path)
+            if os.path.commonpath([real_root, target]) != real_root:
+                return rel, path, None, Problem(rel, "file", "symlink leads outside the content directory")
+        return rel, path, stat_of(), None
+    except OSError as exc:
+        return rel, path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")
 
 
 @dataclass(slots=True)
@@ -358,7 +377,7 @@ class Loader:
         return uid
 
     # -- scanning ------------------------------------------------------------------
-    def _walk(self) -> Iterator[tuple[str, Path | str, os.stat_result | None, Problem | None]]:
+    def _walk(self) -> Iterator[_Found]:
         """Yield (relpath, path, stat, problem) for every post file, each directory in name order.
 
         Streams: a rescan of 100,000 files keeps no per-file objects (in a gunicorn master
@@ -374,7 +393,7 @@ class Loader:
         except OSError:
             dir_mtime = 0
 
-        def visit(dirpath: str, reldir: str) -> Iterator[tuple[str, Path | str, os.stat_result | None, Problem | None]]:
+        def visit(dirpath: str, reldir: str) -> Iterator[_Found]:
             nonlocal dir_mtime
             try:
                 with os.scandir(dirpath) as it:
@@ -401,19 +420,8 @@ class Loader:
                         pass
                     yield from visit(entry.path, rel)
                     continue
-                if not name.endswith(".md"):
-                    continue
-                try:
-                    if entry.is_symlink():
-                        target = os.path.realpath(entry.path)
-                        if os.path.commonpath([real_root, target]) != real_root:
-                            yield rel, entry.path, None, Problem(rel, "file", "symlink leads outside the content directory")
-                            continue
-                    st = entry.stat()
-                except OSError as exc:
-                    yield rel, entry.path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")
-                    continue
-                yield rel, entry.path, st, None
+                if name.endswith(".md"):
+                    yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
 
         yield from visit(str(posts), POSTS_DIR)
         # An unreadable directory must not look like deleted posts: fail the whole scan.
@@ -422,7 +430,7 @@ class Loader:
             raise errors[0]
         self._dir_mtime_ns = dir_mtime
 
-    def _stat_changed(self, changed: Iterable[str]) -> tuple[list[tuple[str, Path | str, os.stat_result | None, Problem | None]], list[str]]:
+    def _stat_changed(self, changed: Iterable[str]) -> tuple[list[_Found], list[str]]:
         """What ``_walk`` would say about just these paths: (files, paths gone), sorted.
 
         Paths not under posts/, hidden ones and non-Markdown files are not posts and are
@@ -430,7 +438,7 @@ class Loader:
         Last-Modified when a file in it is created or deleted.
         """
         real_root = os.path.realpath(self.root)
-        found: list[tuple[str, Path | str, os.stat_result | None, Problem | None]] = []
+        found: list[_Found] = []
         gone: list[str] = []
         parents: set[str] = set()
         for rel in sorted(changed):
@@ -441,22 +449,16 @@ class Loader:
             path = os.path.join(self.root, *parts)
             parents.add(os.path.dirname(path))
             try:
-                st = os.lstat(path)
-                if stat.S_ISLNK(st.st_mode):
-                    target = os.path.realpath(path)
-                    if os.path.commonpath([real_root, target]) != real_root:
-                        found.append((rel, path, None, Problem(rel, "file", "symlink leads outside the content directory")))
-                        continue
-                    st = os.stat(path)
+                link = os.lstat(path)
             except FileNotFoundError:
                 gone.append(rel)
                 continue
-            except OSError as exc:
-                found.append((rel, path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")))
-                continue
-            if stat.S_ISDIR(st.st_mode):
+            except OSError:
+                link = None  # _post_file names the problem
+            if link is not None and stat.S_ISDIR(link.st_mode):
                 continue  # a directory named *.md: the watcher asks for a full scan
-            found.append((rel, path, st, None))
+            found.append(_post_file(real_root, rel, path, lambda: link is not None and stat.S_ISLNK(link.st_mode),
+                                    lambda: os.stat(path)))
         for parent in parents:
             try:
                 self._dir_mtime_ns = max(self._dir_mtime_ns, os.stat(parent).st_mtime_ns)
@@ -477,7 +479,7 @@ class Loader:
         if site is not before[0]:
             paths = None  # every post was dropped: parse everything again
         gone: list[str] = []
-        files: Iterable[tuple[str, Path | str, os.stat_result | None, Problem | None]]
+        files: Iterable[_Found]
         if paths is not None:
             files, gone = self._stat_changed(paths)
         elif self._last is None:
@@ -597,7 +599,7 @@ class Loader:
     def _parse(self, rel: str, path: Path | str, sig: tuple[int, int, int], site: Site) -> None:
         self._apply(rel, sig, _parse_file(rel, path, sig, site, self.max_post_bytes, False))
 
-    def _parse_in_parallel(self, files: list[tuple[str, Path | str, os.stat_result | None, Problem | None]],
+    def _parse_in_parallel(self, files: list[_Found],
                            ) -> tuple[Any, Iterator[tuple[_Parsed, int]] | None]:
         """Parse the files that changed in worker processes when there are many (a first start).
 
