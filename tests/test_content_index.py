@@ -139,3 +139,49 @@ def test_query_results_reference_no_post_until_taken(site):
     assert result[-1].slug == "p01" and result[5].slug == "p19"
     assert result == tuple(p for p in idx.posts if p.tags[0].slug == "x") and result != page
     assert list(reversed(result))[0].slug == "p01" and idx.posts[-1] not in result
+
+
+WORDS = ["naloxone", "rights", "prison", "harm"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 2), st.integers(0, 2), st.integers(0, 3),
+                          st.sets(st.sampled_from(WORDS))), max_size=14),
+       st.fixed_dictionaries({}, optional={
+           "category": st.sampled_from(["statements", "events", "publications"]),
+           "tag": st.sampled_from(["t0", "t1"]), "lang": st.sampled_from(["en", "fr", "EN"]),
+           "q": st.sampled_from(WORDS + ["rights harm", "prison naloxone"]),
+           "since": st.integers(1, 10), "until": st.integers(1, 10)}))
+def test_every_filter_combination_matches_a_plain_scan(tmp_path_factory, posts, query):
+    # Sets, sorted lists, search matches and date bounds combined: the same posts, in
+    # the same order, as filtering every post one by one.
+    from tests.conftest import SiteTree
+
+    site = SiteTree(tmp_path_factory.mktemp("f") / "content")
+    cats, langs = ["statements", "events", "publications"], ["en", "fr", "es"]
+    for i, (day, c, lang, t, words) in enumerate(posts):
+        site.post(f"p{i}", " ".join(sorted(words)) or "nothing", date=f"2021-03-{day + 1:02d}",
+                  categories=[cats[c]], tags=[f"t{t}"], lang=langs[lang])
+    idx = load_index(site.root)
+    bounds = {k: datetime(2021, 3, v, tzinfo=UTC) for k, v in query.items() if k in ("since", "until")}
+    args = {**query, **bounds}
+    if "until" in bounds:
+        args["until"] = bounds["until"].replace(hour=23, minute=59)
+
+    def keep(p) -> bool:
+        return ((query.get("category") in (None, *p.categories)) and (query.get("tag") in (None, *p.tag_slugs))
+                and (query.get("lang") is None or query["lang"].lower() == p.lang.lower())
+                and all(w in p.content_text.split() for w in query.get("q", "").split())
+                and ("since" not in args or p.date >= args["since"]) and ("until" not in args or p.date <= args["until"]))
+
+    assert [p.slug for p in idx.query(**args)] == [p.slug for p in idx.posts if keep(p)], args
+
+
+def test_search_matches_come_newest_first_however_they_hash(site):
+    # Ordinals 5 and 33 land in a small set's slots as 33, 5: the answer must still be sorted.
+    for i in range(40):
+        site.post(f"p{i:02}", "zebra crossing" if i in (39 - 5, 39 - 33) else "nothing",
+                  date=f"2021-0{1 + i // 28}-{1 + i % 28:02}")
+    idx = load_index(site.root)
+    assert [idx.posts.index(p) for p in idx.query(q="zebra")] == [5, 33]
+    assert [p.slug for p in idx.query(q="zebra crossing")] == ["p34", "p06"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,40 +129,25 @@ class Index:
     degraded: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        # Rebuilt on every reload for every post: comprehensions and C-level lookups, no
-        # per-post method calls (this is most of a reload's CPU at 10,000 posts).
+        # Rebuilt on every reload for every post: comprehensions and C-level containers,
+        # no per-post method calls (this is most of a reload's CPU at 10,000 posts).
         posts = self.posts
         by_slug = {p.slug: i for i, p in enumerate(posts)}
         aliases: dict[str, str] = {}
-        by_cat: dict[str, list[int]] = {c.slug: [] for c in self.site.categories}
-        by_tag: dict[str, list[int]] = {}
-        by_lang: dict[str, list[int]] = {}
+        by_cat: defaultdict[str, list[int]] = defaultdict(list, {c.slug: [] for c in self.site.categories})
+        by_tag: defaultdict[str, list[int]] = defaultdict(list)
+        by_lang: defaultdict[str, list[int]] = defaultdict(list)
         #: (tag slug, label) -> uses; Tag objects are shared between posts by the loader.
         uses: Counter[Tag] = Counter()
         for i, post in enumerate(posts):
-            if post.aliases:
-                for alias in post.aliases:
-                    aliases.setdefault(alias, post.slug)
+            for alias in post.aliases:
+                aliases.setdefault(alias, post.slug)
             for c in post.categories:
-                lst = by_cat.get(c)
-                if lst is None:
-                    by_cat[c] = [i]
-                else:
-                    lst.append(i)
-            tags = post.tags
-            if tags:
-                uses.update(tags)
-                for t in tags:
-                    lst = by_tag.get(t.slug)
-                    if lst is None:
-                        by_tag[t.slug] = [i]
-                    else:
-                        lst.append(i)
-            lst = by_lang.get(post.lang)
-            if lst is None:
-                by_lang[post.lang] = [i]
-            else:
-                lst.append(i)
+                by_cat[c].append(i)
+            uses.update(post.tags)
+            for t in post.tags:
+                by_tag[t.slug].append(i)
+            by_lang[post.lang].append(i)
         lm_ts = array("d", [p.changed_ts for p in posts])
         # Descending dates as ascending keys, for bisect on since/until.
         neg_ts = [-p.date_ts for p in posts]
@@ -224,7 +209,7 @@ class Index:
         Uses the entries' ``updated`` dates and file mtimes, plus the tree's own mtime
         (deletes and unpublishes touch a directory or site.yaml), never later than now.
         """
-        return self._last_modified(max(map(changed_at, posts), default=0.0))
+        return self._last_modified(max((p.changed_ts for p in posts), default=0.0))
 
     def _last_modified(self, newest: float) -> datetime:
         """The HTTP Last-Modified for entries last changed at ``newest`` (a timestamp)."""
@@ -276,23 +261,28 @@ class Index:
         return result, last
 
     def _ordinals(self, query: Query) -> Sequence[int]:
-        # Each filter: its ordinals ascending, and a set of them where one is kept (the
-        # big category and language lists): intersecting with a set walks the smaller side.
-        parts: list[tuple[Sequence[int], AbstractSet[int] | None]] = []
+        # Each filter: (size, its ordinals ascending or None, a set of them or None). Sets
+        # are kept for the few, large category and language lists and come with a search;
+        # intersecting with a set walks the smaller side, and a search's matches are sorted
+        # only when they are the whole answer.
+        parts: list[tuple[int, Sequence[int] | None, AbstractSet[int] | None]] = []
+
+        def add(seq: Sequence[int], members: AbstractSet[int] | None = None) -> None:
+            parts.append((len(seq), seq, members))
+
         if query.category is not None:
-            parts.append((self._by_cat.get(query.category, _EMPTY),  # type: ignore[attr-defined]
-                          self._cat_sets.get(query.category)))  # type: ignore[attr-defined]
+            add(self._by_cat.get(query.category, _EMPTY), self._cat_sets.get(query.category))  # type: ignore[attr-defined]
         if query.tag is not None:
-            parts.append((self._by_tag.get(query.tag, _EMPTY), None))  # type: ignore[attr-defined]
+            add(self._by_tag.get(query.tag, _EMPTY))  # type: ignore[attr-defined]
         if query.lang is not None:
             lang = self.canonical_lang(query.lang)
-            parts.append((self._by_lang.get(lang, _EMPTY), self._lang_sets.get(lang)))  # type: ignore[attr-defined]
+            add(self._by_lang.get(lang, _EMPTY), self._lang_sets.get(lang))  # type: ignore[attr-defined]
         if query.q is not None:
             words = text_tokens(query.q)
             if not words:
                 return _EMPTY
             found = self.search.matching(sorted(words))
-            parts.append((sorted(found), found))
+            parts.append((len(found), None, found))
         lo, hi = 0, len(self.posts)
         neg_ts: list[float] = self._neg_ts  # type: ignore[attr-defined]
         if query.until is not None:
@@ -301,27 +291,23 @@ class Index:
             hi = bisect.bisect_right(neg_ts, -query.since.timestamp())
         if not parts:
             ords: Sequence[int] = range(lo, max(lo, hi))
+        elif len(parts) == 1:
+            _, seq, members = parts[0]
+            base = seq if seq is not None else sorted(members)  # type: ignore[arg-type]
+            ords = base[bisect.bisect_left(base, lo):bisect.bisect_left(base, hi)]
         else:
-            parts.sort(key=lambda p: len(p[0]))
-            if len(parts) == 1:
-                base = parts[0][0]
-                ords = base[bisect.bisect_left(base, lo):bisect.bisect_left(base, hi)]
-            else:
-                acc = set(parts[0][0])
-                for seq, members in parts[1:]:
-                    acc.intersection_update(seq if members is None else members)
-                    if not acc:
-                        break
-                ords = sorted(acc) if lo == 0 and hi >= len(self.posts) else sorted(i for i in acc if lo <= i < hi)
+            parts.sort(key=lambda p: p[0])
+            _, seq, members = parts[0]
+            acc = set(seq if seq is not None else members)  # type: ignore[arg-type]
+            for _, seq, members in parts[1:]:
+                acc.intersection_update(members if members is not None else seq)  # type: ignore[arg-type]
+                if not acc:
+                    break
+            ords = sorted(acc) if lo == 0 and hi >= len(self.posts) else sorted(i for i in acc if lo <= i < hi)
         if query.updated_since is not None:
             cutoff = query.updated_since
             ords = [i for i in ords if self.posts[i].updated >= cutoff]
         return ords
-
-
-def changed_at(post: Post) -> float:
-    """When a post last changed: its ``updated`` date or its file's mtime, whichever is later."""
-    return post.changed_ts
 
 
 def post_tokens(post: Post) -> frozenset[str]:
