@@ -49,8 +49,8 @@ def write(doc: FeedDoc) -> bytes:
         fe.published(post.date)
         fe.author(_person(post.author))
         # Entry links (alternate, enclosures) come from EntryExtension: see xmlext.
-        if item.terms:  # one call: feedgen rebuilds its RSS category list on every call
-            fe.category([{"term": t.term, "label": t.label, "scheme": t.scheme} for t in item.terms])
+        if item.terms:
+            fe.category(item.feedgen_categories)
         if post.summary:
             fe.summary(post.summary, type="text")
         fe.content(html, type="html")

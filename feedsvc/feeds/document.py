@@ -73,6 +73,14 @@ class FeedItem:
     terms: tuple[Term, ...]
 
     @property
+    def feedgen_categories(self) -> list[dict[str, str]]:
+        """The terms as feedgen's ``FeedEntry.category`` takes them, in one list.
+
+        One call per entry: feedgen rebuilds its RSS category list on every call.
+        """
+        return [{"term": t.term, "label": t.label, "scheme": t.scheme} for t in self.terms]
+
+    @property
     def content_html(self) -> str:
         """Full sanitised HTML, with an event block (when, where, registration) first."""
         block = event_block_html(self.post)
@@ -198,14 +206,11 @@ def stylesheet_href(site: Site) -> str:
     return urlsplit(site.base_url).path.rstrip("/") + "/static/feed.xsl"
 
 
-def terms_of(site: Site, post: Post) -> tuple[Term, ...]:
-    """Categories then tags of a post, each with its own scheme so readers can tell them apart."""
-    return _Terms(site)(post)
-
-
 class _Terms:
-    """``terms_of`` for the posts of one document: schemes, category titles and each distinct
-    Term are made once per document, not once per post (Terms are immutable, so shared)."""
+    """Categories then tags of a post, each with its own scheme so readers can tell them apart.
+
+    One per document: schemes, category titles and each distinct Term are made once per
+    document, not once per post (Terms are immutable, so shared)."""
 
     def __init__(self, site: Site) -> None:
         self.cat_scheme, self.tag_scheme = f"{site.base_url}/categories/", f"{site.base_url}/tags/"

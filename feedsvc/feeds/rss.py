@@ -51,8 +51,8 @@ def write(doc: FeedDoc) -> bytes:
         fe.updated(post.updated)
         if post.author.email:
             fe.author(name=post.author.name, email=post.author.email)
-        if item.terms:  # one call: feedgen rebuilds its RSS category list on every call
-            fe.category([{"term": t.term, "label": t.label, "scheme": t.scheme} for t in item.terms])
+        if item.terms:
+            fe.category(item.feedgen_categories)
         if post.attachments:
             att = post.attachments[0]
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
