@@ -15,12 +15,12 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from .. import http, urls
 from ..caching import Representation, render
+from ..canonical_json import to_json
 from ..content import Index, Query
 from ..content.paging import Page
 from ..errors import ApiError
 from ..extensions import current_index
 from . import openapi
-from ..canonical_json import to_json
 from .schemas import ListArgs, When, dump_categories, dump_page, dump_post, dump_tags
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group="openapi")

@@ -58,10 +58,7 @@ class _OmitNone(_DumpSchema):
     """
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
-        if "." in attr or hasattr(obj, "__getitem__"):
-            value = get_value(obj, attr, default)
-        else:
-            value = getattr(obj, attr, default)
+        value = super().get_attribute(obj, attr, default)
         return default if value is None else value
 
 

@@ -41,7 +41,7 @@ class LiveIndex:
         # needs no full scan to catch up: whatever changed since is in the queue.
         self._watcher = Watcher.open(loader.root, POSTS_DIR, before_load=True) if watch and interval > 0 else None
         self._index = loader.load(progress)
-        self._had_posts = (loader.root / "posts").is_dir()
+        self._had_posts = (loader.root / POSTS_DIR).is_dir()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._pid: int | None = None
@@ -76,7 +76,7 @@ class LiveIndex:
             except OSError as exc:
                 new = dataclasses.replace(old, degraded=(f"content directory unreadable: {exc}",))
             else:
-                if self._had_posts and not (self.loader.root / "posts").is_dir():
+                if self._had_posts and not (self.loader.root / POSTS_DIR).is_dir():
                     new = dataclasses.replace(old, degraded=("content directory missing: posts/ not found "
                                                              "(serving the last good index)",))
             if new.degraded and not old.degraded:
