@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc import urls
-from feedsvc.canonical_json import to_json
 from feedsvc.api.schemas import dump_page, dump_post
+from feedsvc.canonical_json import to_json
 from feedsvc.content.model import Attachment, Author, Event, Post, Site, Tag
 
 SITE = Site(title="T", base_url="https://news.example.org", id_authority="example.org,2021", language="en",

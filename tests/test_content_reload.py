@@ -154,6 +154,18 @@ def test_reload_through_http_within_interval(site, make_app):
         time.sleep(0.05)
     assert body["posts"] == 2 and body["skipped"] == 1
     assert body["problems"][0]["path"] == "posts/broken.md"
+    # A post in a directory that did not exist (inotify had no watch there: a full rescan)
+    # and a deleted one (the kernel names it), through the API.
+    site.post("2022/c", title="In a new directory")
+    (site.root / "posts" / "a.md").unlink()
+    deadline = time.monotonic() + 10
+    slugs: list[str] = []
+    while time.monotonic() < deadline:
+        slugs = sorted(p["slug"] for p in client.get("/api/v1/posts").json["items"])
+        if slugs == ["b", "c"]:
+            break
+        time.sleep(0.05)
+    assert slugs == ["b", "c"]
     state(app).live.stop()
 
 
