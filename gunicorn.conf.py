@@ -4,7 +4,6 @@ Every value can be overridden from the environment: GUNICORN_BIND (or PORT),
 WEB_CONCURRENCY (workers), GUNICORN_TIMEOUT, GUNICORN_ACCESSLOG ("-" or a path, "" off).
 """
 
-import gc
 import multiprocessing
 import os
 
@@ -18,9 +17,8 @@ worker_class = "sync"
 threads = 1
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 
-# Load the app (and the content index, see wsgi.py) once in the master; workers share
-# its memory copy-on-write. The master alone rescans the content (see when_ready): on a
-# change it swaps in the new index and re-forks the workers, which inherit it.
+# Load the app (and bring the index database up to date, see wsgi.py) once in the master.
+# The master alone rescans the content (see when_ready); workers read the database.
 preload_app = True
 
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)  # a worker silent this long is replaced
@@ -35,43 +33,17 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 
 def when_ready(server):  # type: ignore[no-untyped-def]
-    """Reload content in the master, once for all workers; re-fork the workers on a change.
+    """Reload content in the master, once for all workers.
 
-    A SIGHUP with preload_app starts new workers from the master's current app (so with
-    the new index) before stopping the old ones gracefully: no request is dropped, and
-    the workers never rescan or rebuild anything themselves.
+    The master alone writes the index database (inotify tells it which files changed);
+    each worker reads it and sees a new content version on its next request, so workers
+    are never re-forked and never scan anything themselves.
     """
     if not server.cfg.preload_app:
-        return  # each worker loads the app itself, and reloads content itself
-    import signal
-
+        return  # each worker opens the app itself; the one holding the database lock reloads
     from feedsvc.extensions import state
 
     app = server.app.wsgi()
     if "feedsvc" not in getattr(app, "extensions", {}):
         return  # another app under this config (bench/floor_app.py): nothing to reload
-    live = state(app).live
-    master = os.getpid()
-
-    def roll_workers(old, new):  # type: ignore[no-untyped-def]
-        server.log.info("content changed (%s -> %s): re-forking workers", old.version, new.version)
-        os.kill(master, signal.SIGHUP)
-
-    live.subscribe(roll_workers)
-    live.reload_for_children()
-
-
-def pre_fork(server, worker):  # type: ignore[no-untyped-def]
-    """Freeze the master's objects out of the GC's reach so workers do not dirty shared pages."""
-    gc.freeze()
-    _trim_heap()
-
-
-def _trim_heap():  # type: ignore[no-untyped-def]
-    """Give the heap that loading freed back to the OS (glibc), so workers do not map it."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+    state(app).live.reload_for_children()

@@ -4,6 +4,7 @@ from feedsvc import create_app
 from feedsvc.extensions import state
 
 app = create_app()
-# Load the content now: under gunicorn --preload the master builds the index once and
-# workers share it copy-on-write; a broken site.yaml stops start-up with a clear message.
+# Load the content now: under gunicorn --preload the master brings the index database up
+# to date before forking (workers then only read it); a broken site.yaml with no earlier
+# good version stops start-up with a clear message.
 state(app).live

@@ -16,7 +16,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     from . import api, cli, errors, export, fastpath, feeds, health, http, ratelimit, redirects, security, web
     from .config import load_config
     from .content import LiveIndex, Loader
-    from .extensions import State, cache
+    from .extensions import State, cache, end_snapshot
 
     # Static files are served by web.static (content-hash ETags, immutable when versioned).
     app = Flask(__name__, static_folder=None)
@@ -29,10 +29,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
 
     def make_live() -> LiveIndex:
         loader = Loader(cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"],
-                        parse_cache_dir=cfg["PARSE_CACHE_DIR"])
+                        index_path=cfg["INDEX_PATH"])
         return LiveIndex(loader, cfg["RELOAD_INTERVAL"])
 
     app.extensions["feedsvc"] = State(make_live=make_live)
+    app.teardown_appcontext(end_snapshot)
+    if cfg["PARSE_CACHE_DIR"]:
+        logging.getLogger("feedsvc").warning(
+            "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it")
     cache.init_app(app, config={
         "CACHE_TYPE": cfg["CACHE_TYPE"],
         "CACHE_REDIS_URL": cfg["CACHE_REDIS_URL"],

@@ -17,7 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": None,                  # overrides site.yaml base_url (ids never change with it)
     "RELOAD_INTERVAL": 2.0,            # seconds between content reloads; 0 disables live reload
     "MAX_POST_BYTES": 8 * 1024 * 1024,  # larger post files are reported, not parsed
-    "PARSE_CACHE_DIR": None,           # on-disk parse cache for fast restarts (off when unset)
+    "INDEX_PATH": None,                # the index database; default: in the user's cache directory
+    "PARSE_CACHE_DIR": None,           # no longer used (the index database replaces it); accepted, ignored
     "FEED_SIZE": 50,                   # entries per feed document (RFC 5005 page size)
     "FEED_MAX_BYTES": 4 * 1024 * 1024,  # entries' content per feed document; beyond: summary + link
     "PER_PAGE": 20,                    # API default page size
@@ -57,6 +58,7 @@ class _ConfigSchema(Schema):
     BASE_URL = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False)
     RELOAD_INTERVAL = fields.Float(validate=_nonneg)
     MAX_POST_BYTES = fields.Int(strict=True, validate=_pos_int)
+    INDEX_PATH = fields.Str(allow_none=True, validate=validate.Length(min=1))
     PARSE_CACHE_DIR = fields.Str(allow_none=True)
     FEED_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     FEED_MAX_BYTES = fields.Int(strict=True, validate=_nonneg)

@@ -50,11 +50,23 @@ def current_index() -> Index:
     """The content snapshot of the current app, fixed for the whole of a request.
 
     A reload landing mid-request must not give one view two snapshots (say, a page count
-    from the old one and items from the new), nor file a body under the wrong version.
+    from the old one and items from the new), nor file a body under the wrong version:
+    the request reads through one read transaction, ended by ``end_snapshot``.
     """
     if has_request_context():
         index = g.get("feedsvc_index")
         if index is None:
-            index = g.feedsvc_index = state().live.current
+            snapshot = state().live.snapshot()
+            index = snapshot.__enter__()
+            g.feedsvc_snapshot = snapshot
+            g.feedsvc_index = index
         return index
     return state().live.current
+
+
+def end_snapshot(exc: BaseException | None = None) -> None:
+    """End the request's read transaction (registered as an app-context teardown)."""
+    snapshot = g.pop("feedsvc_snapshot", None)
+    g.pop("feedsvc_index", None)
+    if snapshot is not None:
+        snapshot.__exit__(None, None, None)

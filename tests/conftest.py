@@ -11,6 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
+# Index databases of the apps and servers the tests start go to a private cache directory
+# (the default place is the user's cache directory, named from the content directory).
+os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="feedsvc-test-cache-"))
+
 SITE: dict[str, Any] = {
     "title": "Test Network",
     "subtitle": "Posts for tests",

@@ -8,7 +8,6 @@ value is not None, and falsy values (0, "", empty lists) are kept.
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,7 +43,7 @@ def posts(draw: Any) -> Post:
                 tags=tuple(draw(st.lists(st.builds(Tag, slug=_slug, label=_text), max_size=3))),
                 summary=draw(_text), author=draw(_authors), lang=draw(st.sampled_from(["en", "fr", "pt-BR"])),
                 source="posts/x.md", image=draw(_opt_text), attachments=tuple(draw(st.lists(_attachments, max_size=3))),
-                event=draw(st.none() | _events), html_z=zlib.compress(draw(_text).encode()))
+                event=draw(st.none() | _events), content_html=draw(_text))
 
 
 def _present(**members: Any) -> dict[str, Any]:

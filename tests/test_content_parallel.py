@@ -10,8 +10,8 @@ def _fill(site) -> None:
     for i in range(23):
         site.post(f"{2000 + i}/p{i}", f"Body {i} with naloxone and word{i % 5}.", title=f"Post {i}",
                   tags=[f"t{i % 3}"], date=f"2021-0{1 + i % 9}-1{i % 10}")
-    site.raw("broken.md", "---\ntitle: [oops\n---\n")  # a problem: its uid is a gap
-    site.post("draft", title="Draft", draft=True)  # no post: a gap too
+    site.raw("broken.md", "---\ntitle: [oops\n---\n")  # a problem
+    site.post("draft", title="Draft", draft=True)  # no post
     site.post("dup", title="Duplicate slug", slug="p3")
 
 
@@ -29,13 +29,13 @@ def test_parallel_first_start_equals_sequential(site, monkeypatch):
     monkeypatch.setattr(loader_mod.threading, "active_count", lambda: 1)  # other tests' threads
     monkeypatch.setattr(loader_mod.os, "cpu_count", lambda: 2)
     pools = []
-    real = Loader._parse_in_parallel
-    monkeypatch.setattr(Loader, "_parse_in_parallel", lambda self, files: pools.append(r := real(self, files)) or r)
+    real = loader_mod.multiprocessing.get_context
+    monkeypatch.setattr(loader_mod.multiprocessing, "get_context", lambda m: pools.append(m) or real(m))
     loader = Loader(site.root)
     parallel = loader.load()
-    assert pools and pools[0][0] is not None, "the parallel path ran"
+    assert pools == ["fork"], "the parallel path ran"
     assert _state(parallel) == _state(sequential)
-    # Later edits are indexed in this process, after the uids the chunks reserved.
+    # Later edits are parsed in this process and indexed like the first load's.
     site.touch_later(site.post("2005/p5", "Now about zebras.", title="Post 5 edited"))
     site.post("new", "Zebras again.", title="New")
     again = loader.load()

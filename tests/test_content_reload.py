@@ -34,11 +34,11 @@ def test_only_changed_files_are_parsed(site, monkeypatch):
     for i in range(5):
         site.post(f"p{i}")
     li = live(site)
-    import feedsvc.content.loader as loader_mod
+    import feedsvc.content.parse as parse_mod
 
     parsed: list[str] = []
-    real = loader_mod.parse_post
-    monkeypatch.setattr(loader_mod, "parse_post", lambda raw, src, *a, **k: parsed.append(src) or real(raw, src, *a, **k))
+    real = parse_mod.parse_post
+    monkeypatch.setattr(parse_mod, "parse_post", lambda raw, src, *a, **k: parsed.append(src) or real(raw, src, *a, **k))
     li.refresh()
     assert parsed == []
     site.touch_later(site.post("p3", "changed"))
@@ -119,23 +119,35 @@ def test_site_change_reparses_everything(site):
     assert "https://new.example.org/y" in idx.get("a").content_html
 
 
-def test_parse_cache_skips_parsing_on_restart(site, tmp_path, monkeypatch):
+def test_restart_reparses_only_changed_files(site, tmp_path, monkeypatch):
     for i in range(3):
         site.post(f"p{i}", f"Body {i}")
-    cache_dir = tmp_path / "pc"
-    first = Loader(site.root, parse_cache_dir=cache_dir).load()
-    import feedsvc.content.loader as loader_mod
+    db_path = tmp_path / "index.sqlite3"
+    first = Loader(site.root, index_path=db_path)
+    v1, posts1 = first.load().version, list(first.load().posts)
+    first.close()
+    import feedsvc.content.parse as parse_mod
 
     parsed: list[str] = []
-    real = loader_mod.parse_post
-    monkeypatch.setattr(loader_mod, "parse_post", lambda raw, src, *a, **k: parsed.append(src) or real(raw, src, *a, **k))
-    second = Loader(site.root, parse_cache_dir=cache_dir).load()
-    assert parsed == [] and second.version == first.version and second.posts == first.posts
+    real = parse_mod.parse_post
+    monkeypatch.setattr(parse_mod, "parse_post", lambda raw, src, *a, **k: parsed.append(src) or real(raw, src, *a, **k))
+    second = Loader(site.root, index_path=db_path)
+    idx = second.load()
+    assert parsed == [] and idx.version == v1 and list(idx.posts) == posts1
+    second.close()
     site.touch_later(site.post("p1", "changed"))
-    third = Loader(site.root, parse_cache_dir=cache_dir).load()
-    assert parsed == ["posts/p1.md"] and "changed" in third.get("p1").content_text
-    (cache_dir / "parse-cache.pickle").write_bytes(b"garbage")
-    assert Loader(site.root, parse_cache_dir=cache_dir).load().version == third.version
+    third = Loader(site.root, index_path=db_path)
+    idx3 = third.load()
+    assert parsed == ["posts/p1.md"] and "changed" in idx3.get("p1").content_text
+    v3 = idx3.version
+    third.close()
+    # A corrupt database is rebuilt from the content: nothing is lost.
+    db_path.write_bytes(b"garbage" * 1000)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"index.sqlite3{suffix}").unlink(missing_ok=True)
+    fourth = Loader(site.root, index_path=db_path)
+    assert fourth.load().version == v3
+    fourth.close()
 
 
 def test_reload_through_http_within_interval(site, make_app):

@@ -125,8 +125,8 @@ def _counting_full_scans(site, monkeypatch):
     site.post("a", title="First")
     loader = Loader(site.root)
     walks: list[int] = []
-    real_walk = loader._walk
-    monkeypatch.setattr(loader, "_walk", lambda: walks.append(1) or real_walk())
+    real_walk = loader.tree.walk
+    monkeypatch.setattr(loader.tree, "walk", lambda: walks.append(1) or real_walk())
     return LiveIndex(loader, interval=0.02), walks
 
 

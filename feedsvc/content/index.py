@@ -1,19 +1,29 @@
-"""The immutable, queryable snapshot of all published posts."""
+"""Read the index database: one consistent snapshot of the published posts, with every query.
+
+``Index`` is what the feeds, the API and the pages see. Its lookups and queries are SQL
+over the database; only the rows a caller takes (a page, a feed's newest entries)
+become ``Post`` objects. Counts and Last-Modified dates of a query are memoised per
+content state, shared by every Index of that state in the process.
+"""
 
 from __future__ import annotations
 
-import bisect
-from array import array
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence, Set as AbstractSet
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import MappingProxyType
+from typing import Any, overload
 
-from .markdown import tokens as text_tokens
+import orjson
+
+from . import db
+from .markdown import slugify
 from .model import Category, Post, Problem, Site, Tag
 
-_EMPTY: tuple[int, ...] = ()
+_WORD = re.compile(r"\w+")
+#: Memoised counts per content state (bounded: arbitrary queries must not grow it forever).
+MEMO_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,71 +37,6 @@ class Query:
     since: datetime | None = None
     until: datetime | None = None
     updated_since: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Search:
-    """The loader's inverted index, seen from one snapshot.
-
-    ``postings`` maps a token to the uids of the posts containing it, ascending. The
-    loader only ever appends uids larger than any before, and an edited or deleted post's
-    uid simply stops being mapped: ``ordinal[uid]`` is the uid's position in this
-    snapshot's posts, or -1. So one postings table serves every snapshot and a reload
-    costs the changed posts only, instead of rebuilding ~400 entries per post.
-    """
-
-    postings: Mapping[str, array]
-    ordinal: array
-
-    def matching(self, words: Sequence[str]) -> set[int]:
-        """Ordinals of the posts containing every word."""
-        lists = sorted((self.postings.get(w) or array("I") for w in words), key=len)
-        if not lists[0]:
-            return set()
-        acc = set(lists[0])
-        for uids in lists[1:]:
-            acc.intersection_update(uids)
-            if not acc:
-                return acc
-        ordinal, n = self.ordinal, len(self.ordinal)
-        return {o for o in (ordinal[u] for u in acc if u < n) if o >= 0}
-
-
-class PostList(Sequence[Post]):
-    """Posts matching a query, held as their positions in the snapshot's ``posts``.
-
-    Only the posts a caller takes (a page, a feed's newest 50) are ever looked up: in a
-    forked worker, building a tuple of every match would bump the reference count of each
-    matching post and so copy its memory page out of the pages the workers share.
-    Compares equal to any sequence of the same posts.
-    """
-
-    __slots__ = ("_posts", "_ords")
-
-    def __init__(self, posts: tuple[Post, ...], ords: array) -> None:
-        self._posts = posts
-        self._ords = ords
-
-    def __len__(self) -> int:
-        return len(self._ords)
-
-    def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
-        if isinstance(i, slice):
-            return tuple(map(self._posts.__getitem__, self._ords[i]))
-        return self._posts[self._ords[i]]
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return map(self._posts.__getitem__, self._ords)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(other) == len(self) and all(a is b or a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"PostList({len(self)} posts)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,206 +55,394 @@ class CategoryInfo:
     count: int
 
 
-@dataclass(frozen=True, eq=False)
-class Index:
-    """All published posts, newest first, with lookups. Never mutated after build."""
+def search_expression(q: str) -> str | None:
+    """The FTS5 query for ``q``: every word must occur (each quoted: no operator can be injected)."""
+    words = _WORD.findall(q)
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
 
+
+@dataclass(eq=False)
+class Header:
+    """What one committed state of the database says besides its posts; shared by its Index objects."""
+
+    state: str
     site: Site
-    #: Published posts, newest first (ties: slug).
-    posts: tuple[Post, ...]
-    #: Hash of the published content: the same on every worker and host.
     version: str
-    #: Files that could not be published (or are served from their last good version).
-    problems: tuple[Problem, ...] = ()
-    #: Latest modification seen in the content tree (file/dir mtimes), for Last-Modified.
-    content_mtime: datetime = datetime(1970, 1, 1, tzinfo=UTC)
-    #: The loader's incremental inverted index, seen from this snapshot (empty: no post matches q).
-    search: Search = field(default_factory=lambda: Search({}, array("i")), repr=False)
-    #: Set when the content directory could not be read: the reason (index is the last good one).
-    degraded: tuple[str, ...] = ()
+    problems: tuple[Problem, ...]
+    degraded: tuple[str, ...]
+    content_mtime: datetime
+    total: int
+    counts: dict[tuple[str, str], int]
+    memo: dict[Query, tuple[int, float]] = field(default_factory=dict)
+    tags: dict[str, TagInfo] | None = None
 
-    def __post_init__(self) -> None:
-        # Rebuilt on every reload for every post: comprehensions and C-level containers,
-        # no per-post method calls (this is most of a reload's CPU at 10,000 posts).
-        posts = self.posts
-        by_slug = {p.slug: i for i, p in enumerate(posts)}
-        aliases: dict[str, str] = {}
-        by_cat: defaultdict[str, list[int]] = defaultdict(list, {c.slug: [] for c in self.site.categories})
-        by_tag: defaultdict[str, list[int]] = defaultdict(list)
-        by_lang: defaultdict[str, list[int]] = defaultdict(list)
-        #: (tag slug, label) -> uses; Tag objects are shared between posts by the loader.
-        uses: Counter[Tag] = Counter()
-        for i, post in enumerate(posts):
-            for alias in post.aliases:
-                aliases.setdefault(alias, post.slug)
-            for c in post.categories:
-                by_cat[c].append(i)
-            uses.update(post.tags)
-            for t in post.tags:
-                by_tag[t.slug].append(i)
-            by_lang[post.lang].append(i)
-        lm_ts = array("d", [p.changed_ts for p in posts])
-        # Descending dates as ascending keys, for bisect on since/until.
-        neg_ts = [-p.date_ts for p in posts]
-        labels: dict[str, list[tuple[int, str]]] = {}
-        for tag, n in uses.items():
-            labels.setdefault(tag.slug, []).append((-n, tag.label))
-        # The most used label of a slug (ties: the first in code point order).
-        tags = {slug: TagInfo(Tag(slug, min(c)[1]), len(by_tag[slug])) for slug, c in labels.items()}
-        set_ = object.__setattr__
-        set_(self, "_by_slug", by_slug)
-        set_(self, "_aliases", {a: s for a, s in aliases.items() if a not in by_slug})
-        set_(self, "_by_cat", {k: tuple(v) for k, v in by_cat.items()})
-        set_(self, "_by_tag", {k: tuple(v) for k, v in by_tag.items()})
-        set_(self, "_by_lang", {k: tuple(v) for k, v in by_lang.items()})
-        # Categories and languages are few and large: sets of them make filter combinations
-        # cost the smallest filter's size (~16 bytes per post each; tags are many and small).
-        set_(self, "_cat_sets", {k: frozenset(v) for k, v in by_cat.items()})
-        set_(self, "_lang_sets", {k: frozenset(v) for k, v in by_lang.items()})
-        set_(self, "_lang_of", {k.lower(): k for k in by_lang})
-        set_(self, "_neg_ts", neg_ts)
-        set_(self, "_tags", dict(sorted(tags.items())))
-        set_(self, "_memo", {})
-        set_(self, "_lm_ts", lm_ts)  # per ordinal: newest of updated and file mtime
-        set_(self, "_lm_memo", {})
 
-    # -- lookups ---------------------------------------------------------------
+def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str] | None = None,
+                previous: Header | None = None, owner: object = None) -> Index:
+    """An Index of the database's current state (``previous`` is reused when the state has not moved).
+
+    ``owner``: what must stay alive while the Index is used (the database holding ``conn``).
+    """
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    state = str(meta.get("state", ""))
+    if previous is not None and previous.state == state and degraded is None:
+        return Index(previous, conn, owner)
+    if "site" not in meta:
+        raise LookupError(f"the index database {path} holds no content yet")
+    problems = [Problem(*p) for p in orjson.loads(meta.get("site_problems") or b"[]")]
+    rows = conn.execute(
+        "SELECT path, field, message FROM files WHERE field IS NOT NULL "
+        "UNION ALL SELECT p.source, 'slug', printf('%Q is already used by %s', p.slug, o.source) "
+        "FROM posts p JOIN posts o ON o.slug = p.slug AND o.published = 1 WHERE p.published = 0 "
+        "UNION ALL SELECT path, field, message FROM link_problems ORDER BY 1").fetchall()
+    problems += [Problem(*r) for r in rows]
+    reasons = tuple(degraded) if degraded is not None else tuple(orjson.loads(meta.get("degraded") or b"[]"))
+    header = Header(
+        state=state, site=db.site_from_data(meta["site"]), version=str(meta["version"]),
+        problems=tuple(problems), degraded=reasons,
+        content_mtime=datetime.fromtimestamp(int(meta.get("content_mtime_ns", 0)) / 1e9, UTC),
+        total=int(meta.get("count", 0)),
+        counts={(k, key): n for k, key, n in conn.execute("SELECT kind, key, n FROM counts WHERE kind != 'tag'")},
+    )
+    return Index(header, conn, owner)
+
+
+class PostList(Sequence[Post]):
+    """The posts matching a query, newest first: counted in SQL, and only the slices taken are read."""
+
+    __slots__ = ("_index", "_query", "_len")
+
+    def __init__(self, index: Index, query: Query) -> None:
+        self._index = index
+        self._query = query
+        self._len: int | None = None
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = self._index._stats(self._query)[0]
+        return self._len
+
+    @overload
+    def __getitem__(self, i: int) -> Post: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Post]: ...
+    def __getitem__(self, i: int | slice) -> Post | Sequence[Post]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self)) if (i.start or 0) < 0 or (i.stop or 0) < 0 or i.stop is None \
+                else (i.start or 0, i.stop, i.step or 1)
+            if stop <= start:
+                return ()
+            posts = self._index._page(self._query, start, stop - start)
+            return posts[::step] if step != 1 else posts
+        n = i + len(self) if i < 0 else i
+        if n < 0:
+            raise IndexError(i)
+        found = self._index._page(self._query, n, 1)
+        if not found:
+            raise IndexError(i)
+        return found[0]
+
+    def __iter__(self) -> Iterator[Post]:
+        start = 0
+        while True:
+            chunk = self._index._page(self._query, start, 256)
+            yield from chunk
+            if len(chunk) < 256:
+                return
+            start += 256
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PostList({len(self)} posts)"
+
+
+class Tags(Mapping[str, TagInfo]):
+    """Tags by slug (sorted), with label and post count: a lookup reads one tag, iterating reads all."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def _all(self) -> dict[str, TagInfo]:
+        header = self._index.header
+        if header.tags is None:
+            rows = self._index.conn.execute(
+                "SELECT l.tag, l.label, l.n, c.n FROM tag_labels l JOIN counts c ON c.kind = 'tag' AND c.key = l.tag "
+                "ORDER BY l.tag, l.n DESC, l.label").fetchall()
+            tags: dict[str, TagInfo] = {}
+            for slug, label, _, count in rows:
+                if slug not in tags:
+                    tags[slug] = TagInfo(Tag(slug, label), count)
+            header.tags = tags
+        return header.tags
+
+    def __getitem__(self, slug: str) -> TagInfo:
+        if self._index.header.tags is not None:
+            return self._index.header.tags[slug]
+        row = self._index.conn.execute(
+            "SELECT l.label, c.n FROM tag_labels l JOIN counts c ON c.kind = 'tag' AND c.key = l.tag "
+            "WHERE l.tag = ? ORDER BY l.n DESC, l.label LIMIT 1", (slug,)).fetchone()
+        if row is None:
+            raise KeyError(slug)
+        return TagInfo(Tag(slug, row[0]), row[1])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class Index:
+    """All published posts of one content state, newest first (ties: slug), with lookups."""
+
+    def __init__(self, header: Header, conn: sqlite3.Connection, owner: object = None) -> None:
+        self.header = header
+        self.conn = conn
+        self._owner = owner
+        self.site = header.site
+        #: Hash of the published content: the same on every worker and host.
+        self.version = header.version
+        #: Files that could not be published (or are served from their last good version).
+        self.problems = header.problems
+        #: Why the last good content is being served (empty when all is well).
+        self.degraded = header.degraded
+        #: Latest modification seen in the content tree (file/dir mtimes), for Last-Modified.
+        self.content_mtime = header.content_mtime
+
+    # -- lookups -----------------------------------------------------------------------------
+    @property
+    def posts(self) -> PostList:
+        """Every published post, newest first."""
+        return PostList(self, Query())
+
     def get(self, slug: str) -> Post | None:
         """The post with this slug, or None."""
-        i = self._by_slug.get(slug)  # type: ignore[attr-defined]
-        return None if i is None else self.posts[i]
+        return self._one("p.slug = ? AND p.published = 1", slug)
+
+    def _one(self, where: str, *args: object) -> Post | None:
+        row = self.conn.execute(f"SELECT {db.POST_COLUMNS} FROM posts p WHERE {where}", args).fetchone()
+        return None if row is None else db.post_from_row(*row)
 
     def alias_target(self, slug: str) -> str | None:
         """The current slug for a retired one (from a post's ``aliases``), or None."""
-        return self._aliases.get(slug)  # type: ignore[attr-defined]
+        if self.conn.execute("SELECT 1 FROM posts WHERE slug = ? AND published = 1", (slug,)).fetchone():
+            return None
+        row = self.conn.execute("SELECT slug FROM aliases WHERE alias = ? ORDER BY date_ts DESC, slug LIMIT 1",
+                                (slug,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def translations(self, post: Post) -> tuple[Post, ...]:
+        """The other published versions of the text ``post`` belongs to, by language."""
+        rows = self.conn.execute(
+            f"SELECT {db.POST_COLUMNS} FROM posts s JOIN groups g ON g.post = s.id JOIN groups h ON h.grp = g.grp "
+            "JOIN posts p ON p.id = h.post WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
+            "ORDER BY p.lang, p.slug", (post.source,)).fetchall()
+        return tuple(db.post_from_row(*r) for r in rows)
 
     @property
     def categories(self) -> tuple[CategoryInfo, ...]:
         """Declared categories in site.yaml order, with post counts."""
-        return tuple(CategoryInfo(c, len(self._by_cat.get(c.slug, _EMPTY)))  # type: ignore[attr-defined]
-                     for c in self.site.categories)
+        counts = self.header.counts
+        return tuple(CategoryInfo(c, counts.get(("category", c.slug), 0)) for c in self.site.categories)
 
     @property
-    def tags(self) -> Mapping[str, TagInfo]:
+    def tags(self) -> Tags:
         """Tags by slug (sorted), with label and post count."""
-        return MappingProxyType(self._tags)  # type: ignore[attr-defined]
+        return Tags(self)
+
+    def tag_slug(self, name_or_slug: str) -> str | None:
+        """The slug of a tag given by its slug or by its name, case-insensitively; None when unknown."""
+        for candidate in dict.fromkeys((name_or_slug, slugify(name_or_slug))):
+            if candidate and self.conn.execute("SELECT 1 FROM counts WHERE kind = 'tag' AND key = ?",
+                                               (candidate,)).fetchone():
+                return candidate
+        return None
 
     @property
     def languages(self) -> tuple[str, ...]:
         """Languages that have posts, sorted."""
-        return tuple(sorted(self._by_lang))  # type: ignore[attr-defined]
+        return tuple(sorted(k for kind, k in self.header.counts if kind == "lang"))
 
     def canonical_lang(self, lang: str) -> str:
         """The published spelling of a language tag (BCP 47 tags are case-insensitive: PT-br is pt-BR)."""
-        return self._lang_of.get(lang.lower(), lang)  # type: ignore[attr-defined,no-any-return]
+        low = lang.lower()
+        return next((k for k in self.languages if k.lower() == low), lang)
 
+    # -- Last-Modified ---------------------------------------------------------------------
     def last_modified(self, posts: Sequence[Post]) -> datetime:
-        """Last-Modified for a document listing ``posts``: never earlier than any change.
-
-        Uses the entries' ``updated`` dates and file mtimes, plus the tree's own mtime
-        (deletes and unpublishes touch a directory or site.yaml), never later than now.
-        """
+        """Last-Modified for a document listing ``posts``: never earlier than any change, never in the future."""
         return self._last_modified(max((p.changed_ts for p in posts), default=0.0))
 
     def _last_modified(self, newest: float) -> datetime:
-        """The HTTP Last-Modified for entries last changed at ``newest`` (a timestamp)."""
         stamp = max(newest, self.content_mtime.timestamp())
         return min(datetime.fromtimestamp(stamp, UTC), datetime.now(UTC)).replace(microsecond=0)
 
-    # -- querying ----------------------------------------------------------------
-    def query_last_modified(self, query: Query | None = None, **filters: object) -> datetime:
-        """``last_modified(query(...))``, from a per-post timestamp table (no post is touched).
+    def query_last_modified(self, query: Query | None = None, **filters: Any) -> datetime:
+        """``last_modified`` of every match of a query (an edit moving a post between pages moves every page)."""
+        return self._last_modified(self._stats(query or Query(**filters))[1])
 
-        A listing's Last-Modified covers every match, not just one page: an edit that moves
-        a post between pages changes pages whose own items are all older.
-        """
-        query = query or Query(**filters)  # type: ignore[arg-type]
-        hit = self._lm_memo.get(query)  # type: ignore[attr-defined]
-        return hit if hit is not None else self._evaluate(query)[1]
-
-    def query(self, query: Query | None = None, **filters: object) -> Sequence[Post]:
+    # -- queries ---------------------------------------------------------------------------
+    def query(self, query: Query | None = None, **filters: Any) -> PostList:
         """Posts matching every given filter, newest first.
 
         ``category``/``tag``/``lang`` are exact slugs; ``q`` needs every word (case and
         accent insensitive) in the title, summary or body; ``since``/``until`` bound
         the publication date (inclusive), ``updated_since`` the modification date.
         """
-        query = query or Query(**filters)  # type: ignore[arg-type]
-        hit = self._memo.get(query)  # type: ignore[attr-defined]
-        return hit if hit is not None else self._evaluate(query)[0]
+        return PostList(self, query or Query(**filters))
 
-    def _evaluate(self, query: Query) -> tuple[Sequence[Post], datetime]:
-        """Match ``query`` once; memoise both the posts and their Last-Modified."""
-        ords = self._ordinals(query)
-        lm_ts: array[float] = self._lm_ts  # type: ignore[attr-defined]
-        if isinstance(ords, range):
-            # No filter but dates: a slice (the whole tuple itself when unfiltered), so a
-            # forked worker does not touch, and copy, the page of every post.
-            result = self.posts if ords.start == 0 and ords.stop >= len(self.posts) else self.posts[ords.start:ords.stop]
-            newest = max(lm_ts[ords.start:ords.stop], default=0.0)
+    def events(self, query: Query | None = None, limit: int = 500) -> Sequence[Post]:
+        """Posts with an event matching the filters: the ``limit`` latest starts, in start order (ties: slug)."""
+        plan = self._plan(query or Query(), events=True)
+        if plan is None:
+            return ()
+        sql, args = plan
+        rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.event_ts DESC, d.slug LIMIT ?",
+                                 [*args, limit]).fetchall()
+        posts = self._posts([r[0] for r in rows])
+        return sorted(posts, key=lambda p: (p.event.start.timestamp() if p.event else 0.0, p.slug))
+
+    def archive_years(self, query: Query | None = None) -> list[tuple[int, int]]:
+        """(year, number of matching posts) for every calendar year (site timezone) that has any, oldest first."""
+        base = query or Query()
+        stats = self._bounds(base)
+        if stats is None:
+            return []
+        tz = self.site.tz
+        first = datetime.fromtimestamp(stats[0], tz).year
+        last = datetime.fromtimestamp(stats[1], tz).year
+        years = []
+        for year in range(first, last + 1):
+            since, until = self.year_bounds(year)
+            bounded = Query(base.category, base.tag, base.lang, base.q, max(since, base.since or since),
+                            min(until, base.until or until), base.updated_since)
+            n = self._stats(bounded)[0]
+            if n:
+                years.append((year, n))
+        return years
+
+    def year_bounds(self, year: int) -> tuple[datetime, datetime]:
+        """The first and last instant of a calendar year in the site's timezone."""
+        tz = self.site.tz
+        start = datetime(year, 1, 1, tzinfo=tz)
+        end = datetime(year + 1, 1, 1, tzinfo=tz).timestamp() - 1e-6
+        return start, datetime.fromtimestamp(end, tz)
+
+    def _bounds(self, query: Query) -> tuple[float, float] | None:
+        plan = self._plan(query)
+        if plan is None:
+            return None
+        sql, args = plan
+        row = self.conn.execute(f"SELECT min(d.date_ts), max(d.date_ts) FROM ({sql}) d", args).fetchone()
+        return None if row[0] is None else (row[0], row[1])
+
+    def _stats(self, query: Query) -> tuple[int, float]:
+        """(number of matches, newest change among them), memoised per content state."""
+        memo = self.header.memo
+        hit = memo.get(query)
+        if hit is not None:
+            return hit
+        if query == Query():
+            row = self.conn.execute("SELECT max(changed_ts) FROM posts WHERE published = 1").fetchone()
+            result = (self.header.total, row[0] or 0.0)
         else:
-            result = PostList(self.posts, array("I", ords))
-            newest = max(map(lm_ts.__getitem__, ords), default=0.0)
-        last = self._last_modified(newest)
-        memo: dict[Query, Sequence[Post]] = self._memo  # type: ignore[attr-defined]
-        lm_memo: dict[Query, datetime] = self._lm_memo  # type: ignore[attr-defined]
-        if len(memo) > 4096 or len(lm_memo) > 4096:
+            plan = self._plan(query)
+            if plan is None:
+                result = (0, 0.0)
+            else:
+                sql, args = plan
+                row = self.conn.execute(f"SELECT count(*), max(d.changed_ts) FROM ({sql}) d", args).fetchone()
+                result = (row[0], row[1] or 0.0)
+        if len(memo) >= MEMO_MAX:
             memo.clear()
-            lm_memo.clear()
         memo[query] = result
-        lm_memo[query] = last
-        return result, last
+        return result
 
-    def _ordinals(self, query: Query) -> Sequence[int]:
-        # Each filter: (size, its ordinals ascending or None, a set of them or None). Sets
-        # are kept for the few, large category and language lists and come with a search;
-        # intersecting with a set walks the smaller side, and a search's matches are sorted
-        # only when they are the whole answer.
-        parts: list[tuple[int, Sequence[int] | None, AbstractSet[int] | None]] = []
+    def _page(self, query: Query, offset: int, limit: int) -> tuple[Post, ...]:
+        plan = self._plan(query)
+        if plan is None:
+            return ()
+        sql, args = plan
+        rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.date_ts DESC, d.slug LIMIT ? OFFSET ?",
+                                 [*args, limit, offset]).fetchall()
+        return self._posts([r[0] for r in rows])
 
-        def add(seq: Sequence[int], members: AbstractSet[int] | None = None) -> None:
-            parts.append((len(seq), seq, members))
+    def _posts(self, ids: list[int]) -> tuple[Post, ...]:
+        if not ids:
+            return ()
+        marks = ",".join("?" * len(ids))
+        found = {r[0]: db.post_from_row(*r[1:]) for r in self.conn.execute(
+            f"SELECT p.id, {db.POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", ids)}
+        return tuple(found[i] for i in ids if i in found)
 
+    def _plan(self, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
+        """SQL giving (pid, date_ts, slug, changed_ts[, event_ts]) of every match; None: nothing can match.
+
+        Driven by the smallest of the category, tag and language lists (each kept in feed
+        order), the other filters checked per row through primary keys.
+        """
+        counts = self.header.counts
+        lang = self.canonical_lang(query.lang) if query.lang is not None else None
+        sizes = []
         if query.category is not None:
-            add(self._by_cat.get(query.category, _EMPTY), self._cat_sets.get(query.category))  # type: ignore[attr-defined]
+            sizes.append((counts.get(("category", query.category), 0), "category"))
         if query.tag is not None:
-            add(self._by_tag.get(query.tag, _EMPTY))  # type: ignore[attr-defined]
-        if query.lang is not None:
-            lang = self.canonical_lang(query.lang)
-            add(self._by_lang.get(lang, _EMPTY), self._lang_sets.get(lang))  # type: ignore[attr-defined]
-        if query.q is not None:
-            words = text_tokens(query.q)
-            if not words:
-                return _EMPTY
-            found = self.search.matching(sorted(words))
-            parts.append((len(found), None, found))
-        lo, hi = 0, len(self.posts)
-        neg_ts: list[float] = self._neg_ts  # type: ignore[attr-defined]
-        if query.until is not None:
-            lo = bisect.bisect_left(neg_ts, -query.until.timestamp())
-        if query.since is not None:
-            hi = bisect.bisect_right(neg_ts, -query.since.timestamp())
-        if not parts:
-            ords: Sequence[int] = range(lo, max(lo, hi))
-        elif len(parts) == 1:
-            _, seq, members = parts[0]
-            base = seq if seq is not None else sorted(members)  # type: ignore[arg-type]
-            ords = base[bisect.bisect_left(base, lo):bisect.bisect_left(base, hi)]
+            row = self.conn.execute("SELECT n FROM counts WHERE kind = 'tag' AND key = ?", (query.tag,)).fetchone()
+            sizes.append((row[0] if row else 0, "tag"))
+        if lang is not None:
+            sizes.append((counts.get(("lang", lang), 0), "lang"))
+        if any(n == 0 for n, _ in sizes):
+            return None
+        driver = min(sizes)[1] if sizes else "posts"
+        if events and driver == "lang":
+            driver = "posts"
+        where: list[str] = []
+        args: list[Any] = []
+        if driver == "category":
+            sql = "SELECT d.post AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM post_categories d{join} WHERE d.category = ?"
+            args.append(query.category)
+        elif driver == "tag":
+            sql = "SELECT d.post AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM post_tags d{join} WHERE d.tag = ?"
+            args.append(query.tag)
         else:
-            parts.sort(key=lambda p: p[0])
-            _, seq, members = parts[0]
-            acc = set(seq if seq is not None else members)  # type: ignore[arg-type]
-            for _, seq, members in parts[1:]:
-                acc.intersection_update(members if members is not None else seq)  # type: ignore[arg-type]
-                if not acc:
-                    break
-            ords = sorted(acc) if lo == 0 and hi >= len(self.posts) else sorted(i for i in acc if lo <= i < hi)
+            sql = "SELECT d.id AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM posts d{join} WHERE d.published = 1"
+        post = "d" if driver in ("posts", "lang") else "p"
+        need_post = post == "p" and (events or lang is not None or query.updated_since is not None)
+        sql = sql.format(ev=f", {post}.event_ts" if events else "",
+                         join=" JOIN posts p ON p.id = d.post" if need_post else "")
+        if events:
+            where.append(f"{post}.event_ts IS NOT NULL")
+        if query.category is not None and driver != "category":
+            where.append("EXISTS (SELECT 1 FROM post_categories c WHERE c.category = ? AND c.date_ts = d.date_ts "
+                         "AND c.slug = d.slug)")
+            args.append(query.category)
+        if query.tag is not None and driver != "tag":
+            where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.date_ts = d.date_ts AND t.slug = d.slug)")
+            args.append(query.tag)
+        if lang is not None:
+            where.append(f"{post}.lang = ?")
+            args.append(lang)
+        if query.since is not None:
+            where.append("d.date_ts >= ?")
+            args.append(query.since.timestamp())
+        if query.until is not None:
+            where.append("d.date_ts <= ?")
+            args.append(query.until.timestamp())
         if query.updated_since is not None:
-            cutoff = query.updated_since
-            ords = [i for i in ords if self.posts[i].updated >= cutoff]
-        return ords
-
-
-def post_tokens(post: Post) -> frozenset[str]:
-    """The search tokens of a post: its title, summary and body."""
-    return frozenset(text_tokens(f"{post.title} {post.summary} {post.content_text}"))
+            where.append(f"{post}.updated_ts >= ?")
+            args.append(query.updated_since.timestamp())
+        if query.q is not None:
+            expr = search_expression(query.q)
+            if expr is None:
+                return None
+            where.append(f"{'d.id' if post == 'd' else 'd.post'} IN (SELECT rowid FROM search WHERE search MATCH ?)")
+            args.append(expr)
+        return sql + "".join(f" AND {w}" for w in where), args

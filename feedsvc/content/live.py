@@ -1,95 +1,255 @@
-"""A live Index: rebuilt off to the side every few seconds and swapped in whole."""
+"""The reloader and the readers: one process keeps the database current, every process reads it.
+
+The writer (the gunicorn master under ``preload_app``, or this process's own thread)
+applies what inotify reports every ``interval`` seconds, in one transaction per reload.
+Readers take a pooled connection per request, open a read transaction (one consistent
+snapshot for the whole request) and notice a new content state by one primary-key read;
+workers are never re-forked. Faults the writer cannot record in the database (a full
+disk) reach the readers through a small shared memory block made before the fork.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import mmap
 import os
+import sqlite3
+import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from .index import Index
-from .loader import POSTS_DIR, Loader, SiteError
+import orjson
+
+from .index import Header, Index, read_header
+from .loader import MEMORY, Loader, Progress
+from .scan import POSTS_DIR
 from .watch import Watcher
 
 log = logging.getLogger("feedsvc.content")
 Listener = Callable[[Index, Index], None]
-
+ReloadListener = Callable[[Index, float, bool], None]
 
 #: With a watcher, still rescan every file this often (seconds): changes inotify cannot
 #: report (a network file system, the target of a symlinked file) are picked up too.
 FULL_SCAN_EVERY = 60.0
+#: Reader connections kept per process (more requests at once wait for one).
+POOL_SIZE = 8
+#: How long a reader waits for a writer's first load of an empty database (seconds).
+FIRST_LOAD_WAIT = 600.0
+#: Connections inherited from a parent process: never used nor closed in the child (closing
+#: one would let SQLite act on the parent's locks and WAL), kept referenced for good.
+_INHERITED: list[object] = []
+
+
+class Status:
+    """The writer's degraded reasons, shared with forked readers through an anonymous shared mapping."""
+
+    SIZE = 1 << 16
+
+    def __init__(self) -> None:
+        self._map = mmap.mmap(-1, self.SIZE)
+        self._seen = -1
+        self._value: tuple[str, ...] = ()
+
+    def write(self, reasons: list[str]) -> None:
+        body = orjson.dumps(reasons)[: self.SIZE - 16]
+        seq = struct.unpack_from("Q", self._map, 0)[0]
+        struct.pack_into("Q", self._map, 0, seq + 1)  # odd: being written
+        struct.pack_into("I", self._map, 8, len(body))
+        self._map[16:16 + len(body)] = body
+        struct.pack_into("Q", self._map, 0, seq + 2)
+
+    def read(self) -> tuple[str, ...] | None:
+        """The reasons last written, or None when no writer ever wrote here."""
+        seq = struct.unpack_from("Q", self._map, 0)[0]
+        if seq == 0:
+            return None
+        if seq != self._seen and seq % 2 == 0:
+            size = struct.unpack_from("I", self._map, 8)[0]
+            body = bytes(self._map[16:16 + size])
+            if struct.unpack_from("Q", self._map, 0)[0] == seq:
+                try:
+                    self._value = tuple(orjson.loads(body))
+                    self._seen = seq
+                except orjson.JSONDecodeError:
+                    pass
+        return self._value
 
 
 class LiveIndex:
-    """Holds the current Index and refreshes it from disk in a background thread.
+    """The current content of one directory, kept up to date and readable from any thread or worker."""
 
-    Readers just take ``.current``: a reference read, never a lock. The reload thread is
-    started lazily in each process, so it also runs in every gunicorn worker after a fork.
-    Each interval it asks the kernel which files changed (``watch.Watcher``, inotify) and
-    looks at those only; nothing changed costs nothing. Without inotify it rescans.
-    """
-
-    def __init__(self, loader: Loader, interval: float, progress: Callable[[int, int], None] | None = None,
-                 watch: bool = True) -> None:
+    def __init__(self, loader: Loader, interval: float, progress: Progress | None = None, watch: bool = True) -> None:
         self.loader = loader
         self.interval = interval
-        #: Use inotify for change detection where available (False: always rescan).
         self.watch = watch
+        self.status = Status()
         # Watching starts before the first load, so the reload thread of this process
         # needs no full scan to catch up: whatever changed since is in the queue.
         self._watcher = Watcher.open(loader.root, POSTS_DIR, before_load=True) if watch and interval > 0 else None
-        self._index = loader.load(progress)
-        self._had_posts = (loader.root / POSTS_DIR).is_dir()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._reload_listeners: list[ReloadListener] = []
         self._pid: int | None = None
         self._stop = threading.Event()
-        #: Set in a process that reloads for its forked children (a gunicorn master):
-        #: the children then never scan, they are re-forked with the new index instead.
+        #: Set in a process that reloads for its forked children (a gunicorn master).
         self.reloaded_by_parent = False
+        self._owner = os.getpid()
+        self._pool: list[sqlite3.Connection] = []
+        self._pool_pid = os.getpid()
+        self._pool_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(POOL_SIZE)
+        self._memory_lock = threading.RLock()
+        self._header: Header | None = None
+        self._index = self._first_load(progress)
 
+    def _first_load(self, progress: Progress | None) -> Index:
+        deadline = time.monotonic() + FIRST_LOAD_WAIT
+        while True:
+            try:
+                index = self.loader.load(progress)
+            except LookupError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # another process writes the first load of this database
+                continue
+            self._publish_status(index)
+            self._header = index.header
+            return index
+
+    def _publish_status(self, index: Index) -> None:
+        if self.loader.database.writer:
+            self.status.write(list(index.degraded))
+
+    # -- readers -----------------------------------------------------------------------------
     @property
     def current(self) -> Index:
-        """The newest good snapshot (starts the reload thread in this process if due)."""
+        """The newest content, outside a request (CLI, listeners, tests): autocommit reads."""
         if self.interval > 0 and self._pid != os.getpid() and not self.reloaded_by_parent:
             self._start()
-        return self._index
+        if self._in_writer_process():
+            with self._memory_lock:
+                return self._fresh(self.loader.conn)
+        conn = self._acquire()
+        try:
+            return self._fresh(conn)
+        finally:
+            self._release(conn)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Index]:
+        """One consistent Index for the length of a request (a read transaction on a pooled connection)."""
+        if self.interval > 0 and self._pid != os.getpid() and not self.reloaded_by_parent:
+            self._start()
+        if self.loader.database.path == MEMORY:
+            with self._memory_lock:
+                yield self._fresh(self.loader.conn)
+            return
+        conn = self._acquire()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield self._fresh(conn)
+            finally:
+                conn.execute("COMMIT")
+        finally:
+            self._release(conn)
+
+    def _in_writer_process(self) -> bool:
+        return self.loader.database.path == MEMORY and os.getpid() == self._owner
+
+    def _fresh(self, conn: sqlite3.Connection) -> Index:
+        index = read_header(conn, self.loader.database.path, previous=self._header, owner=self)
+        reasons = self.status.read()
+        if reasons is not None and reasons != index.degraded:
+            index = Index(dataclasses.replace(index.header, degraded=reasons), conn, self)
+        self._header = index.header
+        return index
+
+    def _acquire(self) -> sqlite3.Connection:
+        self._slots.acquire()
+        with self._pool_lock:
+            if self._pool_pid != os.getpid():
+                _INHERITED.extend(self._pool)
+                self._pool = []
+                self._pool_pid = os.getpid()
+            if self._pool:
+                return self._pool.pop()
+        from . import db
+
+        try:
+            conn = db.connect(self.loader.database.path)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error:
+            self._slots.release()
+            raise
+        return conn
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if self._pool_pid == os.getpid():
+                self._pool.append(conn)
+        self._slots.release()
+
+    # -- the writer --------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
-        """Call ``listener(old, new)`` after every swap that changed the content."""
+        """Call ``listener(old, new)`` in the writing process after every reload that changed the content."""
         self._listeners.append(listener)
 
+    def on_reload(self, callback: ReloadListener) -> None:
+        """Call ``callback(index, seconds, changed)`` after every reload attempt in the writing process."""
+        self._reload_listeners.append(callback)
+
     def refresh(self, paths: set[str] | None = None) -> Index:
-        """Rescan now (only changed files are parsed) and swap in the result.
+        """Reload now (only changed files are parsed) and return the current Index.
 
         ``paths``: only these files (relative to the content directory) changed; None
-        rescans them all.
+        looks at them all.
         """
         with self._lock:
-            old = self._index
-            try:
+            old = self._pin() if self._listeners else self._index
+            t0 = time.monotonic()
+            with self._memory_lock:
                 new = self.loader.load(paths=paths)
-            except SiteError as exc:  # only when site.yaml never loaded: impossible after start
-                new = dataclasses.replace(old, degraded=(str(exc),))
-            except OSError as exc:
-                new = dataclasses.replace(old, degraded=(f"content directory unreadable: {exc}",))
-            else:
-                if self._had_posts and not (self.loader.root / POSTS_DIR).is_dir():
-                    new = dataclasses.replace(old, degraded=("content directory missing: posts/ not found "
-                                                             "(serving the last good index)",))
-            if new.degraded and not old.degraded:
-                log.error("content degraded: %s", "; ".join(new.degraded))
+            spent = time.monotonic() - t0
+            self._publish_status(new)
             self._index = new
-        if new.version != old.version:
-            log.info("content reloaded: %d posts, version %s", len(new.posts), new.version)
-            for listener in self._listeners:
-                try:
-                    listener(old, new)
-                except Exception:  # a listener must never stop reloading
-                    log.exception("content change listener failed")
+            changed = new.version != old.version
+            if changed:
+                log.info("content reloaded: %d posts, version %s", len(new.posts), new.version)
+                pinned = self._pin()
+                for listener in self._listeners:
+                    try:
+                        listener(old, pinned)
+                    except Exception:  # a listener must never stop reloading
+                        log.exception("content change listener failed")
+        for callback in self._reload_listeners:
+            try:
+                callback(new, spent, changed)
+            except Exception:
+                log.exception("reload listener failed")
         return new
+
+    def _pin(self) -> Index:
+        """The content as it is now, held still whatever later reloads write, for as long as it is referenced.
+
+        Listeners (WebSub) compare the states before and after a reload in a background
+        thread: each gets its own connection in a read transaction (WAL keeps its snapshot),
+        closed when the Index is dropped.
+        """
+        from . import db
+
+        if self.loader.database.path == MEMORY:
+            conn = sqlite3.connect(MEMORY, check_same_thread=False)
+            with self._memory_lock:
+                self.loader.conn.backup(conn)
+        else:
+            conn = db.connect(self.loader.database.path)
+            conn.execute("BEGIN")  # WAL: this transaction keeps seeing the state it started in
+        return read_header(conn, self.loader.database.path, owner=conn)
 
     def _start(self) -> None:
         with self._lock:
@@ -100,11 +260,7 @@ class LiveIndex:
             threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
 
     def reload_for_children(self) -> None:
-        """Rescan in this process only, on behalf of processes forked from it later.
-
-        One scan per interval for a whole gunicorn server instead of one per worker, and
-        workers that never rebuild anything keep sharing the index pages copy-on-write.
-        """
+        """Reload in this process only, for the worker processes forked from it (which only read)."""
         self.reloaded_by_parent = True
         if self.interval > 0:
             self._start()
@@ -112,7 +268,7 @@ class LiveIndex:
     def stop(self) -> None:
         """Stop the reload thread of this process."""
         self._stop.set()
-        if self._watcher is not None:  # opened for a thread that never started
+        if self._watcher is not None:
             self._watcher.close()
             self._watcher = None
 
@@ -128,24 +284,23 @@ class LiveIndex:
             while not self._stop.wait(self.interval):
                 try:
                     paths: set[str] | None = None
-                    if watcher is not None and time.monotonic() - last_full < FULL_SCAN_EVERY:
+                    due = time.monotonic() - last_full >= FULL_SCAN_EVERY
+                    if watcher is None and self.watch and due:
+                        watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
+                    if watcher is not None and not due:
                         try:
                             paths = watcher.changes()
                         except OSError as exc:
-                            log.warning("content changes: watching failed (%s); rescanning every interval", exc)
+                            log.warning("content changes: watching failed (%s); rescanning until it works again", exc)
                             watcher.close()
                             watcher = None
                         if paths is not None and not paths:
                             continue  # the kernel saw nothing change: nothing to look at
                     if paths is None:
                         last_full = time.monotonic()
-                    t0 = time.process_time()
                     self.refresh(paths)
-                    spent = time.process_time() - t0
-                    if spent > 1:
-                        log.info("reload scan took %.2fs CPU", spent)
-                except Exception:  # keep serving the last good index whatever happens
-                    log.exception("content reload failed; serving the last good index")
+                except Exception:  # keep serving the last good content whatever happens
+                    log.exception("content reload failed; serving the last good content")
         finally:
             if watcher is not None:
                 watcher.close()

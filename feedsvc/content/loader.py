@@ -1,260 +1,141 @@
-"""Turn a content directory into an Index; re-parse only what changed on reload."""
+"""One reload: from the content directory into the index database, then an Index of it.
+
+``Loader.load()`` reads site.yaml, finds the post files that changed since the database
+was written (all of them, or the paths inotify reported), parses them (in worker
+processes when there are many), and applies the result in one transaction. Only one
+process writes a database: a lock file beside it keeps a second writer off; a process
+that cannot take the lock only reads what the writer publishes.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import multiprocessing
-import operator
 import os
-import pickle
-import stat
+import sqlite3
 import threading
-import time
-import zlib
-from array import array
+import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from marshmallow import ValidationError
-
-from . import markdown
-from .bodies import BodyStore, bodies_from, bodies_to
-from .errors import ContentError
-from .frontmatter import load_yaml, split
-from .index import Index, Search, post_tokens
-from .model import Attachment, Author, Category, Event, Post, Problem, Site, Tag
-from .validate import PostSchema, SiteSchema, all_errors, first_error, parse_when
+from . import db
+from .index import Index, read_header
+from .model import Problem, Site
+from .parse import MAX_POST_BYTES, Parsed, Sig, parse_file
+from .scan import POSTS_DIR, Found, Tree
+from .site import SITE_FILE, SiteError, load_site
+from .store import Writer
 
 log = logging.getLogger("feedsvc.content")
-
-SITE_FILE = "site.yaml"
-POSTS_DIR = "posts"
-#: Default largest post file accepted (bytes); bigger files are reported, not parsed.
-MAX_POST_BYTES = 8 * 1024 * 1024
-_POST_SCHEMA = PostSchema()
-_SITE_SCHEMA = SiteSchema()
 Progress = Callable[[int, int], None]
-#: Bumped whenever parsing changes what a Post holds (invalidates on-disk parse caches).
-PARSER_VERSION = "6"
-_SLUG = operator.attrgetter("slug")
-_DATE_TS = operator.attrgetter("date_ts")
-_NAME = operator.attrgetter("name")
-#: Seconds between parse-cache rewrites after the first load (0: on every change).
-CACHE_REWRITE_INTERVAL = 300.0
+#: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
+PARSER_VERSION = "7"
+#: A load with at least this many files to parse uses every CPU (forked parser processes).
+PARALLEL_MIN_FILES = 500
+PARALLEL_CHUNK = 64
+#: Files applied per transaction on a first load (a restart after a crash keeps what was done).
+BATCH = 2000
+MEMORY = ":memory:"
 
 
-class ParseCache:
-    """Parsed posts pickled on disk so a restart re-parses only files that changed.
+class Database:
+    """The index database file, the writer lock beside it, and the fallbacks when it cannot be used."""
 
-    Two files: ``parse-cache.pickle`` (posts, search postings) and the side file it names,
-    ``parse-cache-<token>.bodies``, holding the compressed bodies back to back. A read
-    copies the side file into the loader's BodyStore in the kernel, so no body passes
-    through the Python heap. The side file is written first under a fresh name and the
-    pickle replaced atomically after it, so a crash never pairs a pickle with the wrong
-    bodies. Trusted like the content itself: it lives in a directory only the service writes.
-    """
+    def __init__(self, path: str | os.PathLike[str] | None, content_dir: Path) -> None:
+        self.problems: list[str] = []
+        self.path = str(path) if path is not None else str(db.default_path(content_dir))
+        self._lock_file: IO[bytes] | None = None
+        self._held: list[Any] = []  # what the finalizer closes: the connection and the lock file
+        self.conn = self._open()
+        self._held.append(self.conn)
+        self._finalizer = weakref.finalize(self, _close_all, self._held)
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
-        self.path = Path(directory) / "parse-cache.pickle"
+    def _open(self) -> sqlite3.Connection:
+        if self.path == MEMORY:
+            return self._prepare(db.connect(MEMORY))
+        for attempt in (self.path, self._tmpfs_path()):
+            if attempt is None:
+                continue
+            try:
+                Path(attempt).parent.mkdir(parents=True, exist_ok=True)
+                conn = self._prepare_or_rebuild(attempt)
+            except (OSError, sqlite3.Error) as exc:
+                self.problems.append(f"index database {attempt} cannot be used ({exc})")
+                log.error("index database %s cannot be used (%s)", attempt, exc)
+                continue
+            if attempt != self.path:
+                self.problems.append(f"index database kept in memory at {attempt} (tmpfs)")
+            self.path = attempt
+            return conn
+        self.problems.append("index database kept in this process's memory only")
+        log.error("index database: falling back to an in-process memory database")
+        self.path = MEMORY
+        return self._prepare(db.connect(MEMORY))
 
-    def read(self, cache_id: str, store: BodyStore) -> tuple[dict[str, _Entry], Any]:
-        """Entries (bodies copied into ``store``) and the search state saved with them (({}, None) when unusable)."""
+    def _tmpfs_path(self) -> str | None:
+        if self.path == MEMORY or not os.path.isdir("/dev/shm") or self.path.startswith("/dev/shm/"):
+            return None
+        return f"/dev/shm/feedsvc-{hashlib.sha256(self.path.encode()).hexdigest()[:16]}.sqlite3"
+
+    def _prepare(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        db.prepare(conn, PARSER_VERSION)
+        return conn
+
+    def _prepare_or_rebuild(self, path: str) -> sqlite3.Connection:
+        """Open ``path`` as ours; a corrupt or foreign file is deleted and created afresh."""
+        conn = db.connect(path)
         try:
-            with self.path.open("rb") as fh:
-                saved_id, side_name = pickle.load(fh)  # noqa: S301 - our own file
-                if saved_id != cache_id:
-                    return {}, None
-                with bodies_from(store, self.path.with_name(side_name)):
-                    entries, state = pickle.load(fh)  # noqa: S301 - our own file
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-            return {}, None
-        return entries, state
+            self._take_lock(path)
+            if not self.writer:
+                return conn  # the writer prepares it
+            self._prepare(conn)
+            conn.execute("SELECT count(*) FROM meta").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if not self.writer:
+                raise
+            log.error("index database %s is unusable (%s): rebuilding it from the content", path, exc)
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+            conn = db.connect(path)
+            return self._prepare(conn)
 
-    def write(self, cache_id: str, entries: dict[str, _Entry], state: Any = None) -> None:
-        """Save entries atomically (a crash never leaves a half-written cache)."""
-        side = self.path.with_name(f"parse-cache-{os.urandom(8).hex()}.bodies")
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+    def _take_lock(self, path: str) -> None:
+        fh = open(path + ".lock", "ab")  # noqa: SIM115 - held for the life of the process
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with side.open("wb") as bodies, tmp.open("wb") as fh:
-                pickle.dump((cache_id, side.name), fh, protocol=pickle.HIGHEST_PROTOCOL)
-                with bodies_to(bodies):
-                    pickle.dump((entries, state), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            log.warning("parse cache not written: %s", exc)
-            for leftover in (tmp, side):
-                leftover.unlink(missing_ok=True)
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
             return
-        for old in self.path.parent.glob("parse-cache-*.bodies"):  # earlier caches' bodies
-            if old.name != side.name:
-                old.unlink(missing_ok=True)
+        self._lock_file = fh
+        self._held.append(fh)
+
+    @property
+    def writer(self) -> bool:
+        """Whether this process writes the database (holds the lock, or the database is its own)."""
+        return self.path == MEMORY or self._lock_file is not None
+
+    def try_become_writer(self) -> bool:
+        """Take the writer's place if the process that had it has gone."""
+        if not self.writer:
+            self._take_lock(self.path)
+            if self.writer:
+                self._prepare(self.conn)
+        return self.writer
+
+    def close(self) -> None:
+        """Release the connection and the lock."""
+        self._finalizer()
+        self._lock_file = None
 
 
-class SiteError(Exception):
-    """site.yaml is missing or invalid: nothing can be published without it."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-def load_site(path: Path, base_url: str | None = None) -> Site:
-    """Read and validate site.yaml (``base_url`` overrides its own); raises SiteError."""
-    name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SiteError([Problem(name, "file", f"cannot read: {exc.strerror or exc}")]) from None
-    try:
-        data = load_yaml(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise SiteError([Problem(name, "file", f"not UTF-8 text (byte {exc.start})")]) from None
-    except ContentError as exc:
-        raise SiteError([Problem(name, exc.field, exc.message)]) from None
-    if not isinstance(data, dict):
-        raise SiteError([Problem(name, "site", "must be a mapping of fields")])
-    try:
-        d = _SITE_SCHEMA.load(data)
-    except ValidationError as exc:
-        raise SiteError([Problem(name, f, m) for f, m in all_errors(exc.messages)]) from None
-    base = (base_url or d["base_url"]).rstrip("/")
-    return Site(
-        title=markdown.plain(d["title"]),
-        subtitle=markdown.plain(d["subtitle"]),
-        base_url=base,
-        id_authority=d["id_authority"],
-        language=d["language"],
-        timezone=d["timezone"],
-        author=Author(**d["author"]),
-        icon=markdown.absolute_url(d["icon"], base) if d["icon"] else None,
-        logo=markdown.absolute_url(d["logo"], base) if d["logo"] else None,
-        rights=markdown.plain(d["rights"]) if d["rights"] else None,
-        permalink=d["permalink"],
-        categories=tuple(
-            Category(slug, markdown.plain(c["title"]), markdown.plain(c["description"]))
-            for slug, c in d["categories"].items()
-        ),
-        websub_hub=d["websub_hub"],
-        redirects=tuple(sorted(d["redirects"].items())),
-    )
-
-
-def default_slug(stem: str) -> str:
-    """File stem without a leading ``YYYY-MM-DD-``, made URL-safe."""
-    if len(stem) > 11 and stem[:4].isdigit() and stem[4] == "-" and stem[7] == "-" and stem[10] == "-":
-        stem = stem[11:]
-    return markdown.slugify(stem).encode("ascii", "ignore").decode() or "post"
-
-
-def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
-    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContentError("file", f"not UTF-8 text (invalid byte at offset {exc.start})") from None
-    if "\x00" in text:
-        raise ContentError("file", "contains NUL bytes (binary file?)")
-    fm, body = split(text)
-    try:
-        d: dict[str, Any] = _POST_SCHEMA.load(fm)
-    except ValidationError as exc:
-        raise ContentError(*first_error(exc.messages)) from None
-    if d["draft"]:
-        return None
-    tz = site.tz
-    date = parse_when(d["date"], tz)
-    updated = parse_when(d["updated"], tz) if d["updated"] is not None else date
-    if updated < date:
-        raise ContentError("updated", "is before date")
-    for c in d["categories"]:
-        if site.category(c) is None:
-            raise ContentError("categories", f"unknown category {c!r} (declare it in site.yaml)")
-    tags: dict[str, Tag] = {}
-    for label in d["tags"]:
-        label = markdown.plain(label)
-        slug = markdown.slugify(label)
-        if not slug:
-            raise ContentError("tags", f"tag {label!r} has no letters or digits")
-        tags.setdefault(slug, Tag(slug, label))
-    slug = d["slug"] or default_slug(Path(source).stem)
-    base = site.base_url
-    html = markdown.render(body, base)
-    summary = markdown.plain(d["summary"]) if d["summary"] else markdown.first_paragraph(html)
-    author = Author(**{k: (markdown.plain(v) if v else None) for k, v in d["author"].items()}) \
-        if d["author"] else site.author
-    event = None
-    if d["event"]:
-        e = d["event"]
-        etz = tz if not e["timezone"] else __import__("zoneinfo").ZoneInfo(e["timezone"])
-        event = Event(
-            start=parse_when(e["start"], etz),
-            end=parse_when(e["end"], etz) if e["end"] is not None else None,
-            location=markdown.plain(e["location"]) if e["location"] else None,
-            url=e["url"],
-            timezone=e["timezone"],
-        )
-    # RFC 4151 tag URI from the frozen authority and the date as written: a new domain
-    # or base_url never re-issues a post.
-    post_id = d["id"] or f"tag:{site.id_authority}:{date.date().isoformat()}:{slug}"
-    return Post(
-        id=markdown.plain(post_id),
-        slug=slug,
-        title=markdown.plain(d["title"]),
-        date=date,
-        updated=updated,
-        categories=tuple(dict.fromkeys(d["categories"])),
-        tags=tuple(tags.values()),
-        summary=summary,
-        author=author,
-        lang=d["lang"] or site.language,
-        source=source,
-        image=markdown.absolute_url(d["image"], base) if d["image"] else None,
-        attachments=tuple(
-            Attachment(markdown.absolute_url(a["url"], base), a["mime_type"], a["size_in_bytes"],
-                       markdown.plain(a["title"]) if a["title"] else None)
-            for a in d["attachments"]
-        ),
-        event=event,
-        aliases=tuple(a for a in dict.fromkeys(d["aliases"]) if a != slug),
-        mtime_ns=mtime_ns,
-        # Level 1: the bodies live in the body store's file, not the heap, so ~8 % more
-        # bytes there cost less than level 6's extra ~0.2 ms CPU per post on a first start.
-        html_z=zlib.compress(html.encode("utf-8"), 1),
-        # Stored, not derived per request: the API sends it with every post, and deriving
-        # it (~0.15 ms) was most of a cache-miss API page.
-        text_z=zlib.compress(markdown.html_to_text(html).encode("utf-8"), 1),
-    )
-
-
-#: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
-_Found = tuple[str, str, os.stat_result | None, Problem | None]
-#: (problem, sha256 of the file, post or None for a draft, its search tokens if computed)
-_Parsed = tuple[Problem | None, str, Post | None, set[str] | None]
-#: A first start with at least this many files to parse uses every CPU.
-PARALLEL_MIN_FILES = 1000
-
-
-def _parse_file(rel: str, path: Path | str, sig: tuple[int, int, int], site: Site, max_bytes: int,
-                with_tokens: bool) -> _Parsed:
-    """Read and parse one post file; problems are returned, not raised."""
-    try:
-        if sig[1] > max_bytes:
-            raise ContentError("file", f"is {sig[1]} bytes; the limit is {max_bytes}")
-        raw = Path(path).read_bytes()
-        post = parse_post(raw, rel, site, sig[0])
-    except ContentError as exc:
-        return Problem(rel, exc.field, exc.message), "", None, None
-    except OSError as exc:
-        return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), "", None, None
-    except RecursionError:
-        return Problem(rel, "body", "Markdown nested too deeply"), "", None, None
-    tokens = post_tokens(post) if with_tokens and post is not None else None
-    return None, hashlib.sha256(raw).hexdigest(), post, tokens
+def _close_all(held: list[Any]) -> None:
+    for thing in held:
+        thing.close()
 
 
 _worker_args: tuple[Site, int] | None = None
@@ -265,494 +146,254 @@ def _init_parse_worker(site: Site, max_bytes: int) -> None:
     _worker_args = (site, max_bytes)
 
 
-#: Files per job of a parallel parse. Each job returns its posts with their search
-#: postings already merged (token -> uids): the loading process then extends one array
-#: per distinct token of the chunk instead of appending ~400 uids per post itself.
-PARALLEL_CHUNK = 256
-
-
-def _parse_chunk(job: tuple[int, list[tuple[str, str, tuple[int, int, int]]]]) -> tuple[list[_Parsed], dict[str, array]]:
-    """Parse a run of files whose posts get uids ``base``, ``base + 1``, ... (gaps for failures)."""
+def _parse_chunk(files: list[tuple[str, str, Sig]]) -> list[Parsed]:
     assert _worker_args is not None
     site, max_bytes = _worker_args
-    base, files = job
-    results: list[_Parsed] = []
-    postings: dict[str, array] = {}
-    for i, (rel, path, sig) in enumerate(files):
-        problem, sha, post, tokens = _parse_file(rel, path, sig, site, max_bytes, True)
-        if post is not None and tokens:
-            uid = base + i
-            for token in tokens:
-                uids = postings.get(token)
-                if uids is None:
-                    postings[token] = array("I", (uid,))
-                else:
-                    uids.append(uid)
-        results.append((problem, sha, post, None))
-    return results, postings
-
-
-def _post_file(real_root: str, rel: str, path: str, is_symlink: Callable[[], bool],
-               stat_of: Callable[[], os.stat_result]) -> _Found:
-    """(rel, path, stat, None) for a post file, or (rel, path, None, problem) saying why not.
-
-    Shared by the full scan and the targeted one; a symlinked file is followed only to a
-    target inside the content directory (``real_root``).
-    """
-    try:
-        if is_symlink():
-            target = os.path.realpath(path)
-            if os.path.commonpath([real_root, target]) != real_root:
-                return rel, path, None, Problem(rel, "file", "symlink leads outside the content directory")
-        return rel, path, stat_of(), None
-    except OSError as exc:
-        return rel, path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")
-
-
-@dataclass(slots=True)
-class _Entry:
-    """What the loader remembers about one file between scans."""
-
-    sig: tuple[int, int, int]
-    sha: str
-    post: Post | None  # None: draft, or broken with no good version
-    #: The post's id in the loader's search postings (-1: no post).
-    uid: int
-    problem: Problem | None = None
-
-    def __getstate__(self) -> tuple:  # the parse cache: see Post.__getstate__
-        return (self.sig, self.sha, self.post, self.uid, self.problem)
-
-    def __setstate__(self, state: tuple) -> None:
-        self.sig, self.sha, self.post, self.uid, self.problem = state
+    return [parse_file(rel, path, sig, site, max_bytes) for rel, path, sig in files]
 
 
 class Loader:
-    """Builds Index snapshots of one content directory, re-parsing only changed files."""
+    """Keeps one content directory's index database up to date; each ``load()`` returns an Index of it."""
 
     def __init__(self, root: str | os.PathLike[str], max_post_bytes: int = MAX_POST_BYTES,
-                 base_url: str | None = None, parse_cache_dir: str | os.PathLike[str] | None = None) -> None:
+                 base_url: str | None = None, index_path: str | os.PathLike[str] | None = MEMORY) -> None:
         self.root = Path(root)
         self.max_post_bytes = max_post_bytes
         self.base_url = base_url
-        self._parse_cache = ParseCache(parse_cache_dir) if parse_cache_dir else None
-        self._cache_dirty = False
-        self._dir_mtime_ns = 0
-        self._site_mtime_ns = 0
-        self._entries: dict[str, _Entry] = {}
+        self.database = Database(index_path, self.root)
+        self.tree = Tree(self.root)
         self._site: Site | None = None
-        self._site_sig: tuple[int, int, int] | None = None
-        self._site_sha = ""
+        self._site_sig: Sig | None = None
         self._site_problems: list[Problem] = []
         self._reported: set[str] = set()
-        self._last: Index | None = None
-        self._cache_written = time.monotonic()
-        self._shared: dict[Any, Any] = {}
-        #: Where the compressed bodies live (out of the heap: see bodies.py).
-        self._bodies = BodyStore()
-        #: rel -> the (mtime_ns, size, inode) its entry was made from (what a rescan compares).
-        self._sigs: dict[str, tuple[int, int, int]] = {}
-        self._reset_search()
+        #: Reasons the last good content is being served (unreadable tree, unwritable database).
+        self.degraded: list[str] = []
+        self._full_scan_due = True
 
-    def _reset_search(self, state: Any = None) -> None:
-        """Start the inverted index afresh (or from a parse cache's saved state)."""
-        #: token -> uids of the posts containing it, ascending; only ever appended to.
-        self._postings: dict[str, array] = {}
-        self._next_uid = 0
-        self._dead = 0  # uids in the postings whose post is gone (edited, deleted)
-        if state is not None:
-            self._postings, self._next_uid, self._dead = state
-
-    def _index_tokens(self, post: Post, tokens: set[str] | frozenset[str] | None = None) -> int:
-        """Give a new post a fresh uid and add its tokens to the postings."""
-        uid = self._next_uid
-        self._next_uid += 1
-        postings = self._postings
-        for token in post_tokens(post) if tokens is None else tokens:
-            uids = postings.get(token)
-            if uids is None:
-                postings[token] = array("I", (uid,))
-            else:
-                uids.append(uid)
-        return uid
-
-    # -- scanning ------------------------------------------------------------------
-    def _walk(self) -> Iterator[_Found]:
-        """Yield (relpath, path, stat, problem) for every post file, each directory in name order.
-
-        Streams: a rescan of 100,000 files keeps no per-file objects (in a gunicorn master
-        they would land in pages its workers share). Raises the first OSError of an
-        unreadable directory after the walk, before the caller looks for deletions.
-        """
-        # os.scandir by hand rather than os.walk + pathlib: one stat per file, nothing more.
-        posts = self.root / POSTS_DIR
-        real_root = os.path.realpath(self.root)
-        errors: list[OSError] = []
-        try:
-            dir_mtime = os.stat(posts).st_mtime_ns
-        except OSError:
-            dir_mtime = 0
-
-        def visit(dirpath: str, reldir: str) -> Iterator[_Found]:
-            nonlocal dir_mtime
-            try:
-                with os.scandir(dirpath) as it:
-                    entries = sorted(it, key=_NAME)
-            except OSError as exc:
-                errors.append(exc)
-                return
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                rel = f"{reldir}/{name}"
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    if entry.is_symlink():
-                        yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
-                        continue
-                    try:
-                        dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
-                    except OSError:
-                        pass
-                    yield from visit(entry.path, rel)
-                    continue
-                if name.endswith(".md"):
-                    yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
-
-        yield from visit(str(posts), POSTS_DIR)
-        # An unreadable directory must not look like deleted posts: fail the whole scan.
-        errors = [e for e in errors if not (isinstance(e, FileNotFoundError) and Path(e.filename) == posts)]
-        if errors:
-            raise errors[0]
-        self._dir_mtime_ns = dir_mtime
-
-    def _stat_changed(self, changed: Iterable[str]) -> tuple[list[_Found], list[str]]:
-        """What ``_walk`` would say about just these paths: (files, paths gone), sorted.
-
-        Paths not under posts/, hidden ones and non-Markdown files are not posts and are
-        ignored, as a full scan ignores them; a directory's mtime still moves
-        Last-Modified when a file in it is created or deleted.
-        """
-        real_root = os.path.realpath(self.root)
-        found: list[_Found] = []
-        gone: list[str] = []
-        parents: set[str] = set()
-        for rel in sorted(changed):
-            parts = rel.split("/")
-            if (len(parts) < 2 or parts[0] != POSTS_DIR or not rel.endswith(".md")
-                    or any(not p or p.startswith(".") for p in parts)):
-                continue
-            path = os.path.join(self.root, *parts)
-            parents.add(os.path.dirname(path))
-            try:
-                link = os.lstat(path)
-            except FileNotFoundError:
-                gone.append(rel)
-                continue
-            except OSError:
-                link = None  # _post_file names the problem
-            if link is not None and stat.S_ISDIR(link.st_mode):
-                continue  # a directory named *.md: the watcher asks for a full scan
-            found.append(_post_file(real_root, rel, path, lambda: link is not None and stat.S_ISLNK(link.st_mode),
-                                    lambda: os.stat(path)))
-        for parent in parents:
-            try:
-                self._dir_mtime_ns = max(self._dir_mtime_ns, os.stat(parent).st_mtime_ns)
-            except OSError:
-                pass
-        return found, gone
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The writer's connection."""
+        return self.database.conn
 
     def load(self, progress: Progress | None = None, paths: Iterable[str] | None = None) -> Index:
-        """Scan the tree and return a fresh Index (raises SiteError only if site.yaml never loaded).
+        """Bring the database up to date with the tree and return an Index of it.
 
-        ``paths``: only these paths (relative to the root) may differ from the last
-        load, so only they are looked at (see ``watch.Watcher``); None scans everything.
+        ``paths``: only these paths (relative to the root) may differ from the last load;
+        None looks at every file. Raises SiteError only when no good site.yaml was ever seen.
         """
-        before = (self._site, self._site_problems, self._site_sha, self._site_mtime_ns, self._dir_mtime_ns)
-        self._load_site()
-        assert self._site is not None
-        site = self._site
-        if site is not before[0]:
-            paths = None  # every post was dropped: parse everything again
-        gone: list[str] = []
-        files: Iterable[_Found]
-        if paths is not None:
-            files, gone = self._stat_changed(paths)
-        elif self._last is None:
-            files = list(self._walk())  # a first load parses them all, maybe in parallel
-        else:
-            files = self._walk()  # a rescan streams (nothing per file is kept)
-        problems: list[Problem] = list(self._site_problems)
-        total = len(files) if isinstance(files, list) else 0
-        changed = False
-        pool, parsed = self._parse_in_parallel(files) if isinstance(files, list) else (None, None)
-        n = 0
+        if not self.database.try_become_writer():
+            return read_header(self.conn, self.database.path, owner=self.database)
+        self.degraded = list(self.database.problems)
+        site, site_changed = self._load_site()
+        self.degraded += [str(p) for p in self._site_problems]
+        if site_changed or self._full_scan_due:
+            paths = None
         try:
-            for n, (rel, path, st, problem) in enumerate(files, 1):  # noqa: B007 - n is the count after
-                if progress and (n % 500 == 0 or n == total):
-                    progress(n, total)
-                if problem is not None:
-                    self._keep_last_good(rel, problem)
-                    changed = True
-                    continue
-                assert st is not None
-                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-                if self._sigs.get(rel) == sig:
-                    continue
-                if parsed is not None:
-                    self._apply(rel, sig, *next(parsed))
-                else:
-                    self._parse(rel, path, sig, site)
-                changed = True
-        finally:
-            if pool is not None:
-                pool.terminate()
-        # Every file seen has an entry now, so there are deleted files only if there are
-        # more entries (not walking them all keeps a worker's scan off the shared pages).
-        if paths is not None:
-            deleted = [rel for rel in gone if rel in self._entries]
-        elif len(self._entries) > n:
-            # Rare (a full scan that found files gone): walk the names again to know which.
-            seen = {rel for rel, *_ in self._walk()}
-            deleted = [r for r in self._entries if r not in seen]
-        else:
-            deleted = []
-        if deleted:
-            for rel in deleted:
-                if self._entries[rel].post is not None:
-                    self._dead += 1
-                del self._entries[rel]
-                self._sigs.pop(rel, None)
-                self._cache_dirty = True
-                changed = True
-        if changed and (self._last is None or parsed is not None):
-            # Fresh, contiguous tuples: a rescan in a forked worker only reads these (and
-            # increments their refcounts), so it dirties a few pages, not every post's.
-            self._sigs = {rel: (e.sig[0], e.sig[1], e.sig[2]) for rel, e in self._entries.items()}
-        after = (self._site, self._site_problems, self._site_sha, self._site_mtime_ns, self._dir_mtime_ns)
-        if not changed and self._last is not None and all(a is b or a == b for a, b in zip(before, after, strict=True)):
-            # Nothing on disk moved since the last scan: the last snapshot is exactly what
-            # _build would make again (and keeps its memoised queries and search index).
-            return self._last
-        if self._parse_cache is not None and self._cache_dirty and (
-                self._last is None or time.monotonic() - self._cache_written >= CACHE_REWRITE_INTERVAL):
-            # Written at start-up, then at most every few minutes: rewriting every post
-            # on each reload in every worker cost ~1 s CPU per edit at 10,000 posts. A
-            # restart re-parses the few files edited since (each entry is checked by stat).
-            self._cache_written = time.monotonic()
-            self._parse_cache.write(self._cache_id(site), {
-                rel: e for rel, e in self._entries.items() if e.problem is None},
-                (self._postings, self._next_uid, self._dead))
-            self._cache_dirty = False
-        self._bodies.flush()  # before anything reads or forks
-        self._last = self._build(site, problems)
-        return self._last
+            self._apply(site, site_changed, paths, progress)
+        except OSError as exc:
+            self.degraded.append(f"content directory unreadable: {exc} (serving the last good content)")
+            self._full_scan_due = True
+            self._write_status()
+        except sqlite3.Error as exc:
+            self._rollback()
+            self.degraded.append(f"index database cannot be written: {exc} (serving the last good content; "
+                                 "retried every reload)")
+            self._full_scan_due = True
+            self._write_status()
+        for reason in self.degraded:
+            if reason not in self._reported:
+                self._reported.add(reason)
+                log.error("content degraded: %s", reason)
+        return read_header(self.conn, self.database.path, self.degraded, owner=self.database)
 
-    def _cache_id(self, site: Site) -> str:
-        """Parse-cache validity: what shapes a parsed post besides its own bytes."""
-        return hashlib.sha256(f"{PARSER_VERSION}|{self.root.resolve()}|{site!r}".encode()).hexdigest()
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
-    def _load_site(self) -> None:
+    def _write_status(self) -> None:
+        """Store the current site problems and degraded reasons (readers in other processes show them)."""
+        import orjson
+
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                ("degraded", orjson.dumps(self.degraded)),
+                ("site_problems", orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems])),
+                ("state", os.urandom(8).hex())])
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            self._rollback()  # a full disk: this process still reports it (``degraded``)
+
+    # -- site.yaml ---------------------------------------------------------------------------
+    def _load_site(self) -> tuple[Site, bool]:
+        """The site to publish with, and whether it differs from the one the database was built with."""
         path = self.root / SITE_FILE
+        stored = self.conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()
+        last_good = self._site or (db.site_from_data(stored[0]) if stored else None)
         try:
             st = path.stat()
             sig = (st.st_mtime_ns, st.st_size, st.st_ino)
         except OSError as exc:
-            if self._site is None:
+            if last_good is None:
                 raise SiteError([Problem(SITE_FILE, "file", f"cannot read: {exc.strerror or exc}")]) from None
-            self._site_problems = [Problem(SITE_FILE, "file", f"cannot read ({exc.strerror}); serving the last good version")]
-            return
-        if sig == self._site_sig:
-            return
-        try:
-            site = load_site(path, self.base_url)
-        except SiteError as exc:
-            if self._site is None:
-                raise
+            self._site_problems = [Problem(SITE_FILE, "file",
+                                           f"cannot read ({exc.strerror}); serving the last good version")]
+            self._site_sig = None  # read it again as soon as it is back
+            self._site = last_good
+            return last_good, False
+        if sig != self._site_sig or self._site is None:
+            try:
+                site = load_site(path, self.base_url)
+            except SiteError as exc:
+                if last_good is None:
+                    raise
+                self._site_sig = sig
+                self._site_problems = [Problem(p.path, p.field, p.message + " (serving the last good site.yaml)")
+                                       for p in exc.problems]
+                for p in self._site_problems:
+                    self._report(p)
+                self._site = last_good
+                return last_good, False
             self._site_sig = sig
-            self._site_problems = [Problem(p.path, p.field, p.message + " (serving the last good site.yaml)")
-                                   for p in exc.problems]
-            return
-        self._site_sig = sig
-        self._site_problems = []
-        self._site_mtime_ns = st.st_mtime_ns
-        self._site_sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        if site != self._site:
-            # base_url, timezone, categories... shape every post: parse all again.
+            self._site_problems = []
             self._site = site
-            self._entries.clear()
-            self._reset_search()
-            if self._parse_cache is not None:
-                entries, state = self._parse_cache.read(self._cache_id(site), self._bodies)
-                if entries and state is not None:
-                    for entry in entries.values():
-                        if entry.post is not None:
-                            self._shared_parts(entry.post)
-                    self._entries.update(entries)
-                    self._reset_search(state)
-            self._sigs = {rel: e.sig for rel, e in self._entries.items()}
+            self._site_mtime_ns = st.st_mtime_ns
+        return self._site, (stored is None or db.site_data(self._site) != stored[0])
 
-    def _parse(self, rel: str, path: Path | str, sig: tuple[int, int, int], site: Site) -> None:
-        self._apply(rel, sig, _parse_file(rel, path, sig, site, self.max_post_bytes, False))
-
-    def _parse_in_parallel(self, files: list[_Found],
-                           ) -> tuple[Any, Iterator[tuple[_Parsed, int]] | None]:
-        """Parse the files that changed in worker processes when there are many (a first start).
-
-        Returns (pool, results in file order) or (None, None) to parse here. Forks only
-        while this process has no other thread (gunicorn's master at preload, the CLI).
-        """
-        procs = min(os.cpu_count() or 1, 8)
-        if (len(files) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
-                or "fork" not in multiprocessing.get_all_start_methods()):
-            return None, None
-        todo = []
-        for rel, path, st, problem in files:
-            if problem is None and st is not None:
-                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-                if self._sigs.get(rel) != sig:
-                    todo.append((rel, str(path), sig))
-        if len(todo) < PARALLEL_MIN_FILES:
-            return None, None
-        assert self._site is not None
-        pool = multiprocessing.get_context("fork").Pool(
-            procs, initializer=_init_parse_worker, initargs=(self._site, self.max_post_bytes))
-        # todo[j] gets uid first + j: ascending in file order, as _index_tokens assigns them.
-        first = self._next_uid
-        self._next_uid += len(todo)
-        jobs = [(first + j, todo[j:j + PARALLEL_CHUNK]) for j in range(0, len(todo), PARALLEL_CHUNK)]
-
-        def results() -> Iterator[tuple[_Parsed, int]]:
-            postings = self._postings
-            for (base, _), (parsed, chunk_postings) in zip(jobs, pool.imap(_parse_chunk, jobs), strict=True):
-                for token, uids in chunk_postings.items():
-                    mine = postings.get(token)
-                    if mine is None:
-                        postings[token] = uids
-                    else:
-                        mine.extend(uids)
-                for i, one in enumerate(parsed):
-                    yield one, base + i
-
-        return pool, results()
-
-    def _set_entry(self, rel: str, entry: _Entry) -> None:
-        self._entries[rel] = entry
-        self._sigs[rel] = entry.sig
-
-    def _apply(self, rel: str, sig: tuple[int, int, int], parsed: _Parsed, uid: int | None = None) -> None:
-        """Record the outcome of parsing one file (``uid``: already in the postings)."""
-        problem, sha, post, tokens = parsed
-        if problem is not None:
-            self._keep_last_good(rel, problem, sig)
-            return
-        old = self._entries.get(rel)
-        if old is not None and old.post is not None:
-            self._dead += 1
-        if post is not None:
-            post = self._shared_parts(post)
-        if post is None:
-            uid = -1
-        elif uid is None:
-            uid = self._index_tokens(post, tokens)
-        self._set_entry(rel, _Entry(sig, sha, post, uid))
-        self._cache_dirty = True
-
-    def _shared_parts(self, post: Post) -> Post:
-        """The post with its body in the BodyStore, its tags and category tuple shared with equal ones of other posts.
-
-        Equal values, one copy: ~650 bytes per post, 65 MB at 100,000 posts. ``post`` is
-        fresh from the parser and referenced nowhere else yet, so its fields are swapped
-        in place (no copy of the whole post, no second ``__post_init__``).
-        """
-        for name in ("html_z", "text_z"):
-            value = getattr(post, name)
-            if isinstance(value, bytes) and value:
-                object.__setattr__(post, name, self._bodies.put(value))
-        shared = self._shared
-        tags = tuple(shared.setdefault(t, t) for t in post.tags)
-        cats = shared.setdefault(post.categories, post.categories)
-        if cats is not post.categories:
-            object.__setattr__(post, "categories", cats)
-        if any(a is not b for a, b in zip(tags, post.tags, strict=True)):
-            object.__setattr__(post, "tags", tags)
-        return post
-
-    def _keep_last_good(self, rel: str, problem: Problem, sig: tuple[int, int, int] = (0, 0, 0)) -> None:
-        """Record a problem; a file that was good keeps its last good post published."""
-        old = self._entries.get(rel)
-        if old is not None and old.post is not None:
-            problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
-            self._set_entry(rel, _Entry(sig, old.sha, old.post, old.uid, problem))
-        else:
-            self._set_entry(rel, _Entry(sig, "", None, -1, problem))
+    def _report(self, problem: Problem) -> None:
         key = str(problem)
         if key not in self._reported:
             self._reported.add(key)
             log.warning("%s", problem)
 
-    def _build(self, site: Site, problems: list[Problem]) -> Index:
-        chosen: dict[str, _Entry] = {}
-        owner: dict[str, str] = {}
-        entries = self._entries
-        for rel in sorted(entries):  # by path: the first file claims a duplicated slug
-            entry = entries[rel]
-            if entry.problem is not None:
-                problems.append(entry.problem)
-            post = entry.post
-            if post is None:
+    # -- files -------------------------------------------------------------------------------
+    def _apply(self, site: Site, site_changed: bool, paths: Iterable[str] | None, progress: Progress | None) -> None:
+        conn = self.conn
+        known = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(
+            "SELECT path, mtime_ns, size, ino FROM files").fetchall()} if paths is None else None
+        if paths is not None:
+            found, gone = self.tree.stat_paths(paths)
+            files: Iterable[Found] = found
+        else:
+            if known and not (self.root / POSTS_DIR).is_dir():
+                # A vanished tree (a deploy mid-way, an unmounted volume) is not a deletion of every post.
+                raise FileNotFoundError(f"{self.root / POSTS_DIR} not found")
+            files, gone = self.tree.walk(), []
+        todo: list[tuple[str, str, Sig]] = []
+        problems: list[tuple[str, Sig, Problem]] = []
+        seen: set[str] = set()
+        for rel, path, st, problem in files:
+            seen.add(rel)
+            if problem is not None:
+                problems.append((rel, (0, 0, 0), problem))
                 continue
-            if post.slug in owner:
-                p = Problem(rel, "slug", f"{post.slug!r} is already used by {owner[post.slug]}")
-                problems.append(p)
-                if str(p) not in self._reported:
-                    self._reported.add(str(p))
-                    log.warning("%s", p)
-                continue
-            owner[post.slug] = rel
-            chosen[rel] = entry
-        # Post.sort_key's order (newest first, ties by slug) from two stable C-level sorts.
-        posts: list[Post] = sorted((e.post for e in chosen.values()), key=_SLUG)  # type: ignore[misc]
-        posts.sort(key=_DATE_TS, reverse=True)
-        h = hashlib.sha256(self._site_sha.encode())
-        h.update("".join([f"\0{p.source}\0{chosen[p.source].sha}" for p in posts]).encode())
-        # Unpublishing (draft) or deleting touches the tree but no remaining post.
-        mtimes = [self._dir_mtime_ns, self._site_mtime_ns]
-        mtimes += [e.sig[0] for e in self._entries.values() if e.post is None]
-        content_mtime = datetime.fromtimestamp(max(mtimes) / 1e9, UTC)
-        if self._dead > max(1000, len(posts)):
-            self._compact()
-        ordinal = array("i", [-1]) * self._next_uid
-        for i, p in enumerate(posts):
-            ordinal[chosen[p.source].uid] = i
-        return Index(
-            site=site,
-            posts=tuple(posts),  # type: ignore[arg-type]
-            version=h.hexdigest()[:32],
-            problems=tuple(problems),
-            content_mtime=content_mtime,
-            search=Search(self._postings, ordinal),
-        )
+            assert st is not None
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if site_changed or known is None or known.get(rel) != sig:
+                todo.append((rel, path, sig))
+        if known is not None:
+            gone = sorted(set(known) - seen)
+        if paths is not None:
+            stored = {row[0]: (row[1], row[2], row[3]) for rel, _, _ in todo for row in conn.execute(
+                "SELECT path, mtime_ns, size, ino FROM files WHERE path = ?", (rel,)).fetchall()}
+            todo = [t for t in todo if stored.get(t[0]) != t[2]]
+        self._full_scan_due = False
+        total = len(todo)
+        writer: Writer | None = None
+        done = 0
+        for rel, sig, parsed in self._parse_all(site, todo):
+            if writer is None:
+                conn.execute("BEGIN IMMEDIATE")
+                writer = Writer(conn)
+                if site_changed:
+                    self._site_change(writer, site)
+                    site_changed = False
+                for prel, psig, problem in problems:
+                    self._report(writer.file_problem(prel, psig, problem))
+                problems = []
+                for g in gone:
+                    writer.file_gone(g)
+                gone = []
+            problem, sha, post = parsed
+            if problem is not None:
+                self._report(writer.file_problem(rel, sig, problem))
+            else:
+                writer.file_parsed(rel, sig, sha, post)
+            done += 1
+            if progress and (done % 500 == 0 or done == total):
+                progress(done, total)
+            if done % BATCH == 0 and total > BATCH:
+                self._commit(writer, site, paths is None)
+                writer = None
+        if writer is None:
+            conn.execute("BEGIN IMMEDIATE")
+            writer = Writer(conn)
+            if site_changed:
+                self._site_change(writer, site)
+            for prel, psig, problem in problems:
+                self._report(writer.file_problem(prel, psig, problem))
+            for g in gone:
+                writer.file_gone(g)
+        self._commit(writer, site, paths is None)
 
-    def _compact(self) -> None:
-        """Drop the uids of edited and deleted posts (new arrays: snapshots keep theirs)."""
-        alive = bytearray(self._next_uid)
-        for e in self._entries.values():
-            if e.post is not None and e.uid >= 0:
-                alive[e.uid] = 1
-        fresh: dict[str, array] = {}
-        for token, uids in self._postings.items():
-            kept = array("I", [u for u in uids if alive[u]])
-            if kept:
-                fresh[token] = kept
-        self._postings = fresh
-        self._dead = 0
+    def _site_change(self, writer: Writer, site: Site) -> None:
+        """A new site.yaml: every file is parsed again; posts in undeclared categories are unpublished now."""
+        for source in writer.drop_posts_not_in(c.slug for c in site.categories):
+            self._report(Problem(source, "categories", "its category is no longer declared in site.yaml: "
+                                                       "unpublished until the post or site.yaml is fixed"))
+
+    def _commit(self, writer: Writer, site: Site, full: bool) -> None:
+        import orjson
+
+        conn = self.conn
+        writer.settle()
+        writer.link_translations()
+        for source, slug, owner in conn.execute(
+                "SELECT p.source, p.slug, o.source FROM posts p JOIN posts o ON o.slug = p.slug AND o.published = 1 "
+                "WHERE p.published = 0").fetchall():
+            self._report(Problem(source, "slug", f"{slug!r} is already used by {owner}"))
+        for row in conn.execute("SELECT path, field, message FROM link_problems").fetchall():
+            self._report(Problem(*row))
+        no_post = conn.execute("SELECT max(mtime_ns) FROM files WHERE sha = ''").fetchone()[0] or 0
+        prev = conn.execute("SELECT value FROM meta WHERE key = 'dir_mtime_ns'").fetchone()
+        # A full walk knows every directory's mtime; a targeted scan only those it looked at.
+        dir_mtime = self.tree.dir_mtime_ns if full else max(self.tree.dir_mtime_ns, int(prev[0]) if prev else 0)
+        site_mtime = getattr(self, "_site_mtime_ns", 0)
+        site_data = db.site_data(site)
+        writer.finish({
+            "site": site_data,
+            "site_key": hashlib.sha256(site_data + PARSER_VERSION.encode()).hexdigest(),
+            "dir_mtime_ns": dir_mtime,
+            "content_mtime_ns": max(dir_mtime, site_mtime, no_post),
+            "degraded": orjson.dumps(self.degraded),
+            "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems]),
+            "state": os.urandom(8).hex(),
+        })
+        conn.execute("COMMIT")
+
+    def _parse_all(self, site: Site, todo: list[tuple[str, str, Sig]]) -> Iterator[tuple[str, Sig, Parsed]]:
+        """Parse files in order: in forked worker processes when there are many and this process has one thread."""
+        procs = min(os.cpu_count() or 1, 8)
+        if (len(todo) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
+                or "fork" not in multiprocessing.get_all_start_methods()):
+            for rel, path, sig in todo:
+                yield rel, sig, parse_file(rel, path, sig, site, self.max_post_bytes)
+            return
+        chunks = [todo[i:i + PARALLEL_CHUNK] for i in range(0, len(todo), PARALLEL_CHUNK)]
+        with multiprocessing.get_context("fork").Pool(procs, initializer=_init_parse_worker,
+                                                      initargs=(site, self.max_post_bytes)) as pool:
+            for chunk, results in zip(chunks, pool.imap(_parse_chunk, chunks), strict=True):
+                for (rel, _, sig), parsed in zip(chunk, results, strict=True):
+                    yield rel, sig, parsed
+
+    def close(self) -> None:
+        """Release the database."""
+        self.database.close()
 
 
 def load_index(root: str | os.PathLike[str], progress: Progress | None = None) -> Index:
-    """Load a content directory once (for the CLI, exports and tests)."""
+    """Load a content directory once, into memory (the CLI, exports and tests)."""
     return Loader(root).load(progress)

@@ -16,6 +16,8 @@ import nh3
 from cmarkgfm import _cmark
 from cmarkgfm.cmark import Options
 
+from .errors import ContentError
+
 # Raw HTML is let through cmark on purpose: nh3 below is the one place that decides
 # what survives. GitHub's extensions: tables, autolinks, strikethrough, task lists.
 _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_VALIDATE_UTF8
@@ -110,8 +112,37 @@ def gfm_to_html(text: str, options: int = 0) -> str:
         lib.cmark_parser_free(parser)
 
 
+#: Work the sanitiser's tree builder may do on one post: the sum, over the tags of the
+#: rendered HTML, of the depth each opens or closes at (html5ever walks the stack of open
+#: elements per tag, so deeply nested HTML costs depth x tags: 1.1 MB of nested <div>s
+#: took 12 s). This budget is about 0.4 s on this hardware; ordinary posts are far below.
+MAX_NESTING_WORK = 100_000_000
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                   "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "rt", "rp"})
+
+
+def _check_nesting(raw: str) -> None:
+    """Refuse HTML whose nesting would make sanitising it take seconds (``body`` error)."""
+    if raw.count("<") ** 2 // 2 < MAX_NESTING_WORK:
+        return  # even fully nested, this many tags cannot exceed the budget
+    depth = work = deepest = 0
+    for m in _TAG_NAME.finditer(raw):
+        if m.group(2).lower() in _VOID or m.group(3):
+            continue
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        deepest = max(deepest, depth)
+        work += depth
+        if work > MAX_NESTING_WORK:
+            raise ContentError("body", f"HTML nested too deeply ({deepest}+ open elements); "
+                                       "close your tags or flatten the structure")
+
+
 def render(markdown: str, base_url: str) -> str:
-    """Render CommonMark + GFM to sanitised HTML with every link and image made absolute."""
+    """Render CommonMark + GFM to sanitised HTML with every link and image made absolute.
+
+    :raises ContentError: ``body`` when the HTML is nested too deeply to sanitise quickly.
+    """
 
     def _filter(tag: str, attr: str, value: str) -> str | None:
         if (tag, attr) in _URL_ATTRS:
@@ -120,6 +151,7 @@ def render(markdown: str, base_url: str) -> str:
         return value
 
     raw = gfm_to_html(xml_clean(markdown), options=_CMARK_OPTIONS)
+    _check_nesting(raw)
     cleaned = nh3.clean(
         raw,
         tags=_TAGS,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
-
-from .bodies import Body
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +93,7 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """One published post. Text fields are clean of XML-forbidden characters."""
+    """One published post: plain values only. Text fields are clean of XML-forbidden characters."""
 
     #: Stable id (a tag: URI unless the editor set one); never changes once published.
     id: str
@@ -121,63 +117,31 @@ class Post:
     aliases: tuple[str, ...] = ()
     #: Modification time of the source file (ns); used for Last-Modified only.
     mtime_ns: int = 0
-    #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small; the
-    #: loader moves it out of the heap into its BodyStore (a Body reads as these bytes).
-    html_z: bytes | Body = field(default=b"", repr=False)
-    #: The body as plain text, zlib-compressed (b"": derived from ``html_z`` when asked).
-    text_z: bytes | Body = field(default=b"", repr=False)
-    #: ``date`` as a POSIX timestamp (sorting, date filters), computed once.
-    date_ts: float = field(init=False, repr=False, compare=False)
-    #: When the post last changed: ``updated`` or the file's mtime, whichever is later
-    #: (a POSIX timestamp, for Last-Modified), computed once.
-    changed_ts: float = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Index builds and listings read these for every post on every reload: an aware
-        # datetime's timestamp() costs ~3 us, 30,000 of them per rebuild at 10,000 posts.
-        object.__setattr__(self, "date_ts", self.date.timestamp())
-        object.__setattr__(self, "changed_ts", max(self.updated.timestamp(), self.mtime_ns / 1e9))
-
-    # Pickling (the parse cache): a tuple of the slots, restored without dataclasses'
-    # generic per-object fields() walk, which was most of a 100,000-post second start.
-    def __getstate__(self) -> tuple:
-        return tuple(map(self.__getattribute__, _POST_SLOTS))
-
-    def __setstate__(self, state: tuple) -> None:
-        for name, value in zip(_POST_SLOTS, state, strict=True):
-            object.__setattr__(self, name, value)
+    #: The full sanitised HTML body, links absolute.
+    content_html: str = field(default="", repr=False)
+    #: The body as plain text, whitespace folded.
+    content_text: str = field(default="", repr=False)
+    #: Slug of the post this one translates (front matter ``translation_of``), as written.
+    translation_of: str | None = None
 
     @property
-    def content_html(self) -> str:
-        """The full sanitised HTML body."""
-        return zlib.decompress(bytes(self.html_z)).decode("utf-8") if self.html_z else ""
+    def date_ts(self) -> float:
+        """``date`` as a POSIX timestamp (ordering and date filters)."""
+        return self.date.timestamp()
 
     @property
-    def content_text(self) -> str:
-        """The body as plain text (stored by the loader; else derived from the HTML, once per body)."""
-        if self.text_z:
-            return zlib.decompress(bytes(self.text_z)).decode("utf-8")
-        return _text_of(self.html_z)
+    def changed_ts(self) -> float:
+        """When the post last changed: ``updated`` or the file's mtime, whichever is later."""
+        return max(self.updated.timestamp(), self.mtime_ns / 1e9)
 
     @property
     def tag_slugs(self) -> tuple[str, ...]:
         """The URL-safe slugs of this post's tags."""
         return tuple(t.slug for t in self.tags)
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[float, str]:
         """Newest first; ties broken by slug so order never depends on the filesystem."""
         return (-self.date_ts, self.slug)
-
-
-_POST_SLOTS: tuple[str, ...] = Post.__slots__  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=2048)
-def _text_of(html_z: bytes | Body) -> str:
-    """Plain text of a compressed body: listings and feeds ask for the same posts again and again."""
-    from .markdown import html_to_text
-
-    return html_to_text(zlib.decompress(bytes(html_z)).decode("utf-8")) if html_z else ""
 
 
 @dataclass(frozen=True, slots=True)

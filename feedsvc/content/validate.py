@@ -14,11 +14,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from .markdown import plain
+from .slugs import slug_problem
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?\Z")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
 AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?\Z")
-_slug = validate.Regexp(SLUG_RE, error="must be lowercase letters, digits and hyphens (e.g. 'my-post')")
+
+
+def _slug(value: str) -> None:
+    problem = slug_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
 _lang = validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")
 
 
@@ -210,6 +217,7 @@ class PostSchema(Schema):
     event = fields.Nested(EventSchema, load_default=None)
     id = fields.Str(load_default=None, validate=_text)
     aliases = fields.List(fields.Str(validate=_slug), load_default=list)
+    translation_of = fields.Str(load_default=None, validate=_slug)
 
     @validates_schema
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:

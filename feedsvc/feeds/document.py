@@ -157,7 +157,7 @@ def _utf8_len(text: str) -> int:
 def post_key(p: Post) -> tuple:
     """A post's published fields (not its file mtime)."""
     return (p.id, p.slug, p.title, p.date, p.updated, p.categories, p.tags, p.summary, p.author, p.lang,
-            p.image, p.attachments, p.event, p.html_z)
+            p.image, p.attachments, p.event, p.content_html, p.translation_of)
 
 
 # -- scopes and variants ------------------------------------------------------------------

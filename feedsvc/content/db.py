@@ -1,0 +1,212 @@
+"""The index database: its schema, how it is opened, and how a Post or a Site becomes a row.
+
+One SQLite file (WAL) holds every parsed post with its rendered HTML and plain text,
+the filter tables (categories, tags, aliases: published posts only, each keyed in
+feed order), counts, an FTS5 table for ``q``, and what the last reload found (files,
+problems, the content version). It is a cache of the content directory: deleting it
+loses nothing, and a file of another schema or parser version is rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from .model import Attachment, Author, Category, Event, Post, Site, Tag
+
+log = logging.getLogger("feedsvc.content")
+
+#: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE files(
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+    sha TEXT NOT NULL DEFAULT '',          -- of the version in posts, '' when there is none
+    field TEXT, message TEXT               -- the file's current problem, if any
+) WITHOUT ROWID;
+CREATE INDEX files_without_post ON files(mtime_ns) WHERE sha = '';
+CREATE TABLE posts(
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    slug TEXT NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0,  -- 0: another file (earlier by path) owns the slug
+    date_ts REAL NOT NULL,
+    updated_ts REAL NOT NULL,
+    changed_ts REAL NOT NULL,
+    lang TEXT NOT NULL,
+    event_ts REAL,                         -- the event's start, when the post has one
+    translation_of TEXT,
+    h TEXT NOT NULL,                       -- hash of (source, sha): the content version's part
+    data BLOB NOT NULL,                    -- every other field (JSON)
+    html TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX posts_slug ON posts(slug, source);
+CREATE INDEX posts_order ON posts(published, date_ts DESC, slug);
+CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug);
+CREATE INDEX posts_changed ON posts(published, changed_ts);
+CREATE INDEX posts_events ON posts(published, event_ts DESC, slug) WHERE event_ts IS NOT NULL;
+CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
+CREATE TABLE post_categories(
+    category TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
+    changed_ts REAL NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)) WITHOUT ROWID;
+CREATE TABLE post_tags(
+    tag TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
+    changed_ts REAL NOT NULL, label TEXT NOT NULL, PRIMARY KEY(tag, date_ts DESC, slug)) WITHOUT ROWID;
+CREATE TABLE aliases(
+    alias TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, PRIMARY KEY(alias, date_ts DESC, slug)
+) WITHOUT ROWID;
+CREATE TABLE tag_labels(tag TEXT NOT NULL, label TEXT NOT NULL, n INTEGER NOT NULL,
+                        PRIMARY KEY(tag, label)) WITHOUT ROWID;
+CREATE TABLE counts(kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
+                    PRIMARY KEY(kind, key)) WITHOUT ROWID;
+CREATE TABLE groups(post INTEGER PRIMARY KEY, grp TEXT NOT NULL);
+CREATE INDEX groups_grp ON groups(grp);
+CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL);
+CREATE VIRTUAL TABLE search USING fts5(
+    title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
+"""
+
+
+class DatabaseError(Exception):
+    """The index database cannot be used (opened, written, or it is not ours)."""
+
+
+def default_path(content_dir: str | os.PathLike[str]) -> Path:
+    """Where the index of a content directory lives by default: the user's cache directory."""
+    import hashlib
+
+    root = Path(content_dir).resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "feedsvc"
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return cache / f"index-{root.name or 'root'}-{digest}.sqlite3"
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, foreign to no thread."""
+    if path == ":memory:" or path.startswith("file:"):
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=path.startswith("file:"))
+    else:
+        uri = f"file:{path}?mode=ro" if readonly else path
+        conn = sqlite3.connect(uri, isolation_level=None, check_same_thread=False, uri=readonly, timeout=10)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA cache_size = -8000")  # 8 MB per connection at most
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def prepare(conn: sqlite3.Connection, parser_version: str) -> bool:
+    """Make ``conn``'s database ours: WAL and our schema. True when it had to be created afresh."""
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode not in ("wal", "memory"):
+        log.warning("index database: journal mode %s (WAL unavailable here)", mode)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.DatabaseError:
+        row = None
+    if row is not None and row[0] == f"{SCHEMA_VERSION}/{parser_version}":
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' "
+                                "ESCAPE '!' AND name NOT LIKE 'search!_%' ESCAPE '!'").fetchall():
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO meta VALUES ('schema', ?)", (f"{SCHEMA_VERSION}/{parser_version}",))
+    conn.execute("COMMIT")
+    return True
+
+
+# -- values in and out of rows --------------------------------------------------------------
+
+def dt_out(value: datetime) -> list[Any]:
+    """A datetime as [ISO text, IANA zone or None, fold]: read back equal, with the same tzinfo kind."""
+    tz = value.tzinfo
+    if isinstance(tz, ZoneInfo) and tz.key:
+        return [value.replace(tzinfo=None).isoformat(), tz.key, value.fold]
+    return [value.isoformat(), None, 0]
+
+
+@lru_cache(maxsize=256)
+def _zone(key: str) -> ZoneInfo:
+    return ZoneInfo(key)
+
+
+def dt_in(value: list[Any]) -> datetime:
+    """The datetime ``dt_out`` wrote."""
+    text, zone, fold = value
+    parsed = datetime.fromisoformat(text)
+    if zone is not None:
+        parsed = parsed.replace(tzinfo=_zone(zone), fold=fold)
+    return parsed
+
+
+def post_data(post: Post) -> bytes:
+    """The fields of ``post`` not kept in columns of their own, as JSON."""
+    a = post.author
+    e = post.event
+    return orjson.dumps([
+        post.id, post.title, dt_out(post.date), dt_out(post.updated), list(post.categories),
+        [[t.slug, t.label] for t in post.tags], post.summary, [a.name, a.email, a.uri], post.image,
+        [[x.url, x.mime_type, x.size_in_bytes, x.title] for x in post.attachments],
+        None if e is None else [dt_out(e.start), None if e.end is None else dt_out(e.end), e.location, e.url,
+                                e.timezone],
+        list(post.aliases), post.mtime_ns,
+    ])
+
+
+def post_from_row(source: str, slug: str, lang: str, translation_of: str | None, data: bytes, html: str,
+                  text: str) -> Post:
+    """The Post a row holds (plain values, built only for the rows a request needs)."""
+    (pid, title, date, updated, cats, tags, summary, author, image, attachments, event, aliases,
+     mtime_ns) = orjson.loads(data)
+    return Post(
+        id=pid, slug=slug, title=title, date=dt_in(date), updated=dt_in(updated), categories=tuple(cats),
+        tags=tuple(Tag(s, label) for s, label in tags), summary=summary, author=Author(*author), lang=lang,
+        source=source, image=image, attachments=tuple(Attachment(*x) for x in attachments),
+        event=None if event is None else Event(dt_in(event[0]), None if event[1] is None else dt_in(event[1]),
+                                               event[2], event[3], event[4]),
+        aliases=tuple(aliases), mtime_ns=mtime_ns, content_html=html, content_text=text,
+        translation_of=translation_of,
+    )
+
+
+#: The columns ``post_from_row`` takes, in order.
+POST_COLUMNS = "p.source, p.slug, p.lang, p.translation_of, p.data, p.html, p.text"
+
+
+def site_data(site: Site) -> bytes:
+    """A Site as JSON (readers in other processes get exactly the writer's Site)."""
+    a = site.author
+    return orjson.dumps({
+        "title": site.title, "base_url": site.base_url, "id_authority": site.id_authority,
+        "language": site.language, "timezone": site.timezone, "author": [a.name, a.email, a.uri],
+        "subtitle": site.subtitle, "icon": site.icon, "logo": site.logo, "rights": site.rights,
+        "permalink": site.permalink, "categories": [[c.slug, c.title, c.description] for c in site.categories],
+        "websub_hub": site.websub_hub, "redirects": [list(r) for r in site.redirects],
+    })
+
+
+def site_from_data(data: bytes) -> Site:
+    """The Site ``site_data`` wrote."""
+    d = orjson.loads(data)
+    return Site(
+        title=d["title"], base_url=d["base_url"], id_authority=d["id_authority"], language=d["language"],
+        timezone=d["timezone"], author=Author(*d["author"]), subtitle=d["subtitle"], icon=d["icon"],
+        logo=d["logo"], rights=d["rights"], permalink=d["permalink"],
+        categories=tuple(Category(*c) for c in d["categories"]), websub_hub=d["websub_hub"],
+        redirects=tuple((a, b) for a, b in d["redirects"]),
+    )

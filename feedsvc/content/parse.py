@@ -1,0 +1,126 @@
+"""Parse one post file into a Post: front matter, Markdown body, defaults from site.yaml."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import ValidationError
+
+from . import markdown
+from .errors import ContentError
+from .frontmatter import split
+from .model import Attachment, Author, Event, Post, Problem, Site, Tag
+from .slugs import derive_slug, stem_slug
+from .validate import PostSchema, first_error, parse_when
+
+#: Default largest post file accepted (bytes); bigger files are reported, not parsed.
+MAX_POST_BYTES = 8 * 1024 * 1024
+_POST_SCHEMA = PostSchema()
+#: A file's signature: (mtime_ns, size, inode). A restart re-parses a file whose signature moved.
+Sig = tuple[int, int, int]
+
+
+def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
+    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError("file", f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    if "\x00" in text:
+        raise ContentError("file", "contains NUL bytes (binary file?)")
+    fm, body = split(text)
+    try:
+        d: dict[str, Any] = _POST_SCHEMA.load(fm)
+    except ValidationError as exc:
+        raise ContentError(*first_error(exc.messages)) from None
+    if d["draft"]:
+        return None
+    tz = site.tz
+    date = parse_when(d["date"], tz)
+    updated = parse_when(d["updated"], tz) if d["updated"] is not None else date
+    if updated < date:
+        raise ContentError("updated", "is before date")
+    for c in d["categories"]:
+        if site.category(c) is None:
+            raise ContentError("categories", f"unknown category {c!r} (declare it in site.yaml)")
+    tags: dict[str, Tag] = {}
+    for label in d["tags"]:
+        label = markdown.plain(label)
+        tag_slug = markdown.slugify(label)
+        if not tag_slug:
+            raise ContentError("tags", f"tag {label!r} has no letters or digits")
+        tags.setdefault(tag_slug, Tag(tag_slug, label))
+    title = markdown.plain(d["title"])
+    slug = d["slug"] or stem_slug(Path(source).stem) or derive_slug(title)
+    if not slug:
+        raise ContentError("slug", "neither the file name nor the title has a letter or digit to make a slug from; "
+                                   "set 'slug:' in the front matter")
+    base = site.base_url
+    html = markdown.render(body, base)
+    summary = markdown.plain(d["summary"]) if d["summary"] else markdown.first_paragraph(html)
+    author = Author(**{k: (markdown.plain(v) if v else None) for k, v in d["author"].items()}) \
+        if d["author"] else site.author
+    event = None
+    if d["event"]:
+        e = d["event"]
+        etz = tz if not e["timezone"] else ZoneInfo(e["timezone"])
+        event = Event(
+            start=parse_when(e["start"], etz),
+            end=parse_when(e["end"], etz) if e["end"] is not None else None,
+            location=markdown.plain(e["location"]) if e["location"] else None,
+            url=e["url"],
+            timezone=e["timezone"],
+        )
+    # RFC 4151 tag URI from the frozen authority and the date as written: a new domain
+    # or base_url never re-issues a post.
+    post_id = d["id"] or f"tag:{site.id_authority}:{date.date().isoformat()}:{slug}"
+    return Post(
+        id=markdown.plain(post_id),
+        slug=slug,
+        title=title,
+        date=date,
+        updated=updated,
+        categories=tuple(dict.fromkeys(d["categories"])),
+        tags=tuple(tags.values()),
+        summary=summary,
+        author=author,
+        lang=d["lang"] or site.language,
+        source=source,
+        image=markdown.absolute_url(d["image"], base) if d["image"] else None,
+        attachments=tuple(
+            Attachment(markdown.absolute_url(a["url"], base), a["mime_type"], a["size_in_bytes"],
+                       markdown.plain(a["title"]) if a["title"] else None)
+            for a in d["attachments"]
+        ),
+        event=event,
+        aliases=tuple(a for a in dict.fromkeys(d["aliases"]) if a != slug),
+        mtime_ns=mtime_ns,
+        content_html=html,
+        content_text=markdown.html_to_text(html),
+        translation_of=d["translation_of"],
+    )
+
+
+#: What parsing one file gave: (problem or None, sha256 of its bytes, post or None for a draft).
+Parsed = tuple[Problem | None, str, Post | None]
+
+
+def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int = MAX_POST_BYTES) -> Parsed:
+    """Read and parse one post file; problems are returned, never raised."""
+    try:
+        if sig[1] > max_bytes:
+            raise ContentError("file", f"is {sig[1]} bytes; the limit is {max_bytes}")
+        raw = Path(path).read_bytes()
+        if len(raw) > max_bytes:
+            raise ContentError("file", f"is {len(raw)} bytes; the limit is {max_bytes}")
+        post = parse_post(raw, rel, site, sig[0])
+    except ContentError as exc:
+        return Problem(rel, exc.field, exc.message), "", None
+    except OSError as exc:
+        return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), "", None
+    except RecursionError:
+        return Problem(rel, "body", "Markdown nested too deeply"), "", None
+    return None, hashlib.sha256(raw).hexdigest(), post

@@ -1,0 +1,131 @@
+"""Scan the content tree: which post files exist, their signatures, and why a file cannot be read."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from .model import Problem
+
+POSTS_DIR = "posts"
+#: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
+Found = tuple[str, str, os.stat_result | None, Problem | None]
+
+
+def _post_file(real_root: str, rel: str, path: str, is_symlink: Callable[[], bool],
+               stat_of: Callable[[], os.stat_result]) -> Found:
+    """(rel, path, stat, None) for a post file, or (rel, path, None, problem) saying why not.
+
+    Shared by the full scan and the targeted one; a symlinked file is followed only to a
+    target inside the content directory (``real_root``).
+    """
+    try:
+        if is_symlink():
+            target = os.path.realpath(path)
+            if os.path.commonpath([real_root, target]) != real_root:
+                return rel, path, None, Problem(rel, "file", "symlink leads outside the content directory")
+        return rel, path, stat_of(), None
+    except OSError as exc:
+        return rel, path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+class Tree:
+    """The post files under ``root/posts``; ``dir_mtime_ns`` is the newest directory mtime seen."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dir_mtime_ns = 0
+
+    def walk(self) -> Iterator[Found]:
+        """Yield (relpath, path, stat, problem) for every post file, each directory in name order.
+
+        Streams (nothing per file is kept). Raises the first OSError of an unreadable
+        directory after the walk, so an unreadable directory never looks like deleted posts.
+        """
+        posts = self.root / POSTS_DIR
+        real_root = os.path.realpath(self.root)
+        errors: list[OSError] = []
+        try:
+            dir_mtime = os.stat(posts).st_mtime_ns
+        except OSError:
+            dir_mtime = 0
+
+        def visit(dirpath: str, reldir: str) -> Iterator[Found]:
+            nonlocal dir_mtime
+            try:
+                with os.scandir(dirpath) as it:
+                    entries = sorted(it, key=_name)
+            except OSError as exc:
+                errors.append(exc)
+                return
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                rel = f"{reldir}/{name}"
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if entry.is_symlink():
+                        yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
+                        continue
+                    try:
+                        dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
+                    except OSError:
+                        pass
+                    yield from visit(entry.path, rel)
+                    continue
+                if name.endswith(".md"):
+                    yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
+
+        yield from visit(str(posts), POSTS_DIR)
+        errors = [e for e in errors if not (isinstance(e, FileNotFoundError) and Path(e.filename) == posts)]
+        if errors:
+            raise errors[0]
+        self.dir_mtime_ns = dir_mtime
+
+    def stat_paths(self, changed: Iterable[str]) -> tuple[list[Found], list[str]]:
+        """What ``walk`` would say about just these paths: (files, paths gone), sorted.
+
+        Paths not under posts/, hidden ones and non-Markdown files are not posts and are
+        ignored, as a full scan ignores them; a directory's mtime still moves
+        Last-Modified when a file in it is created or deleted.
+        """
+        real_root = os.path.realpath(self.root)
+        found: list[Found] = []
+        gone: list[str] = []
+        parents: set[str] = set()
+        for rel in sorted(changed):
+            parts = rel.split("/")
+            if (len(parts) < 2 or parts[0] != POSTS_DIR or not rel.endswith(".md")
+                    or any(not p or p.startswith(".") for p in parts)):
+                continue
+            path = os.path.join(self.root, *parts)
+            parents.add(os.path.dirname(path))
+            link: os.stat_result | None
+            try:
+                link = os.lstat(path)
+            except FileNotFoundError:
+                gone.append(rel)
+                continue
+            except OSError:
+                link = None  # _post_file names the problem
+            if link is not None and stat.S_ISDIR(link.st_mode):
+                continue  # a directory named *.md: the watcher asks for a full scan
+            is_link = link is not None and stat.S_ISLNK(link.st_mode)
+            found.append(_post_file(real_root, rel, path, lambda is_link=is_link: is_link,  # type: ignore[misc]
+                                    lambda path=path: os.stat(path)))  # type: ignore[misc]
+        for parent in parents:
+            try:
+                self.dir_mtime_ns = max(self.dir_mtime_ns, os.stat(parent).st_mtime_ns)
+            except OSError:
+                pass
+        return found, gone

@@ -1,0 +1,206 @@
+"""Write the index database: apply parsed files in one transaction, publish and unpublish posts.
+
+The only module that writes the database. A post row is *published* when its file is the
+first (by path) to claim its slug; publishing adds it to the filter tables, the counts,
+the full-text table and the content version, and unpublishing takes exactly that away
+again, so every table is changed only for the posts a reload touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable
+
+import orjson
+
+from .db import post_data
+from .model import Post, Problem
+
+#: The content version is a hash of the site and a sum of one 128-bit hash per published
+#: post: adding or removing a post changes it in O(1), and the same content gives the same
+#: version on every host.
+_MOD = 1 << 128
+
+
+def post_hash(source: str, sha: str) -> str:
+    """The part of the content version one published file contributes."""
+    return hashlib.sha256(f"{source}\0{sha}".encode()).hexdigest()[:32]
+
+
+class Writer:
+    """Changes to the database within one open transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        #: Slugs whose owner must be decided again before commit.
+        self._slugs: set[str] = set()
+        self.changed = False
+        row = conn.execute("SELECT value FROM meta WHERE key = 'acc'").fetchone()
+        self._acc = int(row[0], 16) if row else 0
+        row = conn.execute("SELECT value FROM meta WHERE key = 'count'").fetchone()
+        self._count = int(row[0]) if row else 0
+
+    # -- files -----------------------------------------------------------------------------
+    def file_problem(self, rel: str, sig: tuple[int, int, int], problem: Problem) -> Problem:
+        """Record a problem with a file; a file that was good keeps its last good post. Returns the problem as reported."""
+        row = self.conn.execute("SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()
+        has_post = self.conn.execute("SELECT 1 FROM posts WHERE source = ?", (rel,)).fetchone() is not None
+        if has_post:
+            problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
+        sha = row[0] if row and has_post else ""
+        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (rel, *sig, sha, problem.field, problem.message))
+        self.changed = True
+        return problem
+
+    def file_parsed(self, rel: str, sig: tuple[int, int, int], sha: str, post: Post | None) -> None:
+        """Record a file that parsed: its post (None: a draft, published nowhere)."""
+        self._remove_post(rel)
+        if post is not None:
+            self._add_post(post, sha)
+        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                          (rel, *sig, sha if post is not None else ""))
+        self.changed = True
+
+    def file_gone(self, rel: str) -> None:
+        """A file was deleted: its post goes with it."""
+        self._remove_post(rel)
+        self.conn.execute("DELETE FROM files WHERE path = ?", (rel,))
+        self.changed = True
+
+    def drop_posts_not_in(self, keep: Iterable[str]) -> list[str]:
+        """Remove every post whose categories are not all in ``keep`` (a site.yaml change); their sources."""
+        allowed = set(keep)
+        gone = []
+        for source, data in self.conn.execute("SELECT source, data FROM posts").fetchall():
+            if not set(orjson.loads(data)[4]) <= allowed:
+                gone.append(source)
+        for source in gone:
+            self._remove_post(source)
+            self.conn.execute("UPDATE files SET sha = '' WHERE path = ?", (source,))
+        return gone
+
+    # -- posts ----------------------------------------------------------------------------
+    def _add_post(self, post: Post, sha: str) -> None:
+        self.conn.execute(
+            "INSERT INTO posts (source, slug, published, date_ts, updated_ts, changed_ts, lang, event_ts, translation_of, "
+            "h, data, html, text) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (post.source, post.slug, post.date_ts, post.updated.timestamp(), post.changed_ts, post.lang,
+             post.event.start.timestamp() if post.event else None, post.translation_of, post_hash(post.source, sha), post_data(post), post.content_html,
+             post.content_text))
+        self._slugs.add(post.slug)
+
+    def _remove_post(self, source: str) -> None:
+        row = self.conn.execute("SELECT id, slug, published FROM posts WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return
+        pid, slug, published = row
+        if published:
+            self._unpublish(pid)
+        self.conn.execute("DELETE FROM posts WHERE id = ?", (pid,))
+        self._slugs.add(slug)
+
+    def settle(self) -> None:
+        """Give each slug touched by this transaction to its first file by path; publish or unpublish."""
+        conn = self.conn
+        for slug in sorted(self._slugs):
+            rows = conn.execute("SELECT id, published FROM posts WHERE slug = ? ORDER BY source", (slug,)).fetchall()
+            for i, (pid, published) in enumerate(rows):
+                if i == 0 and not published:
+                    self._publish(pid)
+                elif i > 0 and published:
+                    self._unpublish(pid)
+        self._slugs.clear()
+
+    def _publish(self, pid: int) -> None:
+        conn = self.conn
+        conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
+        slug, date_ts, changed_ts, lang, h, data, text = conn.execute(
+            "SELECT slug, date_ts, changed_ts, lang, h, data, text FROM posts WHERE id = ?", (pid,)).fetchone()
+        d = orjson.loads(data)
+        title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
+        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?)",
+                         [(c, date_ts, slug, pid, changed_ts) for c in cats])
+        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?)",
+                         [(t, date_ts, slug, pid, changed_ts, label) for t, label in tags])
+        conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
+        conn.executemany("INSERT INTO tag_labels VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+                         [(t, label) for t, label in tags])
+        self._count_up([("category", c) for c in cats] + [("tag", t) for t, _ in tags] + [("lang", lang)], 1)
+        conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (pid, title, summary, text))
+        self._acc = (self._acc + int(h, 16)) % _MOD
+        self._count += 1
+
+    def _unpublish(self, pid: int) -> None:
+        conn = self.conn
+        conn.execute("UPDATE posts SET published = 0 WHERE id = ?", (pid,))
+        slug, date_ts, lang, h, data, text = conn.execute(
+            "SELECT slug, date_ts, lang, h, data, text FROM posts WHERE id = ?", (pid,)).fetchone()
+        d = orjson.loads(data)
+        title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
+        conn.executemany("DELETE FROM post_categories WHERE category = ? AND date_ts = ? AND slug = ?",
+                         [(c, date_ts, slug) for c in cats])
+        conn.executemany("DELETE FROM post_tags WHERE tag = ? AND date_ts = ? AND slug = ?",
+                         [(t, date_ts, slug) for t, _ in tags])
+        conn.executemany("DELETE FROM aliases WHERE alias = ? AND date_ts = ? AND slug = ?",
+                         [(a, date_ts, slug) for a in aliases])
+        conn.executemany("UPDATE tag_labels SET n = n - 1 WHERE tag = ? AND label = ?", tags)
+        conn.execute("DELETE FROM tag_labels WHERE n <= 0")
+        self._count_up([("category", c) for c in cats] + [("tag", t) for t, _ in tags] + [("lang", lang)], -1)
+        conn.execute("INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)",
+                     (pid, title, summary, text))
+        self._acc = (self._acc - int(h, 16)) % _MOD
+        self._count -= 1
+
+    def _count_up(self, keys: list[tuple[str, str]], delta: int) -> None:
+        self.conn.executemany("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                              [(kind, key, delta) for kind, key in dict.fromkeys(keys)])
+        if delta < 0:
+            self.conn.execute("DELETE FROM counts WHERE n <= 0")
+
+    # -- translations ------------------------------------------------------------------------
+    def link_translations(self) -> None:
+        """Group each published original with the published posts naming it in ``translation_of``.
+
+        A bad reference (unknown slug, the post itself, a translation of a translation, a
+        second version in one language) is a problem of the translating file, which stays
+        published without the link.
+        """
+        conn = self.conn
+        conn.execute("DELETE FROM groups")
+        conn.execute("DELETE FROM link_problems")
+        rows = conn.execute("SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p "
+                            "WHERE p.published = 1 AND p.translation_of IS NOT NULL ORDER BY p.source").fetchall()
+        problems: list[tuple[str, str, str]] = []
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for pid, source, slug, lang, target in rows:
+            original = conn.execute("SELECT id, lang, translation_of, source FROM posts WHERE slug = ? AND published = 1",
+                                    (target,)).fetchone()
+            if target == slug:
+                problems.append((source, "translation_of", "names this post itself"))
+            elif original is None:
+                problems.append((source, "translation_of", f"no published post has the slug {target!r}"))
+            elif original[2] is not None:
+                problems.append((source, "translation_of",
+                                 f"{target!r} is itself a translation (of {original[2]!r}); name the original"))
+            else:
+                members = groups.setdefault(target, [(original[0], original[1])])
+                clash = next((m for m in members if m[1].lower() == lang.lower()), None)
+                if clash is not None:
+                    other = conn.execute("SELECT source FROM posts WHERE id = ?", (clash[0],)).fetchone()[0]
+                    problems.append((source, "translation_of",
+                                     f"{target!r} already has a version in {lang!r} ({other})"))
+                else:
+                    members.append((pid, lang))
+        conn.executemany("INSERT INTO groups VALUES (?, ?)",
+                         [(pid, grp) for grp, members in groups.items() for pid, _ in members])
+        conn.executemany("INSERT INTO link_problems VALUES (?, ?, ?)", problems)
+
+    # -- the transaction's end ---------------------------------------------------------------
+    def finish(self, meta: dict[str, object]) -> None:
+        """Write the content version and ``meta`` (still inside the transaction)."""
+        site_key = str(meta.get("site_key", ""))
+        version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}".encode()).hexdigest()[:32]
+        values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version}
+        self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
