@@ -32,10 +32,12 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE files(
     path TEXT PRIMARY KEY,
     mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
-    sha TEXT NOT NULL DEFAULT '',          -- of the version in posts, '' when there is none
+    seen_ns INTEGER NOT NULL,              -- when this row was written (racy-mtime check)
+    sha TEXT NOT NULL,                     -- of the bytes last read
+    has_post INTEGER NOT NULL,             -- a version of it is in posts (maybe its last good one)
     field TEXT, message TEXT               -- the file's current problem, if any
 ) WITHOUT ROWID;
-CREATE INDEX files_without_post ON files(mtime_ns) WHERE sha = '';
+CREATE INDEX files_without_post ON files(mtime_ns) WHERE has_post = 0;
 CREATE TABLE posts(
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL UNIQUE,
@@ -112,6 +114,9 @@ def prepare(conn: sqlite3.Connection, parser_version: str) -> bool:
     if mode not in ("wal", "memory"):
         log.warning("index database: journal mode %s (WAL unavailable here)", mode)
     conn.execute("PRAGMA synchronous = NORMAL")
+    # The WAL is reused from its start after each checkpoint but never shrinks by itself:
+    # cap what it keeps, so one large transaction (a first load) does not stay on disk.
+    conn.execute("PRAGMA journal_size_limit = 16777216")
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     except sqlite3.DatabaseError:

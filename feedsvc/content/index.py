@@ -239,6 +239,10 @@ class Index:
                                 (slug,)).fetchone()
         return None if row is None else str(row[0])
 
+    def latest_update(self) -> Post | None:
+        """The published post updated last (ties: the first in feed order)."""
+        return self._one("p.published = 1 ORDER BY p.updated_ts DESC, p.date_ts DESC, p.slug LIMIT 1")
+
     def translations(self, post: Post) -> tuple[Post, ...]:
         """The other published versions of the text ``post`` belongs to, by language."""
         rows = self.conn.execute(

@@ -44,6 +44,14 @@ FIRST_LOAD_WAIT = 600.0
 _INHERITED: list[object] = []
 
 
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class Status:
     """The writer's degraded reasons, shared with forked readers through an anonymous shared mapping."""
 
@@ -98,10 +106,11 @@ class LiveIndex:
         #: Set in a process that reloads for its forked children (a gunicorn master).
         self.reloaded_by_parent = False
         self._owner = os.getpid()
-        self._pool: list[sqlite3.Connection] = []
+        self._pool: list[tuple[sqlite3.Connection, tuple[int, int] | None]] = []
         self._pool_pid = os.getpid()
         self._pool_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(POOL_SIZE)
+        self._ids: dict[int, tuple[int, int] | None] = {}
         self._memory_lock = threading.RLock()
         self._header: Header | None = None
         self._index = self._first_load(progress)
@@ -171,27 +180,39 @@ class LiveIndex:
 
     def _acquire(self) -> sqlite3.Connection:
         self._slots.acquire()
+        try:
+            return self._pooled()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _pooled(self) -> sqlite3.Connection:
+        """A reader connection to the database file that is at the path now (it may have been rebuilt)."""
+        from . import db
+
+        path = self.loader.database.path
+        current = _file_id(path)
         with self._pool_lock:
             if self._pool_pid != os.getpid():
                 _INHERITED.extend(self._pool)
                 self._pool = []
                 self._pool_pid = os.getpid()
-            if self._pool:
-                return self._pool.pop()
-        from . import db
-
-        try:
-            conn = db.connect(self.loader.database.path)
-            conn.execute("PRAGMA query_only = ON")
-        except sqlite3.Error:
-            self._slots.release()
-            raise
+            while self._pool:
+                conn, file_id = self._pool.pop()
+                if file_id == current:
+                    self._ids[id(conn)] = file_id
+                    return conn
+                conn.close()  # the file it reads was deleted or replaced
+        conn = db.connect(path)
+        conn.execute("PRAGMA query_only = ON")
+        self._ids[id(conn)] = current
         return conn
 
     def _release(self, conn: sqlite3.Connection) -> None:
         with self._pool_lock:
+            file_id = self._ids.pop(id(conn), None)
             if self._pool_pid == os.getpid():
-                self._pool.append(conn)
+                self._pool.append((conn, file_id))
         self._slots.release()
 
     # -- the writer --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import IO, Any
 from . import db
 from .index import Index, read_header
 from .model import Problem, Site
-from .parse import MAX_POST_BYTES, Parsed, Sig, parse_file
+from .parse import MAX_POST_BYTES, Parsed, Sig, file_sha, parse_file
 from .scan import POSTS_DIR, Found, Tree
 from .site import SITE_FILE, SiteError, load_site
 from .store import Writer
@@ -39,6 +39,9 @@ PARALLEL_CHUNK = 64
 #: Files applied per transaction on a first load (a restart after a crash keeps what was done).
 BATCH = 2000
 MEMORY = ":memory:"
+#: A file recorded less than this after its mtime may have been written again within the
+#: same clock tick (same mtime, other bytes): the next scan compares its bytes too.
+RACY_NS = 50_000_000
 
 
 class Database:
@@ -52,6 +55,32 @@ class Database:
         self.conn = self._open()
         self._held.append(self.conn)
         self._finalizer = weakref.finalize(self, _close_all, self._held)
+        self._inode = self._file_id()
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def replaced(self) -> bool:
+        """Whether the file at our path is no longer the one we write (deleted or replaced meanwhile)."""
+        return self.path != MEMORY and self.writer and self._file_id() != self._inode
+
+    def rebuild(self, delete: bool) -> None:
+        """Start again with a new, empty database at our path (``delete``: remove what is there first)."""
+        self._finalizer()
+        self._lock_file = None
+        if delete and self.path != MEMORY:
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.path + suffix).unlink(missing_ok=True)
+        self.problems = []
+        self._held = []
+        self.conn = self._open()
+        self._held.append(self.conn)
+        self._finalizer = weakref.finalize(self, _close_all, self._held)
+        self._inode = self._file_id()
 
     def _open(self) -> sqlite3.Connection:
         if self.path == MEMORY:
@@ -133,6 +162,12 @@ class Database:
         self._lock_file = None
 
 
+def _corrupt(exc: sqlite3.Error) -> bool:
+    """Whether an error means the database file is damaged (rebuilt), not merely unwritable now."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text)
+
+
 def _close_all(held: list[Any]) -> None:
     for thing in held:
         thing.close()
@@ -183,6 +218,21 @@ class Loader:
         """
         if not self.database.try_become_writer():
             return read_header(self.conn, self.database.path, owner=self.database)
+        if self.database.replaced():
+            log.error("index database %s was deleted or replaced: rebuilding it from the content", self.database.path)
+            self.database.rebuild(delete=False)
+            self._full_scan_due = True
+        try:
+            return self._load(progress, paths)
+        except sqlite3.DatabaseError as exc:
+            if not _corrupt(exc):
+                raise
+            log.error("index database %s is damaged (%s): rebuilding it from the content", self.database.path, exc)
+            self.database.rebuild(delete=True)
+            self._full_scan_due = True
+            return self._load(progress, None)
+
+    def _load(self, progress: Progress | None, paths: Iterable[str] | None) -> Index:
         self.degraded = list(self.database.problems)
         site, site_changed = self._load_site()
         self.degraded += [str(p) for p in self._site_problems]
@@ -196,6 +246,8 @@ class Loader:
             self._write_status()
         except sqlite3.Error as exc:
             self._rollback()
+            if _corrupt(exc):
+                raise
             self.degraded.append(f"index database cannot be written: {exc} (serving the last good content; "
                                  "retried every reload)")
             self._full_scan_due = True
@@ -272,12 +324,13 @@ class Loader:
     # -- files -------------------------------------------------------------------------------
     def _apply(self, site: Site, site_changed: bool, paths: Iterable[str] | None, progress: Progress | None) -> None:
         conn = self.conn
-        known = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(
-            "SELECT path, mtime_ns, size, ino FROM files").fetchall()} if paths is None else None
         if paths is not None:
             found, gone = self.tree.stat_paths(paths)
             files: Iterable[Found] = found
+            known = {row[0]: row[1:] for rel, *_ in found for row in conn.execute(
+                "SELECT path, mtime_ns, size, ino, seen_ns, sha FROM files WHERE path = ?", (rel,)).fetchall()}
         else:
+            known = {row[0]: row[1:] for row in conn.execute("SELECT path, mtime_ns, size, ino, seen_ns, sha FROM files")}
             if known and not (self.root / POSTS_DIR).is_dir():
                 # A vanished tree (a deploy mid-way, an unmounted volume) is not a deletion of every post.
                 raise FileNotFoundError(f"{self.root / POSTS_DIR} not found")
@@ -292,52 +345,46 @@ class Loader:
                 continue
             assert st is not None
             sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-            if site_changed or known is None or known.get(rel) != sig:
+            entry = known.get(rel)
+            if site_changed or entry is None or entry[:3] != sig:
                 todo.append((rel, path, sig))
-        if known is not None:
+            elif entry[0] + RACY_NS > entry[3] and file_sha(path) != entry[4]:
+                # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
+                todo.append((rel, path, sig))
+        if paths is None:
             gone = sorted(set(known) - seen)
-        if paths is not None:
-            stored = {row[0]: (row[1], row[2], row[3]) for rel, _, _ in todo for row in conn.execute(
-                "SELECT path, mtime_ns, size, ino FROM files WHERE path = ?", (rel,)).fetchall()}
-            todo = [t for t in todo if stored.get(t[0]) != t[2]]
         self._full_scan_due = False
         total = len(todo)
-        writer: Writer | None = None
-        done = 0
-        for rel, sig, parsed in self._parse_all(site, todo):
-            if writer is None:
-                conn.execute("BEGIN IMMEDIATE")
-                writer = Writer(conn)
-                if site_changed:
-                    self._site_change(writer, site)
-                    site_changed = False
-                for prel, psig, problem in problems:
-                    self._report(writer.file_problem(prel, psig, problem))
-                problems = []
-                for g in gone:
-                    writer.file_gone(g)
-                gone = []
-            problem, sha, post = parsed
-            if problem is not None:
-                self._report(writer.file_problem(rel, sig, problem))
-            else:
-                writer.file_parsed(rel, sig, sha, post)
-            done += 1
-            if progress and (done % 500 == 0 or done == total):
-                progress(done, total)
-            if done % BATCH == 0 and total > BATCH:
-                self._commit(writer, site, paths is None)
-                writer = None
-        if writer is None:
+        pending = {"site": site_changed}
+
+        def begin() -> Writer:
+            nonlocal problems, gone
             conn.execute("BEGIN IMMEDIATE")
             writer = Writer(conn)
-            if site_changed:
+            writer.force = site_changed  # a new site.yaml shapes every post: publish each again
+            if pending.pop("site", False):
                 self._site_change(writer, site)
             for prel, psig, problem in problems:
-                self._report(writer.file_problem(prel, psig, problem))
+                self._report(writer.file_problem(prel, psig, "", problem))
             for g in gone:
                 writer.file_gone(g)
-        self._commit(writer, site, paths is None)
+            problems, gone = [], []
+            return writer
+
+        writer: Writer | None = None
+        for done, (rel, sig, parsed) in enumerate(self._parse_all(site, todo), 1):
+            writer = writer or begin()
+            problem, sha, post = parsed
+            if problem is not None:
+                self._report(writer.file_problem(rel, sig, sha, problem))
+            else:
+                writer.file_parsed(rel, sig, sha, post)
+            if progress and (done % 500 == 0 or done == total):
+                progress(done, total)
+            if done % BATCH == 0 and total > BATCH:  # a first load commits as it goes
+                self._commit(writer, site, paths is None)
+                writer = None
+        self._commit(writer or begin(), site, paths is None)
 
     def _site_change(self, writer: Writer, site: Site) -> None:
         """A new site.yaml: every file is parsed again; posts in undeclared categories are unpublished now."""
@@ -357,21 +404,25 @@ class Loader:
             self._report(Problem(source, "slug", f"{slug!r} is already used by {owner}"))
         for row in conn.execute("SELECT path, field, message FROM link_problems").fetchall():
             self._report(Problem(*row))
-        no_post = conn.execute("SELECT max(mtime_ns) FROM files WHERE sha = ''").fetchone()[0] or 0
+        no_post = conn.execute("SELECT max(mtime_ns) FROM files WHERE has_post = 0").fetchone()[0] or 0
         prev = conn.execute("SELECT value FROM meta WHERE key = 'dir_mtime_ns'").fetchone()
         # A full walk knows every directory's mtime; a targeted scan only those it looked at.
         dir_mtime = self.tree.dir_mtime_ns if full else max(self.tree.dir_mtime_ns, int(prev[0]) if prev else 0)
         site_mtime = getattr(self, "_site_mtime_ns", 0)
         site_data = db.site_data(site)
-        writer.finish({
+        meta: dict[str, object] = {
             "site": site_data,
             "site_key": hashlib.sha256(site_data + PARSER_VERSION.encode()).hexdigest(),
             "dir_mtime_ns": dir_mtime,
             "content_mtime_ns": max(dir_mtime, site_mtime, no_post),
             "degraded": orjson.dumps(self.degraded),
             "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems]),
-            "state": os.urandom(8).hex(),
-        })
+        }
+        stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if not writer.changed and all(stored.get(k) == v for k, v in meta.items()):
+            conn.execute("ROLLBACK")  # nothing a reader sees would change: readers keep their state
+            return
+        writer.finish({**meta, "state": os.urandom(8).hex()})
         conn.execute("COMMIT")
 
     def _parse_all(self, site: Site, todo: list[tuple[str, str, Sig]]) -> Iterator[tuple[str, Sig, Parsed]]:

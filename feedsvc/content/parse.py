@@ -109,18 +109,31 @@ Parsed = tuple[Problem | None, str, Post | None]
 
 
 def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int = MAX_POST_BYTES) -> Parsed:
-    """Read and parse one post file; problems are returned, never raised."""
+    """Read and parse one post file; problems are returned, never raised.
+
+    The sha256 of the bytes read is returned whatever the outcome ("" when none were read).
+    """
+    sha = ""
     try:
         if sig[1] > max_bytes:
             raise ContentError("file", f"is {sig[1]} bytes; the limit is {max_bytes}")
         raw = Path(path).read_bytes()
+        sha = hashlib.sha256(raw).hexdigest()
         if len(raw) > max_bytes:
             raise ContentError("file", f"is {len(raw)} bytes; the limit is {max_bytes}")
         post = parse_post(raw, rel, site, sig[0])
     except ContentError as exc:
-        return Problem(rel, exc.field, exc.message), "", None
+        return Problem(rel, exc.field, exc.message), sha, None
     except OSError as exc:
-        return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), "", None
+        return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), sha, None
     except RecursionError:
-        return Problem(rel, "body", "Markdown nested too deeply"), "", None
-    return None, hashlib.sha256(raw).hexdigest(), post
+        return Problem(rel, "body", "Markdown nested too deeply"), sha, None
+    return None, sha, post
+
+
+def file_sha(path: str | Path) -> str:
+    """The sha256 of a file's bytes ("" when it cannot be read)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterable
 
 import orjson
@@ -36,32 +37,35 @@ class Writer:
         #: Slugs whose owner must be decided again before commit.
         self._slugs: set[str] = set()
         self.changed = False
+        #: Re-publish files even when their bytes are unchanged (a new site.yaml shapes every post).
+        self.force = False
         row = conn.execute("SELECT value FROM meta WHERE key = 'acc'").fetchone()
         self._acc = int(row[0], 16) if row else 0
         row = conn.execute("SELECT value FROM meta WHERE key = 'count'").fetchone()
         self._count = int(row[0]) if row else 0
 
     # -- files -----------------------------------------------------------------------------
-    def file_problem(self, rel: str, sig: tuple[int, int, int], problem: Problem) -> Problem:
+    def file_problem(self, rel: str, sig: tuple[int, int, int], sha: str, problem: Problem) -> Problem:
         """Record a problem with a file; a file that was good keeps its last good post. Returns the problem as reported."""
-        row = self.conn.execute("SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()
         has_post = self.conn.execute("SELECT 1 FROM posts WHERE source = ?", (rel,)).fetchone() is not None
         if has_post:
             problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
-        sha = row[0] if row and has_post else ""
-        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (rel, *sig, sha, problem.field, problem.message))
+        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (rel, *sig, time.time_ns(), sha, int(has_post), problem.field, problem.message))
         self.changed = True
         return problem
 
     def file_parsed(self, rel: str, sig: tuple[int, int, int], sha: str, post: Post | None) -> None:
         """Record a file that parsed: its post (None: a draft, published nowhere)."""
-        self._remove_post(rel)
-        if post is not None:
-            self._add_post(post, sha)
-        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                          (rel, *sig, sha if post is not None else ""))
-        self.changed = True
+        row = self.conn.execute("SELECT sha, field FROM files WHERE path = ?", (rel,)).fetchone()
+        same = not self.force and row is not None and row[0] == sha and row[1] is None
+        if not same:  # the same bytes again (a touch, a racy re-read): the post stands as it is
+            self._remove_post(rel)
+            if post is not None:
+                self._add_post(post, sha)
+            self.changed = True
+        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                          (rel, *sig, time.time_ns(), sha, int(post is not None)))
 
     def file_gone(self, rel: str) -> None:
         """A file was deleted: its post goes with it."""
@@ -78,7 +82,7 @@ class Writer:
                 gone.append(source)
         for source in gone:
             self._remove_post(source)
-            self.conn.execute("UPDATE files SET sha = '' WHERE path = ?", (source,))
+            self.conn.execute("UPDATE files SET has_post = 0 WHERE path = ?", (source,))
         return gone
 
     # -- posts ----------------------------------------------------------------------------

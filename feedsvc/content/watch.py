@@ -13,6 +13,7 @@ keeps rescanning.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import weakref
@@ -73,7 +74,12 @@ class Watcher:
         return watcher
 
     def _watch_tree(self) -> bool:
-        """(Re-)add a watch on every directory; False when the kernel refuses one."""
+        """(Re-)add a watch on every directory; False only when the kernel is out of watches.
+
+        A directory that cannot be watched right now (no permission, removed meanwhile)
+        leaves the next ``changes()`` a full rescan, so it is tried again every interval
+        until it can be watched: a transient error never switches watching off.
+        """
         try:
             self._add("")
             top = self.root / self._subdir
@@ -92,7 +98,14 @@ class Watcher:
         return True
 
     def _add(self, rel: str) -> None:
-        wd = self._ino.add_watch(str(self.root / rel) if rel else str(self.root), _MASK)
+        try:
+            wd = self._ino.add_watch(str(self.root / rel) if rel else str(self.root), _MASK)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC or not rel:
+                raise
+            log.info("content changes: cannot watch %s yet (%s); rescanning until it can be", rel, exc)
+            self._rescan = True  # until this directory is watched, only a full scan sees its files
+            return
         self._dirs[wd] = rel
 
     def changes(self) -> set[str] | None:

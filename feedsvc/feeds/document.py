@@ -16,7 +16,7 @@ from lxml.html import builder as E
 from lxml.html import tostring
 
 from .. import __version__, urls
-from ..content import Index, Page, Post, Site
+from ..content import Index, Page, Post, Query, Site
 from .events import event_block_html
 
 #: Media type of each format (with charset: the contract names them).
@@ -182,10 +182,15 @@ def resolve_scope(index: Index, kind: str, slug: str | None) -> Scope:
     raise FeedNotFound(kind)
 
 
+def scope_query(scope: Scope, lang: str | None, q: str | None = None) -> Query:
+    """The index query of a scope, optionally one language and a search."""
+    return Query(category=scope.slug if scope.kind == "category" else None,
+                 tag=scope.slug if scope.kind == "tag" else None, lang=lang, q=q)
+
+
 def scope_posts(index: Index, scope: Scope, lang: str | None, q: str | None = None) -> Sequence[Post]:
     """Posts of a scope (newest first), optionally one language and a search."""
-    return index.query(category=scope.slug if scope.kind == "category" else None,
-                       tag=scope.slug if scope.kind == "tag" else None, lang=lang, q=q)
+    return index.query(scope_query(scope, lang, q))
 
 
 def feed_id(site: Site, scope: Scope, lang: str | None, q: str | None) -> str:
@@ -281,7 +286,7 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
             links.append(Link("next", at(pg.next)))
         links.append(Link("last", at(pg.total_pages)))
     if page == 1 and q is None and fmt != "ics":
-        newest_key = newest_archive(site, posts, feed_size)
+        newest_key = newest_archive(index, scope, lang, feed_size)
         if newest_key:  # RFC 5005 §4: the current document points at the newest archive
             links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *newest_key)))
     return _base(index, fmt, scope, lang, q, pg.slice(posts), at(page), links, ttl, max_bytes=max_bytes)
@@ -289,36 +294,36 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
 
 # -- RFC 5005 §4 archives -------------------------------------------------------------------
 
-def archive_chain(site: Site, posts: Sequence[Post], feed_size: int) -> list[tuple[tuple[int, int], list[Post]]]:
-    """Archive documents oldest first: ((year, part), posts newest first).
+def archive_keys(index: Index, scope: Scope, lang: str | None, feed_size: int) -> list[tuple[int, int]]:
+    """(year, part) of every archive document, oldest first.
 
     One archive per calendar year (site timezone); a year with more than ``feed_size``
     posts is split into parts filled from its oldest post, so adding a post to a year
     only ever changes that year's last part.
     """
-    by_year: dict[int, list[Post]] = {}
-    for p in reversed(posts):  # oldest first
-        by_year.setdefault(p.date.astimezone(site.tz).year, []).append(p)
-    chain = []
-    for year in sorted(by_year):
-        year_posts = by_year[year]
-        for i in range(0, len(year_posts), feed_size):
-            chunk = year_posts[i:i + feed_size]
-            chain.append(((year, i // feed_size + 1), list(reversed(chunk))))
-    return chain
+    years = index.archive_years(scope_query(scope, lang))
+    return [(year, part) for year, n in years for part in range(1, -(-n // feed_size) + 1)]
 
 
-def newest_archive(site: Site, posts: Sequence[Post], feed_size: int) -> tuple[int, int] | None:
-    """``archive_chain(...)[-1][0]`` without walking every post: only the newest year's."""
-    if not posts:
+def archive_posts(index: Index, scope: Scope, lang: str | None, year: int, part: int,
+                  feed_size: int) -> Sequence[Post]:
+    """The posts of one archive document, newest first (part 1 holds the year's oldest posts)."""
+    since, until = index.year_bounds(year)
+    base = scope_query(scope, lang)
+    posts = index.query(Query(base.category, base.tag, base.lang, None, since, until))
+    n = len(posts)
+    return posts[max(0, n - part * feed_size):max(0, n - (part - 1) * feed_size)]
+
+
+def newest_archive(index: Index, scope: Scope, lang: str | None, feed_size: int) -> tuple[int, int] | None:
+    """``archive_keys(...)[-1]`` from the newest year's count alone."""
+    base = scope_query(scope, lang)
+    newest = index.query(base)[:1]
+    if not newest:
         return None
-    tz = site.tz
-    year = posts[0].date.astimezone(tz).year
-    count = 0
-    for p in posts:  # newest first: the newest year's posts come first
-        if p.date.astimezone(tz).year != year:
-            break
-        count += 1
+    year = newest[0].date.astimezone(index.site.tz).year
+    since, until = index.year_bounds(year)
+    count = len(index.query(Query(base.category, base.tag, base.lang, None, since, until)))
     return year, -(-count // feed_size)
 
 
@@ -331,8 +336,7 @@ def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str 
                   feed_size: int = 50, ttl: int = 0, max_bytes: int = 0) -> FeedDoc:
     """An archive document: fh:archive, prev-archive/next-archive/current links (RFC 5005 §4)."""
     site = index.site
-    chain = archive_chain(site, scope_posts(index, scope, lang), feed_size)
-    keys = [k for k, _ in chain]
+    keys = archive_keys(index, scope, lang, feed_size)
     if (year, part) not in keys:
         raise FeedNotFound(f"no archive for {year}" + (f" part {part}" if part > 1 else ""))
     i = keys.index((year, part))
@@ -341,5 +345,6 @@ def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str 
         links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *keys[i - 1])))
     if i + 1 < len(keys):
         links.append(Link("next-archive", archive_url(site, fmt, scope, lang, *keys[i + 1])))
-    return _base(index, fmt, scope, lang, None, chain[i][1], archive_url(site, fmt, scope, lang, year, part),
+    return _base(index, fmt, scope, lang, None, archive_posts(index, scope, lang, year, part, feed_size),
+                 archive_url(site, fmt, scope, lang, year, part),
                  links, ttl, archive=True, max_bytes=max_bytes)

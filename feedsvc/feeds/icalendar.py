@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, vDuration
+from icalendar import Calendar, Timezone, vDuration
 from icalendar import Event as VEvent
 
 from .document import FeedDoc
@@ -69,5 +69,9 @@ def write(doc: FeedDoc) -> bytes:
         cal.add_component(ve)
     # VTIMEZONE rules must cover every event; the library's default range ends in 2038.
     years = [(i.post.event.end or i.post.event.start).year for i in doc.items if i.post.event]
-    cal.add_missing_timezones(last_date=date(max([2037, *years]) + 1, 1, 1))
+    # In name order: the library's own add_missing_timezones walks a set of names, whose
+    # order changes with each process's string hash seed (and so would the ETag).
+    last = date(max([2037, *years]) + 1, 1, 1)
+    for i, tzid in enumerate(sorted(cal.get_missing_tzids())):
+        cal.subcomponents.insert(i, Timezone.from_tzid(tzid, last_date=last))
     return cal.to_ical()

@@ -12,7 +12,7 @@ from lxml import etree
 
 from .. import urls
 from ..content import Index
-from .document import EPOCH, newest, resolve_scope
+from .document import EPOCH, resolve_scope
 
 #: OPML type attribute per format ("rss" is the OPML type for any syndication feed).
 LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
@@ -25,9 +25,10 @@ def write(index: Index, fmt: str = "atom") -> bytes:
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site.title}: all feeds"
     # OPML dates are RFC 822; from content, never the clock.
-    changed = newest(index.posts, EPOCH)
-    etree.SubElement(head, "dateCreated").text = format_datetime(min((p.date for p in index.posts),
-                                                                     default=EPOCH))
+    latest = index.latest_update()
+    changed = latest.updated if latest is not None else EPOCH
+    oldest = index.posts[-1:]
+    etree.SubElement(head, "dateCreated").text = format_datetime(oldest[0].date if oldest else EPOCH)
     etree.SubElement(head, "dateModified").text = format_datetime(changed)
     etree.SubElement(head, "ownerName").text = site.author.name
     if site.author.email:
