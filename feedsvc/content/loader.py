@@ -39,6 +39,8 @@ PARALLEL_CHUNK = 64
 #: Files applied per transaction on a first load (a restart after a crash keeps what was done).
 BATCH = 2000
 MEMORY = ":memory:"
+#: The writer's page cache (KiB): a reload touches the same few index pages again and again.
+WRITER_CACHE_KB = 32768
 #: A file recorded less than this after its mtime may have been written again within the
 #: same clock tick (same mtime, other bytes): the next scan compares its bytes too.
 RACY_NS = 50_000_000
@@ -111,6 +113,7 @@ class Database:
 
     def _prepare(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         db.prepare(conn, PARSER_VERSION)
+        conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
         return conn
 
     def _prepare_or_rebuild(self, path: str) -> sqlite3.Connection:

@@ -9,6 +9,7 @@ again, so every table is changed only for the posts a reload touched.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -36,6 +37,9 @@ class Writer:
         self.conn = conn
         #: Slugs whose owner must be decided again before commit.
         self._slugs: set[str] = set()
+        #: Count changes of this transaction, written once at its end.
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._labels: Counter[tuple[str, str]] = Counter()
         self.changed = False
         #: Re-publish files even when their bytes are unchanged (a new site.yaml shapes every post).
         self.force = False
@@ -87,13 +91,21 @@ class Writer:
 
     # -- posts ----------------------------------------------------------------------------
     def _add_post(self, post: Post, sha: str) -> None:
-        self.conn.execute(
+        h = post_hash(post.source, sha)
+        data = post_data(post)
+        free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ?", (post.slug,)).fetchone() is None
+        cur = self.conn.execute(
             "INSERT INTO posts (source, slug, published, date_ts, updated_ts, changed_ts, lang, event_ts, translation_of, "
-            "h, data, html, text) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (post.source, post.slug, post.date_ts, post.updated.timestamp(), post.changed_ts, post.lang,
-             post.event.start.timestamp() if post.event else None, post.translation_of, post_hash(post.source, sha), post_data(post), post.content_html,
-             post.content_text))
-        self._slugs.add(post.slug)
+            "h, data, html, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (post.source, post.slug, int(free), post.date_ts, post.updated.timestamp(), post.changed_ts, post.lang,
+             post.event.start.timestamp() if post.event else None, post.translation_of, h, data,
+             post.content_html, post.content_text))
+        pid = cur.lastrowid
+        assert pid is not None
+        if free:  # the common case: publish from the values in hand
+            self._publish(pid, (post.slug, post.date_ts, post.changed_ts, post.lang, h, data, post.content_text))
+        else:
+            self._slugs.add(post.slug)
 
     def _remove_post(self, source: str) -> None:
         row = self.conn.execute("SELECT id, slug, published FROM posts WHERE source = ?", (source,)).fetchone()
@@ -117,10 +129,11 @@ class Writer:
                     self._unpublish(pid)
         self._slugs.clear()
 
-    def _publish(self, pid: int) -> None:
+    def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str] | None = None) -> None:
         conn = self.conn
-        conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
-        slug, date_ts, changed_ts, lang, h, data, text = conn.execute(
+        if row is None:
+            conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
+        slug, date_ts, changed_ts, lang, h, data, text = row or conn.execute(
             "SELECT slug, date_ts, changed_ts, lang, h, data, text FROM posts WHERE id = ?", (pid,)).fetchone()
         d = orjson.loads(data)
         title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
@@ -129,8 +142,8 @@ class Writer:
         conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?)",
                          [(t, date_ts, slug, pid, changed_ts, label) for t, label in tags])
         conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
-        conn.executemany("INSERT INTO tag_labels VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
-                         [(t, label) for t, label in tags])
+        for t, label in tags:
+            self._labels[(t, label)] += 1
         self._count_up([("category", c) for c in cats] + [("tag", t) for t, _ in tags] + [("lang", lang)], 1)
         conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (pid, title, summary, text))
         self._acc = (self._acc + int(h, 16)) % _MOD
@@ -149,8 +162,8 @@ class Writer:
                          [(t, date_ts, slug) for t, _ in tags])
         conn.executemany("DELETE FROM aliases WHERE alias = ? AND date_ts = ? AND slug = ?",
                          [(a, date_ts, slug) for a in aliases])
-        conn.executemany("UPDATE tag_labels SET n = n - 1 WHERE tag = ? AND label = ?", tags)
-        conn.execute("DELETE FROM tag_labels WHERE n <= 0")
+        for t, label in tags:
+            self._labels[(t, label)] -= 1
         self._count_up([("category", c) for c in cats] + [("tag", t) for t, _ in tags] + [("lang", lang)], -1)
         conn.execute("INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)",
                      (pid, title, summary, text))
@@ -158,10 +171,20 @@ class Writer:
         self._count -= 1
 
     def _count_up(self, keys: list[tuple[str, str]], delta: int) -> None:
-        self.conn.executemany("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                              [(kind, key, delta) for kind, key in dict.fromkeys(keys)])
-        if delta < 0:
-            self.conn.execute("DELETE FROM counts WHERE n <= 0")
+        for key in dict.fromkeys(keys):
+            self._counts[key] += delta
+
+    def _flush_counts(self) -> None:
+        """Apply the count changes gathered since the transaction began (one statement per key, not per post)."""
+        conn = self.conn
+        conn.executemany("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                         [(kind, key, n) for (kind, key), n in self._counts.items() if n])
+        conn.executemany("INSERT INTO tag_labels VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                         [(tag, label, n) for (tag, label), n in self._labels.items() if n])
+        conn.execute("DELETE FROM counts WHERE n <= 0")
+        conn.execute("DELETE FROM tag_labels WHERE n <= 0")
+        self._counts.clear()
+        self._labels.clear()
 
     # -- translations ------------------------------------------------------------------------
     def link_translations(self) -> None:
@@ -204,6 +227,7 @@ class Writer:
     # -- the transaction's end ---------------------------------------------------------------
     def finish(self, meta: dict[str, object]) -> None:
         """Write the content version and ``meta`` (still inside the transaction)."""
+        self._flush_counts()
         site_key = str(meta.get("site_key", ""))
         version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}".encode()).hexdigest()[:32]
         values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version}
