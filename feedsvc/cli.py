@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .content import ContentError, Loader, SiteError, load_site, parse_post
-from .content.markdown import slugify
+from .content.slugs import derive_slug
 from .content.validate import parse_when
 
 content_cli = AppGroup("content", help="Check and write content files.")
@@ -82,11 +82,13 @@ def new(title: str, categories: tuple[str, ...], tags: tuple[str, ...], date: st
         published = parse_when(when, site.tz)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--date") from None
-    slug = slug or slugify(title).encode("ascii", "ignore").decode() or "post"
+    slug = slug or derive_slug(title)
+    if not slug:
+        raise click.UsageError("the title has no letter or digit to make a slug from: give --slug")
     fm: dict[str, object] = {"title": title, "date": when, "categories": list(categories)}
     if tags:
         fm["tags"] = list(tags)
-    if slug != slugify(title):
+    if derive_slug(slug) != slug:  # the file name alone would not give this slug
         fm["slug"] = slug
     for key, value in (("lang", lang), ("summary", summary)):
         if value:

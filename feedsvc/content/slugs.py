@@ -38,33 +38,37 @@ def slug_problem(value: str) -> str | None:
     return None
 
 
+def _word_char(c: str) -> bool:
+    cat = unicodedata.category(c)
+    return cat in _LETTERS or cat == "Nd" or cat in _MARKS or (c.isascii() and c.isalnum())
+
+
 @lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    """One character of a derived slug: Latin folded to ASCII, other scripts kept, the rest a separator."""
+    """One character of a derived slug: Latin folded to ASCII (as always), other scripts kept, the rest a space."""
     if ch.isascii():
         return ch if ch.isalnum() else " "
-    cat = unicodedata.category(ch)
-    if cat[0] not in "LMN":
-        return " "
-    if cat[0] == "M":
-        return ch  # a vowel sign or virama belongs to its word
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    if base.isascii():
-        return "".join(c if c.isalnum() else " " for c in base)
-    if "LATIN" in unicodedata.name(ch, ""):
-        return ""  # a Latin letter with no ASCII form was always dropped: keep its URLs
-    return ch if cat in _LETTERS or cat == "Nd" else " "
+    base = [c for c in unicodedata.normalize("NFKD", ch).casefold() if not unicodedata.combining(c)]
+    if any(c.isalnum() and not c.isascii() and "LATIN" not in unicodedata.name(c, "") for c in base):
+        # A letter or digit of another script: kept as written (compatibility forms as their letters).
+        return "".join(c if _word_char(c) else " " for c in unicodedata.normalize("NFKC", ch).casefold())
+    # Latin and compatibility forms: their ASCII letters and digits; a Latin letter with no
+    # ASCII form was always dropped (København -> kbenhavn), so its URLs stay as published.
+    return "".join(c if c.isascii() and c.isalnum() else ("" if c.isalnum() else " ") for c in base)
 
 
 def derive_slug(text: str) -> str:
     """The slug a file stem or title gives ("" when it has no letter or digit)."""
-    folded = "".join(_fold_char(ch) for ch in unicodedata.normalize("NFC", text.casefold()))
-    words = folded.split()
-    # A word may not start with a combining mark (left alone by the fold above).
-    words = [w.lstrip("".join(c for c in w if unicodedata.category(c) in _MARKS)) if w[:1] and
-             unicodedata.category(w[0]) in _MARKS else w for w in words]
-    slug = "-".join(w for w in words if w)
-    slug = unicodedata.normalize("NFC", slug)
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text.casefold()):
+        if unicodedata.category(ch) in _MARKS:
+            # A vowel sign or virama belongs to the word of another script before it; on
+            # Latin (or nothing) it was always dropped.
+            if out and out[-1] and not out[-1][-1].isascii() and not out[-1][-1].isspace():
+                out.append(ch)
+            continue
+        out.append(_fold_char(ch))
+    slug = unicodedata.normalize("NFC", "-".join("".join(out).split()))
     if len(slug) > MAX_SLUG:
         slug = slug[:MAX_SLUG].rstrip("-")
     return slug
