@@ -103,7 +103,7 @@ def gfm_to_html(text: str, options: int = 0) -> str:
                 raise ValueError("Error parsing markdown!")
             raw = lib.cmark_render_html(root, options, lib.cmark_parser_get_syntax_extensions(parser))
             try:
-                return _cmark.ffi.string(raw).decode("utf-8")
+                return str(_cmark.ffi.string(raw).decode("utf-8"))
             finally:
                 _cmark_free(_address(raw))
         finally:

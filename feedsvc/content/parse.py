@@ -61,8 +61,9 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     base = site.base_url
     html = markdown.render(body, base)
     summary = markdown.plain(d["summary"]) if d["summary"] else markdown.first_paragraph(html)
-    author = Author(**{k: (markdown.plain(v) if v else None) for k, v in d["author"].items()}) \
-        if d["author"] else site.author
+    a = d["author"]
+    author = Author(markdown.plain(a["name"]), markdown.plain(a["email"]) if a["email"] else None,
+                    markdown.plain(a["uri"]) if a["uri"] else None) if a else site.author
     event = None
     if d["event"]:
         e = d["event"]

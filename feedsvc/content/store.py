@@ -9,9 +9,9 @@ again, so every table is changed only for the posts a reload touched.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable
 
 import orjson

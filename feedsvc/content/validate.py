@@ -7,6 +7,7 @@ can never publish a draft); every error names the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,7 +36,7 @@ def _visible(value: str) -> None:
         raise ValidationError("must contain visible text")
 
 
-_text = [validate.Length(min=1, max=1000), _visible]
+_text: list[Callable[[Any], Any]] = [validate.Length(min=1, max=1000), _visible]
 _http = fields.Url(schemes={"http", "https"}, require_tld=False)
 
 
@@ -65,7 +66,7 @@ def parse_when(value: Any, tz: ZoneInfo) -> datetime:
     return parsed
 
 
-class When(fields.Field):
+class When(fields.Field[Any]):
     """A date or datetime, kept raw here; the loader applies the site timezone."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
@@ -87,7 +88,7 @@ class AuthorSchema(Schema):
     uri = _http.__class__(schemes={"http", "https"}, require_tld=False, load_default=None)
 
 
-class AuthorField(fields.Field):
+class AuthorField(fields.Field[Any]):
     """An author as a plain name or as {name, email, uri}."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:

@@ -25,7 +25,7 @@ try:  # Linux only
     from inotify_simple import INotify
     from inotify_simple import flags as _f
 except ImportError:  # pragma: no cover - other platforms
-    INotify = None  # type: ignore[assignment,misc]
+    INotify = None
 
 if INotify is not None:
     #: Everything that can change what a file holds or whether it exists. CLOSE_WRITE
