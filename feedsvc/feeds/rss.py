@@ -2,7 +2,8 @@
 
 Spec: https://www.rssboard.org/rss-specification. feedgen takes the channel <link> from
 the last link added, so ``self`` goes first and ``alternate`` last; RSS allows one
-enclosure per item, so only the first attachment is written (Atom and JSON carry all).
+enclosure per item: the first attachment is the ``<enclosure>``, every further one a Media
+RSS ``media:content`` (xmlext), so podcast clients reading RSS see them all.
 """
 
 from __future__ import annotations
