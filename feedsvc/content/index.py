@@ -172,6 +172,7 @@ class Index:
         set_(self, "_memo", {})
         set_(self, "_lm_ts", lm_ts)  # per ordinal: newest of updated and file mtime
         set_(self, "_lm_memo", {})
+        set_(self, "_events_memo", {})
 
     # -- lookups ---------------------------------------------------------------
     def get(self, slug: str) -> Post | None:
@@ -237,6 +238,40 @@ class Index:
         query = query or Query(**filters)  # type: ignore[arg-type]
         hit = self._memo.get(query)  # type: ignore[attr-defined]
         return hit if hit is not None else self._evaluate(query)[0]
+
+    def events(self, query: Query | None = None, limit: int = 500) -> Sequence[Post]:
+        """Published posts with an ``event`` matching ``query``: the ``limit`` ones with the latest
+        ``event.start`` (ties: slug), in ascending start order (ties: slug).
+
+        Chosen by event date, never by publication date and never by the clock, so upcoming
+        events are never pushed out by older posts and the same content gives the same answer.
+        """
+        key = (query, limit)
+        memo: dict[tuple[Query | None, int], tuple[Post, ...]] = self._events_memo  # type: ignore[attr-defined]
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        ranked: list[int] | None = getattr(self, "_event_ords", None)
+        if ranked is None:  # every event post's ordinal by (start, slug), built once per snapshot
+            posts = self.posts
+            ranked = sorted((i for i, p in enumerate(posts) if p.event is not None),
+                            key=lambda i: (posts[i].event.start.timestamp(), posts[i].slug))  # type: ignore[union-attr]
+            object.__setattr__(self, "_event_ords", ranked)
+        wanted: AbstractSet[int] | None = None
+        if query is not None and query != Query():
+            wanted = set(self._ordinals(query))
+        chosen: list[int] = []
+        if limit > 0:
+            for i in reversed(ranked):  # latest start first, until ``limit`` matches
+                if wanted is None or i in wanted:
+                    chosen.append(i)
+                    if len(chosen) == limit:
+                        break
+        result = tuple(self.posts[i] for i in reversed(chosen))
+        if len(memo) > 1024:
+            memo.clear()
+        memo[key] = result
+        return result
 
     def _evaluate(self, query: Query) -> tuple[Sequence[Post], datetime]:
         """Match ``query`` once; memoise both the posts and their Last-Modified."""

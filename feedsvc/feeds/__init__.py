@@ -139,7 +139,8 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     cfg = current_app.config
     return _send({"slug": slug, **args}, lambda: build_feed(
         index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"], calendar_size=cfg["CALENDAR_SIZE"]),
+        lambda: _scope_last_modified(index, scope, args), browser)
 
 
 def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> datetime:

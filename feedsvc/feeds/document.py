@@ -16,7 +16,7 @@ from lxml.html import builder as E
 from lxml.html import tostring
 
 from .. import __version__, urls
-from ..content import Index, Page, Post, Site
+from ..content import Index, Page, Post, Query, Site
 from .events import event_block_html
 
 #: Media type of each format (with charset: the contract names them).
@@ -258,13 +258,38 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
     )
 
 
+def build_calendar(index: Index, scope: Scope, *, lang: str | None = None, q: str | None = None,
+                   page: int = 1, size: int = 500, ttl: int = 0) -> FeedDoc:
+    """A subscribed calendar: the ``size`` events with the latest start, in start order.
+
+    Chosen by event date (``Index.events``), never by publication date or the clock: the
+    same content gives the same calendar, and upcoming events are never pushed out by older
+    posts. ``?page=N`` holds the next ``size`` older events (N-1 pages of later ones skipped);
+    past the oldest event it is FeedNotFound (page 1 always exists, even with no event).
+    """
+    site = index.site
+    query = Query(category=scope.slug if scope.kind == "category" else None,
+                  tag=scope.slug if scope.kind == "tag" else None, lang=lang, q=q)
+    ranked = index.events(query, limit=page * size)  # ascending; the latest page*size
+    skip = (page - 1) * size
+    if page > 1 and len(ranked) <= skip:
+        raise FeedNotFound(f"page {page} does not exist (the calendar has {len(ranked)} events)")
+    events = ranked[:len(ranked) - skip]
+    self_url = urls.feed(site, "ics", scope.kind, scope.slug, variant_params(lang, q, page))
+    return _base(index, "ics", scope, lang, q, events, self_url, [], ttl)
+
+
 def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None, q: str | None = None,
-               page: int = 1, feed_size: int = 50, ttl: int = 0, max_bytes: int = 0) -> FeedDoc:
-    """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end."""
+               page: int = 1, feed_size: int = 50, ttl: int = 0, max_bytes: int = 0,
+               calendar_size: int = 500) -> FeedDoc:
+    """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end.
+
+    A calendar (``ics``) is chosen by event date instead: see ``build_calendar``.
+    """
+    if fmt == "ics":
+        return build_calendar(index, scope, lang=lang, q=q, page=page, size=calendar_size, ttl=ttl)
     site = index.site
     posts = scope_posts(index, scope, lang, q)
-    if fmt == "ics":
-        posts = tuple(p for p in posts if p.event is not None)
     pg = Page(page, feed_size, len(posts))
     if not pg.exists:
         raise FeedNotFound(f"page {page} does not exist (last page is {pg.total_pages})")
@@ -280,7 +305,7 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
         if pg.next:
             links.append(Link("next", at(pg.next)))
         links.append(Link("last", at(pg.total_pages)))
-    if page == 1 and q is None and fmt != "ics":
+    if page == 1 and q is None:
         newest_key = newest_archive(site, posts, feed_size)
         if newest_key:  # RFC 5005 §4: the current document points at the newest archive
             links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *newest_key)))
