@@ -21,6 +21,7 @@ from ..caching import Representation
 from ..content import Index
 from ..errors import ApiError
 from ..extensions import current_index, state
+from ..negotiation import prefers_html
 from . import atom, icalendar, jsonfeed, opml, rss, websub
 from .args import ArchiveArgs, FeedArgs, OpmlArgs, parse
 from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
@@ -49,18 +50,16 @@ def _not_found(exc: FeedNotFound) -> ApiError:
 
 
 def for_browser(fmt: str) -> bool:
-    """True when a browser navigates to an Atom/RSS feed (it lists text/html above the feed type).
+    """True when a browser navigates to an Atom/RSS feed: ``negotiation.prefers_html``, the one decision.
 
     Chromium shows ``application/atom+xml`` and ``application/rss+xml`` as plain text and
     is removing XSLT, so a browser gets the page ``feed.xsl`` describes, transformed here;
-    feed readers list the feed types (or ``*/*``) and get the XML, which still carries the
-    ``<?xml-stylesheet?>`` instruction for clients that render it themselves.
+    feed readers (any client that rates an XML or feed type as high as text/html) get the
+    XML, which still carries the ``<?xml-stylesheet?>`` instruction for clients that render
+    it themselves. The render cache key (``browser``), ``Vary: Accept`` and the fast path's
+    replay key follow the same function.
     """
-    if fmt not in BROWSER_FORMATS:
-        return False
-    accept = request.accept_mimetypes
-    html = max((q for m, q in accept if m == "text/html"), default=0)
-    return html > accept[MEDIA_TYPES[fmt].split(";")[0]]
+    return fmt in BROWSER_FORMATS and prefers_html(request.headers.get("Accept"))
 
 
 def _representation(doc: FeedDoc, last_modified: datetime) -> Representation:
