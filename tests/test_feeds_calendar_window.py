@@ -210,7 +210,7 @@ def test_index_events_against_a_plain_scan(tmp_path_factory, posts, limit, categ
     query = Query(category=category, tag=tag, lang=lang)
     matches = [p for p in idx.query(query) if p.event is not None]
     ranked = sorted(matches, key=lambda p: (p.event.start, p.slug))
-    want = ranked[len(ranked) - limit:] if limit else []
+    want = ranked[max(0, len(ranked) - limit):] if limit else []
     assert list(idx.events(query, limit)) == want
     if query == Query():
         assert list(idx.events(None, limit)) == want

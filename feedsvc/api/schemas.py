@@ -19,7 +19,7 @@ from .. import urls
 from ..content import Post, Site
 from ..content.index import CategoryInfo, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
-from .args import ListArgs, When  # re-exported: the LOAD schema of the listings
+from ..args import ListArgs, When  # re-exported: the LOAD schema of the listings (shared with the feeds)
 
 __all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "When", "dump_post"]
 

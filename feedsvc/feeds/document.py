@@ -16,6 +16,7 @@ from lxml.html import builder as E
 from lxml.html import tostring
 
 from .. import __version__, urls
+from ..args import past_the_end
 from ..content import Index, Page, Post, Query, Site
 from .events import event_block_html
 
@@ -273,7 +274,7 @@ def build_calendar(index: Index, scope: Scope, *, lang: str | None = None, q: st
     ranked = index.events(query, limit=page * size)  # ascending; the latest page*size
     skip = (page - 1) * size
     if page > 1 and len(ranked) <= skip:
-        raise FeedNotFound(f"page {page} does not exist (the calendar has {len(ranked)} events)")
+        raise FeedNotFound(past_the_end(page, -(-len(ranked) // size) or 1))
     events = ranked[:len(ranked) - skip]
     self_url = urls.feed(site, "ics", scope.kind, scope.slug, variant_params(lang, q, page))
     return _base(index, "ics", scope, lang, q, events, self_url, [], ttl)
@@ -292,7 +293,7 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
     posts = scope_posts(index, scope, lang, q)
     pg = Page(page, feed_size, len(posts))
     if not pg.exists:
-        raise FeedNotFound(f"page {page} does not exist (last page is {pg.total_pages})")
+        raise FeedNotFound(past_the_end(page, pg.total_pages))
 
     def at(n: int | None) -> str:
         return urls.feed(site, fmt, scope.kind, scope.slug, variant_params(lang, q, n))
