@@ -127,6 +127,7 @@ def test_a_small_calendar_keeps_the_latest_events_and_pages_reach_older_ones(cor
             break
         assert r.status_code == 200 and page < 50
         cal = parse(r.data)
+        assert ("older events, page" in str(cal["X-WR-CALNAME"])) == (page > 1)
         summaries = [str(e["SUMMARY"]) for e in cal.walk("VEVENT")]
         want = expected(corpus, size, page, **match)
         assert summaries == [f"Event {int(s[3:])}" for s in want], page

@@ -8,7 +8,7 @@ feed's ``updated`` is the newest entry's, and every URL comes from ``site.base_u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
@@ -277,7 +277,9 @@ def build_calendar(index: Index, scope: Scope, *, lang: str | None = None, q: st
         raise FeedNotFound(past_the_end(page, -(-len(ranked) // size) or 1))
     events = ranked[:len(ranked) - skip]
     self_url = urls.feed(site, "ics", scope.kind, scope.slug, variant_params(lang, q, page))
-    return _base(index, "ics", scope, lang, q, events, self_url, [], ttl)
+    doc = _base(index, "ics", scope, lang, q, events, self_url, [], ttl)
+    # A page imported beside the subscribed calendar must not look like it in the calendar app.
+    return replace(doc, title=f"{doc.title} (older events, page {page})") if page > 1 else doc
 
 
 def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None, q: str | None = None,
