@@ -65,7 +65,9 @@ def get(client: Any, path: str, accept: str | None) -> Any:
 def test_readers_get_the_feed_browsers_the_page(client: Any, path: str) -> None:
     feed = client.get(path)
     assert feed.mimetype in ("application/atom+xml", "application/rss+xml")
+    fast = client.application.extensions["feedsvc"].extra.get("fastpath")
     for round_ in range(2):  # the second round replays from the render cache / fast path
+        hits = fast.hits if fast else 0
         for accept in WANT_XML:
             r = get(client, path, accept)
             assert r.mimetype == feed.mimetype and r.data == feed.data, (accept, round_)
@@ -76,6 +78,8 @@ def test_readers_get_the_feed_browsers_the_page(client: Any, path: str) -> None:
             assert r.mimetype == "text/html", (accept, round_)
             assert r.headers["ETag"] != feed.headers["ETag"] and "accept" in vary(r)
             assert b"<html" in r.data[:300].lower()
+        if fast and round_ == 1:  # every request of the second round was answered by the fast path
+            assert fast.hits - hits == len(WANT_XML) + len(WANT_HTML)
 
 
 def test_other_formats_never_get_the_page(client: Any) -> None:
