@@ -32,7 +32,7 @@ RETRY_AFTER = 2.0
 #: Redis socket and connect timeouts (seconds): a hung Redis must cost a request little.
 REDIS_TIMEOUT = 0.25
 #: Settings that change rendered bytes: hosts sharing a cache with other values never mix.
-_OUTPUT_SETTINGS = ("BASE_URL", "FEED_SIZE", "PER_PAGE", "MAX_PER_PAGE", "MAX_AGE",
+_OUTPUT_SETTINGS = ("BASE_URL", "FEED_SIZE", "CALENDAR_SIZE", "PER_PAGE", "MAX_PER_PAGE", "MAX_AGE",
                     "STALE_WHILE_REVALIDATE", "STALE_IF_ERROR")
 
 

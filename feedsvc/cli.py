@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +33,22 @@ def _progress(label: str):  # type: ignore[no-untyped-def]
     return report
 
 
+@contextmanager
+def _problems_not_logged() -> Iterator[None]:
+    """The loader logs each problem as a warning (a server's log); ``check`` prints them itself.
+
+    Without this every problem came out twice: once as a log line on stderr (path relative
+    to the content directory), once as the command's own line on stdout.
+    """
+    logger = logging.getLogger("feedsvc.content")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 @content_cli.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def check(directory: Path | None) -> None:
@@ -39,7 +58,8 @@ def check(directory: Path | None) -> None:
     """
     root = directory or Path(current_app.config["CONTENT_DIR"])
     try:
-        index = Loader(root).load(progress=_progress("checking"))
+        with _problems_not_logged():
+            index = Loader(root).load(progress=_progress("checking"))
     except SiteError as exc:
         for p in exc.problems:
             click.echo(f"{root / p.path}: {p.field}: {p.message}")

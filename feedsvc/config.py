@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "PARSE_CACHE_DIR": None,           # no longer used (the index database replaces it); accepted, ignored
     "FEED_SIZE": 50,                   # entries per feed document (RFC 5005 page size)
     "FEED_MAX_BYTES": 4 * 1024 * 1024,  # entries' content per feed document; beyond: summary + link
+    "CALENDAR_SIZE": 500,              # events per calendar (.ics): those with the latest start
     "PER_PAGE": 20,                    # API default page size
     "MAX_PER_PAGE": 100,               # API largest page size
     "MAX_AGE": 300,                    # Cache-Control max-age and RSS ttl (seconds)
@@ -62,6 +63,7 @@ class _ConfigSchema(Schema):
     PARSE_CACHE_DIR = fields.Str(allow_none=True)
     FEED_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     FEED_MAX_BYTES = fields.Int(strict=True, validate=_nonneg)
+    CALENDAR_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=100_000))
     PER_PAGE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     MAX_PER_PAGE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     MAX_AGE = fields.Int(strict=True, validate=_nonneg)

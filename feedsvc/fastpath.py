@@ -2,7 +2,8 @@
 
 Aggregators poll the same URLs with the same headers all day. Once a document has been
 served through ``http.send``, its response is fully determined by the request line, the
-``Accept`` and ``Accept-Encoding`` headers (which pick the variant and the coding) and the
+``Accept`` header's one negotiation decision (``negotiation.prefers_html``: feed or HTML
+view), the ``Accept-Encoding`` header (which picks the coding) and the
 conditional headers (which pick 200 or 304, decided here exactly as ``http.send`` does),
 for as long as the content version stays the same. So this WSGI middleware keeps, per
 such request shape, the prepared variant and the final header lists the full path sent
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .http import Ready, not_modified
+from .negotiation import prefers_html
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -49,8 +51,9 @@ class FastPath:
         if method not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         version = self.version()
+        # Accept matters only through the one negotiation decision (feed or its HTML view).
         key = (method, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-               environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""),
+               environ.get("QUERY_STRING", ""), "html" if prefers_html(environ.get("HTTP_ACCEPT")) else "",
                environ.get("HTTP_ACCEPT_ENCODING", ""))
         entry = self._table.get(key) if self._for_version == version else None
         if entry is not None:

@@ -109,6 +109,8 @@ def check_json(body: bytes) -> dict[str, Any]:
             assert isinstance(doc[key], str)
     for a in doc.get("authors", []):
         assert isinstance(a, dict) and a.get("name")
+    # JSON Feed 1.0 readers read ``author`` (1.1 deprecates it but allows it beside ``authors``).
+    assert doc.get("author") == (doc["authors"][0] if doc.get("authors") else None)
     for h in doc.get("hubs", []):
         assert set(h) == {"type", "url"}
     ids = []
@@ -117,6 +119,7 @@ def check_json(body: bytes) -> dict[str, Any]:
         assert "content_html" in item or "content_text" in item  # 1.1: one of them is required
         for a in item.get("attachments", []):
             assert a["url"] and a["mime_type"]
+        assert item.get("author") == (item["authors"][0] if item.get("authors") else None)
         ids.append(item["id"])
     assert len(ids) == len(set(ids))
     # Keys are sorted and the output is compact: same content, same bytes.

@@ -33,6 +33,24 @@ def test_check_reports_one_line_per_problem_and_exits_1(site, runner):
     assert "posts/bad-yaml.md: yaml: invalid YAML" in lines[1]
 
 
+def test_check_prints_each_problem_once(site, tmp_path):
+    """As a real command: stdout and stderr together hold each problem exactly once."""
+    site.post("good")
+    site.raw("bad-date.md", "---\ntitle: t\ndate: someday\ncategories: [statements]\n---\n")
+    site.post("twin-a", slug="twin")
+    site.post("twin-b", slug="twin")
+    env = {**os.environ, "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_LOG_LEVEL": "DEBUG"}
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(site.root)],
+                         cwd=ROOT, capture_output=True, text=True, env=env)
+    assert out.returncode == 1
+    both = out.stdout + out.stderr
+    for problem in ("posts/bad-date.md: date: not an ISO 8601 date or datetime: 'someday'",
+                    "posts/twin-b.md: slug: 'twin' is already used by posts/twin-a.md"):
+        assert both.count(problem) == 1, both
+        assert f"{site.root / problem}" in out.stdout.splitlines()
+    assert out.stderr.strip() == "2 posts published, 2 problems"
+
+
 def test_check_broken_site_yaml(site, runner):
     site.write_site(base_url="nope", timezone="Nowhere/Land")
     result = runner.invoke(args=["content", "check", str(site.root)])

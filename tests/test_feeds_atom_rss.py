@@ -101,6 +101,10 @@ def test_rss_items(client):
     enc = old.findall("enclosure")  # RSS allows one: the first attachment
     assert [(e.get("url"), e.get("type"), e.get("length")) for e in enc] == [
         (f"{BASE}/files/report.pdf", "application/pdf", "12345")]
+    # Every further attachment as Media RSS media:content.
+    media = old.findall("{http://search.yahoo.com/mrss/}content")
+    assert [(m.get("url"), m.get("type"), m.get("medium")) for m in media] == [
+        ("https://cdn.example.org/a.mp3", "audio/mpeg", "audio")]
     cats = {(c.text, c.get("domain")) for c in old.findall("category")}
     assert ("Publications", f"{BASE}/categories/") in cats and ("CND", f"{BASE}/tags/") in cats
     assert old.findtext("author") == "press@example.org (Test Network)"  # RSS <author> is an e-mail
@@ -109,6 +113,29 @@ def test_rss_items(client):
     assert items["Statement & more"].findtext("author") == "jane@example.org (Jane Roe)"
     parsed = feedparser.parse(client.get("/feeds/rss.xml").data)
     assert {e.title for e in parsed.entries} == set(items)
+
+
+def test_every_attachment_reaches_rss_readers(site, make_app):
+    """A podcast client reading RSS through feedparser sees the PDF and the MP3 (and a third)."""
+    site.post("report", "Report.", title="Report", categories=["publications"], attachments=[
+        {"url": "/files/report.pdf", "mime_type": "application/pdf", "size_in_bytes": 12345, "title": "Report (PDF)"},
+        {"url": "https://cdn.example.org/talk.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 987654,
+         "title": "The talk <recorded> & edited"},
+        {"url": "/files/slides.odp", "mime_type": "application/vnd.oasis.opendocument.presentation"}])
+    site.post("plain", "No attachment.", title="Plain")
+    body = make_app().test_client().get("/feeds/rss.xml").data
+    check_rss(body)
+    entries = {e.title: e for e in feedparser.parse(body).entries}
+    report = entries["Report"]
+    assert [(e.href, e.type, e.length) for e in report.enclosures] == [
+        (f"{BASE}/files/report.pdf", "application/pdf", "12345")]
+    assert [(m["url"], m["type"], m.get("filesize"), m.get("medium")) for m in report.media_content] == [
+        ("https://cdn.example.org/talk.mp3", "audio/mpeg", "987654", "audio"),
+        (f"{BASE}/files/slides.odp", "application/vnd.oasis.opendocument.presentation", None, None)]
+    assert "media_content" not in entries["Plain"] and not entries["Plain"].enclosures
+    item = next(i for i in etree.fromstring(body).iter("item") if i.findtext("title") == "Report")
+    title = item.find("{http://search.yahoo.com/mrss/}content/{http://search.yahoo.com/mrss/}title")
+    assert title.get("type") == "plain" and title.text == "The talk <recorded> & edited"
 
 
 def test_xml_stylesheet_and_xslt_render(client):

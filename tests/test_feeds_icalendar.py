@@ -65,7 +65,8 @@ def test_one_event_per_event_post(client):
     assert zoned["DTSTART"].params["TZID"] == "Europe/Vienna"
     assert zoned["DTSTART"].dt == datetime(2021, 5, 1, 7, 0, tzinfo=UTC)
     tzids = [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
-    assert tzids == ["Europe/Vienna"]  # every TZID used has its VTIMEZONE; no offset-named zones
+    # Every TZID used has its VTIMEZONE, and the site's zone has one; no offset-named zones.
+    assert tzids == ["Europe/London", "Europe/Vienna"] and cal.get_missing_tzids() == set()
 
 
 def test_uid_stable_across_edits(site, make_app):
@@ -89,8 +90,9 @@ def test_vtimezone_covers_events_after_2038(site, make_app):
     site.post("far", title="Far", date="2021-01-01", categories=["events"],
               event={"start": "2045-07-01T10:00:00", "timezone": "America/New_York"})
     cal = parse(make_app().test_client().get("/feeds/calendar.ics").data)
-    (tz,) = cal.walk("VTIMEZONE")
-    assert str(tz["TZID"]) == "America/New_York"
+    zones = {str(tz["TZID"]): tz for tz in cal.walk("VTIMEZONE")}
+    assert sorted(zones) == ["America/New_York", "Europe/London"]  # the event's zone and the site's
+    tz = zones["America/New_York"]
     # The zone's rules reach the event: 2045-07-01 10:00 New York (EDT) is 14:00 UTC.
     (ev,) = cal.walk("VEVENT")
     assert ev["DTSTART"].params["TZID"] == "America/New_York"

@@ -64,6 +64,28 @@ def test_feed_and_item_members(client):
         datetime.fromisoformat(i["date_modified"]) for i in doc["items"])
 
 
+def read_as_json_feed_10(doc: dict) -> tuple[str | None, list[tuple[str, str | None]]]:
+    """What a JSON Feed 1.0 reader finds: ``author`` objects only (1.0 has no ``authors``)."""
+    def name(obj: dict) -> str | None:
+        author = obj.get("author")
+        return author.get("name") if isinstance(author, dict) else None
+
+    return name(doc), [(i["title"], name(i)) for i in doc["items"]]
+
+
+def test_json_feed_10_readers_see_the_authors(client):
+    doc = check_json(client.get("/feeds/feed.json").data)
+    feed_author, items = read_as_json_feed_10(doc)
+    assert feed_author == "Test Network"
+    assert doc["author"] == {"name": "Test Network", "url": "https://example.org/"}
+    assert dict(items) == {"Déclaration": "Test Network", "Zoned event": "Test Network",
+                           "Side event": "Test Network", "Statement & more": "Jane Roe",
+                           "Old report": "Test Network"}
+    jane = next(i for i in doc["items"] if i["title"] == "Statement & more")
+    # Same object in both members; an e-mail-only author becomes a mailto: URL in both.
+    assert jane["author"] == jane["authors"][0] == {"name": "Jane Roe", "url": "mailto:jane@example.org"}
+
+
 def test_next_url_pages(site, make_app):
     populate(site)
     client = make_app(FEED_SIZE=2).test_client()

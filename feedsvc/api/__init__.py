@@ -1,6 +1,6 @@
 """JSON API under /api/v1: routes only (shapes in schemas.py, the OpenAPI in openapi.py).
 
-Each view: validate the query (``ListArgs``) -> query the index -> dump with the schemas
+Each view: validate the query (``feedsvc.args.ListArgs``, the rules the feeds share) -> query the index -> dump with the schemas
 -> ``caching.render`` -> ``http.send``. Paging headers: RFC 8288 ``Link`` and ``X-Total-Count``.
 """
 
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, redirect, request
 
 from .. import http, urls
+from ..args import ListArgs, When, load, past_the_end
 from ..caching import Representation, render
 from ..canonical_json import to_json
 from ..content import Index, Query
@@ -21,7 +22,7 @@ from ..content.paging import Page
 from ..errors import ApiError
 from ..extensions import current_index
 from . import openapi
-from .schemas import ListArgs, When, dump_categories, dump_page, dump_post, dump_tags
+from .schemas import dump_categories, dump_page, dump_post, dump_tags
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group="openapi")
 JSON = "application/json"
@@ -35,8 +36,7 @@ def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
     site = index.site
     schema = _list_schema(cfg["PER_PAGE"], cfg["MAX_PER_PAGE"], site.timezone,
                           tuple(c.slug for c in site.categories), tuple(exclude))
-    args: dict[str, Any] = schema.load(request.args)
-    return args
+    return load(schema, request.args)
 
 
 @lru_cache(maxsize=32)
@@ -57,7 +57,7 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Re
     site = index.site
     page = Page(args["page"], args["per_page"], len(posts))
     if not page.exists:
-        raise _not_found(f"page {page.number} does not exist; this list has {page.total_pages} page(s)")
+        raise _not_found(past_the_end(page.number, page.total_pages))
     params = {k: str(args[k]) for k in FILTERS if k in args}
 
     def link(n: int) -> str:

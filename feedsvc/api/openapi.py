@@ -68,8 +68,9 @@ def build_spec(site: Site, config: Mapping[str, Any]) -> APISpec:
         info={"description": (
             "Posts, categories and tags of the site, read-only. Every endpoint answers GET and HEAD, "
             "with ETag/Last-Modified validators. Optional members are omitted, never null. A known "
-            "parameter with a bad value, or given more than once, is a 400 naming every bad "
-            "parameter; unknown parameters (cache busters) are ignored.")},
+            "parameter with a bad value, an empty value, or given more than once, is a 400 naming every "
+            "bad parameter; unknown parameters (cache busters) are ignored. The feeds under /feeds apply "
+            "the same rules to page, lang and q, with the same status and error body.")},
     )
     plugin.map_to_openapi_type(fields.Url, "string", "uri")
     comp = spec.components

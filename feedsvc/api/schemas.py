@@ -16,10 +16,10 @@ from marshmallow.utils import get_value
 from marshmallow.experimental.context import Context
 
 from .. import urls
+from ..args import ListArgs, When  # re-exported: the LOAD schema of the listings (shared with the feeds)
 from ..content import Post, Site
 from ..content.index import CategoryInfo, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
-from .args import ListArgs, When  # re-exported: the LOAD schema of the listings
 
 __all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "When", "dump_post"]
 

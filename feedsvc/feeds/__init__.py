@@ -17,12 +17,13 @@ from flask import Blueprint, current_app, request
 from lxml import etree
 
 from .. import caching, http, urls
+from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
 from ..caching import Representation
 from ..content import Index
 from ..errors import ApiError
 from ..extensions import current_index, state
+from ..negotiation import prefers_html
 from . import atom, icalendar, jsonfeed, opml, rss, websub
-from .args import ArchiveArgs, FeedArgs, OpmlArgs, parse
 from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
@@ -49,18 +50,16 @@ def _not_found(exc: FeedNotFound) -> ApiError:
 
 
 def for_browser(fmt: str) -> bool:
-    """True when a browser navigates to an Atom/RSS feed (it lists text/html above the feed type).
+    """True when a browser navigates to an Atom/RSS feed: ``negotiation.prefers_html``, the one decision.
 
     Chromium shows ``application/atom+xml`` and ``application/rss+xml`` as plain text and
     is removing XSLT, so a browser gets the page ``feed.xsl`` describes, transformed here;
-    feed readers list the feed types (or ``*/*``) and get the XML, which still carries the
-    ``<?xml-stylesheet?>`` instruction for clients that render it themselves.
+    feed readers (any client that rates an XML or feed type as high as text/html) get the
+    XML, which still carries the ``<?xml-stylesheet?>`` instruction for clients that render
+    it themselves. The render cache key (``browser``), ``Vary: Accept`` and the fast path's
+    replay key follow the same function.
     """
-    if fmt not in BROWSER_FORMATS:
-        return False
-    accept = request.accept_mimetypes
-    html = max((q for m, q in accept if m == "text/html"), default=0)
-    return html > accept[MEDIA_TYPES[fmt].split(";")[0]]
+    return fmt in BROWSER_FORMATS and prefers_html(request.headers.get("Accept"))
 
 
 def _representation(doc: FeedDoc, last_modified: datetime) -> Representation:
@@ -106,7 +105,7 @@ def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
 def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index, dict[str, Any], Any, bool]:
     """The index, validated arguments, scope (404 when unknown) and browser flag of a feed request."""
     index = current_index()
-    args = _canonical_lang(index, parse(schema, request.args))
+    args = _canonical_lang(index, load(schema, request.args))
     try:
         scope = resolve_scope(index, kind, slug)
     except FeedNotFound as exc:
@@ -138,8 +137,9 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     index, args, scope, browser = _request(fmt, kind, slug, FeedArgs)
     cfg = current_app.config
     return _send({"slug": slug, **args}, lambda: build_feed(
-        index, fmt, scope, lang=args["lang"], q=args["q"], page=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
+        index, fmt, scope, lang=args.get("lang"), q=args.get("q"), page=args["page"], feed_size=cfg["FEED_SIZE"],
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"], calendar_size=cfg["CALENDAR_SIZE"]),
+        lambda: _scope_last_modified(index, scope, args), browser)
 
 
 def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> datetime:
@@ -150,7 +150,7 @@ def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> date
     """
     return index.query_last_modified(category=scope.slug if scope.kind == "category" else None,
                                      tag=scope.slug if scope.kind == "tag" else None,
-                                     lang=args["lang"], q=args.get("q"))
+                                     lang=args.get("lang"), q=args.get("q"))
 
 
 def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
@@ -162,14 +162,14 @@ def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any
     index, args, scope, browser = _request(fmt, kind, slug, ArchiveArgs)
     cfg = current_app.config
     return _send({"slug": slug, "year": year_n, **args}, lambda: build_archive(
-        index, fmt, scope, year_n, lang=args["lang"], part=args["page"], feed_size=cfg["FEED_SIZE"],
+        index, fmt, scope, year_n, lang=args.get("lang"), part=args["page"], feed_size=cfg["FEED_SIZE"],
         ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
 
 
 @bp.get("/opml.xml")
 def opml_view() -> Any:
     """OPML 2.0 list of every feed."""
-    args = parse(OpmlArgs, request.args)
+    args = load(OpmlArgs, request.args)
     index = current_index()
 
     def produce() -> Representation:

@@ -8,7 +8,7 @@ feed's ``updated`` is the newest entry's, and every URL comes from ``site.base_u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
@@ -16,6 +16,7 @@ from lxml.html import builder as E
 from lxml.html import tostring
 
 from .. import __version__, urls
+from ..args import past_the_end
 from ..content import Index, Page, Post, Query, Site
 from .events import event_block_html
 
@@ -263,16 +264,41 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
     )
 
 
+def build_calendar(index: Index, scope: Scope, *, lang: str | None = None, q: str | None = None,
+                   page: int = 1, size: int = 500, ttl: int = 0) -> FeedDoc:
+    """A subscribed calendar: the ``size`` events with the latest start, in start order.
+
+    Chosen by event date (``Index.events``), never by publication date or the clock: the
+    same content gives the same calendar, and upcoming events are never pushed out by older
+    posts. ``?page=N`` holds the next ``size`` older events (N-1 pages of later ones skipped);
+    past the oldest event it is FeedNotFound (page 1 always exists, even with no event).
+    """
+    site = index.site
+    ranked = index.events(scope_query(scope, lang, q), limit=page * size)  # ascending; the latest page*size
+    skip = (page - 1) * size
+    if page > 1 and len(ranked) <= skip:
+        raise FeedNotFound(past_the_end(page, -(-len(ranked) // size) or 1))
+    events = ranked[:len(ranked) - skip]
+    self_url = urls.feed(site, "ics", scope.kind, scope.slug, variant_params(lang, q, page))
+    doc = _base(index, "ics", scope, lang, q, events, self_url, [], ttl)
+    # A page imported beside the subscribed calendar must not look like it in the calendar app.
+    return replace(doc, title=f"{doc.title} (older events, page {page})") if page > 1 else doc
+
+
 def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None, q: str | None = None,
-               page: int = 1, feed_size: int = 50, ttl: int = 0, max_bytes: int = 0) -> FeedDoc:
-    """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end."""
+               page: int = 1, feed_size: int = 50, ttl: int = 0, max_bytes: int = 0,
+               calendar_size: int = 500) -> FeedDoc:
+    """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end.
+
+    A calendar (``ics``) is chosen by event date instead: see ``build_calendar``.
+    """
+    if fmt == "ics":
+        return build_calendar(index, scope, lang=lang, q=q, page=page, size=calendar_size, ttl=ttl)
     site = index.site
     posts = scope_posts(index, scope, lang, q)
-    if fmt == "ics":
-        posts = tuple(p for p in posts if p.event is not None)
     pg = Page(page, feed_size, len(posts))
     if not pg.exists:
-        raise FeedNotFound(f"page {page} does not exist (last page is {pg.total_pages})")
+        raise FeedNotFound(past_the_end(page, pg.total_pages))
 
     def at(n: int | None) -> str:
         return urls.feed(site, fmt, scope.kind, scope.slug, variant_params(lang, q, n))
@@ -285,7 +311,7 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
         if pg.next:
             links.append(Link("next", at(pg.next)))
         links.append(Link("last", at(pg.total_pages)))
-    if page == 1 and q is None and fmt != "ics":
+    if page == 1 and q is None:
         newest_key = newest_archive(index, scope, lang, feed_size)
         if newest_key:  # RFC 5005 §4: the current document points at the newest archive
             links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *newest_key)))

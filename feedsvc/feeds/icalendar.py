@@ -2,7 +2,8 @@
 
 Nothing reads the clock: DTSTAMP/LAST-MODIFIED are the post's ``updated`` date and CREATED
 its publication date. Times are written in UTC, or in the named IANA zone the editor gave,
-with its VTIMEZONE: never a bare offset as a TZID, which most calendar apps reject.
+with its VTIMEZONE: never a bare offset as a TZID, which most calendar apps reject. The
+site's zone always has its VTIMEZONE too, so a calendar with no event is still valid.
 """
 
 from __future__ import annotations
@@ -67,11 +68,26 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("status", "CONFIRMED")
         ve.add("transp", "OPAQUE")
         cal.add_component(ve)
-    # VTIMEZONE rules must cover every event; the library's default range ends in 2038.
-    years = [(i.post.event.end or i.post.event.start).year for i in doc.items if i.post.event]
-    # In name order: the library's own add_missing_timezones walks a set of names, whose
-    # order changes with each process's string hash seed (and so would the ETag).
-    last = date(max([2037, *years]) + 1, 1, 1)
-    for i, tzid in enumerate(sorted(cal.get_missing_tzids())):
-        cal.subcomponents.insert(i, Timezone.from_tzid(tzid, last_date=last))
+    _add_timezones(cal, doc)
     return cal.to_ical()
+
+
+def _add_timezones(cal: Calendar, doc: FeedDoc) -> None:
+    """A VTIMEZONE for the site's zone and for every zone an event names, in TZID order.
+
+    The site's zone is always there: it is the publisher's home zone, and it keeps a
+    calendar with no event valid (RFC 5545 §3.6: at least one component). The rules cover
+    every event (the library's default range ends in 2038) and depend only on content;
+    sorted, so the same content gives the same bytes (the library's own set order does not).
+    """
+    events = [i.post.event for i in doc.items if i.post.event is not None]
+    tzids = sorted({doc.site.timezone, *(ev.timezone for ev in events if ev.timezone)})
+    first = min([date(1970, 1, 1), *(ev.start.date() for ev in events)])
+    last = date(max([2037, *((ev.end or ev.start).year for ev in events)]) + 1, 1, 1)
+    zones = []
+    for tzid in tzids:
+        try:
+            zones.append(Timezone.from_tzid(tzid, first_date=first, last_date=last))
+        except ValueError:  # a zone the library cannot describe: events still carry their TZID
+            continue
+    cal.subcomponents[:0] = zones  # before the events that use them

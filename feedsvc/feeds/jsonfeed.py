@@ -83,6 +83,8 @@ class ItemSchema(_Compact):
     date_published = fields.DateTime(format="iso")
     date_modified = fields.DateTime(format="iso")
     authors = fields.Nested(AuthorSchema, many=True)
+    #: JSON Feed 1.0's ``author``, deprecated by 1.1 but allowed beside ``authors`` for 1.0 readers.
+    author = fields.Nested(AuthorSchema)
     tags = fields.List(fields.Str())
     language = fields.Str()
     attachments = fields.Nested(AttachmentSchema, many=True)
@@ -116,6 +118,7 @@ class JsonFeedSchema(_Compact):
     icon = fields.Str()
     favicon = fields.Str()
     authors = fields.Nested(AuthorSchema, many=True)
+    author = fields.Nested(AuthorSchema)  # JSON Feed 1.0 (deprecated in 1.1, kept for 1.0 readers)
     language = fields.Str()
     hubs = fields.Nested(HubSchema, many=True)
     next_url = fields.Str()
@@ -152,7 +155,7 @@ def write(doc: FeedDoc) -> bytes:
         items.append({
             "id": p.id, "url": item.url, "title": p.title, "content_html": html,
             "summary": p.summary or None, "image": p.image, "date_published": p.date,
-            "date_modified": p.updated, "authors": [_author(p.author)],
+            "date_modified": p.updated, "authors": [_author(p.author)], "author": _author(p.author),
             "tags": list(dict.fromkeys([c["label"] for c in cats] + [t["label"] for t in tags])),
             "language": p.lang,
             "attachments": [{"url": a.url, "mime_type": a.mime_type, "title": a.title,
@@ -163,7 +166,7 @@ def write(doc: FeedDoc) -> bytes:
     data = {
         "version": VERSION, "title": doc.title, "home_page_url": doc.alternate_url, "feed_url": doc.self_url,
         "description": doc.subtitle or None, "icon": site.logo or site.icon, "favicon": site.icon,
-        "authors": [_author(site.author)], "language": doc.language,
+        "authors": [_author(site.author)], "author": _author(site.author), "language": doc.language,
         "hubs": [{"type": "WebSub", "url": doc.hub}] if doc.hub else None,
         "next_url": doc.link("next"), "items": items,
         "_feedsvc": {"id": doc.id, "updated": doc.updated, "archive": doc.archive or None, "links": links},

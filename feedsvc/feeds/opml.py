@@ -7,6 +7,7 @@ imports the file subscribes to each feed once.
 from __future__ import annotations
 
 from email.utils import format_datetime
+from html import escape
 
 from lxml import etree
 
@@ -39,8 +40,10 @@ def write(index: Index, fmt: str = "atom") -> bytes:
     def outline(parent: etree._Element, kind: str, slug: str | None) -> None:
         # The same title, description and page as the feed itself says (one source: resolve_scope).
         scope = resolve_scope(index, kind, slug)
-        etree.SubElement(parent, "outline", type="rss", text=scope.title, title=scope.title,
-                         description=scope.description, xmlUrl=urls.feed(site, fmt, kind, slug),
+        # OPML 2.0: ``text`` may hold encoded HTML, and ``description`` is the feed's (an RSS
+        # description, HTML): plain text entering them is escaped. ``title`` is the feed's title.
+        etree.SubElement(parent, "outline", type="rss", text=escape(scope.title, quote=False), title=scope.title,
+                         description=escape(scope.description, quote=False), xmlUrl=urls.feed(site, fmt, kind, slug),
                          htmlUrl=scope.html_url, language=site.language,
                          version="RSS2" if fmt == "rss" else LABELS[fmt])
 

@@ -2,12 +2,15 @@
 
 Spec: https://www.rssboard.org/rss-specification. feedgen takes the channel <link> from
 the last link added, so ``self`` goes first and ``alternate`` last; RSS allows one
-enclosure per item, so only the first attachment is written (Atom and JSON carry all).
+enclosure per item: the first attachment is the ``<enclosure>``, every further one a Media
+RSS ``media:content`` (xmlext), so podcast clients reading RSS see them all. Every
+``<description>`` is HTML to readers, so plain text (a summary) is escaped into it.
 """
 
 from __future__ import annotations
 
 import math
+from html import escape
 
 from feedgen.feed import FeedGenerator
 
@@ -22,7 +25,7 @@ def write(doc: FeedDoc) -> bytes:
     fg.register_extension("feedsvc", FeedExtension, EntryExtension, atom=False, rss=True)
     fg.feedsvc.doc = doc
     fg.title(doc.title)
-    fg.description(doc.subtitle or doc.title)
+    fg.description(_html(doc.subtitle or doc.title))
     fg.updated(doc.updated)  # also lastBuildDate
     fg.pubDate(doc.updated)
     fg.language(doc.language)
@@ -57,5 +60,14 @@ def write(doc: FeedDoc) -> bytes:
             att = post.attachments[0]
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
         fe.content(html, type="html")  # content:encoded
-        fe.description(post.summary or post.title or post.slug)
+        fe.description(_html(post.summary or post.title or post.slug))
     return fg.rss_str()  # the stylesheet instruction comes from FeedExtension
+
+
+def _html(text: str) -> str:
+    """Plain text as the HTML an RSS ``<description>`` holds: ``<img …>`` in a summary stays text.
+
+    Titles stay plain text, as RSS 2.0 and the RSS Best Practices Profile have them (readers
+    such as newsboat show them verbatim, so escaping them would show ``&amp;`` there).
+    """
+    return escape(text, quote=False)

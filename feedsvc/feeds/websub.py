@@ -42,7 +42,7 @@ def _variants(old: Index, new: Index) -> Iterator[tuple[str, str | None, str | N
 
 
 def _fingerprint(index: Index, fmt: str, kind: str, slug: str | None, lang: str | None,
-                 feed_size: int, ttl: int, max_bytes: int = 0) -> tuple | None:
+                 feed_size: int, ttl: int, max_bytes: int = 0, calendar_size: int = 500) -> tuple | None:
     """The document's fingerprint; None when it is missing (404) or has no entries.
 
     A feed that goes from missing to empty (a new tag's other-language variant) has
@@ -50,20 +50,21 @@ def _fingerprint(index: Index, fmt: str, kind: str, slug: str | None, lang: str 
     """
     try:
         doc = build_feed(index, fmt, resolve_scope(index, kind, slug), lang=lang, feed_size=feed_size, ttl=ttl,
-                         max_bytes=max_bytes)
+                         max_bytes=max_bytes, calendar_size=calendar_size)
     except FeedNotFound:
         return None
     return doc.fingerprint() if doc.items else None
 
 
-def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0, max_bytes: int = 0) -> list[str]:
+def changed_urls(old: Index, new: Index, feed_size: int, ttl: int = 0, max_bytes: int = 0,
+                 calendar_size: int = 500) -> list[str]:
     """Self URLs of every feed (format, scope, language) whose document differs between indexes."""
     site = new.site
     out: list[str] = []
     for kind, slug, lang in _variants(old, new):
         for probe, formats in (("atom", FEED_FORMATS), ("ics", ("ics",))):
-            if _fingerprint(old, probe, kind, slug, lang, feed_size, ttl, max_bytes) != \
-                    _fingerprint(new, probe, kind, slug, lang, feed_size, ttl, max_bytes):
+            if _fingerprint(old, probe, kind, slug, lang, feed_size, ttl, max_bytes, calendar_size) != \
+                    _fingerprint(new, probe, kind, slug, lang, feed_size, ttl, max_bytes, calendar_size):
                 out += [urls.feed(site, fmt, kind, slug, {"lang": lang}) for fmt in formats]
     return out
 
@@ -72,8 +73,8 @@ class Publisher:
     """Queues content changes and pings the hub from a background thread."""
 
     def __init__(self, feed_size: int, ttl: int, retries: int, timeout: float, backoff: float,
-                 max_bytes: int = 0) -> None:
-        self.feed_size, self.ttl, self.max_bytes = feed_size, ttl, max_bytes
+                 max_bytes: int = 0, calendar_size: int = 500) -> None:
+        self.feed_size, self.ttl, self.max_bytes, self.calendar_size = feed_size, ttl, max_bytes, calendar_size
         self.retries, self.timeout, self.backoff = retries, timeout, backoff
         self._jobs: queue.Queue[tuple[Index, Index]] = queue.Queue()
         self._lock = threading.Lock()
@@ -90,7 +91,7 @@ class Publisher:
         if "websub" not in extra:
             cfg = app.config
             extra["websub"] = cls(cfg["FEED_SIZE"], cfg["MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_TIMEOUT"],
-                                  cfg["WEBSUB_BACKOFF"], cfg["FEED_MAX_BYTES"])
+                                  cfg["WEBSUB_BACKOFF"], cfg["FEED_MAX_BYTES"], cfg["CALENDAR_SIZE"])
         return extra["websub"]
 
     def on_change(self, old: Index, new: Index) -> None:
@@ -114,7 +115,7 @@ class Publisher:
             old, new = self._jobs.get()
             try:
                 hub = new.site.websub_hub or ""
-                targets = changed_urls(old, new, self.feed_size, self.ttl, self.max_bytes)
+                targets = changed_urls(old, new, self.feed_size, self.ttl, self.max_bytes, self.calendar_size)
                 log.info("websub: %d changed feed(s) to announce to %s", len(targets), hub)
                 for url in targets:
                     self._ping(hub, url)

@@ -2,6 +2,7 @@
 
 - RFC 5005 ``fh:archive`` and paging/archive/hub ``atom:link`` elements in RSS channels;
 - per-entry ``xml:lang`` (Atom), ``dc:language`` / ``dc:creator`` (RSS), ``media:thumbnail``;
+- RSS attachments after the first (RSS allows one ``<enclosure>``) as Media RSS ``media:content``;
 - the ``<?xml-stylesheet?>`` processing instruction that lets browsers show a readable page.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from ..content import Attachment
 from .document import FeedDoc, FeedItem
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -16,6 +18,8 @@ FH = "http://purl.org/syndication/history/1.0"
 DC = "http://purl.org/dc/elements/1.1/"
 MEDIA = "http://search.yahoo.com/mrss/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+#: Media RSS ``medium`` values that a MIME type's top-level type names directly.
+_MEDIUMS = ("image", "audio", "video")
 
 
 class FeedExtension:
@@ -84,7 +88,8 @@ class EntryExtension:
         return entry
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
-        """dc:creator when the author has no e-mail (RSS <author> must be one), dc:language, image."""
+        """dc:creator when the author has no e-mail (RSS <author> must be one), dc:language, image,
+        and every attachment after the first (the one ``<enclosure>`` RSS allows) as media:content."""
         if self.item is None:
             return item
         post = self.item.post
@@ -92,11 +97,26 @@ class EntryExtension:
             etree.SubElement(item, f"{{{DC}}}creator").text = post.author.name
         etree.SubElement(item, f"{{{DC}}}language").text = post.lang
         self._image(item)
+        for att in post.attachments[1:]:
+            _media_content(item, att)
         return item
 
     def _image(self, parent: etree._Element) -> None:
         if self.item is not None and self.item.post.image:
             etree.SubElement(parent, f"{{{MEDIA}}}thumbnail", url=self.item.post.image)
+
+
+def _media_content(parent: etree._Element, att: Attachment) -> None:
+    """A Media RSS ``media:content`` for one attachment: url, type, fileSize, medium, title (plain)."""
+    content = etree.SubElement(parent, f"{{{MEDIA}}}content", url=att.url, type=att.mime_type)
+    if att.size_in_bytes is not None:
+        content.set("fileSize", str(att.size_in_bytes))
+    medium = att.mime_type.split("/", 1)[0]
+    if medium in _MEDIUMS:
+        content.set("medium", medium)
+    if att.title:
+        title = etree.SubElement(content, f"{{{MEDIA}}}title", type="plain")
+        title.text = att.title
 
 
 def _stylesheet_pi(root: etree._Element, doc: FeedDoc) -> None:

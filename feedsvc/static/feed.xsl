@@ -34,7 +34,7 @@
           <label for="feed-url">Feed address</label>
           <input id="feed-url" type="text" readonly="readonly" value="{$self}"/>
           <h1><xsl:value-of select="$title"/></h1>
-          <p class="subtitle"><xsl:value-of select="atom:feed/atom:subtitle | rss/channel/description"/></p>
+          <p class="subtitle"><xsl:value-of select="atom:feed/atom:subtitle"/><xsl:value-of select="rss/channel/description" disable-output-escaping="yes"/></p>
           <p><a href="{$home-url}">Visit the website →</a></p>
           <h2>Recent posts</h2>
           <xsl:apply-templates select="atom:feed/atom:entry | rss/channel/item"/>
@@ -76,7 +76,8 @@
     <article>
       <h3><a href="{link}"><xsl:value-of select="title"/></a></h3>
       <p class="date"><xsl:value-of select="pubDate"/></p>
-      <p><xsl:value-of select="description"/></p>
+      <!-- An RSS description is HTML (feedsvc escapes plain text into it): copied as such. -->
+      <p><xsl:value-of select="description" disable-output-escaping="yes"/></p>
     </article>
   </xsl:template>
 </xsl:stylesheet>
