@@ -239,6 +239,10 @@ class Index:
                                 (slug,)).fetchone()
         return None if row is None else str(row[0])
 
+    def oldest(self) -> Post | None:
+        """The published post published first (ties: the last in feed order)."""
+        return self._one("p.published = 1 ORDER BY p.date_ts, p.slug DESC LIMIT 1")
+
     def latest_update(self) -> Post | None:
         """The published post updated last (ties: the first in feed order)."""
         return self._one("p.published = 1 ORDER BY p.updated_ts DESC, p.date_ts DESC, p.slug LIMIT 1")

@@ -28,8 +28,8 @@ def write(index: Index, fmt: str = "atom") -> bytes:
     # OPML dates are RFC 822; from content, never the clock.
     latest = index.latest_update()
     changed = latest.updated if latest is not None else EPOCH
-    oldest = index.posts[-1:]
-    etree.SubElement(head, "dateCreated").text = format_datetime(oldest[0].date if oldest else EPOCH)
+    oldest = index.oldest()
+    etree.SubElement(head, "dateCreated").text = format_datetime(oldest.date if oldest else EPOCH)
     etree.SubElement(head, "dateModified").text = format_datetime(changed)
     etree.SubElement(head, "ownerName").text = site.author.name
     if site.author.email:
