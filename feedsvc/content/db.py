@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -38,6 +38,8 @@ CREATE TABLE files(
     field TEXT, message TEXT               -- the file's current problem, if any
 ) WITHOUT ROWID;
 CREATE INDEX files_without_post ON files(mtime_ns) WHERE has_post = 0;
+CREATE INDEX files_sig ON files(path, mtime_ns, size, ino, seen_ns);
+CREATE INDEX files_problems ON files(path) WHERE field IS NOT NULL;
 CREATE TABLE posts(
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL UNIQUE,

@@ -331,9 +331,10 @@ class Loader:
             found, gone = self.tree.stat_paths(paths)
             files: Iterable[Found] = found
             known = {row[0]: row[1:] for rel, *_ in found for row in conn.execute(
-                "SELECT path, mtime_ns, size, ino, seen_ns, sha FROM files WHERE path = ?", (rel,)).fetchall()}
+                "SELECT path, mtime_ns, size, ino, seen_ns FROM files WHERE path = ?", (rel,)).fetchall()}
         else:
-            known = {row[0]: row[1:] for row in conn.execute("SELECT path, mtime_ns, size, ino, seen_ns, sha FROM files")}
+            known = {row[0]: row[1:] for row in conn.execute(
+                "SELECT path, mtime_ns, size, ino, seen_ns FROM files INDEXED BY files_sig")}
             if known and not (self.root / POSTS_DIR).is_dir():
                 # A vanished tree (a deploy mid-way, an unmounted volume) is not a deletion of every post.
                 raise FileNotFoundError(f"{self.root / POSTS_DIR} not found")
@@ -351,7 +352,8 @@ class Loader:
             entry = known.get(rel)
             if site_changed or entry is None or entry[:3] != sig:
                 todo.append((rel, path, sig))
-            elif entry[0] + RACY_NS > entry[3] and file_sha(path) != entry[4]:
+            elif entry[0] + RACY_NS > entry[3] and file_sha(path) != conn.execute(
+                    "SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()[0]:
                 # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
                 todo.append((rel, path, sig))
         if paths is None:
@@ -395,18 +397,23 @@ class Loader:
             self._report(Problem(source, "categories", "its category is no longer declared in site.yaml: "
                                                        "unpublished until the post or site.yaml is fixed"))
 
+    def _settle(self, writer: Writer) -> None:
+        """Decide slug owners and translation groups, and log the problems they raise (once each)."""
+        writer.settle()
+        writer.link_translations()
+        for source, slug, owner in self.conn.execute(
+                "SELECT p.source, p.slug, o.source FROM posts p JOIN posts o ON o.slug = p.slug AND o.published = 1 "
+                "WHERE p.published = 0").fetchall():
+            self._report(Problem(source, "slug", f"{slug!r} is already used by {owner}"))
+        for row in self.conn.execute("SELECT path, field, message FROM link_problems").fetchall():
+            self._report(Problem(*row))
+
     def _commit(self, writer: Writer, site: Site, full: bool) -> None:
         import orjson
 
         conn = self.conn
-        writer.settle()
-        writer.link_translations()
-        for source, slug, owner in conn.execute(
-                "SELECT p.source, p.slug, o.source FROM posts p JOIN posts o ON o.slug = p.slug AND o.published = 1 "
-                "WHERE p.published = 0").fetchall():
-            self._report(Problem(source, "slug", f"{slug!r} is already used by {owner}"))
-        for row in conn.execute("SELECT path, field, message FROM link_problems").fetchall():
-            self._report(Problem(*row))
+        if writer.changed:
+            self._settle(writer)
         no_post = conn.execute("SELECT max(mtime_ns) FROM files WHERE has_post = 0").fetchone()[0] or 0
         prev = conn.execute("SELECT value FROM meta WHERE key = 'dir_mtime_ns'").fetchone()
         # A full walk knows every directory's mtime; a targeted scan only those it looked at.
