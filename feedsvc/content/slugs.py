@@ -68,7 +68,10 @@ def derive_slug(text: str) -> str:
                 out.append(ch)
             continue
         out.append(_fold_char(ch))
-    slug = unicodedata.normalize("NFC", "-".join("".join(out).split()))
+    # A word may not start with a combining mark (one a compatibility form decomposed to).
+    words = ("".join(out)).split()
+    words = [w.lstrip("".join(c for c in w if unicodedata.category(c) in _MARKS)) for w in words]
+    slug = unicodedata.normalize("NFC", "-".join(w for w in words if w))
     if len(slug) > MAX_SLUG:
         slug = slug[:MAX_SLUG].rstrip("-")
     return slug
