@@ -183,6 +183,24 @@ class Index:
         """The current slug for a retired one (from a post's ``aliases``), or None."""
         return self._aliases.get(slug)  # type: ignore[attr-defined]
 
+    # SHIM (issue 14, helper C): minimal translations/tag_slug on the old core; the SQLite core replaces them.
+    def translations(self, post: Post) -> tuple[Post, ...]:
+        """The other published versions of ``post``'s text, sorted by lang (empty: no group)."""
+        root = self.get(post.translation_of) if post.translation_of else post
+        if root is None or root.translation_of:
+            return ()
+        group = [root, *(p for p in self.posts if p.translation_of == root.slug)]
+        return tuple(sorted((p for p in group if p.slug != post.slug), key=lambda p: (p.lang, p.slug)))
+
+    def tag_slug(self, name_or_slug: str) -> str | None:
+        """The canonical slug of a tag given by its slug or any label a post uses (casefolded)."""
+        key = name_or_slug.casefold()
+        for p in self.posts:
+            for t in p.tags:
+                if key in (t.slug.casefold(), t.label.casefold()):
+                    return t.slug
+        return None
+
     @property
     def categories(self) -> tuple[CategoryInfo, ...]:
         """Declared categories in site.yaml order, with post counts."""

@@ -39,7 +39,7 @@ _POST_SCHEMA = PostSchema()
 _SITE_SCHEMA = SiteSchema()
 Progress = Callable[[int, int], None]
 #: Bumped whenever parsing changes what a Post holds (invalidates on-disk parse caches).
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 _SLUG = operator.attrgetter("slug")
 _DATE_TS = operator.attrgetter("date_ts")
 _NAME = operator.attrgetter("name")
@@ -148,7 +148,7 @@ def default_slug(stem: str) -> str:
     """File stem without a leading ``YYYY-MM-DD-``, made URL-safe."""
     if len(stem) > 11 and stem[:4].isdigit() and stem[4] == "-" and stem[7] == "-" and stem[10] == "-":
         stem = stem[11:]
-    return markdown.slugify(stem).encode("ascii", "ignore").decode() or "post"
+    return markdown.slugify(stem) or "post"  # SHIM (issue 14, helper C): letters of any script
 
 
 def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
@@ -221,6 +221,7 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         ),
         event=event,
         aliases=tuple(a for a in dict.fromkeys(d["aliases"]) if a != slug),
+        translation_of=d["translation_of"],
         mtime_ns=mtime_ns,
         # Level 1: the bodies live in the body store's file, not the heap, so ~8 % more
         # bytes there cost less than level 6's extra ~0.2 ms CPU per post on a first start.

@@ -119,6 +119,8 @@ class Post:
     attachments: tuple[Attachment, ...] = ()
     event: Event | None = None
     aliases: tuple[str, ...] = ()
+    #: Slug of the post this one translates (front matter ``translation_of``), as written.
+    translation_of: str | None = None
     #: Modification time of the source file (ns); used for Last-Modified only.
     mtime_ns: int = 0
     #: Sanitised, absolutised HTML, zlib-compressed to keep large corpora small; the

@@ -210,6 +210,7 @@ class PostSchema(Schema):
     event = fields.Nested(EventSchema, load_default=None)
     id = fields.Str(load_default=None, validate=_text)
     aliases = fields.List(fields.Str(validate=_slug), load_default=list)
+    translation_of = fields.Str(load_default=None)  # SHIM (issue 14, helper C): the integrator validates it
 
     @validates_schema
     def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
