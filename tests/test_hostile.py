@@ -495,7 +495,7 @@ def _rules() -> list[str]:
 
 RULES = _rules()
 #: A real value for each kind of URL variable in the hostile app's content.
-REAL = {"slug": "first", "tag": "cnd", "year": "2021", "filename": "site.css"}
+REAL = {"slug": "first", "tag": "cnd", "year": "2021", "filename": "site.css", "lang": "en"}
 SEGMENT_ATTACKS = ["..%2f..%2fsite.yaml", "%252e%252e%252fsecret.txt", "%2e%2e", "..", "%00", "a%00.md",
                    "%ff%fe", "<script>", "x" * 3000]
 YEAR_ATTACKS = ["-1", "0", "99999999999999999999", "abc", "%2e%2e", "2021.0", "+2021"]

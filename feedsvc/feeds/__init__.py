@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from lxml import etree
 
-from .. import caching, http, urls
+from .. import caching, http, i18n, urls
 from ..caching import Representation
 from ..content import Index
 from ..errors import ApiError
@@ -92,7 +92,10 @@ def _stylesheet() -> etree.XSLT:
 def preview(xml: bytes) -> bytes:
     """The readable HTML page of an Atom/RSS document, by the same XSLT browsers would run."""
     doc = etree.fromstring(xml, etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
-    return bytes(_stylesheet()(doc.getroottree())).lstrip()
+    # The page speaks the feed's language (Atom xml:lang, RSS channel/language).
+    lang = doc.get("{http://www.w3.org/XML/1998/namespace}lang") or doc.findtext("channel/language")
+    words = {name: etree.XSLT.strparam(text) for name, text in i18n.feed_page_strings(lang).items()}
+    return bytes(_stylesheet()(doc.getroottree(), **words)).lstrip()
 
 
 def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
