@@ -36,6 +36,8 @@ def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
     schema = _list_schema(cfg["PER_PAGE"], cfg["MAX_PER_PAGE"], site.timezone,
                           tuple(c.slug for c in site.categories), tuple(exclude))
     args: dict[str, Any] = schema.load(request.args)
+    if args.get("tag") is not None:  # a tag by its slug or by a label, in any case
+        args["tag"] = urls.canonical_tag(index, args["tag"]) or args["tag"]
     return args
 
 
@@ -69,7 +71,7 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Re
     }
     meta = {"page": page.number, "per_page": page.per_page, "total_items": page.total,
             "total_pages": page.total_pages}
-    doc = dump_page(site, page.slice(posts), meta, links)
+    doc = dump_page(site, page.slice(posts), meta, links, index)
     # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
     link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
                             if links[rel])
@@ -108,7 +110,9 @@ def post(slug: str) -> Response:
         raise _not_found(f"no post with slug {slug!r}")
 
     def produce() -> Representation:
-        return Representation(to_json(dump_post(index.site, found)), JSON, index.last_modified([found]))
+        # The post lists its translations' titles and URLs: it changes when they do.
+        shown = [found, *index.translations(found)]
+        return Representation(to_json(dump_post(index.site, found, index)), JSON, index.last_modified(shown))
 
     return http.send(render("api.post", {"slug": slug}, produce))
 

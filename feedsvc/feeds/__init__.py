@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 from lxml import etree
+from werkzeug.routing import RequestRedirect
 
 from .. import caching, http, i18n, urls
 from ..caching import Representation
@@ -106,9 +107,21 @@ def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _tag_by_name(index: Index, given: str) -> None:
+    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``): 308 to its slug's URL."""
+    slug = urls.canonical_tag(index, given)
+    if slug is not None and slug != given:
+        rest = request.path.removeprefix(f"/feeds/tags/{given}")  # the document under the tag: /atom.xml, ...
+        query = request.query_string.decode("latin-1")
+        target = urls.absolute(index.site, urls.scope_path("tag", slug) + rest)
+        raise RequestRedirect(target + (f"?{query}" if query else ""))
+
+
 def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index, dict[str, Any], Any, bool]:
     """The index, validated arguments, scope (404 when unknown) and browser flag of a feed request."""
     index = current_index()
+    if kind == "tag":
+        _tag_by_name(index, slug or "")
     args = _canonical_lang(index, parse(schema, request.args))
     try:
         scope = resolve_scope(index, kind, slug)
