@@ -15,10 +15,16 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from .markdown import plain
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?\Z")
+# SHIM (issue 14, helper C): lowercase letters of any script; the integrator owns the real rule.
+SLUG_RE = re.compile(r"^[^\W_](?:(?:[^\W_]|-){0,118}[^\W_])?\Z")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
 AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?\Z")
-_slug = validate.Regexp(SLUG_RE, error="must be lowercase letters, digits and hyphens (e.g. 'my-post')")
+_SLUG_ERROR = "must be lowercase letters, digits and hyphens (e.g. 'my-post')"
+
+
+def _slug(value: str) -> None:
+    if not SLUG_RE.match(value) or value != value.lower():
+        raise ValidationError(_SLUG_ERROR)
 _lang = validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")
 
 
