@@ -83,7 +83,8 @@ def human_datetime(d: datetime, lang: str | None) -> str:
     offset = d.strftime("%z")
     zone = "UTC" if offset in ("+0000", "") else f"UTC{offset[:3]}:{offset[3:]}"
     pattern = str(get_datetime_format("medium", locale=loc)).replace("'", "")
-    return pattern.format(format_time(d, "short", tzinfo=d.tzinfo, locale=loc), format_date(d.date(), "long", locale=loc)) + f" ({zone})"
+    when = pattern.format(format_time(d, "short", tzinfo=d.tzinfo, locale=loc), format_date(d.date(), "long", locale=loc))
+    return f"{when} ({zone})"
 
 
 def feed_page_strings(lang: str | None) -> dict[str, str]:

@@ -20,9 +20,10 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from . import caching, http, i18n, urls
-from .content import Index, Post, Site
+from .content import Index, Post, Query, Site
 from .extensions import current_index
 from .pages import discovery, feed_links, human_size, languages, post_item, versions
 
@@ -133,7 +134,7 @@ def home() -> Response:
 
 
 @bp.get("/posts/<slug>")
-def post_page(slug: str) -> Response:
+def post_page(slug: str) -> BaseResponse:
     """One post, in its own language: content, date, categories, tags, attachments, event, versions."""
     idx = current_index()
     site = idx.site
@@ -142,7 +143,7 @@ def post_page(slug: str) -> Response:
         target = idx.alias_target(slug)  # aliases only ever name published posts
         if target is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
-            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]
+            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]  # aliases name posts
         path = "/posts/" + shown(slug)
         return not_found(lambda: _("There is no post at %(path)s.", path=path))
     if site.permalink:
@@ -178,7 +179,7 @@ def post_page(slug: str) -> Response:
 
 
 @bp.get("/categories/<slug>")
-def category_page(slug: str) -> Response:
+def category_page(slug: str) -> BaseResponse:
     """The posts of one category, with its feeds."""
     site = current_index().site
     cat = site.category(slug)
@@ -189,7 +190,7 @@ def category_page(slug: str) -> Response:
 
 
 @bp.get("/tags/<tag>")
-def tag_page(tag: str) -> Response:
+def tag_page(tag: str) -> BaseResponse:
     """The posts with one tag, with its feeds; a tag given by a label (any case) redirects to its slug."""
     idx = current_index()
     slug = urls.canonical_tag(idx, tag)
@@ -210,8 +211,9 @@ def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: 
     lang = site.language
 
     def build() -> tuple[datetime, dict[str, Any]]:
-        posts = idx.query(**{kind: slug})
-        return idx.query_last_modified(**{kind: slug}), dict(
+        query = Query(category=slug) if kind == "category" else Query(tag=slug)
+        posts = idx.query(query)
+        return idx.query_last_modified(query), dict(
             title=title, description=description, kind=_("Category") if kind == "category" else _("Tag"),
             alternates=discovery(site, kind, slug, title), canonical=canonical,
             posts=_listed(idx, posts, lang), total=len(posts), feeds=feed_links(site, kind, slug, formats),
@@ -221,7 +223,7 @@ def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: 
 
 
 @bp.get("/languages/<lang>")
-def language_page(lang: str) -> Response:
+def language_page(lang: str) -> BaseResponse:
     """One language's posts and feeds, in that language (another spelling of the tag redirects)."""
     idx = current_index()
     site = idx.site

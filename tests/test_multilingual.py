@@ -118,7 +118,13 @@ def test_api_post_lists_its_translations(client: Any) -> None:
 
 
 def test_atom_links_every_version_by_language(client: Any) -> None:
-    feed = feedparser.parse(client.get("/feeds/atom.xml").data)
+    from feeds_checks import check_atom
+
+    body = client.get("/feeds/atom.xml").data
+    check_atom(body)  # RFC 4287 schema and musts: alternates differ by hreflang
+    for lang in ("ar", "fr", "ru", "zh"):
+        check_atom(client.get(f"/feeds/atom.xml?lang={lang}").data)
+    feed = feedparser.parse(body)
     by_title = {e.title: e for e in feed.entries}
     for lang, (slug, title) in GROUP.items():
         entry = by_title[title]
@@ -141,7 +147,7 @@ def test_json_feed_lists_translations_under_feedsvc(client: Any) -> None:
 
 
 def test_post_page_links_and_switches_between_versions(client: Any) -> None:
-    for lang, (slug, title) in GROUP.items():
+    for lang, (slug, _) in GROUP.items():
         doc = page(client, quote(f"/posts/{slug}"))
         hreflang = {el.get("hreflang"): el.get("href") for el in doc.xpath("//head/link[@hreflang]")}
         assert hreflang == {v: url(f"/posts/{s}") for v, (s, _) in GROUP.items()}
