@@ -33,34 +33,21 @@
     ".summary{margin:.35em 0 0;font-size:var(--feedsvc-summary-size,1em)}" +
     ".fallback,.empty{margin:0;font-size:var(--feedsvc-meta-size,.875em)}";
   var sheet = null;
-  // Filled in by the server from its message catalogs: {strings: {lang: {...}}, rtl: [primary subtags]}.
-  var I18N = /*@i18n@*/{};
-  var EN = {label: "Latest posts", event: "Event:", empty: "No posts yet."};
-
+  // From the server's catalogs: {strings: {lang: {label, event, empty}}, rtl: [right-to-left languages]}.
+  var I18N = /*@i18n@*/{}, EN = {label: "Latest posts", event: "Event:", empty: "No posts yet."};
   function primary(lang) { return String(lang || "").split("-")[0].toLowerCase(); }
   function rtl(lang) { return (I18N.rtl || ["ar", "fa", "he", "ur"]).indexOf(primary(lang)) >= 0; }
-  function words(lang) { return (I18N.strings || {})[primary(lang)] || (I18N.strings || {}).en || EN; }
-
-  // The widget's language: data-lang, else the nearest lang attribute (the host page's <html lang>).
+  function words(lang) { var s = I18N.strings || {}; return s[primary(lang)] || s.en || EN; }
+  // data-lang, else the nearest lang attribute (the host page's <html lang>).
   function widgetLang(host) {
-    if (host.dataset.lang) return host.dataset.lang;
-    var holder = host.closest ? host.closest("[lang]") : null;
-    return (holder && holder.getAttribute("lang")) || document.documentElement.lang || "en";
+    var holder = host.closest && host.closest("[lang]");
+    return host.dataset.lang || (holder && holder.getAttribute("lang")) || "en";
   }
-
-  // Dates in the widget's language; in the reader's own regional variant of it when they have one
-  // (an en-GB reader of an English widget reads 7 April 2021).
-  function dateLocales(lang) {
-    var mine = navigator.languages || [navigator.language];
-    for (var i = 0; i < mine.length; i++) {
-      if (mine[i] && primary(mine[i]) === primary(lang)) return [mine[i], lang];
-    }
-    return [lang];
-  }
-
+  // Dates in the widget's language, in the reader's regional variant of it if any (en-GB: 7 April 2021).
   function formatter(lang, opts) {
-    try { return new Intl.DateTimeFormat(dateLocales(lang), opts); }
-    catch (e) { return new Intl.DateTimeFormat(undefined, opts); }
+    var mine = [new Intl.DateTimeFormat().resolvedOptions().locale].concat(navigator.languages || []), locales = [lang];
+    for (var i = mine.length - 1; i >= 0; i--) if (mine[i] && primary(mine[i]) === primary(lang)) locales.unshift(mine[i]);
+    try { return new Intl.DateTimeFormat(locales, opts); } catch (e) { return new Intl.DateTimeFormat(undefined, opts); }
   }
 
   function styleRoot(root) {
