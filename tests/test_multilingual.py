@@ -324,3 +324,89 @@ def test_the_catalog_check_catches_an_untranslated_string(tmp_path: Path) -> Non
     extra = extracted_ids() | {"A string nobody translated"}
     assert catalog_problems(CATALOGS / "fr" / "LC_MESSAGES" / "messages.po", "fr", extra) == [
         "missing 'A string nobody translated' (run make catalogs)"]
+
+
+# -- static export ----------------------------------------------------------------------------
+
+def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A GET whose request target is sent byte for byte (raw UTF-8 is not ASCII: http.client refuses it)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, make_app: Any, tmp_path: Path) -> None:
+    import json
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not nginx:
+        pytest.skip("no nginx binary (apt-get install nginx-light) to serve the export with")
+    fill(site)
+    app = make_app()
+    out = tmp_path / "export"
+    result = app.test_cli_runner().invoke(args=["export", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    docs = json.loads((out / "export-manifest.json").read_text())["documents"]
+    # Manifest URLs are the links' spelling (percent-encoded); files carry the decoded name nginx's $uri has.
+    assert all(u.isascii() for u in docs)
+    assert docs[quote(f"/posts/{RU}")]["file"] == f"posts/{RU}.html"
+    assert (out / f"posts/{ZH}.html").read_bytes() == app.test_client().get(quote(f"/posts/{ZH}")).data
+    for lang in ("ar", "en", "fr", "ru", "zh"):
+        assert f"/languages/{lang}" in docs
+    conf = (out / "nginx.conf").read_text(encoding="utf-8")
+    assert f'"{quote("/posts/старое-имя")}"' in conf and '"/posts/старое-имя"' in conf  # the alias, both spellings
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    number = port.getsockname()[1]
+    port.close()
+    (out / "nginx.conf").write_text(conf.replace("listen 8080;", f"listen 127.0.0.1:{number};"), encoding="utf-8")
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    main = prefix / "main.conf"
+    main.write_text(f"""{"user root;" if os.geteuid() == 0 else ""}
+daemon off; worker_processes 1; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
+events {{ worker_connections 16; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
+    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
+    include {out}/nginx.conf;
+}}
+""")
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(main)], stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+            try:
+                socket.create_connection(("127.0.0.1", number), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        client = app.test_client()
+        for path in (f"/posts/{RU}", f"/posts/{AR}", f"/posts/{ZH}", "/tags/права-человека",
+                     f"/api/v1/posts/{RU}", "/feeds/tags/права-человека/atom.xml"):
+            want = client.get(quote(path)).data
+            for target in (quote(path).encode(), path.encode("utf-8")):
+                status, _, body = _raw_get(number, target)
+                assert (status, body) == (200, want), target
+        for target in (quote("/posts/старое-имя").encode(), "/posts/старое-имя".encode()):
+            status, headers, _ = _raw_get(number, target)
+            assert status == 308 and headers["location"] == f"{BASE}/posts/lone-english", target
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()

@@ -186,10 +186,17 @@ class Index:
     # SHIM (issue 14, helper C): minimal translations/tag_slug on the old core; the SQLite core replaces them.
     def translations(self, post: Post) -> tuple[Post, ...]:
         """The other published versions of ``post``'s text, sorted by lang (empty: no group)."""
+        groups: dict[str, list[Post]] | None = self.__dict__.get("_groups")
+        if groups is None:  # built on first use, once per snapshot
+            groups = {}
+            for p in self.posts:
+                if p.translation_of:
+                    groups.setdefault(p.translation_of, []).append(p)
+            object.__setattr__(self, "_groups", groups)
         root = self.get(post.translation_of) if post.translation_of else post
         if root is None or root.translation_of:
             return ()
-        group = [root, *(p for p in self.posts if p.translation_of == root.slug)]
+        group = [root, *groups.get(root.slug, ())]
         return tuple(sorted((p for p in group if p.slug != post.slug), key=lambda p: (p.lang, p.slug)))
 
     def tag_slug(self, name_or_slug: str) -> str | None:
