@@ -410,3 +410,31 @@ http {{
         proc.wait(timeout=10)
         if proc.stderr:
             proc.stderr.close()
+
+
+# -- properties ------------------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzабвгдежзиклмнопрстуфхцчшщыэюяابتثجحخدذرسشصضطظعغفقكلمنهوي政策声明中文日本語한국어"
+
+
+def test_built_urls_percent_encode_any_slug_and_route_back() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from feedsvc import urls
+    from feedsvc.content import Author, Site
+
+    site_ = Site(title="T", base_url=BASE, id_authority="example.org,2021", language="en", timezone="UTC",
+                 author=Author("T"))
+    word = st.text(alphabet=_LETTERS, min_size=1, max_size=12)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(word, min_size=1, max_size=4).map("-".join))
+    def check(slug: str) -> None:
+        for built, prefix in ((urls.tag_page(site_, slug), "/tags/"), (urls.language_page(site_, slug), "/languages/"),
+                              (urls.feed(site_, "atom", "tag", slug), "/feeds/tags/"),
+                              (urls.category_page(site_, slug), "/categories/")):
+            assert built.isascii() and built.startswith(BASE + prefix)
+            assert unquote(built.removeprefix(BASE)).startswith(prefix + slug)
+
+    check()
