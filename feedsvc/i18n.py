@@ -44,6 +44,14 @@ def ui_language(lang: str | None) -> str:
     return primary if primary in UI_LANGUAGES else DEFAULT
 
 
+def page_language(lang: str) -> str:
+    """The ``lang`` of a page meant to speak ``lang``: itself when a catalog speaks it (``fr-CA``
+    with French words), else the catalog's language (a ``zh`` post: English words, the post
+    itself marked ``zh`` inside the page)."""
+    ui = ui_language(lang)
+    return lang if lang.split("-")[0].lower() == ui else ui
+
+
 def direction(lang: str | None) -> str:
     """'rtl' for right-to-left languages (Arabic, Hebrew, Persian, Urdu, ...), else 'ltr'."""
     loc = locale_of(lang) if lang else None

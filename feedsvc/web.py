@@ -89,8 +89,9 @@ def shown(value: str, limit: int = 80) -> str:
 def not_found(message: Callable[[], str]) -> Response:
     """A small HTML 404 page in the site's language (no validators: nothing to revalidate)."""
     site = current_index().site
-    with i18n.speaking(site.language):
-        body = render_template("web/404.html", **_page_globals(site, site.language), message=message())
+    lang = i18n.page_language(site.language)
+    with i18n.speaking(lang):
+        body = render_template("web/404.html", **_page_globals(site, lang), message=message())
     return Response(body, status=404, content_type=HTML)
 
 
@@ -113,7 +114,7 @@ def _setup(setup: Any) -> None:
 def home() -> Response:
     """The front page, in the site's language: latest posts, categories, languages, tags, every feed."""
     idx = current_index()
-    lang = idx.site.language
+    lang = i18n.page_language(idx.site.language)
 
     def build() -> tuple[datetime, dict[str, Any]]:
         site = idx.site
@@ -175,7 +176,7 @@ def post_page(slug: str) -> BaseResponse:
             event=event, calendar=calendar, versions=others,
         )
 
-    return _render("web.post", {"slug": post.slug}, "web/post.html", build, lang)
+    return _render("web.post", {"slug": post.slug}, "web/post.html", build, i18n.page_language(lang))
 
 
 @bp.get("/categories/<slug>")
@@ -208,7 +209,7 @@ def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: 
     """A category's or tag's latest posts, in the site's language, with its feeds and their autodiscovery."""
     idx = current_index()
     site = idx.site
-    lang = site.language
+    lang = i18n.page_language(site.language)
 
     def build() -> tuple[datetime, dict[str, Any]]:
         query = Query(category=slug) if kind == "category" else Query(tag=slug)
@@ -232,6 +233,7 @@ def language_page(lang: str) -> BaseResponse:
         return not_found(lambda: _("There are no posts in “%(name)s”.", name=shown(lang)))
     if canonical_lang != lang:
         return redirect(urls.language_page(site, canonical_lang), 308)
+    page = i18n.page_language(lang)  # the page's words: that language's catalog, else English
 
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(lang=lang)
@@ -240,11 +242,11 @@ def language_page(lang: str) -> BaseResponse:
         return idx.query_last_modified(lang=lang), dict(
             title=name, description="", kind=_("Language"),
             alternates=discovery(site, title=name, params=params), canonical=urls.language_page(site, lang),
-            posts=_listed(idx, posts, lang), total=len(posts), feeds=feed_links(site, params=params),
-            languages=languages(idx, lang),
+            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, params=params),
+            languages=languages(idx, page),
         )
 
-    return _render("web.language", {"lang": lang}, "web/list.html", build, lang)
+    return _render("web.language", {"lang": lang}, "web/list.html", build, page)
 
 
 # -- embed widget --------------------------------------------------------------------------
@@ -253,7 +255,7 @@ def language_page(lang: str) -> BaseResponse:
 def embed_page() -> Response:
     """The snippet builder, in the site's language: pick category, tag, language, count, options; copy."""
     idx = current_index()
-    lang = idx.site.language
+    lang = i18n.page_language(idx.site.language)
 
     def build() -> tuple[datetime, dict[str, Any]]:
         site = idx.site

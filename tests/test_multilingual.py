@@ -438,3 +438,21 @@ def test_built_urls_percent_encode_any_slug_and_route_back() -> None:
             assert unquote(built.removeprefix(BASE)).startswith(prefix + slug)
 
     check()
+
+
+@pytest.mark.parametrize("path", ["/", "/embed", "/categories/statements", "/categories/empty", "/tags/ai",
+                                  quote("/tags/حقوق-الانسان"), "/languages/zh", "/languages/ru", "/api/docs",
+                                  "/posts/no-such-post", "/no/such/page", quote(f"/posts/{ZH}")])
+def test_every_page_sets_lang_and_dir(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.mimetype == "text/html"
+    root = html.fromstring(r.data).getroottree().getroot()
+    assert root.get("lang") and root.get("dir") in ("ltr", "rtl"), path
+    if path == quote(f"/posts/{ZH}"):  # no Chinese catalog: English words, the post itself marked zh
+        assert (root.get("lang"), root.get("dir")) == ("en", "ltr")
+        article = html.fromstring(r.data).xpath("//article")[0]
+        assert (article.get("lang"), article.get("dir")) == ("zh", "ltr")
+        assert article.xpath(".//time")[0].text == "2021年4月5日"  # its date in its own language
+    if path == "/languages/zh":
+        titles = html.fromstring(r.data).xpath("//h3[contains(@class, 'post-card-title')]")
+        assert [(h.get("lang"), h.text_content()) for h in titles] == [("zh", "政策声明")]
