@@ -24,7 +24,7 @@ MO := $(CATALOGS:.po=.mo)
 
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o feedsvc/translations/messages.pot .
-	$(BIN)/pybabel update -i feedsvc/translations/messages.pot -d feedsvc/translations --no-location --no-fuzzy-matching --width 100
+	$(BIN)/pybabel update -i feedsvc/translations/messages.pot -d feedsvc/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --width 100
 
 # System tools some tests drive, from Debian's packages (no browser downloads):
 # Chromium + ChromeDriver (widget browser tests), nginx (serving a static export),

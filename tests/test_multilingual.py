@@ -456,3 +456,5 @@ def test_every_page_sets_lang_and_dir(client: Any, path: str) -> None:
     if path == "/languages/zh":
         titles = html.fromstring(r.data).xpath("//h3[contains(@class, 'post-card-title')]")
         assert [(h.get("lang"), h.text_content()) for h in titles] == [("zh", "政策声明")]
+        name = html.fromstring(r.data).xpath("//h1/span[@lang]")[0]
+        assert (name.get("lang"), name.text) == ("zh", "中文")
