@@ -80,7 +80,8 @@ def versions(idx: Index, post: Post) -> list[dict[str, Any]]:
     if len(found) < 2:
         return []
     return [{"lang": p.lang, "dir": i18n.direction(p.lang), "name": i18n.language_name(p.lang),
-             "title": p.title, "href": urls.permalink(site, p), "current": p.slug == post.slug} for p in found]
+             "title": p.title, "href": urls.permalink(site, p), "current": p.slug == post.slug,
+             "original": not p.translation_of} for p in found]
 
 
 def languages(idx: Index, page_lang: str) -> list[dict[str, Any]]:

@@ -150,7 +150,9 @@ def test_post_page_links_and_switches_between_versions(client: Any) -> None:
     for lang, (slug, _) in GROUP.items():
         doc = page(client, quote(f"/posts/{slug}"))
         hreflang = {el.get("hreflang"): el.get("href") for el in doc.xpath("//head/link[@hreflang]")}
-        assert hreflang == {v: url(f"/posts/{s}") for v, (s, _) in GROUP.items()}
+        # Every version by language, and the original for readers of any other language.
+        versions = {v: url(f"/posts/{s}") for v, (s, _) in GROUP.items()}
+        assert hreflang == {**versions, "x-default": versions["en"]}
         switcher = doc.xpath("//nav[@class='versions']")[0]
         links = switcher.xpath(".//a")
         assert [(a.get("hreflang"), a.get("href")) for a in links] == \
