@@ -460,3 +460,10 @@ def test_every_page_sets_lang_and_dir(client: Any, path: str) -> None:
         assert [(h.get("lang"), h.text_content()) for h in titles] == [("zh", "政策声明")]
         name = html.fromstring(r.data).xpath("//h1/span[@lang]")[0]
         assert (name.get("lang"), name.text) == ("zh", "中文")
+
+
+def test_tag_page_by_label_redirects_to_the_slug(client: Any) -> None:
+    for given, slug in (("AI", "ai"), ("Droits humains", "droits-humains"), ("ПРАВА ЧЕЛОВЕКА", "права-человека")):
+        r = client.get(quote(f"/tags/{given}"))
+        assert r.status_code == 308 and r.headers["Location"] == url(f"/tags/{slug}")
+    assert client.get("/tags/no-such-tag").status_code == 404
