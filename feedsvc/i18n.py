@@ -119,6 +119,15 @@ def feed_page_strings(lang: str | None) -> dict[str, str]:
         }
 
 
+def widget_words() -> dict[str, object]:
+    """The embed widget's words in every shipped catalog, and Babel's right-to-left languages."""
+    strings = {}
+    for lang in UI_LANGUAGES:
+        with speaking(lang):
+            strings[lang] = {"label": _("Latest posts"), "event": _("Event:"), "empty": _("No posts yet.")}
+    return {"strings": strings, "rtl": list(rtl_languages())}
+
+
 @contextmanager
 def speaking(lang: str | None) -> Iterator[str]:
     """Translate templates and gettext calls into ``lang``'s catalog; yields the catalog's language."""

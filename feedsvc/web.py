@@ -304,17 +304,8 @@ def static(name: str) -> Response:
     return http.send(caching.render("web.static", {"name": name, "immutable": immutable}, produce))
 
 
-#: Where embed.js receives its strings and the right-to-left languages (see ``widget_i18n``).
+#: Where embed.js receives its words and the right-to-left languages (``i18n.widget_words``).
 WIDGET_I18N = "/*@i18n@*/{}"
-
-
-def widget_i18n() -> dict[str, Any]:
-    """The widget's strings in every shipped catalog, and Babel's right-to-left languages."""
-    strings = {}
-    for lang in i18n.UI_LANGUAGES:
-        with i18n.speaking(lang):
-            strings[lang] = {"label": _("Latest posts"), "event": _("Event:"), "empty": _("No posts yet.")}
-    return {"strings": strings, "rtl": list(i18n.rtl_languages())}
 
 
 @bp.get("/embed.js")
@@ -324,7 +315,7 @@ def embed_js() -> Response:
 
     def produce() -> caching.Representation:
         rep = static()
-        data = json.dumps(widget_i18n(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        data = json.dumps(i18n.widget_words(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return caching.Representation(rep.body.replace(WIDGET_I18N.encode(), data.encode("utf-8"), 1), JS,
                                       rep.last_modified)
 
