@@ -36,8 +36,6 @@ def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
     schema = _list_schema(cfg["PER_PAGE"], cfg["MAX_PER_PAGE"], site.timezone,
                           tuple(c.slug for c in site.categories), tuple(exclude))
     args: dict[str, Any] = schema.load(request.args)
-    if args.get("tag") is not None:  # a tag by its slug or by a label, in any case
-        args["tag"] = urls.canonical_tag(index, args["tag"]) or args["tag"]
     return args
 
 
@@ -79,6 +77,13 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Re
                           headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
 
 
+def _tag_by_name(index: Index, args: dict[str, Any]) -> dict[str, Any]:
+    """``?tag=`` by its slug or by a label posts use, in any case: the canonical slug from here on."""
+    if args.get("tag") is not None:
+        args["tag"] = urls.canonical_tag(index, args["tag"]) or args["tag"]
+    return args
+
+
 def _query(args: dict[str, Any], category: str | None = None) -> Query:
     def bound(name: str, end: bool) -> Any:
         w: When | None = args.get(name)
@@ -94,7 +99,7 @@ def _query(args: dict[str, Any], category: str | None = None) -> Query:
 def posts() -> Response:
     """A page of posts, newest first, filtered."""
     index = current_index()
-    args = list_args(index)
+    args = _tag_by_name(index, list_args(index))
     return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(args))))
 
 
@@ -146,7 +151,7 @@ def category_posts(slug: str) -> Response:
     """A page of a category's posts, filtered like /posts (the category comes from the path)."""
     index = current_index()
     _require_category(index, slug)
-    args = list_args(index, exclude=("category",))
+    args = _tag_by_name(index, list_args(index, exclude=("category",)))
     path = f"/categories/{urls.seg(slug)}/posts"
     return http.send(render("api.category_posts", {**args, "slug": slug},
                             lambda: _page_rep(index, path, args, _query(args, slug))))

@@ -16,8 +16,8 @@ from marshmallow.experimental.context import Context
 from marshmallow.utils import get_value
 
 from .. import urls
-from ..content import Index, Post, Site
-from ..content.index import CategoryInfo, TagInfo
+from ..content import Post, Site
+from ..content.index import CategoryInfo, Index, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
 from .args import ListArgs, When  # re-exported: the LOAD schema of the listings
 

@@ -107,21 +107,9 @@ def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def _tag_by_name(index: Index, given: str) -> None:
-    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``): 308 to its slug's URL."""
-    slug = urls.canonical_tag(index, given)
-    if slug is not None and slug != given:
-        rest = request.path.removeprefix(f"/feeds/tags/{given}")  # the document under the tag: /atom.xml, ...
-        query = request.query_string.decode("latin-1")
-        target = urls.absolute(index.site, urls.scope_path("tag", slug) + rest)
-        raise RequestRedirect(target + (f"?{query}" if query else ""))
-
-
 def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index, dict[str, Any], Any, bool]:
     """The index, validated arguments, scope (404 when unknown) and browser flag of a feed request."""
     index = current_index()
-    if kind == "tag":
-        _tag_by_name(index, slug or "")
     args = _canonical_lang(index, parse(schema, request.args))
     try:
         scope = resolve_scope(index, kind, slug)
@@ -201,6 +189,21 @@ for _kind, (_prefix, _formats) in SCOPES.items():
         if _fmt in ARCHIVE_FORMATS:
             bp.add_url_rule(f"{_prefix}/archive/<year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
                             defaults={"fmt": _fmt, "kind": _kind})
+
+
+@bp.url_value_preprocessor
+def _tag_by_name(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``): 308 to its slug's URL."""
+    given = (values or {}).get("slug")
+    if (values or {}).get("kind") != "tag" or given is None:
+        return
+    index = current_index()
+    slug = urls.canonical_tag(index, given)
+    if slug is not None and slug != given:
+        rest = request.path.removeprefix(f"/feeds/tags/{given}")  # the document under the tag: /atom.xml, ...
+        query = request.query_string.decode("latin-1")
+        target = urls.absolute(index.site, urls.scope_path("tag", slug) + rest)
+        raise RequestRedirect(target + (f"?{query}" if query else ""))
 
 
 @bp.record_once
