@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import quote
 
 from babel.units import format_unit
-from flask_babel import gettext as _
 
 from . import i18n, urls
 from .content import Index, Post, Site
+from .i18n import _
 
 #: (format, label, media type) of the feeds advertised for autodiscovery.
 DISCOVERY = (("atom", "Atom", "application/atom+xml"), ("rss", "RSS", "application/rss+xml"),

@@ -19,12 +19,12 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import caching, http, i18n, urls
 from .content import Index, Post, Query, Site
 from .extensions import current_index
+from .i18n import _
 from .pages import discovery, feed_links, human_size, languages, post_item, versions
 
 bp = Blueprint("web", __name__)
