@@ -467,3 +467,21 @@ def test_tag_page_by_label_redirects_to_the_slug(client: Any) -> None:
         r = client.get(quote(f"/tags/{given}"))
         assert r.status_code == 308 and r.headers["Location"] == url(f"/tags/{slug}")
     assert client.get("/tags/no-such-tag").status_code == 404
+
+
+def test_a_translations_edit_moves_the_last_modified_of_the_pages_listing_it(site: SiteTree, make_app: Any) -> None:
+    import os
+
+    fill(site)
+    site.age(7 * 86400)  # every file a week old
+    fr = site.root / "posts" / f"{GROUP['fr'][0]}.md"
+    fr.write_text(fr.read_text(encoding="utf-8").replace(GROUP["fr"][1], "Déclaration révisée"), encoding="utf-8")
+    edited = int(os.stat(fr).st_mtime)
+    en = quote(GROUP["en"][0])
+    with make_app().test_client() as c:
+        for path in (f"/posts/{en}", f"/api/v1/posts/{en}", "/api/v1/posts?lang=en&per_page=100"):
+            r = c.get(path)
+            assert "Déclaration révisée" in r.get_data(as_text=True), path
+            from email.utils import parsedate_to_datetime
+
+            assert int(parsedate_to_datetime(r.headers["Last-Modified"]).timestamp()) >= edited, path

@@ -69,11 +69,15 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Re
     }
     meta = {"page": page.number, "per_page": page.per_page, "total_items": page.total,
             "total_pages": page.total_pages}
-    doc = dump_page(site, page.slice(posts), meta, links, index)
+    shown = page.slice(posts)
+    doc = dump_page(site, shown, meta, links, index)
     # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
     link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
                             if links[rel])
-    return Representation(to_json(doc), JSON, index.query_last_modified(query),
+    # The items list their translations' titles: the page changes when one of those does.
+    linked = [t for p in shown for t in index.translations(p)]
+    last_modified = max(index.query_last_modified(query), index.last_modified(linked))
+    return Representation(to_json(doc), JSON, last_modified,
                           headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
 
 
