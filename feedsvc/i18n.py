@@ -8,6 +8,7 @@ while dates are formatted for the full tag when Babel knows it (``en-GB``: 12 Ap
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,6 +27,15 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 #: Languages with a shipped catalog (English is the source language).
 UI_LANGUAGES = ("en", "fr", "ru", "es", "ar")
 DEFAULT = "en"
+
+
+def catalogs_digest(root: Path = TRANSLATIONS) -> str:
+    """A short hash of every shipped catalog (.po): rendered words change with it, so a shared
+    render cache should key on it (as on the render version) to never serve old words."""
+    digest = hashlib.sha256()
+    for po in sorted(root.glob("*/LC_MESSAGES/messages.po")):
+        digest.update(po.relative_to(root).as_posix().encode() + b"\0" + po.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 @lru_cache(maxsize=256)

@@ -485,3 +485,17 @@ def test_a_translations_edit_moves_the_last_modified_of_the_pages_listing_it(sit
             from email.utils import parsedate_to_datetime
 
             assert int(parsedate_to_datetime(r.headers["Last-Modified"]).timestamp()) >= edited, path
+
+
+def test_catalogs_digest_moves_with_any_catalog(tmp_path: Path) -> None:
+    import shutil
+
+    from feedsvc.i18n import catalogs_digest
+
+    root = tmp_path / "translations"
+    shutil.copytree(CATALOGS, root, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    before = catalogs_digest(root)
+    assert before == catalogs_digest(CATALOGS)  # compiled .mo files and the template do not count
+    po = root / "ru" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "Главная"', 'msgstr "Домой"'), encoding="utf-8")
+    assert catalogs_digest(root) != before
