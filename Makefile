@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint system-deps clean
+.PHONY: run test lint system-deps clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -12,7 +12,19 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pybabel compile -d feedsvc/translations 2>/dev/null
 	touch $(STAMP)
+
+# Message catalogs (Babel): the .po files are the source, compiled to .mo on install and
+# whenever one changes. `make catalogs` re-extracts the strings and merges them into each .po.
+CATALOGS := $(wildcard feedsvc/translations/*/LC_MESSAGES/messages.po)
+MO := $(CATALOGS:.po=.mo)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ 2>/dev/null
+
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o feedsvc/translations/messages.pot .
+	$(BIN)/pybabel update -i feedsvc/translations/messages.pot -d feedsvc/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --width 100
 
 # System tools some tests drive, from Debian's packages (no browser downloads):
 # Chromium + ChromeDriver (widget browser tests), nginx (serving a static export),
@@ -29,14 +41,14 @@ system-deps:
 	      || echo "warning: could not install$$missing; tests needing them will skip (and fail under CI)" >&2; \
 	  else echo "warning: not root, cannot install$$missing; tests needing them will skip" >&2; fi; fi
 
-run: $(STAMP)
+run: $(STAMP) $(MO)
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(MO) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check feedsvc tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis $(MO)

@@ -81,6 +81,7 @@ def seed_urls(app: Flask) -> list[str]:
         found += [urls.category_page(site, c.category.slug), urls.api(site, f"/categories/{urls.seg(c.category.slug)}"),
                   urls.api(site, f"/categories/{urls.seg(c.category.slug)}/posts")]
     found += [urls.tag_page(site, slug) for slug in idx.tags]
+    found += [urls.language_page(site, lang) for lang in idx.languages]
     for p in idx.posts:
         found += [urls.post_page(site, p), urls.api(site, f"/posts/{urls.seg(p.slug)}")]
         for alias in p.aliases:  # retired slugs: their redirects go into nginx.conf
@@ -182,6 +183,14 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
     return results
 
 
+def _spellings(request_uri: str) -> list[str]:
+    """A redirect source as clients may send it in $request_uri: percent-encoded (as our links
+    write it) and, for a slug in another script, also as raw UTF-8 (nginx does not decode it)."""
+    raw = unquote(request_uri)
+    keep_raw = not raw.isascii() and raw.isprintable() and not set(raw) & set('"\\ ')
+    return [request_uri, raw] if keep_raw else [request_uri]
+
+
 def nginx_config(root: str, types: dict[str, str], redirects: dict[str, tuple[int, str]], cache_control: str,
                  cache_exceptions: dict[str, str] | None = None) -> str:
     """An nginx server block serving an export at ``root`` like feedsvc serves it.
@@ -199,7 +208,8 @@ def nginx_config(root: str, types: dict[str, str], redirects: dict[str, tuple[in
     redirect_maps = ""
     redirect_ifs = ""
     for code in sorted({c for c, _ in redirects.values()}):
-        rows = "\n".join(f'    "{src}" "{dst}";' for src, (c, dst) in sorted(redirects.items()) if c == code)
+        rows = "\n".join(f'    "{key}" "{dst}";' for src, (c, dst) in sorted(redirects.items()) if c == code
+                         for key in _spellings(src))
         redirect_maps += f"map $request_uri $feedsvc_redirect_{code} {{\n    default \"\";\n{rows}\n}}\n"
         redirect_ifs += f"    if ($feedsvc_redirect_{code}) {{ return {code} $feedsvc_redirect_{code}; }}\n"
     return f"""# nginx server for a `flask --app feedsvc export` tree (generated; see README "Deployment").

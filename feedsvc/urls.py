@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from .content import Post, Site
+from .content import Index, Post, Site
 
 #: Feed format -> file name under a feed scope.
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "ics": "calendar.ics"}
@@ -77,6 +77,21 @@ def category_page(site: Site, slug: str) -> str:
 def tag_page(site: Site, slug: str) -> str:
     """HTML page of a tag."""
     return absolute(site, f"/tags/{seg(slug)}")
+
+
+def language_page(site: Site, lang: str) -> str:
+    """HTML page of one language's posts and feeds."""
+    return absolute(site, f"/languages/{seg(lang)}")
+
+
+def canonical_tag(index: Index, given: str) -> str | None:
+    """The canonical slug of a tag named in a request by its slug or by a label (any case), or None.
+
+    The one place the API's ``?tag=``, the feed paths and the tag pages resolve a tag.
+    """
+    if given in index.tags:
+        return given
+    return index.tag_slug(given)
 
 
 def home(site: Site) -> str:

@@ -1,13 +1,16 @@
-"""HTML pages (/, /posts/<slug>, /categories/<slug>, /tags/<tag>), the /embed builder and /embed.js.
+"""HTML pages (/, /posts/<slug>, /categories/<slug>, /tags/<tag>, /languages/<lang>), the /embed
+builder and /embed.js.
 
 Views stay thin: look the page up in the index, describe it for a Jinja template
-(autoescaped), render through ``caching.render`` and answer with ``http.send``. Pages
-carry no inline script or style, so they work under the strict CSP sent on HTML.
+(autoescaped; pages.py describes), render through ``caching.render`` in the page's
+language (``i18n.speaking``) and answer with ``http.send``. Pages carry no inline script
+or style, so they work under the strict CSP sent on HTML.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -16,10 +19,13 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
-from . import caching, http, urls
-from .content import Index, Post, Site
+from . import caching, http, i18n, urls
+from .content import Index, Post, Query, Site
 from .extensions import current_index
+from .i18n import _
+from .pages import discovery, feed_links, human_size, languages, post_item, versions
 
 bp = Blueprint("web", __name__)
 
@@ -30,12 +36,6 @@ STATIC = Path(__file__).parent / "static"
 HOME_POSTS = 10
 #: Tags shown on the front page (the most used ones).
 HOME_TAGS = 40
-#: (format, label, media type) of the feeds advertised for autodiscovery.
-DISCOVERY = (("atom", "Atom", "application/atom+xml"), ("rss", "RSS", "application/rss+xml"),
-             ("json", "JSON Feed", "application/feed+json"))
-FORMAT_LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed", "ics": "Calendar (iCalendar)"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -56,78 +56,25 @@ def asset_url(name: str) -> str:
     return f"/static/{quote(name)}?v={digest}"
 
 
-def human_date(d: datetime, lang: str = "en") -> str:
-    """A reader-friendly date, the same on every host (no locale lookups, no clock)."""
-    if lang.lower().startswith("en"):
-        return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
-    return d.strftime("%Y-%m-%d")
-
-
-def human_datetime(d: datetime, lang: str = "en") -> str:
-    """Date, time and UTC offset of an event as written in its own zone."""
-    offset = d.strftime("%z")
-    zone = "UTC" if offset in ("+0000", "") else f"UTC{offset[:3]}:{offset[3:]}"
-    return f"{human_date(d, lang)}, {d:%H:%M} ({zone})"
-
-
-def human_size(size: int | None) -> str:
-    """'1.2 MB' style size, or '' when unknown."""
-    if not size:
-        return ""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return ""
-
-
-def feed_links(site: Site, kind: str = "all", slug: str | None = None,
-               formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> list[dict[str, str]]:
-    """Every feed of one scope: URL to copy and one-click subscribe links."""
-    out = []
-    for fmt in formats:
-        url = urls.feed(site, fmt, kind, slug)
-        if fmt == "ics":
-            webcal = "webcal://" + url.split("://", 1)[1]
-            subscribe = [("Calendar app", webcal),
-                         ("Google Calendar", "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""))]
-        else:
-            subscribe = [("Feedly", "https://feedly.com/i/subscription/feed/" + quote(url, safe="")),
-                         ("Inoreader", "https://www.inoreader.com/?add_feed=" + quote(url, safe=""))]
-        out.append({"format": fmt, "label": FORMAT_LABELS[fmt], "url": url, "subscribe": subscribe})
-    return out
-
-
-def discovery(site: Site, kind: str = "all", slug: str | None = None, title: str = "") -> list[dict[str, str]]:
-    """<link rel=alternate> autodiscovery entries for a scope."""
-    name = f"{site.title} — {title}" if title else site.title
-    return [{"type": mime, "title": f"{name} ({label})", "href": urls.feed(site, fmt, kind, slug)}
-            for fmt, label, mime in DISCOVERY]
-
-
-def post_item(site: Site, post: Post) -> dict[str, Any]:
-    """What a list needs to show one post."""
-    return {"post": post, "href": urls.permalink(site, post), "date": human_date(post.date, post.lang)}
-
-
 #: What a page view hands to ``_render``: (Last-Modified, template context), built on a miss only.
 Build = Callable[[], tuple[datetime, dict[str, Any]]]
 
 
-def _page_globals(site: Site) -> dict[str, Any]:
-    """What every page's frame links to, built by urls.py (never by string concatenation)."""
+def _page_globals(site: Site, lang: str) -> dict[str, Any]:
+    """What every page's frame needs: its language and direction, links built by urls.py."""
     return dict(site=site, asset=asset_url, home_url=urls.home(site), embed_url=urls.absolute(site, "/embed"),
-                opml_url=urls.opml(site), api_url=urls.api(site, "/posts"))
+                opml_url=urls.opml(site), api_url=urls.api(site, "/posts"), page_lang=lang,
+                page_dir=i18n.direction(lang), dir_of=i18n.direction)
 
 
-def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build) -> Response:
-    """Render ``template`` through the render cache and send it (a hit does no page work)."""
+def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build, lang: str) -> Response:
+    """Render ``template`` in ``lang`` through the render cache and send it (a hit does no page work)."""
 
     def produce() -> caching.Representation:
         site = current_index().site
-        last_modified, ctx = build()
-        body = render_template(template, **_page_globals(site), **ctx)
+        with i18n.speaking(lang):
+            last_modified, ctx = build()
+            body = render_template(template, **_page_globals(site, lang), **ctx)
         return caching.Representation(body.encode("utf-8"), HTML, last_modified)
 
     return http.send(caching.render(endpoint, args, produce))
@@ -139,30 +86,35 @@ def shown(value: str, limit: int = 80) -> str:
     return clean + ("…" if len(value) > limit else "")
 
 
-def not_found(message: str) -> Response:
-    """A small HTML 404 page (no validators: there is nothing to revalidate)."""
+def not_found(message: Callable[[], str]) -> Response:
+    """A small HTML 404 page in the site's language (no validators: nothing to revalidate)."""
     site = current_index().site
-    body = render_template("web/404.html", **_page_globals(site), message=message)
+    lang = i18n.page_language(site.language)
+    with i18n.speaking(lang):
+        body = render_template("web/404.html", **_page_globals(site, lang), message=message())
     return Response(body, status=404, content_type=HTML)
 
 
-def _listed(idx: Index, posts: Sequence[Post]) -> list[dict[str, Any]]:
+def _listed(idx: Index, posts: Sequence[Post], lang: str) -> list[dict[str, Any]]:
     """The newest posts of a list page, bounded like a feed document."""
-    return [post_item(idx.site, p) for p in posts[:int(current_app.config["FEED_SIZE"])]]
+    return [post_item(idx.site, p, lang) for p in posts[:int(current_app.config["FEED_SIZE"])]]
 
 
 @bp.record_once
-def _site_404(setup: Any) -> None:
+def _setup(setup: Any) -> None:
+    i18n.init_app(setup.app)
     # Unrouted HTML paths get the site's own 404 page (errors.py asks for it by this name).
-    setup.app.extensions["feedsvc"].extra["html_not_found"] = lambda: not_found("There is no page at this address.")
+    setup.app.extensions["feedsvc"].extra["html_not_found"] = lambda: not_found(
+        lambda: _("There is no page at this address."))
 
 
 # -- pages ---------------------------------------------------------------------------------
 
 @bp.get("/")
 def home() -> Response:
-    """The front page: latest posts, categories, popular tags and every feed."""
+    """The front page, in the site's language: latest posts, categories, languages, tags, every feed."""
     idx = current_index()
+    lang = i18n.page_language(idx.site.language)
 
     def build() -> tuple[datetime, dict[str, Any]]:
         site = idx.site
@@ -170,20 +122,21 @@ def home() -> Response:
         popular = sorted(idx.tags.values(), key=lambda t: (-t.count, t.tag.slug))[:HOME_TAGS]
         return idx.query_last_modified(), dict(  # counts and tags cover every post
             title=site.title, alternates=discovery(site), canonical=urls.home(site),
-            posts=[post_item(site, p) for p in latest], total=len(idx.posts),
+            posts=[post_item(site, p, lang) for p in latest], total=len(idx.posts),
             categories=[{"info": c, "href": urls.category_page(site, c.category.slug),
                          "feeds": feed_links(site, "category", c.category.slug)} for c in idx.categories],
             tags=[{"info": t, "href": urls.tag_page(site, t.tag.slug)}
                   for t in sorted(popular, key=lambda t: (t.tag.label.lower(), t.tag.slug))],
+            languages=languages(idx, lang) if len(idx.languages) > 1 else [],
             feeds=feed_links(site), opml=urls.opml(site), api=urls.api(site, "/posts"),
         )
 
-    return _render("web.home", {}, "web/home.html", build)
+    return _render("web.home", {}, "web/home.html", build, lang)
 
 
 @bp.get("/posts/<slug>")
-def post_page(slug: str) -> Response:
-    """One post: its content, date, categories, tags, attachments and event."""
+def post_page(slug: str) -> BaseResponse:
+    """One post, in its own language: content, date, categories, tags, attachments, event, versions."""
     idx = current_index()
     site = idx.site
     post = idx.get(slug)
@@ -191,92 +144,129 @@ def post_page(slug: str) -> Response:
         target = idx.alias_target(slug)  # aliases only ever name published posts
         if target is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
-            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]
-        return not_found(f"There is no post at /posts/{shown(slug)}.")
+            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]  # aliases name posts
+        path = "/posts/" + shown(slug)
+        return not_found(lambda: _("There is no post at %(path)s.", path=path))
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.
         return redirect(urls.permalink(site, post), 302)
+    lang = post.lang
 
     def build() -> tuple[datetime, dict[str, Any]]:
         event = None
         if post.event is not None:
             ev = post.event
-            event = {"start": ev.start, "start_text": human_datetime(ev.start, post.lang),
-                     "end": ev.end, "end_text": human_datetime(ev.end, post.lang) if ev.end else "",
+            event = {"start": ev.start, "start_text": i18n.human_datetime(ev.start, lang),
+                     "end": ev.end, "end_text": i18n.human_datetime(ev.end, lang) if ev.end else "",
                      "location": ev.location, "url": ev.url, "timezone": ev.timezone}
         cats = []
         for c in post.categories:
             declared = site.category(c)
             cats.append({"slug": c, "title": declared.title if declared else c, "href": urls.category_page(site, c)})
         calendar = urls.feed(site, "ics", "category", post.categories[0]) if post.categories else urls.feed(site, "ics")
-        return idx.last_modified((post,)), dict(
+        others = versions(idx, post)
+        # The page shows the other versions' titles: it changes when they do.
+        shown_posts = (post, *idx.translations(post)) if others else (post,)
+        return idx.last_modified(shown_posts), dict(
             title=post.title, alternates=discovery(site), canonical=urls.post_page(site, post), post=post,
-            date=human_date(post.date, post.lang),
-            updated=human_date(post.updated, post.lang) if post.updated.date() != post.date.date() else "",
+            date=i18n.human_date(post.date, lang),
+            updated=i18n.human_date(post.updated, lang) if post.updated.date() != post.date.date() else "",
             categories=cats, tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
-            attachments=[{"a": a, "size": human_size(a.size_in_bytes)} for a in post.attachments],
-            event=event, calendar=calendar,
+            attachments=[{"a": a, "size": human_size(a.size_in_bytes, lang)} for a in post.attachments],
+            event=event, calendar=calendar, versions=others,
         )
 
-    return _render("web.post", {"slug": slug}, "web/post.html", build)
+    return _render("web.post", {"slug": post.slug}, "web/post.html", build, i18n.page_language(lang))
 
 
 @bp.get("/categories/<slug>")
-def category_page(slug: str) -> Response:
+def category_page(slug: str) -> BaseResponse:
     """The posts of one category, with its feeds."""
     site = current_index().site
     cat = site.category(slug)
     if cat is None:
-        return not_found(f"There is no category “{shown(slug)}”.")
+        return not_found(lambda: _("There is no category “%(name)s”.", name=shown(slug)))
     return _list_page("web.category", {"slug": slug}, "category", slug, cat.title, cat.description,
                       urls.category_page(site, slug))
 
 
 @bp.get("/tags/<tag>")
-def tag_page(tag: str) -> Response:
-    """The posts with one tag (tag slugs may hold non-ASCII letters), with its feeds."""
+def tag_page(tag: str) -> BaseResponse:
+    """The posts with one tag, with its feeds; a tag given by a label (any case) redirects to its slug."""
     idx = current_index()
-    info = idx.tags.get(tag)
-    if info is None:
-        return not_found(f"There is no tag “{shown(tag)}”.")
-    return _list_page("web.tag", {"tag": tag}, "tag", tag, info.tag.label, "", urls.tag_page(idx.site, tag),
+    slug = urls.canonical_tag(idx, tag)
+    if slug is None:
+        return not_found(lambda: _("There is no tag “%(name)s”.", name=shown(tag)))
+    if slug != tag:
+        return redirect(urls.tag_page(idx.site, slug), 308)
+    info = idx.tags[slug]
+    return _list_page("web.tag", {"tag": slug}, "tag", slug, info.tag.label, "", urls.tag_page(idx.site, slug),
                       ("atom", "rss", "json"))  # the contract's tag feeds
 
 
 def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: str, description: str,
                canonical: str, formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> Response:
-    """A category's or tag's latest posts, with its feeds and their autodiscovery."""
+    """A category's or tag's latest posts, in the site's language, with its feeds and their autodiscovery."""
     idx = current_index()
     site = idx.site
+    lang = i18n.page_language(site.language)
 
     def build() -> tuple[datetime, dict[str, Any]]:
-        posts = idx.query(**{kind: slug})
-        return idx.query_last_modified(**{kind: slug}), dict(
-            title=title, description=description, kind=kind.title(),
+        query = Query(category=slug) if kind == "category" else Query(tag=slug)
+        posts = idx.query(query)
+        return idx.query_last_modified(query), dict(
+            title=title, description=description, kind=_("Category") if kind == "category" else _("Tag"),
             alternates=discovery(site, kind, slug, title), canonical=canonical,
-            posts=_listed(idx, posts), total=len(posts), feeds=feed_links(site, kind, slug, formats),
+            posts=_listed(idx, posts, lang), total=len(posts), feeds=feed_links(site, kind, slug, formats),
         )
 
-    return _render(endpoint, key, "web/list.html", build)
+    return _render(endpoint, key, "web/list.html", build, lang)
+
+
+@bp.get("/languages/<lang>")
+def language_page(lang: str) -> BaseResponse:
+    """One language's posts and feeds, in that language (another spelling of the tag redirects)."""
+    idx = current_index()
+    site = idx.site
+    canonical_lang = idx.canonical_lang(lang)
+    if canonical_lang not in idx.languages:
+        return not_found(lambda: _("There are no posts in “%(name)s”.", name=shown(lang)))
+    if canonical_lang != lang:
+        return redirect(urls.language_page(site, canonical_lang), 308)
+    page = i18n.page_language(lang)  # the page's words: that language's catalog, else English
+
+    def build() -> tuple[datetime, dict[str, Any]]:
+        posts = idx.query(lang=lang)
+        name = i18n.language_name(lang)
+        params: dict[str, object] = {"lang": lang}
+        return idx.query_last_modified(lang=lang), dict(
+            title=name, title_lang=lang, description="", kind=_("Language"),  # the language's own name
+            alternates=discovery(site, title=name, params=params), canonical=urls.language_page(site, lang),
+            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, params=params),
+            languages=languages(idx, page),
+        )
+
+    return _render("web.language", {"lang": lang}, "web/list.html", build, page)
 
 
 # -- embed widget --------------------------------------------------------------------------
 
 @bp.get("/embed")
 def embed_page() -> Response:
-    """The snippet builder: pick category, tag, language, count and options; preview; copy."""
+    """The snippet builder, in the site's language: pick category, tag, language, count, options; copy."""
     idx = current_index()
+    lang = i18n.page_language(idx.site.language)
 
     def build() -> tuple[datetime, dict[str, Any]]:
         site = idx.site
         return idx.last_modified(()), dict(
-            title="Embed the latest posts on your website", alternates=discovery(site),
+            title=_("Embed the latest posts on your website"), alternates=discovery(site),
             canonical=urls.absolute(site, "/embed"), script_url=urls.absolute(site, "/embed.js"),
             categories=idx.categories, tags=sorted(idx.tags.values(), key=lambda t: (t.tag.label.lower(), t.tag.slug)),
-            languages=idx.languages,
+            languages=languages(idx, lang),
         )
 
-    return _render("web.embed", {}, "web/embed.html", build)
+    return _render("web.embed", {}, "web/embed.html", build, lang)
 
 
 def _static_rep(name: str, mimetype: str,
@@ -314,7 +304,19 @@ def static(name: str) -> Response:
     return http.send(caching.render("web.static", {"name": name, "immutable": immutable}, produce))
 
 
+#: Where embed.js receives its words and the right-to-left languages (``i18n.widget_words``).
+WIDGET_I18N = "/*@i18n@*/{}"
+
+
 @bp.get("/embed.js")
 def embed_js() -> Response:
-    """The partner widget script (dependency-free, cached with ETag and max-age)."""
-    return http.send(caching.render("web.embed_js", {}, _static_rep("embed.js", JS)))
+    """The partner widget script (dependency-free, cached with ETag and max-age), its strings filled in."""
+    static = _static_rep("embed.js", JS)
+
+    def produce() -> caching.Representation:
+        rep = static()
+        data = json.dumps(i18n.widget_words(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return caching.Representation(rep.body.replace(WIDGET_I18N.encode(), data.encode("utf-8"), 1), JS,
+                                      rep.last_modified)
+
+    return http.send(caching.render("web.embed_js", {}, produce))

@@ -64,6 +64,7 @@ def expected(post: Post) -> dict[str, Any]:
         event=None if ev is None else _present(start=ev.start.isoformat(), end=ev.end and ev.end.isoformat(),
                                                location=ev.location, url=ev.url, timezone=ev.timezone),
         links={"self": urls.api(SITE, f"/posts/{urls.seg(post.slug)}")},
+        translations=[],  # always present; without an index there are none
     )
 
 

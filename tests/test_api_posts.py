@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 POST_KEYS = {"id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
-             "date_modified", "categories", "tags", "author", "lang", "attachments", "links"}
+             "date_modified", "categories", "tags", "author", "lang", "attachments", "links", "translations"}
 OPTIONAL_KEYS = {"image", "event"}
 
 

@@ -214,7 +214,8 @@ def test_browsers_get_the_readable_page_readers_get_xml(client, path):
     assert page.headers["ETag"] != client.get(path).headers["ETag"]
     html = etree.HTML(page.data)
     assert html.xpath("//input[@id='feed-url']/@value") == [f"{BASE}{path}"]
-    assert "web feed" in "".join(html.xpath("//p[@class='notice']//text()"))
+    # The page speaks the feed's language (issue 14).
+    assert ("flux web" if "lang=fr" in path else "web feed") in "".join(html.xpath("//p[@class='notice']//text()"))
     # No inline script or style: the page works under the strict CSP sent with HTML.
     assert not html.xpath("//script | //style | //*[@style]")
     for json_path in ("/feeds/feed.json", "/feeds/calendar.ics"):  # only Atom and RSS have a page

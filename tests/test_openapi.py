@@ -74,8 +74,12 @@ def test_post_schema_matches_the_contract(spec: dict[str, Any]) -> None:
     post = spec["components"]["schemas"]["Post"]
     assert set(post["properties"]) == {
         "id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
-        "date_modified", "categories", "tags", "author", "lang", "image", "attachments", "event", "links"}
+        "date_modified", "categories", "tags", "author", "lang", "image", "attachments", "event", "links",
+        "translations"}
     assert set(post["properties"]) - set(post["required"]) == {"image", "event"}
+    assert post["properties"]["translations"]["items"] == {"$ref": "#/components/schemas/Translation"}
+    translation = spec["components"]["schemas"]["Translation"]
+    assert set(translation["required"]) == set(translation["properties"]) == {"lang", "slug", "url", "title"}
     assert post["additionalProperties"] is False
     tagref = spec["components"]["schemas"]["TagRef"]
     assert set(tagref["required"]) == {"tag", "slug"}

@@ -212,7 +212,7 @@ def test_embed_js_is_small_cached_javascript(wclient: Any) -> None:
     assert resp.status_code == 200
     assert resp.mimetype == "text/javascript"
     assert "max-age" in resp.headers.get("Cache-Control", "")
-    assert len(resp.get_data()) < 10_000
+    assert len(resp.get_data()) < 12_000  # with its words in five languages (issue 14)
     assert wclient.get("/embed.js", headers={"If-None-Match": resp.headers["ETag"]}).status_code == 304
     body = resp.get_data(as_text=True)
     assert "innerHTML" not in body and "insertAdjacentHTML" not in body and "eval(" not in body

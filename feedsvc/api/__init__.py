@@ -69,12 +69,23 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Re
     }
     meta = {"page": page.number, "per_page": page.per_page, "total_items": page.total,
             "total_pages": page.total_pages}
-    doc = dump_page(site, page.slice(posts), meta, links)
+    shown = page.slice(posts)
+    doc = dump_page(site, shown, meta, links, index)
     # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
     link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
                             if links[rel])
-    return Representation(to_json(doc), JSON, index.query_last_modified(query),
+    # The items list their translations' titles: the page changes when one of those does.
+    linked = [t for p in shown for t in index.translations(p)]
+    last_modified = max(index.query_last_modified(query), index.last_modified(linked))
+    return Representation(to_json(doc), JSON, last_modified,
                           headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
+
+
+def _tag_by_name(index: Index, args: dict[str, Any]) -> dict[str, Any]:
+    """``?tag=`` by its slug or by a label posts use, in any case: the canonical slug from here on."""
+    if args.get("tag") is not None:
+        args["tag"] = urls.canonical_tag(index, args["tag"]) or args["tag"]
+    return args
 
 
 def _query(args: dict[str, Any], category: str | None = None) -> Query:
@@ -92,7 +103,7 @@ def _query(args: dict[str, Any], category: str | None = None) -> Query:
 def posts() -> Response:
     """A page of posts, newest first, filtered."""
     index = current_index()
-    args = list_args(index)
+    args = _tag_by_name(index, list_args(index))
     return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(args))))
 
 
@@ -108,7 +119,9 @@ def post(slug: str) -> Response:
         raise _not_found(f"no post with slug {slug!r}")
 
     def produce() -> Representation:
-        return Representation(to_json(dump_post(index.site, found)), JSON, index.last_modified([found]))
+        # The post lists its translations' titles and URLs: it changes when they do.
+        shown = [found, *index.translations(found)]
+        return Representation(to_json(dump_post(index.site, found, index)), JSON, index.last_modified(shown))
 
     return http.send(render("api.post", {"slug": slug}, produce))
 
@@ -142,7 +155,7 @@ def category_posts(slug: str) -> Response:
     """A page of a category's posts, filtered like /posts (the category comes from the path)."""
     index = current_index()
     _require_category(index, slug)
-    args = list_args(index, exclude=("category",))
+    args = _tag_by_name(index, list_args(index, exclude=("category",)))
     path = f"/categories/{urls.seg(slug)}/posts"
     return http.send(render("api.category_posts", {**args, "slug": slug},
                             lambda: _page_rep(index, path, args, _query(args, slug))))

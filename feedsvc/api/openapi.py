@@ -76,7 +76,8 @@ def build_spec(site: Site, config: Mapping[str, Any]) -> APISpec:
     comp = spec.components
     # Nested schemas first, so the ones that use them refer to these named components.
     for name, schema in (("Author", s.AuthorSchema), ("TagRef", s.TagRefSchema), ("Attachment", s.AttachmentSchema),
-                         ("Event", s.EventSchema), ("PostLinks", s.PostLinksSchema), ("FeedLinks", s.FeedLinksSchema),
+                         ("Event", s.EventSchema), ("Translation", s.TranslationSchema),
+                         ("PostLinks", s.PostLinksSchema), ("FeedLinks", s.FeedLinksSchema),
                          ("PageMeta", s.PageMetaSchema), ("PageLinks", s.PageLinksSchema),
                          ("ErrorDetail", s.ErrorDetailSchema), ("ErrorBody", s.ErrorBodySchema),
                          ("Error", s.ErrorSchema), ("Post", s.PostSchema), ("PostPage", s.PostPageSchema),

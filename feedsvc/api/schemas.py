@@ -9,25 +9,27 @@ document says exactly which ones may be missing.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from marshmallow import Schema, fields, validate
-from marshmallow.utils import get_value
 from marshmallow.experimental.context import Context
+from marshmallow.utils import get_value
 
 from .. import urls
 from ..args import ListArgs, When  # re-exported: the LOAD schema of the listings (shared with the feeds)
 from ..content import Post, Site
-from ..content.index import CategoryInfo, TagInfo
+from ..content.index import CategoryInfo, Index, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
 
 __all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "When", "dump_post"]
 
 
 class DumpContext(TypedDict):
-    """What the dump schemas need besides the object: the site, for absolute URLs."""
+    """What the dump schemas need besides the object: the site, for absolute URLs, and the
+    index, for a post's translations (without one a post lists none)."""
 
     site: Site
+    index: NotRequired[Index | None]
 
 
 ApiContext = Context[DumpContext]
@@ -106,6 +108,21 @@ def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Fie
     return _Computed(**kwargs)
 
 
+class TranslationSchema(_DumpSchema):
+    """Another version of the post's text, in another language."""
+
+    lang = fields.Str(required=True, metadata={"description": "Language tag of that version."})
+    slug = fields.Str(required=True)
+    url = Computed(fields.Url, lambda p: urls.permalink(_site(), p), required=True,
+                   metadata={"description": "That version's canonical page."})
+    title = fields.Str(required=True)
+
+
+def _translations(post: Post) -> tuple[Post, ...]:
+    index = ApiContext.get().get("index")
+    return index.translations(post) if index is not None else ()
+
+
 class PostLinksSchema(_DumpSchema):
     """Links of a post."""
 
@@ -134,6 +151,9 @@ class PostSchema(_OmitNone):
     event = fields.Nested(EventSchema)
     links = Computed(fields.Nested, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")},
                      nested=PostLinksSchema, required=True)
+    translations = Computed(fields.List, _translations, cls_or_instance=fields.Nested(TranslationSchema), required=True,
+                            metadata={"description": "The other versions of this text (front matter "
+                                      "`translation_of`), sorted by language; empty when there are none."})
 
 
 class FeedLinksSchema(_DumpSchema):
@@ -210,9 +230,9 @@ _CATEGORIES = CategorySchema(many=True)
 _TAGS = TagSchema(many=True)
 
 
-def dump_post(site: Site, post: Post) -> dict[str, Any]:
-    """One post as the API's JSON object."""
-    with ApiContext({"site": site}):
+def dump_post(site: Site, post: Post, index: Index | None = None) -> dict[str, Any]:
+    """One post as the API's JSON object (its ``translations`` come from ``index``)."""
+    with ApiContext({"site": site, "index": index}):
         return _POST.dump(post)
 
 
@@ -228,7 +248,8 @@ def dump_tags(site: Site, infos: list[TagInfo]) -> list[dict[str, Any]]:
         return _TAGS.dump(infos)
 
 
-def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None]) -> dict[str, Any]:
-    """A page of posts as the API's JSON envelope."""
-    with ApiContext({"site": site}):
+def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None],
+              index: Index | None = None) -> dict[str, Any]:
+    """A page of posts as the API's JSON envelope (the posts' ``translations`` come from ``index``)."""
+    with ApiContext({"site": site, "index": index}):
         return _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})

@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -61,7 +61,7 @@ CREATE INDEX posts_order ON posts(published, date_ts DESC, slug);
 CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug);
 CREATE INDEX posts_changed ON posts(published, changed_ts);
 CREATE INDEX posts_updated ON posts(published, updated_ts DESC, date_ts DESC, slug);
-CREATE INDEX posts_events ON posts(published, event_ts DESC, slug) WHERE event_ts IS NOT NULL;
+CREATE INDEX posts_events ON posts(published, event_ts, slug) WHERE event_ts IS NOT NULL;
 CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
 CREATE TABLE post_categories(
     category TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,

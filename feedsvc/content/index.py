@@ -308,12 +308,12 @@ class Index:
         return PostList(self, query or Query(**filters))
 
     def events(self, query: Query | None = None, limit: int = 500) -> Sequence[Post]:
-        """Posts with an event matching the filters: the ``limit`` latest starts, in start order (ties: slug)."""
+        """Posts with an event matching the filters: the last ``limit`` by (start, slug), in that order."""
         plan = self._plan(query or Query(), events=True)
         if plan is None:
             return ()
         sql, args = plan
-        rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.event_ts DESC, d.slug LIMIT ?",
+        rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.event_ts DESC, d.slug DESC LIMIT ?",
                                  [*args, limit]).fetchall()
         posts = self._posts([r[0] for r in rows])
         return sorted(posts, key=lambda p: (p.event.start.timestamp() if p.event else 0.0, p.slug))

@@ -15,8 +15,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 from lxml import etree
+from werkzeug.routing import RequestRedirect
 
-from .. import caching, http, urls
+from .. import caching, http, i18n, urls
 from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
 from ..caching import Representation
 from ..content import Index
@@ -91,7 +92,10 @@ def _stylesheet() -> etree.XSLT:
 def preview(xml: bytes) -> bytes:
     """The readable HTML page of an Atom/RSS document, by the same XSLT browsers would run."""
     doc = etree.fromstring(xml, etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
-    return bytes(_stylesheet()(doc.getroottree())).lstrip()
+    # The page speaks the feed's language (Atom xml:lang, RSS channel/language).
+    lang = doc.get("{http://www.w3.org/XML/1998/namespace}lang") or doc.findtext("channel/language")
+    words = {name: etree.XSLT.strparam(text) for name, text in i18n.feed_page_strings(lang).items()}
+    return bytes(_stylesheet()(doc.getroottree(), **words)).lstrip()
 
 
 def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +189,21 @@ for _kind, (_prefix, _formats) in SCOPES.items():
         if _fmt in ARCHIVE_FORMATS:
             bp.add_url_rule(f"{_prefix}/archive/<year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
                             defaults={"fmt": _fmt, "kind": _kind})
+
+
+@bp.url_value_preprocessor
+def _tag_by_name(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``): 308 to its slug's URL."""
+    given = (values or {}).get("slug")
+    if (values or {}).get("kind") != "tag" or given is None:
+        return
+    index = current_index()
+    slug = urls.canonical_tag(index, given)
+    if slug is not None and slug != given:
+        rest = request.path.removeprefix(f"/feeds/tags/{given}")  # the document under the tag: /atom.xml, ...
+        query = request.query_string.decode("latin-1")
+        target = urls.absolute(index.site, urls.scope_path("tag", slug) + rest)
+        raise RequestRedirect(target + (f"?{query}" if query else ""))
 
 
 @bp.record_once

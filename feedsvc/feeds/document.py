@@ -66,12 +66,24 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Translation:
+    """Another version of an entry's text (issue 14): Atom hreflang links, JSON Feed ``_feedsvc``."""
+
+    lang: str
+    slug: str
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class FeedItem:
     """One entry, derived from a post (content is computed when a writer asks for it)."""
 
     post: Post
     url: str
     terms: tuple[Term, ...]
+    #: The other versions of the post's text, by language.
+    translations: tuple[Translation, ...] = ()
 
     @property
     def feedgen_categories(self) -> list[dict[str, str]]:
@@ -147,7 +159,7 @@ class FeedDoc:
     def fingerprint(self) -> tuple:
         """What decides the bytes of this document, for WebSub change detection."""
         return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links, self.max_bytes,
-                self.alternate_url, tuple((post_key(i.post), i.url, i.terms) for i in self.items))
+                self.alternate_url, tuple((post_key(i.post), i.url, i.terms, i.translations) for i in self.items))
 
 
 def _utf8_len(text: str) -> int:
@@ -241,6 +253,12 @@ class _Terms:
         return tuple(out)
 
 
+def translations_of(index: Index, post: Post) -> tuple[Translation, ...]:
+    """The other versions of ``post``'s text as entry links."""
+    site = index.site
+    return tuple(Translation(t.lang, t.slug, urls.permalink(site, t), t.title) for t in index.translations(post))
+
+
 def newest(posts: Sequence[Post], fallback: datetime = EPOCH) -> datetime:
     """The newest ``updated`` among posts: a feed's updated date, never the clock."""
     return max((p.updated for p in posts), default=fallback)
@@ -258,7 +276,8 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
     return FeedDoc(
         fmt=fmt, site=site, id=feed_id(site, scope, lang, q), title=title, subtitle=scope.description,
         updated=newest(posts), language=lang or site.language, self_url=self_url,
-        alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms(p)) for p in posts),
+        alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms(p), translations_of(index, p))
+                                                  for p in posts),
         links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),
         max_bytes=max_bytes,
     )

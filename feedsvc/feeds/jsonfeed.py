@@ -63,12 +63,22 @@ class TermSchema(_FromDict):
     label = fields.Str(required=True)
 
 
+class TranslationSchema(_FromDict):
+    """Another version of the item's text (all four members required)."""
+
+    lang = fields.Str(required=True)
+    slug = fields.Str(required=True)
+    url = fields.Str(required=True)
+    title = fields.Str(required=True)
+
+
 class ItemExtSchema(_Compact):
-    """``_feedsvc`` on an item: structured categories, tags and event."""
+    """``_feedsvc`` on an item: structured categories, tags, event and the other versions of its text."""
 
     categories = fields.Nested(TermSchema, many=True)
     tags = fields.Nested(TermSchema, many=True)
     event = fields.Dict()
+    translations = fields.Nested(TranslationSchema, many=True)
 
 
 class ItemSchema(_Compact):
@@ -160,7 +170,9 @@ def write(doc: FeedDoc) -> bytes:
             "language": p.lang,
             "attachments": [{"url": a.url, "mime_type": a.mime_type, "title": a.title,
                              "size_in_bytes": a.size_in_bytes} for a in p.attachments],
-            "_feedsvc": {"categories": cats, "tags": tags, "event": _event(ev)},
+            "_feedsvc": {"categories": cats, "tags": tags, "event": _event(ev),
+                         "translations": [{"lang": t.lang, "slug": t.slug, "url": t.url, "title": t.title}
+                                          for t in item.translations]},
         })
     links = {lk.rel: lk.href for lk in doc.links if lk.rel != "hub"}
     data = {

@@ -2,6 +2,7 @@
  *  <div data-feedsvc data-category="statements" data-limit="5" data-lang="en"></div>
  *  <script src="https://HOST/embed.js" async></script>
  * Options: data-category, data-tag, data-lang, data-limit (1-20), data-summary, data-label.
+ * Language: data-lang, else the host page's lang; its words come from feedsvc's catalogs.
  * Styling: inherits font and colour; --feedsvc-* custom properties and ::part() for the rest.
  * API strings are only ever set with textContent (never parsed as HTML). */
 (function () {
@@ -32,6 +33,22 @@
     ".summary{margin:.35em 0 0;font-size:var(--feedsvc-summary-size,1em)}" +
     ".fallback,.empty{margin:0;font-size:var(--feedsvc-meta-size,.875em)}";
   var sheet = null;
+  // From the server's catalogs: {strings: {lang: {label, event, empty}}, rtl: [right-to-left languages]}.
+  var I18N = /*@i18n@*/{}, EN = {label: "Latest posts", event: "Event:", empty: "No posts yet."};
+  function primary(lang) { return String(lang || "").split("-")[0].toLowerCase(); }
+  function rtl(lang) { return (I18N.rtl || ["ar", "fa", "he", "ur"]).indexOf(primary(lang)) >= 0; }
+  function words(lang) { var s = I18N.strings || {}; return s[primary(lang)] || s.en || EN; }
+  // data-lang, else the nearest lang attribute (the host page's <html lang>).
+  function widgetLang(host) {
+    var holder = host.closest && host.closest("[lang]");
+    return host.dataset.lang || (holder && holder.getAttribute("lang")) || "en";
+  }
+  // Dates in the widget's language, in the reader's regional variant of it if any (en-GB: 7 April 2021).
+  function formatter(lang, opts) {
+    var mine = [new Intl.DateTimeFormat().resolvedOptions().locale].concat(navigator.languages || []), locales = [lang];
+    for (var i = mine.length - 1; i >= 0; i--) if (mine[i] && primary(mine[i]) === primary(lang)) locales.unshift(mine[i]);
+    try { return new Intl.DateTimeFormat(locales, opts); } catch (e) { return new Intl.DateTimeFormat(undefined, opts); }
+  }
 
   function styleRoot(root) {
     // A constructed sheet works under a strict host CSP (style-src without 'unsafe-inline').
@@ -62,12 +79,12 @@
   function enc(s) { return encodeURIComponent(s); }
 
   function options(host) {
-    var d = host.dataset, n = parseInt(d.limit, 10);
+    var d = host.dataset, n = parseInt(d.limit, 10), ui = widgetLang(host), w = words(ui);
     return {
       category: d.category || "", tag: d.tag || "", lang: d.lang || "",
       limit: isNaN(n) ? 5 : Math.max(1, Math.min(20, n)),
       summary: d.summary != null && d.summary !== "false",
-      label: d.label || "Latest posts"
+      label: d.label || w.label, ui: ui, words: w
     };
   }
 
@@ -87,19 +104,18 @@
 
   // The publication's calendar date as written (a date-only post must not move a day
   // backwards for readers west of the site), in the reader's locale.
-  function pubDate(iso) {
+  function pubDate(iso, lang) {
     var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ""));
     if (!m) return null;
     var d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], 12));
-    return new Intl.DateTimeFormat(undefined, {year: "numeric", month: "long", day: "numeric", timeZone: "UTC"})
-      .format(d);
+    return formatter(lang, {year: "numeric", month: "long", day: "numeric", timeZone: "UTC"}).format(d);
   }
 
   // Event times in the reader's own time zone, named, so nobody has to convert.
-  function eventDate(iso) {
+  function eventDate(iso, lang) {
     var d = new Date(String(iso || ""));
     if (isNaN(d.getTime())) return null;
-    return new Intl.DateTimeFormat(undefined, {weekday: "short", year: "numeric", month: "short", day: "numeric",
+    return formatter(lang, {weekday: "short", year: "numeric", month: "short", day: "numeric",
       hour: "numeric", minute: "2-digit", timeZoneName: "short"}).format(d);
   }
 
@@ -113,9 +129,14 @@
     var li = el("li", "item"), url = safeUrl(post.url);
     var title = el(url ? "a" : "span", "title", post.title || "");
     if (url) title.href = url;
-    if (post.lang) title.setAttribute("lang", String(post.lang));
+    if (post.lang) {
+      title.setAttribute("lang", String(post.lang));
+      // A right-to-left item says so; so does a left-to-right one in a right-to-left list.
+      if (rtl(post.lang)) li.setAttribute("dir", "rtl");
+      else if (rtl(o.ui)) li.setAttribute("dir", "ltr");
+    }
     li.appendChild(title);
-    var when = pubDate(post.date_published);
+    var when = pubDate(post.date_published, o.ui);
     if (when) {
       var meta = el("span", "meta");
       meta.appendChild(timeEl("date", post.date_published, when));
@@ -123,13 +144,17 @@
     }
     var ev = post.event;
     if (ev && ev.start) {
-      var evLine = el("span", "meta event"), start = eventDate(ev.start);
-      evLine.appendChild(document.createTextNode("Event: "));
+      var evLine = el("span", "meta event"), start = eventDate(ev.start, o.ui);
+      evLine.appendChild(document.createTextNode(o.words.event + " "));
       if (start) evLine.appendChild(timeEl("event-start", ev.start, start));
       if (ev.location) evLine.appendChild(document.createTextNode((start ? " · " : "") + ev.location));
       li.appendChild(evLine);
     }
-    if (o.summary && post.summary) li.appendChild(el("p", "summary", post.summary));
+    if (o.summary && post.summary) {
+      var summary = el("p", "summary", post.summary);
+      if (post.lang) summary.setAttribute("lang", String(post.lang));
+      li.appendChild(summary);
+    }
     return li;
   }
 
@@ -155,6 +180,8 @@
     styleRoot(root);
     var list = el("ul", "list");
     list.setAttribute("role", "list"); // keeps list semantics with list-style:none (Safari)
+    list.setAttribute("lang", o.ui);
+    list.setAttribute("dir", rtl(o.ui) ? "rtl" : "ltr");
     list.setAttribute("aria-label", o.label);
     list.setAttribute("aria-busy", "true");
     show(root, list);
@@ -169,7 +196,10 @@
         if (!doc || !Array.isArray(doc.items)) throw new Error("unexpected response");
         var items = doc.items.slice(0, o.limit);
         if (!items.length) {
-          show(root, el("p", "empty", "No posts yet."));
+          var empty = el("p", "empty", o.words.empty);
+          empty.setAttribute("lang", o.ui);
+          empty.setAttribute("dir", rtl(o.ui) ? "rtl" : "ltr");
+          show(root, empty);
           host.setAttribute("data-feedsvc-state", "ready");
           return;
         }

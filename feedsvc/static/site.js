@@ -26,6 +26,9 @@
     return fallbackCopy(text);
   }
 
+  // The page's own words (body data-*, in the page's language), English otherwise.
+  function say(name, fallback) { return (document.body && document.body.getAttribute("data-" + name)) || fallback; }
+
   function init() {
     var buttons = document.querySelectorAll("button[data-copy], button[data-copy-from]");
     Array.prototype.forEach.call(buttons, function (btn) {
@@ -35,11 +38,11 @@
         var from = btn.getAttribute("data-copy-from");
         var text = from ? document.getElementById(from).value : btn.getAttribute("data-copy");
         copy(text).then(function () {
-          btn.firstChild.nodeValue = "Copied";
-          announce("Copied to the clipboard.");
+          btn.firstChild.nodeValue = say("copied", "Copied");
+          announce(say("copied-status", "Copied to the clipboard."));
           setTimeout(function () { btn.firstChild.nodeValue = label; }, 2000);
         }, function () {
-          announce("Could not copy; select the text and copy it by hand.");
+          announce(say("copy-failed", "Could not copy; select the text and copy it by hand."));
         });
       });
     });

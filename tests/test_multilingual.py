@@ -1,0 +1,501 @@
+"""Issue 14: slugs in any script, linked translations, pages in the reader's language, tags by name.
+
+The content tree has file stems in Cyrillic, Arabic and Chinese and one text in four
+languages (an English original translated into French, Russian and Arabic); everything is
+read back through feedparser, the API, lxml and the HTML pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import feedparser
+import pytest
+from conftest import SiteTree
+from lxml import etree, html
+
+BASE = "https://news.example.org"
+RU, AR, ZH = "заявление-о-политике", "بيان-السياسة", "政策声明"
+#: The one text in four languages: lang -> (file stem = slug, title).
+GROUP = {
+    "en": ("harm-reduction-statement", "Statement on harm reduction"),
+    "fr": ("declaration-reduction-des-risques", "Déclaration sur la réduction des risques"),
+    "ru": ("заявление-о-снижении-вреда", "Заявление о снижении вреда"),
+    "ar": ("بيان-الحد-من-الضرر", "بيان بشأن الحد من الضرر"),
+}
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def url(path: str) -> str:
+    """An absolute URL with every segment percent-encoded as UTF-8."""
+    return BASE + "/".join(quote(s, safe="") for s in path.split("/"))
+
+
+def fill(site: SiteTree) -> None:
+    site.post(RU, "Текст.", title="Заявление о политике", lang="ru", date="2021-04-03", tags=["Права человека"])
+    site.post(AR, "نص.", title="بيان السياسة", lang="ar", date="2021-04-04", tags=["حقوق الإنسان"])
+    site.post(ZH, "正文。", title="政策声明", lang="zh", date="2021-04-05", tags=["AI"])
+    en_slug = GROUP["en"][0]
+    for i, (lang, (slug, title)) in enumerate(GROUP.items()):
+        extra: dict[str, Any] = {"translation_of": en_slug} if lang != "en" else {}
+        site.post(slug, f"Body in {lang}.", title=title, lang=lang, date=f"2021-03-0{i + 1}",
+                  tags=["Droits humains"] if lang == "fr" else ["AI"], **extra)
+    site.post("lone-english", "Alone.", title="Lone English post", date="2021-02-01", tags=["ai"],
+              aliases=["старое-имя"])
+
+
+@pytest.fixture
+def client(site: SiteTree, make_app: Any) -> Iterator[Any]:
+    fill(site)
+    with make_app().test_client() as c:
+        yield c
+
+
+def page(client: Any, path: str, status: int = 200) -> Any:
+    r = client.get(path)
+    assert r.status_code == status, (path, r.status_code)
+    return html.fromstring(r.data)
+
+
+# -- slugs in any script -------------------------------------------------------------------
+
+def test_slugs_in_any_script_are_published_percent_encoded(client: Any) -> None:
+    items = client.get("/api/v1/posts?per_page=100").get_json()["items"]
+    by_slug = {p["slug"]: p for p in items}
+    assert {RU, AR, ZH, *(s for s, _ in GROUP.values())} <= set(by_slug)
+    for slug in (RU, AR, ZH):
+        post = by_slug[slug]
+        assert post["url"] == url(f"/posts/{slug}") and post["url"].isascii()
+        assert post["links"]["self"] == url(f"/api/v1/posts/{slug}")
+        # Raw and percent-encoded spellings are the same document, in the page and the API.
+        for path in (f"/posts/{slug}", f"/api/v1/posts/{slug}"):
+            raw, encoded = client.get(path), client.get(quote(path))
+            assert raw.status_code == encoded.status_code == 200
+            assert raw.data == encoded.data and raw.headers["ETag"] == encoded.headers["ETag"]
+
+
+def test_feeds_and_opml_carry_percent_encoded_urls(client: Any) -> None:
+    feed = feedparser.parse(client.get("/feeds/atom.xml").data)
+    links = {e.title: e.link for e in feed.entries}
+    assert links["Заявление о политике"] == url(f"/posts/{RU}")
+    assert links["政策声明"] == url(f"/posts/{ZH}")
+    assert all(link.isascii() for link in links.values())
+    opml = etree.fromstring(client.get("/feeds/opml.xml").data)
+    xml_urls = opml.xpath("//outline/@xmlUrl")
+    assert url("/feeds/tags/права-человека/atom.xml") in xml_urls
+    assert all(u.isascii() for u in xml_urls)
+    # The tag's feed answers at that address, in either spelling.
+    for path in ("/feeds/tags/права-человека/atom.xml", quote("/feeds/tags/права-человека/atom.xml")):
+        assert client.get(path).status_code == 200
+
+
+def test_retired_slug_in_another_script_redirects(client: Any) -> None:
+    for path in ("/posts/старое-имя", quote("/posts/старое-имя")):
+        r = client.get(path)
+        assert r.status_code == 308 and r.headers["Location"] == url("/posts/lone-english")
+
+
+# -- linked translations -------------------------------------------------------------------
+
+def expected_versions(except_lang: str) -> list[dict[str, str]]:
+    return [{"lang": lang, "slug": slug, "url": url(f"/posts/{slug}"), "title": title}
+            for lang, (slug, title) in sorted(GROUP.items()) if lang != except_lang]
+
+
+def test_api_post_lists_its_translations(client: Any) -> None:
+    for lang, (slug, _) in GROUP.items():
+        post = client.get(quote(f"/api/v1/posts/{slug}")).get_json()
+        assert post["lang"] == lang
+        assert post["translations"] == expected_versions(lang)
+    assert client.get("/api/v1/posts/lone-english").get_json()["translations"] == []
+    listed = {p["slug"]: p for p in client.get("/api/v1/posts?per_page=100").get_json()["items"]}
+    assert listed[GROUP["fr"][0]]["translations"] == expected_versions("fr")
+    # Each version keeps its own id, URL and place in the feeds.
+    assert len({listed[s]["id"] for s, _ in GROUP.values()}) == 4
+
+
+def test_atom_links_every_version_by_language(client: Any) -> None:
+    from feeds_checks import check_atom
+
+    body = client.get("/feeds/atom.xml").data
+    check_atom(body)  # RFC 4287 schema and musts: alternates differ by hreflang
+    for lang in ("ar", "fr", "ru", "zh"):
+        check_atom(client.get(f"/feeds/atom.xml?lang={lang}").data)
+    feed = feedparser.parse(body)
+    by_title = {e.title: e for e in feed.entries}
+    for lang, (slug, title) in GROUP.items():
+        entry = by_title[title]
+        alternates = [(lk.get("hreflang"), lk.href, lk.get("title")) for lk in entry.links if lk.rel == "alternate"]
+        own = url(f"/posts/{slug}")
+        # The entry's page first (no language: unchanged for every reader), then each version
+        # by language, this one last (feedparser takes the last html alternate, most readers the first).
+        assert alternates == [(None, own, None), *((v["lang"], v["url"], v["title"]) for v in expected_versions(lang)),
+                              (lang, own, None)]
+        assert entry.link == own
+    lone = by_title["Lone English post"]
+    assert [lk.get("hreflang") for lk in lone.links if lk.rel == "alternate"] == [None]
+
+
+def test_json_feed_lists_translations_under_feedsvc(client: Any) -> None:
+    items = {i["title"]: i for i in client.get("/feeds/feed.json").get_json()["items"]}
+    for lang, (_, title) in GROUP.items():
+        assert items[title]["_feedsvc"]["translations"] == expected_versions(lang)
+    assert "translations" not in items["Lone English post"]["_feedsvc"]
+
+
+def test_post_page_links_and_switches_between_versions(client: Any) -> None:
+    for lang, (slug, _) in GROUP.items():
+        doc = page(client, quote(f"/posts/{slug}"))
+        hreflang = {el.get("hreflang"): el.get("href") for el in doc.xpath("//head/link[@hreflang]")}
+        # Every version by language, and the original for readers of any other language.
+        versions = {v: url(f"/posts/{s}") for v, (s, _) in GROUP.items()}
+        assert hreflang == {**versions, "x-default": versions["en"]}
+        switcher = doc.xpath("//nav[@class='versions']")[0]
+        links = switcher.xpath(".//a")
+        assert [(a.get("hreflang"), a.get("href")) for a in links] == \
+               [(v["lang"], v["url"]) for v in expected_versions(lang)]
+        current = switcher.xpath(".//*[@aria-current='page']")[0]
+        assert current.get("lang") == lang
+    fr = page(client, quote(f"/posts/{GROUP['fr'][0]}")).xpath("//nav[@class='versions']//a")
+    assert [a.text_content() for a in fr] == ["العربية", "English", "Русский"]  # each in its own language
+    assert not page(client, "/posts/lone-english").xpath("//nav[@class='versions'] | //link[@hreflang]")
+
+
+# -- pages in the reader's language --------------------------------------------------------
+
+@pytest.mark.parametrize(("lang", "direction", "home_word", "date"), [
+    ("en", "ltr", "Home", "March 1, 2021"),
+    ("fr", "ltr", "Accueil", "2 mars 2021"),
+    ("ru", "ltr", "Главная", "3 марта 2021\u202fг."),
+    ("ar", "rtl", "الرئيسية", "4 مارس 2021"),
+])
+def test_a_post_page_speaks_the_posts_language(client: Any, lang: str, direction: str, home_word: str,
+                                              date: str) -> None:
+    doc = page(client, quote(f"/posts/{GROUP[lang][0]}"))
+    root = doc.getroottree().getroot()
+    assert (root.get("lang"), root.get("dir")) == (lang, direction)
+    assert doc.xpath("//nav[@class='crumbs']/a")[0].text == home_word
+    assert doc.xpath("//p[@class='post-meta']/time")[0].text == date  # Babel's long date for the locale
+
+
+def test_list_pages_use_the_site_language_and_mark_other_languages(client: Any) -> None:
+    doc = page(client, "/")
+    root = doc.getroottree().getroot()
+    assert (root.get("lang"), root.get("dir")) == ("en", "ltr")
+    assert doc.xpath("//h2[@id='latest-h']")[0].text == "Latest posts"
+    titles = {h.text_content(): h for h in doc.xpath("//h3[contains(@class, 'post-card-title')]")}
+    assert (titles["بيان السياسة"].get("lang"), titles["بيان السياسة"].get("dir")) == ("ar", "rtl")
+    assert (titles["Заявление о политике"].get("lang"), titles["Заявление о политике"].get("dir")) == ("ru", "ltr")
+    assert titles["Lone English post"].get("lang") is None  # same language as the page
+    langs = {a.get("hreflang"): a.get("href") for a in doc.xpath("//section[@id='languages']//a")}
+    assert langs["ar"] == url("/languages/ar") and set(langs) == {"ar", "en", "fr", "ru", "zh"}
+    tag = page(client, quote("/tags/права-человека"))
+    assert tag.getroottree().getroot().get("lang") == "en"
+
+
+def test_language_page_lists_that_languages_posts_and_feeds_in_it(client: Any) -> None:
+    doc = page(client, "/languages/ar")
+    root = doc.getroottree().getroot()
+    assert (root.get("lang"), root.get("dir")) == ("ar", "rtl")
+    assert [h.text_content() for h in doc.xpath("//h3[contains(@class, 'post-card-title')]")] == [
+        "بيان السياسة", GROUP["ar"][1]]
+    assert doc.xpath("//h2[@id='posts-h']")[0].text == "منشوران"  # Arabic dual, from the catalog
+    assert doc.xpath("//nav[@class='crumbs']/a")[0].text == "الرئيسية"
+    feeds = doc.xpath("//input[@class='feed-url']/@value")
+    assert feeds == [f"{BASE}/feeds/{f}?lang=ar" for f in ("atom.xml", "rss.xml", "feed.json", "calendar.ics")]
+    alternates = doc.xpath("//head/link[@type='application/atom+xml']/@href")
+    assert alternates == [f"{BASE}/feeds/atom.xml?lang=ar"]
+    ru = page(client, "/languages/ru")
+    assert ru.xpath("//h2[@id='posts-h']")[0].text == "2 публикации"
+    r = client.get("/languages/AR")
+    assert r.status_code == 308 and r.headers["Location"] == url("/languages/ar")
+    assert client.get("/languages/de").status_code == 404
+
+
+def test_feed_browser_view_speaks_the_feeds_language(client: Any) -> None:
+    r = client.get("/feeds/atom.xml?lang=ar", headers={"Accept": BROWSER})
+    assert r.mimetype == "text/html"
+    doc = html.fromstring(r.data)
+    root = doc.getroottree().getroot()
+    assert (root.get("lang"), root.get("dir")) == ("ar", "rtl")
+    assert doc.xpath("//label[@for='feed-url']")[0].text == "عنوان الخلاصة"
+    mixed = html.fromstring(client.get("/feeds/atom.xml", headers={"Accept": BROWSER}).data)
+    articles = {a.xpath(".//h3")[0].text_content(): a for a in mixed.xpath("//article")}
+    assert (articles["بيان السياسة"].get("lang"), articles["بيان السياسة"].get("dir")) == ("ar", "rtl")
+    assert articles["Lone English post"].get("lang") is None
+
+
+def test_embed_builder_and_widget_script_carry_the_catalogs(client: Any) -> None:
+    doc = page(client, "/embed")
+    options = {o.get("value"): o.text for o in doc.xpath("//select[@id='embed-lang']/option")}
+    assert options["ar"] == "Arabic (ar)" and options["ru"] == "Russian (ru)"
+    js = client.get("/embed.js").get_data(as_text=True)
+    assert "/*@i18n@*/" not in js
+    for word in ("Derniers articles", "Последние публикации", "أحدث المنشورات", "Últimas publicaciones"):
+        assert word in js
+
+
+# -- tags by name or slug ------------------------------------------------------------------
+
+def test_api_tag_filter_takes_a_slug_or_a_label_in_any_case(client: Any) -> None:
+    def slugs(query: str) -> list[str]:
+        return [p["slug"] for p in client.get(f"/api/v1/posts?{query}").get_json()["items"]]
+
+    ai = slugs("tag=ai")
+    assert len(ai) == 5
+    assert slugs("tag=AI") == slugs("tag=Ai") == ai
+    assert slugs("tag=Droits%20humains") == slugs("tag=DROITS%20HUMAINS") == slugs("tag=droits-humains") == [
+        GROUP["fr"][0]]
+    assert slugs("tag=" + quote("ПРАВА ЧЕЛОВЕКА")) == [RU]
+    assert slugs("tag=nothing-like-it") == []
+
+
+@pytest.mark.parametrize(("given", "canonical"), [
+    ("Droits humains", "droits-humains"), ("AI", "ai"), ("ПРАВА ЧЕЛОВЕКА", "права-человека"),
+    ("حقوق الإنسان", "حقوق-الانسان"),  # tag slugs fold marks: إ -> ا
+])
+def test_feed_path_by_label_redirects_permanently_to_the_slug(client: Any, given: str, canonical: str) -> None:
+    for fmt in ("atom.xml", "rss.xml", "feed.json", "calendar.ics"):
+        r = client.get(quote(f"/feeds/tags/{given}/{fmt}") + "?lang=fr&page=1")
+        assert r.status_code == 308, (given, fmt)
+        assert r.headers["Location"] == url(f"/feeds/tags/{canonical}/{fmt}") + "?lang=fr&page=1"
+    r = client.get(quote(f"/feeds/tags/{given}/archive/2021/atom.xml"))
+    assert r.status_code == 308 and r.headers["Location"] == url(f"/feeds/tags/{canonical}/archive/2021/atom.xml")
+    target = unquote(url(f"/feeds/tags/{canonical}/atom.xml").removeprefix(BASE))
+    assert client.get(target).status_code == 200
+    assert client.get("/feeds/tags/No%20such%20tag/atom.xml").status_code == 404
+
+
+# -- catalogs ------------------------------------------------------------------------------
+
+CATALOGS = Path(__file__).resolve().parent.parent / "feedsvc" / "translations"
+
+
+def extracted_ids() -> set[Any]:
+    """Every message id in the code and templates, extracted as `make catalogs` does."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    root = CATALOGS.parent.parent
+    with open(root / "babel.cfg", encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    return {m[2] if isinstance(m[2], str) else tuple(m[2])
+            for m in extract_from_dir(str(root), method_map, options_map) if m[2]}
+
+
+def catalog_problems(path: Path, lang: str, wanted: set[Any]) -> list[str]:
+    """What is wrong with one .po file: missing, untranslated or fuzzy strings, bad plurals or formats."""
+    from babel.messages.pofile import read_po
+
+    with open(path, "rb") as f:
+        catalog = read_po(f, locale=lang)
+    problems = [f"missing {i!r} (run make catalogs)" for i in sorted(wanted - {m.id for m in catalog if m.id}, key=str)]
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not all(s and s.strip() for s in strings):
+            problems.append(f"untranslated {message.id!r}")
+        if message.fuzzy:
+            problems.append(f"fuzzy {message.id!r}")
+        if isinstance(message.id, tuple) and len(strings) != catalog.num_plurals:
+            problems.append(f"{len(strings)} plural forms of {message.id!r}, not {catalog.num_plurals}")
+    problems += [f"{message.id!r}: {err}" for message, errs in catalog.check() for err in errs]
+    return problems
+
+
+def test_every_shipped_catalog_translates_every_string() -> None:
+    from feedsvc.i18n import UI_LANGUAGES
+
+    shipped = sorted(p.parent.parent.name for p in CATALOGS.glob("*/LC_MESSAGES/messages.po"))
+    assert shipped == sorted(UI_LANGUAGES)
+    wanted = extracted_ids()
+    assert len(wanted) > 80
+    for lang in shipped:
+        assert catalog_problems(CATALOGS / lang / "LC_MESSAGES" / "messages.po", lang, wanted) == [], lang
+
+
+def test_the_catalog_check_catches_an_untranslated_string(tmp_path: Path) -> None:
+    source = (CATALOGS / "fr" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    broken = tmp_path / "messages.po"
+    broken.write_text(source.replace('msgstr "Accueil"', 'msgstr ""'), encoding="utf-8")
+    assert catalog_problems(broken, "fr", extracted_ids()) == ["untranslated 'Home'"]
+    extra = extracted_ids() | {"A string nobody translated"}
+    assert catalog_problems(CATALOGS / "fr" / "LC_MESSAGES" / "messages.po", "fr", extra) == [
+        "missing 'A string nobody translated' (run make catalogs)"]
+
+
+# -- static export ----------------------------------------------------------------------------
+
+def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A GET whose request target is sent byte for byte (raw UTF-8 is not ASCII: http.client refuses it)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, make_app: Any, tmp_path: Path) -> None:
+    import json
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not nginx:
+        pytest.skip("no nginx binary (apt-get install nginx-light) to serve the export with")
+    fill(site)
+    app = make_app()
+    out = tmp_path / "export"
+    result = app.test_cli_runner().invoke(args=["export", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    docs = json.loads((out / "export-manifest.json").read_text())["documents"]
+    # Manifest URLs are the links' spelling (percent-encoded); files carry the decoded name nginx's $uri has.
+    assert all(u.isascii() for u in docs)
+    assert docs[quote(f"/posts/{RU}")]["file"] == f"posts/{RU}.html"
+    assert (out / f"posts/{ZH}.html").read_bytes() == app.test_client().get(quote(f"/posts/{ZH}")).data
+    for lang in ("ar", "en", "fr", "ru", "zh"):
+        assert f"/languages/{lang}" in docs
+    conf = (out / "nginx.conf").read_text(encoding="utf-8")
+    assert f'"{quote("/posts/старое-имя")}"' in conf and '"/posts/старое-имя"' in conf  # the alias, both spellings
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    number = port.getsockname()[1]
+    port.close()
+    (out / "nginx.conf").write_text(conf.replace("listen 8080;", f"listen 127.0.0.1:{number};"), encoding="utf-8")
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    main = prefix / "main.conf"
+    main.write_text(f"""{"user root;" if os.geteuid() == 0 else ""}
+daemon off; worker_processes 1; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
+events {{ worker_connections 16; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
+    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
+    include {out}/nginx.conf;
+}}
+""")
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(main)], stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+            try:
+                socket.create_connection(("127.0.0.1", number), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        client = app.test_client()
+        for path in (f"/posts/{RU}", f"/posts/{AR}", f"/posts/{ZH}", "/tags/права-человека",
+                     f"/api/v1/posts/{RU}", "/feeds/tags/права-человека/atom.xml"):
+            want = client.get(quote(path)).data
+            for target in (quote(path).encode(), path.encode("utf-8")):
+                status, _, body = _raw_get(number, target)
+                assert (status, body) == (200, want), target
+        for target in (quote("/posts/старое-имя").encode(), "/posts/старое-имя".encode()):
+            status, headers, _ = _raw_get(number, target)
+            assert status == 308 and headers["location"] == f"{BASE}/posts/lone-english", target
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+# -- properties ------------------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzабвгдежзиклмнопрстуфхцчшщыэюяابتثجحخدذرسشصضطظعغفقكلمنهوي政策声明中文日本語한국어"
+
+
+def test_built_urls_percent_encode_any_slug_and_route_back() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from feedsvc import urls
+    from feedsvc.content import Author, Site
+
+    site_ = Site(title="T", base_url=BASE, id_authority="example.org,2021", language="en", timezone="UTC",
+                 author=Author("T"))
+    word = st.text(alphabet=_LETTERS, min_size=1, max_size=12)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(word, min_size=1, max_size=4).map("-".join))
+    def check(slug: str) -> None:
+        for built, prefix in ((urls.tag_page(site_, slug), "/tags/"), (urls.language_page(site_, slug), "/languages/"),
+                              (urls.feed(site_, "atom", "tag", slug), "/feeds/tags/"),
+                              (urls.category_page(site_, slug), "/categories/")):
+            assert built.isascii() and built.startswith(BASE + prefix)
+            assert unquote(built.removeprefix(BASE)).startswith(prefix + slug)
+
+    check()
+
+
+@pytest.mark.parametrize("path", ["/", "/embed", "/categories/statements", "/categories/empty", "/tags/ai",
+                                  quote("/tags/حقوق-الانسان"), "/languages/zh", "/languages/ru", "/api/docs",
+                                  "/posts/no-such-post", "/no/such/page", quote(f"/posts/{ZH}")])
+def test_every_page_sets_lang_and_dir(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.mimetype == "text/html"
+    root = html.fromstring(r.data).getroottree().getroot()
+    assert root.get("lang") and root.get("dir") in ("ltr", "rtl"), path
+    if path == quote(f"/posts/{ZH}"):  # no Chinese catalog: English words, the post itself marked zh
+        assert (root.get("lang"), root.get("dir")) == ("en", "ltr")
+        article = html.fromstring(r.data).xpath("//article")[0]
+        assert (article.get("lang"), article.get("dir")) == ("zh", "ltr")
+        assert article.xpath(".//time")[0].text == "2021年4月5日"  # its date in its own language
+    if path == "/languages/zh":
+        titles = html.fromstring(r.data).xpath("//h3[contains(@class, 'post-card-title')]")
+        assert [(h.get("lang"), h.text_content()) for h in titles] == [("zh", "政策声明")]
+        name = html.fromstring(r.data).xpath("//h1/span[@lang]")[0]
+        assert (name.get("lang"), name.text) == ("zh", "中文")
+
+
+def test_tag_page_by_label_redirects_to_the_slug(client: Any) -> None:
+    for given, slug in (("AI", "ai"), ("Droits humains", "droits-humains"), ("ПРАВА ЧЕЛОВЕКА", "права-человека")):
+        r = client.get(quote(f"/tags/{given}"))
+        assert r.status_code == 308 and r.headers["Location"] == url(f"/tags/{slug}")
+    assert client.get("/tags/no-such-tag").status_code == 404
+
+
+def test_a_translations_edit_moves_the_last_modified_of_the_pages_listing_it(site: SiteTree, make_app: Any) -> None:
+    import os
+
+    fill(site)
+    site.age(7 * 86400)  # every file a week old
+    fr = site.root / "posts" / f"{GROUP['fr'][0]}.md"
+    fr.write_text(fr.read_text(encoding="utf-8").replace(GROUP["fr"][1], "Déclaration révisée"), encoding="utf-8")
+    edited = int(os.stat(fr).st_mtime)
+    en = quote(GROUP["en"][0])
+    with make_app().test_client() as c:
+        for path in (f"/posts/{en}", f"/api/v1/posts/{en}", "/api/v1/posts?lang=en&per_page=100"):
+            r = c.get(path)
+            assert "Déclaration révisée" in r.get_data(as_text=True), path
+            from email.utils import parsedate_to_datetime
+
+            assert int(parsedate_to_datetime(r.headers["Last-Modified"]).timestamp()) >= edited, path
+
+
+def test_catalogs_digest_moves_with_any_catalog(tmp_path: Path) -> None:
+    import shutil
+
+    from feedsvc.i18n import catalogs_digest
+
+    root = tmp_path / "translations"
+    shutil.copytree(CATALOGS, root, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    before = catalogs_digest(root)
+    assert before == catalogs_digest(CATALOGS)  # compiled .mo files and the template do not count
+    po = root / "ru" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "Главная"', 'msgstr "Домой"'), encoding="utf-8")
+    assert catalogs_digest(root) != before
