@@ -38,6 +38,9 @@ PREFLIGHT = (("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
                                               "If-None-Match, X-Requested-With, *"),
              ("Access-Control-Max-Age", "86400"))
 
+#: Statuses given the documents' Cache-Control (GET/HEAD); other 3xx-5xx get no-cache.
+CACHEABLE = frozenset({200, 203, 204, 301, 302, 304, 307, 308})
+
 
 class Ready(NamedTuple):
     """One prepared variant of a representation: body, validators, header lists."""
@@ -202,9 +205,10 @@ def _after(resp: Response) -> Response:
         for name, value in CORS:
             resp.headers.setdefault(name, value)
     if "Cache-Control" not in resp.headers:
-        if resp.status_code in (200, 203, 204, 304) and request.method in ("GET", "HEAD"):
+        # Redirects are content (site.yaml, aliases, the router's slash rules): cached like documents.
+        if resp.status_code in CACHEABLE and request.method in ("GET", "HEAD"):
             resp.headers["Cache-Control"] = current_app.extensions["feedsvc"].extra["cache_control"]
-        elif resp.status_code >= 400:
+        elif resp.status_code >= 300:
             resp.headers["Cache-Control"] = "no-cache"
     comp: Compress = current_app.extensions["feedsvc"].extra["compress"]
     return comp.after_request(resp)
