@@ -26,7 +26,7 @@ from .extensions import state
 log = logging.getLogger("feedsvc.ratelimit")
 
 #: Paths never limited: load balancers and monitors poll them.
-EXEMPT_PATHS = frozenset({"/healthz"})
+EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
 #: Seconds a storage that does not answer may hold a request before we fail open.
 STORAGE_TIMEOUT = 0.5
 
@@ -131,7 +131,7 @@ def init_app(app: Flask) -> None:
     flask_limiter_log = logging.getLogger("flask-limiter")
     if not any(isinstance(f, _OncePerBurst) for f in flask_limiter_log.filters):
         flask_limiter_log.addFilter(_OncePerBurst())
-    state(app).extra["limiter"] = limiter
+    state(app).limiter = limiter
     log.info("rate limiting on: %s per client, storage %s", limits, uri.split("@")[-1])
 
     @app.errorhandler(RateLimitExceeded)

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 
 from . import caching, http, urls
 from .content import Index, Post, Site
-from .extensions import current_index
+from .extensions import current_index, state
 
 bp = Blueprint("web", __name__)
 
@@ -154,7 +154,7 @@ def _listed(idx: Index, posts: Sequence[Post]) -> list[dict[str, Any]]:
 @bp.record_once
 def _site_404(setup: Any) -> None:
     # Unrouted HTML paths get the site's own 404 page (errors.py asks for it by this name).
-    setup.app.extensions["feedsvc"].extra["html_not_found"] = lambda: not_found("There is no page at this address.")
+    state(setup.app).html_not_found = lambda: not_found("There is no page at this address.")
 
 
 # -- pages ---------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def assert_429(resp: Any, url: str) -> None:
 
 def test_off_by_default(make_app: Any) -> None:
     app = make_app()
-    assert "limiter" not in state(app).extra
+    assert state(app).limiter is None
     with app.test_client() as c:
         codes = {hit(c, url).status_code for url in JSON_URLS * 30}
     assert 429 not in codes
@@ -226,7 +226,7 @@ def test_dead_storage_is_not_asked_again_on_every_request(make_app: Any) -> None
     from unittest import mock
 
     app = make_app(RATELIMIT="1/minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
-    limiter = state(app).extra["limiter"]
+    limiter = state(app).limiter
     with app.test_client() as c:
         hit(c, "/api/v1/posts")
         with mock.patch.object(limiter._limiter, "hit", side_effect=AssertionError("storage asked")) as spy:

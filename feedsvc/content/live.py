@@ -15,6 +15,8 @@ from .watch import Watcher
 
 log = logging.getLogger("feedsvc.content")
 Listener = Callable[[Index, Index], None]
+#: ``callback(index, seconds, changed)`` after every reload attempt (see ``LiveIndex.on_reload``).
+ReloadCallback = Callable[[Index, float, bool], None]
 
 
 #: With a watcher, still rescan every file this often (seconds): changes inotify cannot
@@ -44,6 +46,7 @@ class LiveIndex:
         self._had_posts = (loader.root / POSTS_DIR).is_dir()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._on_reload: list[ReloadCallback] = []
         self._pid: int | None = None
         self._stop = threading.Event()
         #: Set in a process that reloads for its forked children (a gunicorn master):
@@ -61,12 +64,18 @@ class LiveIndex:
         """Call ``listener(old, new)`` after every swap that changed the content."""
         self._listeners.append(listener)
 
+    def on_reload(self, callback: ReloadCallback) -> None:
+        """Call ``callback(index, seconds, changed)`` after every reload attempt: the current
+        index, the reload's wall seconds, whether the content version changed (metrics)."""
+        self._on_reload.append(callback)
+
     def refresh(self, paths: set[str] | None = None) -> Index:
         """Rescan now (only changed files are parsed) and swap in the result.
 
         ``paths``: only these files (relative to the content directory) changed; None
         rescans them all.
         """
+        t0 = time.perf_counter()
         with self._lock:
             old = self._index
             try:
@@ -82,6 +91,7 @@ class LiveIndex:
             if new.degraded and not old.degraded:
                 log.error("content degraded: %s", "; ".join(new.degraded))
             self._index = new
+        seconds = time.perf_counter() - t0
         if new.version != old.version:
             log.info("content reloaded: %d posts, version %s", len(new.posts), new.version)
             for listener in self._listeners:
@@ -89,6 +99,11 @@ class LiveIndex:
                     listener(old, new)
                 except Exception:  # a listener must never stop reloading
                     log.exception("content change listener failed")
+        for callback in self._on_reload:
+            try:
+                callback(new, seconds, new.version != old.version)
+            except Exception:  # a callback must never stop reloading
+                log.exception("reload callback failed")
         return new
 
     def _start(self) -> None:
