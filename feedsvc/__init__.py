@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
+    from flask.json.provider import DefaultJSONProvider
 
 __version__ = "1.0.0"
 
@@ -15,8 +16,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: defaults -> FEEDSVC_* environment -> ``config`` mapping."""
     from flask import Flask
 
-    from . import (api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, ratelimit, redirects,
-                   security, web)
+    from . import api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, ratelimit, redirects, security, web
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache
@@ -24,8 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Static files are served by web.static (content-hash ETags, immutable when versioned).
     app = Flask(__name__, static_folder=None)
     load_config(app, config)
+    assert isinstance(app.json, DefaultJSONProvider)
     app.json.sort_keys = True  # same content, same bytes
-    app.json.compact = True  # type: ignore[attr-defined]
+    app.json.compact = True
     logs.init_app(app)
 
     cfg = app.config

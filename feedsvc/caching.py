@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from redis.exceptions import ResponseError
 
 from . import metrics

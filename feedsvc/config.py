@@ -106,7 +106,7 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
     try:
         checked = _ConfigSchema().load(values)
     except ValidationError as exc:
-        name, msgs = next(iter(exc.messages.items()))
+        name, msgs = next(iter(exc.normalized_messages().items()))
         msg = msgs[0] if isinstance(msgs, list) else msgs
         raise ConfigError(f"FEEDSVC_{name}: {msg} (got {values.get(name)!r})") from None
     if checked["PER_PAGE"] > checked["MAX_PER_PAGE"]:

@@ -30,13 +30,13 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 if os.environ.get(MULTIPROC_ENV):  # prometheus_client writes there from the first labels() on
     os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 
-from flask import Blueprint, Flask, Response, request  # noqa: E402
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily  # noqa: E402
-from prometheus_client.registry import Collector  # noqa: E402
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from . import logs  # noqa: E402
-from .extensions import current_index  # noqa: E402
+from . import logs
+from .extensions import current_index
 
 #: The environ key naming the URL rule that answered (set by a before_request hook, or the fast path).
 ROUTE_KEY = "feedsvc.route"

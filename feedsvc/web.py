@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 
 from . import caching, http, urls
-from .content import Index, Post, Site
+from .content import Index, Post, Query, Site
 from .extensions import current_index, state
 
 bp = Blueprint("web", __name__)
@@ -83,7 +83,7 @@ def human_size(size: int | None) -> str:
 
 
 def feed_links(site: Site, kind: str = "all", slug: str | None = None,
-               formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> list[dict[str, str]]:
+               formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> list[dict[str, Any]]:
     """Every feed of one scope: URL to copy and one-click subscribe links."""
     out = []
     for fmt in formats:
@@ -191,11 +191,11 @@ def post_page(slug: str) -> Response:
         target = idx.alias_target(slug)  # aliases only ever name published posts
         if target is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
-            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]
+            return cast(Response, redirect(urls.permalink(site, idx.get(target)), 308))  # type: ignore[arg-type]
         return not_found(f"There is no post at /posts/{shown(slug)}.")
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.
-        return redirect(urls.permalink(site, post), 302)
+        return cast(Response, redirect(urls.permalink(site, post), 302))  # the app's response class
 
     def build() -> tuple[datetime, dict[str, Any]]:
         event = None
@@ -249,9 +249,11 @@ def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: 
     idx = current_index()
     site = idx.site
 
+    query = Query(category=slug) if kind == "category" else Query(tag=slug)
+
     def build() -> tuple[datetime, dict[str, Any]]:
-        posts = idx.query(**{kind: slug})
-        return idx.query_last_modified(**{kind: slug}), dict(
+        posts = idx.query(query)
+        return idx.query_last_modified(query), dict(
             title=title, description=description, kind=kind.title(),
             alternates=discovery(site, kind, slug, title), canonical=canonical,
             posts=_listed(idx, posts), total=len(posts), feeds=feed_links(site, kind, slug, formats),

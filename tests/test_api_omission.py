@@ -9,7 +9,7 @@ value is not None, and falsy values (0, "", empty lists) are kept.
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ SITE = Site(title="T", base_url="https://news.example.org", id_authority="exampl
 _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 _opt_text = st.none() | _text
 _when = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1),
-                     timezones=st.sampled_from([timezone.utc, ZoneInfo("Europe/Vienna"), ZoneInfo("America/Lima")]))
+                     timezones=st.sampled_from([UTC, ZoneInfo("Europe/Vienna"), ZoneInfo("America/Lima")]))
 _authors = st.builds(Author, name=_text, email=_opt_text, uri=_opt_text)
 _attachments = st.builds(Attachment, url=_text, mime_type=_text, size_in_bytes=st.none() | st.integers(0, 2**40),
                          title=_opt_text)

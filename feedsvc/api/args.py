@@ -92,7 +92,7 @@ class QueryWhen(_QueryField, fields.String):
         super().__init__(**kwargs)
         self.tz = tz
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> When:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> When:  # type: ignore[override]
         text = super()._deserialize(value, attr, data, **kwargs)
         tz = self.tz or ZoneInfo("UTC")
         try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from marshmallow import Schema, fields, validate
-from marshmallow.utils import get_value
 from marshmallow.experimental.context import Context
+from marshmallow.utils import get_value
 
 from .. import urls
 from ..content import Post, Site
