@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask.json.provider import DefaultJSONProvider
 
 __version__ = "1.0.0"
 
@@ -15,6 +14,7 @@ __version__ = "1.0.0"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: defaults -> FEEDSVC_* environment -> ``config`` mapping."""
     from flask import Flask
+    from flask.json.provider import DefaultJSONProvider
 
     from . import api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, ratelimit, redirects, security, web
     from .config import load_config
