@@ -29,10 +29,11 @@ bind = os.environ.get("GUNICORN_BIND") or (f"0.0.0.0:{os.environ['PORT']}" if "P
 
 # gevent workers: each connection is a greenlet, so idle, slow and kept-alive clients cost
 # a little memory, never a worker (sync workers: 5 idle connections stalled the service;
-# see /work/notes/issue13-B.md for the measured comparison with gthread). Greenlets switch
-# only on I/O, so feedgen's process-global setlocale dance while it writes RSS dates can
-# never interleave between two requests. Rendering is CPU work: processes (2 x cores + 1)
-# remain the unit of CPU parallelism. gunicorn monkey-patches each worker after the fork.
+# with 100 idle + 100 trickling connections gthread still timed requests out, gevent none:
+# README, Deployment). Greenlets switch only on I/O, so feedgen's process-global setlocale
+# dance while it writes RSS dates can never interleave between two requests. Rendering is
+# CPU work: processes (2 x cores + 1) remain the unit of CPU parallelism. gunicorn
+# monkey-patches each worker after the fork.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gevent"
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)

@@ -237,4 +237,5 @@ def test_distinct_queries_leave_memory_bounded(site: Any, tmp_path: Path) -> Non
         assert server.workers() == [worker], "the same worker served every query"
     finally:
         server.stop()
+    print(f"worker PSS after warm-up {start / 1024:.1f} MB, after 10,000 distinct queries {end / 1024:.1f} MB")
     assert end - start < 50 * 1024, f"PSS grew from {start // 1024} MB to {end // 1024} MB"
