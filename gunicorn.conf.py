@@ -73,6 +73,24 @@ def on_starting(server):  # type: ignore[no-untyped-def]
         server.log.warning(warning)
 
 
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    """Never lose a stop signal that arrives while the worker boots.
+
+    Until gunicorn installs the worker's own handlers (after gevent's monkey-patching, a
+    few hundred milliseconds), a forked worker still has the master's, which only queue the
+    signal for the master: a graceful restart landing then (a HUP right after a start)
+    left an old worker serving the old application until the next stop. Here any stop
+    signal in that window ends the worker gracefully (its run loop sees alive == False).
+    """
+    import signal
+
+    def stop(signum, frame):  # type: ignore[no-untyped-def]
+        worker.alive = False
+
+    for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
+        signal.signal(signum, stop)
+
+
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
     """A dead worker's live gauges leave /metrics (its counters stay in the sums)."""
     from prometheus_client import multiprocess
