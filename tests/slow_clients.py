@@ -33,6 +33,7 @@ class Result:
     errors: list[str] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     slow_open: int = 0  # slow connections open at the end
+    slow_peak: int = 0  # most slow connections open at once (sum over the idle and trickling sets)
 
     def percentile(self, p: float) -> float:
         data = sorted(self.latencies)
@@ -44,13 +45,16 @@ class Result:
         return {"requests": len(self.latencies) + self.timeouts + len(self.errors), "ok": len(self.latencies),
                 "timeouts": self.timeouts, "errors": len(self.errors), "statuses": self.statuses,
                 "p50_ms": round(self.percentile(50) * 1000, 1), "p99_ms": round(self.percentile(99) * 1000, 1),
-                "max_ms": round(max(self.latencies, default=0) * 1000, 1), "slow_open": self.slow_open}
+                "max_ms": round(max(self.latencies, default=0) * 1000, 1), "slow_open": self.slow_open,
+                "slow_peak": self.slow_peak}
 
 
-def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Event, opened: list[int]) -> None:
+def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Event, opened: list[int],
+                      peaks: list[int]) -> None:
     """Keep ``count`` idle (or trickling) connections open until ``stop``; re-open dropped ones."""
     socks: list[socket.socket | None] = [None] * count
     sent = [0] * count
+    peak = 0
     try:
         while not stop.is_set():
             for i in range(count):
@@ -81,8 +85,10 @@ def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Even
                 except OSError:
                     s.close()
                     socks[i] = None
+            peak = max(peak, sum(1 for s in socks if s is not None))
             stop.wait(1.0)
     finally:
+        peaks.append(peak)
         opened.append(sum(1 for s in socks if s is not None))
         for s in socks:
             if s is not None:
@@ -121,8 +127,10 @@ def run(port: int, duration: float, idle: int, trickle: int, clients: int = 4,
     """Open the slow connections, wait ``settle`` s, then send normal requests for ``duration`` s."""
     paths = paths or ["/feeds/atom.xml", "/api/v1/posts", "/feeds/rss.xml", "/"]
     stop_slow, stop_normal = threading.Event(), threading.Event()
-    result, lock, opened = Result(), threading.Lock(), []  # type: ignore[var-annotated]
-    slow = [threading.Thread(target=_slow_connections, args=(port, n, t, stop_slow, opened), daemon=True)
+    result, lock = Result(), threading.Lock()
+    opened: list[int] = []
+    peaks: list[int] = []
+    slow = [threading.Thread(target=_slow_connections, args=(port, n, t, stop_slow, opened, peaks), daemon=True)
             for n, t in ((idle, False), (trickle, True)) if n]
     for t in slow:
         t.start()
@@ -139,6 +147,7 @@ def run(port: int, duration: float, idle: int, trickle: int, clients: int = 4,
     for t in slow:
         t.join(10)
     result.slow_open = sum(opened)
+    result.slow_peak = sum(peaks)
     return result
 
 

@@ -95,7 +95,9 @@ def test_idle_and_trickling_connections_do_not_stall_normal_requests(served: Ser
     summary = result.summary()
     assert result.timeouts == 0 and not result.errors, summary
     assert len(result.latencies) >= 20 and set(result.statuses) == {200}, summary
-    assert result.slow_open >= 150, summary  # the slow connections really were held open meanwhile
+    # The slow connections really were open together (gevent closes one that has not sent a
+    # whole request after keepalive = 5 s; the tool re-opens it).
+    assert result.slow_peak >= 190, summary
 
 
 def test_two_requests_share_one_connection(served: Server) -> None:
