@@ -2,7 +2,8 @@
 
 Every value can be overridden from the environment: GUNICORN_BIND (or PORT),
 WEB_CONCURRENCY (workers), GUNICORN_TIMEOUT, GUNICORN_ACCESSLOG ("-" or a path, "" off),
-GUNICORN_WORKER_CLASS and GUNICORN_THREADS (measuring alternatives), GUNICORN_WORKER_CONNECTIONS.
+GUNICORN_WORKER_CLASS and GUNICORN_THREADS (measuring alternatives), GUNICORN_WORKER_CONNECTIONS,
+GUNICORN_CONTROL_SOCKET (a path: turns gunicorn's control socket on).
 """
 
 import gc
@@ -48,6 +49,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)  # a worker silent this 
 graceful_timeout = 20  # in-flight requests get this long on restart/stop
 keepalive = 5  # seconds: aggregators poll many feeds over one connection
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
+# gunicorn's control socket (gunicornc) defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
+# which every server of that user on the host would share and replace: on only when given a path.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or None
+control_socket_disable = control_socket is None
 
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"

@@ -138,7 +138,8 @@ def test_etags_equal_across_workers_and_restarts(site: Any, make_app: Any, tmp_p
 def test_config_values(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "PORT", "GUNICORN_TIMEOUT", "GUNICORN_ACCESSLOG",
                  "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS", "FEEDSVC_LOG_FORMAT",
-                 "PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED"):
+                 "PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED",
+                 "GUNICORN_CONTROL_SOCKET"):
         monkeypatch.delenv(name, raising=False)  # and restored (the config sets the metrics ones)
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
@@ -150,6 +151,7 @@ def test_config_values(monkeypatch: pytest.MonkeyPatch) -> None:
     # interleave inside feedgen's process-global setlocale dance (no I/O there).
     assert conf["worker_class"] == "gevent" and conf["worker_connections"] >= 1000
     assert "logger_class" not in conf
+    assert conf["control_socket_disable"] is True  # no shared $HOME/.gunicorn/gunicorn.ctl
     assert conf["preload_app"] is True
     assert conf["bind"] == "127.0.0.1:8000"
     assert 0 < conf["graceful_timeout"] <= conf["timeout"]
