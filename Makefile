@@ -44,11 +44,13 @@ system-deps:
 run: $(STAMP) $(MO)
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(STAMP) $(MO) system-deps
+test: $(STAMP) $(MO) system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff and mypy, pinned in requirements-dev.txt, configured in pyproject.toml; `make test` runs them first.
 lint: $(STAMP)
-	$(BIN)/python -m ruff check feedsvc tests bench
+	$(BIN)/python -m ruff check feedsvc tests bench gunicorn.conf.py wsgi.py
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis $(MO)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "1.0.0"
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Any:
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: defaults -> FEEDSVC_* environment -> ``config`` mapping."""
     from flask import Flask
+    from flask.json.provider import DefaultJSONProvider
 
-    from . import api, cli, errors, export, fastpath, feeds, health, http, ratelimit, redirects, security, web
+    from . import api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, ratelimit, redirects, security, web
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache, end_snapshot
@@ -21,16 +25,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     # Static files are served by web.static (content-hash ETags, immutable when versioned).
     app = Flask(__name__, static_folder=None)
     load_config(app, config)
+    assert isinstance(app.json, DefaultJSONProvider)
     app.json.sort_keys = True  # same content, same bytes
-    app.json.compact = True  # type: ignore[attr-defined]
-    logging.getLogger("feedsvc").setLevel(app.config["LOG_LEVEL"])
+    app.json.compact = True
+    logs.init_app(app)
 
     cfg = app.config
 
     def make_live() -> LiveIndex:
         loader = Loader(cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"],
                         index_path=cfg["INDEX_PATH"])
-        return LiveIndex(loader, cfg["RELOAD_INTERVAL"])
+        live = LiveIndex(loader, cfg["RELOAD_INTERVAL"])
+        metrics.version_loaded(live.current.version)
+        live.on_reload(metrics.on_reload)
+        return live
 
     app.extensions["feedsvc"] = State(make_live=make_live)
     app.teardown_appcontext(end_snapshot)
@@ -46,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         "CACHE_THRESHOLD": 2000,
         "CACHE_NO_NULL_WARNING": True,  # NullCache is a deliberate setting here
     })
+    metrics.init_app(app)  # first: its hook names the route of every request, whatever follows
     errors.init_app(app)
     http.init_app(app)
     security.init_app(app)
@@ -57,5 +66,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
-    fastpath.init_app(app)  # outermost: repeats of a served document skip Flask
+    fastpath.init_app(app)  # repeats of a served document skip Flask
+    metrics.wrap(app)  # outermost: every request counted and given its log id
     return app

@@ -1,10 +1,19 @@
 """Render cache: representations memoised under (render version, settings, content version, endpoint, query).
 
-Holds bytes and their validators, never Response objects. An in-process LRU sits in
-front of the configured flask-caching backend (SimpleCache, FileSystemCache, Redis):
-keys carry the content version, so a local copy can never be stale. A failing backend
-(Redis down, timeouts) is bypassed: the request is rendered, the failure is logged once
-per burst, and the backend is tried again a moment later.
+Holds bytes and their validators, never Response objects. Two byte-bounded in-process
+LRUs sit in front of the configured shared backend (FileSystemCache, Redis; with the
+default SimpleCache the LRUs are the in-process cache and there is no second copy):
+
+- the main space (``FEEDSVC_CACHE_LOCAL_BYTES``) holds the documents links produce,
+  the ones readers poll all day;
+- the odd space (``FEEDSVC_CACHE_ODD_BYTES``, small) holds documents for queries no
+  link produces (a search ``q``, date bounds): arbitrary query strings can only evict
+  each other, never a polled feed, and they are never written to the shared backend.
+
+Keys carry the content version, so a local copy can never be stale. A failing backend
+(Redis down, timeouts, a full Redis refusing writes) is bypassed: the request is
+rendered, each change of the backend's state is logged once, and the backend is tried
+again a moment later.
 """
 
 from __future__ import annotations
@@ -20,13 +29,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
+from redis.exceptions import ResponseError
 
-from .extensions import cache, current_index
+from . import metrics
+from .extensions import cache, current_index, state
 
 log = logging.getLogger("feedsvc.cache")
 #: Bumped when renderers or the stored format change, so a shared cache never mixes code versions.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 #: Seconds a failing backend is left alone before it is tried again.
 RETRY_AFTER = 2.0
 #: Redis socket and connect timeouts (seconds): a hung Redis must cost a request little.
@@ -34,14 +45,20 @@ REDIS_TIMEOUT = 0.25
 #: Settings that change rendered bytes: hosts sharing a cache with other values never mix.
 _OUTPUT_SETTINGS = ("BASE_URL", "FEED_SIZE", "CALENDAR_SIZE", "PER_PAGE", "MAX_PER_PAGE", "MAX_AGE",
                     "STALE_WHILE_REVALIDATE", "STALE_IF_ERROR")
+#: Render arguments that links (feeds, API ``links``, OPML, pages, the embed widget) produce.
+#: A document whose arguments include any other (``q``, ``since``, ``until``, ...) is odd.
+LINKED_ARGS = frozenset({"slug", "name", "immutable", "browser", "year", "page", "per_page", "lang",
+                         "category", "tag", "format"})
+#: Bytes each cached object costs beyond its bodies (objects, key, header tuples).
+OVERHEAD = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Representation:
     """A rendered document: body bytes, media type, validators and extra headers.
 
-    ``encoded`` (content coding -> compressed body) and ``ready`` (http.py's prepared
-    header lists) are filled once per cached object, so a cache hit re-computes nothing.
+    ``encoded`` (content coding -> compressed body) is filled once per cached object, so
+    a cache hit compresses nothing. ``odd``: filed in the odd space (see the module doc).
     """
 
     body: bytes
@@ -51,7 +68,7 @@ class Representation:
     headers: tuple[tuple[str, str], ...] = field(default=())
     key: str = ""
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    ready: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    odd: bool = field(default=False, compare=False)
 
 
 def body_etag(body: bytes) -> str:
@@ -79,10 +96,14 @@ def _normalise(args: Mapping[str, object]) -> str:
 _norms: dict[tuple[object, ...], str] = {}
 
 
+def is_odd(args: Mapping[str, object]) -> bool:
+    """Whether these render arguments are ones no link produces (see LINKED_ARGS)."""
+    return any(v is not None and k not in LINKED_ARGS for k, v in args.items())
+
+
 def make_key(endpoint: str, args: Mapping[str, object]) -> str:
     """Cache key: render version, settings, content version, endpoint and the normalised query."""
-    ext = current_app.extensions["feedsvc"]
-    rc: RenderCache = ext.extra["render_cache"]
+    rc = render_cache()
     norm = ""
     if args:
         try:  # memoised: the same few queries come back all day; hashing is cheaper than JSON
@@ -92,149 +113,204 @@ def make_key(endpoint: str, args: Mapping[str, object]) -> str:
             norm = _normalise(args)
         except KeyError:
             norm = _normalise(args)
-            if len(_norms) > 4096:  # hostile variety (random q=) must not grow it without bound
-                _norms.clear()
-            _norms[memo] = norm
+            if not is_odd(args):  # odd queries are one-offs: memoising them would only churn
+                if len(_norms) > 4096:  # hostile variety must not grow it without bound
+                    _norms.clear()
+                _norms[memo] = norm
     # The request's one snapshot (current_index pins it in g): a reload landing mid-request
     # must never file a document built from the older index under the newer key.
     version = current_index().version
     return f"r{RENDER_VERSION}:{rc.settings}:{version}:{endpoint}?{norm}"
 
 
-class RenderCache:
-    """Per-app cache: a bounded LRU of Representations in front of a guarded shared backend."""
+class _Space:
+    """An LRU of representations bounded in bytes (bodies, compressed bodies and OVERHEAD each)."""
 
-    def __init__(self, backend: Any, local_bytes: int, settings: str, enabled: bool = True) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lru: OrderedDict[str, Representation] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: str) -> Representation | None:
+        rep = self.lru.get(key)
+        if rep is not None:
+            try:
+                self.lru.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile: still a valid object
+                pass
+        return rep
+
+    def put(self, key: str, rep: Representation) -> None:  # caller holds the lock
+        if weight(rep) > self.limit:
+            return  # bigger than the whole space: served, not kept
+        old = self.lru.pop(key, None)
+        if old is not None:
+            self.size -= weight(old)
+        self.lru[key] = rep
+        self.size += weight(rep)
+        self.trim()
+
+    def trim(self) -> None:
+        while self.size > self.limit and self.lru:
+            _, gone = self.lru.popitem(last=False)
+            self.size -= weight(gone)
+
+    def clear(self) -> None:
+        self.lru.clear()
+        self.size = 0
+
+
+class RenderCache:
+    """Per-app cache: byte-bounded main and odd LRUs in front of a guarded shared backend (or none)."""
+
+    def __init__(self, backend: Any, local_bytes: int, settings: str, enabled: bool = True,
+                 odd_bytes: int = 4 * 1024 * 1024) -> None:
         self.backend = backend
         self.local_bytes = local_bytes
         self.settings = settings
         self.enabled = enabled
-        self._lru: OrderedDict[str, Representation] = OrderedDict()
-        self._size = 0
+        self.main = _Space(local_bytes)
+        self.odd = _Space(min(odd_bytes, local_bytes))
         self._version = ""
         self._lock = threading.Lock()
-        self._failing = False
+        #: The shared backend's state: "ok", "down" (no answer) or "refusing writes" (e.g. a full Redis).
+        self.backend_state = "ok"
         self._retry_at = 0.0
-        #: Renders done by this process (tests and /healthz-style introspection).
+        #: Renders done by this process (tests and introspection).
         self.renders = 0
 
     # -- the shared backend, guarded ---------------------------------------------------
     def _backend(self, op: str, *args: Any) -> Any:
-        """Call the backend; on failure log once per burst, back off, and answer None."""
-        if self._failing and time.monotonic() < self._retry_at:
+        """Call the backend; on failure back off and answer None. Each change of state is logged once."""
+        if self.backend is None:
+            return None
+        write = op == "set"
+        blocked = self.backend_state == "down" or (write and self.backend_state == "refusing writes")
+        if blocked and time.monotonic() < self._retry_at:
             return None
         try:
             result = getattr(self.backend, op)(*args)
         except Exception as exc:  # Redis down, timeouts, full disks: render instead, never a 5xx
             self._retry_at = time.monotonic() + RETRY_AFTER
-            if not self._failing:
-                self._failing = True
-                log.warning("cache backend failing (%s: %s); rendering without it until it is back",
-                            type(exc).__name__, exc)
+            refused = write and isinstance(exc, ResponseError) and self.backend_state != "down"
+            self._set_state("refusing writes" if refused else "down", exc)
             return None
-        if self._failing:
-            self._failing = False
-            log.warning("cache backend is back")
+        if blocked:
+            self._set_state("ok")
         return result
 
-    # -- the local LRU -----------------------------------------------------------------
-    def _local_get(self, key: str) -> Representation | None:
-        lru = self._lru
-        rep = lru.get(key)
-        if rep is not None:
-            try:
-                lru.move_to_end(key)
-            except KeyError:  # evicted by another thread meanwhile: still a valid object
-                pass
-        return rep
+    def _set_state(self, new: str, exc: BaseException | None = None) -> None:
+        old, self.backend_state = self.backend_state, new
+        if new == old:
+            return
+        why = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+        if new == "down":
+            log.warning("cache backend failing%s; rendering without it until it answers", why)
+        elif new == "refusing writes":
+            log.warning("cache backend refusing writes%s; serving what it holds, rendering the rest "
+                        "(a full Redis: set maxmemory-policy allkeys-lru)", why)
+        else:
+            log.warning("cache backend is back")
 
+    # -- the local spaces --------------------------------------------------------------
     def _local_put(self, key: str, rep: Representation) -> None:
         if self.local_bytes <= 0:
             return
         version = key.split(":", 3)[2]
         with self._lock:
             if version != self._version:  # content changed: every older entry is dead weight
-                self._lru.clear()
-                self._size = 0
+                self.main.clear()
+                self.odd.clear()
                 self._version = version
-            old = self._lru.pop(key, None)
-            if old is not None:
-                self._size -= _weight(old)
-            self._lru[key] = rep
-            self._size += _weight(rep)
-            while self._size > self.local_bytes and len(self._lru) > 1:
-                _, gone = self._lru.popitem(last=False)
-                self._size -= _weight(gone)
+            (self.odd if rep.odd else self.main).put(key, rep)
 
-    def _grow(self, rep: Representation, nbytes: int) -> None:
-        with self._lock:
-            if self._lru.get(rep.key) is rep:
-                self._size += nbytes
+    def holds(self, rep: Representation) -> bool:
+        """Whether ``rep`` is still in the main space (the fast path replays only those)."""
+        return self.main.lru.get(rep.key) is rep
 
     # -- public ------------------------------------------------------------------------
-    def get(self, key: str) -> Representation | None:
-        """The cached representation under ``key``, from the LRU or the backend."""
+    def get(self, key: str, odd: bool = False) -> Representation | None:
+        """The cached representation under ``key``, from a local space or the backend."""
         if not self.enabled:
             return None
-        rep = self._local_get(key)
+        rep = (self.odd if odd else self.main).get(key)
         if rep is not None:
+            metrics.CACHE_HIT_LOCAL.inc()
             return rep
+        metrics.CACHE_MISS_LOCAL.inc()
+        if odd or self.backend is None:
+            return None
         stored = self._backend("get", key)
         if not (isinstance(stored, tuple) and len(stored) == 5):
+            metrics.CACHE_MISS_BACKEND.inc()
             return None
+        metrics.CACHE_HIT_BACKEND.inc()
         body, mimetype, last_modified, etag, headers = stored
         rep = Representation(body, mimetype, last_modified, etag, headers, key)
         self._local_put(key, rep)
         return rep
 
     def put(self, key: str, rep: Representation) -> None:
-        """Store a fresh representation locally and in the backend."""
+        """Store a fresh representation locally, and in the backend unless it is odd."""
         if not self.enabled:
             return
         self._local_put(key, rep)
-        self._backend("set", key, (rep.body, rep.mimetype, rep.last_modified, rep.etag, rep.headers))
+        if not rep.odd:
+            self._backend("set", key, (rep.body, rep.mimetype, rep.last_modified, rep.etag, rep.headers))
 
     def encoded(self, rep: Representation, coding: str, compress: Callable[[bytes, str], bytes]) -> bytes:
         """``rep``'s body in ``coding``, compressed once and shared through the backend."""
         data = rep.encoded.get(coding)
         if data is not None:
             return data
-        if rep.key and self.enabled:
+        shared = bool(rep.key) and self.enabled and not rep.odd
+        if shared:
             data = self._backend("get", f"{rep.key}|{coding}")
         if not isinstance(data, bytes):
             data = compress(rep.body, coding)
-            if rep.key and self.enabled:
+            if shared:
                 self._backend("set", f"{rep.key}|{coding}", data)
-        rep.encoded[coding] = data
-        self._grow(rep, len(data))
+        with self._lock:
+            rep.encoded[coding] = data
+            space = self.odd if rep.odd else self.main
+            if space.lru.get(rep.key) is rep:
+                space.size += len(data)
+                space.trim()
         return data
 
     def clear_local(self) -> None:
         """Drop the in-process copies (the shared backend keeps its own)."""
         with self._lock:
-            self._lru.clear()
-            self._size = 0
+            self.main.clear()
+            self.odd.clear()
 
 
-def _weight(rep: Representation) -> int:
-    return len(rep.body) + sum(len(v) for v in rep.encoded.values()) + 512
+def weight(rep: Representation) -> int:
+    """Bytes ``rep`` holds: its bodies and OVERHEAD."""
+    return len(rep.body) + sum(len(v) for v in rep.encoded.values()) + OVERHEAD
 
 
-def _render_cache() -> RenderCache:
-    return current_app.extensions["feedsvc"].extra["render_cache"]
+def render_cache() -> RenderCache:
+    """The current app's render cache."""
+    rc = state().render_cache
+    assert rc is not None, "caching.init_app was not called"
+    return rc
 
 
 def render(endpoint: str, args: Mapping[str, object], produce: Callable[[], Representation]) -> Representation:
     """The cached representation for (endpoint, args), produced on a miss."""
-    rc = _render_cache()
+    rc = render_cache()
     key = make_key(endpoint, args)
-    hit = rc.get(key)
+    odd = is_odd(args)
+    hit = rc.get(key, odd)
     if hit is not None:
         return hit
+    t0 = time.perf_counter()
     rep = produce()
+    metrics.observe_render(rep.mimetype, time.perf_counter() - t0)
     rc.renders += 1
     rep = Representation(rep.body, rep.mimetype, rep.last_modified, rep.etag or body_etag(rep.body),
-                         tuple(rep.headers), key)
+                         tuple(rep.headers), key, odd=odd)
     rc.put(key, rep)
     return rep
 
@@ -254,14 +330,20 @@ def _redis_backend(app: Flask) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    """Attach this app's RenderCache (replacing flask-caching's Redis client by a fast-failing one)."""
+    """Attach this app's RenderCache (replacing flask-caching's Redis client by a fast-failing one).
+
+    With SimpleCache the byte-bounded local spaces are the in-process cache: flask-caching's
+    SimpleCache (bounded in entries, not bytes) is not used as a second copy.
+    """
     cfg = app.config
     backends = app.extensions.get("cache", {})
     backend = backends.get(cache)
     if cfg["CACHE_TYPE"] == "RedisCache":
         backend = _redis_backend(app)
         backends[cache] = backend  # `cache.get` and ours use the same client
+    enabled = cfg["CACHE_TYPE"] != "NullCache" and backend is not None
+    if cfg["CACHE_TYPE"] == "SimpleCache":
+        backend = None
     settings = hashlib.sha256(repr([cfg.get(k) for k in _OUTPUT_SETTINGS]).encode()).hexdigest()[:8]
-    app.extensions["feedsvc"].extra["render_cache"] = RenderCache(
-        backend, cfg.get("CACHE_LOCAL_BYTES", 32 * 1024 * 1024), settings,
-        enabled=cfg["CACHE_TYPE"] != "NullCache" and backend is not None)
+    state(app).render_cache = RenderCache(backend, cfg["CACHE_LOCAL_BYTES"], settings, enabled=enabled,
+                                          odd_bytes=cfg["CACHE_ODD_BYTES"])

@@ -6,6 +6,7 @@ setting stops the service at start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_DEFAULT_TIMEOUT": 86400,    # seconds a rendered body may stay in the cache
     "CACHE_KEY_PREFIX": "feedsvc:",    # namespace in a shared cache
     "CACHE_LOCAL_BYTES": 32 * 1024 * 1024,  # per-process LRU of rendered bodies in front of the backend; 0: off
+    "CACHE_ODD_BYTES": 4 * 1024 * 1024,  # per-process LRU for documents of queries no link produces (q=...)
     "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
     "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
     "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
@@ -40,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
     "WEBSUB_BACKOFF": 1.0,             # seconds before the first retry (doubles each time)
     "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
 }
 
 
@@ -76,6 +79,7 @@ class _ConfigSchema(Schema):
     CACHE_DEFAULT_TIMEOUT = fields.Int(strict=True, validate=_nonneg)
     CACHE_KEY_PREFIX = fields.Str()
     CACHE_LOCAL_BYTES = fields.Int(strict=True, validate=_nonneg)
+    CACHE_ODD_BYTES = fields.Int(strict=True, validate=_nonneg)
     RATELIMIT = fields.Str(allow_none=True, validate=validate.Regexp(
         r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*\Z",
         error="must look like '120/minute' or '10/second;1000/hour'"))
@@ -85,6 +89,7 @@ class _ConfigSchema(Schema):
     WEBSUB_RETRIES = fields.Int(strict=True, validate=validate.Range(min=1, max=20))
     WEBSUB_BACKOFF = fields.Float(validate=validate.Range(min=0, max=600))
     LOG_LEVEL = fields.Str(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+    LOG_FORMAT = fields.Str(validate=validate.OneOf(["text", "json"]))
 
 
 def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
@@ -105,9 +110,36 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
     try:
         checked = _ConfigSchema().load(values)
     except ValidationError as exc:
-        name, msgs = next(iter(exc.messages.items()))
+        name, msgs = next(iter(exc.normalized_messages().items()))
         msg = msgs[0] if isinstance(msgs, list) else msgs
         raise ConfigError(f"FEEDSVC_{name}: {msg} (got {values.get(name)!r})") from None
     if checked["PER_PAGE"] > checked["MAX_PER_PAGE"]:
         raise ConfigError("FEEDSVC_PER_PAGE: must not exceed FEEDSVC_MAX_PER_PAGE")
     app.config.update(checked)
+
+
+def spoofable_forwarded_for(addresses: list[Any], trusted_proxies: int) -> str | None:
+    """A warning when X-Forwarded-For is trusted while clients can reach the server directly.
+
+    ``addresses``: gunicorn's bound addresses ((host, port) tuples, or unix socket paths).
+    With FEEDSVC_TRUSTED_PROXIES > 0 the client address is read from that header, which
+    any client talking to a non-loopback socket can forge (its own rate-limit bucket).
+    """
+    if trusted_proxies <= 0:
+        return None
+    exposed = []
+    for addr in addresses:
+        if not isinstance(addr, tuple):
+            continue  # a unix socket: only local processes (the proxy) reach it
+        host = str(addr[0]).strip("[]")
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            exposed.append(f"{host}:{addr[1]}")
+    if not exposed:
+        return None
+    return (f"FEEDSVC_TRUSTED_PROXIES={trusted_proxies} but gunicorn listens on {', '.join(exposed)}: a client "
+            "connecting directly can forge X-Forwarded-For (and pick its own rate-limit bucket); bind to "
+            "127.0.0.1 or a unix socket behind the proxy, or firewall the port")

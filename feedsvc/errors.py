@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .canonical_json import to_json
+from .extensions import state
 
 #: Path prefixes whose errors are JSON.
 JSON_PREFIXES = ("/api", "/feeds")
@@ -124,7 +125,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if not wants_json() or exc.code is None or exc.code < 400:
-            page = app.extensions["feedsvc"].extra.get("html_not_found") if exc.code == 404 else None
+            page = state(app).html_not_found if exc.code == 404 else None
             return page() if page is not None else exc
         status = exc.code
         # A 500's description may carry internals; clients get the generic text.

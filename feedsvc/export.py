@@ -300,10 +300,10 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
     live = state(app).live
     live.interval = 0  # one consistent snapshot: no reloads swapping the index mid-export
     live.current  # noqa: B018  (load it before forking: workers share it)
-    limiter = state(app).extra.get("limiter")
+    limiter = state(app).limiter
     if limiter is not None:
         limiter.enabled = False  # our own requests are not clients to rate-limit
-    rc = state(app).extra.get("render_cache")
+    rc = state(app).render_cache
     if rc is not None:
         rc.enabled = False  # each document once: filling (or reading) a shared cache buys nothing
     app.config["EXPORT_DIR"], app.config["EXPORT_PRECOMPRESS"] = str(out_dir), precompress
@@ -342,7 +342,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
         if pool is not None:
             pool.close()
             pool.join()
-    cc = app.extensions["feedsvc"].extra["cache_control"]
+    cc = state(app).cache_control
     exceptions = {urlsplit(u).path: d["cache_control"] for u, d in manifest.items() if d["cache_control"] != cc}
     (out_dir / "nginx.conf").write_text(nginx_config(str(out_dir.resolve()), types, redirects, cc, exceptions),
                                         encoding="utf-8")

@@ -5,12 +5,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g, has_request_context
+from flask import Response, current_app, g, has_request_context
 from flask_caching import Cache
 
 from .content import Index, LiveIndex
+
+if TYPE_CHECKING:  # the modules that fill these fields import this one
+    from flask_compress import Compress
+    from flask_limiter import Limiter
+
+    from .caching import RenderCache
+    from .fastpath import FastPath
+    from .feeds.websub import Publisher
 
 cache = Cache()
 
@@ -24,7 +32,14 @@ class State:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: Called with (old, new) after each content change (WebSub pings, ...).
     listeners: list[Callable[[Index, Index], None]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Filled by the modules' init_app (None until then, or when the feature is off).
+    render_cache: RenderCache | None = None
+    compress: Compress | None = None
+    cache_control: str = ""
+    fastpath: FastPath | None = None
+    limiter: Limiter | None = None
+    html_not_found: Callable[[], Response] | None = None
+    websub: Publisher | None = None
 
     @property
     def live(self) -> LiveIndex:

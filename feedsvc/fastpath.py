@@ -6,9 +6,13 @@ served through ``http.send``, its response is fully determined by the request li
 view), the ``Accept-Encoding`` header (which picks the coding) and the
 conditional headers (which pick 200 or 304, decided here exactly as ``http.send`` does),
 for as long as the content version stays the same. So this WSGI middleware keeps, per
-such request shape, the prepared variant and the final header lists the full path sent
-(security headers included), and answers repeats from them: no routing, no hooks, no
-view. Anything else (first requests, other methods, other statuses, a changed content
+such request shape, the variant and the final header lists the full path sent (security
+headers included), and answers repeats from them: no routing, no hooks, no view.
+
+It holds no bytes of its own: an entry is replayed only while its representation is
+still in the render cache's main space (``RenderCache.holds``), so the render cache's
+byte budget bounds both, and documents for odd queries (caching.py) are never recorded.
+Anything else (first requests, other methods, other statuses, a changed content
 version) goes through Flask unchanged.
 """
 
@@ -19,6 +23,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import metrics
+from .caching import RenderCache
+from .extensions import state
 from .http import Ready, not_modified
 from .negotiation import prefers_html
 
@@ -28,19 +35,19 @@ StartResponse = Callable[..., Any]
 #: content version it was rendered from.
 READY_KEY = "feedsvc.ready"
 _STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
+Entry = tuple[Ready, dict[int, list[tuple[str, str]]], str]
 
 
 class FastPath:
     """WSGI middleware answering repeated GET/HEAD requests from their prepared variants."""
 
     def __init__(self, wsgi_app: Callable[[Environ, StartResponse], Iterable[bytes]],
-                 version: Callable[[], str], max_bytes: int, max_entries: int = 4096) -> None:
+                 version: Callable[[], str], cache: RenderCache, max_entries: int = 2048) -> None:
         self.wsgi_app = wsgi_app
         self.version = version
-        self.max_bytes = max_bytes
+        self.cache = cache
         self.max_entries = max_entries
-        self._table: OrderedDict[tuple[str, ...], tuple[Ready, dict[int, list[tuple[str, str]]]]] = OrderedDict()
-        self._bytes = 0
+        self._table: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
         self._for_version = ""
         self._lock = threading.Lock()
         #: Requests answered here (tests and introspection).
@@ -57,13 +64,16 @@ class FastPath:
                environ.get("HTTP_ACCEPT_ENCODING", ""))
         entry = self._table.get(key) if self._for_version == version else None
         if entry is not None:
-            ready, by_status = entry
+            ready, by_status, route = entry
             status = 304 if not_modified(environ, ready) else 200
             headers = by_status.get(status)
-            if headers is not None:
+            if headers is not None and self.cache.holds(ready.rep):
                 self.hits += 1
+                metrics.CACHE_HIT_FASTPATH.inc()
+                environ[metrics.ROUTE_KEY] = route
                 start_response(_STATUS[status], list(headers))
                 return [] if status == 304 or method == "HEAD" else [ready.body]
+        metrics.CACHE_MISS_FASTPATH.inc()
         captured: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -72,29 +82,26 @@ class FastPath:
 
         body = self.wsgi_app(environ, capture)
         sent = environ.get(READY_KEY)
-        if sent is not None and captured and captured[0][:3] in ("200", "304") and sent[1] == version:
-            self._record(key, version, sent[0], int(captured[0][:3]), captured[1])
+        if (sent is not None and captured and captured[0][:3] in ("200", "304") and sent[1] == version
+                and self.cache.holds(sent[0].rep)):
+            self._record(key, version, sent[0], int(captured[0][:3]), captured[1],
+                         environ.get(metrics.ROUTE_KEY, "unrouted"))
         return body
 
     def _record(self, key: tuple[str, ...], version: str, ready: Ready, status: int,
-                headers: list[tuple[str, str]]) -> None:
+                headers: list[tuple[str, str]], route: str) -> None:
         with self._lock:
             if self._for_version != version:  # new content: every old entry is stale
                 self._table.clear()
-                self._bytes = 0
                 self._for_version = version
             entry = self._table.get(key)
-            if entry is None or entry[0] is not ready:
-                if entry is not None:
-                    self._bytes -= len(entry[0].body)
-                entry = (ready, {})
+            if entry is None or entry[0].rep is not ready.rep or entry[0].body is not ready.body:
+                entry = (ready, {}, route)
                 self._table[key] = entry
-                self._bytes += len(ready.body)
             entry[1][status] = list(headers)
             self._table.move_to_end(key)
-            while self._table and (self._bytes > self.max_bytes or len(self._table) > self.max_entries):
-                _, (old, _) = self._table.popitem(last=False)
-                self._bytes -= len(old.body)
+            while len(self._table) > self.max_entries:
+                self._table.popitem(last=False)
 
 
 def init_app(app: Any) -> None:
@@ -106,11 +113,12 @@ def init_app(app: Any) -> None:
     cfg = app.config
     if cfg["RATELIMIT"] or cfg["CACHE_TYPE"] == "NullCache" or not cfg.get("CACHE_LOCAL_BYTES"):
         return
-    feedsvc_state = app.extensions["feedsvc"]
+    st = state(app)
 
     def version() -> str:
-        return feedsvc_state.live.current.version
+        return st.live.current.version
 
-    fast = FastPath(app.wsgi_app, version, int(cfg["CACHE_LOCAL_BYTES"]))
-    app.extensions["feedsvc"].extra["fastpath"] = fast
+    assert st.render_cache is not None
+    fast = FastPath(app.wsgi_app, version, st.render_cache)
+    st.fastpath = fast
     app.wsgi_app = fast  # type: ignore[method-assign]

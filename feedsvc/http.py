@@ -1,9 +1,11 @@
 """HTTP validators, caching headers, compression and CORS: the only module that sets them.
 
-A cache hit costs one dict lookup per request here: each Representation carries, per
-(content coding, CORS or not), a ready body and ready header lists for its 200 and its
-304, built once. Compressed bodies are made once (deterministic bytes, so every worker
-and host agrees with the strong ETag) and shared through the render cache.
+``send`` answers a Representation: it picks the content coding (werkzeug's Accept-Encoding
+parsing), builds the variant's validators and header lists, and answers 200 or 304.
+Compressed bodies are made once (deterministic bytes, so every worker and host agrees
+with the strong ETag) and kept with the cached representation. The variant it answered
+from is left in the WSGI environ, where the fast path (fastpath.py) records it, so
+repeats of the same request never come back here.
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ from typing import Any, NamedTuple
 import brotli
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
-from flask_compress.flask_compress import _choose_algorithm
-from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, parse_etags
 
 from . import caching
 from .caching import Representation
-from .extensions import current_index
+from .extensions import current_index, state
 
 #: Content codings we precompute, in order of preference at equal q (RFC 9110 12.5.3).
 CODINGS = ("br", "gzip")
@@ -38,9 +38,12 @@ PREFLIGHT = (("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
                                               "If-None-Match, X-Requested-With, *"),
              ("Access-Control-Max-Age", "86400"))
 
+#: Statuses given the documents' Cache-Control (GET/HEAD); other 3xx-5xx get no-cache.
+CACHEABLE = frozenset({200, 203, 204, 301, 302, 304, 307, 308})
+
 
 class Ready(NamedTuple):
-    """One prepared variant of a representation: body, validators, header lists."""
+    """One variant of a representation as sent: body, validators, header lists, and its representation."""
 
     body: bytes
     etag: str  # unquoted opaque tag
@@ -48,6 +51,7 @@ class Ready(NamedTuple):
     lm_ts: float
     h200: list[tuple[str, str]]
     h304: list[tuple[str, str]]
+    rep: Representation
 
 
 def cors_path(path: str) -> bool:
@@ -79,22 +83,20 @@ def compress_body(data: bytes, coding: str) -> bytes:
 
 def _codings(rep: Representation) -> tuple[str, ...]:
     """Codings worth offering for ``rep`` (compressible type, big enough)."""
-    found = rep.ready.get("codings")
-    if found is None:
-        comp: Compress = current_app.extensions["feedsvc"].extra["compress"]
-        small = len(rep.body) < current_app.config["COMPRESS_MIN_SIZE"]
-        found = () if small or rep.mimetype.split(";")[0].strip() not in comp.compress_mimetypes_set else CODINGS
-        rep.ready["codings"] = found
-    return found
+    comp = state().compress
+    assert comp is not None
+    if len(rep.body) < current_app.config["COMPRESS_MIN_SIZE"]:
+        return ()
+    return CODINGS if rep.mimetype.split(";")[0].strip() in comp.compress_mimetypes_set else ()
 
 
 def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
-    """Build (once) the body and header lists of ``rep`` in ``coding``."""
-    app = current_app
+    """The body and header lists of ``rep`` in ``coding``."""
+    st = state()
     etag = rep.etag or caching.body_etag(rep.body)
     body = rep.body
     if coding:
-        body = app.extensions["feedsvc"].extra["render_cache"].encoded(rep, coding, compress_body)
+        body = caching.render_cache().encoded(rep, coding, compress_body)
         etag = f"{etag}:{coding}"  # each coding its own strong tag, like flask-compress
     lm = rep.last_modified
     if lm.tzinfo is None:
@@ -104,8 +106,7 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     # A view's own Cache-Control (rare) replaces ours, on the 304 as on the 200.
     own_cc = [v for n, v in rep.headers if n.lower() == "cache-control"]
     validators = [("ETag", f'"{etag}"'), ("Last-Modified", lm_http)]
-    shared: list[tuple[str, str]] = [("Cache-Control", own_cc[0] if own_cc else
-                                      app.extensions["feedsvc"].extra["cache_control"])]
+    shared: list[tuple[str, str]] = [("Cache-Control", own_cc[0] if own_cc else st.cache_control)]
     vary = [v for n, v in rep.headers if n.lower() == "vary"]
     if _codings(rep):
         vary.append("Accept-Encoding")
@@ -120,12 +121,7 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     # A 304 carries what the 200 would for caches to update: ETag, Cache-Control, Vary (RFC 9110 15.4.5).
     # Content-Type only tells later hooks what this is; werkzeug drops it from the 304 itself.
     h304 = [("Content-Type", rep.mimetype), *validators, *shared]
-    for items in (h200, h304):
-        Headers(items)  # validate once here (raises on CR/LF); requests then copy the lists as they are
-    ready = Ready(body, etag, lm_http, lm.timestamp(), h200, h304)
-    if rep.key:  # cached objects keep their prepared forms; one-off ones need not
-        rep.ready[(coding, cors)] = ready
-    return ready
+    return Ready(body, etag, lm_http, lm.timestamp(), h200, h304, rep)
 
 
 def not_modified(environ: dict[str, Any], ready: Ready) -> bool:
@@ -152,30 +148,20 @@ def not_modified(environ: dict[str, Any], ready: Ready) -> bool:
     return ready.lm_ts <= ts <= time.time()
 
 
-def _headers(items: list[tuple[str, str]]) -> Headers:
-    """A Headers object over a copy of already validated items (skips per-header re-validation)."""
-    headers = Headers()
-    headers._list = items.copy()  # same representation werkzeug builds; validated in _prepare
-    return headers
-
-
 def send(rep: Representation, status: int = 200) -> Response:
     """A response for a representation, answered 304 when the client's copy is current."""
     environ = request.environ
     coding = None
     codings = _codings(rep)
-    if codings:
-        accept = environ.get("HTTP_ACCEPT_ENCODING")
-        if accept:
-            coding = _choose_algorithm(codings, accept)
-            if coding and "q=0" in accept and request.accept_encodings[coding] == 0:
-                coding = None  # flask-compress picks a coding refused with q=0 when it is the only one
+    if codings and environ.get("HTTP_ACCEPT_ENCODING"):
+        # Highest q wins; at equal q our order (CODINGS); q=0 refuses (RFC 9110 12.5.3).
+        coding = request.accept_encodings.best_match(codings)
     cors = cors_path(environ.get("PATH_INFO", ""))
-    ready = rep.ready.get((coding, cors)) or _prepare(rep, coding, cors)
+    ready = _prepare(rep, coding, cors)
     if status == 200 and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not_modified(environ, ready):
-        resp = Response(None, 304, _headers(ready.h304))
+        resp = Response(None, 304, ready.h304)
     elif status == 200:
-        resp = Response(None, 200, _headers(ready.h200))
+        resp = Response(None, 200, ready.h200)
         resp.response = [ready.body]  # one ready buffer; Content-Length is in the prepared list
     else:  # an error page rendered as a document: no validators, no long caching
         resp = Response(ready.body, status, [h for h in ready.h200 if h[0] not in ("Content-Length",
@@ -202,11 +188,13 @@ def _after(resp: Response) -> Response:
         for name, value in CORS:
             resp.headers.setdefault(name, value)
     if "Cache-Control" not in resp.headers:
-        if resp.status_code in (200, 203, 204, 304) and request.method in ("GET", "HEAD"):
-            resp.headers["Cache-Control"] = current_app.extensions["feedsvc"].extra["cache_control"]
-        elif resp.status_code >= 400:
+        # Redirects are content (site.yaml, aliases, the router's slash rules): cached like documents.
+        if resp.status_code in CACHEABLE and request.method in ("GET", "HEAD"):
+            resp.headers["Cache-Control"] = state().cache_control
+        elif resp.status_code >= 300:
             resp.headers["Cache-Control"] = "no-cache"
-    comp: Compress = current_app.extensions["feedsvc"].extra["compress"]
+    comp = state().compress
+    assert comp is not None
     return comp.after_request(resp)
 
 
@@ -218,8 +206,8 @@ def init_app(app: Flask, **_: Any) -> None:
     comp = Compress()
     comp.init_app(app)
     comp.compress_mimetypes_set.update(EXTRA_MIMETYPES)
-    extra = app.extensions["feedsvc"].extra
-    extra["compress"] = comp
-    extra["cache_control"] = cache_control(app)
+    st = state(app)
+    st.compress = comp
+    st.cache_control = cache_control(app)
     caching.init_app(app)
     app.after_request(_after)

@@ -26,7 +26,7 @@ from .extensions import state
 log = logging.getLogger("feedsvc.ratelimit")
 
 #: Paths never limited: load balancers and monitors poll them.
-EXEMPT_PATHS = frozenset({"/healthz"})
+EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
 #: Seconds a storage that does not answer may hold a request before we fail open.
 STORAGE_TIMEOUT = 0.5
 
@@ -42,9 +42,14 @@ def storage_uri(cfg: Any) -> str:
     return uri
 
 
-def retry_after(reset_at: float, now: float | None = None) -> int:
-    """Whole seconds until the window resets, at least 1 (RFC 9110 §10.2.3 delay-seconds)."""
-    return max(1, math.ceil(reset_at - (time.time() if now is None else now)))
+def retry_after(reset_at: float, now: float | None = None, window: int | None = None) -> int:
+    """Whole seconds until the window resets, at least 1 (RFC 9110 §10.2.3 delay-seconds).
+
+    Never more than the window itself: the storages report the reset rounded up to a whole
+    second (a 1-hour window said 3601).
+    """
+    seconds = max(1, math.ceil(reset_at - (time.time() if now is None else now)))
+    return min(seconds, window) if window else seconds
 
 
 def _too_many(seconds: int, limit: str) -> Response:
@@ -60,10 +65,11 @@ def _too_many(seconds: int, limit: str) -> Response:
 
 
 def _on_breach(limit: RequestLimit) -> Response:
+    window = int(limit.limit.get_expiry())
     try:
-        seconds = retry_after(limit.reset_at)
-    except Exception:  # storage died between the hit and this read: a safe guess
-        seconds = 60
+        seconds = retry_after(limit.reset_at, window=window)
+    except Exception:  # storage died between the hit and this read: the whole window is a safe answer
+        seconds = window
     return _too_many(seconds, str(limit.limit))
 
 
@@ -131,7 +137,7 @@ def init_app(app: Flask) -> None:
     flask_limiter_log = logging.getLogger("flask-limiter")
     if not any(isinstance(f, _OncePerBurst) for f in flask_limiter_log.filters):
         flask_limiter_log.addFilter(_OncePerBurst())
-    state(app).extra["limiter"] = limiter
+    state(app).limiter = limiter
     log.info("rate limiting on: %s per client, storage %s", limits, uri.split("@")[-1])
 
     @app.errorhandler(RateLimitExceeded)

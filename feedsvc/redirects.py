@@ -1,8 +1,13 @@
-"""Retired URLs from site.yaml ``redirects``, answered 308 before routing.
+"""Redirects: site.yaml ``redirects`` and werkzeug's own slash redirects, all built from ``base_url``.
 
 Feed readers store a subscription URL for years and rarely rewrite it, so a moved feed
 answers a permanent redirect (RFC 9110 §15.4.9, 308 keeps the method) for good. The
 table is read from the current index's site, so editing site.yaml applies on reload.
+
+Werkzeug's router answers ``/feeds//atom.xml`` (merge_slashes) and a missing trailing
+slash with a ``RequestRedirect`` whose URL it builds from the Host header; that URL is
+rebuilt here from ``base_url`` (its path and query only), so a forged Host can never
+choose where a client, or a cache that stores the redirect, is sent.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, Response, request
+from werkzeug.routing import RequestRedirect
 
 from .content import Site
 from .extensions import current_index
@@ -43,7 +49,30 @@ def safe_target(site: Site, target: str) -> str | None:
     return None
 
 
+def _moved(target: str, status: int = 308) -> Response:
+    # Cache-Control is added by http._after, like every other response's.
+    resp = Response(f"Moved permanently to {target}\n", status=status, mimetype="text/plain")
+    resp.headers["Location"] = target
+    return resp
+
+
+def _router_redirect(exc: RequestRedirect) -> Response:
+    """werkzeug's slash redirect, re-targeted at ``base_url`` (never the Host header)."""
+    parts = urlsplit(exc.new_url)
+    path = parts.path
+    root = request.script_root
+    if root and path.startswith(root):
+        path = path[len(root):]
+    target = current_index().site.base_url + "/" + path.lstrip("/")
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    return _moved(target, exc.code)
+
+
 def _redirect() -> Response | None:
+    exc = request.routing_exception
+    if isinstance(exc, RequestRedirect):  # any method: werkzeug would redirect it too
+        return _router_redirect(exc)
     if request.method not in ("GET", "HEAD"):
         return None
     site = current_index().site
@@ -56,9 +85,7 @@ def _redirect() -> Response | None:
     query = quote(request.query_string.decode("latin-1"), safe="=&;%+/?:@!$'()*,~")
     if query and "?" not in target:
         target = f"{target}?{query}"  # keep ?page=2, ?lang=fr across the move
-    resp = Response(f"Moved permanently to {target}\n", status=308, mimetype="text/plain")
-    resp.headers["Location"] = target
-    return resp
+    return _moved(target)
 
 
 def init_app(app: Flask) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import caching, http, i18n, urls
 from .content import Index, Post, Query, Site
-from .extensions import current_index
+from .extensions import current_index, state
 from .i18n import _
 from .pages import discovery, feed_links, human_size, languages, post_item, versions
 
@@ -104,8 +104,7 @@ def _listed(idx: Index, posts: Sequence[Post], lang: str) -> list[dict[str, Any]
 def _setup(setup: Any) -> None:
     i18n.init_app(setup.app)
     # Unrouted HTML paths get the site's own 404 page (errors.py asks for it by this name).
-    setup.app.extensions["feedsvc"].extra["html_not_found"] = lambda: not_found(
-        lambda: _("There is no page at this address."))
+    state(setup.app).html_not_found = lambda: not_found(lambda: _("There is no page at this address."))
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -144,12 +143,12 @@ def post_page(slug: str) -> BaseResponse:
         target = idx.alias_target(slug)  # aliases only ever name published posts
         if target is not None:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
-            return redirect(urls.permalink(site, idx.get(target)), 308)  # type: ignore[arg-type]  # aliases name posts
+            return cast(Response, redirect(urls.permalink(site, idx.get(target)), 308))  # type: ignore[arg-type]
         path = "/posts/" + shown(slug)
         return not_found(lambda: _("There is no post at %(path)s.", path=path))
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.
-        return redirect(urls.permalink(site, post), 302)
+        return cast(Response, redirect(urls.permalink(site, post), 302))  # the app's response class
     lang = post.lang
 
     def build() -> tuple[datetime, dict[str, Any]]:

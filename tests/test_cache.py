@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from test_http_kit import fill
 
+from feedsvc import caching
 from feedsvc.extensions import state
 
 
 def _rc(app: Any) -> Any:
-    return app.extensions["feedsvc"].extra["render_cache"]
+    return app.extensions["feedsvc"].render_cache
 
 
 def test_query_spellings_render_once(site: Any, make_app: Any) -> None:
@@ -64,20 +65,56 @@ def test_null_cache_renders_every_time_but_still_validates(site: Any, make_app: 
 
 
 @pytest.mark.parametrize("limit", [0, 20_000])
-def test_local_lru_is_bounded(site: Any, make_app: Any, limit: int) -> None:
+def test_local_lru_is_bounded(site: Any, make_app: Any, limit: int, tmp_path: Path) -> None:
     fill(site)
-    app = make_app(CACHE_LOCAL_BYTES=limit)
+    app = make_app(CACHE_LOCAL_BYTES=limit, CACHE_TYPE="FileSystemCache", CACHE_DIR=str(tmp_path / "fs"))
     client = app.test_client()
     for url in ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/api/v1/posts", "/", "/embed"]:
         assert client.get(url, headers={"Accept-Encoding": "br"}).status_code == 200
     rc = _rc(app)
     if limit == 0:
-        assert len(rc._lru) == 0
+        assert len(rc.main.lru) == 0
     else:
-        assert len(rc._lru) >= 1 and (rc._size <= limit or len(rc._lru) == 1)
+        assert len(rc.main.lru) >= 1 and rc.main.size <= limit
+        assert rc.main.size == sum(caching.weight(r) for r in rc.main.lru.values())
     # Whatever the local copy holds, the shared backend still answers: no second render.
     client.get("/feeds/atom.xml")
     assert rc.renders == 6
+
+
+def test_simple_cache_is_the_local_spaces_only(site: Any, make_app: Any) -> None:
+    """With SimpleCache there is no second in-process copy (flask-caching's is bounded in entries, not bytes)."""
+    fill(site)
+    app = make_app(CACHE_LOCAL_BYTES=20_000)
+    client = app.test_client()
+    urls = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/api/v1/posts", "/", "/embed"]
+    for url in urls:
+        client.get(url)
+    rc = _rc(app)
+    assert rc.backend is None and rc.main.size <= 20_000 and rc.renders == len(urls)
+    client.get(urls[0])  # evicted: rendered again (bounded memory over a second render)
+    assert rc.renders == len(urls) + 1
+
+
+def test_odd_queries_cannot_evict_polled_documents(site: Any, make_app: Any) -> None:
+    fill(site)
+    app = make_app(CACHE_LOCAL_BYTES=200_000, CACHE_ODD_BYTES=20_000)
+    client = app.test_client()
+    polled = ["/feeds/atom.xml", "/api/v1/posts", "/api/v1/posts?tag=cnd&per_page=2", "/feeds/rss.xml?lang=en"]
+    for url in polled:
+        assert client.get(url).status_code == 200
+    rc = _rc(app)
+    renders = rc.renders
+    for i in range(300):  # searches and date bounds: no link produces these
+        url = f"/api/v1/posts?q=treaty+{'x' * (i % 7)}disarmament" if i % 2 else f"/feeds/atom.xml?q=w{i}"
+        assert client.get(url).status_code in (200, 404)
+        assert client.get(f"/api/v1/posts?since=2021-01-{1 + i % 28:02d}&q=a{i}").status_code == 200
+    assert rc.odd.size <= 20_000 and len(rc.odd.lru) >= 1
+    renders = rc.renders
+    for url in polled:
+        client.get(url)
+    assert rc.renders == renders, "the polled documents are all still cached"
+    assert all(not r.odd for r in rc.main.lru.values()) and all(r.odd for r in rc.odd.lru.values())
 
 
 def test_bad_cache_setting_is_refused(make_app: Any) -> None:

@@ -7,6 +7,7 @@ import shutil
 import time
 
 import pytest
+from conftest import SiteTree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +15,6 @@ import feedsvc.content.live as live_mod
 import feedsvc.content.watch as watch_mod
 from feedsvc.content import LiveIndex, Loader
 from feedsvc.content.watch import Watcher
-
-from conftest import SiteTree
 
 
 def _watcher(site: SiteTree) -> Watcher:

@@ -47,14 +47,14 @@ def test_replays_equal_the_full_path(filled, make_app, url):
             want = _view(full.open(url, method=method, headers={**headers, **cond}))
             for _ in range(2):
                 assert _view(fast.open(url, method=method, headers={**headers, **cond})) == want, (url, cond)
-    assert state(fast_app).extra["fastpath"].hits > 0
+    assert state(fast_app).fastpath.hits > 0
 
 
 def test_a_content_change_is_never_replayed_stale(filled, make_app):
     app = make_app()
     client = app.test_client()
     before = [client.get("/api/v1/posts/first") for _ in range(3)]
-    assert b"First body" in before[-1].data and state(app).extra["fastpath"].hits >= 2
+    assert b"First body" in before[-1].data and state(app).fastpath.hits >= 2
     filled.touch_later(filled.post("first", "Edited body.", date="2021-03-02", categories=["events"], tags=["CND"]))
     state(app).live.refresh()
     after = client.get("/api/v1/posts/first")
@@ -66,7 +66,7 @@ def test_a_content_change_is_never_replayed_stale(filled, make_app):
 def test_errors_redirects_and_other_methods_always_go_through_flask(filled, make_app):
     app = make_app()
     client = app.test_client()
-    fast = state(app).extra["fastpath"]
+    fast = state(app).fastpath
     for _ in range(3):
         assert client.get("/api/v1/posts/nope").status_code == 404
         assert client.get("/api/v1/posts?page=0").status_code == 400
@@ -79,7 +79,7 @@ def test_errors_redirects_and_other_methods_always_go_through_flask(filled, make
                                     {"CACHE_LOCAL_BYTES": 0}])
 def test_off_when_every_request_must_reach_flask(filled, make_app, config):
     app = make_app(**config)
-    assert "fastpath" not in state(app).extra
+    assert state(app).fastpath is None
     client = app.test_client()
     assert client.get("/feeds/atom.xml").status_code == client.get("/feeds/atom.xml").status_code == 200
 
@@ -90,8 +90,24 @@ def test_memory_is_bounded(filled, make_app):
     assert limit > max(sizes)
     app = make_app(CACHE_LOCAL_BYTES=limit)
     client = app.test_client()
-    fast = state(app).extra["fastpath"]
+    fast = state(app).fastpath
     for url in URLS:
         client.get(url, headers={"Accept-Encoding": "identity"})
-    assert 0 < len(fast._table) < len(URLS) and fast._bytes <= limit
-    assert sum(len(ready.body) for ready, _ in fast._table.values()) == fast._bytes
+    rc = state(app).render_cache
+    assert 0 < len(rc.main.lru) < len(URLS) and rc.main.size <= limit
+    hits = fast.hits
+    assert client.get(URLS[-1], headers={"Accept-Encoding": "identity"}).status_code == 200
+    assert fast.hits == hits + 1  # the newest is held: replayed
+    # The first ones left the render cache: answered in full (and re-rendered), not replayed.
+    assert client.get(URLS[0], headers={"Accept-Encoding": "identity"}).status_code == 200
+    assert fast.hits == hits + 1
+    held = [e for e in fast._table.values() if rc.holds(e[0].rep)]
+    assert held and sum(len(e[0].body) for e in held) <= limit
+
+
+def test_odd_queries_are_not_recorded(filled, make_app):
+    app = make_app()
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/posts?q=first").status_code == 200
+    assert state(app).fastpath.hits == 0 and not state(app).fastpath._table

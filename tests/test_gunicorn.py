@@ -78,9 +78,21 @@ class Gunicorn:
 
 
 def _collect(server: Gunicorn) -> dict[str, set[str]]:
-    """ETags seen per URL over many concurrent connections (spread over the workers)."""
-    seen: dict[str, set[str]] = {u: set() for u in URLS}
+    """ETags seen per URL over many concurrent connections, until at least two workers answered.
 
+    gevent workers each accept as many connections as they can: right after a start, one
+    worker may take a whole round while the other is still booting, so rounds repeat
+    (at most 10).
+    """
+    seen: dict[str, set[str]] = {u: set() for u in URLS}
+    for _ in range(10):
+        _collect_round(server, seen)
+        if len(server.pids()) >= 2:
+            break
+    return seen
+
+
+def _collect_round(server: Gunicorn, seen: dict[str, set[str]]) -> None:
     def one(i: int) -> None:
         url = URLS[i % len(URLS)]
         status, headers, _ = server.get(url, **{"Accept-Encoding": "identity"})
@@ -89,7 +101,6 @@ def _collect(server: Gunicorn) -> dict[str, set[str]]:
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(one, range(200)))
-    return seen
 
 
 @pytest.mark.slow
@@ -125,11 +136,22 @@ def test_etags_equal_across_workers_and_restarts(site: Any, make_app: Any, tmp_p
 
 
 def test_config_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "PORT", "GUNICORN_TIMEOUT", "GUNICORN_ACCESSLOG"):
-        monkeypatch.delenv(name, raising=False)
+    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "PORT", "GUNICORN_TIMEOUT", "GUNICORN_ACCESSLOG",
+                 "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS", "FEEDSVC_LOG_FORMAT",
+                 "PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED",
+                 "GUNICORN_CONTROL_SOCKET"):
+        monkeypatch.delenv(name, raising=False)  # and restored (the config sets the metrics ones)
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert metrics_dir.is_dir() and metrics_dir.name.startswith("feedsvc-metrics-")
+    conf["on_exit"](None)  # the directory it created is removed when the server stops
+    assert not metrics_dir.exists()
     assert conf["workers"] == multiprocessing.cpu_count() * 2 + 1
-    assert conf["worker_class"] == "sync" and conf["threads"] == 1  # feedgen's process-global locale
+    # gevent: slow and kept-alive connections cost a greenlet, not a worker; greenlets never
+    # interleave inside feedgen's process-global setlocale dance (no I/O there).
+    assert conf["worker_class"] == "gevent" and conf["worker_connections"] >= 1000
+    assert "logger_class" not in conf
+    assert conf["control_socket_disable"] is True  # no shared $HOME/.gunicorn/gunicorn.ctl
     assert conf["preload_app"] is True
     assert conf["bind"] == "127.0.0.1:8000"
     assert 0 < conf["graceful_timeout"] <= conf["timeout"]
@@ -138,6 +160,45 @@ def test_config_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert conf["bind"] == "0.0.0.0:5000" and conf["workers"] == 3
+    monkeypatch.setenv("FEEDSVC_LOG_FORMAT", "json")
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["logger_class"] == "feedsvc.logs.GunicornLogger"
+
+
+def test_trusted_proxies_on_a_public_bind_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedsvc.config import spoofable_forwarded_for
+
+    assert spoofable_forwarded_for([("127.0.0.1", 8000)], 1) is None
+    assert spoofable_forwarded_for([("::1", 8000), "/run/feedsvc.sock"], 2) is None
+    assert spoofable_forwarded_for([("0.0.0.0", 8000)], 0) is None
+    for public in ("0.0.0.0", "::", "192.0.2.7", "app.internal"):
+        warning = spoofable_forwarded_for([("127.0.0.1", 8000), (public, 8001)], 1)
+        assert warning and "X-Forwarded-For" in warning and f"{public}:8001" in warning
+
+    class Log:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def warning(self, msg: str) -> None:
+            self.lines.append(msg)
+
+    class FakeServer:  # what on_starting reads: the bound addresses and the logger
+        class cfg:  # noqa: N801
+            address = [("0.0.0.0", 8000)]
+
+        log = Log()
+
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    try:
+        monkeypatch.setenv("FEEDSVC_TRUSTED_PROXIES", "1")
+        conf["on_starting"](FakeServer)
+        monkeypatch.setenv("FEEDSVC_TRUSTED_PROXIES", "0")
+        conf["on_starting"](FakeServer)
+    finally:
+        conf["on_exit"](None)
+    assert len(FakeServer.log.lines) == 1 and "forge X-Forwarded-For" in FakeServer.log.lines[0]
 
 
 def test_procfile_and_make_run_use_the_config() -> None:

@@ -222,7 +222,7 @@ def test_compressed_once_then_reused(probe: Any, monkeypatch: pytest.MonkeyPatch
 
 def test_hits_render_once_and_304_keeps_extra_headers_out(probe: Any) -> None:
     client = probe.test_client()
-    rc = probe.extensions["feedsvc"].extra["render_cache"]
+    rc = probe.extensions["feedsvc"].render_cache
     first = client.get("/probe/b")
     for _ in range(5):
         assert client.get("/probe/b").data == first.data

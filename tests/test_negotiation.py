@@ -48,7 +48,7 @@ WANT_HTML = [
 def client(request: Any, site: Any, make_app: Any) -> Any:
     populate(site)
     app = make_app() if request.param == "fastpath" else make_app(CACHE_LOCAL_BYTES=0)
-    assert ("fastpath" in app.extensions["feedsvc"].extra) == (request.param == "fastpath")
+    assert (app.extensions["feedsvc"].fastpath is not None) == (request.param == "fastpath")
     with app.test_client() as c:
         yield c
 
@@ -65,7 +65,7 @@ def get(client: Any, path: str, accept: str | None) -> Any:
 def test_readers_get_the_feed_browsers_the_page(client: Any, path: str) -> None:
     feed = client.get(path)
     assert feed.mimetype in ("application/atom+xml", "application/rss+xml")
-    fast = client.application.extensions["feedsvc"].extra.get("fastpath")
+    fast = client.application.extensions["feedsvc"].fastpath
     for round_ in range(2):  # the second round replays from the render cache / fast path
         hits = fast.hits if fast else 0
         for accept in WANT_XML:

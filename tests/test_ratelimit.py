@@ -40,7 +40,7 @@ def assert_429(resp: Any, url: str) -> None:
 
 def test_off_by_default(make_app: Any) -> None:
     app = make_app()
-    assert "limiter" not in state(app).extra
+    assert state(app).limiter is None
     with app.test_client() as c:
         codes = {hit(c, url).status_code for url in JSON_URLS * 30}
     assert 429 not in codes
@@ -226,9 +226,22 @@ def test_dead_storage_is_not_asked_again_on_every_request(make_app: Any) -> None
     from unittest import mock
 
     app = make_app(RATELIMIT="1/minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
-    limiter = state(app).extra["limiter"]
+    limiter = state(app).limiter
     with app.test_client() as c:
         hit(c, "/api/v1/posts")
         with mock.patch.object(limiter._limiter, "hit", side_effect=AssertionError("storage asked")) as spy:
             codes = [hit(c, "/api/v1/posts").status_code for _ in range(5)]
         assert spy.call_count == 0 and all(code != 429 and code < 500 for code in codes), codes
+
+
+@pytest.mark.parametrize("limit,window", [("2/second", 1), ("3/minute", 60), ("2/2 minutes", 120), ("3/hour", 3600),
+                                          ("4/minute;2/second", 1)])
+def test_retry_after_matches_the_window(make_app: Any, limit: str, window: int) -> None:
+    client = make_app(RATELIMIT=limit).test_client()
+    answers = [client.get("/feeds/atom.xml") for _ in range(6)]
+    refused = [r for r in answers if r.status_code == 429]
+    assert refused
+    for resp in refused:
+        # Within the window just opened: never more than the window (a 1-hour limit once said 3601).
+        assert window // 2 <= int(resp.headers["Retry-After"]) <= window
+    assert retry_after(3601.0, now=0.0, window=3600) == 3600 and retry_after(0.2, now=0.0, window=60) == 1

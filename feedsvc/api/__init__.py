@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, request
@@ -115,7 +115,7 @@ def post(slug: str) -> Response:
     if found is None:
         target = index.alias_target(slug)
         if target is not None:
-            return redirect(urls.api(index.site, f"/posts/{urls.seg(target)}"), 308)
+            return cast(Response, redirect(urls.api(index.site, f"/posts/{urls.seg(target)}"), 308))
         raise _not_found(f"no post with slug {slug!r}")
 
     def produce() -> Representation:

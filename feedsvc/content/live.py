@@ -179,12 +179,28 @@ class LiveIndex:
         return index
 
     def _acquire(self) -> sqlite3.Connection:
+        if self._pool_pid != os.getpid():
+            self._new_pool()
         self._slots.acquire()
         try:
             return self._pooled()
         except BaseException:
             self._slots.release()
             raise
+
+    def _new_pool(self) -> None:
+        """A forked worker's own pool, with locks made now: after gevent's monkey-patching they
+        are greenlet locks (a native semaphore inherited from the master would block the
+        whole worker while one greenlet waits for a connection another holds)."""
+        with self._pool_lock:
+            if self._pool_pid == os.getpid():
+                return
+            _INHERITED.extend(self._pool)  # the parent's: never used nor closed here
+            self._pool = []
+            self._slots = threading.BoundedSemaphore(POOL_SIZE)
+            self._ids = {}
+            self._pool_pid = os.getpid()
+        self._pool_lock = threading.Lock()
 
     def _pooled(self) -> sqlite3.Connection:
         """A reader connection to the database file that is at the path now (it may have been rebuilt)."""
@@ -193,10 +209,6 @@ class LiveIndex:
         path = self.loader.database.path
         current = _file_id(path)
         with self._pool_lock:
-            if self._pool_pid != os.getpid():
-                _INHERITED.extend(self._pool)
-                self._pool = []
-                self._pool_pid = os.getpid()
             while self._pool:
                 conn, file_id = self._pool.pop()
                 if file_id == current:
@@ -281,8 +293,12 @@ class LiveIndex:
             threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
 
     def reload_for_children(self) -> None:
-        """Reload in this process only, for the worker processes forked from it (which only read)."""
-        self.reloaded_by_parent = True
+        """Reload in this process only, for the worker processes forked from it (which only read).
+
+        A database in this process's memory (the last fallback) cannot be read by others:
+        then each forked worker keeps its own copy up to date itself.
+        """
+        self.reloaded_by_parent = self.loader.database.path != MEMORY
         if self.interval > 0:
             self._start()
 

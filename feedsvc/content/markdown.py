@@ -179,13 +179,33 @@ def html_to_text(fragment: str) -> str:
     return " ".join(text.split())  # str.split folds the same whitespace as \s+, 4x faster
 
 
+#: A derived summary (the first paragraph) is cut to at most this many characters, at a
+#: word boundary, and then ends with an ellipsis: one huge paragraph must not make every
+#: listing that carries summaries huge.
+SUMMARY_MAX_CHARS = 400
+ELLIPSIS = "\u2026"
+
+
+def cut_summary(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
+    """``text`` if it fits in ``limit`` characters, else its longest prefix ending at a word boundary + "…".
+
+    A single word longer than the limit is cut inside it (there is no boundary to use).
+    """
+    if len(text) <= limit:
+        return text
+    head = text[:limit + 1]  # one more: is the limit itself a boundary?
+    cut = head.rfind(" ")
+    head = head[:cut] if cut > 0 else head[:limit]
+    return head.rstrip(" ,;:") + ELLIPSIS
+
+
 def first_paragraph(fragment: str) -> str:
-    """The first paragraph of rendered HTML as plain text ("" when there is none)."""
+    """The first paragraph of rendered HTML as plain text ("" when there is none), cut by ``cut_summary``."""
     for match in _FIRST_PARAGRAPH.finditer(fragment):
         text = html_to_text(match.group(1))
         if text:
-            return text
-    return html_to_text(fragment)[:500]
+            return cut_summary(text)
+    return cut_summary(html_to_text(fragment))
 
 
 def plain(text: str) -> str:

@@ -87,12 +87,12 @@ class Publisher:
     @classmethod
     def for_app(cls, app: Any) -> Publisher:
         """The app's publisher (one per app, kept in its feedsvc state)."""
-        extra = state(app).extra
-        if "websub" not in extra:
+        st = state(app)
+        if st.websub is None:
             cfg = app.config
-            extra["websub"] = cls(cfg["FEED_SIZE"], cfg["MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_TIMEOUT"],
-                                  cfg["WEBSUB_BACKOFF"], cfg["FEED_MAX_BYTES"], cfg["CALENDAR_SIZE"])
-        return extra["websub"]
+            st.websub = cls(cfg["FEED_SIZE"], cfg["MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_TIMEOUT"],
+                            cfg["WEBSUB_BACKOFF"], cfg["FEED_MAX_BYTES"], cfg["CALENDAR_SIZE"])
+        return st.websub
 
     def on_change(self, old: Index, new: Index) -> None:
         """Index listener: queue the change (returns at once; work happens in the thread)."""
