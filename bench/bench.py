@@ -25,7 +25,7 @@ import stress  # noqa: E402
 from servers import APP_CONF, FLOOR_CONF, OUT, PY, ROOT, app_config_keys, fetch, gunicorn_settings, log  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
-CORPORA = BENCH / "corpora"
+CORPORA = Path(os.environ.get("BENCH_CORPORA") or BENCH / "corpora")  # share generated corpora between checkouts
 FULL = {"sizes": "10000,100000,300000", "duration": 5.0, "rounds": 2, "edit_seconds": 30.0, "slow_seconds": 40.0,
         "queries": 10000}
 QUICK = {"sizes": "2000", "duration": 2.0, "rounds": 1, "edit_seconds": 10.0, "slow_seconds": 10.0, "queries": 1000}
@@ -34,8 +34,8 @@ PARTS = ("start", "http", "cost", "edit", "slow", "queries")
 
 def corpus(n: int, seed: int) -> Path:
     """bench/corpora/<n>, generated once per (n, seed, generator source); an edit loop's leftovers undone."""
-    stress.Edits.recover()
     path = CORPORA / str(n)
+    stress.Edits.recover(path)
     stamp = hashlib.sha256((BENCH / "gen_corpus.py").read_bytes() + f"|{n}|{seed}".encode()).hexdigest()
     if (path / ".stamp").exists() and (path / ".stamp").read_text() == stamp:
         return path
@@ -171,7 +171,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description="feedsvc benchmark: feedsvc (shipped gunicorn.conf.py) beside the bare-Flask floor "
                     "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See README, Benchmarks.",
         epilog="modes:\n"
-               "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~4 min here\n"
+               "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
                "  bench/run           sizes 10k,100k,300k, 5 s x 2 rounds, 30 s edit loop, 40 s slow clients,\n"
                "                      10,000 distinct queries: ~25 min with the SQLite core's start targets,\n"
                "                      ~45 min with the in-memory core (corpora generated once: +4 min)\n"
@@ -201,6 +201,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--python-load", action="store_true", help="the pure-Python load generator even if wrk exists")
     ap.add_argument("--skip", default="", help=f"comma-separated parts to skip: {','.join(PARTS)}")
     ap.add_argument("--no-report", action="store_true", help="print figures; leave RESULTS.md and results.png alone")
+    ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md",
+                    help="where the report goes (default bench/RESULTS.md; the chart beside it, named in lower case)")
     a = ap.parse_args(argv)
     for k, v in (QUICK if a.quick else FULL).items():
         if getattr(a, k) is None:
@@ -240,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(report.table(results))
     if not a.no_report:
-        report.write(results, BENCH / "RESULTS.md", BENCH / "results.png")
-        log("wrote bench/RESULTS.md and bench/results.png")
+        png = a.results.with_name(a.results.stem.lower() + ".png")
+        report.write(results, a.results, png)
+        log(f"wrote {a.results} and {png}")
     log(f"total {results['total_s'] / 60:.1f} min (expected {low:.0f}-{high:.0f})")
     return 0
 

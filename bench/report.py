@@ -249,7 +249,7 @@ def write(r: dict, md: Path, png: Path) -> None:
               f"Each cell: {r.get('tool')} with the same duration, threads and connections, after a 1 s warm-up; "
               "feedsvc and the floor alternate (AB, BA, ...) and req/s is the mean of the rounds "
               f"(settings: {r.get('load')}).", "", throughput_table(r), "",
-              "![throughput and memory vs corpus size](results.png)", ""]
+              f"![throughput and memory vs corpus size]({png.name})", ""]
     docs = r.get("docs", {})
     if docs:
         lines += ["Documents served in the load runs:", ""]

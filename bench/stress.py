@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import loadgen
-from servers import OUT, Server, log
+from servers import Server, log
 
 
 def _pct(xs: list[float], p: float) -> float | None:
@@ -42,7 +42,7 @@ class Edits:
         files = sorted((root / "posts").rglob("*.md"))
         self.files = [files[(k + 1) * len(files) // (count + 1)] for k in range(count)]
         self.texts = [f.read_text(encoding="utf-8") for f in self.files]
-        self.keep = OUT / "edit-originals"
+        self.keep = self.keep_dir(root)
         self.keep.mkdir(parents=True, exist_ok=True)
         self.backups = []
         (self.keep / "map.json").write_text(json.dumps([str(f) for f in self.files]))
@@ -68,9 +68,14 @@ class Edits:
         (self.keep / "map.json").unlink(missing_ok=True)
 
     @staticmethod
-    def recover() -> None:
-        """Put back the originals of an edit loop that was killed half-way."""
-        keep = OUT / "edit-originals"
+    def keep_dir(root: Path) -> Path:
+        """Where the originals wait: beside the corpus (same file system), outside its content."""
+        return root.parent / f"{root.name}.edit-originals"
+
+    @staticmethod
+    def recover(root: Path) -> None:
+        """Put back the originals of an edit loop on this corpus that was killed half-way."""
+        keep = Edits.keep_dir(root)
         if (keep / "map.json").exists():
             for k, f in enumerate(json.loads((keep / "map.json").read_text())):
                 if (keep / f"{k}.md").exists():
