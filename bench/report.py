@@ -263,3 +263,11 @@ def write(r: dict, md: Path, png: Path) -> None:
         lines += ["## Notes", "", notes.read_text().strip(), ""]
     md.write_text("\n".join(lines))
     plot(r, png)
+
+
+if __name__ == "__main__":  # regenerate a report from a run's JSON: report.py bench/out/results.json OUT.md
+    import json
+    import sys
+
+    src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+    write(json.loads(src.read_text()), dst, dst.with_name(dst.stem.lower() + ".png"))
