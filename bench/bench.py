@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -214,6 +215,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, measure, report."""
     a = parse(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finally blocks stop the servers by PID
     skip = set(filter(None, a.skip.split(",")))
     if skip - set(PARTS):
         raise SystemExit(f"bench/run: unknown parts to skip: {', '.join(sorted(skip - set(PARTS)))}")

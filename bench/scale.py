@@ -133,15 +133,14 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
              results: dict) -> None:
     """First start (no database), memory, cache hits vs the floor, second start, cache-miss CPU."""
     out: dict[str, object] = results.setdefault("sizes_run", {}).setdefault(str(n), {})
-    if "start" not in skip or not any(index.parent.glob(index.name + "*")):
+    kept = any(index.parent.glob(index.name + "*")) or index.with_suffix(".pcache").exists()
+    fresh = "start" not in skip or not kept
+    if fresh:
         drop_index(index)
-        label = "first start (no database)"
-    else:
-        label = "start (database kept: --skip start)"
-    log(f"[{n}] {label}")
+    log(f"[{n}] {'first start (no database)' if fresh else 'start (database kept: --skip start)'}")
     app, first = start(f"feedsvc-{n}", root, index, keys, a, n, port=a.port)
     try:
-        out["first_start_s"] = first if "start" not in skip else None
+        out["first_start_s"] = first if fresh else None
         out["first_start_cpu_s"] = app.cpu_s()
         log(f"[{n}]   ready with {n} posts after {first:.1f}s ({out['first_start_cpu_s']:.1f}s CPU)")
         warm(app)

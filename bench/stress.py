@@ -179,29 +179,30 @@ def slow_clients(app: Server, seconds: float, idle: int, trickle: int, clients: 
     reopened = [0]
     socks_idle = [_connect(app.port) for _ in range(idle)]
     socks_trickle = [_connect(app.port) for _ in range(trickle)]
-    head = b"GET /feeds/atom.xml HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head = b"GET /feeds/atom.xml HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # then one byte a second, never ending
 
-    def keep_slow() -> None:  # one byte per trickling connection per second; reopen what the server closed
+    def keep_slow() -> None:  # a header byte per trickling connection per second; reopen what the server closed
         for s in socks_trickle:
             if s:
                 try:
                     s.send(head)
                 except OSError:
                     pass
-        n = 0
         while not stop.wait(1.0):
-            n += 1
-            for group, payload in ((socks_idle, None), (socks_trickle, b"X-Slow-%d: 1\r\n" % n)):
+            for group, payload in ((socks_idle, None), (socks_trickle, b"a")):
                 for i, s in enumerate(group):
                     alive = s is not None
                     if alive:
                         try:
-                            if payload is None:
-                                alive = s.recv(1, socket.MSG_PEEK) != b""  # EOF: the server closed it
-                            else:
-                                s.send(payload[:1] if n % 2 else payload[1:2])
-                        except BlockingIOError:
+                            s.recv(4096)  # EOF or an answer (400, 408...): the server is done with it
+                            alive = False
+                        except BlockingIOError:  # nothing to read: still waiting for us
                             pass
+                        except OSError:
+                            alive = False
+                    if alive and payload is not None:
+                        try:
+                            s.send(payload)
                         except OSError:
                             alive = False
                     if not alive:
