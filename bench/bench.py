@@ -105,7 +105,7 @@ def machine(keys: list[str]) -> dict[str, object]:
     return {"cpu": f"{cpu} x {os.cpu_count()}", "memory": f"{int(mem) / 1024 / 1024:.1f} GiB",
             "os": platform.platform(), "python": platform.python_version(), "sqlite": sqlite, "packages": vers,
             "wrk": wrkv, "commit": commit + (" (with uncommitted changes)" if dirty else ""), "branch": branch,
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": os.getloadavg(),
             "feedsvc_gunicorn": gunicorn_settings(APP_CONF), "floor_gunicorn": gunicorn_settings(FLOOR_CONF),
             "core": "SQLite (FEEDSVC_INDEX_PATH)" if "PARSE_CACHE_DIR" not in keys else
                     "in-memory (FEEDSVC_PARSE_CACHE_DIR)"}
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine(keys), "args": " ".join(sys.argv[1:] if argv is None else argv),
                      "sizes": a.sizes, "tool": "wrk" if shutil.which("wrk") and not a.python_load else "python",
                      "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": a.connections,
-                              "threads": a.threads}, "expected_min": [low, high]}
+                              "threads": a.threads}, "expected_min": [low, high], "report": a.results.stem}
     m = results["machine"]
     log(f"feedsvc: {m['core']} core; gunicorn {m['feedsvc_gunicorn']}; floor: {m['floor_gunicorn']}")
     roots = {n: corpus(n, a.seed) for n in a.sizes}
@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         _save(results)
     hostile(a.sizes[0], roots[a.sizes[0]], keys, a, skip, results)
     results["total_s"] = time.perf_counter() - t_start
+    results["load_end"] = os.getloadavg()
     _save(results)
     import report
 
@@ -252,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _save(results: dict) -> None:
-    (OUT / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True, default=str))
+    """bench/out/<report name>.json (RESULTS.json for bench/RESULTS.md): report.py can rewrite the report from it."""
+    (OUT / f"{results['report']}.json").write_text(json.dumps(results, indent=1, sort_keys=True, default=str))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ def _f(x: object, fmt: str = "{:.2f}") -> str:
     return "n/a" if x is None else fmt.format(x)
 
 
+def _load(v: object) -> str:
+    return "n/a" if not v else ", ".join(f"{x:.1f}" for x in v)  # type: ignore[attr-defined]
+
+
 def _ok(passed: bool | None) -> str:
     return "n/a" if passed is None else ("met" if passed else "**missed**")
 
@@ -211,7 +215,8 @@ def plot(r: dict, png: Path) -> None:
         ax.set_title(title)
         ax.grid(True, alpha=.3)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, loc="lower left")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower left")
     m = r["machine"]
     fig.suptitle(f"feedsvc vs the Flask floor (solid: feedsvc, dashed: floor) — {m['cpu']}, {m['date']}", fontsize=9)
     fig.tight_layout()
@@ -231,6 +236,7 @@ def write(r: dict, md: Path, png: Path) -> None:
         "## Machine and versions", "",
         f"- date: {m['date']}, commit `{m['commit']}` on `{m['branch']}`; content core: {m['core']}",
         f"- CPU: {m['cpu']}; memory {m['memory']}; {m['os']} (shared, noisy machine: compare ratios)",
+        f"- load average (1, 5, 15 min) at the start: {_load(m.get('load_start'))}; at the end: {_load(r.get('load_end'))}",
         f"- Python {m['python']}, SQLite {m['sqlite']}; {m['packages']}",
         f"- load generator: {m['wrk']} (keep-alive)",
         f"- feedsvc: the shipped `gunicorn.conf.py`: {fs.get('workers')} × {fs.get('worker_class')} workers, "
@@ -265,7 +271,7 @@ def write(r: dict, md: Path, png: Path) -> None:
     plot(r, png)
 
 
-if __name__ == "__main__":  # regenerate a report from a run's JSON: report.py bench/out/results.json OUT.md
+if __name__ == "__main__":  # rewrite a report from a run's JSON: report.py bench/out/RESULTS.json bench/RESULTS.md
     import json
     import sys
 

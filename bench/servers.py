@@ -48,6 +48,10 @@ ns = runpy.run_path(sys.argv[1])
 for k, v in ns.items():
     if k in cfg.settings:
         cfg.set(k, v)
+env_args = cfg.parser().parse_args(cfg.get_cmd_args_from_env())  # GUNICORN_CMD_ARGS wins, as in gunicorn
+for k, v in vars(env_args).items():
+    if v is not None and k != "args" and k.lower() in cfg.settings:
+        cfg.set(k.lower(), v)
 wc = cfg.worker_class_str
 if wc == "sync" and cfg.threads > 1:
     wc = "gthread"  # what gunicorn itself runs
@@ -60,8 +64,11 @@ print(json.dumps({"worker_class": wc, "workers": cfg.workers, "threads": cfg.thr
 
 def gunicorn_settings(conf: Path, env: dict[str, str] | None = None) -> dict[str, object]:
     """The effective worker settings of a gunicorn config file, read by gunicorn itself."""
+    full = {**os.environ, **(env or {})}
+    if conf != APP_CONF:
+        full.pop("GUNICORN_CMD_ARGS", None)
     res = subprocess.run([PY, "-c", _SETTINGS, str(conf)], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, **(env or {})}, timeout=60)
+                         env=full, timeout=60)
     if res.returncode != 0:
         return {"error": res.stderr[-300:]}
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -100,6 +107,8 @@ class Server:
         self.logfile = open(OUT / f"{name}.log", "wb")  # noqa: SIM115
         full = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
         full.pop("PORT", None)
+        if conf != APP_CONF:
+            full.pop("GUNICORN_CMD_ARGS", None)  # a probe of feedsvc's settings never reaches the floor
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen([GUNICORN, "-c", str(conf), app], cwd=ROOT, env=full,
                                      stdout=self.logfile, stderr=subprocess.STDOUT)

@@ -272,10 +272,11 @@ def distinct_urls(count: int, cats: dict[str, int], tags: dict[str, int], words:
              [(f"tags/{quote(t)}/", k) for t, k in tags.items()]
     cat, tag, word = list(cats), list(tags), [quote(w) for w in words]
 
-    def feed() -> str:
+    def feed() -> str:  # pages within range for the language's share of the corpus (gen_corpus.LANGS)
         scope, posts = rng.choice(scopes)
+        lang, share = rng.choice([("en", .7), ("fr", .18), ("es", .12)])
         return (f"/feeds/{scope}{rng.choice(['atom.xml', 'rss.xml', 'feed.json'])}"
-                f"?page={rng.randint(1, max(1, posts // 100))}&lang={rng.choice(langs)}")
+                f"?page={rng.randint(1, max(1, int(posts * share * .9) // 50))}&lang={lang}")
 
     kinds: list[Callable[[], str]] = [
         feed,
