@@ -168,15 +168,16 @@ class Server:
         return total
 
     def stop(self) -> None:
-        """SIGTERM the master, wait, then SIGKILL it and any worker left."""
+        """SIGTERM the master (graceful) for 5 s, then SIGQUIT (quick), then SIGKILL it and any worker left."""
         pids = self.pids()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGQUIT, 10), (signal.SIGKILL, 10)):
+            if self.proc.poll() is not None:
+                break
+            self.proc.send_signal(sig)
             try:
-                self.proc.wait(30)
+                self.proc.wait(wait)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+                pass
         for pid in pids[1:]:
             try:
                 os.kill(pid, signal.SIGKILL)
