@@ -107,8 +107,7 @@ def machine(keys: list[str]) -> dict[str, object]:
             "wrk": wrkv, "commit": commit + (" (with uncommitted changes)" if dirty else ""), "branch": branch,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": os.getloadavg(),
             "feedsvc_gunicorn": gunicorn_settings(APP_CONF), "floor_gunicorn": gunicorn_settings(FLOOR_CONF),
-            "core": "SQLite (FEEDSVC_INDEX_PATH)" if "PARSE_CACHE_DIR" not in keys else
-                    "in-memory (FEEDSVC_PARSE_CACHE_DIR)"}
+            "core": "SQLite (FEEDSVC_INDEX_PATH)" if "INDEX_PATH" in keys else "in-memory (FEEDSVC_PARSE_CACHE_DIR)"}
 
 
 def hostile(n: int, root: Path, keys: list[str], a: argparse.Namespace, skip: set[str], results: dict) -> None:

@@ -189,7 +189,7 @@ class Server:
 def app_env(root: Path, index: Path, keys: list[str], **extra: str) -> dict[str, str]:
     """FEEDSVC_* variables for a corpus: content dir, the database file, the old parse cache if known."""
     env = {"FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(index)}
-    if "PARSE_CACHE_DIR" in keys:  # the in-memory core's pickled cache (gone with SQLite)
+    if "INDEX_PATH" not in keys and "PARSE_CACHE_DIR" in keys:  # the in-memory core's pickled cache
         env["FEEDSVC_PARSE_CACHE_DIR"] = str(index.with_suffix(".pcache"))
     env.update(extra)
     return env
