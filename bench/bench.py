@@ -173,9 +173,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         epilog="modes:\n"
                "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
                "  bench/run           sizes 10k,100k,300k, 5 s x 2 rounds, 30 s edit loop, 40 s slow clients,\n"
-               "                      10,000 distinct queries: ~21-31 min by --estimate with the SQLite core's\n"
-               "                      start targets; the in-memory core needed 20 min for 10k+100k alone here\n"
-               "                      (load average 8-17), 300k would add ~30 min (corpora generated once: +3 min)\n"
+               "                      10,000 distinct queries: 23 min here on the SQLite core of main 9f57807\n"
+               "                      (load average 6-9; --estimate said 16-27); the in-memory core needed 20 min\n"
+               "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min)\n"
                "  bench/run --estimate [options]   print the expected duration of those options and exit\n"
                f"parts (--skip): {', '.join(PARTS)}")
     ap.add_argument("--quick", action="store_true", help="the short mode (defaults below become the QUICK ones)")
