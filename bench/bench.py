@@ -104,7 +104,8 @@ def machine(keys: list[str]) -> dict[str, object]:
                             text=True).stdout.strip()
     return {"cpu": f"{cpu} x {os.cpu_count()}", "memory": f"{int(mem) / 1024 / 1024:.1f} GiB",
             "os": platform.platform(), "python": platform.python_version(), "sqlite": sqlite, "packages": vers,
-            "wrk": wrkv, "commit": commit + (" (with uncommitted changes)" if dirty else ""), "branch": branch,
+            "wrk": wrkv, "commit": (commit + (" (with uncommitted changes)" if dirty else "")) if commit else
+            "unknown (not a git checkout)", "branch": branch or "unknown",
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": os.getloadavg(),
             "feedsvc_gunicorn": gunicorn_settings(APP_CONF), "floor_gunicorn": gunicorn_settings(FLOOR_CONF),
             "core": "SQLite (FEEDSVC_INDEX_PATH)" if "INDEX_PATH" in keys else "in-memory (FEEDSVC_PARSE_CACHE_DIR)"}
