@@ -1,0 +1,168 @@
+"""bench/run per corpus size: starts, memory, and cache hits against the floor, side by side.
+
+feedsvc runs under the shipped gunicorn.conf.py (whatever worker model it chooses); the
+floor (bench/floor_app.py, the very bytes feedsvc sent) under bench/floor_gunicorn.conf.py,
+its own best configuration (gthread, keep-alive). wrk keeps connections alive for both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+from pathlib import Path
+
+import loadgen
+from servers import FLOOR_CONF, OUT, PY, ROOT, Server, app_env, drop_index, fetch, free_port, log
+
+#: (name, document, request headers); "etag" is replaced by the document's ETag.
+SCENARIOS = [("feed 200", "feed", {}), ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
+             ("feed 304", "feed", {"If-None-Match": "etag"}), ("api 200", "api", {}),
+             ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}), ("api 304", "api", {"If-None-Match": "etag"})]
+READY = "/api/v1/posts?per_page=1"
+WARM = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/api/v1/posts?q=health",
+        "/api/v1/posts?q=rights+women", "/api/v1/posts?page=3", "/api/v1/categories", "/api/v1/tags"]
+
+
+def warm(app: Server, rounds: int = 12) -> None:
+    """Touch the usual documents from every worker (each round reaches whichever worker answers)."""
+    for _ in range(rounds):
+        for path in WARM:
+            fetch(app.base + path)
+
+
+def start(name: str, root: Path, index: Path, keys: list[str], a: argparse.Namespace, total: int,
+          port: int = 0, **extra: str) -> tuple[Server, float]:
+    """feedsvc under gunicorn.conf.py; seconds until it answers with all ``total`` posts."""
+    app = Server(name, "wsgi:app", port or free_port(), app_env(root, index, keys, **extra))
+    try:
+        return app, app.wait_ready(READY, a.start_timeout, total=total)
+    except Exception:
+        app.stop()
+        raise
+
+
+def _documents(app: Server, n: int) -> tuple[dict[str, str], dict[str, dict], dict[str, object]]:
+    """The feed and API page of the load runs; the floor's manifest of their exact bytes."""
+    status, _, body = fetch(app.base + "/api/v1/categories")
+    cats = sorted(json.loads(body), key=lambda c: -c["post_count"]) if status == 200 else []
+    cat = cats[0]["slug"] if cats else "statements"
+    docs = {"feed": f"/feeds/categories/{cat}/atom.xml", "api": "/api/v1/posts?page=1"}
+    manifest: dict[str, dict] = {}
+    info: dict[str, object] = {}
+    ddir = OUT / f"docs-{n}"
+    ddir.mkdir(parents=True, exist_ok=True)
+    for key, path in docs.items():
+        variants = {}
+        ctype = "application/octet-stream"
+        for enc, hdr in (("identity", {}), ("gzip", {"Accept-Encoding": "gzip"})):
+            status, headers, body = fetch(app.base + path, hdr)
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {body[:200]!r}")
+            got = headers.get("Content-Encoding", "identity")
+            if got != enc:
+                log(f"[{n}] {path}: asked {enc}, got {got}")
+                continue
+            f = ddir / f"{key}.{enc}"
+            f.write_bytes(body)
+            ctype = headers.get("Content-Type", ctype)
+            variants[enc] = {"file": str(f), "etag": headers.get("ETag", "")}
+            info[f"{key} {enc}"] = {"path": path, "bytes": len(body), "etag": headers.get("ETag", ""),
+                                    "decoded_bytes": len(gzip.decompress(body)) if enc == "gzip" else len(body)}
+        manifest[path] = {"content_type": ctype, "variants": variants}
+    return docs, manifest, info
+
+
+def versus_floor(app: Server, n: int, a: argparse.Namespace, results: dict) -> None:
+    """Cache-hit 200 (identity, gzip) and 304 of a feed and an API page: feedsvc and the floor."""
+    docs, manifest, info = _documents(app, n)
+    results.setdefault("docs", {})[str(n)] = info
+    (OUT / f"floor-{n}.json").write_text(json.dumps(manifest))
+    floor = Server(f"floor-{n}", "bench.floor_app:app", a.port + 1 if a.port else free_port(),
+                   {"BENCH_FLOOR_MANIFEST": str(OUT / f"floor-{n}.json")}, conf=FLOOR_CONF)
+    try:
+        floor.wait_ready("/", 60, any_status=True)
+        for path, doc in manifest.items():  # the floor must send the very same bytes
+            for enc, v in doc["variants"].items():
+                hdr = {"Accept-Encoding": "gzip"} if enc == "gzip" else {}
+                if fetch(floor.base + path, hdr)[2] != Path(v["file"]).read_bytes():
+                    raise RuntimeError(f"floor bytes differ for {path} {enc}")
+        servers = {"feedsvc": app, "floor": floor}
+        for name, key, hdr in SCENARIOS:
+            path = docs[key]
+            variants = manifest[path]["variants"]
+            if "gzip" in hdr.get("Accept-Encoding", "") and "gzip" not in variants:
+                continue
+            hdr = {k: (variants["identity"]["etag"] if v == "etag" else v) for k, v in hdr.items()}
+            for srv in servers.values():
+                loadgen.run(srv.base + path, 1, a.connections, a.threads, hdr, a.python_load)  # warm every worker
+            runs: dict[str, list[dict]] = {"feedsvc": [], "floor": []}
+            for k in range(a.rounds):  # AB, BA, ...: drift on a shared machine hits both
+                for who in (("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc")):
+                    runs[who].append(loadgen.run(servers[who].base + path, a.duration, a.connections, a.threads,
+                                                 hdr, a.python_load))
+            for who, rs in runs.items():
+                mid = len(rs) // 2
+                r = {"tool": rs[0]["tool"], "rps": sum(x["rps"] for x in rs) / len(rs),
+                     "p50_ms": sorted(x["p50_ms"] for x in rs)[mid], "p99_ms": sorted(x["p99_ms"] for x in rs)[mid],
+                     "requests": sum(x["requests"] for x in rs), "errors": sum(x["errors"] for x in rs),
+                     "rounds_rps": [x["rps"] for x in rs]}
+                results.setdefault("http", {}).setdefault(str(n), {}).setdefault(name, {})[who] = r
+                log(f"[{n}] {name:14} {who:8} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
+                    f"p99 {r['p99_ms']:.2f} ms  errors {r['errors']}")
+        results.setdefault("floor_pss_mb", {})[str(n)] = floor.memory()["pss_total_mb"]
+    finally:
+        floor.stop()
+
+
+def cost(root: Path, index: Path, keys: list[str], timeout: float) -> dict:
+    """bench/inproc.py cost in a fresh process, configured by FEEDSVC_* variables, caches off."""
+    import os
+
+    env = {**os.environ, **app_env(root, index, keys, FEEDSVC_RELOAD_INTERVAL="0", FEEDSVC_CACHE_TYPE="NullCache",
+                                   FEEDSVC_CACHE_LOCAL_BYTES="0")}
+    res = subprocess.run([PY, str(Path(__file__).with_name("inproc.py")), "cost"], capture_output=True, text=True,
+                         timeout=timeout, cwd=ROOT, env=env)
+    if res.returncode != 0:
+        raise RuntimeError(f"inproc cost: {res.stderr[-2000:]}")
+    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
+def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Namespace, skip: set[str],
+             results: dict) -> None:
+    """First start (no database), memory, cache hits vs the floor, second start, cache-miss CPU."""
+    out: dict[str, object] = results.setdefault("sizes_run", {}).setdefault(str(n), {})
+    kept = any(index.parent.glob(index.name + "*")) or index.with_suffix(".pcache").exists()
+    fresh = "start" not in skip or not kept
+    if fresh:
+        drop_index(index)
+    log(f"[{n}] {'first start (no database)' if fresh else 'start (database kept: --skip start)'}")
+    app, first = start(f"feedsvc-{n}", root, index, keys, a, n, port=a.port)
+    try:
+        out["first_start_s"] = first if fresh else None
+        out["first_start_cpu_s"] = app.cpu_s()
+        log(f"[{n}]   ready with {n} posts after {first:.1f}s ({out['first_start_cpu_s']:.1f}s CPU)")
+        warm(app)
+        out["memory_warm"] = app.memory()
+        if "http" not in skip:
+            versus_floor(app, n, a, results)
+        warm(app)
+        mem = app.memory()
+        out["memory"] = mem
+        log(f"[{n}]   PSS master+workers {mem['pss_total_mb']:.0f} MB (anon {mem['anon_total_mb']:.0f}, "
+            f"file {mem['file_total_mb']:.0f}; workers' anon {mem['worker_anon_mb']})")
+    finally:
+        app.stop()
+    log(f"[{n}] second start (database present, nothing changed)")
+    app, second = start(f"feedsvc-{n}-second", root, index, keys, a, n, port=a.port)
+    app.stop()
+    out["second_start_s"] = second
+    log(f"[{n}]   ready after {second:.2f}s")
+    if "cost" not in skip:
+        log(f"[{n}] cache-miss CPU in one process (API pages, feeds, bare feedgen)")
+        c = cost(root, index, keys, a.start_timeout + 900)
+        out["cost"] = c
+        log(f"[{n}]   filters {c['api_filters']['median_ms']:.1f} ms, q {c['api_q']['median_ms']:.1f} ms, atom "
+            f"{c['atom.xml']['median_ms']:.1f} ms vs feedgen {c['feedgen_alone']['median_ms']:.1f} ms "
+            f"(ratio {c['atom_over_feedgen_median']:.2f})")
