@@ -32,7 +32,7 @@ from typing import Any
 from flask import Flask
 from redis.exceptions import ResponseError
 
-from . import metrics
+from . import i18n, metrics
 from .extensions import cache, current_index, state
 
 log = logging.getLogger("feedsvc.cache")
@@ -344,6 +344,8 @@ def init_app(app: Flask) -> None:
     enabled = cfg["CACHE_TYPE"] != "NullCache" and backend is not None
     if cfg["CACHE_TYPE"] == "SimpleCache":
         backend = None
-    settings = hashlib.sha256(repr([cfg.get(k) for k in _OUTPUT_SETTINGS]).encode()).hexdigest()[:8]
+    # Output settings and the shipped message catalogs: a shared cache never serves old words.
+    settings = hashlib.sha256(repr([*(cfg.get(k) for k in _OUTPUT_SETTINGS), i18n.catalogs_digest()]).encode()
+                              ).hexdigest()[:8]
     state(app).render_cache = RenderCache(backend, cfg["CACHE_LOCAL_BYTES"], settings, enabled=enabled,
                                           odd_bytes=cfg["CACHE_ODD_BYTES"])

@@ -32,7 +32,7 @@ from .store import Writer
 log = logging.getLogger("feedsvc.content")
 Progress = Callable[[int, int], None]
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
-PARSER_VERSION = "7"
+PARSER_VERSION = "8"
 #: A load with at least this many files to parse uses every CPU (forked parser processes).
 PARALLEL_MIN_FILES = 500
 PARALLEL_CHUNK = 64
