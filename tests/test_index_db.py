@@ -285,3 +285,32 @@ def test_a_transient_permission_error_does_not_switch_watching_off(site: Any, mo
     site.post("sub/b", title="B")
     assert "posts/sub/b.md" in (watcher.changes() or set())
     watcher.close()
+
+
+def test_the_first_load_in_a_forked_child_gives_the_same_index(site: Any, tmp_path: Path) -> None:
+    """What a gunicorn master does at start: the child writes the database, the master reads it."""
+    import subprocess
+    import sys
+
+    for i in range(12):
+        site.post(f"p{i}", f"Body {i}", tags=[f"t{i % 3}"])
+    site.raw("broken.md", "---\ntitle: [\n---\n")
+    script = (
+        "import sys, threading, os\n"
+        "from feedsvc.content import LiveIndex, Loader\n"
+        "assert threading.active_count() == 1\n"
+        "li = LiveIndex(Loader(sys.argv[1], index_path=sys.argv[2]), interval=0)\n"
+        "i = li.current\n"
+        "print(len(i.posts), len(i.problems), i.version, li.loader._full_scan_due)\n"
+    )
+    path = tmp_path / "index.sqlite3"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script, str(site.root), str(path)], cwd=root, capture_output=True,
+                         text=True, timeout=120, check=True).stdout.split()
+    reference = Loader(site.root).load()
+    assert out == ["12", "1", reference.version, "False"]
+    (site.root / "site.yaml").write_text("title: [\n", encoding="utf-8")
+    path.unlink()
+    failed = subprocess.run([sys.executable, "-c", script, str(site.root), str(path)], cwd=root, capture_output=True,
+                            text=True, timeout=120)
+    assert failed.returncode != 0 and "site.yaml: yaml:" in failed.stderr

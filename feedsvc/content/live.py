@@ -119,7 +119,7 @@ class LiveIndex:
         deadline = time.monotonic() + FIRST_LOAD_WAIT
         while True:
             try:
-                index = self.loader.load(progress)
+                index = self.loader.load_in_child(progress)
             except LookupError:
                 if time.monotonic() > deadline:
                     raise

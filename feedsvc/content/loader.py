@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from . import db
 from .index import Index, read_header
 from .model import Problem, Site
@@ -261,6 +263,46 @@ class Loader:
                 log.error("content degraded: %s", reason)
         return read_header(self.conn, self.database.path, self.degraded, owner=self.database)
 
+    def load_in_child(self, progress: Progress | None = None) -> Index:
+        """``load()`` done by a forked child, so the heap this process forks workers from stays small.
+
+        A full scan of a large tree makes tens of MB of short-lived objects (a signature per
+        file, parsed posts on their way to the database); freed, they still stay in this
+        process's heap, which every worker forked from it would inherit. The child writes the
+        database (it shares this process's writer lock), this process then reads its state.
+        Falls back to ``load()`` where a child cannot be forked safely (other threads running).
+        """
+        if (self.database.path == MEMORY or not self.database.writer or threading.active_count() != 1
+                or not hasattr(os, "fork")):
+            return self.load(progress)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its own connection, the parent's lock; never returns
+            status = 1
+            try:
+                os.close(read_end)
+                self.database.conn = db.connect(self.database.path)
+                self.database.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
+                try:
+                    self.load(progress)
+                    os.write(write_end, b"[]")
+                except SiteError as exc:
+                    os.write(write_end, orjson.dumps([[p.path, p.field, p.message] for p in exc.problems]))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as fh:
+            answer = fh.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not answer:
+            return self.load(progress)  # the child failed: do it here, and let any error show
+        problems = [Problem(*p) for p in orjson.loads(answer)]
+        if problems:
+            raise SiteError(problems)
+        self._full_scan_due = False  # the child just scanned everything
+        return self.load(progress, paths=())  # site.yaml and the state the child committed
+
     def _rollback(self) -> None:
         if self.conn.in_transaction:
             try:
@@ -270,7 +312,6 @@ class Loader:
 
     def _write_status(self) -> None:
         """Store the current site problems and degraded reasons (readers in other processes show them)."""
-        import orjson
 
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -409,8 +450,6 @@ class Loader:
             self._report(Problem(*row))
 
     def _commit(self, writer: Writer, site: Site, full: bool) -> None:
-        import orjson
-
         conn = self.conn
         if writer.changed:
             self._settle(writer)
