@@ -7,11 +7,11 @@ GUNICORN_CONTROL_SOCKET (a path: turns gunicorn's control socket on).
 """
 
 import glob
-import warnings
 import multiprocessing
 import os
 import shutil
 import tempfile
+import warnings
 
 # Metrics (feedsvc/metrics.py): every process writes its samples to files in this
 # directory; it must be set before prometheus_client is imported (the app, preloaded
