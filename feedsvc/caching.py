@@ -53,7 +53,7 @@ LINKED_ARGS = frozenset({"slug", "name", "immutable", "browser", "year", "page",
 OVERHEAD = 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Representation:
     """A rendered document: body bytes, media type, validators and extra headers.
 

@@ -9,9 +9,11 @@ for as long as the content version stays the same. So this WSGI middleware keeps
 such request shape, the variant and the final header lists the full path sent (security
 headers included), and answers repeats from them: no routing, no hooks, no view.
 
-It holds no bytes of its own: an entry is replayed only while its representation is
-still in the render cache's main space (``RenderCache.holds``), so the render cache's
-byte budget bounds both, and documents for odd queries (caching.py) are never recorded.
+It holds no bytes of its own: an entry refers to its representation weakly and is
+replayed only while that representation is still in the render cache's main space
+(``RenderCache.holds``), so the render cache's byte budget bounds both (an evicted
+document's bodies are freed at once, whatever the table still names), and documents for
+odd queries (caching.py) are never recorded.
 Anything else (first requests, other methods, other statuses, a changed content
 version) goes through Flask unchanged.
 """
@@ -19,12 +21,13 @@ version) goes through Flask unchanged.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import metrics
-from .caching import RenderCache
+from .caching import RenderCache, Representation
 from .extensions import state
 from .http import Ready, not_modified
 from .negotiation import prefers_html
@@ -35,7 +38,9 @@ StartResponse = Callable[..., Any]
 #: content version it was rendered from.
 READY_KEY = "feedsvc.ready"
 _STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
-Entry = tuple[Ready, dict[int, list[tuple[str, str]]], str]
+#: (the representation, weakly; the coding of the body sent or None; the Ready's validators;
+#: header lists by status; the route).
+Entry = tuple["weakref.ref[Representation]", str | None, str, str, float, dict[int, list[tuple[str, str]]], str]
 
 
 class FastPath:
@@ -63,8 +68,9 @@ class FastPath:
                environ.get("QUERY_STRING", ""), "html" if prefers_html(environ.get("HTTP_ACCEPT")) else "",
                environ.get("HTTP_ACCEPT_ENCODING", ""))
         entry = self._table.get(key) if self._for_version == version else None
-        if entry is not None:
-            ready, by_status, route = entry
+        ready = _ready(entry) if entry is not None else None
+        if entry is not None and ready is not None:
+            by_status, route = entry[5], entry[6]
             status = 304 if not_modified(environ, ready) else 200
             headers = by_status.get(status)
             if headers is not None and self.cache.holds(ready.rep):
@@ -95,13 +101,31 @@ class FastPath:
                 self._table.clear()
                 self._for_version = version
             entry = self._table.get(key)
-            if entry is None or entry[0].rep is not ready.rep or entry[0].body is not ready.body:
-                entry = (ready, {}, route)
+            if entry is None or entry[0]() is not ready.rep or entry[1] != _coding(ready):
+                entry = (weakref.ref(ready.rep), _coding(ready), ready.etag, ready.last_modified, ready.lm_ts, {}, route)
                 self._table[key] = entry
-            entry[1][status] = list(headers)
+            entry[5][status] = list(headers)
             self._table.move_to_end(key)
             while len(self._table) > self.max_entries:
                 self._table.popitem(last=False)
+
+
+def _coding(ready: Ready) -> str | None:
+    """Which body of its representation ``ready`` sent: None for the identity body, else the coding."""
+    if ready.body is ready.rep.body:
+        return None
+    return next((c for c, data in ready.rep.encoded.items() if data is ready.body), None)
+
+
+def _ready(entry: Entry) -> Ready | None:
+    """The variant an entry names, rebuilt from its representation; None once that is gone."""
+    rep = entry[0]()
+    if rep is None:
+        return None
+    body = rep.body if entry[1] is None else rep.encoded.get(entry[1])
+    if body is None:
+        return None
+    return Ready(body, entry[2], entry[3], entry[4], [], [], rep)
 
 
 def init_app(app: Any) -> None:

@@ -101,8 +101,12 @@ def test_memory_is_bounded(filled, make_app):
     # The first ones left the render cache: answered in full (and re-rendered), not replayed.
     assert client.get(URLS[0], headers={"Accept-Encoding": "identity"}).status_code == 200
     assert fast.hits == hits + 1
-    held = [e for e in fast._table.values() if rc.holds(e[0].rep)]
-    assert held and sum(len(e[0].body) for e in held) <= limit
+    import gc
+
+    gc.collect()
+    alive = [rep for rep in (e[0]() for e in fast._table.values()) if rep is not None]
+    assert alive and all(rc.holds(rep) for rep in alive)  # nothing evicted is kept alive by the table
+    assert sum(len(rep.body) for rep in alive) <= limit
 
 
 def test_odd_queries_are_not_recorded(filled, make_app):
@@ -111,3 +115,22 @@ def test_odd_queries_are_not_recorded(filled, make_app):
     for _ in range(3):
         assert client.get("/api/v1/posts?q=first").status_code == 200
     assert state(app).fastpath.hits == 0 and not state(app).fastpath._table
+
+
+def test_the_fast_path_keeps_no_document_the_render_cache_evicted(site, make_app):
+    """Its table names up to 2,048 request shapes; it must not keep their bodies alive (issue 13: bounded memory)."""
+    import gc
+
+    for i in range(60):
+        site.post(f"p{i:02d}", "word " * 3000, title=f"Post {i}", tags=[f"t{i}"])
+    budget = 300_000
+    app = make_app(CACHE_LOCAL_BYTES=budget)
+    client = app.test_client()
+    for i in range(60):
+        for _ in range(2):  # the second request is recorded by the fast path
+            assert client.get(f"/feeds/tags/t{i}/atom.xml").status_code == 200
+    gc.collect()
+    fast = app.extensions["feedsvc"].fastpath
+    alive = [entry[0]() for entry in fast._table.values()]
+    held = sum(len(rep.body) for rep in alive if rep is not None)
+    assert len(fast._table) > 10 and held <= budget, (len(fast._table), held)
