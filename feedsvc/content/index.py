@@ -228,7 +228,7 @@ class Index:
         return self._one("p.slug = ? AND p.published = 1", slug)
 
     def _one(self, where: str, *args: object) -> Post | None:
-        row = self.conn.execute(f"SELECT {db.POST_COLUMNS} FROM posts p WHERE {where}", args).fetchone()
+        row = self.conn.execute(f"SELECT {db.POST_COLUMNS} FROM posts p {db.POST_BODY} WHERE {where}", args).fetchone()
         return None if row is None else db.post_from_row(*row)
 
     def alias_target(self, slug: str) -> str | None:
@@ -251,7 +251,7 @@ class Index:
         """The other published versions of the text ``post`` belongs to, by language."""
         rows = self.conn.execute(
             f"SELECT {db.POST_COLUMNS} FROM posts s JOIN groups g ON g.post = s.id JOIN groups h ON h.grp = g.grp "
-            "JOIN posts p ON p.id = h.post WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
+            f"JOIN posts p ON p.id = h.post {db.POST_BODY} WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
             "ORDER BY p.lang, p.slug", (post.source,)).fetchall()
         return tuple(db.post_from_row(*r) for r in rows)
 
@@ -388,7 +388,7 @@ class Index:
             return ()
         marks = ",".join("?" * len(ids))
         found = {r[0]: db.post_from_row(*r[1:]) for r in self.conn.execute(
-            f"SELECT p.id, {db.POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", ids)}
+            f"SELECT p.id, {db.POST_COLUMNS} FROM posts p {db.POST_BODY} WHERE p.id IN ({marks})", ids)}
         return tuple(found[i] for i in ids if i in found)
 
     def _plan(self, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
@@ -423,7 +423,9 @@ class Index:
         else:
             sql = "SELECT d.id AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM posts d{join} WHERE d.published = 1"
         post = "d" if driver in ("posts", "lang") else "p"
-        need_post = post == "p" and (events or lang is not None or query.updated_since is not None)
+        # The category and tag tables carry each post's language: only events and
+        # updated_since look the post row up.
+        need_post = post == "p" and (events or query.updated_since is not None)
         sql = sql.format(ev=f", {post}.event_ts" if events else "",
                          join=" JOIN posts p ON p.id = d.post" if need_post else "")
         if events:
@@ -436,7 +438,7 @@ class Index:
             where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.date_ts = d.date_ts AND t.slug = d.slug)")
             args.append(query.tag)
         if lang is not None:
-            where.append(f"{post}.lang = ?")
+            where.append("d.lang = ?")
             args.append(lang)
         if query.since is not None:
             where.append("d.date_ts >= ?")
