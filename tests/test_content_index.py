@@ -125,7 +125,7 @@ def test_query_results_reference_no_post_until_taken(site):
     # the page it takes. The memoised result holds positions, not posts.
     import sys
 
-    from feedsvc.content.index import PostList
+    from feedsvc.content import PostList
 
     for i in range(30):
         site.post(f"p{i:02}", tags=["x"] if i % 2 else ["y"], date=f"2021-01-{i + 1:02}")

@@ -17,8 +17,7 @@ from marshmallow.utils import get_value
 
 from .. import urls
 from ..args import ListArgs, When  # re-exported: the LOAD schema of the listings (shared with the feeds)
-from ..content import Post, Site
-from ..content.index import CategoryInfo, Index, TagInfo
+from ..content import CategoryInfo, Index, Post, Site, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
 
 __all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "When", "dump_post"]

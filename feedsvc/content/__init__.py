@@ -1,12 +1,14 @@
 """The pure content core: parse a content directory into an SQLite index and query it. Imports nothing from Flask."""
 
 from .errors import ContentError
-from .index import CategoryInfo, Index, PostList, Query, TagInfo
+from .index import Index
+from .lists import PostList
 from .live import LiveIndex
 from .loader import Loader, load_index
-from .model import Attachment, Author, Category, Event, Post, Problem, Site, Tag
+from .model import Attachment, Author, Category, CategoryInfo, Event, Post, Problem, Site, Tag, TagInfo
 from .paging import Page
 from .parse import parse_post
+from .queries import Query
 from .site import SiteError, load_site
 
 __all__ = [

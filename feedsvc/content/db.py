@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -52,23 +52,25 @@ CREATE TABLE posts(
     event_ts REAL,                         -- the event's start, when the post has one
     translation_of TEXT,
     h TEXT NOT NULL,                       -- hash of (source, sha): the content version's part
-    data BLOB NOT NULL,                    -- every other field (JSON)
-    html TEXT NOT NULL,
-    text TEXT NOT NULL
+    data BLOB NOT NULL                     -- every other field (JSON)
 );
+-- The bodies apart: the posts table stays small (a few hundred bytes a row), so filters that
+-- look rows up touch few pages, and only the rows a page shows read their bodies.
+CREATE TABLE bodies(post INTEGER PRIMARY KEY, html TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX posts_slug ON posts(slug, source);
-CREATE INDEX posts_order ON posts(published, date_ts DESC, slug);
-CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug);
+CREATE INDEX posts_order ON posts(published, date_ts DESC, slug, changed_ts);
+CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts);
 CREATE INDEX posts_changed ON posts(published, changed_ts);
 CREATE INDEX posts_updated ON posts(published, updated_ts DESC, date_ts DESC, slug);
 CREATE INDEX posts_events ON posts(published, event_ts, slug) WHERE event_ts IS NOT NULL;
 CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
 CREATE TABLE post_categories(
     category TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
-    changed_ts REAL NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)) WITHOUT ROWID;
+    changed_ts REAL NOT NULL, lang TEXT NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)) WITHOUT ROWID;
 CREATE TABLE post_tags(
     tag TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
-    changed_ts REAL NOT NULL, label TEXT NOT NULL, PRIMARY KEY(tag, date_ts DESC, slug)) WITHOUT ROWID;
+    changed_ts REAL NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,
+    PRIMARY KEY(tag, date_ts DESC, slug)) WITHOUT ROWID;
 CREATE TABLE aliases(
     alias TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, PRIMARY KEY(alias, date_ts DESC, slug)
 ) WITHOUT ROWID;
@@ -194,8 +196,9 @@ def post_from_row(source: str, slug: str, lang: str, translation_of: str | None,
     )
 
 
-#: The columns ``post_from_row`` takes, in order.
-POST_COLUMNS = "p.source, p.slug, p.lang, p.translation_of, p.data, p.html, p.text"
+#: The columns ``post_from_row`` takes, in order, and the tables they come from.
+POST_COLUMNS = "p.source, p.slug, p.lang, p.translation_of, p.data, b.html, b.text"
+POST_BODY = "JOIN bodies b ON b.post = p.id"
 
 
 def site_data(site: Site) -> bytes:

@@ -8,59 +8,22 @@ content state, shared by every Index of that state in the process.
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any
 
 import orjson
 
 from . import db
+from .lists import PostList, Tags
 from .markdown import slugify
-from .model import Category, Post, Problem, Site, Tag
+from .model import CategoryInfo, Post, Problem, Site, TagInfo
+from .queries import Query, plan
 
-_WORD = re.compile(r"\w+")
 #: Memoised counts per content state (bounded: arbitrary queries must not grow it forever).
 MEMO_MAX = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """Normalised filters for Index.query; hashable so results can be memoised."""
-
-    category: str | None = None
-    tag: str | None = None
-    lang: str | None = None
-    q: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    updated_since: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    """A tag with its label and number of posts."""
-
-    tag: Tag
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryInfo:
-    """A declared category with its number of posts."""
-
-    category: Category
-    count: int
-
-
-def search_expression(q: str) -> str | None:
-    """The FTS5 query for ``q``: every word must occur (each quoted: no operator can be injected)."""
-    words = _WORD.findall(q)
-    if not words:
-        return None
-    return " ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
 
 
 @dataclass(eq=False)
@@ -109,97 +72,6 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
     return Index(header, conn, owner)
 
 
-class PostList(Sequence[Post]):
-    """The posts matching a query, newest first: counted in SQL, and only the slices taken are read."""
-
-    __slots__ = ("_index", "_query", "_len")
-
-    def __init__(self, index: Index, query: Query) -> None:
-        self._index = index
-        self._query = query
-        self._len: int | None = None
-
-    def __len__(self) -> int:
-        if self._len is None:
-            self._len = self._index._stats(self._query)[0]
-        return self._len
-
-    @overload
-    def __getitem__(self, i: int) -> Post: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Post]: ...
-    def __getitem__(self, i: int | slice) -> Post | Sequence[Post]:
-        if isinstance(i, slice):
-            start, stop, step = i.indices(len(self)) if (i.start or 0) < 0 or (i.stop or 0) < 0 or i.stop is None \
-                else (i.start or 0, i.stop, i.step or 1)
-            if stop <= start:
-                return ()
-            posts = self._index._page(self._query, start, stop - start)
-            return posts[::step] if step != 1 else posts
-        n = i + len(self) if i < 0 else i
-        if n < 0:
-            raise IndexError(i)
-        found = self._index._page(self._query, n, 1)
-        if not found:
-            raise IndexError(i)
-        return found[0]
-
-    def __iter__(self) -> Iterator[Post]:
-        start = 0
-        while True:
-            chunk = self._index._page(self._query, start, 256)
-            yield from chunk
-            if len(chunk) < 256:
-                return
-            start += 256
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"PostList({len(self)} posts)"
-
-
-class Tags(Mapping[str, TagInfo]):
-    """Tags by slug (sorted), with label and post count: a lookup reads one tag, iterating reads all."""
-
-    def __init__(self, index: Index) -> None:
-        self._index = index
-
-    def _all(self) -> dict[str, TagInfo]:
-        header = self._index.header
-        if header.tags is None:
-            rows = self._index.conn.execute(
-                "SELECT l.tag, l.label, l.n, c.n FROM tag_labels l JOIN counts c ON c.kind = 'tag' AND c.key = l.tag "
-                "ORDER BY l.tag, l.n DESC, l.label").fetchall()
-            tags: dict[str, TagInfo] = {}
-            for slug, label, _, count in rows:
-                if slug not in tags:
-                    tags[slug] = TagInfo(Tag(slug, label), count)
-            header.tags = tags
-        return header.tags
-
-    def __getitem__(self, slug: str) -> TagInfo:
-        if self._index.header.tags is not None:
-            return self._index.header.tags[slug]
-        row = self._index.conn.execute(
-            "SELECT l.label, c.n FROM tag_labels l JOIN counts c ON c.kind = 'tag' AND c.key = l.tag "
-            "WHERE l.tag = ? ORDER BY l.n DESC, l.label LIMIT 1", (slug,)).fetchone()
-        if row is None:
-            raise KeyError(slug)
-        return TagInfo(Tag(slug, row[0]), row[1])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
 class Index:
     """All published posts of one content state, newest first (ties: slug), with lookups."""
 
@@ -228,7 +100,7 @@ class Index:
         return self._one("p.slug = ? AND p.published = 1", slug)
 
     def _one(self, where: str, *args: object) -> Post | None:
-        row = self.conn.execute(f"SELECT {db.POST_COLUMNS} FROM posts p WHERE {where}", args).fetchone()
+        row = self.conn.execute(f"SELECT {db.POST_COLUMNS} FROM posts p {db.POST_BODY} WHERE {where}", args).fetchone()
         return None if row is None else db.post_from_row(*row)
 
     def alias_target(self, slug: str) -> str | None:
@@ -251,7 +123,7 @@ class Index:
         """The other published versions of the text ``post`` belongs to, by language."""
         rows = self.conn.execute(
             f"SELECT {db.POST_COLUMNS} FROM posts s JOIN groups g ON g.post = s.id JOIN groups h ON h.grp = g.grp "
-            "JOIN posts p ON p.id = h.post WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
+            f"JOIN posts p ON p.id = h.post {db.POST_BODY} WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
             "ORDER BY p.lang, p.slug", (post.source,)).fetchall()
         return tuple(db.post_from_row(*r) for r in rows)
 
@@ -388,69 +260,8 @@ class Index:
             return ()
         marks = ",".join("?" * len(ids))
         found = {r[0]: db.post_from_row(*r[1:]) for r in self.conn.execute(
-            f"SELECT p.id, {db.POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", ids)}
+            f"SELECT p.id, {db.POST_COLUMNS} FROM posts p {db.POST_BODY} WHERE p.id IN ({marks})", ids)}
         return tuple(found[i] for i in ids if i in found)
 
     def _plan(self, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
-        """SQL giving (pid, date_ts, slug, changed_ts[, event_ts]) of every match; None: nothing can match.
-
-        Driven by the smallest of the category, tag and language lists (each kept in feed
-        order), the other filters checked per row through primary keys.
-        """
-        counts = self.header.counts
-        lang = self.canonical_lang(query.lang) if query.lang is not None else None
-        sizes = []
-        if query.category is not None:
-            sizes.append((counts.get(("category", query.category), 0), "category"))
-        if query.tag is not None:
-            row = self.conn.execute("SELECT n FROM counts WHERE kind = 'tag' AND key = ?", (query.tag,)).fetchone()
-            sizes.append((row[0] if row else 0, "tag"))
-        if lang is not None:
-            sizes.append((counts.get(("lang", lang), 0), "lang"))
-        if any(n == 0 for n, _ in sizes):
-            return None
-        driver = min(sizes)[1] if sizes else "posts"
-        if events and driver == "lang":
-            driver = "posts"
-        where: list[str] = []
-        args: list[Any] = []
-        if driver == "category":
-            sql = "SELECT d.post AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM post_categories d{join} WHERE d.category = ?"
-            args.append(query.category)
-        elif driver == "tag":
-            sql = "SELECT d.post AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM post_tags d{join} WHERE d.tag = ?"
-            args.append(query.tag)
-        else:
-            sql = "SELECT d.id AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM posts d{join} WHERE d.published = 1"
-        post = "d" if driver in ("posts", "lang") else "p"
-        need_post = post == "p" and (events or lang is not None or query.updated_since is not None)
-        sql = sql.format(ev=f", {post}.event_ts" if events else "",
-                         join=" JOIN posts p ON p.id = d.post" if need_post else "")
-        if events:
-            where.append(f"{post}.event_ts IS NOT NULL")
-        if query.category is not None and driver != "category":
-            where.append("EXISTS (SELECT 1 FROM post_categories c WHERE c.category = ? AND c.date_ts = d.date_ts "
-                         "AND c.slug = d.slug)")
-            args.append(query.category)
-        if query.tag is not None and driver != "tag":
-            where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.date_ts = d.date_ts AND t.slug = d.slug)")
-            args.append(query.tag)
-        if lang is not None:
-            where.append(f"{post}.lang = ?")
-            args.append(lang)
-        if query.since is not None:
-            where.append("d.date_ts >= ?")
-            args.append(query.since.timestamp())
-        if query.until is not None:
-            where.append("d.date_ts <= ?")
-            args.append(query.until.timestamp())
-        if query.updated_since is not None:
-            where.append(f"{post}.updated_ts >= ?")
-            args.append(query.updated_since.timestamp())
-        if query.q is not None:
-            expr = search_expression(query.q)
-            if expr is None:
-                return None
-            where.append(f"{'d.id' if post == 'd' else 'd.post'} IN (SELECT rowid FROM search WHERE search MATCH ?)")
-            args.append(expr)
-        return sql + "".join(f" AND {w}" for w in where), args
+        return plan(self, query, events)

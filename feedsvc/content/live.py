@@ -23,8 +23,9 @@ from contextlib import contextmanager
 
 import orjson
 
+from .database import MEMORY
 from .index import Header, Index, read_header
-from .loader import MEMORY, Loader, Progress
+from .loader import Loader, Progress
 from .scan import POSTS_DIR
 from .watch import Watcher
 

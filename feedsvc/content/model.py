@@ -154,3 +154,19 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.field}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A tag with its label and number of posts."""
+
+    tag: Tag
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    """A declared category with its number of posts."""
+
+    category: Category
+    count: int

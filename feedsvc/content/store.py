@@ -96,12 +96,12 @@ class Writer:
         free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ?", (post.slug,)).fetchone() is None
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, published, date_ts, updated_ts, changed_ts, lang, event_ts, translation_of, "
-            "h, data, html, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "h, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (post.source, post.slug, int(free), post.date_ts, post.updated.timestamp(), post.changed_ts, post.lang,
-             post.event.start.timestamp() if post.event else None, post.translation_of, h, data,
-             post.content_html, post.content_text))
+             post.event.start.timestamp() if post.event else None, post.translation_of, h, data))
         pid = cur.lastrowid
         assert pid is not None
+        self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
         if free:  # the common case: publish from the values in hand
             self._publish(pid, (post.slug, post.date_ts, post.changed_ts, post.lang, h, data, post.content_text))
         else:
@@ -115,6 +115,7 @@ class Writer:
         if published:
             self._unpublish(pid)
         self.conn.execute("DELETE FROM posts WHERE id = ?", (pid,))
+        self.conn.execute("DELETE FROM bodies WHERE post = ?", (pid,))
         self._slugs.add(slug)
 
     def settle(self) -> None:
@@ -134,13 +135,14 @@ class Writer:
         if row is None:
             conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
         slug, date_ts, changed_ts, lang, h, data, text = row or conn.execute(
-            "SELECT slug, date_ts, changed_ts, lang, h, data, text FROM posts WHERE id = ?", (pid,)).fetchone()
+            "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text FROM posts p "
+            "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
         d = orjson.loads(data)
         title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
-        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?)",
-                         [(c, date_ts, slug, pid, changed_ts) for c in cats])
-        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?)",
-                         [(t, date_ts, slug, pid, changed_ts, label) for t, label in tags])
+        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?)",
+                         [(c, date_ts, slug, pid, changed_ts, lang) for c in cats])
+        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(t, date_ts, slug, pid, changed_ts, label, lang) for t, label in tags])
         conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
         for t, label in tags:
             self._labels[(t, label)] += 1
@@ -153,7 +155,8 @@ class Writer:
         conn = self.conn
         conn.execute("UPDATE posts SET published = 0 WHERE id = ?", (pid,))
         slug, date_ts, lang, h, data, text = conn.execute(
-            "SELECT slug, date_ts, lang, h, data, text FROM posts WHERE id = ?", (pid,)).fetchone()
+            "SELECT p.slug, p.date_ts, p.lang, p.h, p.data, b.text FROM posts p JOIN bodies b ON b.post = p.id "
+            "WHERE p.id = ?", (pid,)).fetchone()
         d = orjson.loads(data)
         title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
         conn.executemany("DELETE FROM post_categories WHERE category = ? AND date_ts = ? AND slug = ?",

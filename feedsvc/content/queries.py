@@ -1,0 +1,106 @@
+"""The queries: what a filter means in SQL, and what ``q`` means to the full-text index.
+
+``plan`` turns a Query into SQL giving (pid, date_ts, slug, changed_ts) of every match; the
+Index counts, pages and dates its results. ``search_expression`` is the search rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .index import Index
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Normalised filters for Index.query; hashable so results can be memoised."""
+
+    category: str | None = None
+    tag: str | None = None
+    lang: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    updated_since: datetime | None = None
+
+
+
+def search_expression(q: str) -> str | None:
+    """The FTS5 query for ``q``: every word must occur (each quoted: no operator can be injected)."""
+    words = _WORD.findall(q)
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
+
+
+def plan(index: Index, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
+    """SQL giving (pid, date_ts, slug, changed_ts[, event_ts]) of every match; None: nothing can match.
+
+    Driven by the smallest of the category, tag and language lists (each kept in feed
+    order), the other filters checked per row through primary keys.
+    """
+    counts = index.header.counts
+    lang = index.canonical_lang(query.lang) if query.lang is not None else None
+    sizes = []
+    if query.category is not None:
+        sizes.append((counts.get(("category", query.category), 0), "category"))
+    if query.tag is not None:
+        row = index.conn.execute("SELECT n FROM counts WHERE kind = 'tag' AND key = ?", (query.tag,)).fetchone()
+        sizes.append((row[0] if row else 0, "tag"))
+    if lang is not None:
+        sizes.append((counts.get(("lang", lang), 0), "lang"))
+    if any(n == 0 for n, _ in sizes):
+        return None
+    driver = min(sizes)[1] if sizes else "posts"
+    if events and driver == "lang":
+        driver = "posts"
+    where: list[str] = []
+    args: list[Any] = []
+    if driver == "category":
+        sql = "SELECT d.post AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM post_categories d{join} WHERE d.category = ?"
+        args.append(query.category)
+    elif driver == "tag":
+        sql = "SELECT d.post AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM post_tags d{join} WHERE d.tag = ?"
+        args.append(query.tag)
+    else:
+        sql = "SELECT d.id AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM posts d{join} WHERE d.published = 1"
+    post = "d" if driver in ("posts", "lang") else "p"
+    # The category and tag tables carry each post's language: only events and
+    # updated_since look the post row up.
+    need_post = post == "p" and (events or query.updated_since is not None)
+    sql = sql.format(ev=f", {post}.event_ts" if events else "",
+                     join=" JOIN posts p ON p.id = d.post" if need_post else "")
+    if events:
+        where.append(f"{post}.event_ts IS NOT NULL")
+    if query.category is not None and driver != "category":
+        where.append("EXISTS (SELECT 1 FROM post_categories c WHERE c.category = ? AND c.date_ts = d.date_ts "
+                     "AND c.slug = d.slug)")
+        args.append(query.category)
+    if query.tag is not None and driver != "tag":
+        where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.date_ts = d.date_ts AND t.slug = d.slug)")
+        args.append(query.tag)
+    if lang is not None:
+        where.append("d.lang = ?")
+        args.append(lang)
+    if query.since is not None:
+        where.append("d.date_ts >= ?")
+        args.append(query.since.timestamp())
+    if query.until is not None:
+        where.append("d.date_ts <= ?")
+        args.append(query.until.timestamp())
+    if query.updated_since is not None:
+        where.append(f"{post}.updated_ts >= ?")
+        args.append(query.updated_since.timestamp())
+    if query.q is not None:
+        expr = search_expression(query.q)
+        if expr is None:
+            return None
+        where.append(f"{'d.id' if post == 'd' else 'd.post'} IN (SELECT rowid FROM search WHERE search MATCH ?)")
+        args.append(expr)
+    return sql + "".join(f" AND {w}" for w in where), args
