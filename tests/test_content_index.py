@@ -185,3 +185,13 @@ def test_search_matches_come_newest_first_however_they_hash(site):
     idx = load_index(site.root)
     assert [idx.posts.index(p) for p in idx.query(q="zebra")] == [5, 33]
     assert [p.slug for p in idx.query(q="zebra crossing")] == ["p34", "p06"]
+
+
+def test_search_counts_and_last_modified(site):
+    idx = build(site)
+    for q in ("decriminalisation", "report", "harm", "nothing-matches-this", "PORTUGAL report"):
+        matches = list(idx.query(q=q))
+        assert len(idx.query(q=q)) == len(matches)
+        assert idx.query_last_modified(q=q) >= idx.last_modified(matches)  # never earlier than a match's change
+        filtered = [p for p in matches if "publications" in p.categories]
+        assert len(idx.query(q=q, category="publications")) == len(filtered)

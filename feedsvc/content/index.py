@@ -20,7 +20,7 @@ from . import db
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
-from .queries import Query, plan
+from .queries import Query, plan, search_expression
 
 #: Memoised counts per content state (bounded: arbitrary queries must not grow it forever).
 MEMO_MAX = 4096
@@ -233,6 +233,21 @@ class Index:
         if query == Query():
             row = self.conn.execute("SELECT max(changed_ts) FROM posts WHERE published = 1").fetchone()
             result = (self.header.total, row[0] or 0.0)
+        elif query.q is not None:
+            # A search's Last-Modified is the newest change of any post: never earlier than its
+            # matches' (what Last-Modified must hold), without visiting every match; the count
+            # of a search alone is the full-text index's (it holds exactly the published posts).
+            newest = self._stats(Query())[1]
+            expr = search_expression(query.q)
+            if expr is None:
+                result = (0, newest)
+            elif query == Query(q=query.q):
+                result = (self.conn.execute("SELECT count(*) FROM search WHERE search MATCH ?", (expr,)).fetchone()[0],
+                          newest)
+            else:
+                plan = self._plan(query)
+                count = 0 if plan is None else self.conn.execute(f"SELECT count(*) FROM ({plan[0]}) d", plan[1]).fetchone()[0]
+                result = (count, newest)
         else:
             plan = self._plan(query)
             if plan is None:
