@@ -140,7 +140,7 @@ def init_app(app: Any) -> None:
     st = state(app)
 
     def version() -> str:
-        return st.live.current.version
+        return st.live.version()
 
     assert st.render_cache is not None
     fast = FastPath(app.wsgi_app, version, st.render_cache)

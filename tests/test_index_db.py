@@ -314,3 +314,15 @@ def test_the_first_load_in_a_forked_child_gives_the_same_index(site: Any, tmp_pa
     failed = subprocess.run([sys.executable, "-c", script, str(site.root), str(path)], cwd=root, capture_output=True,
                             text=True, timeout=120)
     assert failed.returncode != 0 and "site.yaml: yaml:" in failed.stderr
+
+
+def test_an_index_taken_outside_a_request_never_shares_a_request_s_transaction(site: Any, tmp_path: Path) -> None:
+    site.post("a", title="A")
+    li = _live(site, tmp_path / "index.sqlite3")
+    outside = li.current
+    with li.snapshot() as inside:
+        site.post("b", title="B")
+        li.refresh()
+        assert inside.get("b") is None  # the request's snapshot stands still
+        assert outside.get("b") is not None  # a non-request Index reads the newest content
+    assert li.version() == li.current.version != inside.version

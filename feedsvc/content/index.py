@@ -48,10 +48,11 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
 
     ``owner``: what must stay alive while the Index is used (the database holding ``conn``).
     """
-    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    state = str(meta.get("state", ""))
+    row = conn.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
+    state = str(row[0]) if row else ""
     if previous is not None and previous.state == state and degraded is None:
-        return Index(previous, conn, owner)
+        return Index(previous, conn, owner)  # one primary-key read per request while nothing changes
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if "site" not in meta:
         raise LookupError(f"the index database {path} holds no content yet")
     problems = [Problem(*p) for p in orjson.loads(meta.get("site_problems") or b"[]")]

@@ -106,7 +106,6 @@ class LiveIndex:
         self._stop = threading.Event()
         #: Set in a process that reloads for its forked children (a gunicorn master).
         self.reloaded_by_parent = False
-        self._owner = os.getpid()
         self._pool: list[tuple[sqlite3.Connection, tuple[int, int] | None]] = []
         self._pool_pid = os.getpid()
         self._pool_lock = threading.Lock()
@@ -137,23 +136,42 @@ class LiveIndex:
     # -- readers -----------------------------------------------------------------------------
     @property
     def current(self) -> Index:
-        """The newest content, outside a request (CLI, listeners, tests): autocommit reads."""
-        if self.interval > 0 and self._pid != os.getpid() and not self.reloaded_by_parent:
-            self._start()
-        if self._in_writer_process():
+        """The newest content, outside a request (CLI, listeners, tests): autocommit reads.
+
+        The Index owns its connection (closed when it is dropped), so it never shares one with
+        a request's read transaction.
+        """
+        self._ensure_thread()
+        if self.loader.database.path == MEMORY:
             with self._memory_lock:
                 return self._fresh(self.loader.conn)
+        from . import db
+
+        conn = db.connect(self.loader.database.path)
+        conn.execute("PRAGMA query_only = ON")
+        return self._fresh(conn, owner=conn)
+
+    def version(self) -> str:
+        """The current content version, from one primary-key read (the fast path asks on every request)."""
+        self._ensure_thread()
+        if self.loader.database.path == MEMORY:
+            with self._memory_lock:
+                return self._fresh(self.loader.conn).version
         conn = self._acquire()
         try:
-            return self._fresh(conn)
+            return self._fresh(conn).version
         finally:
             self._release(conn)
+
+    def _ensure_thread(self) -> None:
+        """Start this process's reload thread if it is the one that reloads and has none yet."""
+        if self.interval > 0 and self._pid != os.getpid() and not self.reloaded_by_parent:
+            self._start()
 
     @contextmanager
     def snapshot(self) -> Iterator[Index]:
         """One consistent Index for the length of a request (a read transaction on a pooled connection)."""
-        if self.interval > 0 and self._pid != os.getpid() and not self.reloaded_by_parent:
-            self._start()
+        self._ensure_thread()
         if self.loader.database.path == MEMORY:
             with self._memory_lock:
                 yield self._fresh(self.loader.conn)
@@ -168,14 +186,12 @@ class LiveIndex:
         finally:
             self._release(conn)
 
-    def _in_writer_process(self) -> bool:
-        return self.loader.database.path == MEMORY and os.getpid() == self._owner
-
-    def _fresh(self, conn: sqlite3.Connection) -> Index:
-        index = read_header(conn, self.loader.database.path, previous=self._header, owner=self)
+    def _fresh(self, conn: sqlite3.Connection, owner: object = None) -> Index:
+        owner = owner if owner is not None else self
+        index = read_header(conn, self.loader.database.path, previous=self._header, owner=owner)
         reasons = self.status.read()
         if reasons is not None and reasons != index.degraded:
-            index = Index(dataclasses.replace(index.header, degraded=reasons), conn, self)
+            index = Index(dataclasses.replace(index.header, degraded=reasons), conn, owner)
         self._header = index.header
         return index
 
