@@ -173,15 +173,21 @@ class Loader:
             except sqlite3.Error:
                 pass
 
-    def _write_status(self) -> None:
-        """Store the current site problems and degraded reasons (readers in other processes show them)."""
+    def _status(self) -> dict[str, object]:
+        """What readers in other processes show of this load's faults (meta rows)."""
+        return {"degraded": orjson.dumps(self.degraded),
+                "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems])}
 
+    def _write_status(self) -> None:
+        """Store the current faults when they changed (a load that failed wrote nothing else)."""
+        status = self._status()
         try:
+            stored = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('degraded', 'site_problems')"))
+            if all(stored.get(k) == v for k, v in status.items()):
+                return  # the same fault as last time: readers keep their state
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
-                ("degraded", orjson.dumps(self.degraded)),
-                ("site_problems", orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems])),
-                ("state", os.urandom(8).hex())])
+            self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                  [*status.items(), ("state", os.urandom(8).hex())])
             self.conn.execute("COMMIT")
         except sqlite3.Error:
             self._rollback()  # a full disk: this process still reports it (``degraded``)
@@ -327,8 +333,7 @@ class Loader:
             "site_key": hashlib.sha256(site_data + PARSER_VERSION.encode()).hexdigest(),
             "dir_mtime_ns": dir_mtime,
             "content_mtime_ns": max(dir_mtime, site_mtime, no_post),
-            "degraded": orjson.dumps(self.degraded),
-            "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems]),
+            **self._status(),
         }
         stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if not writer.changed and all(stored.get(k) == v for k, v in meta.items()):
