@@ -2,79 +2,32 @@
 
 from __future__ import annotations
 
-import http.client
 import multiprocessing
 import os
 import re
 import runpy
-import signal
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_http_kit import fill
+from test_serving import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 URLS = ["/feeds/atom.xml", "/feeds/categories/statements/feed.json", "/api/v1/posts", "/posts/summit", "/"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Gunicorn:
-    """gunicorn with the shipped config on a free 127.0.0.1 port, stopped by its PID."""
+class Gunicorn(Server):
+    """The shipped config (test_serving.Server) with its access log in a file, to tell which worker answered."""
 
     def __init__(self, content: Path, log: Path, workers: int = 2) -> None:
-        self.port = _free_port()
         self.log = log
-        env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(content), "FEEDSVC_RELOAD_INTERVAL": "0",
-               "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-               "GUNICORN_ACCESSLOG": str(log)}
-        env.pop("PORT", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(300):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("gunicorn did not start")
-
-    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request("GET", path, headers={"Connection": "close", **headers})
-            resp = conn.getresponse()
-            return resp.status, dict(resp.getheaders()), resp.read()
-        finally:
-            conn.close()
+        super().__init__(content, log.with_suffix(".out"), workers, GUNICORN_ACCESSLOG=str(log))
 
     def pids(self) -> set[str]:
         """Worker pids that served a request, from the access log."""
         return set(re.findall(r"pid=<?(\d+)", self.log.read_text()))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
 
 
 def _collect(server: Gunicorn) -> dict[str, set[str]]:
