@@ -299,7 +299,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
     global _APP
     live = state(app).live
     live.interval = 0  # one consistent snapshot: no reloads swapping the index mid-export
-    live.current  # noqa: B018  (load it before forking: workers share it)
+    live.current  # noqa: B018  (the database up to date before forking: each job process then reads it)
     limiter = state(app).limiter
     if limiter is not None:
         limiter.enabled = False  # our own requests are not clients to rate-limit
