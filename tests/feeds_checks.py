@@ -9,9 +9,8 @@ from typing import Any
 import feedparser
 from lxml import etree
 
-RNG = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "atom-rfc4287.rng"
-if not RNG.exists():  # the tree may live elsewhere; the schema sits next to it in ../shared
-    RNG = Path("/work/shared/schemas/atom-rfc4287.rng")
+#: RFC 4287 Appendix B in RELAX NG XML syntax, kept in the repository (tests/data/atom-rfc4287.SOURCE.md).
+RNG = Path(__file__).resolve().parent / "data" / "atom-rfc4287.rng"
 A = "{http://www.w3.org/2005/Atom}"
 NS = {"a": "http://www.w3.org/2005/Atom", "atom": "http://www.w3.org/2005/Atom",
       "fh": "http://purl.org/syndication/history/1.0", "content": "http://purl.org/rss/1.0/modules/content/"}
