@@ -132,8 +132,7 @@ class Changes:
         rows = self.conn.execute(
             "SELECT p.lang, p.slug, p.translation_of IS NULL, p.data FROM groups g JOIN groups h ON h.grp = g.grp "
             "JOIN posts p ON p.id = h.post WHERE g.post = ? AND p.id != ? ORDER BY p.lang, p.slug", (pid, pid))
-        shown = [[lang, slug, original, orjson.loads(data)[1], orjson.loads(data)[2]]
-                 for lang, slug, original, data in rows]
+        shown = [[lang, slug, original, *orjson.loads(data)[1:3]] for lang, slug, original, data in rows]
         if not shown:
             return own
         return hashlib.sha256(own.encode() + orjson.dumps(shown)).hexdigest()[:32]
@@ -156,8 +155,8 @@ class Changes:
         stored = conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()
         if stored is None or stored[0] != site_data:
             meta[SITE_INSTANT] = max(0, min(int(self.now()), site_mtime_ns // 10**9)) if self.fresh else self.instant()
-        meta[CLOCK] = max(self.clock, self._tick or 0, int(self.now()) if self.fresh else 0)
-        self.clock = int(str(meta[CLOCK]))
+        self.clock = max(self.clock, self._tick or 0, int(self.now()) if self.fresh else 0)
+        meta[CLOCK] = self.clock
         return meta
 
     def _settle(self, source: str) -> None:
@@ -204,6 +203,7 @@ class Changes:
         if self.fresh:
             return
         lang, _, _, cats, tags = attrs
+        lang = lang.lower()  # language tags are case-insensitive (BCP 47), as queries name them
         keys = [("all", ""), *(("category", c) for c in cats), *(("tag", t) for t in tags)]
         self.conn.executemany(
             "INSERT INTO departures VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET instant = max(instant, excluded.instant)",
@@ -212,6 +212,7 @@ class Changes:
 
 def departed(conn: sqlite3.Connection, scopes: Iterable[tuple[str, str]], lang: str | None) -> float:
     """The newest instant a post left any of these scopes (in ``lang``, or in any language)."""
+    lang = None if lang is None else lang.lower()
     newest = 0.0
     for kind, key in scopes:
         if lang is None:

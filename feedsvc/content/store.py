@@ -3,7 +3,8 @@
 The only module that writes the database. A post row is *published* when its file is the
 first (by path) to claim its slug; publishing adds it to the filter tables, the counts,
 the full-text table and the content version, and unpublishing takes exactly that away
-again, so every table is changed only for the posts a reload touched.
+again, so every table is changed only for the posts a reload touched. The change instants
+(Last-Modified) of what a transaction touched are decided at its end (changes.py).
 """
 
 from __future__ import annotations
