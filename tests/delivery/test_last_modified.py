@@ -249,3 +249,86 @@ def test_content_check_hints_at_updated_after_an_edit_that_did_not_move_it(site:
               categories=["statements"], tags=["CND"])
     _refresh(app)
     assert "hint" not in check().stderr
+
+
+
+def test_a_database_rebuilt_while_running_never_dates_documents_back(site: Any, tmp_path: Path) -> None:
+    # Through the writer itself: the service's own path to a rebuild is issue 18's point 6.
+    from feedsvc.content import Loader
+
+    _content(site)
+    site.age()
+    index = tmp_path / "index.sqlite3"
+    loader = Loader(site.root, index_path=index)
+    before = loader.load().query_last_modified(category="statements")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)  # lost while running: rebuilt at the next reload
+    path = site.post("a", "Corrected statement body.", title="Statement A (corrected)", date="2021-04-01",
+                     categories=["statements"], tags=["CND"])
+    _keep_mtime(path)  # and meanwhile an edit that keeps an old mtime
+    after = loader.load()
+    assert after.get("a").title == "Statement A (corrected)"
+    assert after.query_last_modified(category="statements") > before
+    loader.close()
+
+
+def _retitle(name: str, title: str, category: str) -> Callable[[Any], None]:
+    def act(site: Any) -> None:
+        path = site.post(name, "Body.", title=title, date="2021-04-01" if name == "a" else "2021-05-01",
+                         categories=[category], tags=["CND"] if name == "a" else ["Treaty"])
+        _keep_mtime(path)  # the worst case: an mtime that says nothing changed
+
+    return act
+
+
+OPS: dict[str, tuple[Callable[[Any], None], bool]] = {
+    # name -> (what the editor does, whether it leaves every document's bytes alone)
+    "retitle a": (_retitle("a", "Statement A, retitled", "statements"), False),
+    "retitle b": (_retitle("b", "Event B, retitled", "events"), False),
+    "restore a": (_retitle("a", "Statement A", "statements"), False),
+    "move a": (_retitle("a", "Statement A", "publications"), False),
+    "add c": (lambda s: s.post("c", "C.", title="Report C", date="2021-06-01", categories=["publications"]), False),
+    "delete c": (lambda s: (s.root / "posts" / "c.md").unlink(missing_ok=True), False),
+    "rename-save a": (_noop_rename, True),
+    "no-op save b": (_noop_save, True),
+    "mkdir": (lambda s: (s.root / "posts" / "new-dir").mkdir(exist_ok=True), True),
+}
+WATCHED = ["/feeds/categories/statements/atom.xml", "/feeds/categories/events/feed.json",
+           "/feeds/categories/publications/rss.xml", "/feeds/tags/cnd/atom.xml", "/feeds/atom.xml",
+           "/api/v1/posts", "/posts/b", "/api/v1/posts/b", "/"]
+
+
+def test_any_sequence_of_edits_moves_last_modified_with_the_bytes(site: Any, make_app: Any) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(sorted(OPS)), min_size=1, max_size=6))
+    def run(ops: list[str]) -> None:
+        import shutil
+
+        shutil.rmtree(site.root / "posts")
+        (site.root / "posts").mkdir()
+        _content(site)
+        site.age()
+        app = make_app(INDEX_PATH=str(site.root.parent / f"index-{os.urandom(4).hex()}.sqlite3"))
+        prev = {u: _get(app, u) for u in WATCHED}
+        for op in ops:
+            act, noop = OPS[op]
+            act(site)
+            _refresh(app)
+            now = {u: _get(app, u) for u in WATCHED}
+            for url in WATCHED:
+                old_lm = parsedate_to_datetime(prev[url].headers["Last-Modified"])
+                new_lm = parsedate_to_datetime(now[url].headers["Last-Modified"])
+                if now[url].get_data() != prev[url].get_data():
+                    assert new_lm > old_lm, f"{url}: bytes moved after {op!r}, Last-Modified did not ({ops})"
+                    assert _get(app, url, **{"If-Modified-Since": prev[url].headers["Last-Modified"]}).status_code \
+                        == 200
+                else:
+                    assert new_lm >= old_lm, f"{url}: Last-Modified went back after {op!r} ({ops})"
+                if noop:
+                    assert new_lm == old_lm, f"{url}: Last-Modified moved after {op!r}, the bytes did not ({ops})"
+            prev = now
+
+    run()
