@@ -12,7 +12,8 @@ File mtimes cannot say that (``rsync -a`` and ``cp -p`` keep old ones, a rename 
 
 Every instant of one commit is one whole second, ``max(now, last instant + 1)``: two
 commits never share one, so an ``If-Modified-Since`` within the same second never hides
-an edit. The clock is read here, by the writer, and nowhere else. A fresh database (no
+an edit. The clock is read here, by the writer; readers take the instants as recorded, so
+every worker answers one ETag with one Last-Modified. A fresh database (no
 instant recorded yet) starts from each file's ``max(updated, mtime)`` instead, so hosts
 built from the same files start from the same values.
 """
