@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .content import ContentError, Loader, SiteError, load_site, parse_post
+from .content import db as content_db
+from .content.changes import stale_updates
+from .content.model import Problem
 from .content.slugs import derive_slug
 from .content.validate import parse_when
 
@@ -49,12 +53,35 @@ def _problems_not_logged() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _served_hints(root: Path, sources: set[str]) -> list[Problem]:
+    """Hints from the index database a server keeps for ``root``: posts edited without moving ``updated``.
+
+    Read only, and only when that database exists: the server's writer records the edits
+    it sees (content/changes.py); a check alone cannot know what readers were served.
+    """
+    cfg = current_app.config
+    same_dir = root.resolve() == Path(cfg["CONTENT_DIR"]).resolve()
+    path = Path(cfg["INDEX_PATH"]) if same_dir and cfg.get("INDEX_PATH") else content_db.default_path(root)
+    if not path.is_file():
+        return []
+    try:
+        conn = content_db.connect(str(path), readonly=True)
+        try:
+            return stale_updates(conn, sources)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []  # another schema (being rebuilt) or unreadable: no hints, never a failed check
+
+
 @content_cli.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def check(directory: Path | None) -> None:
     """Validate every content file in DIRECTORY (default: FEEDSVC_CONTENT_DIR).
 
     Prints one `file: field: message` line per problem and exits 1 if there is any.
+    Hints (on stderr, never failing the check) name posts a running server saw change
+    without their `updated` moving: feed readers keep the old modification date.
     """
     root = directory or Path(current_app.config["CONTENT_DIR"])
     try:
@@ -69,6 +96,8 @@ def check(directory: Path | None) -> None:
         sys.exit(1)
     for p in index.problems:
         click.echo(f"{root / p.path}: {p.field}: {p.message}")
+    for p in _served_hints(root, {post.source for post in index.posts}):
+        click.echo(f"{root / p.path}: {p.field}: hint: {p.message}", err=True)
     click.echo(f"{len(index.posts)} posts published, {len(index.problems)} problems", err=True)
     sys.exit(1 if index.problems else 0)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, NamedTuple
 
 import brotli
@@ -101,7 +101,9 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     lm = rep.last_modified
     if lm.tzinfo is None:
         lm = lm.replace(tzinfo=UTC)
-    lm = min(lm, datetime.now(UTC))  # never in the future (RFC 9110 8.8.2.1)
+    # Not capped by this worker's clock: every worker must give one ETag one Last-Modified.
+    # The writer dates changes by its clock (content/changes.py): not in the future, unless
+    # commits come faster than one a second (reloads are FEEDSVC_RELOAD_INTERVAL apart).
     lm_http = http_date(lm)
     # A view's own Cache-Control (rare) replaces ours, on the 304 as on the 200.
     own_cc = [v for n, v in rep.headers if n.lower() == "cache-control"]

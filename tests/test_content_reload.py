@@ -75,16 +75,16 @@ def test_unpublish_and_delete_move_last_modified(site):
     b = site.post("b", date="2021-01-01")
     site.age()  # mtimes are the only record of a delete: start from an hour ago
     li = live(site)
-    lm0 = li.current.last_modified(li.current.posts)
+    lm0 = li.current.query_last_modified()
     b.unlink()
     idx = li.refresh()
-    assert idx.last_modified(idx.posts) > lm0
+    assert idx.query_last_modified() > lm0
     site.age()
     idx = li.refresh()
-    lm1 = idx.last_modified(idx.posts)
+    lm1 = idx.query_last_modified()
     site.touch_later(site.post("a", draft=True, date="2021-01-02"), 0)
     idx = li.refresh()
-    assert idx.posts == () and idx.last_modified(idx.posts) > lm1
+    assert idx.posts == () and idx.query_last_modified() > lm1
 
 
 def test_vanished_content_dir_keeps_last_good_index(site, tmp_path):

@@ -254,20 +254,27 @@ def test_a_views_own_cache_control_is_kept_on_200_and_304(probe: Any) -> None:
     assert r304.headers["Vary"] == "Accept, Accept-Encoding"
 
 
-def test_last_modified_never_in_the_future(probe: Any) -> None:
+def test_last_modified_is_the_representations_own_never_the_workers_clock(probe: Any) -> None:
+    # One ETag, one Last-Modified on every worker (issue 18): the response layer reads no
+    # clock; the writer dates content changes by its own (content/changes.py).
     from flask import Blueprint
 
     bp = Blueprint("future", __name__)
+    later = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
 
     @bp.get("/future")
     def future() -> Any:
-        later = datetime.now(UTC) + timedelta(days=30)
         return http.send(caching.Representation(b"soon", "text/plain; charset=utf-8", later))
 
     probe.register_blueprint(bp)
-    r = probe.test_client().get("/future")
-    assert parsedate_to_datetime(r.headers["Last-Modified"]) <= datetime.now(UTC)
-    assert r.headers["ETag"] == f'"{caching.body_etag(b"soon")}"'
+    for _ in range(2):
+        r = probe.test_client().get("/future")
+        assert parsedate_to_datetime(r.headers["Last-Modified"]) == later
+        assert r.headers["ETag"] == f'"{caching.body_etag(b"soon")}"'
+    # An If-Modified-Since later than our clock is still ignored (RFC 9110 13.1.3) unless it
+    # is exactly the representation's own date.
+    later_still = format_datetime(later + timedelta(days=1), usegmt=True)
+    assert probe.test_client().get("/future", headers={"If-Modified-Since": later_still}).status_code == 200
 
 
 def test_healthz_is_never_cached_and_answers_head(c: Any) -> None:

@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -47,12 +47,15 @@ CREATE TABLE posts(
     published INTEGER NOT NULL DEFAULT 0,  -- 0: another file (earlier by path) owns the slug
     date_ts REAL NOT NULL,
     updated_ts REAL NOT NULL,
-    changed_ts REAL NOT NULL,
+    changed_ts REAL NOT NULL,              -- change instant, whole seconds (changes.py): Last-Modified
     lang TEXT NOT NULL,
     event_ts REAL,                         -- the event's start, when the post has one
     translation_of TEXT,
     h TEXT NOT NULL,                       -- hash of (source, sha): the content version's part
-    data BLOB NOT NULL                     -- every other field (JSON)
+    data BLOB NOT NULL,                    -- every other field (JSON)
+    own TEXT NOT NULL DEFAULT '',          -- hash of what the post publishes (changes.own_hash)
+    shown TEXT NOT NULL DEFAULT '',        -- the same with what it shows of its translations
+    stale INTEGER NOT NULL DEFAULT 0       -- 1: its content changed without `updated` moving
 );
 -- The bodies apart: the posts table stays small (a few hundred bytes a row), so filters that
 -- look rows up touch few pages, and only the rows a page shows read their bodies.
@@ -80,6 +83,9 @@ CREATE TABLE counts(kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
                     PRIMARY KEY(kind, key)) WITHOUT ROWID;
 CREATE TABLE groups(post INTEGER PRIMARY KEY, grp TEXT NOT NULL);
 CREATE INDEX groups_grp ON groups(grp);
+-- When a post last left a scope's lists, per language (changes.py): kind 'all', 'category', 'tag'.
+CREATE TABLE departures(kind TEXT NOT NULL, key TEXT NOT NULL, lang TEXT NOT NULL, instant INTEGER NOT NULL,
+                        PRIMARY KEY(kind, key, lang)) WITHOUT ROWID;
 CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL);
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");

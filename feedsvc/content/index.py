@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from . import db
+from .changes import SITE_INSTANT, departed
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
@@ -40,6 +41,8 @@ class Header:
     counts: dict[tuple[str, str], int]
     memo: dict[Query, tuple[int, float]] = field(default_factory=dict)
     tags: dict[str, TagInfo] | None = None
+    #: When site.yaml's published values last changed (every document shows them).
+    site_instant: float = 0.0
 
 
 def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str] | None = None,
@@ -69,6 +72,7 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
         content_mtime=datetime.fromtimestamp(int(meta.get("content_mtime_ns", 0)) / 1e9, UTC),
         total=int(meta.get("count", 0)),
         counts={(k, key): n for k, key, n in conn.execute("SELECT kind, key, n FROM counts WHERE kind != 'tag'")},
+        site_instant=float(meta.get(SITE_INSTANT) or 0),
     )
     return Index(header, conn, owner)
 
@@ -87,7 +91,7 @@ class Index:
         self.problems = header.problems
         #: Why the last good content is being served (empty when all is well).
         self.degraded = header.degraded
-        #: Latest modification seen in the content tree (file/dir mtimes), for Last-Modified.
+        #: Latest modification seen in the content tree (file/dir mtimes): a metric, not Last-Modified.
         self.content_mtime = header.content_mtime
 
     # -- lookups -----------------------------------------------------------------------------
@@ -158,17 +162,33 @@ class Index:
         return next((k for k in self.languages if k.lower() == low), lang)
 
     # -- Last-Modified ---------------------------------------------------------------------
+    # The instants are the writer's (changes.py): the same for every reader of one state,
+    # never read from the clock here.
     def last_modified(self, posts: Sequence[Post]) -> datetime:
-        """Last-Modified for a document listing ``posts``: never earlier than any change, never in the future."""
-        return self._last_modified(max((p.changed_ts for p in posts), default=0.0))
+        """Last-Modified for a document showing ``posts`` (and the site): the newest change instant among them."""
+        sources = list(dict.fromkeys(p.source for p in posts))
+        newest = 0.0
+        for i in range(0, len(sources), 500):
+            chunk = sources[i:i + 500]
+            row = self.conn.execute(f"SELECT max(changed_ts) FROM posts WHERE source IN ({','.join('?' * len(chunk))}) "
+                                    "AND published = 1", chunk).fetchone()
+            newest = max(newest, row[0] or 0.0)
+        return self._last_modified(newest)
 
     def _last_modified(self, newest: float) -> datetime:
-        stamp = max(newest, self.content_mtime.timestamp())
-        return min(datetime.fromtimestamp(stamp, UTC), datetime.now(UTC)).replace(microsecond=0)
+        return datetime.fromtimestamp(max(newest, self.header.site_instant), UTC).replace(microsecond=0)
 
     def query_last_modified(self, query: Query | None = None, **filters: Any) -> datetime:
-        """``last_modified`` of every match of a query (an edit moving a post between pages moves every page)."""
-        return self._last_modified(self._stats(query or Query(**filters))[1])
+        """Last-Modified of a document listing every match of a query: the newest change among the matches,
+        and the last time a post left the query's scope (an edit moving a post between pages moves every page).
+        """
+        query = query or Query(**filters)
+        if query.q is not None or (query.category is None and query.tag is None):
+            scopes = [("all", "")]
+        else:
+            scopes = [(kind, key) for kind, key in (("category", query.category), ("tag", query.tag)) if key is not None]
+        lang = self.canonical_lang(query.lang) if query.lang is not None and query.q is None else None
+        return self._last_modified(max(self._stats(query)[1], departed(self.conn, scopes, lang)))
 
     # -- queries ---------------------------------------------------------------------------
     def query(self, query: Query | None = None, **filters: Any) -> PostList:

@@ -333,6 +333,7 @@ class LiveIndex:
         if watcher is None and self.watch:
             watcher = Watcher.open(self.loader.root, POSTS_DIR)  # its first answer: rescan
         self._watcher = None
+        self.loader.pace_by_clock = True  # reloads never date a change ahead of the clock
         last_full = time.monotonic()
         try:
             while not self._stop.wait(self.interval):

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -72,6 +73,14 @@ class Loader:
         #: Reasons the last good content is being served (unreadable tree, unwritable database).
         self.degraded: list[str] = []
         self._full_scan_due = True
+        #: The last change instant this process recorded: a database rebuilt while running
+        #: dates every post after it (Last-Modified never goes back; changes.py).
+        self._clock_floor = 0
+        #: The clock the writer dates changes by (changes.py); nothing else reads it.
+        self.now: Callable[[], float] = time.time
+        #: Wait for the clock rather than date a change ahead of it (the reload thread sets it;
+        #: an explicit ``load`` never waits, and two within one second date the second ahead).
+        self.pace_by_clock = False
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -271,11 +280,12 @@ class Loader:
         self._full_scan_due = False
         total = len(todo)
         pending = {"site": site_changed}
+        fresh = self._clock_floor == 0 and conn.execute("SELECT 1 FROM meta WHERE key = 'clock'").fetchone() is None
 
         def begin() -> Writer:
             nonlocal problems, gone
             conn.execute("BEGIN IMMEDIATE")
-            writer = Writer(conn)
+            writer = Writer(conn, self.now, fresh, self._clock_floor, time.sleep if self.pace_by_clock else None)
             writer.force = site_changed  # a new site.yaml shapes every post: publish each again
             if pending.pop("site", False):
                 self._site_change(writer, site)
@@ -333,14 +343,17 @@ class Loader:
             "site_key": hashlib.sha256(site_data + PARSER_VERSION.encode()).hexdigest(),
             "dir_mtime_ns": dir_mtime,
             "content_mtime_ns": max(dir_mtime, site_mtime, no_post),
+            "site_mtime_ns": site_mtime,
             **self._status(),
         }
         stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        self._clock_floor = max(self._clock_floor, writer.changes.clock)
         if not writer.changed and all(stored.get(k) == v for k, v in meta.items()):
             conn.execute("ROLLBACK")  # nothing a reader sees would change: readers keep their state
             return
         writer.finish({**meta, "state": os.urandom(8).hex()})
         conn.execute("COMMIT")
+        self._clock_floor = writer.changes.clock
 
     def _parse_all(self, site: Site, todo: list[tuple[str, str, Sig]]) -> Iterator[tuple[str, Sig, Parsed]]:
         """Parse files in order: in forked worker processes when there are many and this process has one thread."""

@@ -115,7 +115,7 @@ class Post:
     attachments: tuple[Attachment, ...] = ()
     event: Event | None = None
     aliases: tuple[str, ...] = ()
-    #: Modification time of the source file (ns); used for Last-Modified only.
+    #: Modification time of the source file (ns): a fresh index's first change instant (changes.py).
     mtime_ns: int = 0
     #: The full sanitised HTML body, links absolute.
     content_html: str = field(default="", repr=False)
@@ -128,11 +128,6 @@ class Post:
     def date_ts(self) -> float:
         """``date`` as a POSIX timestamp (ordering and date filters)."""
         return self.date.timestamp()
-
-    @property
-    def changed_ts(self) -> float:
-        """When the post last changed: ``updated`` or the file's mtime, whichever is later."""
-        return max(self.updated.timestamp(), self.mtime_ns / 1e9)
 
     @property
     def tag_slugs(self) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 The only module that writes the database. A post row is *published* when its file is the
 first (by path) to claim its slug; publishing adds it to the filter tables, the counts,
 the full-text table and the content version, and unpublishing takes exactly that away
-again, so every table is changed only for the posts a reload touched.
+again, so every table is changed only for the posts a reload touched. The change instants
+(Last-Modified) of what a transaction touched are decided at its end (changes.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import hashlib
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 
+from .changes import Changes, own_hash
 from .db import post_data
 from .model import Post, Problem
 
@@ -31,10 +33,19 @@ def post_hash(source: str, sha: str) -> str:
 
 
 class Writer:
-    """Changes to the database within one open transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``)."""
+    """Changes to the database within one open transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``).
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    ``now``: the clock, read only to date the changes this transaction makes; ``fresh``:
+    no change was ever dated in this database (``changes.Changes``); ``floor``: the last
+    instant this process recorded, should the database file be new; ``wait``: sleeps until
+    the clock reaches this commit's instant, when it is ahead (see ``changes.Changes``).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, now: Callable[[], float] = time.time, fresh: bool = False,
+                 floor: int = 0, wait: Callable[[float], None] | None = None) -> None:
         self.conn = conn
+        #: The change instants this transaction moves (Last-Modified).
+        self.changes = Changes(conn, now, fresh, floor, wait)
         #: Slugs whose owner must be decided again before commit.
         self._slugs: set[str] = set()
         #: Count changes of this transaction, written once at its end.
@@ -93,21 +104,23 @@ class Writer:
     def _add_post(self, post: Post, sha: str) -> None:
         h = post_hash(post.source, sha)
         data = post_data(post)
+        changed_ts = self.changes.provisional(post)
         free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ?", (post.slug,)).fetchone() is None
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, published, date_ts, updated_ts, changed_ts, lang, event_ts, translation_of, "
-            "h, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (post.source, post.slug, int(free), post.date_ts, post.updated.timestamp(), post.changed_ts, post.lang,
-             post.event.start.timestamp() if post.event else None, post.translation_of, h, data))
+            "h, data, own) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (post.source, post.slug, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
+             post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post)))
         pid = cur.lastrowid
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
         if free:  # the common case: publish from the values in hand
-            self._publish(pid, (post.slug, post.date_ts, post.changed_ts, post.lang, h, data, post.content_text))
+            self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text))
         else:
             self._slugs.add(post.slug)
 
     def _remove_post(self, source: str) -> None:
+        self.changes.remember(source)
         row = self.conn.execute("SELECT id, slug, published FROM posts WHERE source = ?", (source,)).fetchone()
         if row is None:
             return
@@ -124,6 +137,8 @@ class Writer:
         for slug in sorted(self._slugs):
             rows = conn.execute("SELECT id, published FROM posts WHERE slug = ? ORDER BY source", (slug,)).fetchall()
             for i, (pid, published) in enumerate(rows):
+                if (i == 0) != bool(published):
+                    self.changes.remember_id(pid)
                 if i == 0 and not published:
                     self._publish(pid)
                 elif i > 0 and published:
@@ -198,6 +213,7 @@ class Writer:
         published without the link.
         """
         conn = self.conn
+        self.changes.remember_groups()
         conn.execute("DELETE FROM groups")
         conn.execute("DELETE FROM link_problems")
         rows = conn.execute("SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p "
@@ -229,8 +245,9 @@ class Writer:
 
     # -- the transaction's end ---------------------------------------------------------------
     def finish(self, meta: dict[str, object]) -> None:
-        """Write the content version and ``meta`` (still inside the transaction)."""
+        """Write the content version, the change instants and ``meta`` (still inside the transaction)."""
         self._flush_counts()
+        meta = {**meta, **self.changes.commit(meta.get("site"), int(str(meta.get("site_mtime_ns", 0))))}
         site_key = str(meta.get("site_key", ""))
         version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}".encode()).hexdigest()[:32]
         values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version}
