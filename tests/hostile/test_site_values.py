@@ -42,7 +42,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("permalink-format-spec", {"permalink": "https://example.org/{year:>2000000}/{slug}/"}, "permalink"),
     ("permalink-attribute", {"permalink": "https://example.org/{slug.__class__}/{slug}/"}, "permalink"),
     ("permalink-index", {"permalink": "https://example.org/{slug[0]}/{slug}/"}, "permalink"),
-    ("permalink-conversion", {"permalink": "https://example.org/{slug!r}/"}, "permalink"),
+    ("permalink-conversion", {"permalink": "https://example.org/{slug!r}/{slug}/"}, "permalink"),
     ("permalink-unknown-field", {"permalink": "https://example.org/{title}/{slug}/"}, "permalink"),
     ("redirect-target-escape", {"redirects": {"/old": "/new\x1b"}}, "redirects"),
 ]
