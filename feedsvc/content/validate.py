@@ -31,16 +31,20 @@ _lang = validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or '
 
 
 class Text(fields.String):
-    """Free text: control characters cleaned, bidi controls and invisible-only values refused, length capped."""
+    """Free text: control characters cleaned, bidi controls and invisible-only values refused, length capped.
 
-    def __init__(self, max_length: int, **kwargs: Any) -> None:
+    ``blank``: whether an optional value may be empty or spaces (as if it were not given).
+    """
+
+    def __init__(self, max_length: int, blank: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_length = max_length
+        self.blank = blank
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return values.clean_text(text, self.max_length, required=self.required)
+            return values.clean_text(text, self.max_length, required=self.required or not self.blank)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -253,7 +257,7 @@ class PostSchema(Schema):
     image = Link(load_default=None)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
     event = fields.Nested(EventSchema, load_default=None)
-    id = Text(values.ID_MAX, load_default=None)
+    id = Text(values.ID_MAX, blank=False, load_default=None)
     aliases = fields.List(fields.Str(validate=_slug), load_default=list)
     translation_of = fields.Str(load_default=None, validate=_slug)
 

@@ -78,6 +78,8 @@ CASES: list[tuple[str, dict[str, Any], str, tuple[int, ...]]] = [
     ("attachment-title-rlo", {"attachments": [{"url": "/f.pdf", "mime_type": "application/pdf",
                                                "title": "\u202e"}]}, "attachments.0.title", (2021,)),
     ("id-rlo", {"id": "urn:x:\u202e1"}, "id", (2021,)),
+    ("id-zero-width", {"id": "\u200b"}, "id", (2021,)),
+    ("id-blank", {"id": "   "}, "id", (2021,)),
 ]
 
 
