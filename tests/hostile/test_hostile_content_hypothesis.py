@@ -58,8 +58,8 @@ odd_url = st.one_of(
 )
 _event = st.fixed_dictionaries({"start": odd_date}, optional={
     "end": odd_date, "timezone": odd_zone, "location": hostile_text, "url": odd_url})
-front_matter = st.fixed_dictionaries({"categories": st.just(["events"])}, optional={
-    "title": hostile_text, "date": odd_date, "updated": odd_date, "tags": st.lists(hostile_text, max_size=4),
+front_matter = st.fixed_dictionaries({"categories": st.just(["events"]), "title": hostile_text, "date": odd_date},
+                                     optional={"updated": odd_date, "tags": st.lists(hostile_text, max_size=4),
     "summary": hostile_text, "author": hostile_text | st.fixed_dictionaries({"name": hostile_text}, optional={
         "uri": odd_url, "email": hostile_text}), "image": odd_url, "id": hostile_text,
     "attachments": st.lists(st.fixed_dictionaries({"url": odd_url, "mime_type": st.just("application/pdf")},
