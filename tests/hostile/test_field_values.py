@@ -126,3 +126,14 @@ def test_an_event_ending_when_it_starts_or_later_in_every_form_is_published(clie
     state(app).live.refresh()
     fetch_all(client, years=(9998, 1000), slugs=("dates", "zoned", "edge"))
     assert not client.get("/healthz").get_json()["problems"]
+
+
+def test_the_window_holds_in_the_site_timezone_too(site: Any, make_app: Any) -> None:
+    """20:00Z on 31 December 9998 is already 9999 at UTC+14, where archives and dates are computed."""
+    site.write_site(timezone="Pacific/Kiritimati")
+    write_good(site)
+    site.post("bad", "Bad.", title="Bad", date="9998-12-31T20:00:00Z", categories=["events"], tags=["kept"])
+    app = make_app()
+    with app.test_client() as client:
+        assert_served(client, "posts/bad.md", "date", years=(2021, 9998, 9999))
+    assert_cli_names(app, site.root, "posts/bad.md: date")
