@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -44,7 +44,8 @@ CREATE TABLE posts(
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL UNIQUE,
     slug TEXT NOT NULL,
-    published INTEGER NOT NULL DEFAULT 0,  -- 0: another file (earlier by path) owns the slug
+    entry_id TEXT NOT NULL,                -- the post's id (Atom id, JSON Feed id, iCalendar UID)
+    published INTEGER NOT NULL DEFAULT 0,  -- 0: another file (earlier by path) holds the slug or the id
     date_ts REAL NOT NULL,
     updated_ts REAL NOT NULL,
     changed_ts REAL NOT NULL,              -- change instant, whole seconds (changes.py): Last-Modified
@@ -61,6 +62,7 @@ CREATE TABLE posts(
 -- look rows up touch few pages, and only the rows a page shows read their bodies.
 CREATE TABLE bodies(post INTEGER PRIMARY KEY, html TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX posts_slug ON posts(slug, source);
+CREATE INDEX posts_entry_id ON posts(entry_id, source);
 CREATE INDEX posts_order ON posts(published, date_ts DESC, slug, changed_ts);
 CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts);
 CREATE INDEX posts_changed ON posts(published, changed_ts);
@@ -90,6 +92,17 @@ CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
 """
+
+#: Why each unpublished post is not published: a file earlier by path holds its slug or its id
+#: (``Writer.settle`` decides; the loader logs these rows and /healthz shows them). The id is
+#: named only when another slug holds it: a copy of a post (same slug, same date) has both.
+CLAIM_PROBLEMS = """
+SELECT p.source, 'slug', printf('%Q is already used by %s', p.slug, min(o.source)) FROM posts p
+  JOIN posts o ON o.slug = p.slug AND o.source < p.source WHERE p.published = 0 GROUP BY p.id
+UNION ALL
+SELECT p.source, 'id', printf('%Q is already used by %s', p.entry_id, min(o.source)) FROM posts p
+  JOIN posts o ON o.entry_id = p.entry_id AND o.source < p.source AND o.slug != p.slug
+  WHERE p.published = 0 GROUP BY p.id"""
 
 
 class DatabaseError(Exception):

@@ -60,9 +60,7 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
         raise LookupError(f"the index database {path} holds no content yet")
     problems = [Problem(*p) for p in orjson.loads(meta.get("site_problems") or b"[]")]
     rows = conn.execute(
-        "SELECT path, field, message FROM files WHERE field IS NOT NULL "
-        "UNION ALL SELECT p.source, 'slug', printf('%Q is already used by %s', p.slug, o.source) "
-        "FROM posts p JOIN posts o ON o.slug = p.slug AND o.published = 1 WHERE p.published = 0 "
+        f"SELECT path, field, message FROM files WHERE field IS NOT NULL UNION ALL {db.CLAIM_PROBLEMS} "
         "UNION ALL SELECT path, field, message FROM link_problems ORDER BY 1").fetchall()
     problems += [Problem(*r) for r in rows]
     reasons = tuple(degraded) if degraded is not None else tuple(orjson.loads(meta.get("degraded") or b"[]"))

@@ -318,13 +318,11 @@ class Loader:
                                                        "unpublished until the post or site.yaml is fixed"))
 
     def _settle(self, writer: Writer) -> None:
-        """Decide slug owners and translation groups, and log the problems they raise (once each)."""
+        """Decide slug and id owners and translation groups, and log the problems they raise (once each)."""
         writer.settle()
         writer.link_translations()
-        for source, slug, owner in self.conn.execute(
-                "SELECT p.source, p.slug, o.source FROM posts p JOIN posts o ON o.slug = p.slug AND o.published = 1 "
-                "WHERE p.published = 0").fetchall():
-            self._report(Problem(source, "slug", f"{slug!r} is already used by {owner}"))
+        for row in self.conn.execute(db.CLAIM_PROBLEMS).fetchall():
+            self._report(Problem(*row))
         for row in self.conn.execute("SELECT path, field, message FROM link_problems").fetchall():
             self._report(Problem(*row))
 

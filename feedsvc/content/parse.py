@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 
-from . import markdown
+from . import markdown, values
 from .errors import ContentError
 from .frontmatter import split
 from .model import Attachment, Author, Event, Post, Problem, Site, Tag
@@ -39,8 +40,8 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     if d["draft"]:
         return None
     tz = site.tz
-    date = parse_when(d["date"], tz)
-    updated = parse_when(d["updated"], tz) if d["updated"] is not None else date
+    date = _when("date", d["date"], tz)
+    updated = _when("updated", d["updated"], tz) if d["updated"] is not None else date
     if updated < date:
         raise ContentError("updated", "is before date")
     for c in d["categories"]:
@@ -64,22 +65,13 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     a = d["author"]
     author = Author(markdown.plain(a["name"]), markdown.plain(a["email"]) if a["email"] else None,
                     markdown.plain(a["uri"]) if a["uri"] else None) if a else site.author
-    event = None
-    if d["event"]:
-        e = d["event"]
-        etz = tz if not e["timezone"] else ZoneInfo(e["timezone"])
-        event = Event(
-            start=parse_when(e["start"], etz),
-            end=parse_when(e["end"], etz) if e["end"] is not None else None,
-            location=markdown.plain(e["location"]) if e["location"] else None,
-            url=e["url"],
-            timezone=e["timezone"],
-        )
+    event = _event(d["event"], tz) if d["event"] else None
     # RFC 4151 tag URI from the frozen authority and the date as written: a new domain
-    # or base_url never re-issues a post.
-    post_id = d["id"] or f"tag:{site.id_authority}:{date.date().isoformat()}:{slug}"
+    # or base_url never re-issues a post. A Unicode slug is percent-encoded there (a tag URI
+    # is ASCII); an id that already is a URI stays byte for byte as published.
+    post_id = values.uri_form(markdown.plain(d["id"] or f"tag:{site.id_authority}:{date.date().isoformat()}:{slug}"))
     return Post(
-        id=markdown.plain(post_id),
+        id=post_id,
         slug=slug,
         title=title,
         date=date,
@@ -103,6 +95,25 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         content_text=markdown.html_to_text(html),
         translation_of=d["translation_of"],
     )
+
+
+def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:
+    """A front matter date read in the first zone, writable in every one of ``zones``; ContentError names ``field``."""
+    try:
+        return values.check_instant(parse_when(value, zones[0]), *zones)
+    except ValueError as exc:
+        raise ContentError(field, str(exc)) from None
+
+
+def _event(e: dict[str, Any], site_tz: ZoneInfo) -> Event:
+    """The event: times read in its own zone (else the site's), shown in both, the end not before the start."""
+    zones = (ZoneInfo(e["timezone"]), site_tz) if e["timezone"] else (site_tz,)
+    start = _when("event.start", e["start"], *zones)
+    end = _when("event.end", e["end"], *zones) if e["end"] is not None else None
+    if end is not None and end < start:
+        raise ContentError("event.end", f"{end.isoformat()} is before the start, {start.isoformat()}")
+    return Event(start=start, end=end, location=markdown.plain(e["location"]) if e["location"] else None,
+                 url=e["url"], timezone=e["timezone"])
 
 
 #: What parsing one file gave: (problem or None, sha256 of its bytes, post or None for a draft).

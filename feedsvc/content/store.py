@@ -1,7 +1,7 @@
 """Write the index database: apply parsed files in one transaction, publish and unpublish posts.
 
 The only module that writes the database. A post row is *published* when its file is the
-first (by path) to claim its slug; publishing adds it to the filter tables, the counts,
+first (by path) to claim its slug and the first to claim its id; publishing adds it to the filter tables, the counts,
 the full-text table and the content version, and unpublishing takes exactly that away
 again, so every table is changed only for the posts a reload touched. The change instants
 (Last-Modified) of what a transaction touched are decided at its end (changes.py).
@@ -46,8 +46,9 @@ class Writer:
         self.conn = conn
         #: The change instants this transaction moves (Last-Modified).
         self.changes = Changes(conn, now, fresh, floor, wait)
-        #: Slugs whose owner must be decided again before commit.
+        #: Slugs and ids whose owner must be decided again before commit.
         self._slugs: set[str] = set()
+        self._ids: set[str] = set()
         #: Count changes of this transaction, written once at its end.
         self._counts: Counter[tuple[str, str]] = Counter()
         self._labels: Counter[tuple[str, str]] = Counter()
@@ -105,11 +106,12 @@ class Writer:
         h = post_hash(post.source, sha)
         data = post_data(post)
         changed_ts = self.changes.provisional(post)
-        free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ?", (post.slug,)).fetchone() is None
+        free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?",
+                                 (post.slug, post.id)).fetchone() is None
         cur = self.conn.execute(
-            "INSERT INTO posts (source, slug, published, date_ts, updated_ts, changed_ts, lang, event_ts, translation_of, "
-            "h, data, own) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (post.source, post.slug, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
+            "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
+            "translation_of, h, data, own) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (post.source, post.slug, post.id, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
              post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post)))
         pid = cur.lastrowid
         assert pid is not None
@@ -118,32 +120,46 @@ class Writer:
             self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text))
         else:
             self._slugs.add(post.slug)
+            self._ids.add(post.id)
 
     def _remove_post(self, source: str) -> None:
         self.changes.remember(source)
-        row = self.conn.execute("SELECT id, slug, published FROM posts WHERE source = ?", (source,)).fetchone()
+        row = self.conn.execute("SELECT id, slug, entry_id, published FROM posts WHERE source = ?",
+                                (source,)).fetchone()
         if row is None:
             return
-        pid, slug, published = row
+        pid, slug, entry_id, published = row
         if published:
             self._unpublish(pid)
         self.conn.execute("DELETE FROM posts WHERE id = ?", (pid,))
         self.conn.execute("DELETE FROM bodies WHERE post = ?", (pid,))
         self._slugs.add(slug)
+        self._ids.add(entry_id)
 
     def settle(self) -> None:
-        """Give each slug touched by this transaction to its first file by path; publish or unpublish."""
+        """Give each slug and id touched by this transaction to its first file by path; publish or unpublish.
+
+        A post is published when no file earlier by path has its slug or its id (published or not),
+        so the outcome never depends on the order files were read in.
+        """
         conn = self.conn
-        for slug in sorted(self._slugs):
-            rows = conn.execute("SELECT id, published FROM posts WHERE slug = ? ORDER BY source", (slug,)).fetchall()
-            for i, (pid, published) in enumerate(rows):
-                if (i == 0) != bool(published):
-                    self.changes.remember_id(pid)
-                if i == 0 and not published:
-                    self._publish(pid)
-                elif i > 0 and published:
-                    self._unpublish(pid)
+        pids = {pid for slug in self._slugs for (pid,) in conn.execute("SELECT id FROM posts WHERE slug = ?", (slug,))}
+        pids.update(pid for eid in self._ids for (pid,) in conn.execute("SELECT id FROM posts WHERE entry_id = ?",
+                                                                         (eid,)))
+        decided = [conn.execute(
+            "SELECT p.id, p.published, NOT EXISTS (SELECT 1 FROM posts o WHERE o.slug = p.slug AND o.source < p.source) "
+            "AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.entry_id = p.entry_id AND o.source < p.source) "
+            "FROM posts p WHERE p.id = ?", (pid,)).fetchone() for pid in sorted(pids)]
+        for pid, published, owner in decided:  # first the losers, so a winner's rows never clash with theirs
+            if published and not owner:
+                self.changes.remember_id(pid)
+                self._unpublish(pid)
+        for pid, published, owner in decided:
+            if owner and not published:
+                self.changes.remember_id(pid)
+                self._publish(pid)
         self._slugs.clear()
+        self._ids.clear()
 
     def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str] | None = None) -> None:
         conn = self.conn

@@ -7,14 +7,13 @@ can never publish a draft); every error names the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from .markdown import plain
+from . import values
 from .slugs import slug_problem
 
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
@@ -27,24 +26,65 @@ def _slug(value: str) -> None:
         raise ValidationError(problem)
 
 
+UTC_ZONE = ZoneInfo("UTC")
 _lang = validate.Regexp(LANG_RE, error="must be a language tag such as 'en' or 'pt-BR'")
 
 
-def _visible(value: str) -> None:
-    # "   " or a run of control characters would publish an empty title or name.
-    if not plain(value):
-        raise ValidationError("must contain visible text")
+class Text(fields.String):
+    """Free text: control characters cleaned, bidi controls and invisible-only values refused, length capped.
+
+    ``blank``: whether an optional value may be empty or spaces (as if it were not given).
+    """
+
+    def __init__(self, max_length: int, blank: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.blank = blank
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return values.clean_text(text, self.max_length, required=self.required or not self.blank)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
-_text: list[Callable[[Any], Any]] = [validate.Length(min=1, max=1000), _visible]
-_http = fields.Url(schemes={"http", "https"}, require_tld=False)
+class Link(fields.String):
+    """A URL: the body's scheme allow-list (or ``schemes``), no spaces or control characters.
+
+    ``absolute``: a scheme and host are required (else a path is resolved against base_url).
+    """
+
+    def __init__(self, absolute: bool = False, schemes: frozenset[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.absolute = absolute
+        self.schemes = schemes
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        url = super()._deserialize(value, attr, data, **kwargs)
+        problem = values.url_problem(url, self.schemes, self.absolute)
+        if problem:
+            raise ValidationError(problem)
+        return url
+
+
+_HTTP = frozenset({"http", "https"})
+
+
+def _http(**kwargs: Any) -> Link:
+    return Link(absolute=True, schemes=_HTTP, validate=validate.URL(schemes=set(_HTTP), require_tld=False), **kwargs)
+
+
+def _title(**kwargs: Any) -> Text:
+    return Text(values.TITLE_MAX, **kwargs)
 
 
 def parse_when(value: Any, tz: ZoneInfo) -> datetime:
     """ISO 8601 date or datetime -> aware datetime; a date alone is 00:00 in ``tz``.
 
     A datetime without an offset is read in ``tz`` too.
-    :raises ValueError: when the value is not an ISO 8601 date or datetime.
+    :raises ValueError: when the value is not an ISO 8601 date or datetime, or one no output
+        can write (``values.check_instant`` in UTC and in ``tz``).
     """
     if isinstance(value, datetime):
         parsed = value
@@ -63,7 +103,7 @@ def parse_when(value: Any, tz: ZoneInfo) -> datetime:
         raise ValueError(f"not an ISO 8601 date or datetime: {value!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed
+    return values.check_instant(parsed, tz)
 
 
 class When(fields.Field[Any]):
@@ -71,7 +111,7 @@ class When(fields.Field[Any]):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
-            parse_when(value, ZoneInfo("UTC"))
+            parse_when(value, UTC_ZONE)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         return value
@@ -83,9 +123,9 @@ class AuthorSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.Str(required=True, validate=_text)
-    email = fields.Email(load_default=None)
-    uri = _http.__class__(schemes={"http", "https"}, require_tld=False, load_default=None)
+    name = Text(values.NAME_MAX, required=True)
+    email = fields.Email(load_default=None, validate=validate.Length(max=values.NAME_MAX))
+    uri = _http(load_default=None)
 
 
 class AuthorField(fields.Field[Any]):
@@ -93,19 +133,20 @@ class AuthorField(fields.Field[Any]):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
-            if not value.strip():
-                raise ValidationError("must not be empty")
-            return {"name": value.strip(), "email": None, "uri": None}
+            try:
+                name = values.clean_text(value, values.NAME_MAX, required=True)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+            return {"name": name.strip(), "email": None, "uri": None}
         if isinstance(value, dict):
             return AuthorSchema().load(value)
         raise ValidationError("must be a name or a mapping with name, email, uri")
 
 
 def _zone(value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValidationError(f"unknown IANA timezone {value!r} (e.g. 'Europe/London')") from None
+    problem = values.zone_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 class CategorySchema(Schema):
@@ -114,8 +155,8 @@ class CategorySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.Str(required=True, validate=_text)
-    description = fields.Str(load_default="")
+    title = _title(required=True)
+    description = Text(values.SUMMARY_MAX, load_default="")
 
 
 class SiteSchema(Schema):
@@ -124,8 +165,8 @@ class SiteSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.Str(required=True, validate=_text)
-    subtitle = fields.Str(load_default="")
+    title = _title(required=True)
+    subtitle = Text(values.SUMMARY_MAX, load_default="")
     base_url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     id_authority = fields.Str(
         required=True,
@@ -134,15 +175,15 @@ class SiteSchema(Schema):
     language = fields.Str(load_default="en", validate=_lang)
     timezone = fields.Str(load_default="UTC", validate=_zone)
     author = AuthorField(required=True)
-    icon = fields.Str(load_default=None)
-    logo = fields.Str(load_default=None)
-    rights = fields.Str(load_default=None)
-    permalink = fields.Str(load_default=None)
+    icon = Link(load_default=None)
+    logo = Link(load_default=None)
+    rights = Text(values.TITLE_MAX, load_default=None)
+    permalink = Link(absolute=True, schemes=_HTTP, load_default=None)
     categories = fields.Dict(
         keys=fields.Str(validate=_slug), values=fields.Nested(CategorySchema), required=True,
         validate=validate.Length(min=1, error="declare at least one category"),
     )
-    websub_hub = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    websub_hub = _http(load_default=None)
     redirects = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
 
     @validates("permalink")
@@ -151,12 +192,9 @@ class SiteSchema(Schema):
             return
         if "{slug}" not in value:
             raise ValidationError("must contain {slug}, e.g. 'https://example.org/news/{slug}/'")
-        try:
-            value.format(slug="s", year="2021", month="01", day="01")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValidationError(f"only {{slug}}, {{year}}, {{month}}, {{day}} may be used ({exc})") from None
-        if not re.match(r"^https?://", value):
-            raise ValidationError("must be an absolute http(s) URL template")
+        problem = values.permalink_problem(value)
+        if problem:
+            raise ValidationError(problem)
 
     @validates("redirects")
     def _redirects(self, value: dict[str, str], **kwargs: Any) -> None:
@@ -165,6 +203,9 @@ class SiteSchema(Schema):
                 raise ValidationError(f"retired path {old!r} must start with a single '/'")
             if not (new.startswith("/") or re.match(r"^https?://", new)):
                 raise ValidationError(f"target of {old!r} must be a path or an http(s) URL")
+            problem = values.url_problem(old) or values.url_problem(new, _HTTP)
+            if problem:
+                raise ValidationError(f"{old!r}: {problem}")
 
 
 class AttachmentSchema(Schema):
@@ -173,13 +214,13 @@ class AttachmentSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    url = fields.Str(required=True, validate=_text)
+    url = Link(required=True)
     mime_type = fields.Str(
         required=True,
         validate=validate.Regexp(r"^[\w.+-]+/[\w.+-]+\Z", error="must be a MIME type such as 'application/pdf'"),
     )
     size_in_bytes = fields.Int(load_default=None, strict=True, validate=validate.Range(min=0))
-    title = fields.Str(load_default=None)
+    title = _title(load_default=None)
 
 
 class EventSchema(Schema):
@@ -190,8 +231,8 @@ class EventSchema(Schema):
 
     start = When(required=True)
     end = When(load_default=None)
-    location = fields.Str(load_default=None)
-    url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    location = Text(values.LOCATION_MAX, load_default=None)
+    url = _http(load_default=None)
     timezone = fields.Str(load_default=None, validate=_zone)
 
 
@@ -201,32 +242,24 @@ class PostSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.Str(required=True, validate=_text)
+    title = _title(required=True)
     date = When(required=True)
     updated = When(load_default=None)
     slug = fields.Str(load_default=None, validate=_slug)
     categories = fields.List(fields.Str(validate=_slug), required=True,
                              validate=validate.Length(min=1, error="list at least one category"))
-    tags = fields.List(fields.Str(validate=[validate.Length(min=1, max=100), _visible]), load_default=list,
+    tags = fields.List(Text(values.TAG_MAX, required=True), load_default=list,
                        validate=validate.Length(max=200, error="at most 200 tags"))
-    summary = fields.Str(load_default=None)
+    summary = Text(values.SUMMARY_MAX, load_default=None)
     author = AuthorField(load_default=None)
     lang = fields.Str(load_default=None, validate=_lang)
     draft = fields.Bool(load_default=False, truthy={True}, falsy={False})
-    image = fields.Str(load_default=None, validate=_text)
+    image = Link(load_default=None)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
     event = fields.Nested(EventSchema, load_default=None)
-    id = fields.Str(load_default=None, validate=_text)
+    id = Text(values.ID_MAX, blank=False, load_default=None)
     aliases = fields.List(fields.Str(validate=_slug), load_default=list)
     translation_of = fields.Str(load_default=None, validate=_slug)
-
-    @validates_schema
-    def _dates(self, data: dict[str, Any], **kwargs: Any) -> None:
-        event = data.get("event")
-        if event and event.get("end") is not None:
-            utc = ZoneInfo("UTC")
-            if parse_when(event["end"], utc) < parse_when(event["start"], utc):
-                raise ValidationError("end is before start", "event")
 
 
 def first_error(messages: Any, prefix: str = "") -> tuple[str, str]:

@@ -21,6 +21,7 @@ from .. import caching, http, i18n, urls
 from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
 from ..caching import Representation
 from ..content import Index
+from ..content.values import uri_form
 from ..errors import ApiError
 from ..extensions import current_index, state
 from ..negotiation import prefers_html
@@ -68,7 +69,8 @@ def _representation(doc: FeedDoc, last_modified: datetime) -> Representation:
     if doc.fmt in BROWSER_FORMATS:
         headers = (("Vary", "Accept"),)
     if doc.hub:  # WebSub §4: hub and exactly one self, the URL of this very variant
-        headers += (("Link", f'<{doc.hub}>; rel="hub"'), ("Link", f'<{doc.self_url}>; rel="self"'))
+        # RFC 8288 §3: a URI-Reference between the brackets, so nothing in it can end the link.
+        headers += (("Link", f'<{uri_form(doc.hub)}>; rel="hub"'), ("Link", f'<{uri_form(doc.self_url)}>; rel="self"'))
     return Representation(WRITERS[doc.fmt](doc), MEDIA_TYPES[doc.fmt], last_modified, headers=headers)
 
 
