@@ -13,9 +13,10 @@ from typing import Any
 import feedparser
 import icalendar
 import pytest
-from hostile_kit import assert_cli_names, assert_served, fetch_all, write_good
 
 from feedsvc.content.values import LOCATION_MAX, NAME_MAX, SUMMARY_MAX, TAG_MAX, TITLE_MAX
+
+from .hostile_kit import assert_cli_names, assert_served, fetch_all, write_good
 
 EV = "2021-05-01T10:00:00Z"
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
-from hostile_kit import fetch_all, problems, write_good
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedsvc.extensions import state
+
+from .hostile_kit import fetch_all, problems, write_good
 
 ROOT = Path(__file__).resolve().parents[2]
 YEARS = (1, 999, 1000, 2021, 9998, 9999)

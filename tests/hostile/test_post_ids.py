@@ -11,9 +11,10 @@ from urllib.parse import quote
 
 import feedparser
 import icalendar
-from hostile_kit import assert_cli_names, fetch_all, problems, write_good
 
 from feedsvc.extensions import state
+
+from .hostile_kit import assert_cli_names, fetch_all, problems, write_good
 
 A = "{http://www.w3.org/2005/Atom}"
 

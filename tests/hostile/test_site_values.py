@@ -12,10 +12,11 @@ from typing import Any
 
 import feedparser
 import pytest
-from hostile_kit import assert_cli_names, fetch_all, problems, write_good
 
 from feedsvc.content.values import TITLE_MAX
 from feedsvc.extensions import state
+
+from .hostile_kit import assert_cli_names, fetch_all, problems, write_good
 
 GOOD_TITLE = "Test Network"
 
