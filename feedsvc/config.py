@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ODD_BYTES": 4 * 1024 * 1024,  # per-process LRU for documents of queries no link produces (q=...)
     "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
     "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
-    "RENDER_BUDGET": "5000/minute",    # per client and worker: ms of CPU for uncached long-tail renders; "off"
+    "RENDER_BUDGET": "50/second;1000/minute",  # per client and worker: ms spent rendering its uncached long-tail requests
     "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
     "WEBSUB_TIMEOUT": 5.0,             # seconds per hub ping
     "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff

@@ -1,11 +1,6 @@
-"""Per-client limits: the render budget (on by default) and a request rate limit (off unless set).
+"""Per-client limits: the render budget (budget.py, on by default) and a request rate limit (off unless set).
 
-- The render budget (``FEEDSVC_RENDER_BUDGET``, milliseconds of CPU per window) is spent
-  only by renders of long-tail documents that are not in the render cache: searches,
-  date bounds, search calendars, pages past ``caching.TAIL_PAGE``. Cached answers, 304s
-  and every document links produce never touch it, so a client that sends one-off
-  queries in bulk gets 429s while every reader's polled feeds keep their speed. It is
-  counted per worker process, in memory, since what it protects is that process's CPU.
+- The render budget: see ``feedsvc/budget.py``; its 429 is the one answer written here.
 - The rate limit (``FEEDSVC_RATELIMIT``, flask-limiter) is one shared budget of requests
   per client across every route, so a bot cannot multiply its allowance by spreading
   over feeds, API pages and tags. Counters live in the same Redis as the render cache
@@ -22,19 +17,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .caching import Representation, fast_redis_options
-from .errors import error_response, wants_json
+from .caching import fast_redis_options
+from .errors import error_body, wants_json
 from .extensions import state
 
 log = logging.getLogger("feedsvc.ratelimit")
@@ -71,57 +62,22 @@ def retry_after(reset_at: float, now: float | None = None, window: int | None = 
     return min(seconds, window) if window else seconds
 
 
-def _too_many(seconds: int, limit: str, what: str = "requests") -> Response:
-    """The 429 answer: JSON under /api and /feeds, plain text elsewhere; always Retry-After."""
+def too_many_body(seconds: int, limit: str, what: str, json: bool) -> bytes:
+    """The body of a 429: the JSON error (code ``rate_limited``) or one line of text."""
     message = f"too many {what} from this client ({limit}); retry after {seconds} seconds"
-    if wants_json():
-        resp = error_response(429, "rate_limited", message, {"limit": limit, "retry_after": seconds})
-    else:
-        resp = Response(message + "\n", status=429, mimetype="text/plain")
+    if json:
+        return error_body(429, "rate_limited", message, {"limit": limit, "retry_after": seconds})
+    return (message + "\n").encode()
+
+
+def too_many(seconds: int, limit: str, what: str = "requests") -> Response:
+    """The 429 answer: JSON under /api and /feeds, plain text elsewhere; always Retry-After."""
+    json = wants_json()
+    resp = Response(too_many_body(seconds, limit, what, json), status=429,
+                    mimetype="application/json" if json else "text/plain")
     # Miniflux, NetNewsWire, FreshRSS and CommaFeed back off by this header.
     resp.headers["Retry-After"] = str(seconds)
     return resp
-
-
-# -- the render budget -----------------------------------------------------------------------
-class RenderBudgetExceeded(Exception):
-    """A client has spent its render budget: answered 429 with Retry-After."""
-
-    def __init__(self, seconds: int, limit: str) -> None:
-        super().__init__(limit)
-        self.seconds, self.limit = seconds, limit
-
-
-class RenderBudget:
-    """Milliseconds of CPU each client may spend on uncached long-tail renders, per window, in this process.
-
-    The ``limits`` library's fixed windows (flask-limiter's engine), used directly: flask-limiter
-    decides before the view runs, refusing an exhausted client everything (its ``deduct_when``
-    still tests the limit on every request), whereas a request's cost is known only inside
-    the render cache, on a miss. A render is let in while the client has budget left and is
-    charged what it cost afterwards, so an expensive one may overdraw its window.
-    """
-
-    def __init__(self, limits: str) -> None:
-        self.items: list[RateLimitItem] = parse_many(limits)
-        self.limiter = FixedWindowRateLimiter(MemoryStorage())
-
-    def spend(self, produce: Callable[[], Representation]) -> Representation:
-        """``produce()`` charged to the current client (RenderBudgetExceeded when it has nothing left)."""
-        client = get_remote_address()
-        for item in self.items:
-            if not self.limiter.test(item, "render", client):
-                window = int(item.get_expiry())
-                stats = self.limiter.get_window_stats(item, "render", client)
-                limit = f"render budget {item.amount} ms per {window} s"
-                raise RenderBudgetExceeded(retry_after(stats.reset_time, window=window), limit)
-        start = time.thread_time()  # CPU time: a busy machine must not make renders dearer
-        try:
-            return produce()
-        finally:
-            cost = max(1, round((time.thread_time() - start) * 1000))
-            for item in self.items:
-                self.limiter.hit(item, "render", client, cost=cost)
 
 
 # -- the request rate limit ------------------------------------------------------------------
@@ -131,7 +87,7 @@ def _on_breach(limit: RequestLimit) -> Response:
         seconds = retry_after(limit.reset_at, window=window)
     except Exception:  # storage died between the hit and this read: the whole window is a safe answer
         seconds = window
-    return _too_many(seconds, str(limit.limit))
+    return too_many(seconds, str(limit.limit))
 
 
 class StorageLog(logging.Handler):
@@ -206,34 +162,20 @@ def _install_limiter(app: Flask, limits: str) -> None:
     def _rate_limited(exc: RateLimitExceeded) -> Response:
         if isinstance(exc.response, Response):
             return exc.response
-        return _too_many(60, exc.description or "rate limit")
-
-
-def render_budget(app: Flask | None = None) -> RenderBudget | None:
-    """The app's render budget (None when FEEDSVC_RENDER_BUDGET is off)."""
-    budget = (app or current_app).extensions.get("feedsvc.render_budget")
-    return budget if isinstance(budget, RenderBudget) else None
+        return too_many(60, exc.description or "rate limit")
 
 
 def init_app(app: Flask) -> None:
-    """Trust FEEDSVC_TRUSTED_PROXIES hops of X-Forwarded-For; install the render budget and the rate limit."""
+    """Install the render budget and the rate limit; trust FEEDSVC_TRUSTED_PROXIES hops of X-Forwarded-For."""
+    from . import budget
+
     cfg = app.config
+    budget.init_app(app)
     hops = int(cfg.get("TRUSTED_PROXIES") or 0)
     if hops:
-        # Werkzeug's ProxyFix: take the client address `hops` entries from the right of
-        # X-Forwarded-For, so a client cannot pick its own bucket by sending the header.
+        # Werkzeug's ProxyFix (outside the budget's middleware): take the client address `hops`
+        # entries from the right of X-Forwarded-For, so a client cannot pick its own bucket.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
-    if cfg.get("RENDER_BUDGET") not in (None, "", "off"):
-        budget = RenderBudget(cfg["RENDER_BUDGET"])
-        app.extensions["feedsvc.render_budget"] = budget
-        rc = state(app).render_cache
-        assert rc is not None, "caching.init_app was not called"
-        rc.spend = budget.spend
-
-        @app.errorhandler(RenderBudgetExceeded)
-        def _over_budget(exc: RenderBudgetExceeded) -> Response:
-            return _too_many(exc.seconds, exc.limit, "uncached searches, search calendars or deep pages")
-
     limits = cfg.get("RATELIMIT")
     if limits:
         _install_limiter(app, limits)

@@ -19,7 +19,7 @@ def test_search_calendar_holds_far_fewer_events(site: Any, make_app: Any) -> Non
     for i in range(60):
         site.post(f"meeting-{i:02d}", "A public meeting.", title=f"Meeting {i}", date="2021-03-01",
                   categories=["events"], event={"start": f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}T10:00:00Z"})
-    client = make_app(RENDER_BUDGET="off").test_client()
+    client = make_app().test_client()
     whole = client.get("/feeds/calendar.ics")
     assert whole.status_code == 200 and len(events(whole.data)) == 60  # a subscribed calendar: up to 500
     search = client.get("/feeds/calendar.ics?q=meeting")
@@ -30,7 +30,7 @@ def test_search_calendar_holds_far_fewer_events(site: Any, make_app: Any) -> Non
     older = client.get("/feeds/calendar.ics?q=meeting&page=2")
     assert older.status_code == 200 and len(events(older.data)) == 10
     assert client.get("/feeds/calendar.ics?q=meeting&page=3").status_code == 404
-    small = make_app(RENDER_BUDGET="off", SEARCH_CALENDAR_SIZE=5).test_client()
+    small = make_app(SEARCH_CALENDAR_SIZE=5).test_client()
     assert len(events(small.get("/feeds/categories/events/calendar.ics?q=meeting").data)) == 5
 
 
@@ -47,7 +47,7 @@ def test_deep_pages_cannot_evict_polled_documents(site: Any, make_app: Any) -> N
     for i in range(120):
         site.post(f"post-{i:03d}", "Some words. " * 40, date=f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}",
                   categories=["statements" if i % 2 else "publications"])
-    app = make_app(RENDER_BUDGET="off", CACHE_LOCAL_BYTES=400_000, CACHE_ODD_BYTES=100_000)
+    app = make_app(CACHE_LOCAL_BYTES=400_000, CACHE_ODD_BYTES=100_000)
     client = app.test_client()
     polled = ["/feeds/atom.xml", "/feeds/categories/statements/rss.xml", "/api/v1/posts",
               "/api/v1/posts?page=2", "/api/v1/categories/statements/posts?per_page=5"]
