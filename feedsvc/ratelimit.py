@@ -17,14 +17,15 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, has_app_context, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .caching import fast_redis_options
+from .caching import REDIS_TIMEOUT, fast_redis_options
 from .errors import error_body, wants_json
 from .extensions import state
 
@@ -32,8 +33,9 @@ log = logging.getLogger("feedsvc.ratelimit")
 
 #: Paths never limited: load balancers and monitors poll them.
 EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
-#: Seconds the limiter's Redis may take to connect or answer before the request goes on without it.
-STORAGE_TIMEOUT = 0.05
+#: Seconds the limiter's Redis may take to connect or answer before the request goes on without it
+#: (the render cache's: shorter ones declared a busy but healthy Redis dead on a loaded machine).
+STORAGE_TIMEOUT = REDIS_TIMEOUT
 
 
 def storage_uri(cfg: Any) -> str:
@@ -95,22 +97,33 @@ class StorageLog(logging.Handler):
 
     flask-limiter logs to its own logger (which reaches no output by default) and may report
     one outage from several concurrent requests; other errors pass once per ``interval``.
+    The state is kept per app (its limiter), for the app whose request logged.
     """
 
     def __init__(self, interval: float = 30.0) -> None:
         super().__init__(logging.INFO)
-        self.interval, self.down, self._last, self._dropped = interval, False, 0.0, 0
+        self.interval, self._last, self._dropped = interval, 0.0, 0
+        self._down: weakref.WeakSet[Flask] = weakref.WeakSet()
+        self._outside = False  # the state of records logged outside any app
+
+    def _was_down(self, down: bool) -> bool:
+        """Set whether the current app's storage is down; answer whether it was."""
+        if not has_app_context():
+            was, self._outside = self._outside, down
+            return was
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        was = app in self._down
+        (self._down.add if down else self._down.discard)(app)
+        return was
 
     def emit(self, record: logging.LogRecord) -> None:
         """Translate one flask-limiter record (or drop it: a repeat within an outage or a burst)."""
         text = record.getMessage()
         if "storage unreachable" in text:
-            if not self.down:
-                self.down = True
+            if not self._was_down(True):
                 log.warning("rate limit storage unreachable; each worker counts in memory until it answers")
         elif "storage recovered" in text:
-            if self.down:
-                self.down = False
+            if self._was_down(False):
                 log.warning("rate limit storage is back; limits are shared again")
         elif record.levelno >= logging.ERROR:
             now = time.monotonic()
