@@ -6,9 +6,11 @@ default SimpleCache the LRUs are the in-process cache and there is no second cop
 
 - the main space (``FEEDSVC_CACHE_LOCAL_BYTES``) holds the documents links produce,
   the ones readers poll all day;
-- the odd space (``FEEDSVC_CACHE_ODD_BYTES``, small) holds documents for queries no
-  link produces (a search ``q``, date bounds): arbitrary query strings can only evict
-  each other, never a polled feed, and they are never written to the shared backend.
+- the odd space (``FEEDSVC_CACHE_ODD_BYTES``, small) holds the long tail readers do not
+  poll: documents for queries no link produces (a search ``q``, date bounds) and pages
+  past ``TAIL_PAGE`` of any feed or listing. A crawler or an attacker walking them can
+  only evict them from each other, never a polled feed or first page, and they are never
+  written to the shared backend (where they could evict those too).
 
 Keys carry the content version, so a local copy can never be stale. A failing backend
 (Redis down, timeouts, a full Redis refusing writes) is bypassed: the request is
@@ -43,12 +45,14 @@ RETRY_AFTER = 2.0
 #: Redis socket and connect timeouts (seconds): a hung Redis must cost a request little.
 REDIS_TIMEOUT = 0.25
 #: Settings that change rendered bytes: hosts sharing a cache with other values never mix.
-_OUTPUT_SETTINGS = ("BASE_URL", "FEED_SIZE", "CALENDAR_SIZE", "PER_PAGE", "MAX_PER_PAGE", "MAX_AGE",
-                    "STALE_WHILE_REVALIDATE", "STALE_IF_ERROR")
+_OUTPUT_SETTINGS = ("BASE_URL", "FEED_SIZE", "CALENDAR_SIZE", "SEARCH_CALENDAR_SIZE", "PER_PAGE", "MAX_PER_PAGE",
+                    "MAX_AGE", "STALE_WHILE_REVALIDATE", "STALE_IF_ERROR")
 #: Render arguments that links (feeds, API ``links``, OPML, pages, the embed widget) produce.
 #: A document whose arguments include any other (``q``, ``since``, ``until``, ...) is odd.
 LINKED_ARGS = frozenset({"slug", "name", "immutable", "browser", "year", "page", "per_page", "lang",
                          "category", "tag", "format"})
+#: Pages past this one (``?page=N`` of a feed or an API listing) are long tail: filed in the odd space.
+TAIL_PAGE = 5
 #: Bytes each cached object costs beyond its bodies (objects, key, header tuples).
 OVERHEAD = 1024
 
@@ -97,7 +101,10 @@ _norms: dict[tuple[object, ...], str] = {}
 
 
 def is_odd(args: Mapping[str, object]) -> bool:
-    """Whether these render arguments are ones no link produces (see LINKED_ARGS)."""
+    """Whether these render arguments are long tail: ones no link produces (see LINKED_ARGS), or a deep page."""
+    page = args.get("page")
+    if isinstance(page, int) and page > TAIL_PAGE:
+        return True
     return any(v is not None and k not in LINKED_ARGS for k, v in args.items())
 
 
@@ -178,6 +185,8 @@ class RenderCache:
         self._retry_at = 0.0
         #: Renders done by this process (tests and introspection).
         self.renders = 0
+        #: What an uncached long-tail render goes through (ratelimit's per-client render budget), if set.
+        self.spend: Callable[[Callable[[], Representation]], Representation] | None = None
 
     # -- the shared backend, guarded ---------------------------------------------------
     def _backend(self, op: str, *args: Any) -> Any:
@@ -306,7 +315,7 @@ def render(endpoint: str, args: Mapping[str, object], produce: Callable[[], Repr
     if hit is not None:
         return hit
     t0 = time.perf_counter()
-    rep = produce()
+    rep = rc.spend(produce) if odd and rc.spend is not None else produce()
     metrics.observe_render(rep.mimetype, time.perf_counter() - t0)
     rc.renders += 1
     rep = Representation(rep.body, rep.mimetype, rep.last_modified, rep.etag or body_etag(rep.body),
@@ -315,16 +324,25 @@ def render(endpoint: str, args: Mapping[str, object], produce: Callable[[], Repr
     return rep
 
 
+def fast_redis_options(timeout: float) -> dict[str, Any]:
+    """redis-py client options that give up fast: ``timeout`` to connect and per reply, and no retries.
+
+    redis-py's default retries a failed command three times with a backoff of up to a second
+    or more: a dead Redis would hold each request that long. Callers back off themselves.
+    """
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0),
+            "health_check_interval": 30}
+
+
 def _redis_backend(app: Flask) -> Any:
     """A RedisCache whose client gives up fast: short timeouts, no retries (we back off ourselves)."""
     import redis
     from flask_caching.backends.rediscache import RedisCache
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
 
-    client = redis.Redis.from_url(
-        app.config["CACHE_REDIS_URL"], socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
-        retry=Retry(NoBackoff(), 0), health_check_interval=30)
+    client = redis.Redis.from_url(app.config["CACHE_REDIS_URL"], **fast_redis_options(REDIS_TIMEOUT))
     return RedisCache(host=client, default_timeout=app.config["CACHE_DEFAULT_TIMEOUT"],
                       key_prefix=app.config["CACHE_KEY_PREFIX"])
 

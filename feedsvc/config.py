@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "FEED_SIZE": 50,                   # entries per feed document (RFC 5005 page size)
     "FEED_MAX_BYTES": 4 * 1024 * 1024,  # entries' content per feed document; beyond: summary + link
     "CALENDAR_SIZE": 500,              # events per calendar (.ics): those with the latest start
+    "SEARCH_CALENDAR_SIZE": 50,        # events per search calendar (.ics?q=): a one-off render, kept small
     "PER_PAGE": 20,                    # API default page size
     "MAX_PER_PAGE": 100,               # API largest page size
     "MAX_AGE": 300,                    # Cache-Control max-age and RSS ttl (seconds)
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ODD_BYTES": 4 * 1024 * 1024,  # per-process LRU for documents of queries no link produces (q=...)
     "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
     "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
+    "RENDER_BUDGET": "50/second;1000/minute",  # per client and worker: ms spent rendering its uncached long-tail requests
     "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
     "WEBSUB_TIMEOUT": 5.0,             # seconds per hub ping
     "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
@@ -51,6 +53,10 @@ class ConfigError(RuntimeError):
 
 
 _pos_int = validate.Range(min=1)
+#: A limit as flask-limiter and limits spell it: "120/minute", "10/second;1000/hour".
+_LIMIT = validate.Regexp(
+    r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*\Z",
+    error="must look like '120/minute' or '10/second;1000/hour'")
 _nonneg = validate.Range(min=0)
 
 
@@ -67,6 +73,7 @@ class _ConfigSchema(Schema):
     FEED_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     FEED_MAX_BYTES = fields.Int(strict=True, validate=_nonneg)
     CALENDAR_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=100_000))
+    SEARCH_CALENDAR_SIZE = fields.Int(strict=True, validate=validate.Range(min=1, max=100_000))
     PER_PAGE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     MAX_PER_PAGE = fields.Int(strict=True, validate=validate.Range(min=1, max=1000))
     MAX_AGE = fields.Int(strict=True, validate=_nonneg)
@@ -80,10 +87,9 @@ class _ConfigSchema(Schema):
     CACHE_KEY_PREFIX = fields.Str()
     CACHE_LOCAL_BYTES = fields.Int(strict=True, validate=_nonneg)
     CACHE_ODD_BYTES = fields.Int(strict=True, validate=_nonneg)
-    RATELIMIT = fields.Str(allow_none=True, validate=validate.Regexp(
-        r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*\Z",
-        error="must look like '120/minute' or '10/second;1000/hour'"))
+    RATELIMIT = fields.Str(allow_none=True, validate=_LIMIT)
     RATELIMIT_STORAGE_URI = fields.Str(allow_none=True)
+    RENDER_BUDGET = fields.Str(allow_none=True, validate=lambda v: v in ("", "off") or bool(_LIMIT(v)))
     TRUSTED_PROXIES = fields.Int(strict=True, validate=validate.Range(min=0, max=10))
     WEBSUB_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
     WEBSUB_RETRIES = fields.Int(strict=True, validate=validate.Range(min=1, max=20))

@@ -142,9 +142,11 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     """A (paged) feed of all posts, a category or a tag."""
     index, args, scope, browser = _request(fmt, kind, slug, FeedArgs)
     cfg = current_app.config
+    # A search calendar is a one-off render nobody else asks for: far fewer events than a subscribed one.
+    calendar_size = min(cfg["CALENDAR_SIZE"], cfg["SEARCH_CALENDAR_SIZE"]) if args.get("q") else cfg["CALENDAR_SIZE"]
     return _send({"slug": slug, **args}, lambda: build_feed(
         index, fmt, scope, lang=args.get("lang"), q=args.get("q"), page=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"], calendar_size=cfg["CALENDAR_SIZE"]),
+        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"], calendar_size=calendar_size),
         lambda: _scope_last_modified(index, scope, args), browser)
 
 
