@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -81,6 +81,9 @@ CREATE TABLE counts(kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
 CREATE TABLE groups(post INTEGER PRIMARY KEY, grp TEXT NOT NULL);
 CREATE INDEX groups_grp ON groups(grp);
 CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL);
+-- The slugs each commit published, unpublished or regrouped, in commit order (the outbox's
+-- event source: written in the same transaction as the change, so none is lost to a crash).
+CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL);
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
 """
@@ -138,6 +141,8 @@ def prepare(conn: sqlite3.Connection, parser_version: str) -> bool:
         if statement.strip():
             conn.execute(statement)
     conn.execute("INSERT INTO meta VALUES ('schema', ?)", (f"{SCHEMA_VERSION}/{parser_version}",))
+    # A new database numbers its changes afresh: readers of the log tell the two apart by this.
+    conn.execute("INSERT INTO meta VALUES ('changes_epoch', ?)", (os.urandom(8).hex(),))
     conn.execute("COMMIT")
     return True
 

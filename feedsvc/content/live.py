@@ -102,6 +102,7 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._reload_listeners: list[ReloadListener] = []
+        self._writer_listeners: list[Callable[[], None]] = []
         self._pid: int | None = None
         self._stop = threading.Event()
         #: Set in a process that reloads for its forked children (a gunicorn master).
@@ -301,6 +302,10 @@ class LiveIndex:
             conn.execute("BEGIN")  # WAL: this transaction keeps seeing the state it started in
         return read_header(conn, self.loader.database.path, owner=conn)
 
+    def on_writer(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` in the process that keeps the database current, when its reload thread starts."""
+        self._writer_listeners.append(callback)
+
     def _start(self) -> None:
         with self._lock:
             if self._pid == os.getpid():
@@ -308,6 +313,12 @@ class LiveIndex:
             self._pid = os.getpid()
             self._stop = threading.Event()
             threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
+        if self.loader.database.writer:
+            for callback in self._writer_listeners:
+                try:
+                    callback()
+                except Exception:  # a writer-side service must never stop reloading
+                    log.exception("writer listener failed")
 
     def reload_for_children(self) -> None:
         """Reload in this process only, for the worker processes forked from it (which only read).
