@@ -17,7 +17,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask.json.provider import DefaultJSONProvider
 
-    from . import api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, outbox, ratelimit, redirects, security, web
+    from . import (
+        api,
+        cli,
+        errors,
+        export,
+        fastpath,
+        feeds,
+        health,
+        http,
+        logs,
+        metrics,
+        outbox,
+        ratelimit,
+        redirects,
+        security,
+        web,
+    )
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache, end_snapshot

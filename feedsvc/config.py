@@ -157,7 +157,8 @@ def _secret(value: str) -> None:
     if not value.startswith("whsec_"):
         raise ValidationError("must start with whsec_ (a Standard Webhooks secret)")
     try:
-        key = base64.b64decode(value.removeprefix("whsec_") + "==", validate=True)
+        raw = value.removeprefix("whsec_")
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except ValueError:
         raise ValidationError("is not base64 after whsec_") from None
     if len(key) < 16:

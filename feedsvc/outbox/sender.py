@@ -100,7 +100,7 @@ class Sender:
 
     def collect(self) -> int:
         """Enqueue the events of every change committed since the last call; the number of events."""
-        senders = [self.webhooks.enqueue, websub.enqueue]
+        senders: list[events.Sender] = [self.webhooks.enqueue, websub.enqueue]
         return events.step(self.current(), self.queue, senders, self.clock())
 
     def run_once(self) -> int:

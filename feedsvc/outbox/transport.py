@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import typing
+import weakref
 from dataclasses import dataclass
 
 import httpcore
@@ -87,6 +88,7 @@ class Client:
         self._pools = {flag: httpcore.ConnectionPool(network_backend=_CheckedBackend(flag), max_connections=64,
                                                      keepalive_expiry=30.0, retries=0)
                        for flag in (False, True)}
+        weakref.finalize(self, _close_pools, list(self._pools.values()))  # kept connections go with the client
 
     def post(self, url: str, body: bytes, headers: dict[str, str], allow_private: bool = False) -> Answer:
         """POST ``body`` to ``url``; never raises for network trouble (the Answer says what happened)."""
@@ -112,5 +114,9 @@ class Client:
 
     def close(self) -> None:
         """Close every kept connection."""
-        for pool in self._pools.values():
-            pool.close()
+        _close_pools(list(self._pools.values()))
+
+
+def _close_pools(pools: list[httpcore.ConnectionPool]) -> None:
+    for pool in pools:
+        pool.close()
