@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
     "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
     "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
-    "WEBSUB_TIMEOUT": 5.0,             # seconds per hub ping
+    "WEBSUB_TIMEOUT": 5.0,             # accepted, no longer used (pings: OUTBOX_TIMEOUT)
     "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
     "WEBSUB_BACKOFF": 1.0,             # seconds before the first retry (doubles each time)
     "WEBSUB_ALLOW_PRIVATE": False,     # let pings reach a hub on a private/loopback address (tests, an intranet hub)

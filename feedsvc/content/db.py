@@ -83,7 +83,8 @@ CREATE INDEX groups_grp ON groups(grp);
 CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL);
 -- The slugs each commit published, unpublished or regrouped, in commit order (the outbox's
 -- event source: written in the same transaction as the change, so none is lost to a crash).
-CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL);
+-- One row per slug (its latest change), so the log stays as small as the corpus.
+CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE);
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
 """

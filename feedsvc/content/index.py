@@ -136,8 +136,9 @@ class Index:
         """
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'changes_epoch'").fetchone()
         now = str(row[0]) if row else ""
-        first, last = self.conn.execute("SELECT min(seq), max(seq) FROM changes").fetchone()
-        if now != epoch or (first is not None and first > after + 1):
+        last = self.conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
+        floor = self.conn.execute("SELECT value FROM meta WHERE key = 'changes_floor'").fetchone()
+        if now != epoch or (floor is not None and int(floor[0]) > after):
             return now, int(last or 0), None
         if last is None:
             return now, after, []

@@ -255,6 +255,9 @@ class Writer:
         values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version}
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
         if self.touched:
-            self.conn.executemany("INSERT INTO changes (slug) VALUES (?)", [(s,) for s in sorted(self.touched)])
-            self.conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (CHANGES_KEPT,))
+            # REPLACE: a slug's earlier entry goes, its latest change comes last (a reader behind sees that one).
+            self.conn.executemany("INSERT OR REPLACE INTO changes (slug) VALUES (?)", [(s,) for s in sorted(self.touched)])
+            floor = self.conn.execute("SELECT max(seq) - ? FROM changes", (CHANGES_KEPT,)).fetchone()[0]
+            if floor > 0 and self.conn.execute("DELETE FROM changes WHERE seq <= ?", (floor,)).rowcount:
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('changes_floor', ?)", (floor,))
             self.touched.clear()
