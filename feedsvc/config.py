@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_TIMEOUT": 10.0,            # seconds to connect, send and read one delivery's answer
     "OUTBOX_MAX_BACKOFF": 3600.0,      # longest wait between two attempts (seconds)
     "OUTBOX_MAX_RESPONSE_BYTES": 65536,  # read at most this much of a receiver's answer
+    "REQUEST_WORKER": False,           # set by gunicorn.conf.py in each forked worker: such a process never sends
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
 }
@@ -105,6 +106,7 @@ class _ConfigSchema(Schema):
     OUTBOX_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
     OUTBOX_MAX_BACKOFF = fields.Float(validate=validate.Range(min=0, max=86400))
     OUTBOX_MAX_RESPONSE_BYTES = fields.Int(strict=True, validate=validate.Range(min=1024, max=16 * 1024 * 1024))
+    REQUEST_WORKER = fields.Bool()
     LOG_LEVEL = fields.Str(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
     LOG_FORMAT = fields.Str(validate=validate.OneOf(["text", "json"]))
 

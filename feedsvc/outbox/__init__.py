@@ -4,6 +4,9 @@
 ``app.extensions["outbox"]`` and hooks it to the live index: it starts sending in the
 process that keeps the index current, and each reload that changed the content wakes it.
 Request workers never send; they only read the queue's status for /metrics and /healthz.
+An app made inside a gunicorn request worker (``preload_app`` off: gunicorn.conf.py marks
+each forked worker with FEEDSVC_REQUEST_WORKER) never sends, even when it writes the index:
+its queue waits, and /healthz says so, until a preloading server (its master) sends it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class Outbox:
         cfg = app.config
         self.path: str = cfg["OUTBOX_PATH"]
         self.problems: list[str] = list(cfg["WEBHOOKS_PROBLEMS"])
+        self.request_worker: bool = cfg["REQUEST_WORKER"]
+        if self.request_worker and cfg["WEBHOOKS"]:
+            self.problems.append("webhooks are not sent: the app was loaded in a gunicorn request worker "
+                                 "(preload_app off); run gunicorn with preload_app = True, as gunicorn.conf.py does")
         self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]])
         self.limits = Limits(cfg["WEBHOOK_BACKOFF"], cfg["WEBSUB_BACKOFF"], cfg["OUTBOX_MAX_BACKOFF"],
                              cfg["WEBHOOK_MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_ALLOW_PRIVATE"])
@@ -50,14 +57,18 @@ class Outbox:
     def sender(self) -> Sender:
         """This process's sender over the queue (the queue opened here, never one inherited over a fork)."""
         if self._sender is None or self._pid != os.getpid():
-            live = state(self._app).live
+            # Looked up on each use: the sender may start while the live index is being made.
             self._sender = Sender(Queue(self.path), Client(*self.client_args), self.webhooks, self.limits,
-                                  lambda: live.current)
+                                  lambda: state(self._app).live.current)
             self._pid = os.getpid()
         return self._sender
 
     def start(self) -> None:
-        """Start sending from this process (a LiveIndex writer listener)."""
+        """Start sending from this process (a LiveIndex writer listener), unless it is a request worker."""
+        if self.request_worker:
+            log.warning("outbox: not sending from a request worker (gunicorn without preload_app): "
+                        "deliveries wait in %s", self.path)
+            return
         try:
             if self.sender.start():
                 log.info("outbox: sending from %s (%d webhook endpoint(s))", self.path, len(self.webhooks.endpoints))

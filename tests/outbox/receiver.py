@@ -3,7 +3,8 @@
 Usage: python receiver.py SECRET LOGFILE [FAIL_FIRST [STATUS]]. Prints its port on the first
 line of stdout, then serves. Each POST is appended to LOGFILE as one JSON line: webhook-id,
 whether the signature verified, the event type and slug, and the status answered. The first
-FAIL_FIRST deliveries are answered STATUS (default 503) without being taken.
+FAIL_FIRST deliveries are answered STATUS (default 503) without being taken; STATUS 0 means
+they hang (no answer for an hour), logged as they arrive with status 0.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -39,6 +41,9 @@ class Handler(BaseHTTPRequestHandler):
                 fh.write(json.dumps({"id": self.headers.get("webhook-id"), "ok": ok, "type": payload.get("type"),
                                      "slug": (payload.get("data") or {}).get("slug"), "status": status,
                                      "data": payload.get("data")}) + "\n")
+        if status == 0:
+            time.sleep(3600)
+            return
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
