@@ -10,4 +10,4 @@ _spec = importlib.util.spec_from_file_location("feedsvc_tests_conftest", Path(__
 assert _spec is not None and _spec.loader is not None
 _parent = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_parent)
-free_port = _parent.free_port
+SITE, SiteTree, RedisServer, free_port = _parent.SITE, _parent.SiteTree, _parent.RedisServer, _parent.free_port
