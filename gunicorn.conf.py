@@ -98,6 +98,9 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
 
     for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
         signal.signal(signum, stop)
+    # Outbound deliveries leave from the writer process only, never a request worker: an app
+    # loaded after this fork (preload_app off) reads this and never starts the outbox sender.
+    os.environ["FEEDSVC_REQUEST_WORKER"] = "true"
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

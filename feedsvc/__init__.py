@@ -17,7 +17,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask.json.provider import DefaultJSONProvider
 
-    from . import api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, ratelimit, redirects, security, web
+    from . import (
+        api,
+        cli,
+        errors,
+        export,
+        fastpath,
+        feeds,
+        health,
+        http,
+        logs,
+        metrics,
+        outbox,
+        ratelimit,
+        redirects,
+        security,
+        web,
+    )
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache, end_snapshot
@@ -62,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     redirects.init_app(app)
     cli.init_app(app)
     export.init_app(app)
+    outbox.init_app(app)  # webhooks and WebSub pings, sent by the writer process
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)

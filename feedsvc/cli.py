@@ -178,4 +178,7 @@ def stats() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the CLI groups."""
+    from .preview import preview_command
+
+    content_cli.add_command(preview_command)
     app.cli.add_command(content_cli)

@@ -6,6 +6,7 @@ setting stops the service at start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -40,9 +41,18 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
     "RENDER_BUDGET": "50/second;1000/minute",  # per client and worker: ms spent rendering its uncached long-tail requests
     "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
-    "WEBSUB_TIMEOUT": 5.0,             # seconds per hub ping
+    "WEBSUB_TIMEOUT": 5.0,             # accepted, no longer used (pings: OUTBOX_TIMEOUT)
     "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
     "WEBSUB_BACKOFF": 1.0,             # seconds before the first retry (doubles each time)
+    "WEBSUB_ALLOW_PRIVATE": False,     # let pings reach a hub on a private/loopback address (tests, an intranet hub)
+    "WEBHOOKS_FILE": None,             # YAML list of webhook endpoints (outside the content directory)
+    "WEBHOOK_MAX_AGE": 86400,          # seconds after which an undelivered webhook is given up
+    "WEBHOOK_BACKOFF": 5.0,            # seconds before a webhook's first retry (doubles, with jitter)
+    "OUTBOX_PATH": None,               # the delivery queue database; default: beside the index database
+    "OUTBOX_TIMEOUT": 10.0,            # seconds to connect, send and read one delivery's answer
+    "OUTBOX_MAX_BACKOFF": 3600.0,      # longest wait between two attempts (seconds)
+    "OUTBOX_MAX_RESPONSE_BYTES": 65536,  # read at most this much of a receiver's answer
+    "REQUEST_WORKER": False,           # set by gunicorn.conf.py in each forked worker: such a process never sends
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
 }
@@ -94,6 +104,15 @@ class _ConfigSchema(Schema):
     WEBSUB_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
     WEBSUB_RETRIES = fields.Int(strict=True, validate=validate.Range(min=1, max=20))
     WEBSUB_BACKOFF = fields.Float(validate=validate.Range(min=0, max=600))
+    WEBSUB_ALLOW_PRIVATE = fields.Bool()
+    WEBHOOKS_FILE = fields.Str(allow_none=True, validate=validate.Length(min=1))
+    WEBHOOK_MAX_AGE = fields.Int(strict=True, validate=validate.Range(min=1))
+    WEBHOOK_BACKOFF = fields.Float(validate=validate.Range(min=0, max=3600))
+    OUTBOX_PATH = fields.Str(allow_none=True, validate=validate.Length(min=1))
+    OUTBOX_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
+    OUTBOX_MAX_BACKOFF = fields.Float(validate=validate.Range(min=0, max=86400))
+    OUTBOX_MAX_RESPONSE_BYTES = fields.Int(strict=True, validate=validate.Range(min=1024, max=16 * 1024 * 1024))
+    REQUEST_WORKER = fields.Bool()
     LOG_LEVEL = fields.Str(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
     LOG_FORMAT = fields.Str(validate=validate.OneOf(["text", "json"]))
 
@@ -121,7 +140,91 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
         raise ConfigError(f"FEEDSVC_{name}: {msg} (got {values.get(name)!r})") from None
     if checked["PER_PAGE"] > checked["MAX_PER_PAGE"]:
         raise ConfigError("FEEDSVC_PER_PAGE: must not exceed FEEDSVC_MAX_PER_PAGE")
+    checked["OUTBOX_PATH"] = outbox_path(checked)
+    checked["WEBHOOKS"], checked["WEBHOOKS_PROBLEMS"] = load_webhooks(checked["WEBHOOKS_FILE"])
     app.config.update(checked)
+
+
+def outbox_path(cfg: Mapping[str, Any]) -> str:
+    """The delivery queue's database: FEEDSVC_OUTBOX_PATH, else beside the index database."""
+    from .content.db import default_path
+
+    if cfg["OUTBOX_PATH"]:
+        return str(cfg["OUTBOX_PATH"])
+    index = cfg["INDEX_PATH"] or str(default_path(cfg["CONTENT_DIR"]))
+    if index == ":memory:":
+        return ":memory:"
+    return index.removesuffix(".sqlite3") + ".outbox.sqlite3"
+
+
+#: The events a webhook endpoint may ask for.
+WEBHOOK_EVENTS = ("post.published", "post.updated", "post.deleted")
+
+
+def _secret(value: str) -> None:
+    if not value.startswith("whsec_"):
+        raise ValidationError("must start with whsec_ (a Standard Webhooks secret)")
+    try:
+        raw = value.removeprefix("whsec_")
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+    except ValueError:
+        raise ValidationError("is not base64 after whsec_") from None
+    if len(key) < 16:
+        raise ValidationError("is empty or shorter than 16 bytes")
+
+
+class _EndpointSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    secret = fields.Str(required=True, validate=_secret)
+    events = fields.List(fields.Str(validate=validate.OneOf(WEBHOOK_EVENTS)), required=True,
+                         validate=validate.Length(min=1))
+    categories = fields.List(fields.Str(), load_default=None)
+    languages = fields.List(fields.Str(), load_default=None)
+    allow_private = fields.Bool(load_default=False)
+
+
+def load_webhooks(path: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The valid endpoints of FEEDSVC_WEBHOOKS_FILE and one message per problem (secrets never quoted).
+
+    A bad endpoint is left out and reported; the others are used. The service serves either way.
+    """
+    from .content.errors import ContentError
+    from .content.frontmatter import load_yaml
+
+    if not path:
+        return [], []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = load_yaml(fh.read(1024 * 1024))
+    except OSError as exc:
+        return [], [f"FEEDSVC_WEBHOOKS_FILE: {path}: cannot read: {exc.strerror or exc}"]
+    except (ContentError, UnicodeDecodeError) as exc:
+        return [], [f"FEEDSVC_WEBHOOKS_FILE: {path}: {getattr(exc, 'message', exc)}"]
+    if not isinstance(data, list):
+        return [], [f"FEEDSVC_WEBHOOKS_FILE: {path}: must be a list of endpoints"]
+    endpoints: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            problems.append(f"{path}: endpoint {i + 1}: must be a mapping with url, secret and events (endpoint skipped)")
+            continue
+        try:
+            endpoint = _EndpointSchema().load(item)
+        except ValidationError as exc:
+            for field, msgs in exc.normalized_messages().items():
+                msg = msgs[0] if isinstance(msgs, list) and msgs else msgs
+                if isinstance(msg, dict):
+                    msg = next(iter(msg.values()))[0]
+                problems.append(f"{path}: endpoint {i + 1}: {field}: {msg} (endpoint skipped)")
+            continue
+        if any(e["url"] == endpoint["url"] for e in endpoints):
+            problems.append(f"{path}: endpoint {i + 1}: url: {endpoint['url']} is listed twice (endpoint skipped)")
+            continue
+        endpoints.append(endpoint)
+    return endpoints, problems
 
 
 def spoofable_forwarded_for(addresses: list[Any], trusted_proxies: int) -> str | None:

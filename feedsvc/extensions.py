@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # the modules that fill these fields import this one
 
     from .caching import RenderCache
     from .fastpath import FastPath
-    from .feeds.websub import Publisher
 
 cache = Cache()
 
@@ -32,6 +31,10 @@ class State:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: Called with (old, new) after each content change (WebSub pings, ...).
     listeners: list[Callable[[Index, Index], None]] = field(default_factory=list)
+    #: Called with (index, seconds, changed) after each reload in the writing process (the outbox).
+    reload_listeners: list[Callable[[Index, float, bool], None]] = field(default_factory=list)
+    #: Called once in the process that keeps the database current, when it starts doing so (the outbox).
+    writer_listeners: list[Callable[[], None]] = field(default_factory=list)
     #: Filled by the modules' init_app (None until then, or when the feature is off).
     render_cache: RenderCache | None = None
     compress: Compress | None = None
@@ -39,7 +42,6 @@ class State:
     fastpath: FastPath | None = None
     limiter: Limiter | None = None
     html_not_found: Callable[[], Response] | None = None
-    websub: Publisher | None = None
 
     @property
     def live(self) -> LiveIndex:
@@ -51,6 +53,10 @@ class State:
                     live = self.make_live()
                     for listener in self.listeners:
                         live.subscribe(listener)
+                    for callback in self.reload_listeners:
+                        live.on_reload(callback)
+                    for start in self.writer_listeners:
+                        live.on_writer(start)
                     self._live = live
                 live = self._live
         return live

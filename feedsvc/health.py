@@ -5,17 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from .extensions import current_index
+from .outbox import health_reasons
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
-    """Status, content version, post count and the files skipped with their reasons."""
+    """Status, content version, post count, the files skipped with their reasons, and configuration problems."""
     idx = current_index()
+    reasons = [*idx.degraded, *health_reasons()]
     resp = jsonify({
-        "status": "degraded" if idx.degraded else "ok",
-        "reasons": list(idx.degraded),
+        "status": "degraded" if reasons else "ok",
+        "reasons": reasons,
         "version": idx.version,
         "posts": len(idx.posts),
         "skipped": len({p.path for p in idx.problems}),

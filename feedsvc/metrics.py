@@ -16,7 +16,10 @@ What it says (``feedsvc_`` prefix):
 - ``content_reload_seconds{changed}``: each reload's wall time (``_count``: reloads);
 - ``content_posts{state="published"|"skipped"}``, ``content_age_seconds`` (since the
   content version being served was loaded), ``content_newest_file_age_seconds``,
-  ``content_degraded``: read from the served index at scrape time.
+  ``content_degraded``: read from the served index at scrape time;
+- ``outbox_deliveries_total{kind, dest, outcome}`` (counted by the sending process),
+  ``outbox_queue_depth{kind, dest}`` and ``outbox_oldest_pending_seconds{kind, dest}``
+  (read from the queue at scrape time): see ``feedsvc/outbox``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 if os.environ.get(MULTIPROC_ENV):  # prometheus_client writes there from the first labels() on
     os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -117,6 +120,8 @@ def exposition() -> bytes:
         samples = generate_latest(REGISTRY)
     content = CollectorRegistry()
     content.register(_Content())
+    for collector in current_app.extensions.get("metrics_collectors", []):  # features' own gauges (the outbox)
+        content.register(collector)
     return samples + generate_latest(content)
 
 

@@ -99,7 +99,7 @@ def test_next_url_pages(site, make_app):
 
 
 def test_hubs(site, make_app):
-    site.write_site(websub_hub="https://hub.example.net/")
+    site.write_site(websub_hub="http://127.0.0.1:9/hub")
     populate(site)
     doc = check_json(make_app().test_client().get("/feeds/feed.json").data)
-    assert doc["hubs"] == [{"type": "WebSub", "url": "https://hub.example.net/"}]
+    assert doc["hubs"] == [{"type": "WebSub", "url": "http://127.0.0.1:9/hub"}]

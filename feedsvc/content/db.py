@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -89,6 +89,10 @@ CREATE INDEX groups_grp ON groups(grp);
 CREATE TABLE departures(kind TEXT NOT NULL, key TEXT NOT NULL, lang TEXT NOT NULL, instant INTEGER NOT NULL,
                         PRIMARY KEY(kind, key, lang)) WITHOUT ROWID;
 CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL);
+-- The slugs each commit published, unpublished or regrouped, in commit order (the outbox's
+-- event source: written in the same transaction as the change, so none is lost to a crash).
+-- One row per slug (its latest change), so the log stays as small as the corpus.
+CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE);
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
 """
@@ -157,6 +161,8 @@ def prepare(conn: sqlite3.Connection, parser_version: str) -> bool:
         if statement.strip():
             conn.execute(statement)
     conn.execute("INSERT INTO meta VALUES ('schema', ?)", (f"{SCHEMA_VERSION}/{parser_version}",))
+    # A new database numbers its changes afresh: readers of the log tell the two apart by this.
+    conn.execute("INSERT INTO meta VALUES ('changes_epoch', ?)", (os.urandom(8).hex(),))
     conn.execute("COMMIT")
     return True
 

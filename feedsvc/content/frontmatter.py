@@ -71,3 +71,8 @@ def split(text: str) -> tuple[dict[str, Any], str]:
     if bad_keys:
         raise ContentError("front matter", f"field names must be text, got {bad_keys[0]!r}")
     return data, body
+
+
+def join(data: dict[str, Any], body: str) -> str:
+    """A post's text from a front matter mapping and a Markdown body (the inverse of ``split``)."""
+    return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n" + body

@@ -135,6 +135,23 @@ class Index:
             "ORDER BY p.lang, p.slug", (post.source,)).fetchall()
         return tuple(db.post_from_row(*r) for r in rows)
 
+    def changes(self, epoch: str, after: int) -> tuple[str, int, list[str] | None]:
+        """The slugs changed since log entry ``after`` of ``epoch``: (epoch, last entry, slugs).
+
+        The slugs are None when the log cannot answer (another database, or entries since
+        dropped): the caller then compares the whole state.
+        """
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'changes_epoch'").fetchone()
+        now = str(row[0]) if row else ""
+        last = self.conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
+        floor = self.conn.execute("SELECT value FROM meta WHERE key = 'changes_floor'").fetchone()
+        if now != epoch or (floor is not None and int(floor[0]) > after):
+            return now, int(last or 0), None
+        if last is None:
+            return now, after, []
+        rows = self.conn.execute("SELECT slug FROM changes WHERE seq > ? AND seq <= ? ORDER BY seq", (after, last))
+        return now, last, list(dict.fromkeys(r[0] for r in rows))
+
     @property
     def categories(self) -> tuple[CategoryInfo, ...]:
         """Declared categories in site.yaml order, with post counts."""

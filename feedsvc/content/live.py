@@ -102,6 +102,7 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._reload_listeners: list[ReloadListener] = []
+        self._writer_listeners: list[Callable[[], None]] = []
         self._pid: int | None = None
         self._stop = threading.Event()
         #: Set in a process that reloads for its forked children (a gunicorn master).
@@ -301,6 +302,13 @@ class LiveIndex:
             conn.execute("BEGIN")  # WAL: this transaction keeps seeing the state it started in
         return read_header(conn, self.loader.database.path, owner=conn)
 
+    def on_writer(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` in the process that keeps the database current, when its reload thread starts
+        (at once when it already runs here: the first read of the content may have started it)."""
+        self._writer_listeners.append(callback)
+        if self._pid == os.getpid() and self.loader.database.writer:
+            self._call_writer_listener(callback)
+
     def _start(self) -> None:
         with self._lock:
             if self._pid == os.getpid():
@@ -308,6 +316,16 @@ class LiveIndex:
             self._pid = os.getpid()
             self._stop = threading.Event()
             threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
+        if self.loader.database.writer:
+            for callback in self._writer_listeners:
+                self._call_writer_listener(callback)
+
+    @staticmethod
+    def _call_writer_listener(callback: Callable[[], None]) -> None:
+        try:
+            callback()
+        except Exception:  # a writer-side service must never stop reloading
+            log.exception("writer listener failed")
 
     def reload_for_children(self) -> None:
         """Reload in this process only, for the worker processes forked from it (which only read).

@@ -25,6 +25,8 @@ from .model import Post, Problem
 #: post: adding or removing a post changes it in O(1), and the same content gives the same
 #: version on every host.
 _MOD = 1 << 128
+#: Entries kept in the ``changes`` log; a reader further behind re-reads the whole state.
+CHANGES_KEPT = 200_000
 
 
 def post_hash(source: str, sha: str) -> str:
@@ -52,6 +54,8 @@ class Writer:
         #: Count changes of this transaction, written once at its end.
         self._counts: Counter[tuple[str, str]] = Counter()
         self._labels: Counter[tuple[str, str]] = Counter()
+        #: Slugs published, unpublished or regrouped by this transaction (the ``changes`` log).
+        self.touched: set[str] = set()
         self.changed = False
         #: Re-publish files even when their bytes are unchanged (a new site.yaml shapes every post).
         self.force = False
@@ -181,6 +185,7 @@ class Writer:
         conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (pid, title, summary, text))
         self._acc = (self._acc + int(h, 16)) % _MOD
         self._count += 1
+        self.touched.add(slug)
 
     def _unpublish(self, pid: int) -> None:
         conn = self.conn
@@ -203,6 +208,7 @@ class Writer:
                      (pid, title, summary, text))
         self._acc = (self._acc - int(h, 16)) % _MOD
         self._count -= 1
+        self.touched.add(slug)
 
     def _count_up(self, keys: list[tuple[str, str]], delta: int) -> None:
         for key in dict.fromkeys(keys):
@@ -230,6 +236,7 @@ class Writer:
         """
         conn = self.conn
         self.changes.remember_groups()
+        before = self._groups()
         conn.execute("DELETE FROM groups")
         conn.execute("DELETE FROM link_problems")
         rows = conn.execute("SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p "
@@ -258,6 +265,18 @@ class Writer:
         conn.executemany("INSERT INTO groups VALUES (?, ?)",
                          [(pid, grp) for grp, members in groups.items() for pid, _ in members])
         conn.executemany("INSERT INTO link_problems VALUES (?, ?, ?)", problems)
+        after = self._groups()
+        for grp in set(before) | set(after):  # a post's translations are part of what it shows
+            if before.get(grp) != after.get(grp):
+                self.touched.update(before.get(grp, set()) | after.get(grp, set()))
+
+    def _groups(self) -> dict[str, set[str]]:
+        """Each translation group's member slugs (published posts only)."""
+        out: dict[str, set[str]] = {}
+        for grp, slug in self.conn.execute("SELECT g.grp, p.slug FROM groups g JOIN posts p ON p.id = g.post "
+                                           "WHERE p.published = 1"):
+            out.setdefault(grp, set()).add(slug)
+        return out
 
     # -- the transaction's end ---------------------------------------------------------------
     def finish(self, meta: dict[str, object]) -> None:
@@ -268,3 +287,10 @@ class Writer:
         version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}".encode()).hexdigest()[:32]
         values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version}
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+        if self.touched:
+            # REPLACE: a slug's earlier entry goes, its latest change comes last (a reader behind sees that one).
+            self.conn.executemany("INSERT OR REPLACE INTO changes (slug) VALUES (?)", [(s,) for s in sorted(self.touched)])
+            floor = self.conn.execute("SELECT max(seq) - ? FROM changes", (CHANGES_KEPT,)).fetchone()[0]
+            if floor > 0 and self.conn.execute("DELETE FROM changes WHERE seq <= ?", (floor,)).rowcount:
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('changes_floor', ?)", (floor,))
+            self.touched.clear()

@@ -23,9 +23,9 @@ from ..caching import Representation
 from ..content import Index
 from ..content.values import uri_form
 from ..errors import ApiError
-from ..extensions import current_index, state
+from ..extensions import current_index
 from ..negotiation import prefers_html
-from . import atom, icalendar, jsonfeed, opml, rss, websub
+from . import atom, icalendar, jsonfeed, opml, rss
 from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
@@ -208,10 +208,3 @@ def _tag_by_name(endpoint: str | None, values: dict[str, Any] | None) -> None:
         query = request.query_string.decode("latin-1")
         target = urls.absolute(index.site, urls.scope_path("tag", slug) + rest)
         raise RequestRedirect(target + (f"?{query}" if query else ""))
-
-
-@bp.record_once
-def _subscribe(setup: Any) -> None:
-    # Reloads ping the WebSub hub for each feed that changed (in the background).
-    app = setup.app
-    state(app).listeners.append(websub.Publisher.for_app(app).on_change)

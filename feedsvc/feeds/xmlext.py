@@ -1,7 +1,8 @@
 """XML pieces feedgen lacks, as feedgen-style extensions built with lxml (no string assembly).
 
 - RFC 5005 ``fh:archive`` and paging/archive/hub ``atom:link`` elements in RSS channels;
-- per-entry ``xml:lang`` (Atom), ``dc:language`` / ``dc:creator`` (RSS), ``media:thumbnail``;
+- per-entry ``xml:lang`` (Atom), ``dc:language`` / ``dc:creator`` (RSS), ``media:thumbnail`` (and the
+  image as ``media:content medium="image"`` in RSS);
 - RSS attachments after the first (RSS allows one ``<enclosure>``) as Media RSS ``media:content``;
 - the ``<?xml-stylesheet?>`` processing instruction that lets browsers show a readable page.
 """
@@ -96,8 +97,9 @@ class EntryExtension:
         return entry
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
-        """dc:creator when the author has no e-mail (RSS <author> must be one), dc:language, image,
-        and every attachment after the first (the one ``<enclosure>`` RSS allows) as media:content."""
+        """dc:creator when the author has no e-mail (RSS <author> must be one), dc:language, the image
+        (media:thumbnail and media:content), and every attachment after the first (the one ``<enclosure>``
+        RSS allows) as media:content."""
         if self.item is None:
             return item
         post = self.item.post
@@ -105,6 +107,10 @@ class EntryExtension:
             etree.SubElement(item, f"{{{DC}}}creator").text = post.author.name
         etree.SubElement(item, f"{{{DC}}}language").text = post.lang
         self._image(item)
+        if post.image:
+            # Newsletter tools (Mailchimp's RSS campaigns) take the item's picture from Media RSS
+            # media:content, not media:thumbnail: https://www.rssboard.org/media-rss#media-content
+            etree.SubElement(item, f"{{{MEDIA}}}content", url=post.image, medium="image")
         for att in post.attachments[1:]:
             _media_content(item, att)
         return item

@@ -1,8 +1,9 @@
-"""WebSub: after a reload, the hub receives hub.mode=publish for exactly the feeds that changed."""
+"""WebSub on the outbox queue: after a reload, the hub receives hub.mode=publish for exactly the feeds that changed."""
 
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote
 
@@ -10,7 +11,7 @@ import pytest
 from feeds_checks import populate
 
 from feedsvc.extensions import state
-from feedsvc.feeds.websub import Publisher
+from feedsvc.outbox import outbox
 
 BASE = "https://news.example.org"
 TAG = quote("наркополитика")
@@ -64,18 +65,35 @@ def feeds(path: str, lang: str | None = None, formats=("atom.xml", "rss.xml", "f
     return {f"{BASE}{path}/{f}{q}" for f in formats}
 
 
-def reload_and_wait(app) -> Publisher:
+def started(app):
+    """Load the index and let the outbox record the state it starts from (as the writer does at start)."""
+    state(app).live.current
+    outbox(app).sender.collect()
+    return app
+
+
+def drain(app, timeout: float = 30) -> None:
+    """Deliver until the queue is empty (retries included)."""
+    sender = outbox(app).sender
+    deadline = time.monotonic() + timeout
+    while True:
+        sender.run_once()
+        if sender.queue.pending() == 0:
+            return
+        assert time.monotonic() < deadline, "deliveries did not finish"
+        time.sleep(0.01)
+
+
+def reload_and_wait(app) -> None:
     state(app).live.refresh()
-    pub = Publisher.for_app(app)
-    assert pub.wait_idle(30), "pings did not finish"
-    return pub
+    drain(app)
 
 
 def test_only_changed_feeds_are_pinged(site, make_app, hub):
     site.write_site(websub_hub=hub.url)
     populate(site)
-    app = make_app(WEBSUB_BACKOFF=0.01)
-    assert app.test_client().get("/feeds/atom.xml").status_code == 200  # index loaded, listener subscribed
+    app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_ALLOW_PRIVATE=True))
+    assert app.test_client().get("/feeds/atom.xml").status_code == 200
     # Edit the French statement (categories: statements; tags: CND, наркополитика).
     site.post("2021-04-16-declaration", "Une déclaration, corrigée.", title="Déclaration", date="2021-04-16",
               categories=["statements"], lang="fr", tags=["CND", "Наркополитика"])
@@ -93,8 +111,7 @@ def test_only_changed_feeds_are_pinged(site, make_app, hub):
 def test_new_event_pings_calendars_and_new_tag(site, make_app, hub):
     site.write_site(websub_hub=hub.url)
     populate(site)
-    app = make_app(WEBSUB_BACKOFF=0.01)
-    state(app).live.current  # noqa: B018 (load the index so the listener is subscribed)
+    app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_ALLOW_PRIVATE=True))
     site.post("2021-06-01-webinar", "Webinar.", title="Webinar", date="2021-06-01", categories=["events"],
               tags=["Webinars"], event={"start": "2021-06-10T12:00:00Z"})
     reload_and_wait(app)
@@ -113,24 +130,25 @@ def test_failed_pings_are_retried(site, make_app):
     try:
         site.write_site(websub_hub=hub.url)
         site.post("one", title="One", date="2021-01-01", lang="en")
-        app = make_app(WEBSUB_BACKOFF=0.01, WEBSUB_RETRIES=5)
-        state(app).live.current  # noqa: B018
+        app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_RETRIES=5, WEBSUB_ALLOW_PRIVATE=True))
         site.post("one", "Changed.", title="One", date="2021-01-01", lang="en")
-        pub = reload_and_wait(app)
+        reload_and_wait(app)
         assert set(hub.urls()) == feeds("/feeds") | feeds("/feeds/categories/statements") | \
             feeds("/feeds", "en") | feeds("/feeds/categories/statements", "en")
-        assert all(ok for _, _, ok in pub.sent)
+        assert hub.failures == 0
+        [status] = outbox(app).status()
+        assert status.depth == 0 and status.last_error == "HTTP 503" and status.last_success
     finally:
         hub.close()
 
 
 def test_no_hub_no_pings(site, make_app, hub):
     populate(site)
-    app = make_app()
-    state(app).live.current  # noqa: B018
+    app = started(make_app(WEBSUB_ALLOW_PRIVATE=True))
     site.post("2021-06-01-webinar", "Webinar.", title="Webinar", date="2021-06-01", categories=["events"])
     reload_and_wait(app)
     assert hub.pings == []
+    assert outbox(app).status() == []
 
 
 def test_reload_never_waits_for_the_hub(site, make_app):
@@ -148,17 +166,33 @@ def test_reload_never_waits_for_the_hub(site, make_app):
     try:
         site.write_site(websub_hub=hub.url)
         site.post("one", title="One", date="2021-01-01")
-        app = make_app(WEBSUB_TIMEOUT=60.0)
-        state(app).live.current  # noqa: B018
+        app = make_app(WEBSUB_ALLOW_PRIVATE=True)
+        state(app).live.current
+        box = outbox(app)
+        box.sender.collect()  # the state it starts from (a first start sends nothing)
+        assert box.sender.start()  # the background loop, as in the writer process
         site.post("two", title="Two", date="2021-01-02")
         state(app).live.refresh()  # returns although the hub has not answered
         assert app.test_client().get("/feeds/atom.xml").status_code == 200
         assert hub.pings == []
-        pub = Publisher.for_app(app)
-        assert not pub.wait_idle(0)  # still announcing in the background
         release.set()
-        assert pub.wait_idle(30)
-        assert f"{BASE}/feeds/atom.xml" in hub.urls()
+        deadline = time.monotonic() + 30
+        while f"{BASE}/feeds/atom.xml" not in hub.urls():
+            assert time.monotonic() < deadline, "the ping never arrived"
+            time.sleep(0.02)
+        box.sender.stop()
     finally:
         release.set()
         hub.close()
+
+
+def test_private_hub_refused_unless_allowed(site, make_app, hub):
+    """A hub on a loopback address gets nothing unless FEEDSVC_WEBSUB_ALLOW_PRIVATE is set."""
+    site.write_site(websub_hub=hub.url)
+    site.post("one", title="One", date="2021-01-01")
+    app = started(make_app(WEBSUB_RETRIES=1))
+    site.post("two", title="Two", date="2021-01-02")
+    reload_and_wait(app)
+    assert hub.pings == []
+    [status] = outbox(app).status()
+    assert "private" in status.last_error and status.depth == 0

@@ -1,0 +1,153 @@
+"""The outbox: outbound traffic (signed webhooks, WebSub pings) from one durable queue, sent by the writer.
+
+``init_app`` reads the checked configuration (config.py), keeps the app's ``Outbox`` in
+``app.extensions["outbox"]`` and hooks it to the live index: it starts sending in the
+process that keeps the index current, and each reload that changed the content wakes it.
+Request workers never send; they only read the queue's status for /metrics and /healthz.
+An app made inside a gunicorn request worker (``preload_app`` off: gunicorn.conf.py marks
+each forked worker with FEEDSVC_REQUEST_WORKER) never sends, even when it writes the index:
+its queue waits, and /healthz says so, until a preloading server (its master) sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..extensions import state
+from .queue import DestStatus, Queue, open_existing
+from .sender import Limits, Sender
+from .transport import Client
+from .webhooks import Endpoint, Webhooks
+
+log = logging.getLogger("feedsvc.outbox")
+
+
+class Outbox:
+    """One app's outbox: its configuration problems, and the sender (made on first use, in the process using it)."""
+
+    def __init__(self, app: Flask) -> None:
+        cfg = app.config
+        self.path: str = cfg["OUTBOX_PATH"]
+        self.problems: list[str] = list(cfg["WEBHOOKS_PROBLEMS"])
+        self.request_worker: bool = cfg["REQUEST_WORKER"]
+        if self.request_worker and cfg["WEBHOOKS"]:
+            self.problems.append("webhooks are not sent: the app was loaded in a gunicorn request worker "
+                                 "(preload_app off); run gunicorn with preload_app = True, as gunicorn.conf.py does")
+        self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]])
+        self.limits = Limits(cfg["WEBHOOK_BACKOFF"], cfg["WEBSUB_BACKOFF"], cfg["OUTBOX_MAX_BACKOFF"],
+                             cfg["WEBHOOK_MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_ALLOW_PRIVATE"])
+        self.client_args = (cfg["OUTBOX_TIMEOUT"], cfg["OUTBOX_MAX_RESPONSE_BYTES"])
+        self._app = app
+        self._sender: Sender | None = None
+        self._pid = 0
+        self._reader: Queue | None = None
+        self._reader_pid = 0
+
+    @property
+    def sender(self) -> Sender:
+        """This process's sender over the queue (the queue opened here, never one inherited over a fork)."""
+        if self._sender is None or self._pid != os.getpid():
+            # Looked up on each use: the sender may start while the live index is being made.
+            self._sender = Sender(Queue(self.path), Client(*self.client_args), self.webhooks, self.limits,
+                                  lambda: state(self._app).live.current)
+            self._pid = os.getpid()
+        return self._sender
+
+    def start(self) -> None:
+        """Start sending from this process (a LiveIndex writer listener), unless it is a request worker."""
+        if self.request_worker:
+            log.warning("outbox: not sending from a request worker (gunicorn without preload_app): "
+                        "deliveries wait in %s", self.path)
+            return
+        try:
+            if self.sender.start():
+                log.info("outbox: sending from %s (%d webhook endpoint(s))", self.path, len(self.webhooks.endpoints))
+        except Exception:  # the service serves even when its queue cannot be opened
+            log.exception("outbox: cannot start sending from %s", self.path)
+
+    def on_reload(self, index: Any, seconds: float, changed: bool) -> None:
+        """A LiveIndex reload listener: a changed content state wakes the sender."""
+        if changed and self._sender is not None and self._pid == os.getpid():
+            self._sender.wake()
+
+    def status(self) -> list[DestStatus]:
+        """Every destination's queue depth and last outcomes, read from the queue file (any process)."""
+        if self._reader is None or self._reader_pid != os.getpid():
+            self._reader = open_existing(self.path)
+            self._reader_pid = os.getpid()
+        if self._reader is None:
+            return []
+        return self._reader.status()
+
+
+def outbox(app: Any = None) -> Outbox:
+    """The app's Outbox (default: the current app)."""
+    return (app or current_app).extensions["outbox"]
+
+
+def health_reasons() -> list[str]:
+    """Configuration problems of the outbox, for /healthz (secrets never appear in them)."""
+    return list(outbox().problems)
+
+
+class _QueueGauges(Collector):
+    """Queue depth and oldest pending age per destination, read from the queue at scrape time."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily("feedsvc_outbox_queue_depth", "Deliveries waiting, by kind and destination",
+                                  labels=["kind", "dest"])
+        age = GaugeMetricFamily("feedsvc_outbox_oldest_pending_seconds",
+                                "Age of the oldest waiting delivery, by kind and destination", labels=["kind", "dest"])
+        now = time.time()
+        for s in outbox().status():
+            depth.add_metric([s.kind, s.dest], s.depth)
+            age.add_metric([s.kind, s.dest], now - s.oldest if s.oldest else 0.0)
+        yield depth
+        yield age
+
+
+webhooks_cli = AppGroup("webhooks", help="Webhook endpoints and the outbox queue.")
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else "never"
+
+
+@webhooks_cli.command("status")
+def status_command() -> None:
+    """Print each destination's queue depth, last success and last error (webhooks and WebSub hubs)."""
+    box = outbox()
+    for problem in box.problems:
+        click.echo(f"problem: {problem}")
+    rows = {s.dest: s for s in box.status()}
+    for url in box.webhooks.endpoints:
+        rows.setdefault(url, DestStatus(url, "webhook", 0, None, None, None, None, False))
+    if not rows:
+        click.echo("no webhook endpoints configured and nothing queued")
+    for s in rows.values():
+        line = (f"{s.kind} {s.dest}: queued {s.depth}, last success {_when(s.last_success)}, "
+                f"last error {s.last_error or 'none'}" + (f" at {_when(s.last_error_at)}" if s.last_error else ""))
+        click.echo(line + (" (disabled after a 410 until its configuration changes)" if s.disabled else ""))
+
+
+def init_app(app: Flask) -> None:
+    """Keep the app's Outbox, hook it to the live index, and register its CLI and metrics."""
+    box = Outbox(app)
+    app.extensions["outbox"] = box
+    for problem in box.problems:
+        log.error("webhooks configuration: %s", problem)
+    st = state(app)
+    st.writer_listeners.append(box.start)
+    st.reload_listeners.append(box.on_reload)
+    app.extensions.setdefault("metrics_collectors", []).append(_QueueGauges())
+    app.cli.add_command(webhooks_cli)

@@ -1,0 +1,137 @@
+"""The outbox's event source: what happened to each post between the state last seen and the current one.
+
+The index logs, in the same transaction as each content change, the slugs it published,
+unpublished or regrouped (``Index.changes``). For each such slug this module compares the
+post's API object now with the hash it recorded when it last saw the post (``known``, in
+the queue database), and names the event: ``post.published`` (not known, published now),
+``post.updated`` (known, another representation), ``post.deleted`` (known, no longer
+published). The events, the new ``known`` rows and the log position are written in one
+queue transaction, so a crash before it repeats the step and a crash after it loses
+nothing. Whatever makes a post go live or leave (an edit, a deletion, a scheduled time)
+reaches the outbox the same way: as a change the writer committed.
+
+The first time (no position stored) only records what is there: nothing is sent for an
+existing corpus. A log that cannot answer (a rebuilt index database, entries dropped)
+makes the step compare every published and every known post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .. import urls
+from ..api.schemas import dump_post
+from ..content import Index, Post, Site
+from .queue import Queue
+
+PUBLISHED, UPDATED, DELETED = "post.published", "post.updated", "post.deleted"
+#: Formats of one feed scope whose documents change together.
+FEED_FORMATS = ("atom", "rss", "json")
+
+
+@dataclass(frozen=True)
+class PostEvent:
+    """One post's change, with what a sender needs to address and filter it."""
+
+    type: str
+    slug: str
+    #: The API's post object; for ``post.deleted`` its id, slug and url.
+    data: dict[str, Any]
+    categories: tuple[str, ...]
+    lang: str
+    #: Feed URLs whose documents hold the post (before or after the change): the WebSub topics.
+    topics: tuple[str, ...]
+
+
+#: A sender's part of a step: enqueue deliveries for these events in the open queue transaction.
+Sender = Callable[[sqlite3.Connection, list[PostEvent], Site, float], None]
+
+
+def feed_topics(site: Site, post: Post) -> list[str]:
+    """Self URLs of every feed document (scope, language variant, format) that lists ``post``."""
+    scopes: list[tuple[str, str | None]] = [("all", None), *(("category", c) for c in post.categories),
+                                            *(("tag", t.slug) for t in post.tags)]
+    formats = FEED_FORMATS + (("ics",) if post.event else ())
+    return [urls.feed(site, fmt, kind, slug, {"lang": lang})
+            for kind, slug in scopes for lang in (None, post.lang) for fmt in formats]
+
+
+def _describe(index: Index, post: Post) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(hash of the API object, what ``known`` keeps of the post, the API object)."""
+    data = dump_post(index.site, post, index)
+    digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    info = {"id": post.id, "url": data["url"], "categories": list(post.categories), "lang": post.lang,
+            "topics": feed_topics(index.site, post)}
+    return digest, info, data
+
+
+def _known(conn: sqlite3.Connection, slugs: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    out = {}
+    for slug in slugs:
+        row = conn.execute("SELECT hash, info FROM known WHERE slug = ?", (slug,)).fetchone()
+        if row is not None:
+            out[slug] = (row[0], orjson.loads(row[1]))
+    return out
+
+
+def step(index: Index, queue: Queue, senders: list[Sender], now: float) -> int:
+    """Turn the changes committed since the last step into deliveries; the number of events."""
+    epoch = queue.get_state("epoch")
+    cursor = int(queue.get_state("cursor") or 0)
+    new_epoch, last, slugs = index.changes(epoch or "", cursor)
+    if epoch is not None and slugs == [] and last == cursor:
+        return 0
+    first = epoch is None
+    with queue.lock:
+        if slugs is None or first:
+            posts = index.posts
+            candidates = [p.slug for i in range(0, len(posts), 1000) for p in posts[i:i + 1000]]
+            candidates += [r[0] for r in queue.conn.execute("SELECT slug FROM known")]
+        else:
+            candidates = slugs
+        todo = list(dict.fromkeys(candidates))
+        known = _known(queue.conn, todo)
+    events: list[PostEvent] = []
+    rows: list[tuple[str, str, bytes]] = []
+    gone: list[str] = []
+    seen: set[str] = set()
+    while todo:
+        slug = todo.pop(0)
+        if slug in seen:
+            continue
+        seen.add(slug)
+        post = index.get(slug)
+        before = known.get(slug)
+        if post is None:
+            if before is not None:
+                gone.append(slug)
+                info = before[1]
+                events.append(PostEvent(DELETED, slug, {"id": info["id"], "slug": slug, "url": info["url"]},
+                                        tuple(info["categories"]), info["lang"], tuple(info["topics"])))
+            continue
+        digest, info, data = _describe(index, post)
+        if before is not None and before[0] == digest:
+            continue
+        rows.append((slug, digest, orjson.dumps(info)))
+        topics = dict.fromkeys([*info["topics"], *(before[1]["topics"] if before else [])])
+        events.append(PostEvent(UPDATED if before else PUBLISHED, slug, data, tuple(post.categories), post.lang,
+                                tuple(topics)))
+        if slugs is not None and not first:  # its translations show its title and URL: look at them too
+            more = [t["slug"] for t in data.get("translations", []) if t["slug"] not in seen]
+            with queue.lock:
+                known.update(_known(queue.conn, more))
+            todo += more
+    with queue.transaction() as conn:
+        conn.executemany("INSERT OR REPLACE INTO known VALUES (?, ?, ?)", rows)
+        conn.executemany("DELETE FROM known WHERE slug = ?", [(s,) for s in gone])
+        conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", [("epoch", new_epoch), ("cursor", last)])
+        if not first:
+            for send in senders:
+                send(conn, events, index.site, now)
+    return 0 if first else len(events)

@@ -1,0 +1,199 @@
+"""The sender loop: turns committed content changes into deliveries, and delivers what is due.
+
+It runs in the writer process only (the one that holds the index writer lock: the
+gunicorn master under ``preload_app``), in one thread plus a small pool, and takes the
+queue's own lock so only one process ever sends from a queue file. Each destination has
+at most one delivery in flight and goes strictly in order, so a receiver sees a post's
+events in the order they happened. A failed attempt is retried with exponential backoff
+and jitter (never sooner than a ``Retry-After`` asks), until the sender's limit; a 410
+from a webhook endpoint disables it until its configuration changes.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter
+
+from . import events, websub
+from .queue import Delivery, Queue
+from .transport import Answer, Client
+from .webhooks import Webhooks
+
+log = logging.getLogger("feedsvc.outbox")
+DELIVERIES = Counter("feedsvc_outbox_deliveries", "Outbox delivery attempts, by kind, destination and outcome",
+                     ["kind", "dest", "outcome"])
+#: Deliveries in flight at once (each to another destination).
+CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Retry policy: first backoff, longest backoff, webhook give-up age, WebSub attempts."""
+
+    webhook_backoff: float
+    websub_backoff: float
+    max_backoff: float
+    webhook_max_age: float
+    websub_retries: int
+    websub_allow_private: bool
+
+
+def retry_after(value: str | None, now: float) -> float:
+    """Seconds a ``Retry-After`` header asks to wait (RFC 9110 §10.2.3: seconds or an HTTP date); 0 if none."""
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+
+
+class Sender:
+    """Derives events from the index and delivers the queue, in a background thread or step by step."""
+
+    def __init__(self, queue: Queue, client: Client, webhooks: Webhooks, limits: Limits,
+                 current: Callable[[], Any], clock: Callable[[], float] = time.time) -> None:
+        self.queue, self.client, self.webhooks, self.limits = queue, client, webhooks, limits
+        self.current = current  # the newest Index
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        queue.sync_destinations(webhooks.destinations())
+
+    # -- driving -----------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start the background loop in this process if it can take the queue's sender lock."""
+        if self._thread is not None and self._thread.is_alive():
+            return True
+        if not self.queue.try_become_sender():
+            log.info("outbox: another process sends from %s", self.queue.path)
+            return False
+        self._pool = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="feedsvc-outbox")
+        self._thread = threading.Thread(target=self._run, name="feedsvc-outbox", daemon=True)
+        self._thread.start()
+        return True
+
+    def wake(self, *args: object) -> None:
+        """Look at the content and the queue now (a reload listener)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the loop (in-flight deliveries finish)."""
+        self._stop.set()
+        self._wake.set()
+
+    def collect(self) -> int:
+        """Enqueue the events of every change committed since the last call; the number of events."""
+        senders: list[events.Sender] = [self.webhooks.enqueue, websub.enqueue]
+        return events.step(self.current(), self.queue, senders, self.clock())
+
+    def run_once(self) -> int:
+        """Collect, then attempt every due delivery in turn, in this thread; the number attempted (tests, CLI)."""
+        self.collect()
+        n = 0
+        while True:
+            due = [d for d in self.queue.heads(set()) if self.queue.next_try(d.seq) <= self.clock()]
+            if not due:
+                return n
+            for d in due:
+                self.attempt(d)
+                n += 1
+
+    def _run(self) -> None:
+        assert self._pool is not None
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.collect()
+            except Exception:  # the queue or index may be briefly unusable: try again on the next turn
+                log.exception("outbox: collecting content changes failed")
+            wait = 1.0
+            with self._busy_lock:
+                heads = self.queue.heads(self._busy)
+            now = self.clock()
+            for d in heads:
+                due = self.queue.next_try(d.seq)
+                if due <= now:
+                    with self._busy_lock:
+                        self._busy.add(d.dest)
+                    self._pool.submit(self._attempt_then_free, d)
+                elif due:
+                    wait = min(wait, due - now)
+            self._wake.wait(max(wait, 0.01))
+
+    def _attempt_then_free(self, d: Delivery) -> None:
+        try:
+            self.attempt(d)
+        except Exception:
+            log.exception("outbox: delivery %s failed unexpectedly", d.id)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(d.dest)
+            self._wake.set()
+
+    # -- one attempt -------------------------------------------------------------------------
+    def attempt(self, d: Delivery) -> str:
+        """Send one delivery once and record the outcome: delivered, retried, given_up or disabled."""
+        now = self.clock()
+        headers = dict(d.headers)
+        if d.kind == "webhook":
+            signed = self.webhooks.sign(d.id, d.body, d.dest, now)
+            if signed is None:
+                return self._outcome(d, "given_up", "endpoint removed from FEEDSVC_WEBHOOKS_FILE", now)
+            headers.update(signed)
+            allow_private = self.webhooks.allow_private(d.dest)
+        else:
+            allow_private = self.limits.websub_allow_private
+        answer = self.client.post(d.url, d.body, headers, allow_private)
+        now = self.clock()
+        if 200 <= answer.status < 300:
+            self.queue.done(d, now)
+            return self._count(d, "delivered")
+        error = answer.error or f"HTTP {answer.status}"
+        if answer.status == 410 and d.kind == "webhook":
+            dropped = self.queue.disable(d, "HTTP 410 Gone: disabled until its configuration changes", now)
+            log.warning("outbox: %s answered 410: disabled, %d pending deliveries dropped", d.dest, dropped)
+            return self._count(d, "disabled")
+        return self._retry_or_give_up(d, answer, error, now)
+
+    def _retry_or_give_up(self, d: Delivery, answer: Answer, error: str, now: float) -> str:
+        lim = self.limits
+        first = lim.webhook_backoff if d.kind == "webhook" else lim.websub_backoff
+        delay = min(first * 2 ** d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
+        delay = max(delay, retry_after(answer.headers.get("retry-after"), now))
+        if d.kind == "webhook":
+            give_up = now + delay - d.created > lim.webhook_max_age
+        else:  # a hub that refuses the request itself will refuse it again
+            give_up = d.attempts + 1 >= lim.websub_retries or (400 <= answer.status < 500 and
+                                                                answer.status not in (408, 429))
+        if give_up:
+            return self._outcome(d, "given_up", f"{error}; gave up after {d.attempts + 1} attempt(s)", now)
+        self.queue.retry(d, now + delay, error, now)
+        log.info("outbox: %s %s to %s failed (%s); retry in %.1f s", d.kind, d.id, d.dest, error, delay)
+        return self._count(d, "retried")
+
+    def _outcome(self, d: Delivery, outcome: str, error: str, now: float) -> str:
+        self.queue.drop(d, error, now)
+        log.warning("outbox: %s %s to %s: %s", d.kind, d.id, d.dest, error)
+        return self._count(d, outcome)
+
+    @staticmethod
+    def _count(d: Delivery, outcome: str) -> str:
+        DELIVERIES.labels(d.kind, d.dest, outcome).inc()
+        return outcome
