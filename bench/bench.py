@@ -30,7 +30,7 @@ CORPORA = Path(os.environ.get("BENCH_CORPORA") or BENCH / "corpora")  # share ge
 FULL = {"sizes": "10000,100000,300000", "duration": 5.0, "rounds": 2, "edit_seconds": 30.0, "slow_seconds": 40.0,
         "queries": 10000}
 QUICK = {"sizes": "2000", "duration": 2.0, "rounds": 1, "edit_seconds": 10.0, "slow_seconds": 10.0, "queries": 1000}
-PARTS = ("start", "http", "cost", "edit", "slow", "queries")
+PARTS = ("start", "http", "proxy", "alternatives", "cost", "edit", "slow", "queries")
 
 
 def corpus(n: int, seed: int) -> Path:
