@@ -59,8 +59,15 @@ def estimate(a: argparse.Namespace, skip: set[str]) -> tuple[float, float]:
         fixed += 0 if cached else n / 1500 + 2
         low += n * 0.0005 + 3 + n * 0.00002 + 2  # first start at the target rate, second start
         high += n * 0.0018 + 3 + n * 0.00008 + 2
-        if "http" not in skip:
-            fixed += 6 * (2 * 1.5 + a.rounds * 2 * (a.duration + 0.5)) + 8
+        first = n == a.sizes[0]  # floor shapes, proxy and alternatives: on the smallest corpus only
+        if "http" not in skip:  # bench/tail.py: floor shapes, then 6 cells x 3 counts
+            fixed += 5 * (4 + 3 * min(a.duration, 2.0)) * first + 3 * (4 + 6 * (2 + a.rounds * 2 * (a.duration + 0.3)))
+            if "proxy" not in skip and first:  # bench/proxy.py: 6 cells x 3 counts, then the polling mix
+                fixed += 6 * (2 + 3 * a.rounds * 2 * (a.duration + 0.3)) + 40
+            if "alternatives" not in skip and first:  # 6 configurations x 2 cells x 3 counts, one round
+                low += 6 * (3 + n * 0.00002)
+                high += 6 * (3 + n * 0.00008)
+                fixed += 6 * 3 * (4 + 2 * (2 + 2 * (a.duration + 0.3)))
         fixed += 10  # warm-ups, memory
         if "cost" not in skip:
             low += 20 + n * 0.00002
@@ -173,10 +180,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See README, Benchmarks.",
         epilog="modes:\n"
                "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
+               "                      (before the tail, proxy and alternatives parts; now see --estimate)\n"
                "  bench/run           sizes 10k,100k,300k, 5 s x 2 rounds, 30 s edit loop, 40 s slow clients,\n"
                "                      10,000 distinct queries: 23 min here on the SQLite core of main 9f57807\n"
                "                      (load average 6-9; --estimate said 16-27); the in-memory core needed 20 min\n"
-               "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min)\n"
+               "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min);\n"
+               "                      the tail part (8/32/64 connections, bench/tail.py), the proxy part\n"
+               "                      (bench/proxy.py) and the alternatives add about 25 min (--estimate)\n"
                "  bench/run --estimate [options]   print the expected duration of those options and exit\n"
                f"parts (--skip): {', '.join(PARTS)}")
     ap.add_argument("--quick", action="store_true", help="the short mode (defaults below become the QUICK ones)")

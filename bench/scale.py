@@ -124,7 +124,7 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
         docs = None
         if "http" not in skip:
             docs, manifest = versus_floor(app, n, a, results)
-            if "proxy" not in skip:
+            if "proxy" not in skip and n == a.sizes[0]:  # cache hits cost the same at every size
                 proxy.run(app, docs, manifest, n, a, results)
         warm(app)
         mem = app.memory()
@@ -133,7 +133,7 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
             f"file {mem['file_total_mb']:.0f}; workers' anon {mem['worker_anon_mb']})")
     finally:
         app.stop()
-    if docs is not None and "alternatives" not in skip:
+    if docs is not None and "alternatives" not in skip and n == a.sizes[0]:
         tail.alternatives(n, docs, manifest, SCENARIOS, a, results,
                           lambda label, env: start(f"feedsvc-{n}-alt", root, index, keys, a, n, **env)[0])
     log(f"[{n}] second start (database present, nothing changed)")
