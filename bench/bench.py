@@ -61,7 +61,7 @@ def estimate(a: argparse.Namespace, skip: set[str]) -> tuple[float, float]:
         high += n * 0.0018 + 3 + n * 0.00008 + 2
         first = n == a.sizes[0]  # floor shapes, proxy and alternatives: on the smallest corpus only
         if "http" not in skip:  # bench/tail.py: floor shapes, then 6 cells x 3 counts
-            fixed += 5 * (4 + 3 * min(a.duration, 2.0)) * first + 3 * (4 + 6 * (2 + a.rounds * 2 * (a.duration + 0.3)))
+            fixed += 5 * (4 + 6 * min(a.duration, 2.0)) * first + 3 * (4 + 6 * (2 + a.rounds * 2 * (a.duration + 0.3)))
             if "proxy" not in skip and first:  # bench/proxy.py: 6 cells x 3 counts, then the polling mix
                 fixed += 6 * (2 + 3 * a.rounds * 2 * (a.duration + 0.3)) + 40
             if "alternatives" not in skip and first:  # 6 configurations x 2 cells x 3 counts, one round

@@ -2,7 +2,8 @@
 
 For each connection count the floor (bench/floor_app.py, the very bytes feedsvc sent) runs
 in its best configuration for that count: a few gthread worker x thread shapes are probed
-first and the one with the most requests per second wins (named in the report). Then every
+first (side by side, two rounds) and the one with the most requests per second wins (named
+in the report). Then every
 cache-hit cell (feed and API page: 200, 304, gzip) runs feedsvc and that floor in
 alternating rounds (AB, BA: drift on a shared machine hits both). The report gives the
 worst cell, not the mean. ``alternatives`` measures other feedsvc configurations (plain
@@ -47,16 +48,28 @@ def _floor(manifest_file: Path, shape: tuple[int, int]) -> Server:
 
 
 def best_floor(manifest_file: Path, path: str, seconds: float, threads: int, force_python: bool) -> dict[str, dict]:
-    """For each connection count, the floor shape with the most req/s on ``path`` (and every probe)."""
-    probes: dict[str, dict[str, dict]] = {str(c): {} for c in COUNTS}
-    for shape in FLOOR_SHAPES:
-        floor = _floor(manifest_file, shape)
-        try:
+    """For each connection count, the floor shape with the most req/s on ``path`` (and every probe).
+
+    All shapes run at once and are probed in turn, forwards then backwards (the mean of the
+    two rounds), so a burst of load from elsewhere on the machine hits them all alike.
+    """
+    floors = {}
+    try:
+        for shape in FLOOR_SHAPES:
+            floors[f"{shape[0]}x{shape[1]}"] = _floor(manifest_file, shape)
+        for floor in floors.values():
             loadgen.run(floor.base + path, 1, max(COUNTS), threads, {}, force_python)  # warm every worker
-            for c in COUNTS:
-                probes[str(c)][f"{shape[0]}x{shape[1]}"] = loadgen.run(floor.base + path, seconds, c, threads, {},
-                                                                       force_python)
-        finally:
+        probes: dict[str, dict[str, dict]] = {str(c): {} for c in COUNTS}
+        for c in COUNTS:
+            rounds: dict[str, list[dict]] = {name: [] for name in floors}
+            for order in (list(floors), list(floors)[::-1]):
+                for name in order:
+                    rounds[name].append(loadgen.run(floors[name].base + path, seconds, c, threads, {}, force_python))
+            for name, rs in rounds.items():
+                probes[str(c)][name] = {"rps": sum(x["rps"] for x in rs) / len(rs),
+                                        "p99_ms": sorted(x["p99_ms"] for x in rs)[-1]}
+    finally:
+        for floor in floors.values():
             floor.stop()
     best = {}
     for c, runs in probes.items():
