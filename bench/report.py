@@ -188,13 +188,16 @@ def tail_tables(r: dict) -> str:
                            for c, b in sorted(t.get("floor_best", {}).items(), key=lambda kv: int(kv[0])))
         out += [f"**{n} posts.** The floor's best shape (workers x threads, most req/s) per count: {shapes}.", "",
                 "| cell | conns | feedsvc req/s | floor req/s | req/s ratio | feedsvc p50 / p99 / max ms "
-                "| floor p50 / p99 / max ms | p99 ratio |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "| floor p50 / p99 / max ms | p99 ratio | CPU µs/request feedsvc / floor |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for name, by in t.get("cells", {}).items():
             for c, x in sorted(by.items(), key=lambda kv: int(kv[0])):
                 a, b = x["feedsvc"], x["floor"]
                 out.append(f"| {name} | {c} | {a['rps']:.0f} | {b['rps']:.0f} | {x['rps_ratio']:.2f} | "
                            f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} / {a['max_ms']:.0f} | "
-                           f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f} / {b['max_ms']:.0f} | {x['p99_ratio']:.2f} |")
+                           f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f} / {b['max_ms']:.0f} | {x['p99_ratio']:.2f} | "
+                           f"{a.get('cpu_us_per_request', float('nan')):.0f} / "
+                           f"{b.get('cpu_us_per_request', float('nan')):.0f} |")
         w = t.get("worst", {})
         if w:
             out += ["", f"Worst cells: req/s {w['rps_ratio']:.2f}x the floor ({w['rps_cell']}); p99 "

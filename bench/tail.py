@@ -89,17 +89,24 @@ def _pair(app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a:
     runs: dict[str, list[dict]] = {"feedsvc": [], "floor": []}
     for k in range(rounds):
         for who in (("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc")):
-            runs[who].append(loadgen.run(servers[who].base + path, seconds, c, a.threads, hdr, a.python_load))
+            cpu0 = servers[who].cpu_s()
+            r = loadgen.run(servers[who].base + path, seconds, c, a.threads, hdr, a.python_load)
+            r["cpu_us"] = (servers[who].cpu_s() - cpu0) / max(1, int(r["requests"])) * 1e6
+            runs[who].append(r)
     out = {}
     for who, rs in runs.items():
         mid = len(rs) // 2
         out[who] = {"rps": sum(x["rps"] for x in rs) / len(rs),
                     "p50_ms": sorted(x["p50_ms"] for x in rs)[mid], "p99_ms": sorted(x["p99_ms"] for x in rs)[mid],
                     "max_ms": max(x["max_ms"] for x in rs), "errors": sum(x["errors"] for x in rs),
+                    "cpu_us_per_request": sum(x["cpu_us"] for x in rs) / len(rs),
                     "rounds_rps": [x["rps"] for x in rs], "rounds_p99_ms": [x["p99_ms"] for x in rs]}
     f, fl = out["feedsvc"], out["floor"]
     out["rps_ratio"] = f["rps"] / fl["rps"] if fl["rps"] else math.nan
     out["p99_ratio"] = f["p99_ms"] / fl["p99_ms"] if fl["p99_ms"] else math.nan
+    # Server CPU per request (master + workers, from /proc): what req/s would be on an idle machine,
+    # whatever share of the shared cores each side got while it ran.
+    out["cpu_ratio"] = fl["cpu_us_per_request"] / f["cpu_us_per_request"] if f["cpu_us_per_request"] else math.nan
     return out
 
 
@@ -125,7 +132,8 @@ def cells(app: Server, docs: dict[str, str], manifest: dict[str, dict], manifest
                 f, fl = r["feedsvc"], r["floor"]
                 log(f"  c{c:<3} {name:14} feedsvc {f['rps']:7.0f} req/s p50 {f['p50_ms']:6.2f} p99 {f['p99_ms']:7.2f} "
                     f"max {f['max_ms']:7.1f} | floor {fl['rps']:7.0f} p50 {fl['p50_ms']:6.2f} p99 {fl['p99_ms']:7.2f} "
-                    f"max {fl['max_ms']:7.1f} ms | {r['rps_ratio']:.2f}x req/s, p99 {r['p99_ratio']:.2f}x")
+                    f"max {fl['max_ms']:7.1f} ms | {r['rps_ratio']:.2f}x req/s, p99 {r['p99_ratio']:.2f}x, "
+                    f"CPU/request {f['cpu_us_per_request']:.0f} vs {fl['cpu_us_per_request']:.0f} us")
         finally:
             floor.stop()
     return table
