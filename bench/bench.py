@@ -195,7 +195,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--duration", type=float, help="seconds per load run (full 5, quick 2)")
     ap.add_argument("--rounds", type=int, help="alternating feedsvc/floor runs per scenario (full 2, quick 1)")
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=16,
+                    help="ignored: cache hits run at 8, 32 and 64 connections (bench/tail.py COUNTS)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "0")),
                     help="feedsvc port for the size runs (floor: +1); default free ports (env BENCH_PORT)")
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = app_config_keys()
     results: dict = {"machine": machine(keys), "args": " ".join(sys.argv[1:] if argv is None else argv),
                      "sizes": a.sizes, "tool": "wrk" if shutil.which("wrk") and not a.python_load else "python",
-                     "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": a.connections,
+                     "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": "8, 32, 64",
                               "threads": a.threads}, "expected_min": [low, high], "report": a.results.stem}
     m = results["machine"]
     log(f"feedsvc: {m['core']} core; gunicorn {m['feedsvc_gunicorn']}; floor: {m['floor_gunicorn']}")
