@@ -34,8 +34,10 @@ bind = os.environ.get("GUNICORN_BIND") or (f"0.0.0.0:{os.environ['PORT']}" if "P
 # README, Deployment). Greenlets switch only on I/O, so feedgen's process-global setlocale
 # dance while it writes RSS dates can never interleave between two requests. Rendering is
 # CPU work: processes (2 x cores + 1) remain the unit of CPU parallelism. gunicorn
-# monkey-patches each worker after the fork.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gevent"
+# monkey-patches each worker after the fork. feedsvc's subclass (feedsvc/serving.py) gives
+# every kept-alive connection a turn after each response: plain gevent served one busy
+# connection hundreds of times in a row while the others waited (issue 23: p99 of a second).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "feedsvc.serving.FairGeventWorker"
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or 1000)  # per worker

@@ -30,7 +30,7 @@ CORPORA = Path(os.environ.get("BENCH_CORPORA") or BENCH / "corpora")  # share ge
 FULL = {"sizes": "10000,100000,300000", "duration": 5.0, "rounds": 2, "edit_seconds": 30.0, "slow_seconds": 40.0,
         "queries": 10000}
 QUICK = {"sizes": "2000", "duration": 2.0, "rounds": 1, "edit_seconds": 10.0, "slow_seconds": 10.0, "queries": 1000}
-PARTS = ("start", "http", "cost", "edit", "slow", "queries")
+PARTS = ("start", "http", "proxy", "alternatives", "cost", "edit", "slow", "queries")
 
 
 def corpus(n: int, seed: int) -> Path:
@@ -59,8 +59,15 @@ def estimate(a: argparse.Namespace, skip: set[str]) -> tuple[float, float]:
         fixed += 0 if cached else n / 1500 + 2
         low += n * 0.0005 + 3 + n * 0.00002 + 2  # first start at the target rate, second start
         high += n * 0.0018 + 3 + n * 0.00008 + 2
-        if "http" not in skip:
-            fixed += 6 * (2 * 1.5 + a.rounds * 2 * (a.duration + 0.5)) + 8
+        first = n == a.sizes[0]  # floor shapes, proxy and alternatives: on the smallest corpus only
+        if "http" not in skip:  # bench/tail.py: floor shapes, then 6 cells x 3 counts
+            fixed += 5 * (4 + 6 * min(a.duration, 2.0)) * first + 3 * (4 + 6 * (2 + a.rounds * 2 * (a.duration + 0.3)))
+            if "proxy" not in skip and first:  # bench/proxy.py: 6 cells x 3 counts, then the polling mix
+                fixed += 6 * (2 + 3 * a.rounds * 2 * (a.duration + 0.3)) + 40
+            if "alternatives" not in skip and first:  # 6 configurations x 2 cells x 3 counts, one round
+                low += 6 * (3 + n * 0.00002)
+                high += 6 * (3 + n * 0.00008)
+                fixed += 6 * 3 * (4 + 2 * (2 + 2 * (a.duration + 0.3)))
         fixed += 10  # warm-ups, memory
         if "cost" not in skip:
             low += 20 + n * 0.00002
@@ -173,10 +180,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See README, Benchmarks.",
         epilog="modes:\n"
                "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
+               "                      (before the tail, proxy and alternatives parts; now see --estimate)\n"
                "  bench/run           sizes 10k,100k,300k, 5 s x 2 rounds, 30 s edit loop, 40 s slow clients,\n"
                "                      10,000 distinct queries: 23 min here on the SQLite core of main 9f57807\n"
                "                      (load average 6-9; --estimate said 16-27); the in-memory core needed 20 min\n"
-               "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min)\n"
+               "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min);\n"
+               "                      the tail part (8/32/64 connections, bench/tail.py), the proxy part\n"
+               "                      (bench/proxy.py) and the alternatives add about 25 min (--estimate)\n"
                "  bench/run --estimate [options]   print the expected duration of those options and exit\n"
                f"parts (--skip): {', '.join(PARTS)}")
     ap.add_argument("--quick", action="store_true", help="the short mode (defaults below become the QUICK ones)")
@@ -185,7 +195,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--duration", type=float, help="seconds per load run (full 5, quick 2)")
     ap.add_argument("--rounds", type=int, help="alternating feedsvc/floor runs per scenario (full 2, quick 1)")
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=16,
+                    help="ignored: cache hits run at 8, 32 and 64 connections (bench/tail.py COUNTS)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "0")),
                     help="feedsvc port for the size runs (floor: +1); default free ports (env BENCH_PORT)")
@@ -230,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = app_config_keys()
     results: dict = {"machine": machine(keys), "args": " ".join(sys.argv[1:] if argv is None else argv),
                      "sizes": a.sizes, "tool": "wrk" if shutil.which("wrk") and not a.python_load else "python",
-                     "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": a.connections,
+                     "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": "8, 32, 64",
                               "threads": a.threads}, "expected_min": [low, high], "report": a.results.stem}
     m = results["machine"]
     log(f"feedsvc: {m['core']} core; gunicorn {m['feedsvc_gunicorn']}; floor: {m['floor_gunicorn']}")

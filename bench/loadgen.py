@@ -1,6 +1,6 @@
 """Load generators for bench/run: wrk when installed, else a bounded pure-Python one.
 
-Both return {"rps", "p50_ms", "p90_ms", "p99_ms", "requests", "errors", "tool"}.
+Both return {"rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "requests", "errors", "tool"}.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ def wrk(url: str, seconds: float, connections: int, threads: int, headers: dict[
         cmd += ["-H", f"{k}: {v}"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
+    worst = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M)  # avg, stdev, max
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
     return {"tool": "wrk", "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
             "p50_ms": _ms(pct["50"]), "p90_ms": _ms(pct["90"]), "p99_ms": _ms(pct["99"]),
-            "requests": requests, "errors": errors}
+            "max_ms": _ms(worst.group(1)) if worst else float("nan"), "requests": requests, "errors": errors}
 
 
 def pyload(url: str, seconds: float, connections: int, threads: int, headers: dict[str, str]) -> dict[str, object]:
@@ -82,7 +83,7 @@ def pyload(url: str, seconds: float, connections: int, threads: int, headers: di
         return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000 if lat else float("nan")
 
     return {"tool": "python", "rps": len(lat) / elapsed, "p50_ms": pct(.5), "p90_ms": pct(.9), "p99_ms": pct(.99),
-            "requests": len(lat), "errors": errors[0]}
+            "max_ms": lat[-1] * 1000 if lat else float("nan"), "requests": len(lat), "errors": errors[0]}
 
 
 def run(url: str, seconds: float, connections: int, threads: int, headers: dict[str, str],

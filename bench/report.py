@@ -179,13 +179,81 @@ def throughput_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def tail_tables(r: dict) -> str:
+    """Every cache-hit cell at 8, 32 and 64 connections (p50/p99/max), the worst cells, the alternatives."""
+    out: list[str] = []
+    for n, t in sorted(r.get("tail", {}).items(), key=lambda kv: int(kv[0])):
+        shapes = ", ".join(f"{c} connections: gthread {b['shape']} (probed: " +
+                           ", ".join(f"{k} {v['rps']:.0f}" for k, v in b["probes"].items()) + " req/s)"
+                           for c, b in sorted(t.get("floor_best", {}).items(), key=lambda kv: int(kv[0])))
+        out += [f"**{n} posts.** The floor's best shape (workers x threads, most req/s) per count: {shapes}.", "",
+                "| cell | conns | feedsvc req/s | floor req/s | req/s ratio | feedsvc p50 / p99 / max ms "
+                "| floor p50 / p99 / max ms | p99 ratio | CPU µs/request feedsvc / floor |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name, by in t.get("cells", {}).items():
+            for c, x in sorted(by.items(), key=lambda kv: int(kv[0])):
+                a, b = x["feedsvc"], x["floor"]
+                out.append(f"| {name} | {c} | {a['rps']:.0f} | {b['rps']:.0f} | {x['rps_ratio']:.2f} | "
+                           f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} / {a['max_ms']:.0f} | "
+                           f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f} / {b['max_ms']:.0f} | {x['p99_ratio']:.2f} | "
+                           f"{a.get('cpu_us_per_request', float('nan')):.0f} / "
+                           f"{b.get('cpu_us_per_request', float('nan')):.0f} |")
+        w = t.get("worst", {})
+        if w:
+            out += ["", f"Worst cells: req/s {w['rps_ratio']:.2f}x the floor ({w['rps_cell']}); p99 "
+                        f"{w['p99_ratio']:.2f}x the floor's ({w['p99_cell']}). Targets >= 1.0x and <= 2.0x: "
+                        f"{'met' if w['meets'] else '**not met**'}.", ""]
+        alts = t.get("alternatives", {})
+        if alts:
+            out += ["feedsvc configurations side by side (cells " + ", ".join(
+                        sorted({k for a in alts.values() for k in a["cells"]})) + " at every count, one AB round "
+                    "each, against the same best floors):", "",
+                    "| configuration | worst req/s ratio | worst p99 ratio | per cell: req/s ratio, p99 ratio |",
+                    "| --- | ---: | ---: | --- |"]
+            for label, a in alts.items():
+                cells = "; ".join(f"{name} @{c}: {x['rps_ratio']:.2f}, {x['p99_ratio']:.2f}"
+                                  for name, by in a["cells"].items() for c, x in by.items())
+                out.append(f"| {label} | {a['worst'].get('rps_ratio', float('nan')):.2f} | "
+                           f"{a['worst'].get('p99_ratio', float('nan')):.2f} | {cells} |")
+            out.append("")
+    return "\n".join(out)
+
+
+def proxy_tables(r: dict) -> str:
+    """Through deploy/nginx-proxy.conf vs nginx static; the polling mix's proxy_cache hit ratio."""
+    out: list[str] = []
+    for n, p in sorted(r.get("proxy", {}).items(), key=lambda kv: int(kv[0])):
+        out += [f"**{n} posts.**", "", "| cell | conns | proxy req/s | static req/s | ratio | proxy p50 / p99 / max ms "
+                "| static p50 / p99 / max ms |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name, by in p.get("cells", {}).items():
+            for c, x in sorted(by.items(), key=lambda kv: int(kv[0])):
+                a, b = x["proxy"], x["static"]
+                out.append(f"| {name} | {c} | {a['rps']:.0f} | {b['rps']:.0f} | {x['rps_ratio']:.2f} | "
+                           f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} / {a['max_ms']:.0f} | "
+                           f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f} / {b['max_ms']:.0f} |")
+        w, mix = p.get("worst"), p.get("polling_mix")
+        if w:
+            out += ["", f"Worst cell: {w['rps_ratio']:.2f}x nginx static ({w['cell']}); target >= 0.9x: "
+                        f"{'met' if w['rps_ratio'] >= 0.9 else '**not met**'}."]
+        if mix:
+            out += ["", f"Polling mix: {mix['pollers']} pollers x {mix['passes']} passes over {mix['feeds']} feeds "
+                        f"(every scope, Atom/RSS/JSON Feed; Accept-Encoding in turn: {mix.get('codings')}; "
+                        f"If-None-Match after the first fetch): {mix['requests']} requests in {mix['seconds']:.1f} s, "
+                        f"X-Cache-Status "
+                        f"{mix['cache_status']}, HTTP {mix['http_status']}: hit ratio **{mix['hit_ratio']:.1%}** "
+                        f"(target >= 95 %: {'met' if mix['hit_ratio'] >= 0.95 else '**not met**'}). Each "
+                        f"(feed, Accept-Encoding value) misses once, on its first request (nginx keys a Vary variant on "
+                        f"the exact header value); the rest are answered by nginx.", ""]
+    return "\n".join(out)
+
+
 def table(r: dict) -> str:
     """The plain-text report printed at the end of a run."""
     rows = figures(r)
     w = max((len(x[0]) for x in rows), default=10)
     out = [f"{'figure':{w}}  {'measured':44}  {'target':12}  verdict", "-" * (w + 72)]
     out += [f"{a:{w}}  {b.replace('**', ''):44}  {c:12}  {d.replace('**', '')}" for a, b, c, d in rows]
-    out += ["", growth_table(r), "", throughput_table(r)]
+    out += ["", growth_table(r), "", throughput_table(r), "", tail_tables(r), "", proxy_tables(r)]
     return "\n".join(out)
 
 
@@ -255,7 +323,14 @@ def write(r: dict, md: Path, png: Path) -> None:
               f"Each cell: {r.get('tool')} with the same duration, threads and connections, after a 1 s warm-up; "
               "feedsvc and the floor alternate (AB, BA, ...) and req/s is the mean of the rounds "
               f"(settings: {r.get('load')}).", "", throughput_table(r), "",
-              f"![throughput and memory vs corpus size]({png.name})", ""]
+              f"![throughput and memory vs corpus size]({png.name})", "",
+              "## Tail latency with keep-alive: every cache-hit cell at 8, 32 and 64 connections", "",
+              "bench/tail.py: for each count the floor runs in its best gthread shape for that count; feedsvc "
+              "and the floor alternate; p50 and p99 are the median of the rounds, max the worst.", "",
+              tail_tables(r), "",
+              "## As deployed: deploy/nginx-proxy.conf in front of feedsvc vs nginx static files", "",
+              "bench/proxy.py: one nginx (2 worker processes) runs both servers; the static one holds the very "
+              "bytes feedsvc sent (gzip_static for the .gz twin).", "", proxy_tables(r), ""]
     docs = r.get("docs", {})
     if docs:
         lines += ["Documents served in the load runs:", ""]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
-import loadgen
-from servers import FLOOR_CONF, OUT, PY, ROOT, Server, app_env, drop_index, fetch, free_port, log
+import proxy
+import tail
+from servers import OUT, PY, ROOT, Server, app_env, drop_index, fetch, free_port, log
 
 #: (name, document, request headers); "etag" is replaced by the document's ETag.
 SCENARIOS = [("feed 200", "feed", {}), ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
@@ -74,46 +76,20 @@ def _documents(app: Server, n: int) -> tuple[dict[str, str], dict[str, dict], di
     return docs, manifest, info
 
 
-def versus_floor(app: Server, n: int, a: argparse.Namespace, results: dict) -> None:
-    """Cache-hit 200 (identity, gzip) and 304 of a feed and an API page: feedsvc and the floor."""
+def versus_floor(app: Server, n: int, a: argparse.Namespace, results: dict) -> tuple[dict[str, str], dict]:
+    """Cache hits (feed and API page: 200, 304, gzip) at 8, 32 and 64 connections against the floor's best
+    shape for each count (bench/tail.py); the 32-connection cells also fill the report's older table."""
     docs, manifest, info = _documents(app, n)
     results.setdefault("docs", {})[str(n)] = info
     (OUT / f"floor-{n}.json").write_text(json.dumps(manifest))
-    floor = Server(f"floor-{n}", "bench.floor_app:app", a.port + 1 if a.port else free_port(),
-                   {"BENCH_FLOOR_MANIFEST": str(OUT / f"floor-{n}.json")}, conf=FLOOR_CONF)
-    try:
-        floor.wait_ready("/", 60, any_status=True)
-        for path, doc in manifest.items():  # the floor must send the very same bytes
-            for enc, v in doc["variants"].items():
-                hdr = {"Accept-Encoding": "gzip"} if enc == "gzip" else {}
-                if fetch(floor.base + path, hdr)[2] != Path(v["file"]).read_bytes():
-                    raise RuntimeError(f"floor bytes differ for {path} {enc}")
-        servers = {"feedsvc": app, "floor": floor}
-        for name, key, hdr in SCENARIOS:
-            path = docs[key]
-            variants = manifest[path]["variants"]
-            if "gzip" in hdr.get("Accept-Encoding", "") and "gzip" not in variants:
-                continue
-            hdr = {k: (variants["identity"]["etag"] if v == "etag" else v) for k, v in hdr.items()}
-            for srv in servers.values():
-                loadgen.run(srv.base + path, 1, a.connections, a.threads, hdr, a.python_load)  # warm every worker
-            runs: dict[str, list[dict]] = {"feedsvc": [], "floor": []}
-            for k in range(a.rounds):  # AB, BA, ...: drift on a shared machine hits both
-                for who in (("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc")):
-                    runs[who].append(loadgen.run(servers[who].base + path, a.duration, a.connections, a.threads,
-                                                 hdr, a.python_load))
-            for who, rs in runs.items():
-                mid = len(rs) // 2
-                r = {"tool": rs[0]["tool"], "rps": sum(x["rps"] for x in rs) / len(rs),
-                     "p50_ms": sorted(x["p50_ms"] for x in rs)[mid], "p99_ms": sorted(x["p99_ms"] for x in rs)[mid],
-                     "requests": sum(x["requests"] for x in rs), "errors": sum(x["errors"] for x in rs),
-                     "rounds_rps": [x["rps"] for x in rs]}
-                results.setdefault("http", {}).setdefault(str(n), {}).setdefault(name, {})[who] = r
-                log(f"[{n}] {name:14} {who:8} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
-                    f"p99 {r['p99_ms']:.2f} ms  errors {r['errors']}")
-        results.setdefault("floor_pss_mb", {})[str(n)] = floor.memory()["pss_total_mb"]
-    finally:
-        floor.stop()
+    out = tail.run(app, docs, manifest, n, SCENARIOS, a, results)
+    for name, by in out["cells"].items():
+        r = by.get("32") or next(iter(by.values()))
+        for who in ("feedsvc", "floor"):
+            cell = {"tool": "wrk" if shutil.which("wrk") and not a.python_load else "python", **r[who],
+                    "requests": 0}
+            results.setdefault("http", {}).setdefault(str(n), {}).setdefault(name, {})[who] = cell
+    return docs, manifest
 
 
 def cost(root: Path, index: Path, keys: list[str], timeout: float) -> dict:
@@ -145,8 +121,11 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
         log(f"[{n}]   ready with {n} posts after {first:.1f}s ({out['first_start_cpu_s']:.1f}s CPU)")
         warm(app)
         out["memory_warm"] = app.memory()
+        docs = None
         if "http" not in skip:
-            versus_floor(app, n, a, results)
+            docs, manifest = versus_floor(app, n, a, results)
+            if "proxy" not in skip and n == a.sizes[0]:  # cache hits cost the same at every size
+                proxy.run(app, docs, manifest, n, a, results)
         warm(app)
         mem = app.memory()
         out["memory"] = mem
@@ -154,6 +133,9 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
             f"file {mem['file_total_mb']:.0f}; workers' anon {mem['worker_anon_mb']})")
     finally:
         app.stop()
+    if docs is not None and "alternatives" not in skip and n == a.sizes[0]:
+        tail.alternatives(n, docs, manifest, SCENARIOS, a, results,
+                          lambda label, env: start(f"feedsvc-{n}-alt", root, index, keys, a, n, **env)[0])
     log(f"[{n}] second start (database present, nothing changed)")
     app, second = start(f"feedsvc-{n}-second", root, index, keys, a, n, port=a.port)
     app.stop()

@@ -171,3 +171,51 @@ def test_slow_clients_and_a_forged_host_through_the_proxy(stack: tuple[Nginx, Se
     status, headers, _ = proxy.get("/feeds//atom.xml", Host="evil.example")
     assert status == 308 and headers["location"] == "https://news.example.org/feeds/atom.xml"
     assert proxy.get("/metrics")[0] == 200  # from 127.0.0.1: allowed
+
+
+@pytest.fixture
+def reloading_stack(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, Any]]:
+    """The proxy in front of a server that picks up edits (every 0.2 s), with 1 s max-age and 1 s SWR."""
+    fill(site)
+    app = Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_TRUSTED_PROXIES="1", FEEDSVC_MAX_AGE="1",
+                 FEEDSVC_STALE_WHILE_REVALIDATE="1", FEEDSVC_RELOAD_INTERVAL="0.2")
+    try:
+        proxy = Nginx(tmp_path / "nginx", app.port)
+        try:
+            yield proxy, app, site
+        finally:
+            proxy.stop()
+    finally:
+        app.stop()
+
+
+def test_an_edit_comes_through_and_a_304_is_never_stale(reloading_stack: tuple[Nginx, Server, Any]) -> None:
+    # The documented window (README, "Behind nginx"): reload interval + max-age + stale-while-
+    # revalidate, here 2.2 s; the loop below gives it 30 s so a loaded machine cannot fail it.
+    proxy, app, site = reloading_stack
+    path = "/feeds/atom.xml"
+    old = proxy.get(path)
+    assert old[0] == 200 and proxy.get(path)[1]["x-cache-status"] == "HIT"
+    old_etag = old[1]["etag"]
+    site.post("2021-06-10-report", "A revised report.", title="Report, revised", date="2021-06-10",
+              categories=["publications"], tags=["Treaty"])
+    seen_new: str | None = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, headers, body = proxy.get(path, **{"If-None-Match": old_etag})
+        if status == 304:  # only while nginx's copy is the old document: its ETag, never a newer one
+            assert seen_new is None, "a 304 for the old ETag after the new document was served"
+            assert headers["etag"] == old_etag
+        else:
+            assert status == 200 and headers["etag"] != old_etag and b"Report, revised" in body
+            seen_new = headers["etag"]
+            break
+        time.sleep(0.1)
+    assert seen_new, "the edit never came through the proxy"
+    direct = app.get(path, **{"Accept-Encoding": "identity"})
+    assert direct[1]["ETag"] == seen_new  # nginx's copy is what feedsvc sends now
+    for _ in range(3):  # from now on: the old ETag gets the new document, the new one a 304
+        status, headers, body = proxy.get(path, **{"If-None-Match": old_etag})
+        assert status == 200 and headers["etag"] == seen_new and body == direct[2]
+        status, headers, _ = proxy.get(path, **{"If-None-Match": seen_new})
+        assert status == 304 and headers["etag"] == seen_new
