@@ -13,6 +13,7 @@ from . import markdown
 from .errors import ContentError
 from .frontmatter import split
 from .model import Attachment, Author, Event, Post, Problem, Site, Tag
+from .scan import read_regular
 from .slugs import derive_slug, stem_slug
 from .validate import PostSchema, first_error, parse_when
 
@@ -118,10 +119,8 @@ def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int 
     try:
         if sig[1] > max_bytes:
             raise ContentError("file", f"is {sig[1]} bytes; the limit is {max_bytes}")
-        raw = Path(path).read_bytes()
+        raw = read_regular(path, max_bytes)
         sha = hashlib.sha256(raw).hexdigest()
-        if len(raw) > max_bytes:
-            raise ContentError("file", f"is {len(raw)} bytes; the limit is {max_bytes}")
         post = parse_post(raw, rel, site, sig[0])
     except ContentError as exc:
         return Problem(rel, exc.field, exc.message), sha, None
@@ -132,9 +131,9 @@ def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int 
     return None, sha, post
 
 
-def file_sha(path: str | Path) -> str:
-    """The sha256 of a file's bytes ("" when it cannot be read)."""
+def file_sha(path: str | Path, max_bytes: int = MAX_POST_BYTES) -> str:
+    """The sha256 of a post file's bytes ("" when it cannot be read or is not a post file within the limit)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_regular(path, max_bytes)).hexdigest()
+    except (OSError, ContentError):
         return ""
