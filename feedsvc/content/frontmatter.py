@@ -10,13 +10,10 @@ nested ``[``: it is never used). Duplicate keys are refused at every level.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
-import yaml.parser
-import yaml.reader
-import yaml.resolver
-import yaml.scanner
 from frontmatter.default_handlers import YAMLHandler
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
@@ -35,13 +32,9 @@ MAX_ALIASES = 100
 #: laughs" is a few hundred bytes): far above any real front matter or site.yaml.
 MAX_NODES = 100_000
 
-# libyaml's parser (C, iterative) when present; the pure-Python one otherwise. Either way
+# libyaml's parser (C, iterative) when present, the pure-Python one otherwise; either way
 # the node tree is built by the counting composer below, never by libyaml's composer.
-try:
-    from yaml.cyaml import CParser as _Parser
-    _HAS_C = True
-except ImportError:  # pragma: no cover - libyaml is part of the pinned PyYAML wheels
-    _HAS_C = False
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -57,6 +50,8 @@ class _Bound(yaml.YAMLError):
 class _CountingComposer(Composer):
     """PyYAML's composer, refusing documents that nest, alias or expand beyond the bounds."""
 
+    peek_event: Callable[[], Any]  # the parser's (libyaml's or PyYAML's)
+
     def _reset_bounds(self, max_nodes: int) -> None:
         self._max_nodes = max_nodes
         self._depth = 0
@@ -69,7 +64,7 @@ class _CountingComposer(Composer):
         if self._nodes > self._max_nodes:
             raise _Bound(f"aliases expand to more than {self._max_nodes} values", mark)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """Compose one node, counting depth, aliases and expanded size (PyYAML's hook)."""
         event = self.peek_event()
         if isinstance(event, AliasEvent):
@@ -107,43 +102,27 @@ class _StrictConstructor(SafeConstructor):
                 seen.add(key)
             except TypeError:
                 continue
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
-if _HAS_C:
-    class StrictLoader(_CountingComposer, _Parser, _StrictConstructor, yaml.resolver.Resolver):  # type: ignore[misc]
-        """Bounded safe loader: libyaml's parser, the counting composer, strict construction.
+class StrictLoader(_CountingComposer, _StrictConstructor, _Base):  # type: ignore[misc]
+    """Bounded safe loader: libyaml's parser, the counting composer, strict construction.
 
-        Dates stay strings (the schema reads them, so a date alone can mean midnight in
-        the site timezone) and only true/false are booleans (YAML 1.1's yes/no/on/off
-        would turn ``lang: no`` into False).
-        """
+    Dates stay strings (the schema reads them, so a date alone can mean midnight in the
+    site timezone) and only true/false are booleans (YAML 1.1's yes/no/on/off would turn
+    ``lang: no`` into False).
+    """
 
-        def __init__(self, stream: str, max_nodes: int = MAX_NODES) -> None:
-            _Parser.__init__(self, stream)
-            _CountingComposer.__init__(self)
-            _StrictConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-            self._reset_bounds(max_nodes)
-else:  # pragma: no cover - libyaml is part of the pinned PyYAML wheels
-    class StrictLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[no-redef]
-                       _CountingComposer, _StrictConstructor, yaml.resolver.Resolver):
-        """Bounded safe loader on the pure-Python parser (see the libyaml variant)."""
-
-        def __init__(self, stream: str, max_nodes: int = MAX_NODES) -> None:
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            _CountingComposer.__init__(self)
-            _StrictConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-            self._reset_bounds(max_nodes)
+    def __init__(self, stream: str, max_nodes: int = MAX_NODES) -> None:
+        _Base.__init__(self, stream)
+        _CountingComposer.__init__(self)
+        self._reset_bounds(max_nodes)
 
 
 StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers
             if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
 for _first in "tTfF":
     StrictLoader.add_implicit_resolver(

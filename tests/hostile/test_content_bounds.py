@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_serving import Server
 
@@ -165,11 +164,13 @@ _HOSTILE_FM = st.one_of(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=_HOSTILE_FM)
+@given(field=st.sampled_from(["tags", "date", "event"]), value=_HOSTILE_FM)
+@example(field="date", value="[" * 3_000 + "]" * 3_000)
 def test_hostile_front_matter_is_always_this_files_problem(make_app: Callable[..., Any], site: Any,
-                                                           value: str) -> None:
+                                                           field: str, value: str) -> None:
     site.post("good", title="Good post")
-    site.raw("hostile.md", HEAD + f"tags: {value}\n---\nBody.\n")
+    head = HEAD.replace("date: 2021-04-01\n", "") if field == "date" else HEAD
+    site.raw("hostile.md", head + f"{field}: {value}\n---\nBody.\n")
     app = make_app()
     with app.test_client() as client:
         assert client.get("/api/v1/posts/good").status_code == 200
