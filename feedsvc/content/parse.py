@@ -126,8 +126,8 @@ def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int 
         return Problem(rel, exc.field, exc.message), sha, None
     except OSError as exc:
         return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), sha, None
-    except RecursionError:
-        return Problem(rel, "body", "Markdown nested too deeply"), sha, None
+    except RecursionError:  # the bounds above leave no known way here; never blame a field
+        return Problem(rel, "file", "nested too deeply to parse"), sha, None
     return None, sha, post
 
 
