@@ -1,24 +1,122 @@
-"""Split a post file into its YAML front matter and Markdown body, safely."""
+"""Split a post file into its YAML front matter and Markdown body, and parse YAML inside bounds.
+
+Every YAML document (front matter, site.yaml) goes through ``load_yaml``: libyaml's C
+parser reads the events, and a composer that counts as it goes builds the node tree, so
+nesting depth, aliases and what aliases expand to are refused before anything is built
+from them (libyaml's own composer recurses in C and crashes the process at about 25,000
+nested ``[``: it is never used). Duplicate keys are refused at every level.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from .errors import ContentError
 
-# The C loader is ~10x faster; both are "safe" (no arbitrary objects).
+#: Front matter larger than this is refused.
+MAX_FRONT_MATTER = 64 * 1024
+#: Deepest nesting of sequences and mappings in a YAML document (front matter needs 3).
+MAX_DEPTH = 32
+#: Most aliases (``*name``) in one document.
+MAX_ALIASES = 100
+#: Most nodes a document may stand for once every alias is expanded (a YAML "billion
+#: laughs" is a few hundred bytes): far above any real front matter or site.yaml.
+MAX_NODES = 100_000
+
+# libyaml's parser (C, iterative) when present, the pure-Python one otherwise; either way
+# the node tree is built by the counting composer below, never by libyaml's composer.
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
 
 
-class StrictLoader(_Base):  # type: ignore[misc]
-    """Safe YAML loader that keeps dates as strings and only true/false as booleans.
+class _Bound(yaml.YAMLError):
+    """A document outside the bounds: the message, and where (a yaml Mark) when known."""
 
-    Dates are parsed by the schema (so a date alone can mean midnight in the site
-    timezone), and YAML 1.1's yes/no/on/off booleans would turn ``lang: no`` into False.
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _CountingComposer(Composer):
+    """PyYAML's composer, refusing documents that nest, alias or expand beyond the bounds."""
+
+    peek_event: Callable[[], Any]  # the parser's (libyaml's or PyYAML's)
+
+    def _reset_bounds(self, max_nodes: int) -> None:
+        self._max_nodes = max_nodes
+        self._depth = 0
+        self._aliases = 0
+        self._nodes = 0
+        self._weights: dict[str, int] = {}
+
+    def _count(self, n: int, mark: Any) -> None:
+        self._nodes += n
+        if self._nodes > self._max_nodes:
+            raise _Bound(f"aliases expand to more than {self._max_nodes} values", mark)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """Compose one node, counting depth, aliases and expanded size (PyYAML's hook)."""
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Bound(f"more than {MAX_ALIASES} aliases", event.start_mark)
+            node = super().compose_node(parent, index)
+            self._count(self._weights.get(str(event.anchor), 1), event.start_mark)
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Bound(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        before = self._nodes
+        self._count(1, event.start_mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if event.anchor is not None:
+            self._weights[str(event.anchor)] = self._nodes - before
+        return node
+
+
+class _StrictConstructor(SafeConstructor):
+    """Safe construction that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Construct a mapping; a duplicate key raises (PyYAML would keep the last one)."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
+                continue  # non-text keys are refused by the caller; merges may override
+            key = self.construct_object(key_node)
+            try:
+                if key in seen:
+                    raise _Bound(f"duplicate field {_short(key)}", key_node.start_mark)
+                seen.add(key)
+            except TypeError:
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+class StrictLoader(_CountingComposer, _StrictConstructor, _Base):  # type: ignore[misc]
+    """Bounded safe loader: libyaml's parser, the counting composer, strict construction.
+
+    Dates stay strings (the schema reads them, so a date alone can mean midnight in the
+    site timezone) and only true/false are booleans (YAML 1.1's yes/no/on/off would turn
+    ``lang: no`` into False).
     """
+
+    def __init__(self, stream: str, max_nodes: int = MAX_NODES) -> None:
+        _Base.__init__(self, stream)
+        _CountingComposer.__init__(self)
+        self._reset_bounds(max_nodes)
 
 
 StrictLoader.yaml_implicit_resolvers = {
@@ -28,25 +126,40 @@ StrictLoader.yaml_implicit_resolvers = {
 }
 for _first in "tTfF":
     StrictLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool",
-        __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        [_first],
-    )
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
 
 _HANDLER = YAMLHandler()
-#: Front matter larger than this is refused (a YAML alias bomb cannot hide in 64 KiB).
-MAX_FRONT_MATTER = 64 * 1024
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML text with the strict safe loader; raises ContentError('yaml', ...)."""
+def _short(value: object, limit: int = 60) -> str:
+    """repr of a value for a message, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def load_yaml(text: str, field: str = "front matter", max_bytes: int = MAX_FRONT_MATTER,
+              max_nodes: int = MAX_NODES) -> Any:
+    """Parse YAML text inside the bounds with the strict safe loader.
+
+    :raises ContentError: ``field`` for a document too large, too deep, with too many
+        aliases or a duplicate key; ``yaml`` for invalid YAML.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise ContentError(field, f"is {size} bytes; the limit is {max_bytes}")
+    loader = StrictLoader(text, max_nodes)
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        return loader.get_single_data()
+    except _Bound as exc:
+        where = f" (line {exc.mark.line + 1})" if exc.mark is not None else ""
+        raise ContentError(field, f"{exc.message}{where}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ContentError("yaml", f"invalid YAML{where}: {problem}") from None
+    finally:
+        loader.dispose()
 
 
 def split(text: str) -> tuple[dict[str, Any], str]:
@@ -60,8 +173,6 @@ def split(text: str) -> tuple[dict[str, Any], str]:
         fm, body = _HANDLER.split(text)
     except ValueError:
         raise ContentError("front matter", "front matter is not closed by a '---' line") from None
-    if len(fm) > MAX_FRONT_MATTER:
-        raise ContentError("front matter", f"front matter is larger than {MAX_FRONT_MATTER} bytes")
     data = load_yaml(fm)
     if data is None:
         raise ContentError("front matter", "front matter is empty (title, date and categories are required)")
@@ -69,7 +180,7 @@ def split(text: str) -> tuple[dict[str, Any], str]:
         raise ContentError("front matter", f"front matter must be a mapping of fields, not a {type(data).__name__}")
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
-        raise ContentError("front matter", f"field names must be text, got {bad_keys[0]!r}")
+        raise ContentError("front matter", f"field names must be text, got {_short(bad_keys[0])}")
     return data, body
 
 

@@ -271,7 +271,7 @@ class Loader:
             entry = known.get(rel)
             if site_changed or entry is None or entry[:3] != sig:
                 todo.append((rel, path, sig))
-            elif entry[0] + RACY_NS > entry[3] and file_sha(path) != conn.execute(
+            elif entry[0] + RACY_NS > entry[3] and file_sha(path, self.max_post_bytes) != conn.execute(
                     "SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()[0]:
                 # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
                 todo.append((rel, path, sig))

@@ -104,7 +104,8 @@ def gfm_to_html(text: str, options: int = 0) -> str:
                 raise ValueError("Error parsing markdown!")
             raw = lib.cmark_render_html(root, options, lib.cmark_parser_get_syntax_extensions(parser))
             try:
-                return str(_cmark.ffi.string(raw).decode("utf-8"))
+                # cmark writes &#xFFFE; and &#xFFFF; as the bare bytes 0xFE, 0xFF (not UTF-8)
+                return str(_cmark.ffi.string(raw).decode("utf-8", "replace"))
             finally:
                 _cmark_free(_address(raw))
         finally:
@@ -139,10 +140,53 @@ def _check_nesting(raw: str) -> None:
                                        "close your tags or flatten the structure")
 
 
+# nh3 (ammonia on html5ever) spends, for every '&' or U+00A0 in a text node, time in
+# proportion to that node's length: a 1 MB paragraph of '&' took 10 s, 6 MB of U+00A0
+# 245 s ('<', '>' and other text stay linear). Both characters therefore go through the
+# sanitiser as two noncharacters that cannot otherwise reach it (xml_clean removes them
+# from the Markdown, and from the HTML cmark renders), and are written back as the
+# references nh3 itself writes for them, in text and in attribute values alike. The
+# noncharacters already there (which xml_clean removes from the output anyway) become
+# DEL, which the sanitiser reads as the same kind of text and xml_clean removes too.
+_AMP, _NBSP = "\ufffe", "\uffff"
+_PLACEHOLDERS = {"&": _AMP, "\xa0": _NBSP, "\ufffe": "\x7f", "\uffff": "\x7f"}
+_SLOW_REF = re.compile(
+    r"&(?:(?:amp|AMP|nbsp)(?:;|(?![A-Za-z0-9=]))|NonBreakingSpace;"
+    r"|#0*([0-9]{1,7})(?![0-9]);?|#[xX]0*([0-9a-fA-F]{1,6})(?![0-9a-fA-F]);?)")
+_NONCHAR = re.compile("[\xa0\ufffe\uffff]")
+#: What is left after the substitution (references in raw HTML it does not rewrite, such
+#: as ``&ampx``) may cost at most this many (characters x references); about 0.6 s here.
+MAX_REFERENCE_WORK = 50_000_000_000
+_SAFE_REFS = ("&lt;", "&gt;", "&quot;")
+
+
+def _ref_placeholder(m: re.Match[str]) -> str:
+    dec, hexa = m.group(1), m.group(2)
+    if dec is None and hexa is None:
+        return _AMP if m.group(0)[1] in "aA" else _NBSP
+    char = chr(min(int(dec) if dec is not None else int(hexa, 16), 0x10FFFF))
+    return _PLACEHOLDERS.get(char, m.group(0))
+
+
+def _protect(raw: str) -> str:
+    """``raw`` with each '&' and U+00A0 it stands for replaced by a placeholder (see above).
+
+    :raises ContentError: ``body`` when the references left would still take seconds.
+    """
+    raw = _SLOW_REF.sub(_ref_placeholder, _NONCHAR.sub(lambda m: _PLACEHOLDERS[m.group(0)], raw))
+    if "&" in raw:
+        left = raw.count("&") - sum(raw.count(ref) for ref in _SAFE_REFS)
+        if left * len(raw) > MAX_REFERENCE_WORK:
+            raise ContentError("body", f"too many character references ({left}) in raw HTML for its size; "
+                                       "write the characters themselves")
+    return raw
+
+
 def render(markdown: str, base_url: str) -> str:
     """Render CommonMark + GFM to sanitised HTML with every link and image made absolute.
 
-    :raises ContentError: ``body`` when the HTML is nested too deeply to sanitise quickly.
+    :raises ContentError: ``body`` when the HTML is nested too deeply, or holds too many
+        character references, to sanitise quickly.
     """
 
     def _filter(tag: str, attr: str, value: str) -> str | None:
@@ -154,7 +198,7 @@ def render(markdown: str, base_url: str) -> str:
     raw = gfm_to_html(xml_clean(markdown), options=_CMARK_OPTIONS)
     _check_nesting(raw)
     cleaned = nh3.clean(
-        raw,
+        _protect(raw),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         attribute_filter=_filter,
@@ -162,7 +206,7 @@ def render(markdown: str, base_url: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return xml_clean(cleaned)
+    return xml_clean(cleaned.replace(_AMP, "&amp;").replace(_NBSP, "&nbsp;"))
 
 
 _BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|td|th|tr|blockquote|pre|div)>|<br\s*/?>")

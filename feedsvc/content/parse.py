@@ -14,6 +14,7 @@ from . import markdown, values
 from .errors import ContentError
 from .frontmatter import split
 from .model import Attachment, Author, Event, Post, Problem, Site, Tag
+from .scan import read_regular
 from .slugs import derive_slug, stem_slug
 from .validate import PostSchema, first_error, parse_when
 
@@ -129,23 +130,21 @@ def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int 
     try:
         if sig[1] > max_bytes:
             raise ContentError("file", f"is {sig[1]} bytes; the limit is {max_bytes}")
-        raw = Path(path).read_bytes()
+        raw = read_regular(path, max_bytes)
         sha = hashlib.sha256(raw).hexdigest()
-        if len(raw) > max_bytes:
-            raise ContentError("file", f"is {len(raw)} bytes; the limit is {max_bytes}")
         post = parse_post(raw, rel, site, sig[0])
     except ContentError as exc:
         return Problem(rel, exc.field, exc.message), sha, None
     except OSError as exc:
         return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), sha, None
-    except RecursionError:
-        return Problem(rel, "body", "Markdown nested too deeply"), sha, None
+    except RecursionError:  # the bounds above leave no known way here; never blame a field
+        return Problem(rel, "file", "nested too deeply to parse"), sha, None
     return None, sha, post
 
 
-def file_sha(path: str | Path) -> str:
-    """The sha256 of a file's bytes ("" when it cannot be read)."""
+def file_sha(path: str | Path, max_bytes: int = MAX_POST_BYTES) -> str:
+    """The sha256 of a post file's bytes ("" when it cannot be read or is not a post file within the limit)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_regular(path, max_bytes)).hexdigest()
+    except (OSError, ContentError):
         return ""

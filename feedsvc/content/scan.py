@@ -7,9 +7,11 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from .errors import ContentError
 from .model import Problem
 
 POSTS_DIR = "posts"
+NOT_REGULAR = "not a regular file"
 #: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
 Found = tuple[str, str, os.stat_result | None, Problem | None]
 
@@ -26,9 +28,44 @@ def _post_file(real_root: str, rel: str, path: str, is_symlink: Callable[[], boo
             target = os.path.realpath(path)
             if os.path.commonpath([real_root, target]) != real_root:
                 return rel, path, None, Problem(rel, "file", "symlink leads outside the content directory")
-        return rel, path, stat_of(), None
+        st = stat_of()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader, a device never end
+            return rel, path, None, Problem(rel, "file", NOT_REGULAR)
+        return rel, path, st, None
     except OSError as exc:
         return rel, path, None, Problem(rel, "file", f"cannot read: {exc.strerror or exc}")
+
+
+def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``, read without ever blocking.
+
+    The file is opened non-blocking and checked on the open descriptor (a FIFO or a
+    device put in place after a scan is refused, never waited on), and at most
+    ``max_bytes + 1`` bytes are read whatever its size claims.
+    :raises ContentError: ``file`` when it is not a regular file or is too large.
+    :raises OSError: when it cannot be opened or read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ContentError("file", NOT_REGULAR)
+        if st.st_size > max_bytes:
+            raise ContentError("file", f"is {st.st_size} bytes; the limit is {max_bytes}")
+        chunks: list[bytes] = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        raise ContentError("file", f"is more than {max_bytes} bytes; the limit is {max_bytes}")
+    return raw
 
 
 def _name(entry: os.DirEntry[str]) -> str:

@@ -7,12 +7,15 @@ from pathlib import Path
 from marshmallow import ValidationError
 
 from . import markdown
-from .errors import ContentError
-from .frontmatter import load_yaml
+from .errors import ContentError, bounded
+from .frontmatter import MAX_NODES, load_yaml
 from .model import Author, Category, Problem, Site
+from .scan import read_regular
 from .validate import SiteSchema, all_errors
 
 SITE_FILE = "site.yaml"
+#: Largest site.yaml accepted (bytes): room for tens of thousands of redirects.
+MAX_SITE_BYTES = 1024 * 1024
 _SITE_SCHEMA = SiteSchema()
 
 
@@ -28,11 +31,13 @@ def load_site(path: Path, base_url: str | None = None) -> Site:
     """Read and validate site.yaml (``base_url`` overrides its own); raises SiteError."""
     name = path.name
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_SITE_BYTES)
     except OSError as exc:
         raise SiteError([Problem(name, "file", f"cannot read: {exc.strerror or exc}")]) from None
+    except ContentError as exc:
+        raise SiteError([Problem(name, exc.field, exc.message)]) from None
     try:
-        data = load_yaml(raw.decode("utf-8"))
+        data = load_yaml(raw.decode("utf-8"), "site", MAX_SITE_BYTES, 2 * MAX_NODES)
     except UnicodeDecodeError as exc:
         raise SiteError([Problem(name, "file", f"not UTF-8 text (byte {exc.start})")]) from None
     except ContentError as exc:
@@ -42,7 +47,7 @@ def load_site(path: Path, base_url: str | None = None) -> Site:
     try:
         d = _SITE_SCHEMA.load(data)
     except ValidationError as exc:
-        raise SiteError([Problem(name, f, m) for f, m in all_errors(exc.messages)]) from None
+        raise SiteError([Problem(name, bounded(f, 100), bounded(m)) for f, m in all_errors(exc.messages)]) from None
     base = (base_url or d["base_url"]).rstrip("/")
     return Site(
         title=markdown.plain(d["title"]),
