@@ -21,7 +21,7 @@ from . import db
 
 log = logging.getLogger("feedsvc.content")
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
-PARSER_VERSION = "9"
+PARSER_VERSION = "10"
 MEMORY = ":memory:"
 #: The writer's page cache (KiB): a reload touches the same few index pages again and again.
 WRITER_CACHE_KB = 32768
