@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import time
 import warnings
 
 # Metrics (feedsvc/metrics.py): every process writes its samples to files in this
@@ -98,6 +99,49 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
 
     for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
         signal.signal(signum, stop)
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """A gevent worker asked to stop gracefully first answers every connection waiting in the listen queue.
+
+    gunicorn's gevent worker closes its listening socket about a second after SIGTERM; the
+    master has closed its own copy already, so connections the kernel had queued but no
+    worker had accepted yet were reset (under keep-alive load, every one of them). Here
+    SIGTERM leaves the worker accepting and serving until the queue is empty (Linux
+    reports its length in TCP_INFO), within half the graceful timeout; then it stops as
+    before, finishing what it accepted.
+    """
+    if not type(worker).__module__.startswith("gunicorn.workers.ggevent"):
+        return
+    import signal
+
+    import gevent
+
+    def drain_then_stop() -> None:
+        deadline = time.monotonic() + worker.cfg.graceful_timeout / 2
+        while time.monotonic() < deadline and any(_queued(s) for s in worker.sockets):
+            gevent.sleep(0.05)
+        worker.alive = False
+
+    def stop(signum, frame):  # type: ignore[no-untyped-def]
+        gevent.spawn(drain_then_stop)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _queued(listener) -> int:  # type: ignore[no-untyped-def]
+    """How many connections wait in a listening TCP socket's accept queue (0 where the OS does not say)."""
+    import socket
+    import struct
+
+    if getattr(listener, "FAMILY", socket.AF_INET) not in (socket.AF_INET, socket.AF_INET6) or not hasattr(socket,
+                                                                                                         "TCP_INFO"):
+        return 0
+    try:
+        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    except OSError:
+        return 0
+    return int(struct.unpack_from("I", info, 24)[0])  # tcpi_unacked: the accept queue's length on a listener
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

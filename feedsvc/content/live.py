@@ -165,6 +165,11 @@ class LiveIndex:
             self._header = index.header
             return index
 
+    @property
+    def last_header(self) -> Header | None:
+        """What the last state this process read said (None before the first read)."""
+        return self._header
+
     def _publish_status(self, index: Index) -> None:
         if self.loader.database.writer:
             self.status.write(list(index.degraded))
@@ -304,11 +309,11 @@ class LiveIndex:
                 conn, file_id = self._pool.pop()
                 self._ids[id(conn)] = file_id
                 return conn
-        conn = _open_reader(path) if current is not None and current == self._reading else None
-        if conn is None:
+        another = _open_reader(path) if current is not None and current == self._reading else None
+        if another is None:
             raise ContentUnavailable(f"index database {path} cannot be read now")
-        self._ids[id(conn)] = current
-        return conn
+        self._ids[id(another)] = current
+        return another
 
     def _release(self, conn: sqlite3.Connection) -> None:
         with self._pool_lock:
