@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from flask import Blueprint, Response, jsonify
@@ -22,7 +23,8 @@ def healthz() -> Response:
     """
     try:
         idx = current_index()
-    except ServiceUnavailable:
+        return _answer(idx.degraded, idx.version, len(idx.posts), idx.problems)
+    except (ServiceUnavailable, sqlite3.Error):
         live = state().live
         last = live.last_header
         reasons = [*(live.status.read() or ()), f"index database {live.loader.database.path} cannot be read in this "
@@ -30,7 +32,6 @@ def healthz() -> Response:
         if last is None:
             return _answer(reasons, "", 0, ())
         return _answer(reasons, last.version, last.total, last.problems)
-    return _answer(idx.degraded, idx.version, len(idx.posts), idx.problems)
 
 
 def _answer(reasons: Sequence[str], version: str, posts: int, problems: Sequence[Problem]) -> Response:

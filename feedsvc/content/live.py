@@ -340,7 +340,12 @@ class LiveIndex:
         looks at them all.
         """
         with self._lock:
-            old = self._pin() if self._listeners else self._index
+            old = self._index
+            if self._listeners:
+                try:
+                    old = self._pin()
+                except sqlite3.Error:  # the file at the path is gone or broken: this reload rebuilds it
+                    pass
             t0 = time.monotonic()
             with self._memory_lock:
                 new = self.loader.load(paths=paths)
