@@ -340,12 +340,7 @@ class LiveIndex:
         looks at them all.
         """
         with self._lock:
-            old = self._index
-            if self._listeners:
-                try:
-                    old = self._pin()
-                except sqlite3.Error:  # the file at the path is gone or broken: this reload rebuilds it
-                    pass
+            old = self._pin(self._index) if self._listeners else self._index
             t0 = time.monotonic()
             with self._memory_lock:
                 new = self.loader.load(paths=paths)
@@ -355,7 +350,7 @@ class LiveIndex:
             changed = new.version != old.version
             if changed:
                 log.info("content reloaded: %d posts, version %s", len(new.posts), new.version)
-                pinned = self._pin()
+                pinned = self._pin(new)
                 for listener in self._listeners:
                     try:
                         listener(old, pinned)
@@ -368,13 +363,20 @@ class LiveIndex:
                 log.exception("reload listener failed")
         return new
 
-    def _pin(self) -> Index:
+    def _pin(self, fallback: Index) -> Index:
         """The content as it is now, held still whatever later reloads write, for as long as it is referenced.
 
         Listeners (WebSub) compare the states before and after a reload in a background
         thread: each gets its own connection in a read transaction (WAL keeps its snapshot),
-        closed when the Index is dropped.
+        closed when the Index is dropped. ``fallback`` when the file at the path cannot be
+        opened now (deleted, its directory taken away: a reload rebuilds it or reports it).
         """
+        try:
+            return self._pinned()
+        except sqlite3.Error:
+            return fallback
+
+    def _pinned(self) -> Index:
         from . import db
 
         if self.loader.database.path == MEMORY:
