@@ -99,6 +99,27 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
 
     for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
         signal.signal(signum, stop)
+    _large_blocks_to_the_os()
+
+
+def _large_blocks_to_the_os() -> None:
+    """Rendered bodies of 128 KiB and more get their own mappings, returned to the OS when freed.
+
+    glibc raises its mmap threshold (up to 32 MiB) the first time such a block is freed, so
+    later bodies (feeds, API pages: 100-500 KiB) came from the heap, and every eviction from
+    the render cache left holes there: under mixed load a worker kept growing past the
+    cache's byte budget (bench/NOTES.md, worker memory). A fixed threshold keeps it flat.
+    """
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.util.find_library("c")
+    if libc is None:
+        return
+    try:
+        ctypes.CDLL(libc).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD (glibc); elsewhere the call fails
+    except (OSError, AttributeError):
+        pass
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
