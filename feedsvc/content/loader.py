@@ -74,6 +74,7 @@ class Loader:
         self._full_scan_due = True
         #: The last load could not apply what it found (retried at the next reload, see ``due``).
         self.failed = False
+        self._db_fault: str | None = None
         #: Why the last load could not write the database (a full disk), or None.
         self.unwritable: str | None = None
 
@@ -91,6 +92,7 @@ class Loader:
         if not self.database.try_become_writer():
             return read_header(self.conn, self.database.path, owner=self.database)
         fault, rebuild = self.database.fault()
+        self._db_fault = fault
         if rebuild:
             assert fault is not None
             return self._rebuild(progress, fault)
@@ -106,10 +108,11 @@ class Loader:
     def due(self) -> bool:
         """Whether the next reload must run even if no content file changed.
 
-        The last one failed (its changes are still to apply), or the database file is not as
-        this process left it (deleted, replaced, damaged, or its directory taken away).
+        The last one failed (its changes are still to apply), found the database at fault (to
+        see whether that is over), or the file is not as this process left it (deleted,
+        replaced, damaged, or its directory taken away).
         """
-        return self.failed or self.database.moved()
+        return self.failed or self._db_fault is not None or self.database.moved()
 
     def _rebuild(self, progress: Progress | None, fault: str) -> Index:
         """Build the database afresh beside the broken one and put it in place once complete.
