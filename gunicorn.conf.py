@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import time
 import warnings
 
 # Metrics (feedsvc/metrics.py): every process writes its samples to files in this
@@ -103,6 +104,72 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     # Outbound deliveries leave from the writer process only, never a request worker: an app
     # loaded after this fork (preload_app off) reads this and never starts the outbox sender.
     os.environ["FEEDSVC_REQUEST_WORKER"] = "true"
+    _large_blocks_to_the_os()
+
+
+def _large_blocks_to_the_os() -> None:
+    """Rendered bodies of 128 KiB and more get their own mappings, returned to the OS when freed.
+
+    glibc raises its mmap threshold (up to 32 MiB) the first time such a block is freed, so
+    later bodies (feeds, API pages: 100-500 KiB) came from the heap, and every eviction from
+    the render cache left holes there: under mixed load a worker kept growing past the
+    cache's byte budget (bench/NOTES.md, worker memory). A fixed threshold keeps it flat.
+    """
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.util.find_library("c")
+    if libc is None:
+        return
+    try:
+        ctypes.CDLL(libc).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD (glibc); elsewhere the call fails
+    except (OSError, AttributeError):
+        pass
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """A gevent worker asked to stop gracefully first answers every connection waiting in the listen queue.
+
+    gunicorn's gevent worker closes its listening socket about a second after SIGTERM; the
+    master has closed its own copy already, so connections the kernel had queued but no
+    worker had accepted yet were reset (under keep-alive load, every one of them). Here
+    SIGTERM leaves the worker accepting and serving until the queue is empty (Linux
+    reports its length in TCP_INFO), within half the graceful timeout; then it stops as
+    before, finishing what it accepted.
+    """
+    from gunicorn.workers.ggevent import GeventWorker
+
+    if not isinstance(worker, GeventWorker):  # feedsvc.serving's fair worker included
+        return
+    import signal
+
+    import gevent
+
+    def drain_then_stop() -> None:
+        deadline = time.monotonic() + worker.cfg.graceful_timeout / 2
+        while time.monotonic() < deadline and any(_queued(s) for s in worker.sockets):
+            gevent.sleep(0.05)
+        worker.alive = False
+
+    def stop(signum, frame):  # type: ignore[no-untyped-def]
+        gevent.spawn(drain_then_stop)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _queued(listener) -> int:  # type: ignore[no-untyped-def]
+    """How many connections wait in a listening TCP socket's accept queue (0 where the OS does not say)."""
+    import socket
+    import struct
+
+    if getattr(listener, "FAMILY", socket.AF_INET) not in (socket.AF_INET, socket.AF_INET6) or not hasattr(socket,
+                                                                                                         "TCP_INFO"):
+        return 0
+    try:
+        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    except OSError:
+        return 0
+    return int(struct.unpack_from("I", info, 24)[0])  # tcpi_unacked: the accept queue's length on a listener
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ header, RFC 9110 §15.5.6); elsewhere errors stay HTML. A marshmallow Validation
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .canonical_json import to_json
-from .extensions import state
+from .extensions import state, unavailable
 
 #: Path prefixes whose errors are JSON.
 JSON_PREFIXES = ("/api", "/feeds")
@@ -136,6 +137,12 @@ def init_app(app: Flask) -> None:
             if name in own.headers:
                 resp.headers[name] = own.headers[name]
         return resp
+
+    @app.errorhandler(sqlite3.Error)
+    def _database(exc: sqlite3.Error) -> Any:
+        # The index database failed under a request (a file damaged while running): the
+        # writer rebuilds it at its next reload, so the client is asked to retry shortly.
+        return _http_error(unavailable(f"index database: {exc}"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, g, has_request_context
 from flask_caching import Cache
+from werkzeug.exceptions import ServiceUnavailable
 
-from .content import Index, LiveIndex
+from .content import ContentUnavailable, Index, LiveIndex
+from .content.live import RETRY_AFTER
 
 if TYPE_CHECKING:  # the modules that fill these fields import this one
     from flask_compress import Compress
@@ -73,16 +75,29 @@ def current_index() -> Index:
     A reload landing mid-request must not give one view two snapshots (say, a page count
     from the old one and items from the new), nor file a body under the wrong version:
     the request reads through one read transaction, ended by ``end_snapshot``.
+    When no good state of the database can be read (it is being rebuilt), the request is
+    answered 503 with Retry-After.
     """
-    if has_request_context():
-        index = g.get("feedsvc_index")
-        if index is None:
-            snapshot = state().live.snapshot()
-            index = snapshot.__enter__()
-            g.feedsvc_snapshot = snapshot
-            g.feedsvc_index = index
-        return index
-    return state().live.current
+    try:
+        if has_request_context():
+            index = g.get("feedsvc_index")
+            if index is None:
+                snapshot = state().live.snapshot()
+                index = snapshot.__enter__()
+                g.feedsvc_snapshot = snapshot
+                g.feedsvc_index = index
+            return index
+        return state().live.current
+    except ContentUnavailable as exc:
+        raise unavailable(str(exc)) from exc
+
+
+def unavailable(reason: str) -> ServiceUnavailable:
+    """The 503 answered while the content cannot be read (a database being rebuilt): retried shortly."""
+    error = ServiceUnavailable("the content is being reloaded; retry shortly", retry_after=RETRY_AFTER)
+    error.description = "the content is being reloaded; retry shortly"
+    current_app.logger.warning("answering 503: %s", reason)
+    return error
 
 
 def end_snapshot(exc: BaseException | None = None) -> None:

@@ -73,8 +73,8 @@ def _redirect() -> Response | None:
     exc = request.routing_exception
     if isinstance(exc, RequestRedirect):  # any method: werkzeug would redirect it too
         return _router_redirect(exc)
-    if request.method not in ("GET", "HEAD"):
-        return None
+    if request.method not in ("GET", "HEAD") or request.endpoint == "health.healthz":
+        return None  # /healthz answers whatever state the content is in
     site = current_index().site
     if not site.redirects:
         return None

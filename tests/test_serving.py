@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class Server:
     """gunicorn -c gunicorn.conf.py wsgi:app with extra environment, stdout+stderr to a file."""
 
-    def __init__(self, content: Path, out: Path, workers: int = 2, **env: str) -> None:
+    def __init__(self, content: Path, out: Path, workers: int = 2, prefix: tuple[str, ...] = (), **env: str) -> None:
         self.port = free_port()
         self.out = out
         full = {**os.environ, "FEEDSVC_CONTENT_DIR": str(content), "FEEDSVC_RELOAD_INTERVAL": "0",
@@ -39,7 +39,7 @@ class Server:
             if name not in env:
                 full.pop(name, None)
         self._fh = out.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                                      cwd=ROOT, env=full, stdout=self._fh, stderr=subprocess.STDOUT)
         for _ in range(300):
             if self.proc.poll() is not None:

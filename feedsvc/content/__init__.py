@@ -3,7 +3,7 @@
 from .errors import ContentError
 from .index import Index
 from .lists import PostList
-from .live import LiveIndex
+from .live import ContentUnavailable, LiveIndex
 from .loader import Loader, load_index
 from .model import Attachment, Author, Category, CategoryInfo, Event, Post, Problem, Site, Tag, TagInfo
 from .paging import Page
@@ -12,7 +12,7 @@ from .queries import Query
 from .site import SiteError, load_site
 
 __all__ = [
-    "Attachment", "Author", "Category", "CategoryInfo", "ContentError", "Event", "Index", "LiveIndex",
+    "Attachment", "Author", "Category", "CategoryInfo", "ContentError", "ContentUnavailable", "Event", "Index", "LiveIndex",
     "Loader", "Page", "Post", "PostList", "Problem", "Query", "Site", "SiteError", "Tag", "TagInfo",
     "load_index", "load_site", "parse_post",
 ]

@@ -2,8 +2,16 @@
 
 Only one process writes a database: a lock file beside it (``flock``) keeps a second
 writer off; a process that cannot take the lock only reads. A corrupt, foreign or deleted
-file is rebuilt; a directory that cannot be written falls back to ``/dev/shm``, then to
-this process's memory, each fallback named in ``problems`` (reported as degraded).
+file is rebuilt; a directory that cannot be written, or a disk too small for the first
+load, falls back to ``/dev/shm``, then to this process's memory, each fallback named in
+``problems`` (reported as degraded).
+
+While running, the file at the path is checked before every reload (``fault``): a file
+deleted, replaced, truncated or overwritten is rebuilt beside it and renamed into place
+only once it is complete, so readers go on reading the last good file until then; a
+directory that cannot be reached is reported and the open connection kept. Forked
+children (gunicorn workers) close their copy of the lock file, so the writer can always
+take it again.
 """
 
 from __future__ import annotations
@@ -25,6 +33,10 @@ PARSER_VERSION = "10"
 MEMORY = ":memory:"
 #: The writer's page cache (KiB): a reload touches the same few index pages again and again.
 WRITER_CACHE_KB = 32768
+#: Every open Database of this process, so a forked child can drop the writer's lock (see ``_after_fork``).
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+#: What a forked child inherited from its parent's databases: never used nor closed in the child.
+_INHERITED: list[Any] = []
 
 
 class Database:
@@ -39,6 +51,134 @@ class Database:
         self._held.append(self.conn)
         self._finalizer = weakref.finalize(self, _close_all, self._held)
         self._inode = self._file_id()
+        self._sig = self._stat_sig()
+        #: Set around a fork whose child writes for this process (``Loader.load_in_child``).
+        self.keep_lock_in_child = False
+        self._rebuilding: tuple[sqlite3.Connection, str, list[Any], Any] | None = None
+        _OPEN.add(self)
+
+    def _stat_sig(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def settled(self) -> None:
+        """Note the file as this process left it (after a reload): any later change is someone else's."""
+        if self.writer and self.path != MEMORY:
+            sig = self._stat_sig()
+            if sig is not None:
+                self._sig = sig
+
+    def moved(self) -> bool:
+        """Whether the file at our path is not as this process left it (cheap: one stat)."""
+        return self.path != MEMORY and self.writer and self._stat_sig() != self._sig
+
+    def fault(self) -> tuple[str | None, bool]:
+        """What is wrong with the file at our path, and whether it must be rebuilt.
+
+        (None, False): all is well. A directory that cannot be reached keeps the open
+        connection (the file is still good); a deleted, replaced, truncated or corrupt
+        file is rebuilt.
+        """
+        if self.path == MEMORY or not self.writer:
+            return None, False
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"index database {self.path} was deleted", True
+        except OSError as exc:
+            return (f"index database {self.path} cannot be reached ({exc.strerror or exc}): "
+                    "serving the last good content", False)
+        if (st.st_dev, st.st_ino) != self._inode:
+            return f"index database {self.path} was replaced", True
+        if (st.st_ino, st.st_size, st.st_mtime_ns) == self._sig:
+            return None, False
+        damage = _damage(self.path)  # written by someone else: still a good database?
+        if damage is not None:
+            return f"index database {self.path} is damaged ({damage})", True
+        self._sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return None, False
+
+    def begin_rebuild(self) -> None:
+        """Start a new, empty database beside the file (renamed over it by ``finish_rebuild``)."""
+        building = self.path + ".rebuild"
+        for suffix in ("", "-wal", "-shm"):
+            Path(building + suffix).unlink(missing_ok=True)
+        conn = self._prepare(db.connect(building))
+        self._rebuilding = (self.conn, building, self._held, self._finalizer)
+        self.conn = conn
+        self._held = [conn]
+        self._finalizer = weakref.finalize(self, _close_all, self._held)
+
+    def abandon_rebuild(self) -> None:
+        """The rebuild failed (a full disk, a directory taken away): go on with the old connection."""
+        if self._rebuilding is None:
+            return
+        old, building, held, finalizer = self._rebuilding
+        self._rebuilding = None
+        self._finalizer()
+        self.conn, self._held, self._finalizer = old, held, finalizer
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                Path(building + suffix).unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def finish_rebuild(self) -> None:
+        """Put the complete new database in place of the old one, in one rename; readers move to it."""
+        assert self._rebuilding is not None
+        old, building, held, finalizer = self._rebuilding
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._finalizer()  # the last connection: SQLite folds its WAL into the file and removes it
+        for suffix in ("-wal", "-shm"):  # the old file's: they must never pair with the new one
+            Path(self.path + suffix).unlink(missing_ok=True)
+        os.replace(building, self.path)
+        self._rebuilding = None
+        for thing in held:
+            if thing is not self._lock_file:
+                thing.close()
+        finalizer.detach()
+        self.conn = self._prepare(db.connect(self.path))
+        self._held = [self.conn] + ([self._lock_file] if self._lock_file is not None else [])
+        self._finalizer = weakref.finalize(self, _close_all, self._held)
+        self._inode = self._file_id()
+        self._sig = self._stat_sig()
+
+    def fall_back(self, reason: str) -> None:
+        """This location cannot take the content (a disk too small): use the next fallback, empty."""
+        log.error("index database %s cannot hold the content (%s): falling back", self.path, reason)
+        self.problems.append(f"index database {self.path} cannot hold the content ({reason})")
+        self._finalizer()
+        self._lock_file = None
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                Path(self.path + suffix).unlink(missing_ok=True)
+            except OSError:
+                pass
+        tmpfs = self._tmpfs_path()
+        self.path = tmpfs if tmpfs is not None else MEMORY
+        self._held = []
+        self.conn = self._open()
+        if self.path == tmpfs:
+            self.problems.append(f"index database kept in memory at {tmpfs} (tmpfs)")
+        self._held.append(self.conn)
+        self._finalizer = weakref.finalize(self, _close_all, self._held)
+        self._inode = self._file_id()
+        self._sig = self._stat_sig()
+
+    def _after_fork(self) -> None:
+        """In a forked child: drop the parent's lock (the child only reads) and never close its connection."""
+        if self.keep_lock_in_child:
+            return
+        self._finalizer.detach()
+        _INHERITED.extend(thing for thing in self._held if thing is not self._lock_file)
+        if self._lock_file is not None:
+            self._lock_file.close()  # the parent still holds the lock through its own descriptor
+            self._lock_file = None
+        self._held = []
+        self._finalizer = weakref.finalize(self, _close_all, self._held)
 
     def _file_id(self) -> tuple[int, int] | None:
         try:
@@ -46,24 +186,6 @@ class Database:
         except OSError:
             return None
         return st.st_dev, st.st_ino
-
-    def replaced(self) -> bool:
-        """Whether the file at our path is no longer the one we write (deleted or replaced meanwhile)."""
-        return self.path != MEMORY and self.writer and self._file_id() != self._inode
-
-    def rebuild(self, delete: bool) -> None:
-        """Start again with a new, empty database at our path (``delete``: remove what is there first)."""
-        self._finalizer()
-        self._lock_file = None
-        if delete and self.path != MEMORY:
-            for suffix in ("", "-wal", "-shm"):
-                Path(self.path + suffix).unlink(missing_ok=True)
-        self.problems = []
-        self._held = []
-        self.conn = self._open()
-        self._held.append(self.conn)
-        self._finalizer = weakref.finalize(self, _close_all, self._held)
-        self._inode = self._file_id()
 
     def _open(self) -> sqlite3.Connection:
         if self.path == MEMORY:
@@ -152,6 +274,34 @@ def corrupt(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text)
 
 
+def _damage(path: str) -> str | None:
+    """Why the database file at ``path`` cannot serve (read through a fresh read-only connection), or None."""
+    try:
+        conn = db.connect(path, readonly=True)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        check = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if check is None or check[0] != "ok":
+            return f"integrity check: {check[0] if check else 'no answer'}"
+        if conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone() is None:
+            return "it holds no content"
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        conn.close()
+    return None
+
+
 def _close_all(held: list[Any]) -> None:
     for thing in held:
         thing.close()
+
+
+def _after_fork() -> None:
+    for database in list(_OPEN):
+        database._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -6,6 +6,10 @@ Readers take a pooled connection per request, open a read transaction (one consi
 snapshot for the whole request) and notice a new content state by one primary-key read;
 workers are never re-forked. Faults the writer cannot record in the database (a full
 disk) reach the readers through a small shared memory block made before the fork.
+
+Readers open the file read-only (they never create nor write it) and keep reading the
+file they have while the one at the path is missing, unreachable or not yet complete: a
+deleted or replaced file is still theirs until the writer puts a good one in place.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ ReloadListener = Callable[[Index, float, bool], None]
 FULL_SCAN_EVERY = 60.0
 #: Reader connections kept per process (more requests at once wait for one).
 POOL_SIZE = 8
-#: How long a reader waits for a writer's first load of an empty database (seconds).
+#: How long a reader waits for another writer's first load of an empty database (seconds).
 FIRST_LOAD_WAIT = 600.0
+#: Seconds a client is asked to wait when no good database can be read at all (HTTP Retry-After).
+RETRY_AFTER = 2
 #: Connections inherited from a parent process: never used nor closed in the child (closing
 #: one would let SQLite act on the parent's locks and WAL), kept referenced for good.
 _INHERITED: list[object] = []
@@ -51,6 +57,27 @@ def _file_id(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def _open_reader(path: str) -> sqlite3.Connection | None:
+    """A read-only connection to the database at ``path`` if it holds content, else None."""
+    from . import db
+
+    try:
+        conn = db.connect(path, readonly=True)
+    except sqlite3.Error:
+        return None
+    try:
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'site'").fetchone() is not None:
+            return conn
+    except sqlite3.Error:
+        pass
+    conn.close()
+    return None
+
+
+class ContentUnavailable(Exception):
+    """No good state of the database can be read in this process right now (answered 503, retried)."""
 
 
 class Status:
@@ -112,23 +139,37 @@ class LiveIndex:
         self._pool_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(POOL_SIZE)
         self._ids: dict[int, tuple[int, int] | None] = {}
+        #: The database file this process's readers read (the newest good one seen at the path).
+        self._reading: tuple[int, int] | None = None
         self._memory_lock = threading.RLock()
         self._header: Header | None = None
         self._index = self._first_load(progress)
 
     def _first_load(self, progress: Progress | None) -> Index:
         deadline = time.monotonic() + FIRST_LOAD_WAIT
+        database = self.loader.database
         while True:
             try:
                 index = self.loader.load_in_child(progress)
             except LookupError:
+                if database.writer and database.path != MEMORY:  # our own first load could not be written
+                    database.fall_back(self.loader.unwritable or "the first load could not be written")
+                    continue
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)  # another process writes the first load of this database
                 continue
+            if self.loader.unwritable is not None and database.path != MEMORY:
+                database.fall_back(self.loader.unwritable)  # a disk too small for the whole index
+                continue
             self._publish_status(index)
             self._header = index.header
             return index
+
+    @property
+    def last_header(self) -> Header | None:
+        """What the last state this process read said (None before the first read)."""
+        return self._header
 
     def _publish_status(self, index: Index) -> None:
         if self.loader.database.writer:
@@ -148,9 +189,11 @@ class LiveIndex:
                 return self._fresh(self.loader.conn)
         from . import db
 
-        conn = db.connect(self.loader.database.path)
-        conn.execute("PRAGMA query_only = ON")
-        return self._fresh(conn, owner=conn)
+        try:
+            conn = db.connect(self.loader.database.path, readonly=True)
+            return self._fresh(conn, owner=conn)
+        except sqlite3.Error as exc:
+            raise ContentUnavailable(f"index database {self.loader.database.path} cannot be read ({exc})") from exc
 
     def version(self) -> str:
         """The current content version, from one primary-key read (the fast path asks on every request)."""
@@ -158,9 +201,18 @@ class LiveIndex:
         if self.loader.database.path == MEMORY:
             with self._memory_lock:
                 return self._fresh(self.loader.conn).version
-        conn = self._acquire()
+        try:
+            conn = self._acquire()
+        except ContentUnavailable:
+            if self._header is None:
+                raise
+            return self._header.version  # the last good state's (cached answers of it stay valid)
         try:
             return self._fresh(conn).version
+        except sqlite3.Error:
+            if self._header is None:
+                raise
+            return self._header.version
         finally:
             self._release(conn)
 
@@ -179,13 +231,27 @@ class LiveIndex:
             return
         conn = self._acquire()
         try:
-            conn.execute("BEGIN")
             try:
-                yield self._fresh(conn)
+                conn.execute("BEGIN")
+                index = self._fresh(conn)
+            except sqlite3.Error as exc:
+                self._rollback(conn)
+                raise ContentUnavailable(f"index database {self.loader.database.path} cannot be read ({exc})") from exc
+            try:
+                yield index
             finally:
-                conn.execute("COMMIT")
+                self._rollback(conn)
         finally:
             self._release(conn)
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """End a read transaction, whatever state the file is in."""
+        if conn.in_transaction:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                pass
 
     def _fresh(self, conn: sqlite3.Connection, owner: object = None) -> Index:
         owner = owner if owner is not None else self
@@ -217,32 +283,46 @@ class LiveIndex:
             self._pool = []
             self._slots = threading.BoundedSemaphore(POOL_SIZE)
             self._ids = {}
+            self._reading = None
             self._pool_pid = os.getpid()
         self._pool_lock = threading.Lock()
 
     def _pooled(self) -> sqlite3.Connection:
-        """A reader connection to the database file that is at the path now (it may have been rebuilt)."""
-        from . import db
+        """A reader connection to the newest good database file.
 
+        A new file at the path (rebuilt, replaced) is used once it holds content; until then,
+        and while the path is missing or unreachable, the connections to the file read so
+        far go on serving it (an unlinked file stays readable while open).
+        """
         path = self.loader.database.path
         current = _file_id(path)
         with self._pool_lock:
-            while self._pool:
+            if current is not None and current != self._reading:
+                fresh = _open_reader(path)
+                if fresh is not None:
+                    for old, _ in self._pool:
+                        old.close()  # the file it reads was deleted or replaced
+                    self._pool = []
+                    self._reading = current
+                    self._ids[id(fresh)] = current
+                    return fresh
+            if self._pool:
                 conn, file_id = self._pool.pop()
-                if file_id == current:
-                    self._ids[id(conn)] = file_id
-                    return conn
-                conn.close()  # the file it reads was deleted or replaced
-        conn = db.connect(path)
-        conn.execute("PRAGMA query_only = ON")
-        self._ids[id(conn)] = current
-        return conn
+                self._ids[id(conn)] = file_id
+                return conn
+        another = _open_reader(path) if current is not None and current == self._reading else None
+        if another is None:
+            raise ContentUnavailable(f"index database {path} cannot be read now")
+        self._ids[id(another)] = current
+        return another
 
     def _release(self, conn: sqlite3.Connection) -> None:
         with self._pool_lock:
             file_id = self._ids.pop(id(conn), None)
-            if self._pool_pid == os.getpid():
+            if self._pool_pid == os.getpid() and file_id == self._reading:
                 self._pool.append((conn, file_id))
+            elif self._pool_pid == os.getpid():
+                conn.close()  # it reads a file another one has replaced
         self._slots.release()
 
     # -- the writer --------------------------------------------------------------------------
@@ -261,7 +341,7 @@ class LiveIndex:
         looks at them all.
         """
         with self._lock:
-            old = self._pin() if self._listeners else self._index
+            old = self._pin(self._index) if self._listeners else self._index
             t0 = time.monotonic()
             with self._memory_lock:
                 new = self.loader.load(paths=paths)
@@ -271,7 +351,7 @@ class LiveIndex:
             changed = new.version != old.version
             if changed:
                 log.info("content reloaded: %d posts, version %s", len(new.posts), new.version)
-                pinned = self._pin()
+                pinned = self._pin(new)
                 for listener in self._listeners:
                     try:
                         listener(old, pinned)
@@ -284,13 +364,20 @@ class LiveIndex:
                 log.exception("reload listener failed")
         return new
 
-    def _pin(self) -> Index:
+    def _pin(self, fallback: Index) -> Index:
         """The content as it is now, held still whatever later reloads write, for as long as it is referenced.
 
         Listeners (WebSub) compare the states before and after a reload in a background
         thread: each gets its own connection in a read transaction (WAL keeps its snapshot),
-        closed when the Index is dropped.
+        closed when the Index is dropped. ``fallback`` when the file at the path cannot be
+        opened now (deleted, its directory taken away: a reload rebuilds it or reports it).
         """
+        try:
+            return self._pinned()
+        except sqlite3.Error:
+            return fallback
+
+    def _pinned(self) -> Index:
         from . import db
 
         if self.loader.database.path == MEMORY:
@@ -298,7 +385,7 @@ class LiveIndex:
             with self._memory_lock:
                 self.loader.conn.backup(conn)
         else:
-            conn = db.connect(self.loader.database.path)
+            conn = db.connect(self.loader.database.path, readonly=True)
             conn.execute("BEGIN")  # WAL: this transaction keeps seeing the state it started in
         return read_header(conn, self.loader.database.path, owner=conn)
 
@@ -353,10 +440,11 @@ class LiveIndex:
         self._watcher = None
         self.loader.pace_by_clock = True  # reloads never date a change ahead of the clock
         last_full = time.monotonic()
+        pending: set[str] = set()  # changes reported but not yet applied (a reload failed)
         try:
             while not self._stop.wait(self.interval):
+                paths: set[str] | None = None
                 try:
-                    paths: set[str] | None = None
                     due = time.monotonic() - last_full >= FULL_SCAN_EVERY
                     if watcher is None and self.watch and due:
                         watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
@@ -367,12 +455,16 @@ class LiveIndex:
                             log.warning("content changes: watching failed (%s); rescanning until it works again", exc)
                             watcher.close()
                             watcher = None
-                        if paths is not None and not paths:
-                            continue  # the kernel saw nothing change: nothing to look at
+                        if paths is not None:
+                            paths |= pending
+                            if not paths and not self.loader.due():
+                                continue  # the kernel saw nothing change, the database is as we left it
                     if paths is None:
                         last_full = time.monotonic()
                     self.refresh(paths)
+                    pending = set(paths or ()) if self.loader.failed else set()
                 except Exception:  # keep serving the last good content whatever happens
+                    pending |= paths or set()
                     log.exception("content reload failed; serving the last good content")
         finally:
             if watcher is not None:

@@ -81,6 +81,11 @@ class Loader:
         #: Wait for the clock rather than date a change ahead of it (the reload thread sets it;
         #: an explicit ``load`` never waits, and two within one second date the second ahead).
         self.pace_by_clock = False
+        #: The last load could not apply what it found (retried at the next reload, see ``due``).
+        self.failed = False
+        self._db_fault: str | None = None
+        #: Why the last load could not write the database (a full disk), or None.
+        self.unwritable: str | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -95,22 +100,61 @@ class Loader:
         """
         if not self.database.try_become_writer():
             return read_header(self.conn, self.database.path, owner=self.database)
-        if self.database.replaced():
-            log.error("index database %s was deleted or replaced: rebuilding it from the content", self.database.path)
-            self.database.rebuild(delete=False)
-            self._full_scan_due = True
+        fault, rebuild = self.database.fault()
+        self._db_fault = fault
+        if rebuild:
+            assert fault is not None
+            return self._rebuild(progress, fault)
         try:
-            return self._load(progress, paths)
+            index = self._load(progress, paths, fault)
         except sqlite3.DatabaseError as exc:
             if not corrupt(exc):
                 raise
-            log.error("index database %s is damaged (%s): rebuilding it from the content", self.database.path, exc)
-            self.database.rebuild(delete=True)
-            self._full_scan_due = True
-            return self._load(progress, None)
+            return self._rebuild(progress, f"index database {self.database.path} is damaged ({exc})")
+        self.database.settled()
+        return index
 
-    def _load(self, progress: Progress | None, paths: Iterable[str] | None) -> Index:
-        self.degraded = list(self.database.problems)
+    def due(self) -> bool:
+        """Whether the next reload must run even if no content file changed.
+
+        The last one failed (its changes are still to apply), found the database at fault (to
+        see whether that is over), or the file is not as this process left it (deleted,
+        replaced, damaged, or its directory taken away).
+        """
+        return self.failed or self._db_fault is not None or self.database.moved()
+
+    def _rebuild(self, progress: Progress | None, fault: str) -> Index:
+        """Build the database afresh beside the broken one and put it in place once complete.
+
+        Readers keep the last good state meanwhile; when the rebuild fails too (a full disk, a
+        directory taken away) the old connection goes on serving, degraded, retried next reload.
+        """
+        log.error("%s: rebuilding it from the content", fault)
+        self._full_scan_due = True
+        try:
+            self.database.begin_rebuild()
+            self._load(progress, None)
+            if not self.failed:
+                self.database.finish_rebuild()
+                self.degraded = list(self.database.problems)
+                return read_header(self.conn, self.database.path, self.degraded, owner=self.database)
+            fault = f"{fault}; rebuilding it failed ({'; '.join(self.degraded)})"
+        except (OSError, sqlite3.Error, LookupError) as exc:
+            fault = f"{fault}; rebuilding it failed ({exc})"
+        self.database.abandon_rebuild()
+        self.failed = True
+        self._full_scan_due = True
+        reason = f"{fault} (serving the last good content; retried every reload)"
+        self.degraded = [*self.database.problems, reason]
+        if reason not in self._reported:
+            self._reported.add(reason)
+            log.error("content degraded: %s", reason)
+        return read_header(self.conn, self.database.path, self.degraded, owner=self.database)
+
+    def _load(self, progress: Progress | None, paths: Iterable[str] | None, fault: str | None = None) -> Index:
+        self.degraded = list(self.database.problems) + ([fault] if fault else [])
+        self.failed = False
+        self.unwritable = None
         site, site_changed = self._load_site()
         self.degraded += [str(p) for p in self._site_problems]
         if site_changed or self._full_scan_due:
@@ -120,6 +164,7 @@ class Loader:
         except OSError as exc:
             self.degraded.append(f"content directory unreadable: {exc} (serving the last good content)")
             self._full_scan_due = True
+            self.failed = True
             self._write_status()
         except sqlite3.Error as exc:
             self._rollback()
@@ -127,7 +172,9 @@ class Loader:
                 raise
             self.degraded.append(f"index database cannot be written: {exc} (serving the last good content; "
                                  "retried every reload)")
+            self.unwritable = str(exc)
             self._full_scan_due = True
+            self.failed = True
             self._write_status()
         for reason in self.degraded:
             if reason not in self._reported:
@@ -148,7 +195,11 @@ class Loader:
                 or not hasattr(os, "fork")):
             return self.load(progress)
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        self.database.keep_lock_in_child = True  # the child writes for this process
+        try:
+            pid = os.fork()
+        finally:
+            self.database.keep_lock_in_child = False
         if pid == 0:  # the child: its own connection, the parent's lock; never returns
             status = 1
             try:
@@ -160,7 +211,7 @@ class Loader:
                     os.write(write_end, b"[]")
                 except SiteError as exc:
                     os.write(write_end, orjson.dumps([[p.path, p.field, p.message] for p in exc.problems]))
-                status = 0
+                status = 2 if self.failed else 0  # a failed load is done again here, to report it
             finally:
                 os._exit(status)
         os.close(write_end)
@@ -173,6 +224,7 @@ class Loader:
         if problems:
             raise SiteError(problems)
         self._full_scan_due = False  # the child just scanned everything
+        self.database.settled()  # the child's writes are this process's own
         return self.load(progress, paths=())  # site.yaml and the state the child committed
 
     def _rollback(self) -> None:
