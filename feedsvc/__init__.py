@@ -17,7 +17,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask.json.provider import DefaultJSONProvider
 
-    from . import api, cli, errors, export, fastpath, feeds, health, http, logs, metrics, ratelimit, redirects, security, web
+    from . import (
+        api,
+        cli,
+        discover,
+        errors,
+        export,
+        fastpath,
+        feeds,
+        health,
+        http,
+        logs,
+        metrics,
+        ratelimit,
+        redirects,
+        security,
+        web,
+    )
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache, end_snapshot
@@ -66,6 +82,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(discover.bp)
+    app.register_blueprint(feeds.event_bp)
     fastpath.init_app(app)  # repeats of a served document skip Flask
     metrics.wrap(app)  # outermost: every request counted and given its log id
     return app

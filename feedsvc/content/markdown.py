@@ -36,7 +36,8 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "ol": {"start"},
     "li": {"value"},
 }
-_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+#: Link schemes the body sanitiser keeps (and the only ones a URL field may use).
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
 #: Prefixes urlsplit would find a scheme in: the common case, without parsing the URL.
 _ABSOLUTE = ("https://", "http://", "mailto:")
 _URL_ATTRS = {("a", "href"), ("img", "src"), ("blockquote", "cite"), ("q", "cite"),
@@ -157,7 +158,7 @@ def render(markdown: str, base_url: str) -> str:
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         attribute_filter=_filter,
-        url_schemes=_URL_SCHEMES,
+        url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
     )

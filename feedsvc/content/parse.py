@@ -74,6 +74,9 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
             location=markdown.plain(e["location"]) if e["location"] else None,
             url=e["url"],
             timezone=e["timezone"],
+            attendance=e["attendance"],
+            registration_url=e["registration_url"],
+            languages=tuple(dict.fromkeys(e["languages"])),
         )
     # RFC 4151 tag URI from the frozen authority and the date as written: a new domain
     # or base_url never re-issues a post.
@@ -91,6 +94,7 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         lang=d["lang"] or site.language,
         source=source,
         image=markdown.absolute_url(d["image"], base) if d["image"] else None,
+        image_alt=markdown.plain(d["image_alt"]) if d["image_alt"] else None,
         attachments=tuple(
             Attachment(markdown.absolute_url(a["url"], base), a["mime_type"], a["size_in_bytes"],
                        markdown.plain(a["title"]) if a["title"] else None)

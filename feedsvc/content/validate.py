@@ -14,10 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from . import markdown
 from .markdown import plain
 from .slugs import slug_problem
 
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
+TWITTER_RE = re.compile(r"^@?[A-Za-z0-9_]{1,15}\Z")
+#: Event attendance modes (schema.org eventAttendanceMode).
+ATTENDANCE = ("online", "offline", "mixed")
+#: Schemes a URL field may use: the web ones the body sanitiser also allows.
+URL_SCHEMES = {"http", "https"} & markdown.URL_SCHEMES
 AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?\Z")
 
 
@@ -143,6 +149,8 @@ class SiteSchema(Schema):
         validate=validate.Length(min=1, error="declare at least one category"),
     )
     websub_hub = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    twitter = fields.Str(load_default=None, validate=validate.Regexp(
+        TWITTER_RE, error="must be a Twitter/X handle such as '@inpud' (letters, digits, '_', at most 15)"))
     redirects = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
 
     @validates("permalink")
@@ -193,6 +201,10 @@ class EventSchema(Schema):
     location = fields.Str(load_default=None)
     url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
     timezone = fields.Str(load_default=None, validate=_zone)
+    attendance = fields.Str(load_default=None, validate=validate.OneOf(ATTENDANCE))
+    registration_url = fields.Url(load_default=None, schemes=URL_SCHEMES, require_tld=False)
+    languages = fields.List(fields.Str(validate=_lang), load_default=list,
+                            validate=validate.Length(max=50, error="at most 50 languages"))
 
 
 class PostSchema(Schema):
@@ -214,6 +226,7 @@ class PostSchema(Schema):
     lang = fields.Str(load_default=None, validate=_lang)
     draft = fields.Bool(load_default=False, truthy={True}, falsy={False})
     image = fields.Str(load_default=None, validate=_text)
+    image_alt = fields.Str(load_default=None, validate=_text)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
     event = fields.Nested(EventSchema, load_default=None)
     id = fields.Str(load_default=None, validate=_text)

@@ -26,6 +26,7 @@ from ..extensions import current_index, state
 from ..negotiation import prefers_html
 from . import atom, icalendar, jsonfeed, opml, rss, websub
 from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
+from .postevent import bp as event_bp  # noqa: F401  (registered by create_app)
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
