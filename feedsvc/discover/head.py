@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import current_app
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -64,5 +64,8 @@ def discovery_head(ctx: Context) -> Markup:
     if page.post is not None and ctx.get("embeddable", True):
         oembed = [{"type": "application/json+oembed", "href": urls.oembed(site, page.url, "json")},
                   {"type": "text/xml+oembed", "href": urls.oembed(site, page.url, "xml")}]
-    return Markup(render_template("discover/head.html", metas=metas(card), jsonld=script_text(graph(page)),
-                                  oembed=oembed, title=page.title))
+    # The bare template, not render_template: a nested Flask render would run the page's
+    # context processors again (and reset its language) in the middle of the page.
+    template = current_app.jinja_env.get_template("discover/head.html")
+    return Markup(template.render(metas=metas(card), jsonld=script_text(graph(page)), oembed=oembed,
+                                  title=page.title))
