@@ -252,7 +252,8 @@ def test_any_title_and_body_stay_text(site: Any, make_app: Any, title: str, body
             resp = c.get(url.replace("%", "%25"))
             assert resp.status_code == 200, url
             tree = parse(resp)
-            assert not tree.xpath("//script[not(@src) and not(@type='application/ld+json')] | //main//img[@onerror] | //style | //*[@style]"), url
+            assert not tree.xpath("//script[not(@src) and not(@type='application/ld+json')] | //main//img[@onerror] "
+                                  "| //style | //*[@style]"), url
             if post is not None and url != "/embed":
                 shown = [text(h) for h in tree.xpath("//main//h1 | //main//h3")]
                 assert " ".join(post.title.split()) in shown, url
