@@ -44,7 +44,9 @@ ASSETS = ("site.css", "site.js", "embed-builder.js", "icon.svg", "embed-card.css
 
 def asset_urls(site: Site) -> list[str]:
     """Absolute URLs of every static file the HTML pages reference (with their ?v= hash)."""
-    return [urls.absolute(site, asset_url(name)) for name in ASSETS]
+    # The shipped icon stands in only for a site that declares none (base.html).
+    names = [name for name in ASSETS if not (name == "icon.svg" and site.icon)]
+    return [urls.absolute(site, asset_url(name)) for name in names]
 
 
 #: What a page view hands to ``_render``: (Last-Modified, template context), built on a miss only.
