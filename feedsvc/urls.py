@@ -47,13 +47,15 @@ def permalink(site: Site, post: Post) -> str:
 
 
 def scope_path(kind: str = "all", slug: str | None = None) -> str:
-    """Path prefix of a feed scope: '/feeds', '/feeds/categories/x', '/feeds/tags/y'."""
+    """Path prefix of a feed scope: '/feeds', '/feeds/categories/x', '/feeds/tags/y', '/feeds/languages/ru'."""
     if kind == "all":
         return "/feeds"
     if kind == "category":
         return f"/feeds/categories/{seg(slug or '')}"
     if kind == "tag":
         return f"/feeds/tags/{seg(slug or '')}"
+    if kind == "language":
+        return f"/feeds/languages/{seg(slug or '')}"
     raise ValueError(kind)
 
 
@@ -139,8 +141,3 @@ def sitemap_index(site: Site) -> str:
 def sitemap(site: Site, kind: str, number: int) -> str:
     """One child sitemap of the index."""
     return absolute(site, f"/sitemaps/{seg(kind)}-{number}.xml")
-
-
-def language_feed(site: Site, fmt: str, lang: str) -> str:
-    """Path-style URL of one language's feed."""
-    return absolute(site, f"/feeds/languages/{seg(lang)}/{FEED_FILES[fmt]}")

@@ -233,11 +233,10 @@ def language_page(lang: str) -> BaseResponse:
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(lang=lang)
         name = i18n.language_name(lang)
-        params: dict[str, object] = {"lang": lang}
         return idx.query_last_modified(lang=lang), dict(
             title=name, title_lang=lang, description="", kind=_("Language"),  # the language's own name
-            alternates=discovery(site, title=name, params=params), canonical=urls.language_page(site, lang),
-            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, params=params),
+            alternates=discovery(site, "language", lang, name), canonical=urls.language_page(site, lang),
+            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, "language", lang),
             languages=languages(idx, page),
         )
 

@@ -39,6 +39,8 @@ def _variants(old: Index, new: Index) -> Iterator[tuple[str, str | None, str | N
     for kind, slug in scopes:
         for lang in langs:
             yield kind, slug, lang
+    for lang in langs[1:]:  # each language's path-style feed (/feeds/languages/<lang>/)
+        yield "language", lang, None
 
 
 def _fingerprint(index: Index, fmt: str, kind: str, slug: str | None, lang: str | None,
