@@ -152,7 +152,8 @@ def post_page(slug: str) -> BaseResponse:
                      "end": ev.end, "end_text": i18n.human_datetime(ev.end, lang) if ev.end else "",
                      "location": ev.location, "url": ev.url, "timezone": ev.timezone, "mode": ev.mode,
                      "registration_url": ev.registration_url or ev.url,
-                     "languages": [(code, i18n.language_name(code, lang)) for code in ev.languages],
+                     # Interface words: named in the page's language, like the labels around them.
+                     "languages": [i18n.language_name(code, i18n.page_language(lang)) for code in ev.languages],
                      "ics": urls.event_calendar(site, post)}
         cats = []
         for c in post.categories:

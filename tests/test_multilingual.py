@@ -284,6 +284,39 @@ def test_feed_browser_view_marks_english_words_on_a_page_without_a_catalog(clien
     assert not ru.xpath("//main//*[@lang]")  # Russian words on a Russian page: nothing to mark
 
 
+def test_english_words_in_a_post_without_a_catalog_are_marked_english(site: SiteTree, make_app: Any) -> None:
+    event = {"start": "2021-04-12T14:00:00+02:00", "location": "维也纳", "languages": ["fr", "ru"]}
+    site.post("zh-event", "正文。", title="会外活动", lang="zh", date="2021-04-05", updated="2021-04-07", tags=["AI"],
+              event=event)
+    site.post("fr-event", "Texte.", title="Événement", lang="fr", date="2021-04-05", tags=["AI"],
+              event={**event, "location": "Vienne", "languages": ["en", "ru"]})
+    client = make_app().test_client()
+    doc = page(client, "/posts/zh-event")
+    article = doc.xpath("//article")[0]
+    assert article.get("lang") == "zh"
+
+    def lang_of(el: Any) -> str:
+        return next(a.get("lang") for a in el.iterancestors(None) if a.get("lang")) if el.get("lang") is None \
+            else el.get("lang")
+
+    english = {"Categories", "Home", "updated", "Event details", "When", "Where", "Attendance", "In person",
+               "Interpretation", "French, Russian", "Add this event to your calendar", "Tags"}
+    seen = set()
+    for el in article.iter():
+        text = (el.text or "").strip()
+        if text in english:  # every interface word inside the zh article is marked lang="en"
+            assert lang_of(el) == "en", text
+            seen.add(text)
+    assert seen == english - {"Categories"}
+    assert lang_of(doc.xpath("//nav[@class='crumbs']")[0]) == "en"  # its aria-label too
+    assert lang_of(doc.xpath("//h1")[0]) == lang_of(doc.xpath("//div[@class='content']")[0]) == "zh"
+    assert lang_of(doc.xpath("//dd[time]")[0]) == "zh"  # the date is written in the post's language
+    fr = page(client, "/posts/fr-event")
+    assert fr.getroottree().getroot().get("lang") == "fr" and not fr.xpath("//main//*[@lang='fr']")
+    interpretation = fr.xpath("//dt[.='Interprétation']/following-sibling::dd[1]")[0]
+    assert (interpretation.text, interpretation.get("lang")) == ("Anglais, Russe", None)
+
+
 def test_embed_builder_and_widget_script_carry_the_catalogs(client: Any) -> None:
     doc = page(client, "/embed")
     options = {o.get("value"): o.text for o in doc.xpath("//select[@id='embed-lang']/option")}

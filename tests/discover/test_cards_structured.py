@@ -139,7 +139,9 @@ def test_seed_side_event(site, make_app) -> None:
     assert ev["eventStatus"] == "https://schema.org/EventScheduled"
     # The page shows the new fields and links the single-event calendar.
     doc = lxml.html.fromstring(resp.data)
-    assert doc.xpath("//section[@class='event']//span[@lang]/@lang") == ["fr", "ru", "es"]
+    # The interpretation languages are named in the page's language (interface words, not French or Russian text).
+    assert doc.xpath("//section[@class='event']//dt[.='Interpretation']/following-sibling::dd[1]/text()") == [
+        "French, Russian, Spanish"]
     assert doc.xpath("//section[@class='event']//a[@type='text/calendar']/@href") == [
         f"{BASE}/posts/side-event/event.ics"]
 
