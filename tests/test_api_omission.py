@@ -44,7 +44,8 @@ def posts(draw: Any) -> Post:
                 categories=tuple(draw(st.lists(_slug, max_size=3))),
                 tags=tuple(draw(st.lists(st.builds(Tag, slug=_slug, label=_text), max_size=3))),
                 summary=draw(_text), author=draw(_authors), lang=draw(st.sampled_from(["en", "fr", "pt-BR"])),
-                source="posts/x.md", image=draw(_opt_text), image_alt=draw(_opt_text), attachments=tuple(draw(st.lists(_attachments, max_size=3))),
+                source="posts/x.md", image=draw(_opt_text), image_alt=draw(_opt_text),
+                attachments=tuple(draw(st.lists(_attachments, max_size=3))),
                 event=draw(st.none() | _events), content_html=draw(_text))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import lxml.etree
 import lxml.html
 import micawber
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 from usp.tree import sitemap_tree_for_homepage
 from werkzeug.serving import make_server
@@ -183,3 +186,42 @@ def test_event_ics_is_one_vevent_with_its_zone(site, make_app) -> None:
     assert "Europe/Vienna" in {str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")}
     assert "fr, ru, es" in str(events[0]["description"])
     assert client.get("/posts/orig/event.ics").status_code == 404
+
+
+_HOSTILE = ('"', "'", "<", ">", "&", "&amp;", "</script>", "<!--", "]]>", "<b>x</b>", "</blockquote>", "</iframe>",
+            "{{ x }}", "\u202e", "مرحبا", "政策")
+_words = st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=12)
+hostile_text = st.lists(st.sampled_from(_HOSTILE) | _words, min_size=1, max_size=6).map(" ".join).map(lambda s: "t " + s)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=hostile_text, summary=hostile_text, alt=hostile_text)
+def test_hostile_titles_and_summaries_survive_oembed_and_the_embed_card(site, make_app, title: str, summary: str,
+                                                                        alt: str) -> None:
+    """JSON, XML and the embed page carry the text itself: parsed back, it is what the editor wrote."""
+    site.write_site(title=summary)  # the provider name is text too
+    site.post("hostile", "Body.", title=title, summary=summary, image="/img/a.png", image_alt=alt)
+    # A fresh index database per example (the previous one would serve the previous post).
+    app = make_app(INDEX_PATH=str(site.root.parent / f"index-{os.urandom(6).hex()}.sqlite3"))
+    client = app.test_client()
+    url = "https://news.example.org/posts/hostile"
+    as_json = client.get("/oembed", query_string={"url": url, "format": "json"})
+    assert as_json.status_code == 200 and as_json.mimetype == "application/json"
+    data = json.loads(as_json.data)
+    assert (data["title"], data["provider_name"]) == (title, summary)
+    as_xml = client.get("/oembed", query_string={"url": url, "format": "xml"})
+    root = lxml.etree.fromstring(as_xml.data)
+    assert (root.findtext("title"), root.findtext("provider_name")) == (title, summary)
+    assert root.findtext("html") == data["html"]
+    # The html member: one blockquote whose link says the title and whose text holds the summary.
+    frag = lxml.html.fragment_fromstring(data["html"], create_parent="div")
+    assert [el.tag for el in frag] == ["blockquote", "iframe"] and not frag.xpath("//script")
+    assert [p.text_content() for p in frag.xpath("//blockquote/p")] == [title, summary, f"— {summary}"]
+    assert frag.xpath("//iframe/@title") == [title]
+    card = client.get("/posts/hostile/embed")
+    doc = lxml.html.fromstring(card.data)
+    assert doc.xpath("//h1")[0].text_content() == title
+    assert doc.xpath("//p[@class='card-summary']")[0].text_content() == summary
+    assert doc.xpath("//img/@alt") == [alt]
+    assert doc.findtext(".//title") == f"{title} · {summary}"
+    assert not doc.xpath("//script")
