@@ -49,13 +49,12 @@ def write(index: Index, fmt: str = "atom") -> bytes:
                          htmlUrl=scope.html_url, language=scope.lang or site.language,
                          version="RSS2" if fmt == "rss" else LABELS[fmt])
 
-    def group(title: str, members: list[tuple[str, str | None]]) -> etree._Element | None:
-        if not members:
-            return None
-        parent = etree.SubElement(body, "outline", text=title, title=title)
-        for kind, slug in members:
-            outline(parent, kind, slug)
-        return parent
+    def group(title: str, members: list[tuple[str, str | None]]) -> None:
+        # A group outline (no type) holding one feed outline per member; none when there are no members.
+        if members:
+            parent = etree.SubElement(body, "outline", text=title, title=title)
+            for kind, slug in members:
+                outline(parent, kind, slug)
 
     categories: list[tuple[str, str | None]] = [("category", info.category.slug) for info in index.categories]
     languages: list[tuple[str, str | None]] = [("language", lang) for lang in index.languages] \
