@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import (
         api,
         cli,
+        discover,
         errors,
         export,
         fastpath,
@@ -83,6 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(discover.bp)
+    app.register_blueprint(feeds.event_bp)
     fastpath.init_app(app)  # repeats of a served document skip Flask
     metrics.wrap(app)  # outermost: every request counted and given its log id
     return app

@@ -19,7 +19,7 @@ from .canonical_json import to_json
 from .extensions import state, unavailable
 
 #: Path prefixes whose errors are JSON.
-JSON_PREFIXES = ("/api", "/feeds")
+JSON_PREFIXES = ("/api", "/feeds", "/oembed")
 #: Headers of an HTTPException's own response worth keeping (Allow on 405, Retry-After on 429/503).
 _KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
 

@@ -12,6 +12,9 @@ from flask import Flask, Response
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
+#: The embed card's policy: the same, except that any site may frame it (oEmbed's iframe).
+EMBED_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
+
 #: On every response.
 COMMON: tuple[tuple[str, str], ...] = (
     # Browsers must not guess a script out of a feed or JSON body.
@@ -32,8 +35,10 @@ def add_headers(resp: Response) -> Response:
     for name, value in COMMON:
         resp.headers.setdefault(name, value)
     if resp.mimetype in ("text/html", "application/xhtml+xml"):
+        embeddable = resp.headers.get("Content-Security-Policy") == EMBED_CSP
         for name, value in HTML:
-            resp.headers.setdefault(name, value)
+            if not (embeddable and name == "X-Frame-Options"):  # the embed card alone may be framed
+                resp.headers.setdefault(name, value)
     return resp
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from .content import Index, Post, Site
 
+#: Where the static files the pages link to live.
+STATIC = Path(__file__).parent / "static"
 #: Feed format -> file name under a feed scope.
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "ics": "calendar.ics"}
 
@@ -42,13 +47,15 @@ def permalink(site: Site, post: Post) -> str:
 
 
 def scope_path(kind: str = "all", slug: str | None = None) -> str:
-    """Path prefix of a feed scope: '/feeds', '/feeds/categories/x', '/feeds/tags/y'."""
+    """Path prefix of a feed scope: '/feeds', '/feeds/categories/x', '/feeds/tags/y', '/feeds/languages/ru'."""
     if kind == "all":
         return "/feeds"
     if kind == "category":
         return f"/feeds/categories/{seg(slug or '')}"
     if kind == "tag":
         return f"/feeds/tags/{seg(slug or '')}"
+    if kind == "language":
+        return f"/feeds/languages/{seg(slug or '')}"
     raise ValueError(kind)
 
 
@@ -102,3 +109,35 @@ def home(site: Site) -> str:
 def api(site: Site, path: str, params: dict[str, object] | None = None) -> str:
     """Absolute URL under /api/v1 (``path`` starts with '/')."""
     return absolute(site, f"/api/v1{path}", params)
+
+
+@lru_cache(maxsize=64)
+def asset_url(name: str) -> str:
+    """Root-relative URL of a static file with a content hash, so it can be cached for long."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{quote(name)}?v={digest}"
+
+
+def embed_page(site: Site, post: Post) -> str:
+    """The small card of a post that partners frame (oEmbed's iframe)."""
+    return absolute(site, f"/posts/{seg(post.slug)}/embed")
+
+
+def event_calendar(site: Site, post: Post) -> str:
+    """The single-event iCalendar file of an event post ("add to calendar")."""
+    return absolute(site, f"/posts/{seg(post.slug)}/event.ics")
+
+
+def oembed(site: Site, url: str, fmt: str = "json") -> str:
+    """The oEmbed endpoint's answer for ``url`` in ``fmt`` (oembed.com §2.2)."""
+    return absolute(site, "/oembed", {"format": fmt, "url": url})
+
+
+def sitemap_index(site: Site) -> str:
+    """The sitemap index (sitemaps.org)."""
+    return absolute(site, "/sitemap.xml")
+
+
+def sitemap(site: Site, kind: str, number: int) -> str:
+    """One child sitemap of the index."""
+    return absolute(site, f"/sitemaps/{seg(kind)}-{number}.xml")

@@ -9,14 +9,11 @@ or style, so they work under the strict CSP sent on HTML.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -31,7 +28,8 @@ bp = Blueprint("web", __name__)
 
 HTML = "text/html; charset=utf-8"
 JS = "text/javascript; charset=utf-8"
-STATIC = Path(__file__).parent / "static"
+STATIC = urls.STATIC
+asset_url = urls.asset_url
 #: Posts listed on the front page.
 HOME_POSTS = 10
 #: Tags shown on the front page (the most used ones).
@@ -41,19 +39,14 @@ HOME_TAGS = 40
 # -- helpers -------------------------------------------------------------------------------
 
 #: Static files the pages link to (an export must copy them with the pages).
-ASSETS = ("site.css", "site.js", "embed-builder.js")
+ASSETS = ("site.css", "site.js", "embed-builder.js", "icon.svg", "embed-card.css")
 
 
 def asset_urls(site: Site) -> list[str]:
     """Absolute URLs of every static file the HTML pages reference (with their ?v= hash)."""
-    return [urls.absolute(site, asset_url(name)) for name in ASSETS]
-
-
-@lru_cache(maxsize=64)
-def asset_url(name: str) -> str:
-    """Root-relative URL of a static file with a content hash, so it can be cached for long."""
-    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
-    return f"/static/{quote(name)}?v={digest}"
+    # The shipped icon stands in only for a site that declares none (base.html).
+    names = [name for name in ASSETS if not (name == "icon.svg" and site.icon)]
+    return [urls.absolute(site, asset_url(name)) for name in names]
 
 
 #: What a page view hands to ``_render``: (Last-Modified, template context), built on a miss only.
@@ -157,7 +150,11 @@ def post_page(slug: str) -> BaseResponse:
             ev = post.event
             event = {"start": ev.start, "start_text": i18n.human_datetime(ev.start, lang),
                      "end": ev.end, "end_text": i18n.human_datetime(ev.end, lang) if ev.end else "",
-                     "location": ev.location, "url": ev.url, "timezone": ev.timezone}
+                     "location": ev.location, "url": ev.url, "timezone": ev.timezone, "mode": ev.mode,
+                     "registration_url": ev.registration_url or ev.url,
+                     # Interface words: named in the page's language, like the labels around them.
+                     "languages": [i18n.language_name(code, i18n.page_language(lang)) for code in ev.languages],
+                     "ics": urls.event_calendar(site, post)}
         cats = []
         for c in post.categories:
             declared = site.category(c)
@@ -237,11 +234,10 @@ def language_page(lang: str) -> BaseResponse:
     def build() -> tuple[datetime, dict[str, Any]]:
         posts = idx.query(lang=lang)
         name = i18n.language_name(lang)
-        params: dict[str, object] = {"lang": lang}
         return idx.query_last_modified(lang=lang), dict(
             title=name, title_lang=lang, description="", kind=_("Language"),  # the language's own name
-            alternates=discovery(site, title=name, params=params), canonical=urls.language_page(site, lang),
-            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, params=params),
+            alternates=discovery(site, "language", lang, name), canonical=urls.language_page(site, lang),
+            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, "language", lang),
             languages=languages(idx, page),
         )
 
@@ -279,7 +275,8 @@ def _static_rep(name: str, mimetype: str,
 
 
 #: Static files are a fixed set shipped with the code: served from memory, never by path lookup.
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": JS, ".xsl": "text/xsl; charset=utf-8"}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": JS, ".xsl": "text/xsl; charset=utf-8",
+                ".svg": "image/svg+xml"}
 #: A URL naming the file's content hash (?v=) never changes meaning (RFC 8246 immutable).
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -31,7 +31,9 @@ _authors = st.builds(Author, name=_text, email=_opt_text, uri=_opt_text)
 _attachments = st.builds(Attachment, url=_text, mime_type=_text, size_in_bytes=st.none() | st.integers(0, 2**40),
                          title=_opt_text)
 _events = st.builds(Event, start=_when, end=st.none() | _when, location=_opt_text, url=_opt_text,
-                    timezone=_opt_text)
+                    timezone=_opt_text, attendance=st.none() | st.sampled_from(["online", "offline", "mixed"]),
+                    registration_url=_opt_text, languages=st.lists(st.sampled_from(["fr", "ru", "es"]), max_size=3)
+                    .map(tuple))
 _slug = st.text("abcdefghijklmnopqrstuvwxyz0123456789-é", min_size=1, max_size=12)
 
 
@@ -42,7 +44,8 @@ def posts(draw: Any) -> Post:
                 categories=tuple(draw(st.lists(_slug, max_size=3))),
                 tags=tuple(draw(st.lists(st.builds(Tag, slug=_slug, label=_text), max_size=3))),
                 summary=draw(_text), author=draw(_authors), lang=draw(st.sampled_from(["en", "fr", "pt-BR"])),
-                source="posts/x.md", image=draw(_opt_text), attachments=tuple(draw(st.lists(_attachments, max_size=3))),
+                source="posts/x.md", image=draw(_opt_text), image_alt=draw(_opt_text),
+                attachments=tuple(draw(st.lists(_attachments, max_size=3))),
                 event=draw(st.none() | _events), content_html=draw(_text))
 
 
@@ -59,10 +62,13 @@ def expected(post: Post) -> dict[str, Any]:
         date_published=post.date.isoformat(), date_modified=post.updated.isoformat(),
         categories=list(post.categories), tags=[{"tag": t.label, "slug": t.slug} for t in post.tags],
         author=_present(name=post.author.name, uri=post.author.uri), lang=post.lang, image=post.image,
+        image_alt=post.image_alt,
         attachments=[_present(url=a.url, mime_type=a.mime_type, size_in_bytes=a.size_in_bytes, title=a.title)
                      for a in post.attachments],
         event=None if ev is None else _present(start=ev.start.isoformat(), end=ev.end and ev.end.isoformat(),
-                                               location=ev.location, url=ev.url, timezone=ev.timezone),
+                                               location=ev.location, url=ev.url, timezone=ev.timezone,
+                                               attendance=ev.mode, registration_url=ev.registration_url,
+                                               languages=list(ev.languages) or None),
         links={"self": urls.api(SITE, f"/posts/{urls.seg(post.slug)}")},
         translations=[],  # always present; without an index there are none
     )

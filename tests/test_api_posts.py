@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 POST_KEYS = {"id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
              "date_modified", "categories", "tags", "author", "lang", "attachments", "links", "translations"}
-OPTIONAL_KEYS = {"image", "event"}
+OPTIONAL_KEYS = {"image", "image_alt", "event"}
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_post_with_event_tags_and_defaults(api: Any) -> None:
     p = api.get("/api/v1/posts/bravo").get_json()
     assert set(p) == POST_KEYS | {"event"}
     assert p["event"] == {"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00",
-                          "location": "Vienna"}
+                          "location": "Vienna", "attendance": "offline"}
     assert p["tags"] == [{"tag": "UN", "slug": "un"}]
     assert p["lang"] == "fr"
     assert p["date_modified"] == "2021-06-01T12:00:00+00:00"
@@ -294,3 +294,23 @@ def test_any_text_in_any_parameter_is_a_200_or_a_400_naming_it(api: Any, param: 
     assert r.status_code in (200, 400), r.data
     if r.status_code == 400:
         assert [d["name"] for d in r.get_json()["error"]["details"]] == [param]
+
+
+def test_image_alt_and_the_event_fields_are_added_members(site: Any, make_app: Any) -> None:
+    site.post("pic", "Body.", date="2021-03-01", image="/img/chart.png", image_alt='A chart: "<b>" & more')
+    site.post("plain", "Body.", date="2021-03-02", image="/img/bare.png")
+    site.post("meet", "Body.", date="2021-03-03", categories=["events"],
+              event={"start": "2021-04-12T14:00:00+02:00", "location": "Vienna", "url": "https://e.example.org/live",
+                     "registration_url": "https://e.example.org/register", "languages": ["fr", "ru", "es"]})
+    site.post("talk", "Body.", date="2021-03-04", categories=["events"],
+              event={"start": "2021-04-13T14:00:00+02:00", "location": "https://e.example.org/room"})
+    client = make_app().test_client()
+    posts = {p["slug"]: p for p in client.get("/api/v1/posts?per_page=10").get_json()["items"]}
+    assert posts["pic"]["image_alt"] == 'A chart: "<b>" & more'
+    assert "image_alt" not in posts["plain"] and posts["plain"]["image"].endswith("/img/bare.png")
+    assert posts["meet"]["event"]["attendance"] == "mixed"  # a place and a URL
+    assert posts["meet"]["event"]["registration_url"] == "https://e.example.org/register"
+    assert posts["meet"]["event"]["languages"] == ["fr", "ru", "es"]
+    assert posts["talk"]["event"] == {"start": "2021-04-13T14:00:00+02:00", "location": "https://e.example.org/room",
+                                      "attendance": "online"}  # no registration_url, no languages: absent
+    assert client.get("/api/v1/posts/pic").get_json()["image_alt"] == 'A chart: "<b>" & more'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 import feedparser
@@ -152,6 +154,11 @@ def test_xml_stylesheet_and_xslt_render(client):
         assert html.xpath("//input[@id='feed-url']/@value") == [f"{BASE}{path}"]
         assert "web feed" in "".join(html.xpath("//p[@class='notice']//text()"))
         assert "Side event" in html.xpath("//article//a/text()")
+        # Without feedsvc's f:human-date, dates print as the feed writes them (left to right).
+        dates = html.xpath("//article/p[@class='date']")
+        assert dates and all(d.get("dir") == "ltr" for d in dates)
+        for d in dates:  # Atom: the RFC 3339 date; RSS: the RFC 822 pubDate
+            assert date.fromisoformat(d.text) if "atom" in path else parsedate_to_datetime(d.text)
         css = html.xpath("//link[@rel='stylesheet']/@href")[0]
         with client.get(css) as r:
             assert r.status_code == 200 and r.mimetype == "text/css"

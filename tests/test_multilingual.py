@@ -205,9 +205,9 @@ def test_language_page_lists_that_languages_posts_and_feeds_in_it(client: Any) -
     assert doc.xpath("//h2[@id='posts-h']")[0].text == "منشوران"  # Arabic dual, from the catalog
     assert doc.xpath("//nav[@class='crumbs']/a")[0].text == "الرئيسية"
     feeds = doc.xpath("//input[@class='feed-url']/@value")
-    assert feeds == [f"{BASE}/feeds/{f}?lang=ar" for f in ("atom.xml", "rss.xml", "feed.json", "calendar.ics")]
+    assert feeds == [f"{BASE}/feeds/languages/ar/{f}" for f in ("atom.xml", "rss.xml", "feed.json", "calendar.ics")]
     alternates = doc.xpath("//head/link[@type='application/atom+xml']/@href")
-    assert alternates == [f"{BASE}/feeds/atom.xml?lang=ar"]
+    assert alternates == [f"{BASE}/feeds/languages/ar/atom.xml"]
     ru = page(client, "/languages/ru")
     assert ru.xpath("//h2[@id='posts-h']")[0].text == "2 публикации"
     r = client.get("/languages/AR")
@@ -226,6 +226,95 @@ def test_feed_browser_view_speaks_the_feeds_language(client: Any) -> None:
     articles = {a.xpath(".//h3")[0].text_content(): a for a in mixed.xpath("//article")}
     assert (articles["بيان السياسة"].get("lang"), articles["بيان السياسة"].get("dir")) == ("ar", "rtl")
     assert articles["Lone English post"].get("lang") is None
+
+
+@pytest.mark.parametrize("lang", ["fr", "ru", "ar", "zh"])
+def test_language_feeds_have_path_style_urls_and_the_pages_names(client: Any, lang: str) -> None:
+    name = {"fr": "Français", "ru": "Русский", "ar": "العربية", "zh": "中文"}[lang]
+    by_query = feedparser.parse(client.get(f"/feeds/atom.xml?lang={lang}").data)  # ?lang= keeps working
+    for file in ("atom.xml", "rss.xml"):
+        r = client.get(f"/feeds/languages/{lang}/{file}")
+        assert r.status_code == 200
+        parsed = feedparser.parse(r.data)
+        assert parsed.bozo == 0 and parsed.feed.title == f"Test Network: {name}"
+        assert [e.id for e in parsed.entries] == [e.id for e in by_query.entries] and parsed.entries
+        assert parsed.feed.language == lang if file == "rss.xml" else True
+    atom = etree.fromstring(client.get(f"/feeds/languages/{lang}/atom.xml").data)
+    a = "{http://www.w3.org/2005/Atom}"
+    assert atom.get("{http://www.w3.org/XML/1998/namespace}lang") == lang
+    assert [lk.get("href") for lk in atom.findall(f"{a}link[@rel='self']")] == [url(f"/feeds/languages/{lang}/atom.xml")]
+    assert atom.find(f"{a}link[@rel='alternate']").get("href") == url(f"/languages/{lang}")
+    archive = atom.find(f"{a}link[@rel='prev-archive']").get("href")
+    assert archive == url(f"/feeds/languages/{lang}/archive/2021/atom.xml")
+    assert client.get(archive.removeprefix(BASE)).status_code == 200
+    feed = client.get(f"/feeds/languages/{lang}/feed.json").get_json()
+    assert feed["title"] == f"Test Network: {name}" and feed["language"] == lang
+    assert client.get(f"/feeds/languages/{lang}/calendar.ics").mimetype == "text/calendar"
+    r = client.get(f"/feeds/languages/{lang.upper()}/rss.xml?page=1")
+    assert r.status_code == 308 and r.headers["Location"] == url(f"/feeds/languages/{lang}/rss.xml") + "?page=1"
+
+
+def test_language_feed_errors_are_json(client: Any) -> None:
+    r = client.get("/feeds/languages/de/atom.xml")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    r = client.get("/feeds/languages/fr/atom.xml?lang=ru")
+    assert r.status_code == 400 and r.get_json()["error"]["details"][0]["name"] == "lang"
+
+
+@pytest.mark.parametrize("lang,file,date", [("ru", "rss.xml", "3 апреля 2021\u202fг."), ("ar", "rss.xml", "4 أبريل 2021"),
+                                            ("ru", "atom.xml", "3 апреля 2021\u202fг."), ("fr", "rss.xml", "2 mars 2021"),
+                                            ("zh", "atom.xml", "2021年4月5日")])
+def test_feed_browser_view_prints_dates_in_the_pages_language(client: Any, lang: str, file: str, date: str) -> None:
+    r = client.get(f"/feeds/languages/{lang}/{file}", headers={"Accept": BROWSER})
+    doc = html.fromstring(r.data)
+    assert doc.getroottree().getroot().get("lang") == lang
+    dates = [p.text_content().strip() for p in doc.xpath("//article/p[@class='date']")]
+    assert date in dates and not any("GMT" in d or "+0" in d for d in dates)
+
+
+def test_feed_browser_view_marks_english_words_on_a_page_without_a_catalog(client: Any) -> None:
+    doc = html.fromstring(client.get("/feeds/languages/zh/atom.xml", headers={"Accept": BROWSER}).data)
+    assert doc.getroottree().getroot().get("lang") == "zh"
+    label = doc.xpath("//label[@for='feed-url']")[0]
+    assert (label.text, label.get("lang")) == ("Feed address", "en")
+    for el in doc.xpath("//p[@class='notice'] | //h2 | //nav[@class='paging']"):
+        assert el.get("lang") == "en", etree.tostring(el)
+    assert doc.xpath("//article")[0].get("lang") is None  # the post speaks the page's language, zh
+    ru = html.fromstring(client.get("/feeds/languages/ru/atom.xml", headers={"Accept": BROWSER}).data)
+    assert not ru.xpath("//main//*[@lang]")  # Russian words on a Russian page: nothing to mark
+
+
+def test_english_words_in_a_post_without_a_catalog_are_marked_english(site: SiteTree, make_app: Any) -> None:
+    event = {"start": "2021-04-12T14:00:00+02:00", "location": "维也纳", "languages": ["fr", "ru"]}
+    site.post("zh-event", "正文。", title="会外活动", lang="zh", date="2021-04-05", updated="2021-04-07", tags=["AI"],
+              event=event)
+    site.post("fr-event", "Texte.", title="Événement", lang="fr", date="2021-04-05", tags=["AI"],
+              event={**event, "location": "Vienne", "languages": ["en", "ru"]})
+    client = make_app().test_client()
+    doc = page(client, "/posts/zh-event")
+    article = doc.xpath("//article")[0]
+    assert article.get("lang") == "zh"
+
+    def lang_of(el: Any) -> str:
+        return next(a.get("lang") for a in el.iterancestors(None) if a.get("lang")) if el.get("lang") is None \
+            else el.get("lang")
+
+    english = {"Categories", "Home", "updated", "Event details", "When", "Where", "Attendance", "In person",
+               "Interpretation", "French, Russian", "Add this event to your calendar", "Tags"}
+    seen = set()
+    for el in article.iter():
+        text = (el.text or "").strip()
+        if text in english:  # every interface word inside the zh article is marked lang="en"
+            assert lang_of(el) == "en", text
+            seen.add(text)
+    assert seen == english - {"Categories"}
+    assert lang_of(doc.xpath("//nav[@class='crumbs']")[0]) == "en"  # its aria-label too
+    assert lang_of(doc.xpath("//h1")[0]) == lang_of(doc.xpath("//div[@class='content']")[0]) == "zh"
+    assert lang_of(doc.xpath("//dd[time]")[0]) == "zh"  # the date is written in the post's language
+    fr = page(client, "/posts/fr-event")
+    assert fr.getroottree().getroot().get("lang") == "fr" and not fr.xpath("//main//*[@lang='fr']")
+    interpretation = fr.xpath("//dt[.='Interprétation']/following-sibling::dd[1]")[0]
+    assert (interpretation.text, interpretation.get("lang")) == ("Anglais, Russe", None)
 
 
 def test_embed_builder_and_widget_script_carry_the_catalogs(client: Any) -> None:

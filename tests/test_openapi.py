@@ -35,11 +35,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def corpus_app(site: Any, make_app: Any) -> Any:
     """An app with posts that use every optional member (event, image, attachments, aliases)."""
     site.post("alpha", "Alpha *body*.", date="2021-03-01", tags=["UN", "Ação"], aliases=["old-alpha"],
-              image="/a.png", attachments=[{"url": "/a.pdf", "mime_type": "application/pdf", "title": "A"}])
+              image="/a.png", image_alt="A chart", attachments=[{"url": "/a.pdf", "mime_type": "application/pdf", "title": "A"}])
     site.post("bravo", date="2021-03-02T10:00:00+05:30", categories=["events"], lang="fr",
               author={"name": "B", "uri": "https://b.example.org/"},
               event={"start": "2021-04-01T10:00:00Z", "end": "2021-04-01T11:00:00Z", "location": "Online",
-                     "url": "https://example.org/e", "timezone": "Europe/Vienna"})
+                     "url": "https://example.org/e", "timezone": "Europe/Vienna", "attendance": "mixed",
+                     "registration_url": "https://example.org/register", "languages": ["fr", "ru"]})
     for i in range(25):
         site.post(f"filler-{i:02d}", f"Filler {i}.", date=f"2020-01-{i + 1:02d}", tags=[f"t{i % 3}"])
     return make_app(MAX_PER_PAGE=30)
@@ -74,9 +75,14 @@ def test_post_schema_matches_the_contract(spec: dict[str, Any]) -> None:
     post = spec["components"]["schemas"]["Post"]
     assert set(post["properties"]) == {
         "id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
-        "date_modified", "categories", "tags", "author", "lang", "image", "attachments", "event", "links",
+        "date_modified", "categories", "tags", "author", "lang", "image", "image_alt", "attachments", "event", "links",
         "translations"}
-    assert set(post["properties"]) - set(post["required"]) == {"image", "event"}
+    assert set(post["properties"]) - set(post["required"]) == {"image", "image_alt", "event"}
+    event = spec["components"]["schemas"]["Event"]
+    assert set(event["properties"]) == {"start", "end", "location", "url", "timezone", "attendance", "registration_url",
+                                        "languages"}
+    assert set(event["required"]) == {"start", "attendance"}
+    assert event["properties"]["attendance"]["enum"] == ["online", "offline", "mixed"]
     assert post["properties"]["translations"]["items"] == {"$ref": "#/components/schemas/Translation"}
     translation = spec["components"]["schemas"]["Translation"]
     assert set(translation["required"]) == set(translation["properties"]) == {"lang", "slug", "url", "title"}

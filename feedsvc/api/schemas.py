@@ -95,6 +95,17 @@ class EventSchema(_OmitNone):
     location = fields.Str()
     url = fields.Url()
     timezone = fields.Str(metadata={"description": "IANA zone the times were written in."})
+    attendance = fields.Str(required=True, attribute="mode", validate=validate.OneOf(["online", "offline", "mixed"]),
+                            metadata={"description": "How people attend: as the front matter's `attendance` says, "
+                                      "else online when the location is a URL (or empty with `url` set), offline "
+                                      "when it names a place, mixed when it names a place and `url` is set."})
+    registration_url = fields.Url(metadata={"description": "Where to register, when it is not `url`."})
+    languages = fields.List(fields.Str(), metadata={
+        "description": "Interpretation languages (language tags), in the editor's order; absent when none."})
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        value = super().get_attribute(obj, attr, default)
+        return default if attr == "languages" and not value else value  # no languages: the member is absent
 
 
 def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Field:
@@ -146,6 +157,7 @@ class PostSchema(_OmitNone):
     author = fields.Nested(AuthorSchema, required=True)
     lang = fields.Str(required=True)
     image = fields.Url()
+    image_alt = fields.Str(metadata={"description": "Text alternative of `image` (its `alt`), when the editor gave one."})
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
     event = fields.Nested(EventSchema)
     links = Computed(fields.Nested, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")},

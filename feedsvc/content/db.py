@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Post, Site, Tag
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -210,8 +210,8 @@ def post_data(post: Post) -> bytes:
         [[t.slug, t.label] for t in post.tags], post.summary, [a.name, a.email, a.uri], post.image,
         [[x.url, x.mime_type, x.size_in_bytes, x.title] for x in post.attachments],
         None if e is None else [dt_out(e.start), None if e.end is None else dt_out(e.end), e.location, e.url,
-                                e.timezone],
-        list(post.aliases), post.mtime_ns,
+                                e.timezone, e.attendance, e.registration_url, list(e.languages)],
+        list(post.aliases), post.mtime_ns, post.image_alt,
     ])
 
 
@@ -219,13 +219,15 @@ def post_from_row(source: str, slug: str, lang: str, translation_of: str | None,
                   text: str) -> Post:
     """The Post a row holds (plain values, built only for the rows a request needs)."""
     (pid, title, date, updated, cats, tags, summary, author, image, attachments, event, aliases,
-     mtime_ns) = orjson.loads(data)
+     mtime_ns, image_alt) = orjson.loads(data)
     return Post(
         id=pid, slug=slug, title=title, date=dt_in(date), updated=dt_in(updated), categories=tuple(cats),
         tags=tuple(Tag(s, label) for s, label in tags), summary=summary, author=Author(*author), lang=lang,
         source=source, image=image, attachments=tuple(Attachment(*x) for x in attachments),
         event=None if event is None else Event(dt_in(event[0]), None if event[1] is None else dt_in(event[1]),
-                                               event[2], event[3], event[4]),
+                                               event[2], event[3], event[4], event[5], event[6],
+                                               tuple(event[7])),
+        image_alt=image_alt,
         aliases=tuple(aliases), mtime_ns=mtime_ns, content_html=html, content_text=text,
         translation_of=translation_of,
     )
@@ -244,7 +246,7 @@ def site_data(site: Site) -> bytes:
         "language": site.language, "timezone": site.timezone, "author": [a.name, a.email, a.uri],
         "subtitle": site.subtitle, "icon": site.icon, "logo": site.logo, "rights": site.rights,
         "permalink": site.permalink, "categories": [[c.slug, c.title, c.description] for c in site.categories],
-        "websub_hub": site.websub_hub, "redirects": [list(r) for r in site.redirects],
+        "websub_hub": site.websub_hub, "twitter": site.twitter, "redirects": [list(r) for r in site.redirects],
     })
 
 
@@ -256,5 +258,6 @@ def site_from_data(data: bytes) -> Site:
         timezone=d["timezone"], author=Author(*d["author"]), subtitle=d["subtitle"], icon=d["icon"],
         logo=d["logo"], rights=d["rights"], permalink=d["permalink"],
         categories=tuple(Category(*c) for c in d["categories"]), websub_hub=d["websub_hub"],
+        twitter=d["twitter"],
         redirects=tuple((a, b) for a, b in d["redirects"]),
     )

@@ -56,6 +56,29 @@ class Event:
     url: str | None = None
     #: IANA zone name the start/end were written in, when the editor named one.
     timezone: str | None = None
+    #: 'online', 'offline' or 'mixed' as the editor wrote it (None: guessed from location and url).
+    attendance: str | None = None
+    #: Where to register, when it is not ``url``.
+    registration_url: str | None = None
+    #: Interpretation languages (language tags), in the editor's order.
+    languages: tuple[str, ...] = ()
+
+    @property
+    def mode(self) -> str:
+        """online, offline or mixed: ``attendance`` if set, else guessed.
+
+        Online when the location is a URL, or empty with ``url`` set; offline when it
+        names a place; mixed when it names a place and ``url`` is set.
+        """
+        if self.attendance:
+            return self.attendance
+        loc = (self.location or "").strip()
+        link = loc.lower().startswith(("https://", "http://"))
+        place = bool(loc) and not link
+        virtual = link or bool(self.url)
+        if place and virtual:
+            return "mixed"
+        return "online" if virtual else "offline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +98,8 @@ class Site:
     permalink: str | None = None
     categories: tuple[Category, ...] = ()
     websub_hub: str | None = None
+    #: The site's Twitter/X handle without '@' (``twitter:site``), if any.
+    twitter: str | None = None
     #: Retired path -> new path (or absolute URL), answered with 308.
     redirects: tuple[tuple[str, str], ...] = ()
 
@@ -112,6 +137,8 @@ class Post:
     #: Path of the source file relative to the content directory (posix form).
     source: str
     image: str | None = None
+    #: Text alternative of ``image`` (plain text).
+    image_alt: str | None = None
     attachments: tuple[Attachment, ...] = ()
     event: Event | None = None
     aliases: tuple[str, ...] = ()

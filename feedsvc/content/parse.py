@@ -84,6 +84,7 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         lang=d["lang"] or site.language,
         source=source,
         image=markdown.absolute_url(d["image"], base) if d["image"] else None,
+        image_alt=markdown.plain(d["image_alt"]) if d["image_alt"] else None,
         attachments=tuple(
             Attachment(markdown.absolute_url(a["url"], base), a["mime_type"], a["size_in_bytes"],
                        markdown.plain(a["title"]) if a["title"] else None)
@@ -114,7 +115,8 @@ def _event(e: dict[str, Any], site_tz: ZoneInfo) -> Event:
     if end is not None and end < start:
         raise ContentError("event.end", f"{end.isoformat()} is before the start, {start.isoformat()}")
     return Event(start=start, end=end, location=markdown.plain(e["location"]) if e["location"] else None,
-                 url=e["url"], timezone=e["timezone"])
+                 url=e["url"], timezone=e["timezone"], attendance=e["attendance"],
+                 registration_url=e["registration_url"], languages=tuple(dict.fromkeys(e["languages"])))
 
 
 #: What parsing one file gave: (problem or None, sha256 of its bytes, post or None for a draft).

@@ -66,5 +66,6 @@ def load_site(path: Path, base_url: str | None = None) -> Site:
             for slug, c in d["categories"].items()
         ),
         websub_hub=d["websub_hub"],
+        twitter=d["twitter"].lstrip("@") if d["twitter"] else None,
         redirects=tuple(sorted(d["redirects"].items())),
     )

@@ -17,6 +17,9 @@ from . import values
 from .slugs import slug_problem
 
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
+TWITTER_RE = re.compile(r"^@?[A-Za-z0-9_]{1,15}\Z")
+#: Event attendance modes (schema.org eventAttendanceMode).
+ATTENDANCE = ("online", "offline", "mixed")
 AUTHORITY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,\d{4}(?:-\d{2}(?:-\d{2})?)?\Z")
 
 
@@ -184,6 +187,8 @@ class SiteSchema(Schema):
         validate=validate.Length(min=1, error="declare at least one category"),
     )
     websub_hub = _http(load_default=None)
+    twitter = fields.Str(load_default=None, validate=validate.Regexp(
+        TWITTER_RE, error="must be a Twitter/X handle such as '@inpud' (letters, digits, '_', at most 15)"))
     redirects = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
 
     @validates("permalink")
@@ -234,6 +239,10 @@ class EventSchema(Schema):
     location = Text(values.LOCATION_MAX, load_default=None)
     url = _http(load_default=None)
     timezone = fields.Str(load_default=None, validate=_zone)
+    attendance = fields.Str(load_default=None, validate=validate.OneOf(ATTENDANCE))
+    registration_url = _http(load_default=None)
+    languages = fields.List(fields.Str(validate=_lang), load_default=list,
+                            validate=validate.Length(max=50, error="at most 50 languages"))
 
 
 class PostSchema(Schema):
@@ -255,6 +264,7 @@ class PostSchema(Schema):
     lang = fields.Str(load_default=None, validate=_lang)
     draft = fields.Bool(load_default=False, truthy={True}, falsy={False})
     image = Link(load_default=None)
+    image_alt = Text(values.TITLE_MAX, load_default=None)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
     event = fields.Nested(EventSchema, load_default=None)
     id = Text(values.ID_MAX, blank=False, load_default=None)

@@ -1,4 +1,4 @@
-"""Feed routes: Atom, RSS 2.0, JSON Feed 1.1, iCalendar and OPML, for all posts, categories, tags.
+"""Feed routes: Atom, RSS 2.0, JSON Feed 1.1, iCalendar and OPML, for all posts, categories, tags, languages.
 
 Views stay thin: parse args -> resolve the scope -> describe the document (``document``)
 -> write it (one writer per format) -> ``caching.render`` -> ``http.send``.
@@ -6,18 +6,15 @@ Views stay thin: parse args -> resolve the scope -> describe the document (``doc
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from lxml import etree
+from marshmallow import ValidationError
 from werkzeug.routing import RequestRedirect
 
-from .. import caching, http, i18n, urls
+from .. import caching, http, urls
 from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
 from ..caching import Representation
 from ..content import Index
@@ -27,6 +24,8 @@ from ..extensions import current_index
 from ..negotiation import prefers_html
 from . import atom, icalendar, jsonfeed, opml, rss
 from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
+from .postevent import bp as event_bp  # noqa: F401  (registered by create_app)
+from .preview import preview
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -40,6 +39,8 @@ SCOPES = {
     "all": ("", ("atom", "rss", "json", "ics")),
     "category": ("/categories/<slug>", ("atom", "rss", "json", "ics")),
     "tag": ("/tags/<slug>", ("atom", "rss", "json", "ics")),
+    # One language's posts: the path-style twin of ``/feeds/atom.xml?lang=<lang>`` (which keeps working).
+    "language": ("/languages/<slug>", ("atom", "rss", "json", "ics")),
 }
 ARCHIVE_FORMATS = ("atom", "rss", "json")
 #: Formats a browser renders through feed.xsl, and the type it is sent to browsers with.
@@ -74,32 +75,6 @@ def _representation(doc: FeedDoc, last_modified: datetime) -> Representation:
     return Representation(WRITERS[doc.fmt](doc), MEDIA_TYPES[doc.fmt], last_modified, headers=headers)
 
 
-_XSL = Path(__file__).resolve().parent.parent / "static" / "feed.xsl"
-_local = threading.local()
-
-
-@lru_cache(maxsize=1)
-def _stylesheet_doc() -> etree._ElementTree:
-    return etree.parse(str(_XSL))
-
-
-def _stylesheet() -> etree.XSLT:
-    # One compiled stylesheet per thread: lxml does not promise concurrent use of one XSLT.
-    xslt = getattr(_local, "xslt", None)
-    if xslt is None:
-        xslt = _local.xslt = etree.XSLT(_stylesheet_doc())
-    return xslt
-
-
-def preview(xml: bytes) -> bytes:
-    """The readable HTML page of an Atom/RSS document, by the same XSLT browsers would run."""
-    doc = etree.fromstring(xml, etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
-    # The page speaks the feed's language (Atom xml:lang, RSS channel/language).
-    lang = doc.get("{http://www.w3.org/XML/1998/namespace}lang") or doc.findtext("channel/language")
-    words = {name: etree.XSLT.strparam(text) for name, text in i18n.feed_page_strings(lang).items()}
-    return bytes(_stylesheet()(doc.getroottree(), **words)).lstrip()
-
-
 def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
     # Language tags are case-insensitive (BCP 47): ?lang=PT-br is the pt-BR feed, one URL and id.
     lang = args.get("lang")
@@ -112,6 +87,8 @@ def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index
     """The index, validated arguments, scope (404 when unknown) and browser flag of a feed request."""
     index = current_index()
     args = _canonical_lang(index, load(schema, request.args))
+    if kind == "language" and "lang" in args:
+        raise ValidationError({"lang": ["not accepted here: this feed's language is in its path"]})
     try:
         scope = resolve_scope(index, kind, slug)
     except FeedNotFound as exc:
@@ -158,7 +135,7 @@ def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> date
     """
     return index.query_last_modified(category=scope.slug if scope.kind == "category" else None,
                                      tag=scope.slug if scope.kind == "tag" else None,
-                                     lang=args.get("lang"), q=args.get("q"))
+                                     lang=args.get("lang") or scope.lang, q=args.get("q"))
 
 
 def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
@@ -196,15 +173,18 @@ for _kind, (_prefix, _formats) in SCOPES.items():
 
 
 @bp.url_value_preprocessor
-def _tag_by_name(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``): 308 to its slug's URL."""
+def _canonical_slug(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``), or a
+    language in another case (``/feeds/languages/RU/atom.xml``): 308 to the canonical URL."""
     given = (values or {}).get("slug")
-    if (values or {}).get("kind") != "tag" or given is None:
+    kind = (values or {}).get("kind")
+    if kind not in ("tag", "language") or given is None:
         return
     index = current_index()
-    slug = urls.canonical_tag(index, given)
+    slug: str | None = urls.canonical_tag(index, given) if kind == "tag" else index.canonical_lang(given)
     if slug is not None and slug != given:
-        rest = request.path.removeprefix(f"/feeds/tags/{given}")  # the document under the tag: /atom.xml, ...
+        prefix = "tags" if kind == "tag" else "languages"
+        rest = request.path.removeprefix(f"/feeds/{prefix}/{given}")  # the document under the scope: /atom.xml, ...
         query = request.query_string.decode("latin-1")
-        target = urls.absolute(index.site, urls.scope_path("tag", slug) + rest)
+        target = urls.absolute(index.site, urls.scope_path(kind, slug) + rest)
         raise RequestRedirect(target + (f"?{query}" if query else ""))

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from .. import __version__, urls
+from .. import __version__, i18n, urls
 from ..args import past_the_end
 from ..content import Index, Page, Post, Query, Site
 from .events import event_block_html
@@ -38,13 +38,15 @@ class FeedNotFound(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which posts a feed lists: all, one category or one tag."""
+    """Which posts a feed lists: all, one category, one tag or one language."""
 
-    kind: str  # all | category | tag
+    kind: str  # all | category | tag | language
     slug: str | None
     title: str
     description: str
     html_url: str
+    #: The language a ``language`` scope is limited to (its slug).
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +194,19 @@ def resolve_scope(index: Index, kind: str, slug: str | None) -> Scope:
             raise FeedNotFound(f"unknown tag {slug!r}")
         return Scope("tag", info.tag.slug, f"{site.title}: {info.tag.label}",
                      f"Posts tagged “{info.tag.label}”", urls.tag_page(site, info.tag.slug))
+    if kind == "language":
+        if slug not in index.languages:
+            raise FeedNotFound(f"no posts in language {slug!r}")
+        # Named as its page names it: the language's own name (/languages/<lang>).
+        return Scope("language", slug, f"{site.title}: {i18n.language_name(slug)}", site.subtitle or site.title,
+                     urls.language_page(site, slug), lang=slug)
     raise FeedNotFound(kind)
 
 
 def scope_query(scope: Scope, lang: str | None, q: str | None = None) -> Query:
     """The index query of a scope, optionally one language and a search."""
     return Query(category=scope.slug if scope.kind == "category" else None,
-                 tag=scope.slug if scope.kind == "tag" else None, lang=lang, q=q)
+                 tag=scope.slug if scope.kind == "tag" else None, lang=lang or scope.lang, q=q)
 
 
 def scope_posts(index: Index, scope: Scope, lang: str | None, q: str | None = None) -> Sequence[Post]:
@@ -275,7 +283,7 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
     # An empty feed keeps a fixed date: its bytes (and WebSub pings) move only when it gains posts.
     return FeedDoc(
         fmt=fmt, site=site, id=feed_id(site, scope, lang, q), title=title, subtitle=scope.description,
-        updated=newest(posts), language=lang or site.language, self_url=self_url,
+        updated=newest(posts), language=lang or scope.lang or site.language, self_url=self_url,
         alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms(p), translations_of(index, p))
                                                   for p in posts),
         links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),

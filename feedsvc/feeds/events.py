@@ -33,8 +33,11 @@ def event_lines(post: Post) -> list[tuple[str, str]]:
         lines.append(("Until", _when(ev.end)))
     if ev.location:
         lines.append(("Where", ev.location))
-    if ev.url:
-        lines.append(("Registration", ev.url))
+    lines.append(("Attendance", ev.mode))
+    if ev.languages:
+        lines.append(("Interpretation", ", ".join(ev.languages)))
+    if ev.registration_url or ev.url:
+        lines.append(("Registration", ev.registration_url or ev.url or ""))
     return lines
 
 

@@ -1,7 +1,9 @@
-"""OPML 2.0 list of every feed (all posts, each category, each tag), built with lxml.
+"""OPML 2.0 list of every feed (all posts, each category, language and tag, the calendars), built with lxml.
 
 Spec: http://opml.org/spec2.opml. One outline per feed, in one format, so a reader that
-imports the file subscribes to each feed once.
+imports the file subscribes to each feed once. Feeds are grouped (Categories, Languages,
+Tags); the calendars are a Calendars group of ``type="link"`` outlines: a feed reader
+cannot read iCalendar, so they are listed for people and calendar tools, not subscribed to.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from lxml import etree
 
 from .. import urls
 from ..content import Index
-from .document import EPOCH, resolve_scope
+from .document import EPOCH, resolve_scope, scope_query
 
 #: OPML type attribute per format ("rss" is the OPML type for any syndication feed).
 LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
@@ -44,15 +46,28 @@ def write(index: Index, fmt: str = "atom") -> bytes:
         # description, HTML): plain text entering them is escaped. ``title`` is the feed's title.
         etree.SubElement(parent, "outline", type="rss", text=escape(scope.title, quote=False), title=scope.title,
                          description=escape(scope.description, quote=False), xmlUrl=urls.feed(site, fmt, kind, slug),
-                         htmlUrl=scope.html_url, language=site.language,
+                         htmlUrl=scope.html_url, language=scope.lang or site.language,
                          version="RSS2" if fmt == "rss" else LABELS[fmt])
 
+    def group(title: str, members: list[tuple[str, str | None]]) -> None:
+        # A group outline (no type) holding one feed outline per member; none when there are no members.
+        if members:
+            parent = etree.SubElement(body, "outline", text=title, title=title)
+            for kind, slug in members:
+                outline(parent, kind, slug)
+
+    categories: list[tuple[str, str | None]] = [("category", info.category.slug) for info in index.categories]
+    languages: list[tuple[str, str | None]] = [("language", lang) for lang in index.languages] \
+        if len(index.languages) > 1 else []
     outline(body, "all", None)
-    cats = etree.SubElement(body, "outline", text="Categories", title="Categories")
-    for info in index.categories:
-        outline(cats, "category", info.category.slug)
-    if index.tags:
-        tags = etree.SubElement(body, "outline", text="Tags", title="Tags")
-        for slug in index.tags:
-            outline(tags, "tag", slug)
+    group("Categories", categories)
+    group("Languages", languages)
+    group("Tags", [("tag", slug) for slug in index.tags])
+    # The site's calendar, and each category's and language's that has an event.
+    calendars = etree.SubElement(body, "outline", text="Calendars", title="Calendars")
+    for kind, slug in [("all", None), *categories, *languages]:
+        scope = resolve_scope(index, kind, slug)
+        if kind == "all" or index.events(scope_query(scope, None), limit=1):
+            etree.SubElement(calendars, "outline", type="link", text=escape(scope.title, quote=False),
+                             title=scope.title, url=urls.feed(site, "ics", kind, slug), htmlUrl=scope.html_url)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -59,7 +59,8 @@ def feed_topics(site: Site, post: Post) -> list[str]:
                                             *(("tag", t.slug) for t in post.tags)]
     formats = FEED_FORMATS + (("ics",) if post.event else ())
     return [urls.feed(site, fmt, kind, slug, {"lang": lang})
-            for kind, slug in scopes for lang in (None, post.lang) for fmt in formats]
+            for kind, slug in scopes for lang in (None, post.lang) for fmt in formats] + \
+        [urls.feed(site, fmt, "language", post.lang) for fmt in formats]  # /feeds/languages/<lang>/
 
 
 def _describe(index: Index, post: Post) -> tuple[str, dict[str, Any], dict[str, Any]]:

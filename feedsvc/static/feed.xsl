@@ -2,12 +2,15 @@
 <!-- Renders feedsvc's Atom and RSS documents as a readable page when opened in a browser.
      Feed readers ignore the xml-stylesheet instruction and read the unchanged XML.
      The words are parameters: feedsvc passes them in the feed's language (i18n.feed_page_strings)
-     when it transforms a feed for a browser; a client running this file itself gets English. -->
+     when it transforms a feed for a browser; a client running this file itself gets English.
+     Dates: feedsvc provides f:human-date (the date in the page's language); without it the
+     date is printed as the feed carries it. -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
     xmlns:atom="http://www.w3.org/2005/Atom"
     xmlns:dc="http://purl.org/dc/elements/1.1/"
-    exclude-result-prefixes="atom dc">
+    xmlns:f="urn:x-feedsvc:xslt"
+    exclude-result-prefixes="atom dc f">
   <xsl:output method="html" encoding="UTF-8" indent="yes" doctype-system="about:legacy-compat"/>
 
   <xsl:param name="t-web-feed">web feed</xsl:param>
@@ -25,6 +28,8 @@
   <xsl:param name="t-prev-archive">Older posts (archive)</xsl:param>
   <xsl:param name="t-next-archive">Newer posts (archive)</xsl:param>
   <xsl:param name="t-current">Current feed</xsl:param>
+  <!-- The language of the words above (feedsvc: the catalog's, when the feed's has none). -->
+  <xsl:param name="ui-lang">en</xsl:param>
   <!-- The page's direction (feedsvc passes Babel's; standalone: the common right-to-left languages). -->
   <xsl:param name="dir">
     <xsl:call-template name="dir-of"><xsl:with-param name="lang" select="atom:feed/@xml:lang | rss/channel/language"/></xsl:call-template>
@@ -45,6 +50,30 @@
     </xsl:choose>
   </xsl:template>
 
+  <!-- Interface words in another language than the page's (a zh feed, English words) say so. -->
+  <xsl:template name="ui">
+    <xsl:if test="$ui-lang != $page-lang">
+      <xsl:attribute name="lang"><xsl:value-of select="$ui-lang"/></xsl:attribute>
+    </xsl:if>
+  </xsl:template>
+
+  <!-- An entry's date: in the page's language when f:human-date exists, else as written. -->
+  <xsl:template name="date">
+    <xsl:param name="value"/>
+    <xsl:param name="raw"/>
+    <p class="date">
+      <xsl:choose>
+        <xsl:when test="function-available('f:human-date')">
+          <xsl:value-of select="f:human-date(string($value), $page-lang)"/>
+        </xsl:when>
+        <xsl:otherwise>
+          <xsl:attribute name="dir">ltr</xsl:attribute>
+          <xsl:value-of select="$raw"/>
+        </xsl:otherwise>
+      </xsl:choose>
+    </p>
+  </xsl:template>
+
   <xsl:template match="/">
     <xsl:variable name="title" select="atom:feed/atom:title | rss/channel/title"/>
     <xsl:variable name="self" select="(atom:feed/atom:link[@rel='self'] | rss/channel/atom:link[@rel='self'])[1]/@href"/>
@@ -59,21 +88,23 @@
       <body>
         <main>
           <p class="notice">
+            <xsl:call-template name="ui"/>
             <strong><xsl:value-of select="$t-intro"/></strong>
             <xsl:text> </xsl:text><xsl:value-of select="$t-subscribe"/>
             <xsl:text> </xsl:text><a href="https://aboutfeeds.com/"><xsl:value-of select="$t-about"/></a>
           </p>
-          <label for="feed-url"><xsl:value-of select="$t-address"/></label>
+          <label for="feed-url"><xsl:call-template name="ui"/><xsl:value-of select="$t-address"/></label>
           <input id="feed-url" type="text" readonly="readonly" value="{$self}" dir="ltr"/>
           <h1><xsl:value-of select="$title"/></h1>
           <p class="subtitle"><xsl:value-of select="atom:feed/atom:subtitle"/><xsl:value-of select="rss/channel/description" disable-output-escaping="yes"/></p>
-          <p><a href="{$home-url}"><xsl:value-of select="$t-visit"/></a></p>
-          <h2><xsl:value-of select="$t-recent"/></h2>
+          <p><xsl:call-template name="ui"/><a href="{$home-url}"><xsl:value-of select="$t-visit"/></a></p>
+          <h2><xsl:call-template name="ui"/><xsl:value-of select="$t-recent"/></h2>
           <xsl:apply-templates select="atom:feed/atom:entry | rss/channel/item"/>
           <xsl:if test="not(atom:feed/atom:entry | rss/channel/item)">
-            <p><xsl:value-of select="$t-empty"/></p>
+            <p><xsl:call-template name="ui"/><xsl:value-of select="$t-empty"/></p>
           </xsl:if>
           <nav class="paging">
+            <xsl:call-template name="ui"/>
             <xsl:for-each select="atom:feed/atom:link | rss/channel/atom:link">
               <xsl:if test="@rel='first' or @rel='previous' or @rel='next' or @rel='last' or @rel='prev-archive' or @rel='next-archive' or @rel='current'">
                 <a href="{@href}" rel="{@rel}">
@@ -109,7 +140,10 @@
     <article>
       <xsl:call-template name="item-lang"><xsl:with-param name="lang" select="string(@xml:lang)"/></xsl:call-template>
       <h3><a href="{atom:link[@rel='alternate'][1]/@href}"><xsl:value-of select="atom:title"/></a></h3>
-      <p class="date" dir="ltr"><xsl:value-of select="substring(atom:published, 1, 10)"/></p>
+      <xsl:call-template name="date">
+        <xsl:with-param name="value" select="(atom:published | atom:updated)[1]"/>
+        <xsl:with-param name="raw" select="substring((atom:published | atom:updated)[1], 1, 10)"/>
+      </xsl:call-template>
       <p><xsl:value-of select="atom:summary"/></p>
     </article>
   </xsl:template>
@@ -118,7 +152,10 @@
     <article>
       <xsl:call-template name="item-lang"><xsl:with-param name="lang" select="string(dc:language)"/></xsl:call-template>
       <h3><a href="{link}"><xsl:value-of select="title"/></a></h3>
-      <p class="date" dir="ltr"><xsl:value-of select="pubDate"/></p>
+      <xsl:call-template name="date">
+        <xsl:with-param name="value" select="pubDate"/>
+        <xsl:with-param name="raw" select="pubDate"/>
+      </xsl:call-template>
       <!-- An RSS description is HTML (feedsvc escapes plain text into it): copied as such. -->
       <p><xsl:value-of select="description" disable-output-escaping="yes"/></p>
     </article>

@@ -101,11 +101,12 @@ def test_only_changed_feeds_are_pinged(site, make_app, hub):
     expected = set()
     for path in ("/feeds", "/feeds/categories/statements", "/feeds/tags/cnd", f"/feeds/tags/{TAG}"):
         expected |= feeds(path) | feeds(path, "fr")
+    expected |= feeds("/feeds/languages/fr")  # the French feed's path-style URL too
     got = hub.urls()
     assert len(got) == len(set(got)), "each changed feed is pinged once"
     assert set(got) == expected
     # Nothing else: the English-only variants, the events category and every calendar are unchanged.
-    assert not any("calendar.ics" in u or "lang=en" in u or "events" in u for u in got)
+    assert not any("calendar.ics" in u or "lang=en" in u or "languages/en" in u or "events" in u for u in got)
 
 
 def test_new_event_pings_calendars_and_new_tag(site, make_app, hub):
@@ -118,10 +119,11 @@ def test_new_event_pings_calendars_and_new_tag(site, make_app, hub):
     got = set(hub.urls())
     expected = (feeds("/feeds") | feeds("/feeds", "en") | feeds("/feeds/categories/events")
                 | feeds("/feeds/categories/events", "en") | feeds("/feeds/tags/webinars")
-                | feeds("/feeds/tags/webinars", "en"))
+                | feeds("/feeds/tags/webinars", "en") | feeds("/feeds/languages/en"))
     expected |= {f"{BASE}/feeds/calendar.ics", f"{BASE}/feeds/calendar.ics?lang=en",
                  f"{BASE}/feeds/categories/events/calendar.ics", f"{BASE}/feeds/categories/events/calendar.ics?lang=en",
-                 f"{BASE}/feeds/tags/webinars/calendar.ics", f"{BASE}/feeds/tags/webinars/calendar.ics?lang=en"}
+                 f"{BASE}/feeds/tags/webinars/calendar.ics", f"{BASE}/feeds/tags/webinars/calendar.ics?lang=en",
+                 f"{BASE}/feeds/languages/en/calendar.ics"}
     assert got == expected
 
 
@@ -134,7 +136,7 @@ def test_failed_pings_are_retried(site, make_app):
         site.post("one", "Changed.", title="One", date="2021-01-01", lang="en")
         reload_and_wait(app)
         assert set(hub.urls()) == feeds("/feeds") | feeds("/feeds/categories/statements") | \
-            feeds("/feeds", "en") | feeds("/feeds/categories/statements", "en")
+            feeds("/feeds", "en") | feeds("/feeds/categories/statements", "en") | feeds("/feeds/languages/en")
         assert hub.failures == 0
         [status] = outbox(app).status()
         assert status.depth == 0 and status.last_error == "HTTP 503" and status.last_success
