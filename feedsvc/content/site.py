@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from . import markdown
 from .errors import ContentError
 from .frontmatter import load_yaml
-from .model import Author, Category, Problem, Site
+from .model import Author, Category, Fediverse, Problem, Site
 from .validate import SiteSchema, all_errors
 
 SITE_FILE = "site.yaml"
@@ -62,4 +62,5 @@ def load_site(path: Path, base_url: str | None = None) -> Site:
         ),
         websub_hub=d["websub_hub"],
         redirects=tuple(sorted(d["redirects"].items())),
+        fediverse=Fediverse(**d["fediverse"]) if d["fediverse"] else None,
     )
