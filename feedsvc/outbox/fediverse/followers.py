@@ -1,4 +1,4 @@
-"""Followers of the site's actors and tombstones of unpublished posts, in the outbox's queue database."""
+"""Followers of the site's actors and tombstones of unpublished posts, in the outbox's queue database.
 
 The inbox (any process) adds and removes followers in the same queue transaction that
 enqueues the signed Accept, so a follower is never stored without its Accept on the way.
