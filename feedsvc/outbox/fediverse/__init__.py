@@ -16,10 +16,11 @@ from flask import Flask, Response, current_app
 
 from ...content import Index
 from ..queue import Queue
+from ..transport import Client
 from . import actor, followers, objects, signatures
 from .actor import ACTIVITY_JSON
-
-KIND = "activitypub"
+from .delivery import KIND
+from .remote import KeyCache
 
 
 class Fediverse:
@@ -33,6 +34,9 @@ class Fediverse:
         self.max_body: int = cfg["FEDIVERSE_MAX_BODY"]
         self.inbox_limit: int = cfg["FEDIVERSE_INBOX_LIMIT"]
         self.timeout: float = cfg["OUTBOX_TIMEOUT"]
+        self.backoff: float = cfg["FEDIVERSE_BACKOFF"]
+        self.max_age: float = cfg["FEDIVERSE_MAX_AGE"]
+        self._key_cache: KeyCache | None = None
         self._keys: signatures.KeyPair | None = None
         self._queue: Queue | None = None
         self._pid = 0
@@ -55,6 +59,14 @@ class Fediverse:
                 followers.setup(self._queue.conn)
                 self._pid = os.getpid()
             return self._queue
+
+    @property
+    def key_cache(self) -> KeyCache:
+        """This process's cache of remote actors' keys."""
+        with self._lock:
+            if self._key_cache is None:
+                self._key_cache = KeyCache(Client(self.timeout, self.max_body), self.allow_private)
+            return self._key_cache
 
     def follower_count(self, username: str) -> int:
         """How many follow one actor."""

@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS ap_followers(
     PRIMARY KEY (actor, follower)) WITHOUT ROWID;
 -- posts whose Delete was sent: their URL answers 410 with a Tombstone to activity requests
 CREATE TABLE IF NOT EXISTS ap_tombstones(slug TEXT PRIMARY KEY, url TEXT NOT NULL) WITHOUT ROWID;
+-- verified inbox signatures of the last minutes: a second use is a replay
+CREATE TABLE IF NOT EXISTS ap_seen(sig TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
 """
 
 

@@ -35,6 +35,11 @@ def object_id(site: Site, post: Post) -> str:
     return urls.post_page(site, post)
 
 
+def object_url(site: Site, slug: str) -> str:
+    """The object id of the post with this slug (published or not)."""
+    return urls.absolute(site, f"/posts/{urls.seg(slug)}")
+
+
 def article(index: Index, post: Post, actor: Actor) -> dict[str, Any]:
     """The post as an ActivityStreams Article (without @context)."""
     site = index.site

@@ -72,6 +72,16 @@ def digest(body: bytes) -> str:
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
 
 
+def digest_matches(header: str, body: bytes) -> bool:
+    """Whether a ``Digest`` header (RFC 3230: algorithm names are case-insensitive) has the body's SHA-256."""
+    want = digest(body).split("=", 1)[1]
+    for item in header.split(","):
+        alg, _, value = item.strip().partition("=")
+        if alg.lower() == "sha-256" and value == want:
+            return True
+    return False
+
+
 def http_date(ts: float) -> str:
     """An IMF-fixdate (RFC 9110 §5.6.7) for the ``Date`` header."""
     return format_datetime(datetime.fromtimestamp(ts, UTC), usegmt=True)

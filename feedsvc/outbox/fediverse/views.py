@@ -118,3 +118,36 @@ def followers_view(username: str) -> Response:
 
     idx, who = _actor(username)
     return json_response(objects.followers(idx.site, who, fediverse().follower_count(who.username)))
+
+
+def _inbox(target: Actor | None) -> Response:
+    from . import fediverse
+    from .inbox import Refused, receive
+
+    idx = _enabled()
+    fedi = fediverse()
+    if (request.content_length or 0) > fedi.max_body:
+        raise ApiError(413, "too_large", f"inbox bodies are limited to {fedi.max_body} bytes")
+    body = request.stream.read(fedi.max_body + 1)
+    if len(body) > fedi.max_body:
+        raise ApiError(413, "too_large", f"inbox bodies are limited to {fedi.max_body} bytes")
+    path = request.path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        outcome = receive(fedi, idx, target, request.method, path, headers, body)
+    except Refused as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
+    return json_response({"outcome": outcome}, 202, "application/json")
+
+
+@bp.post("/ap/inbox")
+def shared_inbox_view() -> Response:
+    """The shared inbox (any of the site's actors)."""
+    return _inbox(None)
+
+
+@bp.post("/ap/actors/<username>/inbox")
+def inbox_view(username: str) -> Response:
+    """One actor's inbox."""
+    _idx, who = _actor(username)
+    return _inbox(who)
