@@ -64,6 +64,11 @@ def test_follow_create_update_delete_unfollow(site, fedi_app, remote):
                                             "formerType": "Article"}
     gone = client.get("/posts/new", headers={"Accept": AP})
     assert gone.status_code == 410 and gone.get_json()["type"] == "Tombstone"
+    like = {"id": remote.id + "/likes/1", "type": "Like", "actor": remote.id, "object": ACTOR}
+    assert post(client, remote, "/ap/inbox", like).status_code == 202 and followers(app) == 1
+    metrics = client.get("/metrics").data.decode()
+    assert 'feedsvc_fediverse_inbox_total{outcome="other"} 1.0' in metrics
+    assert any('kind="activitypub"' in line and 'outcome="delivered"' in line for line in metrics.splitlines())
     undo = {"id": follow["id"] + "/undo", "type": "Undo", "actor": remote.id, "object": follow}
     assert post(client, remote, "/ap/inbox", undo).status_code == 202
     assert followers(app) == 0
