@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .config import load_config
     from .content import LiveIndex, Loader
     from .extensions import State, cache, end_snapshot
+    from .outbox import fediverse
 
     # Static files are served by web.static (content-hash ETags, immutable when versioned).
     app = Flask(__name__, static_folder=None)
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     export.init_app(app)
     outbox.init_app(app)  # webhooks and WebSub pings, sent by the writer process
+    fediverse.init_app(app)  # ActivityPub actors (off unless site.yaml enables them)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(feeds.bp)

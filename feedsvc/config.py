@@ -52,6 +52,12 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_TIMEOUT": 10.0,            # seconds to connect, send and read one delivery's answer
     "OUTBOX_MAX_BACKOFF": 3600.0,      # longest wait between two attempts (seconds)
     "OUTBOX_MAX_RESPONSE_BYTES": 65536,  # read at most this much of a receiver's answer
+    "ACTIVITYPUB_KEY": None,           # the actor's RSA private key (PEM, made at first start); default: beside the index
+    "FEDIVERSE_ALLOW_PRIVATE": False,  # let key fetches and deliveries reach private/loopback servers (tests only)
+    "FEDIVERSE_BACKOFF": 60.0,         # seconds before an activity's first retry (doubles, with jitter)
+    "FEDIVERSE_MAX_AGE": 8 * 86400,    # seconds after which an undelivered activity is given up (at least 7 days)
+    "FEDIVERSE_MAX_BODY": 256 * 1024,  # largest inbox request body and fetched actor document (bytes)
+    "FEDIVERSE_INBOX_LIMIT": 120,      # inbox requests per remote server and minute (per process)
     "REQUEST_WORKER": False,           # set by gunicorn.conf.py in each forked worker: such a process never sends
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
@@ -112,6 +118,12 @@ class _ConfigSchema(Schema):
     OUTBOX_TIMEOUT = fields.Float(validate=validate.Range(min=0.1, max=120))
     OUTBOX_MAX_BACKOFF = fields.Float(validate=validate.Range(min=0, max=86400))
     OUTBOX_MAX_RESPONSE_BYTES = fields.Int(strict=True, validate=validate.Range(min=1024, max=16 * 1024 * 1024))
+    ACTIVITYPUB_KEY = fields.Str(allow_none=True, validate=validate.Length(min=1))
+    FEDIVERSE_ALLOW_PRIVATE = fields.Bool()
+    FEDIVERSE_BACKOFF = fields.Float(validate=validate.Range(min=0, max=3600))
+    FEDIVERSE_MAX_AGE = fields.Int(strict=True, validate=validate.Range(min=1))
+    FEDIVERSE_MAX_BODY = fields.Int(strict=True, validate=validate.Range(min=1024, max=16 * 1024 * 1024))
+    FEDIVERSE_INBOX_LIMIT = fields.Int(strict=True, validate=validate.Range(min=1))
     REQUEST_WORKER = fields.Bool()
     LOG_LEVEL = fields.Str(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
     LOG_FORMAT = fields.Str(validate=validate.OneOf(["text", "json"]))
@@ -141,6 +153,7 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
     if checked["PER_PAGE"] > checked["MAX_PER_PAGE"]:
         raise ConfigError("FEEDSVC_PER_PAGE: must not exceed FEEDSVC_MAX_PER_PAGE")
     checked["OUTBOX_PATH"] = outbox_path(checked)
+    checked["ACTIVITYPUB_KEY"] = activitypub_key_path(checked)
     checked["WEBHOOKS"], checked["WEBHOOKS_PROBLEMS"] = load_webhooks(checked["WEBHOOKS_FILE"])
     app.config.update(checked)
 
@@ -155,6 +168,16 @@ def outbox_path(cfg: Mapping[str, Any]) -> str:
     if index == ":memory:":
         return ":memory:"
     return index.removesuffix(".sqlite3") + ".outbox.sqlite3"
+
+
+def activitypub_key_path(cfg: Mapping[str, Any]) -> str:
+    """The actor's private key: FEEDSVC_ACTIVITYPUB_KEY, else beside the outbox queue (never in the content)."""
+    if cfg["ACTIVITYPUB_KEY"]:
+        return str(cfg["ACTIVITYPUB_KEY"])
+    queue = cfg["OUTBOX_PATH"]
+    if queue == ":memory:":
+        return ":memory:"
+    return queue.removesuffix(".outbox.sqlite3").removesuffix(".sqlite3") + ".activitypub.pem"
 
 
 #: The events a webhook endpoint may ask for.

@@ -30,7 +30,7 @@ from . import metrics
 from .caching import RenderCache, Representation
 from .extensions import state
 from .http import Ready, not_modified
-from .negotiation import prefers_html
+from .negotiation import prefers_activity, prefers_html
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -63,9 +63,11 @@ class FastPath:
         if method not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         version = self.version()
-        # Accept matters only through the one negotiation decision (feed or its HTML view).
+        # Accept matters only through the negotiation decisions (feed or its HTML view; a page or its object).
+        accept = environ.get("HTTP_ACCEPT")
         key = (method, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-               environ.get("QUERY_STRING", ""), "html" if prefers_html(environ.get("HTTP_ACCEPT")) else "",
+               environ.get("QUERY_STRING", ""), "html" if prefers_html(accept) else "",
+               "activity" if prefers_activity(accept) else "",
                environ.get("HTTP_ACCEPT_ENCODING", ""))
         entry = self._table.get(key) if self._for_version == version else None
         ready = _ready(entry) if entry is not None else None

@@ -6,8 +6,10 @@ accepts, by the qualities of its ``Accept`` header as werkzeug's ``MIMEAccept`` 
 (RFC 9110 §12.5.1: the most specific range decides a type's quality). A tie, no ``Accept``
 or ``*/*`` gives the feed: a feed reader must never receive a web page.
 
-The render cache key, ``Vary: Accept`` and the WSGI fast path's replay key all follow this
-function and nothing else reads ``Accept``, so the three can never disagree.
+A post's URL also answers ActivityPub clients (outbox/fediverse): ``prefers_activity`` is
+that decision, weighed the same way. The render cache key, ``Vary: Accept`` and the WSGI
+fast path's replay key all follow these two functions and nothing else reads ``Accept``,
+so the three can never disagree.
 """
 
 from __future__ import annotations
@@ -46,3 +48,19 @@ def prefers_html(accept_header: str | None) -> bool:
     if not accept_header:
         return False
     return prefers_html_accept(parse_accept_header(accept_header, MIMEAccept))
+
+
+#: The types an ActivityPub client asks for (the ld+json profile is matched by its base type).
+ACTIVITY_TYPES = ("application/activity+json", "application/ld+json")
+
+
+@lru_cache(maxsize=512)
+def prefers_activity(accept_header: str | None) -> bool:
+    """True when the ``Accept`` header rates an ActivityStreams type strictly above text/html."""
+    if not accept_header:
+        return False
+    accept = parse_accept_header(accept_header, MIMEAccept)
+    # Listed types only (a range such as */* is a browser's or a feed reader's, not an ActivityPub client's);
+    # the ld+json profile parameter is part of the listed value, so compare base types.
+    best = max((q for m, q in accept if m.split(";", 1)[0].strip().lower() in ACTIVITY_TYPES), default=0)
+    return best > 0 and best > accept.quality("text/html")

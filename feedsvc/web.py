@@ -22,6 +22,7 @@ from . import caching, http, i18n, urls
 from .content import Index, Post, Query, Site
 from .extensions import current_index, state
 from .i18n import _
+from .negotiation import prefers_activity
 from .pages import discovery, feed_links, human_size, languages, post_item, versions
 
 bp = Blueprint("web", __name__)
@@ -60,7 +61,8 @@ def _page_globals(site: Site, lang: str) -> dict[str, Any]:
                 page_dir=i18n.direction(lang), dir_of=i18n.direction)
 
 
-def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build, lang: str) -> Response:
+def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build, lang: str,
+            headers: tuple[tuple[str, str], ...] = ()) -> Response:
     """Render ``template`` in ``lang`` through the render cache and send it (a hit does no page work)."""
 
     def produce() -> caching.Representation:
@@ -68,7 +70,7 @@ def _render(endpoint: str, args: Mapping[str, object], template: str, build: Bui
         with i18n.speaking(lang):
             last_modified, ctx = build()
             body = render_template(template, **_page_globals(site, lang), **ctx)
-        return caching.Representation(body.encode("utf-8"), HTML, last_modified)
+        return caching.Representation(body.encode("utf-8"), HTML, last_modified, headers=headers)
 
     return http.send(caching.render(endpoint, args, produce))
 
@@ -131,6 +133,12 @@ def post_page(slug: str) -> BaseResponse:
     """One post, in its own language: content, date, categories, tags, attachments, event, versions."""
     idx = current_index()
     site = idx.site
+    fediverse = current_app.extensions.get("fediverse") if site.fediverse else None
+    if fediverse is not None and prefers_activity(request.headers.get("Accept")):
+        # The post's ActivityPub object (or its Tombstone, 410) at the same URL (outbox/fediverse).
+        answer = fediverse.object_response(idx, slug)
+        if answer is not None:
+            return cast(BaseResponse, answer)
     post = idx.get(slug)
     if post is None:
         target = idx.alias_target(slug)  # aliases only ever name published posts
@@ -163,8 +171,12 @@ def post_page(slug: str) -> BaseResponse:
         others = versions(idx, post)
         # The page shows the other versions' titles: it changes when they do.
         shown_posts = (post, *idx.translations(post)) if others else (post,)
+        alternates = discovery(site)
+        if fediverse is not None:
+            alternates.append({"type": "application/activity+json", "title": post.title,
+                               "href": urls.post_page(site, post)})
         return idx.last_modified(shown_posts), dict(
-            title=post.title, alternates=discovery(site), canonical=urls.post_page(site, post), post=post,
+            title=post.title, alternates=alternates, canonical=urls.post_page(site, post), post=post,
             date=i18n.human_date(post.date, lang),
             updated=i18n.human_date(post.updated, lang) if post.updated.date() != post.date.date() else "",
             categories=cats, tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
@@ -172,7 +184,8 @@ def post_page(slug: str) -> BaseResponse:
             event=event, calendar=calendar, versions=others,
         )
 
-    return _render("web.post", {"slug": post.slug}, "web/post.html", build, i18n.page_language(lang))
+    return _render("web.post", {"slug": post.slug}, "web/post.html", build, i18n.page_language(lang),
+                   (("Vary", "Accept"),) if fediverse is not None else ())
 
 
 @bp.get("/categories/<slug>")

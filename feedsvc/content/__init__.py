@@ -5,14 +5,15 @@ from .index import Index
 from .lists import PostList
 from .live import ContentUnavailable, LiveIndex
 from .loader import Loader, load_index
-from .model import Attachment, Author, Category, CategoryInfo, Event, Post, Problem, Site, Tag, TagInfo
+from .model import Attachment, Author, Category, CategoryInfo, Event, Fediverse, Post, Problem, Site, Tag, TagInfo
 from .paging import Page
 from .parse import parse_post
 from .queries import Query
 from .site import SiteError, load_site
 
 __all__ = [
-    "Attachment", "Author", "Category", "CategoryInfo", "ContentError", "ContentUnavailable", "Event", "Index", "LiveIndex",
+    "Attachment", "Author", "Category", "CategoryInfo", "ContentError", "ContentUnavailable", "Event", "Fediverse",
+    "Index", "LiveIndex",
     "Loader", "Page", "Post", "PostList", "Problem", "Query", "Site", "SiteError", "Tag", "TagInfo",
     "load_index", "load_site", "parse_post",
 ]

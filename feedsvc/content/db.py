@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from .model import Attachment, Author, Category, Event, Post, Site, Tag
+from .model import Attachment, Author, Category, Event, Fediverse, Post, Site, Tag
 
 log = logging.getLogger("feedsvc.content")
 
@@ -247,6 +247,7 @@ def site_data(site: Site) -> bytes:
         "subtitle": site.subtitle, "icon": site.icon, "logo": site.logo, "rights": site.rights,
         "permalink": site.permalink, "categories": [[c.slug, c.title, c.description] for c in site.categories],
         "websub_hub": site.websub_hub, "twitter": site.twitter, "redirects": [list(r) for r in site.redirects],
+        "fediverse": [site.fediverse.username, site.fediverse.per_language] if site.fediverse else None,
     })
 
 
@@ -260,4 +261,5 @@ def site_from_data(data: bytes) -> Site:
         categories=tuple(Category(*c) for c in d["categories"]), websub_hub=d["websub_hub"],
         twitter=d["twitter"],
         redirects=tuple((a, b) for a, b in d["redirects"]),
+        fediverse=Fediverse(*d["fediverse"]) if d.get("fediverse") else None,
     )

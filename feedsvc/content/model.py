@@ -29,6 +29,16 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
+class Fediverse:
+    """The site's ActivityPub actor(s), as site.yaml ``fediverse`` enables them."""
+
+    #: The actor's handle (``@username@host``); per-language actors add ``-<lang>``.
+    username: str
+    #: One actor per language (each publishing only its language's posts) besides the site's.
+    per_language: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Tag:
     """A free-form tag: its label as written and its stable URL-safe slug."""
 
@@ -102,6 +112,8 @@ class Site:
     twitter: str | None = None
     #: Retired path -> new path (or absolute URL), answered with 308.
     redirects: tuple[tuple[str, str], ...] = ()
+    #: ActivityPub actor(s); None: the fediverse side is off.
+    fediverse: Fediverse | None = None
 
     @property
     def tz(self) -> ZoneInfo:

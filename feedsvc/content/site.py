@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from . import markdown
 from .errors import ContentError, bounded
 from .frontmatter import MAX_NODES, load_yaml
-from .model import Author, Category, Problem, Site
+from .model import Author, Category, Fediverse, Problem, Site
 from .scan import read_regular
 from .validate import SiteSchema, all_errors
 
@@ -68,4 +68,5 @@ def load_site(path: Path, base_url: str | None = None) -> Site:
         websub_hub=d["websub_hub"],
         twitter=d["twitter"].lstrip("@") if d["twitter"] else None,
         redirects=tuple(sorted(d["redirects"].items())),
+        fediverse=Fediverse(**d["fediverse"]) if d["fediverse"] else None,
     )

@@ -162,6 +162,17 @@ class CategorySchema(Schema):
     description = Text(values.SUMMARY_MAX, load_default="")
 
 
+class FediverseSchema(Schema):
+    """site.yaml ``fediverse``: the ActivityPub actor's username, one actor per language or not."""
+
+    class Meta:
+        unknown = RAISE
+
+    username = fields.Str(required=True, validate=validate.Regexp(
+        r"^[a-z0-9_]{1,30}\Z", error="must be 1 to 30 lowercase letters, digits or '_' (e.g. 'news')"))
+    per_language = fields.Bool(load_default=False)
+
+
 class SiteSchema(Schema):
     """site.yaml."""
 
@@ -190,6 +201,7 @@ class SiteSchema(Schema):
     twitter = fields.Str(load_default=None, validate=validate.Regexp(
         TWITTER_RE, error="must be a Twitter/X handle such as '@inpud' (letters, digits, '_', at most 15)"))
     redirects = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    fediverse = fields.Nested(FediverseSchema, load_default=None)
 
     @validates("permalink")
     def _permalink(self, value: str | None, **kwargs: Any) -> None:

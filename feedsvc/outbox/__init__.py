@@ -59,7 +59,7 @@ class Outbox:
         if self._sender is None or self._pid != os.getpid():
             # Looked up on each use: the sender may start while the live index is being made.
             self._sender = Sender(Queue(self.path), Client(*self.client_args), self.webhooks, self.limits,
-                                  lambda: state(self._app).live.current)
+                                  lambda: state(self._app).live.current, fediverse=self._app.extensions.get("fediverse"))
             self._pid = os.getpid()
         return self._sender
 

@@ -173,6 +173,11 @@ class Queue:
                          (when, error, d.seq))
             self._error(conn, d.dest, error, now)
 
+    def set_headers(self, seq: int, headers: dict[str, str]) -> None:
+        """Replace the headers later attempts of a delivery send (a sender's signature made again)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE deliveries SET headers = ? WHERE seq = ?", (orjson.dumps(headers), seq))
+
     def drop(self, d: Delivery, error: str, now: float) -> None:
         """Given up: gone from the queue, the reason kept as the destination's last error."""
         with self.transaction() as conn:

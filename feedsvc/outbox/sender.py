@@ -64,8 +64,10 @@ class Sender:
     """Derives events from the index and delivers the queue, in a background thread or step by step."""
 
     def __init__(self, queue: Queue, client: Client, webhooks: Webhooks, limits: Limits,
-                 current: Callable[[], Any], clock: Callable[[], float] = time.time) -> None:
+                 current: Callable[[], Any], clock: Callable[[], float] = time.time, fediverse: Any = None) -> None:
         self.queue, self.client, self.webhooks, self.limits = queue, client, webhooks, limits
+        #: The app's Fediverse (outbox/fediverse): its activities go through this queue too.
+        self.fediverse = fediverse
         self.current = current  # the newest Index
         self.clock = clock
         self._wake = threading.Event()
@@ -101,6 +103,10 @@ class Sender:
     def collect(self) -> int:
         """Enqueue the events of every change committed since the last call; the number of events."""
         senders: list[events.Sender] = [self.webhooks.enqueue, websub.enqueue]
+        if self.fediverse is not None:
+            from .fediverse import delivery
+
+            senders.append(delivery.sender(self.fediverse, self.current))
         return events.step(self.current(), self.queue, senders, self.clock())
 
     def run_once(self) -> int:
@@ -158,6 +164,11 @@ class Sender:
                 return self._outcome(d, "given_up", "endpoint removed from FEEDSVC_WEBHOOKS_FILE", now)
             headers.update(signed)
             allow_private = self.webhooks.allow_private(d.dest)
+        elif d.kind == "activitypub" and self.fediverse is not None:
+            from .fediverse import delivery
+
+            headers = delivery.headers_for(self.fediverse, self.current().site, self.queue, d, now)
+            allow_private = self.fediverse.allow_private
         else:
             allow_private = self.limits.websub_allow_private
         answer = self.client.post(d.url, d.body, headers, allow_private)
@@ -174,10 +185,13 @@ class Sender:
 
     def _retry_or_give_up(self, d: Delivery, answer: Answer, error: str, now: float) -> str:
         lim = self.limits
-        first = lim.webhook_backoff if d.kind == "webhook" else lim.websub_backoff
+        fedi = d.kind == "activitypub" and self.fediverse is not None
+        first = lim.webhook_backoff if d.kind == "webhook" else self.fediverse.backoff if fedi else lim.websub_backoff
         delay = min(first * 2 ** d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
         delay = max(delay, retry_after(answer.headers.get("retry-after"), now))
-        if d.kind == "webhook":
+        if fedi:  # an inbox that is down gets everything when it is back, for FEEDSVC_FEDIVERSE_MAX_AGE
+            give_up = answer.status == 410 or now + delay - d.created > self.fediverse.max_age
+        elif d.kind == "webhook":
             give_up = now + delay - d.created > lim.webhook_max_age
         else:  # a hub that refuses the request itself will refuse it again
             give_up = d.attempts + 1 >= lim.websub_retries or (400 <= answer.status < 500 and

@@ -92,10 +92,18 @@ class Client:
 
     def post(self, url: str, body: bytes, headers: dict[str, str], allow_private: bool = False) -> Answer:
         """POST ``body`` to ``url``; never raises for network trouble (the Answer says what happened)."""
-        sent = {"User-Agent": USER_AGENT, **headers, "Content-Length": str(len(body))}
+        return self.send("POST", url, body, {**headers, "Content-Length": str(len(body))}, allow_private)
+
+    def get(self, url: str, headers: dict[str, str], allow_private: bool = False) -> Answer:
+        """GET ``url`` (a body beyond the size limit is cut: ``len(body) == max_response_bytes`` says so)."""
+        return self.send("GET", url, b"", headers, allow_private)
+
+    def send(self, method: str, url: str, body: bytes, headers: dict[str, str], allow_private: bool) -> Answer:
+        """One request within the client's time and size limits; never raises for network trouble."""
+        sent = {"User-Agent": USER_AGENT, **headers}
         t = self.timeout
         try:
-            with self._pools[allow_private].stream("POST", url, headers=list(sent.items()), content=body,
+            with self._pools[allow_private].stream(method, url, headers=list(sent.items()), content=body,
                                                    extensions={"timeout": {"connect": t, "read": t, "write": t,
                                                                            "pool": t}}) as resp:
                 data = bytearray()
