@@ -38,6 +38,8 @@ ReloadListener = Callable[[Index, float, bool], None]
 FULL_SCAN_EVERY = 60.0
 #: Reader connections kept per process (more requests at once wait for one).
 POOL_SIZE = 8
+#: The shortest wait between reloads when a scheduled instant is due (a failing reload never spins).
+MIN_WAIT = 0.01
 #: How long a reader waits for a writer's first load of an empty database (seconds).
 FIRST_LOAD_WAIT = 600.0
 #: Connections inherited from a parent process: never used nor closed in the child (closing
@@ -344,6 +346,18 @@ class LiveIndex:
             self._watcher.close()
             self._watcher = None
 
+    def _wait(self) -> float:
+        """Seconds until the next reload: the interval, or less when a post's date or expiry comes first."""
+        nxt = self._index.header.next_change
+        if nxt is None:
+            return self.interval
+        return max(MIN_WAIT, min(self.interval, nxt - self.loader.now()))
+
+    def _boundary_reached(self) -> bool:
+        """Whether the writer's clock reached the next scheduled date or expiry (schedule.py)."""
+        nxt = self._index.header.next_change
+        return nxt is not None and self.loader.now() >= nxt
+
     def _run(self) -> None:
         watcher = self._watcher
         if watcher is not None and watcher.pid != os.getpid():
@@ -354,9 +368,10 @@ class LiveIndex:
         self.loader.pace_by_clock = True  # reloads never date a change ahead of the clock
         last_full = time.monotonic()
         try:
-            while not self._stop.wait(self.interval):
+            while not self._stop.wait(self._wait()):
                 try:
                     paths: set[str] | None = None
+                    boundary = self._boundary_reached()
                     due = time.monotonic() - last_full >= FULL_SCAN_EVERY
                     if watcher is None and self.watch and due:
                         watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
@@ -367,8 +382,8 @@ class LiveIndex:
                             log.warning("content changes: watching failed (%s); rescanning until it works again", exc)
                             watcher.close()
                             watcher = None
-                        if paths is not None and not paths:
-                            continue  # the kernel saw nothing change: nothing to look at
+                        if paths is not None and not paths and not boundary:
+                            continue  # the kernel saw nothing change, and no post's date or expiry came
                     if paths is None:
                         last_full = time.monotonic()
                     self.refresh(paths)

@@ -123,6 +123,8 @@ class Post:
     content_text: str = field(default="", repr=False)
     #: Slug of the post this one translates (front matter ``translation_of``), as written.
     translation_of: str | None = None
+    #: When the post is withdrawn (front matter ``expires``, timezone-aware, after ``date``), or None.
+    expires: datetime | None = None
 
     @property
     def date_ts(self) -> float:
