@@ -47,10 +47,15 @@ def is_live(date_ts: float, expires_ts: float | None, at: float) -> bool:
 
 
 def due(conn: sqlite3.Connection, since: float, at: float) -> list[tuple[str, float]]:
-    """(slug, boundary) of the posts whose date or expiry fell in ``(since, at]``: their state must be decided again."""
-    rows = conn.execute(
-        "SELECT slug, date_ts FROM posts WHERE published = 0 AND date_ts > ? AND date_ts <= ? "
-        "AND (expires_ts IS NULL OR expires_ts > ?)", (since, at, at)).fetchall()
+    """(slug, boundary) of the posts whose date or expiry fell in ``(since, at]``: their state must be decided again.
+
+    Every boundary passed is named, even one that changes nothing (a post both scheduled and
+    expired in the span): the transaction that decides it records ``at``, so a clock set
+    back later never brings back the state before it.
+    """
+    rows = conn.execute("SELECT slug, date_ts FROM posts WHERE published IN (0, 1) AND date_ts > ? AND date_ts <= ?", (since, at)).fetchall()
+    rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published IN (0, 1) AND expires_ts > ? AND expires_ts <= ?",
+                         (since, at)).fetchall()
     rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published = 1 AND expires_ts <= ?",
                          (at,)).fetchall()
     return [(str(slug), float(ts)) for slug, ts in rows]
