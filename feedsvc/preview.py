@@ -122,9 +122,9 @@ def _shadow_app(shadow: Path, cfg: Any, post: Post) -> Flask:
 
     # Shown as it is now, or at its date when it is not live now (scheduled, or expired): it renders either way.
     now = time.time()
-    expires = None if post.expires is None else post.expires.timestamp()
-    instant = now if is_live(post.date_ts, expires, now) else post.date_ts
-    return create_app({"CLOCK": lambda: instant, "CONTENT_DIR": str(shadow / "content"), "INDEX_PATH": str(shadow / "index.sqlite3"),
+    instant = now if is_live(post.date_ts, post.expires_ts, now) else post.date_ts
+    return create_app({"CLOCK": lambda: instant, "CONTENT_DIR": str(shadow / "content"),
+                       "INDEX_PATH": str(shadow / "index.sqlite3"),
                        "OUTBOX_PATH": str(shadow / "outbox.sqlite3"), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "NullCache",
                        "CACHE_LOCAL_BYTES": 0, "CACHE_ODD_BYTES": 0, "WEBHOOKS_FILE": None, "RATELIMIT": None,
                        "BASE_URL": cfg["BASE_URL"], "MAX_POST_BYTES": cfg["MAX_POST_BYTES"]})

@@ -16,13 +16,12 @@ from typing import Any
 
 import orjson
 
-from . import db
+from . import db, schedule
 from .changes import SITE_INSTANT, departed
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
 from .queries import Query, plan, search_expression
-from . import schedule
 
 #: The published test of a row found by another index. The unary ``+`` keeps the planner
 #: from driving the lookup by the ``published`` column (every post_* order index starts

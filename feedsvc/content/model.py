@@ -132,6 +132,11 @@ class Post:
         return self.date.timestamp()
 
     @property
+    def expires_ts(self) -> float | None:
+        """``expires`` as a POSIX timestamp, or None."""
+        return None if self.expires is None else self.expires.timestamp()
+
+    @property
     def tag_slugs(self) -> tuple[str, ...]:
         """The URL-safe slugs of this post's tags."""
         return tuple(t.slug for t in self.tags)

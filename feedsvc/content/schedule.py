@@ -53,7 +53,8 @@ def due(conn: sqlite3.Connection, since: float, at: float) -> list[tuple[str, fl
     expired in the span): the transaction that decides it records ``at``, so a clock set
     back later never brings back the state before it.
     """
-    rows = conn.execute("SELECT slug, date_ts FROM posts WHERE published IN (0, 1) AND date_ts > ? AND date_ts <= ?", (since, at)).fetchall()
+    rows = conn.execute("SELECT slug, date_ts FROM posts WHERE published IN (0, 1) AND date_ts > ? AND date_ts <= ?",
+                        (since, at)).fetchall()
     rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published IN (0, 1) AND expires_ts > ? AND expires_ts <= ?",
                          (since, at)).fetchall()
     rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published = 1 AND expires_ts <= ?",

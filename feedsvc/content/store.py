@@ -125,13 +125,13 @@ class Writer:
         changed_ts = self.changes.provisional(post)
         free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?",
                                  (post.slug, post.id)).fetchone() is None
-        free = free and is_live(post.date_ts, None if post.expires is None else post.expires.timestamp(), self.at)
+        free = free and is_live(post.date_ts, post.expires_ts, self.at)
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
             "translation_of, h, data, own, expires_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (post.source, post.slug, post.id, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
              post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post),
-             None if post.expires is None else post.expires.timestamp()))
+             post.expires_ts))
         pid = cur.lastrowid
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from feedsvc.content import Loader
 from feedsvc.extensions import state
 
-from .support import AT, T, Clock, at
+from .support import AT, Clock, T, at
 
 #: Every kind of document a post can appear in (feeds, calendars, API with q and counts, pages, OPML, widget).
 URLS = ("/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics",
@@ -77,7 +77,7 @@ def test_scheduled_post_appears_nowhere_then_everywhere_at_its_date(site, make_a
         assert c.get("/posts/launch").status_code == 200
         assert c.get("/posts/launch-draft").status_code == 308
         assert c.get("/healthz").json["next_change"] is None
-        for url, (status, body) in bodies(app).items():
+        for url, (_, body) in bodies(app).items():
             if url not in ("/feeds/opml.xml", "/api/v1/tags", "/api/v1/categories", "/healthz", "/feeds/feed.json",
                            "/embed?category=events"):  # counts only; the widget reads the API
                 assert b"Embargoed launch" in body or b"Embargoed%20launch" in body, url

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from outbox.support import Receiver, drain, endpoint, started, webhooks_file
 from outbox.test_websub import Hub, feeds
-from .support import AT, T, Clock
+
+from .support import AT, Clock, T
 
 
 @pytest.fixture
