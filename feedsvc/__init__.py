@@ -53,6 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def make_live() -> LiveIndex:
         loader = Loader(cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"],
                         index_path=cfg["INDEX_PATH"])
+        if cfg.get("CLOCK") is not None:  # tests: the writer's clock (schedule.py); readers never read one
+            loader.now = cfg["CLOCK"]
         live = LiveIndex(loader, cfg["RELOAD_INTERVAL"])
         metrics.version_loaded(live.current.version)
         live.on_reload(metrics.on_reload)

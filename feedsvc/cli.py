@@ -81,7 +81,9 @@ def check(directory: Path | None) -> None:
 
     Prints one `file: field: message` line per problem and exits 1 if there is any.
     Hints (on stderr, never failing the check) name posts a running server saw change
-    without their `updated` moving: feed readers keep the old modification date.
+    without their `updated` moving: feed readers keep the old modification date. The
+    scheduled posts (`date` ahead) and the expiring ones (`expires` set) are listed on
+    stderr too, each with its time in the site's timezone.
     """
     root = directory or Path(current_app.config["CONTENT_DIR"])
     try:
@@ -98,6 +100,10 @@ def check(directory: Path | None) -> None:
         click.echo(f"{root / p.path}: {p.field}: {p.message}")
     for p in _served_hints(root, {post.source for post in index.posts}):
         click.echo(f"{root / p.path}: {p.field}: hint: {p.message}", err=True)
+    tz = index.site.tz
+    for item in index.pending():  # published (scheduled) or withdrawn (expiring) at that time by the server
+        when = datetime.fromtimestamp(item.at, tz).isoformat()
+        click.echo(f"{root / item.source}: {item.kind} {when} ({item.slug})", err=True)
     click.echo(f"{len(index.posts)} posts published, {len(index.problems)} problems", err=True)
     sys.exit(1 if index.problems else 0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 
 from flask import Blueprint, Response, jsonify
 from werkzeug.exceptions import ServiceUnavailable
@@ -17,14 +18,17 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Status, content version, post count and the files skipped with their reasons.
+    """Status, content version, post count, the files skipped with their reasons, configuration problems,
+    and the next scheduled change (a post's date or expiry, in the site's timezone; null: none).
 
     Never an error: when no state of the database can be read in this worker (a file
     being rebuilt), ``degraded`` with the reason and what the last good state said.
     """
     try:
         idx = current_index()
-        return _answer([*idx.degraded, *health_reasons()], idx.version, len(idx.posts), idx.problems)
+        nxt = idx.header.next_change
+        return _answer([*idx.degraded, *health_reasons()], idx.version, len(idx.posts), idx.problems,
+                       None if nxt is None else datetime.fromtimestamp(nxt, idx.site.tz).isoformat())
     except (ServiceUnavailable, sqlite3.Error):
         live = state().live
         last = live.last_header
@@ -32,11 +36,12 @@ def healthz() -> Response:
                    f"index database {live.loader.database.path} cannot be read in this "
                    "worker now (answering from the last good content where it can)"]
         if last is None:
-            return _answer(reasons, "", 0, ())
-        return _answer(reasons, last.version, last.total, last.problems)
+            return _answer(reasons, "", 0, (), None)
+        return _answer(reasons, last.version, last.total, last.problems, None)
 
 
-def _answer(reasons: Sequence[str], version: str, posts: int, problems: Sequence[Problem]) -> Response:
+def _answer(reasons: Sequence[str], version: str, posts: int, problems: Sequence[Problem],
+            next_change: str | None) -> Response:
     resp = jsonify({
         "status": "degraded" if reasons else "ok",
         "reasons": list(dict.fromkeys(reasons)),
@@ -44,6 +49,7 @@ def _answer(reasons: Sequence[str], version: str, posts: int, problems: Sequence
         "posts": posts,
         "skipped": len({p.path for p in problems}),
         "problems": [{"path": p.path, "field": p.field, "message": p.message} for p in problems],
+        "next_change": next_change,
     })
     resp.headers["Cache-Control"] = "no-store"
     return resp

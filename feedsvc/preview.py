@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from .content import ContentError, Index, Loader, Post, SiteError, load_site, pa
 from .content import db as content_db
 from .content.frontmatter import join, split
 from .content.index import read_header
+from .content.schedule import is_live
 
 #: Search engines cut longer titles in their results.
 MAX_TITLE = 110
@@ -115,10 +117,14 @@ def check(report: Report, fm: dict[str, Any], post: Post, index: Index, app: Fla
                 report.warning("body", f"links to {href}, which does not exist on the site")
 
 
-def _shadow_app(shadow: Path, cfg: Any) -> Flask:
+def _shadow_app(shadow: Path, cfg: Any, post: Post) -> Flask:
     from . import create_app
 
-    return create_app({"CONTENT_DIR": str(shadow / "content"), "INDEX_PATH": str(shadow / "index.sqlite3"),
+    # Shown as it is now, or at its date when it is not live now (scheduled, or expired): it renders either way.
+    now = time.time()
+    instant = now if is_live(post.date_ts, post.expires_ts, now) else post.date_ts
+    return create_app({"CLOCK": lambda: instant, "CONTENT_DIR": str(shadow / "content"),
+                       "INDEX_PATH": str(shadow / "index.sqlite3"),
                        "OUTBOX_PATH": str(shadow / "outbox.sqlite3"), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "NullCache",
                        "CACHE_LOCAL_BYTES": 0, "CACHE_ODD_BYTES": 0, "WEBHOOKS_FILE": None, "RATELIMIT": None,
                        "BASE_URL": cfg["BASE_URL"], "MAX_POST_BYTES": cfg["MAX_POST_BYTES"]})
@@ -205,7 +211,7 @@ def preview(file: Path, out: Path | None) -> int:
             if original is not None and original.source != rel:
                 (content / original.source).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(root / original.source, content / original.source)
-            shadow_app = _shadow_app(shadow, app.config)
+            shadow_app = _shadow_app(shadow, app.config, post)
             from .extensions import state
 
             shown = state(shadow_app).live.current

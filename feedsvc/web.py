@@ -81,13 +81,14 @@ def shown(value: str, limit: int = 80) -> str:
     return clean + ("…" if len(value) > limit else "")
 
 
-def not_found(message: Callable[[], str]) -> Response:
-    """A small HTML 404 page in the site's language (no validators: nothing to revalidate)."""
+def not_found(message: Callable[[], str], status: int = 404) -> Response:
+    """A small HTML 404 (or 410 Gone) page in the site's language (no validators: nothing to revalidate)."""
     site = current_index().site
     lang = i18n.page_language(site.language)
     with i18n.speaking(lang):
-        body = render_template("web/404.html", **_page_globals(site, lang), message=message())
-    return Response(body, status=404, content_type=HTML)
+        heading = _("Gone") if status == 410 else _("Not found")
+        body = render_template("web/404.html", **_page_globals(site, lang), message=message(), heading=heading)
+    return Response(body, status=status, content_type=HTML)
 
 
 def _listed(idx: Index, posts: Sequence[Post], lang: str) -> list[dict[str, Any]]:
@@ -146,6 +147,8 @@ def post_page(slug: str) -> BaseResponse:
             # RFC 9110 §15.4.9: 308 keeps the method and tells caches the move is permanent.
             return cast(Response, redirect(urls.permalink(site, idx.get(target)), 308))  # type: ignore[arg-type]
         path = "/posts/" + shown(slug)
+        if idx.expired(slug):  # RFC 9110 15.5.11: withdrawn at its `expires`, for good (its aliases too)
+            return not_found(lambda: _("The post at %(path)s was withdrawn.", path=path), 410)
         return not_found(lambda: _("There is no post at %(path)s.", path=path))
     if site.permalink:
         # The organisation's website is the canonical home; 302 because the setting can change.

@@ -116,6 +116,8 @@ def post(slug: str) -> Response:
         target = index.alias_target(slug)
         if target is not None:
             return cast(Response, redirect(urls.api(index.site, f"/posts/{urls.seg(target)}"), 308))
+        if index.expired(slug):  # RFC 9110 15.5.11: withdrawn at its `expires` (its aliases too)
+            raise ApiError(410, "gone", f"the post with slug {slug!r} was withdrawn")
         raise _not_found(f"no post with slug {slug!r}")
 
     def produce() -> Representation:

@@ -36,7 +36,8 @@ def _json(schema: Any, description: str, headers: Mapping[str, Any] | None = Non
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "A parameter has a bad value; `details` lists every one.", 404: "No such resource (or page)."}
+    text = {400: "A parameter has a bad value; `details` lists every one.", 404: "No such resource (or page).",
+            410: "The post was withdrawn at its `expires` time (also answered for its old slugs)."}
     out = {str(c): _json(ERROR, text[c]) for c in codes}
     out["304"] = {"description": "Not modified (conditional request with If-None-Match / If-Modified-Since)."}
     out["default"] = _json(ERROR, "Any other error (405, 429, 5xx) in the same shape.")
@@ -97,7 +98,7 @@ def build_spec(site: Site, config: Mapping[str, Any]) -> APISpec:
             "200": _json("Post", "The post."),
             "308": {"description": "A retired slug: permanent redirect to the post's current URL.",
                     "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}}},
-            **_errors(404)}}})
+            **_errors(404, 410)}}})
     spec.path("/api/v1/categories", operations={"get": {
         "summary": "Every category declared by the site, in the site's order.", "tags": ["categories"],
         "responses": {"200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Category"}},

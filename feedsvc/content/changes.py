@@ -10,7 +10,9 @@ File mtimes cannot say that (``rsync -a`` and ``cp -p`` keep old ones, a rename 
   another category, tag, language or date), per (scope, language);
 - the site instant moves when site.yaml's published values move.
 
-Every instant of one commit is one whole second, ``max(now, last instant + 1)``: two
+Every instant of one commit is one whole second, ``max(now, last instant + 1)``, where
+``now`` is the scheduled instant a commit reached when it publishes or withdraws posts at
+their date or expiry (schedule.py), not the commit's wall time: two
 commits never share one, so an ``If-Modified-Since`` within the same second never hides
 an edit. The clock is read here, by the writer; readers take the instants as recorded, so
 every worker answers one ETag with one Last-Modified. A fresh database (no
@@ -88,6 +90,9 @@ class Changes:
         #: The last instant recorded (``floor``: the last one this process saw, should the file be new).
         self.clock = max(int(row[0]) if row else 0, floor)
         self._tick: int | None = None
+        #: The latest date or expiry this transaction reached (schedule.py): its instant, rather than
+        #: the wall time of the commit (a list that gains a scheduled post changed at the post's date).
+        self.boundary: float | None = None
         self._before: dict[str, Before | None] = {}
         self._groups: dict[str, str] | None = None
 
@@ -95,7 +100,7 @@ class Changes:
         """This commit's instant: whole seconds, later than every one recorded before."""
         if self._tick is None:
             now = self.now()
-            self._tick = max(int(now), self.clock + 1)
+            self._tick = max(int(now) if self.boundary is None else min(int(now), int(self.boundary)), self.clock + 1)
             if self.wait is not None and 0 < self._tick - now <= 1:
                 self.wait(self._tick - now)  # never a Last-Modified in the future (RFC 9110 8.8.2.1)
         return self._tick

@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Fediverse, Post, Site, T
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -56,7 +56,8 @@ CREATE TABLE posts(
     data BLOB NOT NULL,                    -- every other field (JSON)
     own TEXT NOT NULL DEFAULT '',          -- hash of what the post publishes (changes.own_hash)
     shown TEXT NOT NULL DEFAULT '',        -- the same with what it shows of its translations
-    stale INTEGER NOT NULL DEFAULT 0       -- 1: its content changed without `updated` moving
+    stale INTEGER NOT NULL DEFAULT 0,      -- 1: its content changed without `updated` moving
+    expires_ts REAL                        -- front matter `expires`: unpublished from then on (schedule.py)
 );
 -- The bodies apart: the posts table stays small (a few hundred bytes a row), so filters that
 -- look rows up touch few pages, and only the rows a page shows read their bodies.
@@ -68,6 +69,7 @@ CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts
 CREATE INDEX posts_changed ON posts(published, changed_ts);
 CREATE INDEX posts_updated ON posts(published, updated_ts DESC, date_ts DESC, slug);
 CREATE INDEX posts_events ON posts(published, event_ts, slug) WHERE event_ts IS NOT NULL;
+CREATE INDEX posts_expires ON posts(published, expires_ts) WHERE expires_ts IS NOT NULL;
 CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
 CREATE TABLE post_categories(
     category TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
@@ -211,7 +213,7 @@ def post_data(post: Post) -> bytes:
         [[x.url, x.mime_type, x.size_in_bytes, x.title] for x in post.attachments],
         None if e is None else [dt_out(e.start), None if e.end is None else dt_out(e.end), e.location, e.url,
                                 e.timezone, e.attendance, e.registration_url, list(e.languages)],
-        list(post.aliases), post.mtime_ns, post.image_alt,
+        list(post.aliases), post.mtime_ns, post.image_alt, None if post.expires is None else dt_out(post.expires),
     ])
 
 
@@ -219,7 +221,7 @@ def post_from_row(source: str, slug: str, lang: str, translation_of: str | None,
                   text: str) -> Post:
     """The Post a row holds (plain values, built only for the rows a request needs)."""
     (pid, title, date, updated, cats, tags, summary, author, image, attachments, event, aliases,
-     mtime_ns, image_alt) = orjson.loads(data)
+     mtime_ns, image_alt, expires) = orjson.loads(data)
     return Post(
         id=pid, slug=slug, title=title, date=dt_in(date), updated=dt_in(updated), categories=tuple(cats),
         tags=tuple(Tag(s, label) for s, label in tags), summary=summary, author=Author(*author), lang=lang,
@@ -229,7 +231,7 @@ def post_from_row(source: str, slug: str, lang: str, translation_of: str | None,
                                                tuple(event[7])),
         image_alt=image_alt,
         aliases=tuple(aliases), mtime_ns=mtime_ns, content_html=html, content_text=text,
-        translation_of=translation_of,
+        translation_of=translation_of, expires=None if expires is None else dt_in(expires),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from . import db
+from . import db, schedule
 from .changes import SITE_INSTANT, departed
 from .lists import PostList, Tags
 from .markdown import slugify
@@ -48,6 +48,8 @@ class Header:
     tags: dict[str, TagInfo] | None = None
     #: When site.yaml's published values last changed (every document shows them).
     site_instant: float = 0.0
+    #: The next scheduled date or expiry (POSIX seconds; schedule.py), or None.
+    next_change: float | None = None
 
 
 def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str] | None = None,
@@ -76,6 +78,7 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
         total=int(meta.get("count", 0)),
         counts={(k, key): n for k, key, n in conn.execute("SELECT kind, key, n FROM counts WHERE kind != 'tag'")},
         site_instant=float(meta.get(SITE_INSTANT) or 0),
+        next_change=None if meta.get(schedule.NEXT_CHANGE) is None else float(meta[schedule.NEXT_CHANGE]),
     )
     return Index(header, conn, owner)
 
@@ -118,6 +121,14 @@ class Index:
         row = self.conn.execute("SELECT slug FROM aliases WHERE alias = ? ORDER BY date_ts DESC, slug LIMIT 1",
                                 (slug,)).fetchone()
         return None if row is None else str(row[0])
+
+    def expired(self, slug: str) -> bool:
+        """Whether ``slug`` names (as its slug or an alias) a post withdrawn at its ``expires``: 410 Gone."""
+        return schedule.expired(self.conn, slug)
+
+    def pending(self) -> list[schedule.Pending]:
+        """The scheduled and the expiring posts, by the time they are published or withdrawn."""
+        return schedule.pending(self.conn)
 
     def oldest(self) -> Post | None:
         """The published post published first (ties: the last in feed order)."""

@@ -42,6 +42,8 @@ ReloadListener = Callable[[Index, float, bool], None]
 FULL_SCAN_EVERY = 60.0
 #: Reader connections kept per process (more requests at once wait for one).
 POOL_SIZE = 8
+#: The shortest wait between reloads when a scheduled instant is due (a failing reload never spins).
+MIN_WAIT = 0.01
 #: How long a reader waits for another writer's first load of an empty database (seconds).
 FIRST_LOAD_WAIT = 600.0
 #: Seconds a client is asked to wait when no good database can be read at all (HTTP Retry-After).
@@ -431,6 +433,18 @@ class LiveIndex:
             self._watcher.close()
             self._watcher = None
 
+    def _wait(self) -> float:
+        """Seconds until the next reload: the interval, or less when a post's date or expiry comes first."""
+        nxt = self._index.header.next_change
+        if nxt is None:
+            return self.interval
+        return max(MIN_WAIT, min(self.interval, nxt - self.loader.now()))
+
+    def _boundary_reached(self) -> bool:
+        """Whether the writer's clock reached the next scheduled date or expiry (schedule.py)."""
+        nxt = self._index.header.next_change
+        return nxt is not None and self.loader.now() >= nxt
+
     def _run(self) -> None:
         watcher = self._watcher
         if watcher is not None and watcher.pid != os.getpid():
@@ -442,9 +456,10 @@ class LiveIndex:
         last_full = time.monotonic()
         pending: set[str] = set()  # changes reported but not yet applied (a reload failed)
         try:
-            while not self._stop.wait(self.interval):
+            while not self._stop.wait(self._wait()):
                 paths: set[str] | None = None
                 try:
+                    boundary = self._boundary_reached()
                     due = time.monotonic() - last_full >= FULL_SCAN_EVERY
                     if watcher is None and self.watch and due:
                         watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
@@ -457,8 +472,8 @@ class LiveIndex:
                             watcher = None
                         if paths is not None:
                             paths |= pending
-                            if not paths and not self.loader.due():
-                                continue  # the kernel saw nothing change, the database is as we left it
+                            if not paths and not boundary and not self.loader.due():
+                                continue  # nothing changed, no post's date or expiry came, the database is as we left it
                     if paths is None:
                         last_full = time.monotonic()
                     self.refresh(paths)

@@ -339,6 +339,7 @@ class Loader:
             conn.execute("BEGIN IMMEDIATE")
             writer = Writer(conn, self.now, fresh, self._clock_floor, time.sleep if self.pace_by_clock else None)
             writer.force = site_changed  # a new site.yaml shapes every post: publish each again
+            writer.catch_up()  # dates and expiries reached since the last commit (schedule.py)
             if pending.pop("site", False):
                 self._site_change(writer, site)
             for prel, psig, problem in problems:

@@ -162,11 +162,18 @@ class Post:
     content_text: str = field(default="", repr=False)
     #: Slug of the post this one translates (front matter ``translation_of``), as written.
     translation_of: str | None = None
+    #: When the post is withdrawn (front matter ``expires``, timezone-aware, after ``date``), or None.
+    expires: datetime | None = None
 
     @property
     def date_ts(self) -> float:
         """``date`` as a POSIX timestamp (ordering and date filters)."""
         return self.date.timestamp()
+
+    @property
+    def expires_ts(self) -> float | None:
+        """``expires`` as a POSIX timestamp, or None."""
+        return None if self.expires is None else self.expires.timestamp()
 
     @property
     def tag_slugs(self) -> tuple[str, ...]:

@@ -45,6 +45,9 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     updated = _when("updated", d["updated"], tz) if d["updated"] is not None else date
     if updated < date:
         raise ContentError("updated", "is before date")
+    expires = _when("expires", d["expires"], tz) if d["expires"] is not None else None
+    if expires is not None and expires <= date:
+        raise ContentError("expires", "is not after date (the post would never be published)")
     for c in d["categories"]:
         if site.category(c) is None:
             raise ContentError("categories", f"unknown category {c!r} (declare it in site.yaml)")
@@ -96,6 +99,7 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         content_html=html,
         content_text=markdown.html_to_text(html),
         translation_of=d["translation_of"],
+        expires=expires,
     )
 
 

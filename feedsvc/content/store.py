@@ -1,7 +1,8 @@
 """Write the index database: apply parsed files in one transaction, publish and unpublish posts.
 
 The only module that writes the database. A post row is *published* when its file is the
-first (by path) to claim its slug and the first to claim its id; publishing adds it to the filter tables, the counts,
+first (by path) to claim its slug and the first to claim its id, and is live at the
+transaction's schedule clock (schedule.py: its date reached, its expiry not); publishing adds it to the filter tables, the counts,
 the full-text table and the content version, and unpublishing takes exactly that away
 again, so every table is changed only for the posts a reload touched. The change instants
 (Last-Modified) of what a transaction touched are decided at its end (changes.py).
@@ -20,6 +21,7 @@ import orjson
 from .changes import Changes, own_hash
 from .db import post_data
 from .model import Post, Problem
+from .schedule import LIVE_AT, NEXT_CHANGE, SCHEDULE_CLOCK, due, is_live, next_change, recorded_clock
 
 #: The content version is a hash of the site and a sum of one 128-bit hash per published
 #: post: adding or removing a post changes it in O(1), and the same content gives the same
@@ -59,6 +61,9 @@ class Writer:
         self.changed = False
         #: Re-publish files even when their bytes are unchanged (a new site.yaml shapes every post).
         self.force = False
+        #: The instant posts are evaluated at (schedule.py): never before the one last recorded.
+        self._since = recorded_clock(conn)
+        self.at = max(now(), self._since)
         row = conn.execute("SELECT value FROM meta WHERE key = 'acc'").fetchone()
         self._acc = int(row[0], 16) if row else 0
         row = conn.execute("SELECT value FROM meta WHERE key = 'count'").fetchone()
@@ -93,6 +98,14 @@ class Writer:
         self.conn.execute("DELETE FROM files WHERE path = ?", (rel,))
         self.changed = True
 
+    def catch_up(self) -> None:
+        """Decide again the posts whose date or expiry was reached since the last recorded schedule clock."""
+        passed = due(self.conn, self._since, self.at)
+        if passed:
+            self._slugs.update(slug for slug, _ in passed)
+            self.changes.boundary = max(ts for _, ts in passed)
+            self.changed = True
+
     def drop_posts_not_in(self, keep: Iterable[str]) -> list[str]:
         """Remove every post whose categories are not all in ``keep`` (a site.yaml change); their sources."""
         allowed = set(keep)
@@ -112,17 +125,19 @@ class Writer:
         changed_ts = self.changes.provisional(post)
         free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?",
                                  (post.slug, post.id)).fetchone() is None
+        free = free and is_live(post.date_ts, post.expires_ts, self.at)
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
-            "translation_of, h, data, own) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "translation_of, h, data, own, expires_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (post.source, post.slug, post.id, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
-             post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post)))
+             post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post),
+             post.expires_ts))
         pid = cur.lastrowid
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
         if free:  # the common case: publish from the values in hand
             self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text))
-        else:
+        else:  # claimed by another file, or not live yet (or any more): ``settle`` decides
             self._slugs.add(post.slug)
             self._ids.add(post.id)
 
@@ -144,7 +159,8 @@ class Writer:
         """Give each slug and id touched by this transaction to its first file by path; publish or unpublish.
 
         A post is published when no file earlier by path has its slug or its id (published or not),
-        so the outcome never depends on the order files were read in.
+        so the outcome never depends on the order files were read in, and when it is live at the
+        schedule clock (a scheduled post keeps its slug and id while it waits).
         """
         conn = self.conn
         pids = {pid for slug in self._slugs for (pid,) in conn.execute("SELECT id FROM posts WHERE slug = ?", (slug,))}
@@ -153,7 +169,7 @@ class Writer:
         decided = [conn.execute(
             "SELECT p.id, p.published, NOT EXISTS (SELECT 1 FROM posts o WHERE o.slug = p.slug AND o.source < p.source) "
             "AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.entry_id = p.entry_id AND o.source < p.source) "
-            "FROM posts p WHERE p.id = ?", (pid,)).fetchone() for pid in sorted(pids)]
+            f"AND {LIVE_AT} FROM posts p WHERE p.id = ?", (self.at, self.at, pid)).fetchone() for pid in sorted(pids)]
         for pid, published, owner in decided:  # first the losers, so a winner's rows never clash with theirs
             if published and not owner:
                 self.changes.remember_id(pid)
@@ -285,7 +301,8 @@ class Writer:
         meta = {**meta, **self.changes.commit(meta.get("site"), int(str(meta.get("site_mtime_ns", 0))))}
         site_key = str(meta.get("site_key", ""))
         version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}".encode()).hexdigest()[:32]
-        values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version}
+        values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version,
+                  SCHEDULE_CLOCK: self.at, NEXT_CHANGE: next_change(self.conn, self.at)}
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
         if self.touched:
             # REPLACE: a slug's earlier entry goes, its latest change comes last (a reader behind sees that one).

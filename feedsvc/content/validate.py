@@ -266,6 +266,7 @@ class PostSchema(Schema):
     title = _title(required=True)
     date = When(required=True)
     updated = When(load_default=None)
+    expires = When(load_default=None)
     slug = fields.Str(load_default=None, validate=_slug)
     categories = fields.List(fields.Str(validate=_slug), required=True,
                              validate=validate.Length(min=1, error="list at least one category"))
