@@ -407,6 +407,17 @@ http {{
         for target in (quote("/posts/старое-имя").encode(), "/posts/старое-имя".encode()):
             status, headers, _ = _raw_get(number, target)
             assert status == 308 and headers["location"] == f"{BASE}/posts/lone-english", target
+        # oEmbed for a slug in another script: its URL percent-encoded or raw, in a query encoded or not.
+        for slug, name in ((RU, RU), (ZH, ZH), ("старое-имя", "lone-english")):
+            want = client.get("/oembed?url=" + quote(f"{BASE}/posts/{quote(name)}", safe="")).data
+            assert b'"type":"rich"' in want
+            for target in (("/oembed?url=" + quote(f"{BASE}/posts/{quote(slug)}", safe="")).encode(),
+                           ("/oembed?url=" + quote(f"{BASE}/posts/{slug}", safe="")).encode(),
+                           f"/oembed?url={BASE}/posts/{quote(slug).lower()}".encode(),
+                           f"/oembed?url={BASE}/posts/{slug}".encode("utf-8")):
+                assert client.get(target.decode("utf-8")).data == want, target
+                status, _, body = _raw_get(number, target)
+                assert (status, body) == (200, want), target
     finally:
         proc.terminate()
         proc.wait(timeout=10)
