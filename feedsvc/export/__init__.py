@@ -4,8 +4,9 @@ Documents are fetched through the app's own test client, so each file holds exac
 bytes the server sends. The URL list starts from the public URL builders (every feed,
 archive, API, OPML, ICS and HTML document of the current index) and follows every
 same-site link the documents carry (feed and API pages, archives, assets) that the URL
-map routes. Also writes ``nginx.conf``, serving the tree with the same Content-Types and
-caching headers, and ``export-manifest.json`` (URL -> file, type, ETag).
+map routes, plus robots.txt, the sitemaps, each post's embed card, event.ics and oEmbed
+answers (``oembed.py``). Also writes ``nginx.conf`` (``nginx.py``), serving the tree with the
+same Content-Types and caching headers, and ``export-manifest.json`` (URL -> file, type, ETag).
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
 @click.option("--precompress", is_flag=True, help="Also write feedsvc's gzip (.gz) and Brotli (.br) bytes.")
 @with_appcontext
 def export_cmd(outdir: Path, jobs: int | None, precompress: bool) -> None:
-    """Write every feed, feed page, archive, API page, OPML, ICS and HTML page into OUTDIR, plus nginx.conf."""
+    """Write every feed, archive, API page, OPML, ICS, HTML page, sitemap and oEmbed answer into OUTDIR, plus nginx.conf."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     t0 = time.monotonic()
     doc = run_export(app, outdir, jobs or os.cpu_count() or 1, precompress)
