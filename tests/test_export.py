@@ -144,7 +144,9 @@ def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path
             status, headers, body = _get(port, url)
             assert status == 200, url
             assert body == want_body, url
-            for name in ("Content-Type", "Cache-Control", "Last-Modified", "Access-Control-Allow-Origin"):
+            for name in ("Content-Type", "Cache-Control", "Last-Modified", "Access-Control-Allow-Origin",
+                         "Content-Security-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy",
+                         "Referrer-Policy", "X-Content-Type-Options"):
                 assert headers.get(name.lower()) == want.headers.get(name), (url, name)
             checked += 1
             if checked % 7:
@@ -273,7 +275,8 @@ def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any
             app_resp = client.get(url)
             status, headers, body = _get(port, url)
             assert (status, body) == (200, app_resp.data), url
-            assert headers["content-type"] == app_resp.headers["Content-Type"], url
+            for name in ("Content-Type", "Content-Security-Policy", "X-Frame-Options"):
+                assert headers.get(name.lower()) == app_resp.headers.get(name), (url, name)
         for form in forms:
             queries = [(urlencode({"url": form}), "json"), (urlencode({"url": form, "format": "xml"}), "xml"),
                        (urlencode({"url": form, "format": "json", "maxwidth": 1200, "maxheight": "01000"}), "json")]
@@ -299,6 +302,9 @@ def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any
         small = urlencode({"url": page, "maxwidth": 300})
         assert json.loads(client.get("/oembed?" + small).data)["width"] == 300
         assert _get(port, "/oembed?" + small)[0] == 501
+        # Only the embed card may be framed, through nginx as from the app.
+        assert "frame-ancestors *" in _get(port, "/posts/renamed/embed")[1]["content-security-policy"]
+        assert _get(port, "/posts/renamed")[1]["x-frame-options"] == "DENY"
 
 
 def test_oembed_patterns() -> None:

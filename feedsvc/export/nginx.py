@@ -5,14 +5,34 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from .. import security
 from ..http import CORS, PREFLIGHT
 
-#: Headers every served file gets, as feedsvc sends them (the maps below pick the values).
-HEADERS = """        add_header Cache-Control $feedsvc_cache_control always;
-        add_header Access-Control-Allow-Origin $feedsvc_cors always;
-        add_header Access-Control-Expose-Headers $feedsvc_expose always;
-        add_header X-Content-Type-Options nosniff always;
-"""
+#: Headers every served file gets, as feedsvc sends them (the maps below pick the values;
+#: an empty value sends no header).
+HEADERS = "".join(f"        add_header {name} {value} always;\n" for name, value in (
+    ("Cache-Control", "$feedsvc_cache_control"), ("Access-Control-Allow-Origin", "$feedsvc_cors"),
+    ("Access-Control-Expose-Headers", "$feedsvc_expose"),
+    *((name, f'"{value}"') for name, value in security.COMMON),
+    *((name, "$feedsvc_" + name.lower().replace("-", "_")) for name, _ in security.HTML)))
+
+
+def _security_maps() -> str:
+    """security.py's HTML headers, keyed on the type sent and the URL: the embed cards alone may be framed."""
+    key = '"$sent_http_content_type|$request_uri"'
+    html = '"~^text/html"'
+    embed = '"~^text/html[^|]*\\|/posts/[^/?]+/embed(\\?|$)"'  # the discover.embed view's URLs
+    out = ""
+    for name, value in security.HTML:
+        var = "$feedsvc_" + name.lower().replace("-", "_")
+        if name == "Content-Security-Policy":
+            rows = f'    {embed} "{security.EMBED_CSP}";\n    {html} "{value}";\n'
+        elif name == "X-Frame-Options":
+            rows = f'    {embed} "";\n    {html} "{value}";\n'
+        else:
+            rows = f'    {html} "{value}";\n'
+        out += f"map {key} {var} {{\n    default \"\";\n{rows}}}\n"
+    return out
 
 
 def _spellings(request_uri: str) -> list[str]:
@@ -82,7 +102,9 @@ map $request_uri $feedsvc_expose {{
     ~^/(api|feeds)(/|\\?|$) "{cors_expose}";
     default "";
 }}
-{redirect_maps}{extra_maps}
+# Security headers as feedsvc sends them (security.py): on HTML, a strict CSP that forbids
+# framing, except on the embed cards that partners frame (oEmbed).
+{_security_maps()}{redirect_maps}{extra_maps}
 server {{
     listen 8080;
     root {root};
