@@ -1,10 +1,13 @@
 """Issue 21's targets, side by side in one run; prints one JSON object per measurement.
 
-    python bench/discover.py run [--corpus bench/corpora/100000] [--before /tmp/main-base] [--posts 300]
+    python bench/discover.py run [--corpus bench/corpora/100000] [--before /tmp/main-base]
+                                 [--tree base=/tmp/h21-base ...] [--posts 300]
 
-``run`` measures two code trees on the same corpus, each in fresh subprocesses (AB BA):
-``--before`` (a checkout of main: ``git worktree add --detach /tmp/main-base main``) and
-this checkout. Each child builds the app with ``feedsvc.create_app()`` from its own tree,
+``run`` measures code trees on the same corpus, each in fresh subprocesses, in mirrored
+order (A B C C B A): ``--before`` (a checkout of main: ``git worktree add --detach
+/tmp/main-base main``), any ``--tree LABEL=PATH`` (e.g. the commit the branch started
+from, which isolates the branch's own cost from what main gained since), and this
+checkout. Each child builds the app with ``feedsvc.create_app()`` from its own tree,
 configured only by FEEDSVC_* variables (its own database beside the corpus, caches off,
 live reload off), and drives it through Flask's test client:
 
@@ -143,26 +146,29 @@ def _child(tree: Path, corpus: Path, label: str, posts: int) -> dict[str, object
 
 def run(a: argparse.Namespace) -> None:
     """Both trees, ABBA, one JSON line each, then the summary line."""
-    after = HERE.parent
-    before = Path(a.before).resolve()
-    if not (before / "feedsvc").is_dir():
-        raise SystemExit(f"{before}: no checkout (git worktree add --detach {before} main)")
-    for tree in (before, after):  # the catalogues are build products (git-ignored)
+    trees = {"before": Path(a.before).resolve()}
+    trees.update((label, Path(path).resolve()) for label, _, path in (t.partition("=") for t in a.tree))
+    trees["after"] = HERE.parent
+    for label, tree in trees.items():
+        if not (tree / "feedsvc").is_dir():
+            raise SystemExit(f"{label}: {tree} is no checkout (git worktree add --detach {tree} <commit>)")
+        # The catalogues are build products (git-ignored).
         subprocess.run([str(Path(PY).with_name("pybabel")), "compile", "-d", "feedsvc/translations"],
                        cwd=tree, check=True, capture_output=True)
     corpus = Path(a.corpus).resolve()
-    results: dict[str, list[dict[str, object]]] = {"before": [], "after": []}
-    for label in ("before", "after", "after", "before"):
-        r = _child(before if label == "before" else after, corpus, label, a.posts)
+    results: dict[str, list[dict[str, object]]] = {label: [] for label in trees}
+    for label in [*trees, *reversed(trees)]:
+        r = _child(trees[label], corpus, label, a.posts)
         results[label].append(r)
         print(json.dumps({"tree": label, **r}, sort_keys=True), flush=True)
 
     def median(label: str) -> float:
         return statistics.median(float(r["post_page"]["median_ms"]) for r in results[label])  # type: ignore[index]
 
-    b, c = median("before"), median("after")
-    print(json.dumps({"summary": {"post_page_before_ms": b, "post_page_after_ms": c,
-                                  "post_page_change_pct": round((c / b - 1) * 100, 1)}}), flush=True)
+    after = median("after")
+    print(json.dumps({"summary": {f"post_page_{label}_ms": median(label) for label in trees} | {
+        f"post_page_after_vs_{label}_pct": round((after / median(label) - 1) * 100, 1)
+        for label in trees if label != "after"}}), flush=True)
 
 
 def main() -> None:
@@ -172,6 +178,7 @@ def main() -> None:
     r = sub.add_parser("run", help="both trees side by side (AB BA)")
     r.add_argument("--corpus", default=str(HERE / "corpora" / "100000"))
     r.add_argument("--before", default="/tmp/main-base", help="checkout of the code before (main)")
+    r.add_argument("--tree", action="append", default=[], metavar="LABEL=PATH", help="another checkout to measure")
     r.add_argument("--posts", type=int, default=300, help="post pages measured per child")
     m = sub.add_parser("measure", help="(internal) one child")
     m.add_argument("--posts", type=int, default=300)
