@@ -4,7 +4,7 @@
                                  [--tree base=/tmp/h21-base ...] [--posts 300]
 
 ``run`` measures code trees on the same corpus, each in fresh subprocesses, in mirrored
-order (A B C C B A): ``--before`` (a checkout of main: ``git worktree add --detach
+order (A B C C B A, ``--rounds`` times): ``--before`` (a checkout of main: ``git worktree add --detach
 /tmp/main-base main``), any ``--tree LABEL=PATH`` (e.g. the commit the branch started
 from, which isolates the branch's own cost from what main gained since), and this
 checkout. Each child builds the app with ``feedsvc.create_app()`` from its own tree,
@@ -157,7 +157,7 @@ def run(a: argparse.Namespace) -> None:
                        cwd=tree, check=True, capture_output=True)
     corpus = Path(a.corpus).resolve()
     results: dict[str, list[dict[str, object]]] = {label: [] for label in trees}
-    for label in [*trees, *reversed(trees)]:
+    for label in [*trees, *reversed(trees)] * a.rounds:
         r = _child(trees[label], corpus, label, a.posts)
         results[label].append(r)
         print(json.dumps({"tree": label, **r}, sort_keys=True), flush=True)
@@ -180,6 +180,7 @@ def main() -> None:
     r.add_argument("--before", default="/tmp/main-base", help="checkout of the code before (main)")
     r.add_argument("--tree", action="append", default=[], metavar="LABEL=PATH", help="another checkout to measure")
     r.add_argument("--posts", type=int, default=300, help="post pages measured per child")
+    r.add_argument("--rounds", type=int, default=1, help="mirrored rounds (the summary takes medians)")
     m = sub.add_parser("measure", help="(internal) one child")
     m.add_argument("--posts", type=int, default=300)
     a = ap.parse_args()
