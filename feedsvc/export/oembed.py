@@ -122,7 +122,7 @@ def nginx_oembed(index: Index, extensions: dict[str, str], headers: str) -> Oemb
     forms = "".join(f'    "~{p}" $feedsvc_slug;\n' for p in patterns)
     posts = "".join(f'    "{k}" "{v}";\n' for k, v in sorted(rows.items()))
     formats = "".join(f'    "~^{f}$" {extensions[f]};\n' for f in provider.FORMATS)
-    maps = (f"# /oembed from files (see README \"Static export\"): the post a url= names, in any of its forms.\n"
+    maps = (f"# /oembed from files (README, \"Deployment\": the forms it answers): the post a url= names, in any of its forms.\n"
             f"map $arg_url $feedsvc_oembed_slug {{\n    default \"\";\n{forms}}}\n"
             f"map $feedsvc_oembed_slug $feedsvc_oembed_url {{  # -> the post's slug (its files' name)\n"
             f"    default \"\";\n{posts}}}\n"
