@@ -10,9 +10,12 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from test_http_kit import KINDS, fill, has_endpoint
@@ -130,33 +133,7 @@ def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path
                 assert served.headers.get("Content-Encoding") == coding and served.get_data() == path.read_bytes(), url
                 compressed += 1
     assert compressed > 10
-    port = _free_port()
-    conf = (out / "nginx.conf").read_text().replace("listen 8080;", f"listen 127.0.0.1:{port};")
-    (out / "nginx.conf").write_text(conf)
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    main = prefix / "main.conf"
-    user = "user root;" if os.geteuid() == 0 else ""
-    main.write_text(f"""{user}
-daemon off; worker_processes 1; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
-    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
-    include {out}/nginx.conf;
-}}
-""")
-    proc = subprocess.Popen([nginx_bin, "-p", str(prefix), "-c", str(main)], stderr=subprocess.PIPE)
-    try:
-        for _ in range(100):
-            if proc.poll() is not None:
-                pytest.fail(f"nginx exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with nginx_serving(out, tmp_path / "nginx", nginx_bin) as port:
         docs = json.loads((out / "export-manifest.json").read_text())["documents"]
         client = app.test_client()
         checked = 0
@@ -167,7 +144,9 @@ http {{
             status, headers, body = _get(port, url)
             assert status == 200, url
             assert body == want_body, url
-            for name in ("Content-Type", "Cache-Control", "Last-Modified", "Access-Control-Allow-Origin"):
+            for name in ("Content-Type", "Cache-Control", "Last-Modified", "Access-Control-Allow-Origin",
+                         "Content-Security-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy",
+                         "Referrer-Policy", "X-Content-Type-Options"):
                 assert headers.get(name.lower()) == want.headers.get(name), (url, name)
             checked += 1
             if checked % 7:
@@ -187,6 +166,38 @@ http {{
         status, headers, body = _get(port, "/api/v1/posts", method="OPTIONS",
                                      Origin="https://partner.example", **{"Access-Control-Request-Method": "GET"})
         assert status == 204 and headers["access-control-allow-origin"] == "*"
+
+
+@contextmanager
+def nginx_serving(out: Path, prefix: Path, nginx_bin: str) -> Iterator[int]:
+    """Debian's nginx serving the export ``out`` with its own nginx.conf, on a free loopback port."""
+    port = _free_port()
+    conf = (out / "nginx.conf").read_text(encoding="utf-8").replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    (out / "nginx.conf").write_text(conf, encoding="utf-8")
+    prefix.mkdir()
+    main = prefix / "main.conf"
+    user = "user root;" if os.geteuid() == 0 else ""
+    main.write_text(f"""{user}
+daemon off; worker_processes 1; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
+    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
+    include {out}/nginx.conf;
+}}
+""")
+    proc = subprocess.Popen([nginx_bin, "-p", str(prefix), "-c", str(main)], stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if proc.poll() is not None:
+                pytest.fail(f"nginx exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield port
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -229,3 +240,89 @@ def test_export_is_not_rate_limited(site: Any, make_app: Any, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     docs = json.loads((out / "export-manifest.json").read_text())["documents"]
     assert len(docs) > 50 and "/feeds/atom.xml" in docs
+
+
+def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any, tmp_path: Path,
+                                                         nginx_bin: str) -> None:
+    from lxml import etree
+
+    fill(site)
+    site.post("2021-02-01-renamed", "Renamed.", title="Renamed", date="2021-02-01", aliases=["old-name"])
+    app = make_app()
+    out = tmp_path / "export"
+    result = app.test_cli_runner().invoke(args=["export", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    docs = json.loads((out / "export-manifest.json").read_text())["documents"]
+    client = app.test_client()
+    index_xml = client.get("/sitemap.xml").data
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    children = [urlsplit(e.text or "").path for e in etree.fromstring(index_xml).iter(f"{ns}loc")]
+    base = client.get("/robots.txt").data.decode().split("Sitemap: ")[1].strip().removesuffix("/sitemap.xml")
+    wanted = ["/robots.txt", "/sitemap.xml", *children, "/posts/summit/embed", "/posts/summit/event.ics",
+              "/posts/renamed/embed"]
+    assert len(children) >= 2 and all(u in docs for u in wanted), sorted(set(wanted) - set(docs))
+    answers = [u for u in docs if u.startswith("/oembed?")]
+    assert len(answers) == 2 * len(json.loads(client.get("/api/v1/posts?per_page=100").data)["items"])
+    page = f"{base}/posts/renamed"
+    want = {fmt: client.get("/oembed?" + urlencode({"url": page, "format": fmt})) for fmt in ("json", "xml")}
+    assert json.loads(want["json"].data)["type"] == "rich"
+    assert etree.fromstring(want["xml"].data).findtext("type") == "rich"
+    host = urlsplit(base).netloc
+    forms = [page, page + "/", page + "/embed", page + "#top", page + "?utm=x", f"{base}/posts/old-name",
+             page.replace(host, host.upper())]
+    with nginx_serving(out, tmp_path / "nginx", nginx_bin) as port:
+        for url in wanted:
+            app_resp = client.get(url)
+            status, headers, body = _get(port, url)
+            assert (status, body) == (200, app_resp.data), url
+            for name in ("Content-Type", "Content-Security-Policy", "X-Frame-Options"):
+                assert headers.get(name.lower()) == app_resp.headers.get(name), (url, name)
+        for form in forms:
+            queries = [(urlencode({"url": form}), "json"), (urlencode({"url": form, "format": "xml"}), "xml"),
+                       (urlencode({"url": form, "format": "json", "maxwidth": 1200, "maxheight": "01000"}), "json")]
+            if "#" not in form and "?" not in form:  # a consumer that does not encode the URL
+                queries.append((f"url={form}&format=xml", "xml"))
+            for query, fmt in queries:
+                app_resp = client.get("/oembed?" + query)
+                assert app_resp.data == want[fmt].data, (form, query)  # the app's own answer for this form
+                status, headers, body = _get(port, "/oembed?" + query)
+                assert (status, body) == (200, app_resp.data), (form, query)
+                assert headers["content-type"] == app_resp.headers["Content-Type"]
+        unknown = urlencode({"url": f"{base}/posts/no-such-post"})
+        for query, code in ((unknown, 404), (urlencode({"url": "https://elsewhere.example/posts/renamed"}), 404),
+                            (urlencode({"url": page, "format": "yaml"}), 501),
+                            (urlencode({"url": page, "maxwidth": "wide"}), 400),
+                            (urlencode({"url": page, "maxheight": 0}), 400),
+                            (urlencode({"url": page, "maxwidth": 10_001}), 400), ("format=json", 400)):
+            assert client.get("/oembed?" + query).status_code == code, query
+            status, headers, body = _get(port, "/oembed?" + query)
+            assert status == code and json.loads(body)["error"]["status"] == code, query
+            assert headers["content-type"].startswith("application/json")
+        # Bounds under the card's size: the app shrinks the card, a static copy cannot (documented).
+        small = urlencode({"url": page, "maxwidth": 300})
+        assert json.loads(client.get("/oembed?" + small).data)["width"] == 300
+        assert _get(port, "/oembed?" + small)[0] == 501
+        # Only the embed card may be framed, through nginx as from the app.
+        assert "frame-ancestors *" in _get(port, "/posts/renamed/embed")[1]["content-security-policy"]
+        assert _get(port, "/posts/renamed")[1]["x-frame-options"] == "DENY"
+
+
+def test_oembed_patterns() -> None:
+    import re as pyre
+
+    from feedsvc.export.oembed import at_least, slug_spellings, url_pattern
+
+    for n in (1, 9, 10, 340, 600, 999, 10_001):
+        rx = pyre.compile(f"^{at_least(n)}$")
+        assert [v for v in range(1, 20_000) if rx.match(str(v))] == list(range(max(n, 1), 20_000)), n
+    rx = pyre.compile(url_pattern("https://example.org/posts/{slug}", embed=True).replace("(?<", "(?P<"))
+    for arg in ("https%3A%2F%2Fexample.org%2Fposts%2Fcaf%25C3%25A9", "https://EXAMPLE.org/posts/café/",
+                "https%3a%2f%2fexample.org%2fposts%2fcaf%C3%A9%2Fembed", "https://example.org/posts/café#x"):
+        m = rx.match(arg)
+        assert m and m.group("feedsvc_slug") in slug_spellings("café"), arg
+    for arg in ("https://example.org/posts/a/b", "http://example.org/posts/a", "https://example.org.evil/posts/a",
+                "https://example.org/postsx/a"):
+        assert not rx.match(arg), arg
+    permalink = pyre.compile(url_pattern("https://org.example/news/{year}/{month}/{slug}/").replace("(?<", "(?P<"))
+    m = permalink.match("https%3A%2F%2Forg.example%2Fnews%2F2021%2F04%2Fside-event%2F")
+    assert m and m.group("feedsvc_slug") == "side-event"

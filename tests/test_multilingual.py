@@ -436,11 +436,9 @@ def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str], bytes]:
 
 def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, make_app: Any, tmp_path: Path) -> None:
     import json
-    import os
     import shutil
-    import socket
-    import subprocess
-    import time
+
+    from test_export import nginx_serving
 
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if not nginx:
@@ -459,33 +457,7 @@ def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, mak
         assert f"/languages/{lang}" in docs
     conf = (out / "nginx.conf").read_text(encoding="utf-8")
     assert f'"{quote("/posts/старое-имя")}"' in conf and '"/posts/старое-имя"' in conf  # the alias, both spellings
-    port = socket.socket()
-    port.bind(("127.0.0.1", 0))
-    number = port.getsockname()[1]
-    port.close()
-    (out / "nginx.conf").write_text(conf.replace("listen 8080;", f"listen 127.0.0.1:{number};"), encoding="utf-8")
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    main = prefix / "main.conf"
-    main.write_text(f"""{"user root;" if os.geteuid() == 0 else ""}
-daemon off; worker_processes 1; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
-events {{ worker_connections 16; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
-    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
-    include {out}/nginx.conf;
-}}
-""")
-    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(main)], stderr=subprocess.PIPE)
-    try:
-        for _ in range(200):
-            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
-            try:
-                socket.create_connection(("127.0.0.1", number), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with nginx_serving(out, tmp_path / "nginx", nginx) as number:
         client = app.test_client()
         for path in (f"/posts/{RU}", f"/posts/{AR}", f"/posts/{ZH}", "/tags/права-человека",
                      f"/api/v1/posts/{RU}", "/feeds/tags/права-человека/atom.xml"):
@@ -496,11 +468,17 @@ http {{
         for target in (quote("/posts/старое-имя").encode(), "/posts/старое-имя".encode()):
             status, headers, _ = _raw_get(number, target)
             assert status == 308 and headers["location"] == f"{BASE}/posts/lone-english", target
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stderr:
-            proc.stderr.close()
+        # oEmbed for a slug in another script: its URL percent-encoded or raw, in a query encoded or not.
+        for slug, name in ((RU, RU), (ZH, ZH), ("старое-имя", "lone-english")):
+            want = client.get("/oembed?url=" + quote(f"{BASE}/posts/{quote(name)}", safe="")).data
+            assert b'"type":"rich"' in want
+            for target in (("/oembed?url=" + quote(f"{BASE}/posts/{quote(slug)}", safe="")).encode(),
+                           ("/oembed?url=" + quote(f"{BASE}/posts/{slug}", safe="")).encode(),
+                           f"/oembed?url={BASE}/posts/{quote(slug).lower()}".encode(),
+                           f"/oembed?url={BASE}/posts/{slug}".encode()):
+                assert client.get(target.decode("utf-8")).data == want, target
+                status, _, body = _raw_get(number, target)
+                assert (status, body) == (200, want), target
 
 
 # -- properties ------------------------------------------------------------------------------

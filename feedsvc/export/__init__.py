@@ -4,8 +4,9 @@ Documents are fetched through the app's own test client, so each file holds exac
 bytes the server sends. The URL list starts from the public URL builders (every feed,
 archive, API, OPML, ICS and HTML document of the current index) and follows every
 same-site link the documents carry (feed and API pages, archives, assets) that the URL
-map routes. Also writes ``nginx.conf``, serving the tree with the same Content-Types and
-caching headers, and ``export-manifest.json`` (URL -> file, type, ETag).
+map routes, plus robots.txt, the sitemaps, each post's embed card, event.ics and oEmbed
+answers (``oembed.py``). Also writes ``nginx.conf`` (``nginx.py``), serving the tree with the
+same Content-Types and caching headers, and ``export-manifest.json`` (URL -> file, type, ETag).
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from flask.cli import with_appcontext
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from . import urls
-from .extensions import current_index, state
-from .http import CORS, PREFLIGHT, compress_body
+from .. import urls
+from ..discover import OEMBED_TYPES
+from ..extensions import current_index, state
+from ..http import compress_body
+from .nginx import HEADERS, nginx_config
+from .oembed import answer_files, nginx_oembed
 
 #: File extension per media type; nginx's `types` maps them back (see nginx_config).
 EXTENSIONS = {
@@ -41,6 +45,10 @@ EXTENSIONS = {
     "text/xml": "xml", "text/xsl": "xsl", "application/xslt+xml": "xsl", "image/svg+xml": "svg",
     "image/png": "png", "image/x-icon": "ico", "text/plain": "txt", "application/vnd.oai.openapi+json": "openapi",
 }
+#: Exact Content-Types that share a media type with another document's (the API's JSON has no
+#: charset, the oEmbed answers' has; the sitemaps are application/xml): each its own extension,
+#: since nginx gives every extension one Content-Type.
+TYPE_EXTENSIONS = {"application/json; charset=utf-8": "u8json", "text/xml; charset=utf-8": "u8xml"}
 _ABS = r"(/[^\s\"'<>\\]*)"
 _APP: Flask | None = None
 _MADE: set[Path] = set()  # directories this process created (one mkdir each, not one per file)
@@ -61,11 +69,18 @@ def file_for(url: str, ext: str) -> str:
     return "/".join(segments) + (f"@{parts.query}" if parts.query else "") + f".{ext}"
 
 
+def extension(content_type: str, mimetype: str) -> str:
+    """The export file extension of a document sent with ``content_type`` (its media type ``mimetype``)."""
+    return TYPE_EXTENSIONS.get(content_type) or EXTENSIONS.get(mimetype) or re.sub(r"[^a-z0-9]+", "-",
+                                                                                  mimetype.split("/")[-1])
+
+
 def seed_urls(app: Flask) -> list[str]:
     """Every document the URL builders name for the current index (path + query)."""
     idx = current_index()
     site = idx.site
-    found: list[str] = [urls.home(site), urls.opml(site), urls.absolute(site, "/embed"),
+    found: list[str] = [urls.home(site), urls.opml(site), urls.absolute(site, "/robots.txt"),
+                        urls.sitemap_index(site), urls.absolute(site, "/embed"),
                         urls.absolute(site, "/embed.js"), urls.absolute(site, "/api/docs"),
                         urls.api(site, "/openapi.json"), urls.api(site, "/posts"), urls.api(site, "/categories"),
                         urls.api(site, "/tags")]
@@ -83,7 +98,10 @@ def seed_urls(app: Flask) -> list[str]:
     found += [urls.tag_page(site, slug) for slug in idx.tags]
     found += [urls.language_page(site, lang) for lang in idx.languages]
     for p in idx.posts:
-        found += [urls.post_page(site, p), urls.api(site, f"/posts/{urls.seg(p.slug)}")]
+        found += [urls.post_page(site, p), urls.api(site, f"/posts/{urls.seg(p.slug)}"), urls.embed_page(site, p),
+                  *answer_files(idx, p)]
+        if p.event is not None:
+            found.append(urls.event_calendar(site, p))
         for alias in p.aliases:  # retired slugs: their redirects go into nginx.conf
             found += [urls.absolute(site, f"/posts/{urls.seg(alias)}")]
     found += [urls.absolute(site, old) for old, _ in site.redirects if old.startswith("/")]
@@ -156,8 +174,9 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
             elif resp.status_code == 200 and "no-store" not in resp.headers.get("Cache-Control", ""):
                 ctype = resp.headers.get("Content-Type", "application/octet-stream")
                 mimetype = resp.mimetype or "application/octet-stream"
-                ext = EXTENSIONS.get(mimetype, re.sub(r"[^a-z0-9]+", "-", mimetype.split("/")[-1]))
-                rel = file_for(url, ext)
+                ext = extension(ctype, mimetype)
+                stem = app.config["EXPORT_NAMES"].get(url)
+                rel = f"{stem}.{ext}" if stem else file_for(url, ext)
                 target = out_dir / rel
                 if target.parent not in _MADE:
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,110 +202,6 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
     return results
 
 
-def _spellings(request_uri: str) -> list[str]:
-    """A redirect source as clients may send it in $request_uri: percent-encoded (as our links
-    write it) and, for a slug in another script, also as raw UTF-8 (nginx does not decode it)."""
-    raw = unquote(request_uri)
-    keep_raw = not raw.isascii() and raw.isprintable() and not set(raw) & set('"\\ ')
-    return [request_uri, raw] if keep_raw else [request_uri]
-
-
-def nginx_config(root: str, types: dict[str, str], redirects: dict[str, tuple[int, str]], cache_control: str,
-                 cache_exceptions: dict[str, str] | None = None) -> str:
-    """An nginx server block serving an export at ``root`` like feedsvc serves it.
-
-    ``cache_exceptions``: path -> Cache-Control for the few documents (static assets)
-    the app sends with another value than ``cache_control``.
-    """
-    cc_rows = "".join(f'    "~^{re.escape(path)}(\\?|$)" "{value}";\n'
-                      for path, value in sorted((cache_exceptions or {}).items()))
-    exts = sorted(set(types.values()))
-    type_lines = "\n".join(f'        "{ct}" {ext};' for ct, ext in sorted(types.items(), key=lambda kv: kv[1]))
-    tries = " ".join(f"$feedsvc_file.{ext}" for ext in exts)
-    preflight = dict(PREFLIGHT)
-    cors_origin, cors_expose = dict(CORS)["Access-Control-Allow-Origin"], dict(CORS)["Access-Control-Expose-Headers"]
-    redirect_maps = ""
-    redirect_ifs = ""
-    for code in sorted({c for c, _ in redirects.values()}):
-        rows = "\n".join(f'    "{key}" "{dst}";' for src, (c, dst) in sorted(redirects.items()) if c == code
-                         for key in _spellings(src))
-        redirect_maps += f"map $request_uri $feedsvc_redirect_{code} {{\n    default \"\";\n{rows}\n}}\n"
-        redirect_ifs += f"    if ($feedsvc_redirect_{code}) {{ return {code} $feedsvc_redirect_{code}; }}\n"
-    return f"""# nginx server for a `flask --app feedsvc export` tree (generated; see README "Deployment").
-# Files are named <decoded path>[@<raw query>].<ext>; the extension gives the exact
-# Content-Type feedsvc sends. Put this in http {{ }} (e.g. /etc/nginx/conf.d/feedsvc.conf).
-
-# Long URIs as map keys (redirects, cache exceptions) need bigger buckets than the default
-# (drop these two lines if your http {{ }} already sets them).
-map_hash_bucket_size 256;
-map_hash_max_size 262144;
-
-# '?page=2&per_page=20' -> '@page=2&per_page=20'; links in the documents use one spelling.
-map $args $feedsvc_qs {{
-    "" "";
-    default "@$args";
-}}
-map $uri $feedsvc_path {{
-    ~^(?<dir>.*)/$ "${{dir}}/index";
-    default $uri;
-}}
-# Cross-origin readable under /api and /feeds only (an empty value sends no header).
-# Keyed on $request_uri: try_files rewrites $uri to the file's name.
-map $request_uri $feedsvc_cors {{
-    ~^/(api|feeds)(/|\\?|$) "{cors_origin}";
-    default "";
-}}
-map $request_uri $feedsvc_cache_control {{
-    default "{cache_control}";
-{cc_rows}}}
-map $request_uri $feedsvc_expose {{
-    ~^/(api|feeds)(/|\\?|$) "{cors_expose}";
-    default "";
-}}
-{redirect_maps}
-server {{
-    listen 8080;
-    root {root};
-    set $feedsvc_file $feedsvc_path$feedsvc_qs;
-
-    types {{
-{type_lines}
-    }}
-    default_type application/octet-stream;
-    charset off;  # the types above already carry feedsvc's charset
-
-    # Validators: file mtimes are the documents' Last-Modified. 'exact' answers 304 only
-    # for the date we sent, never for an invented one.
-    etag on;
-    if_modified_since exact;
-    # Compression: *.gz written by `export --precompress` are feedsvc's own gzip bytes.
-    gzip on;
-    gzip_static on;
-    gzip_vary on;
-    gzip_min_length 500;
-    gzip_types {" ".join(sorted({ct.split(";")[0] for ct in types} - {"text/html"}))};
-    # brotli_static on;  # with ngx_brotli: serves the *.br files
-
-{redirect_ifs}
-    location / {{
-        if ($request_method = OPTIONS) {{  # CORS preflight, as feedsvc answers it
-            add_header Access-Control-Allow-Origin $feedsvc_cors;
-            add_header Access-Control-Allow-Methods "{preflight['Access-Control-Allow-Methods']}";
-            add_header Access-Control-Allow-Headers "{preflight['Access-Control-Allow-Headers']}";
-            add_header Access-Control-Max-Age {preflight['Access-Control-Max-Age']};
-            return 204;
-        }}
-        if ($request_method !~ ^(GET|HEAD)$) {{ return 405; }}  # GET and HEAD only, like feedsvc
-        add_header Cache-Control $feedsvc_cache_control always;
-        add_header Access-Control-Allow-Origin $feedsvc_cors always;
-        add_header Access-Control-Expose-Headers $feedsvc_expose always;
-        add_header X-Content-Type-Options nosniff always;
-        try_files {tries} =404;
-    }}
-}}
-"""
-
-
 def _progress(done: int, queued: int, t0: float) -> float:
     now = time.monotonic()
     click.echo(f"export: {done} documents written, {queued} more found so far "
@@ -307,6 +222,11 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
     if rc is not None:
         rc.enabled = False  # each document once: filling (or reading) a shared cache buys nothing
     app.config["EXPORT_DIR"], app.config["EXPORT_PRECOMPRESS"] = str(out_dir), precompress
+    with app.app_context():
+        idx = current_index()
+        base = len(idx.site.base_url)
+        # Documents named otherwise than by their URL (file_for): the oEmbed answers.
+        app.config["EXPORT_NAMES"] = {u[base:]: stem for p in idx.posts for u, stem in answer_files(idx, p).items()}
     _APP = app
     out_dir.mkdir(parents=True, exist_ok=True)
     with app.app_context():
@@ -328,7 +248,12 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
                 for item in batch:
                     if "file" in item:
                         manifest[item["url"]] = {k: item[k] for k in ("file", "content_type", "etag", "cache_control")}
-                        types[item["content_type"]] = item["file"].rsplit(".", 1)[1]
+                        ext = item["file"].rsplit(".", 1)[1]
+                        clash = next((t for t, e in types.items() if e == ext and t != item["content_type"]), None)
+                        if clash:  # nginx would send one of the two types for both
+                            raise click.ClickException(f"{item['url']}: {item['content_type']!r} and {clash!r} "
+                                                       f"would share the file extension .{ext}")
+                        types[item["content_type"]] = ext
                         for link in expand_pages(item["links"]):
                             if link not in seen and _routed(adapter, link):
                                 seen.add(link)
@@ -344,7 +269,11 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
             pool.join()
     cc = state(app).cache_control
     exceptions = {urlsplit(u).path: d["cache_control"] for u, d in manifest.items() if d["cache_control"] != cc}
-    (out_dir / "nginx.conf").write_text(nginx_config(str(out_dir.resolve()), types, redirects, cc, exceptions),
+    by_format = {fmt: extension(ct, ct.split(";")[0]) for fmt, ct in OEMBED_TYPES.items()}
+    with app.app_context():
+        oembed = nginx_oembed(current_index(), by_format, HEADERS)
+    (out_dir / "nginx.conf").write_text(nginx_config(str(out_dir.resolve()), types, redirects, cc, exceptions,
+                                                     oembed.maps, oembed.location, oembed.keys, oembed.longest),
                                         encoding="utf-8")
     doc = {"documents": dict(sorted(manifest.items())), "redirects": {k: list(v) for k, v in sorted(redirects.items())}}
     (out_dir / "export-manifest.json").write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
@@ -357,7 +286,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
 @click.option("--precompress", is_flag=True, help="Also write feedsvc's gzip (.gz) and Brotli (.br) bytes.")
 @with_appcontext
 def export_cmd(outdir: Path, jobs: int | None, precompress: bool) -> None:
-    """Write every feed, feed page, archive, API page, OPML, ICS and HTML page into OUTDIR, plus nginx.conf."""
+    """Write every feed, archive, API page, OPML, ICS, HTML page, sitemap and oEmbed answer into OUTDIR, plus nginx.conf."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     t0 = time.monotonic()
     doc = run_export(app, outdir, jobs or os.cpu_count() or 1, precompress)
