@@ -18,8 +18,8 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from .canonical_json import to_json
 from .extensions import state, unavailable
 
-#: Path prefixes whose errors are JSON.
-JSON_PREFIXES = ("/api", "/feeds", "/oembed")
+#: Path prefixes whose errors are JSON (the fediverse's machine routes too: /ap, WebFinger, NodeInfo).
+JSON_PREFIXES = ("/api", "/feeds", "/oembed", "/ap", "/.well-known/webfinger", "/.well-known/nodeinfo", "/nodeinfo")
 #: Headers of an HTTPException's own response worth keeping (Allow on 405, Retry-After on 429/503).
 _KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
 

@@ -126,10 +126,17 @@ class Queue:
     # -- producing ---------------------------------------------------------------------------
     @staticmethod
     def add(conn: sqlite3.Connection, id: str, kind: str, dest: str, url: str, body: bytes,
-            headers: dict[str, str], now: float) -> None:
-        """Enqueue one delivery inside an open ``transaction()``."""
-        conn.execute("INSERT INTO deliveries (id, kind, dest, url, body, headers, created, next_try) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (id, kind, dest, url, body, orjson.dumps(headers), now, now))
+            headers: dict[str, str], now: float, first: bool = False) -> None:
+        """Enqueue one delivery inside an open ``transaction()``.
+
+        ``first``: ahead of everything its destination has pending (due now, whatever their
+        backoff): it takes a sequence number below every other one (negative), so it is its
+        destination's head at once.
+        """
+        seq = conn.execute("SELECT min(0, coalesce(min(seq), 0)) - 1 FROM deliveries").fetchone()[0] if first else None
+        conn.execute("INSERT INTO deliveries (seq, id, kind, dest, url, body, headers, created, next_try) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (seq, id, kind, dest, url, body, orjson.dumps(headers), now, now))
 
     def sync_destinations(self, dests: dict[str, tuple[str, str]]) -> None:
         """Record each destination's kind and configuration hash; a changed configuration re-enables it."""
@@ -187,9 +194,15 @@ class Queue:
     def disable(self, d: Delivery, error: str, now: float) -> int:
         """The destination is gone (410): drop all it has pending; nothing more until its configuration changes."""
         with self.transaction() as conn:
-            n = conn.execute("DELETE FROM deliveries WHERE dest = ?", (d.dest,)).rowcount
+            n = self.clear(conn, d.dest, error, now)
             conn.execute("UPDATE destinations SET disabled = config WHERE dest = ?", (d.dest,))
-            self._error(conn, d.dest, error, now)
+        return n
+
+    @staticmethod
+    def clear(conn: sqlite3.Connection, dest: str, error: str, now: float) -> int:
+        """Drop all ``dest`` has pending, the reason kept as its last error, inside an open ``transaction()``."""
+        n = conn.execute("DELETE FROM deliveries WHERE dest = ?", (dest,)).rowcount
+        Queue._error(conn, dest, error, now)
         return int(n)
 
     @staticmethod

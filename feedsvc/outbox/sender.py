@@ -6,7 +6,8 @@ queue's own lock so only one process ever sends from a queue file. Each destinat
 at most one delivery in flight and goes strictly in order, so a receiver sees a post's
 events in the order they happened. A failed attempt is retried with exponential backoff
 and jitter (never sooner than a ``Retry-After`` asks), until the sender's limit; a 410
-from a webhook endpoint disables it until its configuration changes.
+from a webhook endpoint disables it until its configuration changes; a 410 from a
+follower's inbox removes the followers it serves (fediverse/delivery.py).
 """
 
 from __future__ import annotations
@@ -177,6 +178,12 @@ class Sender:
             self.queue.done(d, now)
             return self._count(d, "delivered")
         error = answer.error or f"HTTP {answer.status}"
+        if answer.status == 410 and d.kind == "activitypub" and self.fediverse is not None:
+            from .fediverse import delivery
+
+            removed = delivery.gone(self.queue, d, now)
+            log.warning("outbox: inbox %s answered 410: %d follower(s) removed", d.dest, removed)
+            return self._count(d, "gone")
         if answer.status == 410 and d.kind == "webhook":
             dropped = self.queue.disable(d, "HTTP 410 Gone: disabled until its configuration changes", now)
             log.warning("outbox: %s answered 410: disabled, %d pending deliveries dropped", d.dest, dropped)
@@ -190,7 +197,7 @@ class Sender:
         delay = min(first * 2 ** d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
         delay = max(delay, retry_after(answer.headers.get("retry-after"), now))
         if fedi:  # an inbox that is down gets everything when it is back, for FEEDSVC_FEDIVERSE_MAX_AGE
-            give_up = answer.status == 410 or now + delay - d.created > self.fediverse.max_age
+            give_up = now + delay - d.created > self.fediverse.max_age
         elif d.kind == "webhook":
             give_up = now + delay - d.created > lim.webhook_max_age
         else:  # a hub that refuses the request itself will refuse it again

@@ -2,7 +2,9 @@
 
 It serves its actor document (an RSA key made by bovine) over HTTP in a thread, signs the
 requests it sends to feedsvc's inbox with bovine's draft-cavage signer, and records every
-delivery to its inbox with the verdict of bovine's signature checker.
+delivery to its inbox with the verdict of bovine's signature checker. While ``fail`` is set
+its inbox answers ``fail_status`` (503, or 410 for an account that is gone) and records the
+refused attempts; ``gone`` makes its actor document answer 410 too.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ class Remote:
     def __init__(self, our_key: tuple[str, str] | None = None, fail: bool = False) -> None:
         self.public, self.private = generate_rsa_public_private_key()
         self.received: list[dict[str, Any]] = []
+        self.refused: list[dict[str, Any]] = []
         self.fail = fail
+        self.fail_status = 503
+        self.gone = False
         self.our_key = our_key  # (feedsvc's public key PEM, its actor id), for bovine's checker
         remote = self
 
@@ -36,6 +41,11 @@ class Remote:
                 pass
 
             def do_GET(self) -> None:
+                if remote.gone:
+                    self.send_response(410)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = json.dumps(remote.document()).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/activity+json")
@@ -45,13 +55,15 @@ class Remote:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
                 if remote.fail:
-                    self.send_response(503)
+                    remote.refused.append({"path": self.path, "headers": headers, "body": body})
+                    self.send_response(remote.fail_status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                remote.received.append({"path": self.path, "headers": headers, "activity": json.loads(body),
+                remote.received.append({"path": self.path, "headers": headers, "body": body,
+                                        "activity": json.loads(body),
                                         "verified_by": remote.check(self.path, headers, body)})
                 self.send_response(202)
                 self.send_header("Content-Length", "0")

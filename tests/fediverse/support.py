@@ -1,4 +1,4 @@
-"""Helpers of the fediverse tests: start the writer's view of the outbox, and run it until the queue is empty."""
+"""Helpers of the fediverse tests: start the writer's view of the outbox, run it until the queue is empty, post signed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 from feedsvc.extensions import state
 from feedsvc.outbox import outbox
+
+ACTOR = "https://news.example.org/ap/actors/news"
+AP = "application/activity+json"
 
 
 def started(app: Any) -> Any:
@@ -24,3 +27,14 @@ def drain(app: Any, timeout: float = 30) -> None:
     while sender.run_once() or sender.queue.pending():
         assert time.monotonic() < deadline, "deliveries did not finish"
         time.sleep(0.01)
+
+
+def post(client: Any, remote: Any, path: str, activity: Any, **kw: Any) -> Any:
+    """POST ``activity`` to ``path``, signed by ``remote`` (a Remote) with bovine."""
+    body, headers = remote.signed(path, activity, **kw)
+    return client.post(path, data=body, headers=headers)
+
+
+def followers(app: Any, username: str = "news") -> int:
+    """The followers count the collection shows."""
+    return int(app.test_client().get(f"/ap/actors/{username}/followers").get_json()["totalItems"])

@@ -34,7 +34,11 @@ def test_webfinger_resolves_the_handle_and_the_actor_url(site, fedi_app):
     assert by_url["subject"] == doc["subject"]
     assert client.get("/.well-known/webfinger?resource=acct:news@elsewhere.example").status_code == 404
     assert client.get("/.well-known/webfinger?resource=acct:nobody@news.example.org").status_code == 404
-    assert client.get("/.well-known/webfinger").status_code == 400
+    missing = client.get("/.well-known/webfinger")
+    assert missing.status_code == 400 and missing.mimetype == "application/json"
+    assert missing.get_json()["error"]["code"] == "bad_request", "the API's JSON error"
+    unknown = client.get("/ap/actors/nobody")
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
 
 
 def test_nodeinfo_points_to_2_1(site, fedi_app):

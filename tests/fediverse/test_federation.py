@@ -6,34 +6,11 @@ import json
 import time
 from email.utils import formatdate
 
-import pytest
-
 from feedsvc.extensions import state
 from feedsvc.outbox import outbox
 
 from .remote import Remote
-from .support import drain, started
-
-ACTOR = "https://news.example.org/ap/actors/news"
-AP = "application/activity+json"
-
-
-@pytest.fixture
-def remote(fedi_app):
-    app = started(fedi_app)
-    doc = app.test_client().get("/ap/actors/news").get_json()
-    r = Remote((doc["publicKey"]["publicKeyPem"], ACTOR))
-    yield r
-    r.stop()
-
-
-def post(client, remote, path, activity, **kw):
-    body, headers = remote.signed(path, activity, **kw)
-    return client.post(path, data=body, headers=headers)
-
-
-def followers(app):
-    return app.test_client().get("/ap/actors/news/followers").get_json()["totalItems"]
+from .support import ACTOR, AP, drain, followers, post
 
 
 def test_follow_create_update_delete_unfollow(site, fedi_app, remote):

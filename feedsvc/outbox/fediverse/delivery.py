@@ -42,13 +42,25 @@ def sign(fedi: Fediverse, site: Site, username: str, inbox: str, body: bytes, no
 
 
 def enqueue(conn: sqlite3.Connection, fedi: Fediverse, site: Site, username: str, inbox: str,
-            activity: dict[str, Any], now: float) -> None:
-    """Queue one signed activity for one inbox, inside an open queue transaction."""
+            activity: dict[str, Any], now: float, first: bool = False) -> None:
+    """Queue one signed activity for one inbox, inside an open queue transaction (``first``: ahead of the rest)."""
     body = orjson.dumps(objects.with_context(activity), option=orjson.OPT_SORT_KEYS)
     conn.execute("INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                  (inbox, KIND, inbox))
     Queue.add(conn, f"ap_{uuid.uuid4().hex}", KIND, inbox, inbox, body,
-              {**sign(fedi, site, username, inbox, body, now), "X-Actor": username}, now)
+              {**sign(fedi, site, username, inbox, body, now), "X-Actor": username}, now, first)
+
+
+def gone(queue: Queue, d: Delivery, now: float) -> int:
+    """The inbox answered 410 Gone: forget the followers it served and drop what it has pending; how many followers.
+
+    Mastodon answers 410 for an account (or server) that is gone for good; a follower that
+    comes back follows again, and its new Follow makes the inbox a destination again.
+    """
+    with queue.transaction() as conn:
+        n = followers.remove_inbox(conn, d.dest)
+        Queue.clear(conn, d.dest, f"HTTP 410 Gone: {n} follower(s) removed", now)
+    return n
 
 
 def username_for(site: Site, lang: str) -> str | None:

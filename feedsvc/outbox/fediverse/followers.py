@@ -58,6 +58,11 @@ def remove(conn: sqlite3.Connection, follower: str, actor: str | None = None) ->
     return int(conn.execute("DELETE FROM ap_followers WHERE actor = ? AND follower = ?", (actor, follower)).rowcount)
 
 
+def remove_inbox(conn: sqlite3.Connection, inbox: str) -> int:
+    """Forget every follower delivered to ``inbox`` (it answered 410 Gone); the number of rows removed."""
+    return int(conn.execute("DELETE FROM ap_followers WHERE inbox = ?", (inbox,)).rowcount)
+
+
 def of(conn: sqlite3.Connection, actor: str | None = None) -> list[Follower]:
     """Followers of one actor (or of all), oldest first."""
     sql = "SELECT actor, follower, inbox, since FROM ap_followers"

@@ -7,8 +7,10 @@ rate-limited (429); the ``Signature`` header must parse and cover ``(request-tar
 bounds: remote.py) must verify the signature (401); a signature seen before is a replay
 (401). Only then is the body parsed (400 when it is not a JSON object) and the activity's
 ``actor`` must own the signing key (401). Follow stores the follower and enqueues a
-signed Accept in one queue transaction; Undo{Follow} and Delete of the signer's actor
-remove it; every other activity is acknowledged (202) and counted, never stored.
+signed Accept in one queue transaction, ahead of anything else pending for that inbox (a
+follow never waits behind a backlog, and is retried like any delivery); Undo{Follow} and
+Delete of the signer's actor remove it (so does a key fetch answering 410 Gone: the
+account was deleted); every other activity is acknowledged (202) and counted, never stored.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def receive(fedi: Fediverse, index: Index, target: Actor | None, method: str, pa
         try:
             key = fedi.key_cache.get(parsed.key_id)
         except KeyFetchError as exc:
+            if exc.gone and _forget_gone(fedi, parsed.key_id):
+                return "removed"
             raise signatures.SignatureError(f"cannot get the signer's key: {exc}") from None
         try:
             signatures.verify(parsed, key.pem, method, path, headers)
@@ -120,6 +124,23 @@ def _id(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _forget_gone(fedi: Fediverse, key_id: str) -> bool:
+    """The signer's actor answers 410 Gone: forget it as a follower (True when it was one).
+
+    Mastodon signs the Delete of a deleted account with that account's key, and then its
+    actor document answers 410, so the signature cannot be checked. The request proves
+    nothing, but the 410 we fetched from the actor's own server does: the follower whose id
+    is the key's document is removed, whoever sent the request (a request naming any other
+    gone key removes nothing and gets 401).
+    """
+    owner = key_id.split("#", 1)[0]
+    with fedi.queue.transaction() as conn:
+        removed = followers.remove(conn, owner) > 0
+    if removed:
+        INBOX.labels("actor_deleted").inc()
+    return removed
+
+
 def _first_use(fedi: Fediverse, signature: bytes, now: float) -> bool:
     """Record a verified signature; False when it was recorded before (a replay within the Date window)."""
     digest = hashlib.sha256(signature).hexdigest()
@@ -145,7 +166,7 @@ def _act(fedi: Fediverse, index: Index, target: Actor | None, activity: dict[str
         accept = {"id": f"{me}#accepts/{tag}", "type": "Accept", "actor": me, "object": activity}
         with fedi.queue.transaction() as conn:
             followers.add(conn, who.username, signer, inbox, now)
-            delivery.enqueue(conn, fedi, site, who.username, inbox, accept, now)
+            delivery.enqueue(conn, fedi, site, who.username, inbox, accept, now, first=True)
         INBOX.labels("follow").inc()
         return "followed"
     if kind == "Undo" and isinstance(activity.get("object"), dict) and activity["object"].get("type") == "Follow":

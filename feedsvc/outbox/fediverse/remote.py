@@ -30,7 +30,14 @@ CACHE_SIZE = 1024
 
 
 class KeyFetchError(Exception):
-    """The signer's key could not be fetched or read (the message says why)."""
+    """The signer's key could not be fetched or read (the message says why).
+
+    ``gone``: the key's document answered 410 Gone (its account was deleted, as Mastodon says it).
+    """
+
+    def __init__(self, message: str, gone: bool = False) -> None:
+        super().__init__(message)
+        self.gone = gone
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class KeyCache:
     def __init__(self, client: Client, allow_private: bool) -> None:
         self.client = client
         self.allow_private = allow_private
-        self._cache: OrderedDict[str, tuple[float, RemoteKey | str]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, RemoteKey | KeyFetchError]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key_id: str, refresh: bool = False) -> RemoteKey:
@@ -77,20 +84,20 @@ class KeyCache:
         with self._lock:
             hit = self._cache.get(key_id)
         if hit is not None and hit[0] > now and not (refresh and isinstance(hit[1], RemoteKey)):
-            if isinstance(hit[1], str):
-                raise KeyFetchError(hit[1])
+            if isinstance(hit[1], KeyFetchError):
+                raise KeyFetchError(str(hit[1]), hit[1].gone)
             return hit[1]
         try:
-            key: RemoteKey | str = self._fetch(key_id)
+            key: RemoteKey | KeyFetchError = self._fetch(key_id)
         except KeyFetchError as exc:
-            key = str(exc)
+            key = exc
         with self._lock:
             self._cache[key_id] = (now + (KEY_TTL if isinstance(key, RemoteKey) else FAILURE_TTL), key)
             self._cache.move_to_end(key_id)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        if isinstance(key, str):
-            raise KeyFetchError(key)
+        if isinstance(key, KeyFetchError):
+            raise KeyFetchError(str(key), key.gone)
         return key
 
     def _fetch(self, key_id: str) -> RemoteKey:
@@ -99,7 +106,8 @@ class KeyCache:
             raise KeyFetchError("keyId is not an http(s) URL")
         answer = self.client.get(url, {"Accept": f"{ACTIVITY_JSON}, {LD_JSON}"}, self.allow_private)
         if answer.status != 200:
-            raise KeyFetchError(f"fetching the key failed: {answer.error or f'HTTP {answer.status}'}")
+            raise KeyFetchError(f"fetching the key failed: {answer.error or f'HTTP {answer.status}'}",
+                                gone=answer.status == 410)
         if len(answer.body) >= self.client.max_response_bytes:
             raise KeyFetchError("the key document is too large")
         try:

@@ -27,7 +27,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 POST_HEADERS = ("(request-target)", "host", "date", "digest", "content-type")
 #: Headers an inbox request must have signed.
 REQUIRED = frozenset({"(request-target)", "host", "date", "digest"})
-_PARAM = re.compile(r'\s*([a-zA-Z]+)="([^"]*)"\s*(?:,|\Z)')
+#: Longest ``Signature`` header read (a 4096-bit RSA signature and a long keyId fit in a fraction of it).
+MAX_HEADER = 8192
+# RFC 9110 §5.6: auth-param = token BWS "=" BWS ( token / quoted-string ), in a comma-separated list;
+# quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE (commas and escaped quotes allowed inside).
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*)"'
+_PARAM = re.compile(rf"[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:({_TOKEN})|{_QUOTED})[ \t]*(?:,|\Z)")
+_EMPTY = re.compile(r"[ \t]*,")
+_END = re.compile(r"[ \t]*\Z")
+_PAIR = re.compile(r"\\(.)")
 
 
 class SignatureError(ValueError):
@@ -127,31 +136,52 @@ class Parsed:
     signature: bytes
 
 
+def params(value: str) -> dict[str, str]:
+    """The ``name=value`` parameters of a ``Signature`` header (quoted values unescaped).
+
+    SignatureError when the header is longer than MAX_HEADER, is not a comma-separated
+    list of auth-params (RFC 9110 §5.6; empty list elements are skipped), or names a
+    parameter twice (an ambiguous header is refused rather than guessed).
+    """
+    if len(value) > MAX_HEADER:
+        raise SignatureError(f"the Signature header is longer than {MAX_HEADER} characters")
+    found: dict[str, str] = {}
+    pos = 0
+    while pos < len(value):
+        if (empty := _EMPTY.match(value, pos)) is not None:
+            pos = empty.end()
+            continue
+        if _END.match(value, pos) is not None:
+            break
+        m = _PARAM.match(value, pos)
+        if m is None:
+            raise SignatureError(f"the Signature header is malformed at character {pos}")
+        name = m.group(1)
+        if name in found:
+            raise SignatureError(f"the Signature header names {name[:40]!r} twice")
+        found[name] = m.group(2) if m.group(2) is not None else _PAIR.sub(r"\1", m.group(3))
+        pos = m.end()
+    return found
+
+
 def parse(value: str | None) -> Parsed:
     """The parameters of a draft-cavage ``Signature`` header; SignatureError when it is not one."""
     if not value:
         raise SignatureError("no Signature header")
-    params: dict[str, str] = {}
-    pos = 0
-    while pos < len(value):
-        m = _PARAM.match(value, pos)
-        if m is None:
-            raise SignatureError("the Signature header is malformed")
-        params[m.group(1)] = m.group(2)
-        pos = m.end()
-    if "keyId" not in params or "signature" not in params:
+    params_ = params(value)
+    if "keyId" not in params_ or "signature" not in params_:
         raise SignatureError("the Signature header lacks keyId or signature")
-    if params.get("algorithm", "rsa-sha256") not in ("rsa-sha256", "hs2019"):
-        raise SignatureError(f"unsupported algorithm {params['algorithm']!r}")
-    names = params.get("headers", "date").lower().split()
+    if params_.get("algorithm", "rsa-sha256") not in ("rsa-sha256", "hs2019"):
+        raise SignatureError(f"unsupported algorithm {params_['algorithm'][:40]!r}")
+    names = params_.get("headers", "date").lower().split()
     missing = REQUIRED - set(names)
     if missing:
         raise SignatureError(f"the signature does not cover {', '.join(sorted(missing))}")
     try:
-        sig = base64.b64decode(params["signature"], validate=True)
+        sig = base64.b64decode(params_["signature"], validate=True)
     except ValueError:
         raise SignatureError("the signature is not base64") from None
-    return Parsed(params["keyId"], names, sig)
+    return Parsed(params_["keyId"], names, sig)
 
 
 def verify(parsed: Parsed, public_pem: str, method: str, path: str, headers: dict[str, str]) -> None:
