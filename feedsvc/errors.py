@@ -8,7 +8,7 @@ header, RFC 9110 §15.5.6); elsewhere errors stay HTML. A marshmallow Validation
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -16,10 +16,12 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .canonical_json import to_json
-from .extensions import state, unavailable
+from .extensions import unavailable
 
 #: Path prefixes whose errors are JSON.
 JSON_PREFIXES = ("/api", "/feeds", "/oembed")
+#: Key in ``app.extensions`` of the HTML 404 page unrouted paths get (set by the pages' setup).
+NOT_FOUND_PAGE = "feedsvc.errors.not_found_page"
 #: Headers of an HTTPException's own response worth keeping (Allow on 405, Retry-After on 429/503).
 _KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
 
@@ -101,6 +103,11 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
     return [{"name": n, "reason": r} for n, r in _flatten(exc.messages)]
 
 
+def set_not_found_page(app: Flask, page: Callable[[], Response]) -> None:
+    """Answer HTML 404s of ``app`` with ``page()`` (the site's own page) instead of werkzeug's."""
+    app.extensions[NOT_FOUND_PAGE] = page
+
+
 def _code(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
@@ -126,7 +133,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if not wants_json() or exc.code is None or exc.code < 400:
-            page = state(app).html_not_found if exc.code == 404 else None
+            page = app.extensions.get(NOT_FOUND_PAGE) if exc.code == 404 else None
             return page() if page is not None else exc
         status = exc.code
         # A 500's description may carry internals; clients get the generic text.

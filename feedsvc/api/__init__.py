@@ -15,12 +15,13 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from .. import http, urls
 from ..args import ListArgs, When, load, past_the_end
-from ..caching import Representation, render
+from ..caching import render
 from ..canonical_json import to_json
 from ..content import Index, Query
 from ..content.paging import Page
 from ..errors import ApiError
 from ..extensions import current_index
+from ..representation import Representation
 from . import openapi
 from .schemas import dump_categories, dump_page, dump_post, dump_tags
 

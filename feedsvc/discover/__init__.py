@@ -17,10 +17,10 @@ from marshmallow import validate
 
 from .. import caching, http, i18n, security, urls
 from ..args import QueryArgs, QueryInt, QueryStr, load
-from ..caching import Representation
 from ..content import Index
 from ..errors import ApiError
 from ..extensions import current_index
+from ..representation import Representation
 from . import oembed, sitemaps
 from .head import discovery_head
 

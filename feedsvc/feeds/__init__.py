@@ -16,12 +16,12 @@ from werkzeug.routing import RequestRedirect
 
 from .. import caching, http, urls
 from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
-from ..caching import Representation
 from ..content import Index
 from ..content.values import uri_form
 from ..errors import ApiError
 from ..extensions import current_index
 from ..negotiation import prefers_html
+from ..representation import Representation
 from . import atom, icalendar, jsonfeed, opml, rss
 from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
 from .postevent import bp as event_bp  # noqa: F401  (registered by create_app)

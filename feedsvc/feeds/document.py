@@ -15,9 +15,10 @@ from urllib.parse import quote, urlsplit
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from .. import __version__, i18n, urls
+from .. import i18n, urls
 from ..args import past_the_end
 from ..content import Index, Page, Post, Query, Site
+from ..version import __version__
 from .events import event_block_html
 
 #: Media type of each format (with charset: the contract names them).

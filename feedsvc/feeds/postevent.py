@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from .. import caching, http, urls
-from ..caching import Representation
 from ..errors import ApiError
 from ..extensions import current_index
+from ..representation import Representation
 from . import icalendar
 from .document import MEDIA_TYPES, FeedDoc, FeedItem, translations_of
 
