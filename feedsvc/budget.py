@@ -26,6 +26,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
 from .caching import TAIL_PAGE, render_cache
+from .content.errors import FeedsvcError
 from .errors import wants_json
 from .ratelimit import retry_after, too_many, too_many_body
 from .representation import Representation
@@ -40,7 +41,7 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 
-class RenderBudgetExceeded(Exception):
+class RenderBudgetExceeded(FeedsvcError):
     """A client has spent its render budget: answered 429 with Retry-After."""
 
     def __init__(self, seconds: int, limit: str) -> None:

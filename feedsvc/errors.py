@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .canonical_json import to_json
+from .content.errors import FeedsvcError, NotFound
 from .extensions import unavailable
 
 #: Path prefixes whose errors are JSON.
@@ -26,7 +27,7 @@ NOT_FOUND_PAGE = "feedsvc.errors.not_found_page"
 _KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
-class ApiError(Exception):
+class ApiError(FeedsvcError):
     """An error answered as JSON: HTTP status, machine code, human message, details."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
@@ -120,6 +121,11 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return error_response(exc.status, exc.code, exc.message, exc.details)
         return Response(f"{exc.message}\n", status=exc.status, mimetype="text/plain")
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Response:
+        # The one place a domain "does not exist" becomes a 404 (the views raise, never build it).
+        return _api_error(ApiError(404, "not_found", str(exc)))
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Any:

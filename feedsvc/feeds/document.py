@@ -18,6 +18,7 @@ from lxml.html import tostring
 from .. import i18n, urls
 from ..args import past_the_end
 from ..content import Index, Page, Post, Query, Site
+from ..content.errors import NotFound
 from ..version import __version__
 from .events import event_block_html
 
@@ -33,7 +34,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = ("feedsvc", __version__, "")
 
 
-class FeedNotFound(LookupError):
+class FeedNotFound(NotFound):
     """The scope, page or archive asked for does not exist (answered 404)."""
 
 
