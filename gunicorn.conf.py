@@ -14,7 +14,7 @@ import tempfile
 import time
 import warnings
 
-# Metrics (feedsvc/metrics.py): every process writes its samples to files in this
+# Metrics (feedsvc/metrics.py, served by feedsvc/instrument.py): every process writes its samples to files in this
 # directory; it must be set before prometheus_client is imported (the app, preloaded
 # below). Default: a fresh directory for this server, removed when it stops; a given one
 # is emptied at start (samples of an earlier run must not add up with this one's).

@@ -25,10 +25,11 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from .caching import TAIL_PAGE, Representation
+from .caching import TAIL_PAGE, render_cache
+from .content.errors import FeedsvcError
 from .errors import wants_json
-from .extensions import state
 from .ratelimit import retry_after, too_many, too_many_body
+from .representation import Representation
 
 #: Query arguments no link produces (the known ones: unknown arguments are ignored, so cached).
 TAIL_ARGS = frozenset({"q", "since", "until", "updated_since"})
@@ -40,7 +41,7 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 
-class RenderBudgetExceeded(Exception):
+class RenderBudgetExceeded(FeedsvcError):
     """A client has spent its render budget: answered 429 with Retry-After."""
 
     def __init__(self, seconds: int, limit: str) -> None:
@@ -148,9 +149,7 @@ def init_app(app: Flask) -> None:
         return
     budget = RenderBudget(limits)
     app.extensions["feedsvc.render_budget"] = budget
-    rc = state(app).render_cache
-    assert rc is not None, "caching.init_app was not called"
-    rc.spend = budget.spend
+    render_cache(app).spend = budget.spend
     app.wsgi_app = EarlyRefusal(app.wsgi_app, budget)  # type: ignore[method-assign]
 
     @app.errorhandler(RenderBudgetExceeded)

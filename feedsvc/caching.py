@@ -27,17 +27,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from redis.exceptions import ResponseError
 
 from . import i18n, metrics
-from .extensions import cache, current_index, state
+from .extensions import current_index
+from .representation import Representation, body_etag
 
 log = logging.getLogger("feedsvc.cache")
+#: This feature's key in ``app.extensions``.
+EXTENSION = "feedsvc.render_cache"
 #: Bumped when renderers or the stored format change, so a shared cache never mixes code versions.
 RENDER_VERSION = "3"
 #: Seconds a failing backend is left alone before it is tried again.
@@ -55,29 +57,6 @@ LINKED_ARGS = frozenset({"slug", "name", "immutable", "browser", "year", "page",
 TAIL_PAGE = 5
 #: Bytes each cached object costs beyond its bodies (objects, key, header tuples).
 OVERHEAD = 1024
-
-
-@dataclass(frozen=True, slots=True, weakref_slot=True)
-class Representation:
-    """A rendered document: body bytes, media type, validators and extra headers.
-
-    ``encoded`` (content coding -> compressed body) is filled once per cached object, so
-    a cache hit compresses nothing. ``odd``: filed in the odd space (see the module doc).
-    """
-
-    body: bytes
-    mimetype: str
-    last_modified: datetime
-    etag: str = ""
-    headers: tuple[tuple[str, str], ...] = field(default=())
-    key: str = ""
-    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    odd: bool = field(default=False, compare=False)
-
-
-def body_etag(body: bytes) -> str:
-    """The strong entity tag of a body (RFC 9110 8.8.3): a hash, so equal bytes agree on every host."""
-    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def _plain(value: object) -> object:
@@ -299,11 +278,10 @@ def weight(rep: Representation) -> int:
     return len(rep.body) + sum(len(v) for v in rep.encoded.values()) + OVERHEAD
 
 
-def render_cache() -> RenderCache:
-    """The current app's render cache."""
-    rc = state().render_cache
-    assert rc is not None, "caching.init_app was not called"
-    return rc
+def render_cache(app: Flask | None = None) -> RenderCache:
+    """The render cache of ``app`` (default: the current app)."""
+    cache: RenderCache = (app or current_app).extensions[EXTENSION]
+    return cache
 
 
 def render(endpoint: str, args: Mapping[str, object], produce: Callable[[], Representation]) -> Representation:
@@ -347,23 +325,27 @@ def _redis_backend(app: Flask) -> Any:
                       key_prefix=app.config["CACHE_KEY_PREFIX"])
 
 
-def init_app(app: Flask) -> None:
-    """Attach this app's RenderCache (replacing flask-caching's Redis client by a fast-failing one).
+def _backend(app: Flask) -> Any:
+    """The shared backend of FEEDSVC_CACHE_TYPE (None for the in-process SimpleCache and for NullCache)."""
+    cfg = app.config
+    if cfg["CACHE_TYPE"] == "RedisCache":
+        return _redis_backend(app)
+    if cfg["CACHE_TYPE"] == "FileSystemCache":
+        from flask_caching.backends.filesystemcache import FileSystemCache
 
-    With SimpleCache the byte-bounded local spaces are the in-process cache: flask-caching's
-    SimpleCache (bounded in entries, not bytes) is not used as a second copy.
+        return FileSystemCache(cfg["CACHE_DIR"], threshold=2000, default_timeout=cfg["CACHE_DEFAULT_TIMEOUT"])
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Attach this app's RenderCache in front of the configured shared backend.
+
+    With SimpleCache the byte-bounded local spaces are the in-process cache: there is no
+    second, entry-bounded copy behind them.
     """
     cfg = app.config
-    backends = app.extensions.get("cache", {})
-    backend = backends.get(cache)
-    if cfg["CACHE_TYPE"] == "RedisCache":
-        backend = _redis_backend(app)
-        backends[cache] = backend  # `cache.get` and ours use the same client
-    enabled = cfg["CACHE_TYPE"] != "NullCache" and backend is not None
-    if cfg["CACHE_TYPE"] == "SimpleCache":
-        backend = None
     # Output settings and the shipped message catalogs: a shared cache never serves old words.
     settings = hashlib.sha256(repr([*(cfg.get(k) for k in _OUTPUT_SETTINGS), i18n.catalogs_digest()]).encode()
                               ).hexdigest()[:8]
-    state(app).render_cache = RenderCache(backend, cfg["CACHE_LOCAL_BYTES"], settings, enabled=enabled,
-                                          odd_bytes=cfg["CACHE_ODD_BYTES"])
+    app.extensions[EXTENSION] = RenderCache(_backend(app), cfg["CACHE_LOCAL_BYTES"], settings,
+                                            enabled=cfg["CACHE_TYPE"] != "NullCache", odd_bytes=cfg["CACHE_ODD_BYTES"])

@@ -13,6 +13,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .content.errors import FeedsvcError
+
 #: Every setting, its default and meaning (kept in step with README "Configuration").
 DEFAULTS: dict[str, Any] = {
     "CONTENT_DIR": "content",          # the content directory (site.yaml + posts/)
@@ -64,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class ConfigError(RuntimeError):
+class ConfigError(FeedsvcError, RuntimeError):
     """A setting has an invalid value; the message names the FEEDSVC_ variable."""
 
 

@@ -8,7 +8,7 @@ header, RFC 9110 §15.5.6); elsewhere errors stay HTML. A marshmallow Validation
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -16,15 +16,18 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .canonical_json import to_json
-from .extensions import state, unavailable
+from .content.errors import FeedsvcError, Gone, NotFound
+from .extensions import unavailable
 
 #: Path prefixes whose errors are JSON (the fediverse's machine routes too: /ap, WebFinger, NodeInfo).
 JSON_PREFIXES = ("/api", "/feeds", "/oembed", "/ap", "/.well-known/webfinger", "/.well-known/nodeinfo", "/nodeinfo")
+#: Key in ``app.extensions`` of the HTML 404 page unrouted paths get (set by the pages' setup).
+NOT_FOUND_PAGE = "feedsvc.errors.not_found_page"
 #: Headers of an HTTPException's own response worth keeping (Allow on 405, Retry-After on 429/503).
 _KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
-class ApiError(Exception):
+class ApiError(FeedsvcError):
     """An error answered as JSON: HTTP status, machine code, human message, details."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
@@ -101,6 +104,11 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
     return [{"name": n, "reason": r} for n, r in _flatten(exc.messages)]
 
 
+def set_not_found_page(app: Flask, page: Callable[[], Response]) -> None:
+    """Answer HTML 404s of ``app`` with ``page()`` (the site's own page) instead of werkzeug's."""
+    app.extensions[NOT_FOUND_PAGE] = page
+
+
 def _code(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
@@ -114,6 +122,14 @@ def init_app(app: Flask) -> None:
             return error_response(exc.status, exc.code, exc.message, exc.details)
         return Response(f"{exc.message}\n", status=exc.status, mimetype="text/plain")
 
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Response:
+        # The one place a domain "does not exist" becomes a 404, and "withdrawn" a 410 (RFC 9110
+        # 15.5.11): the views raise, never build the answer.
+        if isinstance(exc, Gone):
+            return _api_error(ApiError(410, "gone", str(exc)))
+        return _api_error(ApiError(404, "not_found", str(exc)))
+
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Any:
         details = validation_details(exc)
@@ -126,7 +142,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if not wants_json() or exc.code is None or exc.code < 400:
-            page = state(app).html_not_found if exc.code == 404 else None
+            page = app.extensions.get(NOT_FOUND_PAGE) if exc.code == 404 else None
             return page() if page is not None else exc
         status = exc.code
         # A 500's description may carry internals; clients get the generic text.

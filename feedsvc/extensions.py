@@ -1,32 +1,30 @@
-"""Extension objects (unbound until init_app) and access to the per-app state."""
+"""The live index of each app, after flaskr's db.py: get (``current_index``), teardown (``end_snapshot``), init_app.
+
+Each other feature keeps its own state under its own key in ``app.extensions``, read
+through an accessor in its own module (``caching.render_cache``, ``http.settings``, ...).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Response, current_app, g, has_request_context
-from flask_caching import Cache
+from flask import Flask, current_app, g, has_request_context
 from werkzeug.exceptions import ServiceUnavailable
 
-from .content import ContentUnavailable, Index, LiveIndex
+from . import metrics
+from .content import ContentUnavailable, Index, LiveIndex, Loader
 from .content.live import RETRY_AFTER
 
-if TYPE_CHECKING:  # the modules that fill these fields import this one
-    from flask_compress import Compress
-    from flask_limiter import Limiter
-
-    from .caching import RenderCache
-    from .fastpath import FastPath
-
-cache = Cache()
+#: This module's key in ``app.extensions``.
+EXTENSION = "feedsvc"
 
 
 @dataclass
 class State:
-    """Per-app state, kept in ``app.extensions["feedsvc"]``."""
+    """The live index of one app and who listens to it, kept in ``app.extensions["feedsvc"]``."""
 
     make_live: Callable[[], LiveIndex]
     _live: LiveIndex | None = None
@@ -37,13 +35,6 @@ class State:
     reload_listeners: list[Callable[[Index, float, bool], None]] = field(default_factory=list)
     #: Called once in the process that keeps the database current, when it starts doing so (the outbox).
     writer_listeners: list[Callable[[], None]] = field(default_factory=list)
-    #: Filled by the modules' init_app (None until then, or when the feature is off).
-    render_cache: RenderCache | None = None
-    compress: Compress | None = None
-    cache_control: str = ""
-    fastpath: FastPath | None = None
-    limiter: Limiter | None = None
-    html_not_found: Callable[[], Response] | None = None
 
     @property
     def live(self) -> LiveIndex:
@@ -65,8 +56,9 @@ class State:
 
 
 def state(app: Any = None) -> State:
-    """The feedsvc state of ``app`` (default: the current app)."""
-    return (app or current_app).extensions["feedsvc"]
+    """The live-index state of ``app`` (default: the current app)."""
+    found: State = (app or current_app).extensions[EXTENSION]
+    return found
 
 
 def current_index() -> Index:
@@ -106,3 +98,21 @@ def end_snapshot(exc: BaseException | None = None) -> None:
     g.pop("feedsvc_index", None)
     if snapshot is not None:
         snapshot.__exit__(None, None, None)
+
+
+def init_app(app: Flask) -> None:
+    """Keep the app's live index (made from its configuration on first use) and end each request's snapshot."""
+    cfg = app.config
+
+    def make_live() -> LiveIndex:
+        loader = Loader(cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"],
+                        index_path=cfg["INDEX_PATH"])
+        if cfg.get("CLOCK") is not None:  # tests: the writer's clock (schedule.py); readers never read one
+            loader.now = cfg["CLOCK"]
+        live = LiveIndex(loader, cfg["RELOAD_INTERVAL"])
+        metrics.version_loaded(live.current.version)
+        live.on_reload(metrics.on_reload)
+        return live
+
+    app.extensions[EXTENSION] = State(make_live=make_live)
+    app.teardown_appcontext(end_snapshot)

@@ -27,16 +27,19 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import metrics
-from .caching import RenderCache, Representation
+from .caching import RenderCache, render_cache
 from .extensions import state
 from .http import Ready, not_modified
 from .negotiation import prefers_activity, prefers_html
+from .representation import Representation
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 #: What ``http.send`` leaves in the WSGI environ: the variant it answered from, and the
 #: content version it was rendered from.
 READY_KEY = "feedsvc.ready"
+#: This feature's key in ``app.extensions`` (absent when the fast path is off).
+EXTENSION = "feedsvc.fastpath"
 _STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
 #: (the representation, weakly; the coding of the body sent or None; the Ready's validators;
 #: header lists by status; the route).
@@ -144,7 +147,12 @@ def init_app(app: Any) -> None:
     def version() -> str:
         return st.live.version()
 
-    assert st.render_cache is not None
-    fast = FastPath(app.wsgi_app, version, st.render_cache)
-    st.fastpath = fast
+    fast = FastPath(app.wsgi_app, version, render_cache(app))
+    app.extensions[EXTENSION] = fast
     app.wsgi_app = fast  # type: ignore[method-assign]
+
+
+def fast_path(app: Any) -> FastPath | None:
+    """The fast path in front of ``app`` (None when it is off)."""
+    found: FastPath | None = app.extensions.get(EXTENSION)
+    return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, NamedTuple
 
@@ -21,8 +22,8 @@ from flask_compress import Compress
 from werkzeug.http import http_date, parse_date, parse_etags
 
 from . import caching
-from .caching import Representation
-from .extensions import current_index, state
+from .extensions import current_index
+from .representation import Representation, body_etag
 
 #: Content codings we precompute, in order of preference at equal q (RFC 9110 12.5.3).
 CODINGS = ("br", "gzip")
@@ -40,6 +41,26 @@ PREFLIGHT = (("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
 
 #: Statuses given the documents' Cache-Control (GET/HEAD); other 3xx-5xx get no-cache.
 CACHEABLE = frozenset({200, 203, 204, 301, 302, 304, 307, 308})
+#: This feature's key in ``app.extensions``.
+EXTENSION = "feedsvc.http"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the response layer of one app holds: flask-compress and the documents' Cache-Control."""
+
+    compress: Compress
+    cache_control: str
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The response-layer settings of ``app`` (default: the current app)."""
+    found: Settings = (app or current_app).extensions[EXTENSION]
+    return found
+
+
+class SentResponse(Response):
+    """A response built by ``send``: complete, so the after-request hook adds nothing."""
 
 
 class Ready(NamedTuple):
@@ -83,8 +104,7 @@ def compress_body(data: bytes, coding: str) -> bytes:
 
 def _codings(rep: Representation) -> tuple[str, ...]:
     """Codings worth offering for ``rep`` (compressible type, big enough)."""
-    comp = state().compress
-    assert comp is not None
+    comp = settings().compress
     if len(rep.body) < current_app.config["COMPRESS_MIN_SIZE"]:
         return ()
     return CODINGS if rep.mimetype.split(";")[0].strip() in comp.compress_mimetypes_set else ()
@@ -92,8 +112,7 @@ def _codings(rep: Representation) -> tuple[str, ...]:
 
 def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     """The body and header lists of ``rep`` in ``coding``."""
-    st = state()
-    etag = rep.etag or caching.body_etag(rep.body)
+    etag = rep.etag or body_etag(rep.body)
     body = rep.body
     if coding:
         body = caching.render_cache().encoded(rep, coding, compress_body)
@@ -108,7 +127,7 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     # A view's own Cache-Control (rare) replaces ours, on the 304 as on the 200.
     own_cc = [v for n, v in rep.headers if n.lower() == "cache-control"]
     validators = [("ETag", f'"{etag}"'), ("Last-Modified", lm_http)]
-    shared: list[tuple[str, str]] = [("Cache-Control", own_cc[0] if own_cc else st.cache_control)]
+    shared: list[tuple[str, str]] = [("Cache-Control", own_cc[0] if own_cc else settings().cache_control)]
     vary = [v for n, v in rep.headers if n.lower() == "vary"]
     if _codings(rep):
         vary.append("Accept-Encoding")
@@ -150,7 +169,7 @@ def not_modified(environ: dict[str, Any], ready: Ready) -> bool:
     return ready.lm_ts <= ts <= time.time()
 
 
-def send(rep: Representation, status: int = 200) -> Response:
+def send(rep: Representation, status: int = 200) -> SentResponse:
     """A response for a representation, answered 304 when the client's copy is current."""
     environ = request.environ
     coding = None
@@ -161,14 +180,13 @@ def send(rep: Representation, status: int = 200) -> Response:
     cors = cors_path(environ.get("PATH_INFO", ""))
     ready = _prepare(rep, coding, cors)
     if status == 200 and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not_modified(environ, ready):
-        resp = Response(None, 304, ready.h304)
+        resp = SentResponse(None, 304, ready.h304)
     elif status == 200:
-        resp = Response(None, 200, ready.h200)
+        resp = SentResponse(None, 200, ready.h200)
         resp.response = [ready.body]  # one ready buffer; Content-Length is in the prepared list
     else:  # an error page rendered as a document: no validators, no long caching
-        resp = Response(ready.body, status, [h for h in ready.h200 if h[0] not in ("Content-Length",
+        resp = SentResponse(ready.body, status, [h for h in ready.h200 if h[0] not in ("Content-Length",
             "ETag", "Last-Modified", "Cache-Control")] + [("Cache-Control", "no-cache")])
-    resp.feedsvc_ready = True  # type: ignore[attr-defined]  # tells _after there is nothing to add
     if status == 200:  # replayable by fastpath.FastPath for the same request shape and content
         environ["feedsvc.ready"] = (ready, current_index().version)
     return resp
@@ -176,7 +194,7 @@ def send(rep: Representation, status: int = 200) -> Response:
 
 def _after(resp: Response) -> Response:
     """Defaults for responses not built by ``send``: CORS, Cache-Control, preflight, compression."""
-    if getattr(resp, "feedsvc_ready", False):
+    if isinstance(resp, SentResponse):
         return resp
     cors = cors_path(request.path)
     if cors:
@@ -192,12 +210,10 @@ def _after(resp: Response) -> Response:
     if "Cache-Control" not in resp.headers:
         # Redirects are content (site.yaml, aliases, the router's slash rules): cached like documents.
         if resp.status_code in CACHEABLE and request.method in ("GET", "HEAD"):
-            resp.headers["Cache-Control"] = state().cache_control
+            resp.headers["Cache-Control"] = settings().cache_control
         elif resp.status_code >= 300:
             resp.headers["Cache-Control"] = "no-cache"
-    comp = state().compress
-    assert comp is not None
-    return comp.after_request(resp)
+    return settings().compress.after_request(resp)
 
 
 def init_app(app: Flask, **_: Any) -> None:
@@ -208,8 +224,6 @@ def init_app(app: Flask, **_: Any) -> None:
     comp = Compress()
     comp.init_app(app)
     comp.compress_mimetypes_set.update(EXTRA_MIMETYPES)
-    st = state(app)
-    st.compress = comp
-    st.cache_control = cache_control(app)
+    app.extensions[EXTENSION] = Settings(comp, cache_control(app))
     caching.init_app(app)
     app.after_request(_after)

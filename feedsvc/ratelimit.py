@@ -27,15 +27,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .caching import REDIS_TIMEOUT, fast_redis_options
 from .errors import error_body, wants_json
-from .extensions import state
 
 log = logging.getLogger("feedsvc.ratelimit")
 
+#: This feature's key in ``app.extensions`` (absent when rate limiting is off).
+EXTENSION = "feedsvc.limiter"
 #: Paths never limited: load balancers and monitors poll them.
 EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
 #: Seconds the limiter's Redis may take to connect or answer before the request goes on without it
 #: (the render cache's: shorter ones declared a busy but healthy Redis dead on a loaded machine).
 STORAGE_TIMEOUT = REDIS_TIMEOUT
+
+
+def limiter(app: Flask) -> Limiter | None:
+    """The rate limiter of ``app`` (None when FEEDSVC_RATELIMIT is unset)."""
+    found: Limiter | None = app.extensions.get(EXTENSION)
+    return found
 
 
 def storage_uri(cfg: Any) -> str:
@@ -168,7 +175,7 @@ def _install_limiter(app: Flask, limits: str) -> None:
     limiter.request_filter(lambda: request.path in EXEMPT_PATHS)
     limiter.init_app(app)
     _storage_log()
-    state(app).limiter = limiter
+    app.extensions[EXTENSION] = limiter
     log.info("rate limiting on: %s per client, storage %s", limits, uri.split("@")[-1])
 
     @app.errorhandler(RateLimitExceeded)
@@ -179,11 +186,8 @@ def _install_limiter(app: Flask, limits: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the render budget and the rate limit; trust FEEDSVC_TRUSTED_PROXIES hops of X-Forwarded-For."""
-    from . import budget
-
+    """Install the rate limit; trust FEEDSVC_TRUSTED_PROXIES hops of X-Forwarded-For (outside the render budget)."""
     cfg = app.config
-    budget.init_app(app)
     hops = int(cfg.get("TRUSTED_PROXIES") or 0)
     if hops:
         # Werkzeug's ProxyFix (outside the budget's middleware): take the client address `hops`

@@ -18,9 +18,9 @@ from typing import Any, cast
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import caching, http, i18n, urls
+from . import caching, errors, http, i18n, urls
 from .content import Index, Post, Query, Site
-from .extensions import current_index, state
+from .extensions import current_index
 from .i18n import _
 from .negotiation import prefers_activity
 from .pages import discovery, feed_links, human_size, languages, post_item, versions
@@ -100,7 +100,7 @@ def _listed(idx: Index, posts: Sequence[Post], lang: str) -> list[dict[str, Any]
 def _setup(setup: Any) -> None:
     i18n.init_app(setup.app)
     # Unrouted HTML paths get the site's own 404 page (errors.py asks for it by this name).
-    state(setup.app).html_not_found = lambda: not_found(lambda: _("There is no page at this address."))
+    errors.set_not_found_page(setup.app, lambda: not_found(lambda: _("There is no page at this address.")))
 
 
 # -- pages ---------------------------------------------------------------------------------

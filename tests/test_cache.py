@@ -9,11 +9,12 @@ import pytest
 from test_http_kit import fill
 
 from feedsvc import caching
+from feedsvc.caching import render_cache
 from feedsvc.extensions import state
 
 
 def _rc(app: Any) -> Any:
-    return app.extensions["feedsvc"].render_cache
+    return render_cache(app)
 
 
 def test_query_spellings_render_once(site: Any, make_app: Any) -> None:

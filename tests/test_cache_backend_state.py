@@ -13,6 +13,7 @@ from conftest import RedisServer
 from test_http_kit import fill
 
 from feedsvc import caching
+from feedsvc.caching import render_cache
 
 pytestmark = pytest.mark.redis
 URLS = ["/feeds/atom.xml", "/feeds/categories/statements/rss.xml", "/api/v1/posts", "/"]
@@ -46,7 +47,7 @@ def test_full_redis_then_down_then_back_logs_each_change_once(site: Any, make_ap
     admin.config_set("maxmemory", "1")  # full: every write is refused (OOM), reads still answer
     rounds(5)
     assert _states(caplog) == ["cache backend refusing writes"], "refused writes are one state, not a flap"
-    assert app.extensions["feedsvc"].render_cache.backend_state == "refusing writes"
+    assert render_cache(app).backend_state == "refusing writes"
     admin.config_set("maxmemory", "0")
     rounds(2)
     private_redis.stop()

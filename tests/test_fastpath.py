@@ -6,7 +6,9 @@ import itertools
 
 import pytest
 
+from feedsvc.caching import render_cache
 from feedsvc.extensions import state
+from feedsvc.fastpath import fast_path
 
 URLS = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics",
         "/feeds/categories/events/atom.xml", "/feeds/tags/cnd/feed.json", "/feeds/archive/2021/atom.xml",
@@ -47,14 +49,14 @@ def test_replays_equal_the_full_path(filled, make_app, url):
             want = _view(full.open(url, method=method, headers={**headers, **cond}))
             for _ in range(2):
                 assert _view(fast.open(url, method=method, headers={**headers, **cond})) == want, (url, cond)
-    assert state(fast_app).fastpath.hits > 0
+    assert fast_path(fast_app).hits > 0
 
 
 def test_a_content_change_is_never_replayed_stale(filled, make_app):
     app = make_app()
     client = app.test_client()
     before = [client.get("/api/v1/posts/first") for _ in range(3)]
-    assert b"First body" in before[-1].data and state(app).fastpath.hits >= 2
+    assert b"First body" in before[-1].data and fast_path(app).hits >= 2
     filled.touch_later(filled.post("first", "Edited body.", date="2021-03-02", categories=["events"], tags=["CND"]))
     state(app).live.refresh()
     after = client.get("/api/v1/posts/first")
@@ -66,7 +68,7 @@ def test_a_content_change_is_never_replayed_stale(filled, make_app):
 def test_errors_redirects_and_other_methods_always_go_through_flask(filled, make_app):
     app = make_app()
     client = app.test_client()
-    fast = state(app).fastpath
+    fast = fast_path(app)
     for _ in range(3):
         assert client.get("/api/v1/posts/nope").status_code == 404
         assert client.get("/api/v1/posts?page=0").status_code == 400
@@ -79,7 +81,7 @@ def test_errors_redirects_and_other_methods_always_go_through_flask(filled, make
                                     {"CACHE_LOCAL_BYTES": 0}])
 def test_off_when_every_request_must_reach_flask(filled, make_app, config):
     app = make_app(**config)
-    assert state(app).fastpath is None
+    assert fast_path(app) is None
     client = app.test_client()
     assert client.get("/feeds/atom.xml").status_code == client.get("/feeds/atom.xml").status_code == 200
 
@@ -90,10 +92,10 @@ def test_memory_is_bounded(filled, make_app):
     assert limit > max(sizes)
     app = make_app(CACHE_LOCAL_BYTES=limit)
     client = app.test_client()
-    fast = state(app).fastpath
+    fast = fast_path(app)
     for url in URLS:
         client.get(url, headers={"Accept-Encoding": "identity"})
-    rc = state(app).render_cache
+    rc = render_cache(app)
     assert 0 < len(rc.main.lru) < len(URLS) and rc.main.size <= limit
     hits = fast.hits
     assert client.get(URLS[-1], headers={"Accept-Encoding": "identity"}).status_code == 200
@@ -114,7 +116,7 @@ def test_odd_queries_are_not_recorded(filled, make_app):
     client = app.test_client()
     for _ in range(3):
         assert client.get("/api/v1/posts?q=first").status_code == 200
-    assert state(app).fastpath.hits == 0 and not state(app).fastpath._table
+    assert fast_path(app).hits == 0 and not fast_path(app)._table
 
 
 def test_the_fast_path_keeps_no_document_the_render_cache_evicted(site, make_app):
@@ -130,7 +132,7 @@ def test_the_fast_path_keeps_no_document_the_render_cache_evicted(site, make_app
         for _ in range(2):  # the second request is recorded by the fast path
             assert client.get(f"/feeds/tags/t{i}/atom.xml").status_code == 200
     gc.collect()
-    fast = app.extensions["feedsvc"].fastpath
+    fast = fast_path(app)
     alive = [entry[0]() for entry in fast._table.values()]
     held = sum(len(rep.body) for rep in alive if rep is not None)
     assert len(fast._table) > 10 and held <= budget, (len(fast._table), held)

@@ -15,6 +15,7 @@ from lxml import etree
 from test_http_kit import KINDS, fill, has_endpoint
 
 from feedsvc import caching, http
+from feedsvc.caching import render_cache
 
 IDS = [k[0] for k in KINDS]
 
@@ -222,7 +223,7 @@ def test_compressed_once_then_reused(probe: Any, monkeypatch: pytest.MonkeyPatch
 
 def test_hits_render_once_and_304_keeps_extra_headers_out(probe: Any) -> None:
     client = probe.test_client()
-    rc = probe.extensions["feedsvc"].render_cache
+    rc = render_cache(probe)
     first = client.get("/probe/b")
     for _ in range(5):
         assert client.get("/probe/b").data == first.data

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from conftest import RedisServer, free_port
 
-from feedsvc.extensions import state
-from feedsvc.ratelimit import StorageLog, retry_after, storage_uri
+from feedsvc.ratelimit import StorageLog, limiter, retry_after, storage_uri
 
 JSON_URLS = ["/api/v1/posts", "/api/v1/no-such-thing", "/feeds/atom.xml", "/feeds/no-such.xml"]
 
@@ -40,7 +39,7 @@ def assert_429(resp: Any, url: str) -> None:
 
 def test_off_by_default(make_app: Any) -> None:
     app = make_app()
-    assert state(app).limiter is None
+    assert limiter(app) is None
     with app.test_client() as c:
         codes = {hit(c, url).status_code for url in JSON_URLS * 30}
     assert 429 not in codes
@@ -234,10 +233,10 @@ def test_dead_storage_is_not_asked_again_on_every_request(make_app: Any) -> None
     from unittest import mock
 
     app = make_app(RATELIMIT="1/minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
-    limiter = state(app).limiter
+    lim = limiter(app)
     with app.test_client() as c:
         hit(c, "/api/v1/posts")
-        with mock.patch.object(limiter._limiter, "hit", side_effect=AssertionError("storage asked")) as spy:
+        with mock.patch.object(lim._limiter, "hit", side_effect=AssertionError("storage asked")) as spy:
             codes = [hit(c, "/api/v1/posts").status_code for _ in range(5)]
         assert spy.call_count == 0 and all(code < 500 for code in codes), codes  # counted in memory meanwhile
 

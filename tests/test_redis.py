@@ -17,6 +17,7 @@ from conftest import RedisServer
 from test_http_kit import fill
 
 from feedsvc import caching
+from feedsvc.caching import render_cache
 
 pytestmark = pytest.mark.redis
 URLS = ["/feeds/atom.xml", "/feeds/categories/statements/rss.xml", "/api/v1/posts", "/api/v1/posts/summit", "/"]
@@ -43,7 +44,7 @@ def _redis_app(make_app: Any, url: str, prefix: str, **extra: Any) -> Any:
 
 
 def _renders(app: Any) -> int:
-    return int(app.extensions["feedsvc"].render_cache.renders)
+    return int(render_cache(app).renders)
 
 
 def test_two_instances_share_one_redis(site: Any, make_app: Any, redis_url: str) -> None:
@@ -103,7 +104,7 @@ def test_hung_redis_costs_a_short_timeout_not_an_error(site: Any, make_app: Any,
         hung.listen(16)
         url = f"redis://127.0.0.1:{hung.getsockname()[1]}/0"
         app = _redis_app(make_app, url, "hung:", CACHE_LOCAL_BYTES=0)
-        backend = app.extensions["feedsvc"].render_cache.backend
+        backend = render_cache(app).backend
         kwargs = backend._write_client.connection_pool.connection_kwargs
         assert kwargs["socket_timeout"] <= 0.5 and kwargs["socket_connect_timeout"] <= 0.5
         caplog.set_level(logging.WARNING, logger="feedsvc.cache")

@@ -15,12 +15,13 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from .. import http, urls
 from ..args import ListArgs, When, load, past_the_end
-from ..caching import Representation, render
+from ..caching import render
 from ..canonical_json import to_json
 from ..content import Index, Query
+from ..content.errors import Gone, NotFound
 from ..content.paging import Page
-from ..errors import ApiError
 from ..extensions import current_index
+from ..representation import Representation
 from . import openapi
 from .schemas import dump_categories, dump_page, dump_post, dump_tags
 
@@ -47,17 +48,13 @@ def _list_schema(per_page: int, max_per_page: int, tz: str, categories: tuple[st
                     exclude=exclude)
 
 
-def _not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", what)
-
-
 def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Representation:
     """A page of the posts matching ``query`` as a Representation, or a 404 past the end."""
     posts = index.query(query)
     site = index.site
     page = Page(args["page"], args["per_page"], len(posts))
     if not page.exists:
-        raise _not_found(past_the_end(page.number, page.total_pages))
+        raise NotFound(past_the_end(page.number, page.total_pages))
     params = {k: str(args[k]) for k in FILTERS if k in args}
 
     def link(n: int) -> str:
@@ -117,8 +114,8 @@ def post(slug: str) -> Response:
         if target is not None:
             return cast(Response, redirect(urls.api(index.site, f"/posts/{urls.seg(target)}"), 308))
         if index.expired(slug):  # RFC 9110 15.5.11: withdrawn at its `expires` (its aliases too)
-            raise ApiError(410, "gone", f"the post with slug {slug!r} was withdrawn")
-        raise _not_found(f"no post with slug {slug!r}")
+            raise Gone(f"the post with slug {slug!r} was withdrawn")
+        raise NotFound(f"no post with slug {slug!r}")
 
     def produce() -> Representation:
         # The post lists its translations' titles and URLs: it changes when they do.
@@ -139,7 +136,7 @@ def categories() -> Response:
 def _require_category(index: Index, slug: str) -> None:
     """404 unless site.yaml declares this category."""
     if index.site.category(slug) is None:
-        raise _not_found(f"no category with slug {slug!r}")
+        raise NotFound(f"no category with slug {slug!r}")
 
 
 @bp.get("/categories/<slug>")

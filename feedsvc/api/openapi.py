@@ -18,10 +18,12 @@ from flask import Blueprint, Flask, Response, current_app, render_template
 from markupsafe import Markup, escape
 from marshmallow import fields
 
-from .. import __version__, http
-from ..caching import Representation, render
+from .. import http
+from ..caching import render
 from ..content import Site
 from ..extensions import current_index
+from ..representation import Representation
+from ..version import __version__
 from . import schemas as s
 
 ERROR = {"$ref": "#/components/schemas/Error"}

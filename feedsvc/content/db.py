@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from .errors import FeedsvcError
 from .model import Attachment, Author, Category, Event, Fediverse, Post, Site, Tag
 
 log = logging.getLogger("feedsvc.content")
@@ -118,7 +119,7 @@ SELECT p.source, 'id', printf('%Q is already used by %s', p.entry_id, min(o.sour
 READER_CACHE_KB = 1024
 
 
-class DatabaseError(Exception):
+class DatabaseError(FeedsvcError):
     """The index database cannot be used (opened, written, or it is not ours)."""
 
 

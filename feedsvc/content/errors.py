@@ -1,4 +1,8 @@
-"""The error raised for content that cannot be published, and the bound on what it says."""
+"""feedsvc's exception family (``FeedsvcError`` and its branches), and the bound on what a content problem says.
+
+A leaf of the pure core, so every layer can raise and catch these: ``errors.py`` alone
+answers the ``NotFound`` branch with 404 (``Gone``, 410).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,23 @@ def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
     return message if len(message) <= limit else message[:limit - 1] + "\u2026"
 
 
-class ContentError(Exception):
+class FeedsvcError(Exception):
+    """The root of every error feedsvc raises on purpose."""
+
+
+class NotFound(FeedsvcError, LookupError):
+    """What a request names does not exist: a post, a scope, a page past the end (answered 404)."""
+
+
+class Gone(NotFound):
+    """What a request names existed and was withdrawn for good: a post past its ``expires`` (answered 410)."""
+
+
+class NoContentYet(FeedsvcError, LookupError):
+    """The index database holds no content yet: another process is writing its first load (waited for)."""
+
+
+class ContentError(FeedsvcError):
     """A problem with one content file or site.yaml: which field, and what is wrong (bounded)."""
 
     def __init__(self, field: str, message: str) -> None:

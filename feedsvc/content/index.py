@@ -18,6 +18,7 @@ import orjson
 
 from . import db, schedule
 from .changes import SITE_INSTANT, departed
+from .errors import NoContentYet
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
@@ -64,7 +65,7 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
         return Index(previous, conn, owner)  # one primary-key read per request while nothing changes
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if "site" not in meta:
-        raise LookupError(f"the index database {path} holds no content yet")
+        raise NoContentYet(f"the index database {path} holds no content yet")
     problems = [Problem(*p) for p in orjson.loads(meta.get("site_problems") or b"[]")]
     rows = conn.execute(
         f"SELECT path, field, message FROM files WHERE field IS NOT NULL UNION ALL {db.CLAIM_PROBLEMS} "

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 import orjson
 
 from .database import MEMORY
+from .errors import FeedsvcError, NoContentYet
 from .index import Header, Index, read_header
 from .loader import Loader, Progress
 from .scan import POSTS_DIR
@@ -78,7 +79,7 @@ def _open_reader(path: str) -> sqlite3.Connection | None:
     return None
 
 
-class ContentUnavailable(Exception):
+class ContentUnavailable(FeedsvcError):
     """No good state of the database can be read in this process right now (answered 503, retried)."""
 
 
@@ -153,7 +154,7 @@ class LiveIndex:
         while True:
             try:
                 index = self.loader.load_in_child(progress)
-            except LookupError:
+            except NoContentYet:  # only that: any other error of the load is not waited out
                 if database.writer and database.path != MEMORY:  # our own first load could not be written
                     database.fall_back(self.loader.unwritable or "the first load could not be written")
                     continue

@@ -7,7 +7,7 @@ from pathlib import Path
 from marshmallow import ValidationError
 
 from . import markdown
-from .errors import ContentError, bounded
+from .errors import ContentError, FeedsvcError, bounded
 from .frontmatter import MAX_NODES, load_yaml
 from .model import Author, Category, Fediverse, Problem, Site
 from .scan import read_regular
@@ -19,7 +19,7 @@ MAX_SITE_BYTES = 1024 * 1024
 _SITE_SCHEMA = SiteSchema()
 
 
-class SiteError(Exception):
+class SiteError(FeedsvcError):
     """site.yaml is missing or invalid: nothing can be published without it."""
 
     def __init__(self, problems: list[Problem]) -> None:

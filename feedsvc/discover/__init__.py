@@ -17,10 +17,11 @@ from marshmallow import validate
 
 from .. import caching, http, i18n, security, urls
 from ..args import QueryArgs, QueryInt, QueryStr, load
-from ..caching import Representation
 from ..content import Index
+from ..content.errors import NotFound
 from ..errors import ApiError
 from ..extensions import current_index
+from ..representation import Representation
 from . import oembed, sitemaps
 from .head import discovery_head
 
@@ -73,7 +74,7 @@ def sitemap_child(name: str) -> Any:
     if number.isascii() and number.isdigit() and not number.startswith("0"):
         provider = sitemaps.find(index, kind, int(number))
     if provider is None:
-        raise ApiError(404, "not_found", f"there is no sitemap {name!r}; see {urls.sitemap_index(index.site)}")
+        raise NotFound(f"there is no sitemap {name!r}; see {urls.sitemap_index(index.site)}")
     return http.send(caching.render("discover.sitemap", {"name": name}, lambda: Representation(
         sitemaps.write_child(index, provider, int(number)), XML, _changed(index))))
 
@@ -88,7 +89,7 @@ def oembed_view() -> Any:
     index = current_index()
     post = oembed.resolve(index, args["url"])
     if post is None:
-        raise ApiError(404, "not_found", "the url names no published post of this site")
+        raise NotFound("the url names no published post of this site")
     width, height = oembed.size(args["maxwidth"], args["maxheight"])
 
     def produce() -> Representation:
@@ -109,7 +110,7 @@ def embed(slug: str) -> Any:
     index = current_index()
     post = index.get(slug)
     if post is None:
-        raise ApiError(404, "not_found", "there is no published post with this slug")
+        raise NotFound("there is no published post with this slug")
     site = index.site
     lang = i18n.page_language(post.lang)
 

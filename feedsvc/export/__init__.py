@@ -30,7 +30,7 @@ from flask.cli import with_appcontext
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from .. import urls
+from .. import caching, http, ratelimit, urls
 from ..discover import OEMBED_TYPES
 from ..extensions import current_index, state
 from ..http import compress_body
@@ -215,12 +215,10 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
     live = state(app).live
     live.interval = 0  # one consistent snapshot: no reloads swapping the index mid-export
     live.current  # noqa: B018  (the database up to date before forking: each job process then reads it)
-    limiter = state(app).limiter
+    limiter = ratelimit.limiter(app)
     if limiter is not None:
         limiter.enabled = False  # our own requests are not clients to rate-limit
-    rc = state(app).render_cache
-    if rc is not None:
-        rc.enabled = False  # each document once: filling (or reading) a shared cache buys nothing
+    caching.render_cache(app).enabled = False  # each document once: filling (or reading) a shared cache buys nothing
     app.config["EXPORT_DIR"], app.config["EXPORT_PRECOMPRESS"] = str(out_dir), precompress
     with app.app_context():
         idx = current_index()
@@ -267,7 +265,7 @@ def run_export(app: Flask, out_dir: Path, jobs: int, precompress: bool) -> dict[
         if pool is not None:
             pool.close()
             pool.join()
-    cc = state(app).cache_control
+    cc = http.settings(app).cache_control
     exceptions = {urlsplit(u).path: d["cache_control"] for u, d in manifest.items() if d["cache_control"] != cc}
     by_format = {fmt: extension(ct, ct.split(";")[0]) for fmt, ct in OEMBED_TYPES.items()}
     with app.app_context():

@@ -16,14 +16,14 @@ from werkzeug.routing import RequestRedirect
 
 from .. import caching, http, urls
 from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
-from ..caching import Representation
 from ..content import Index
+from ..content.errors import NotFound
 from ..content.values import uri_form
-from ..errors import ApiError
 from ..extensions import current_index
 from ..negotiation import prefers_html
+from ..representation import Representation
 from . import atom, icalendar, jsonfeed, opml, rss
-from .document import MEDIA_TYPES, FeedDoc, FeedNotFound, build_archive, build_feed, resolve_scope
+from .document import MEDIA_TYPES, FeedDoc, build_archive, build_feed, resolve_scope
 from .postevent import bp as event_bp  # noqa: F401  (registered by create_app)
 from .preview import preview
 
@@ -46,10 +46,6 @@ ARCHIVE_FORMATS = ("atom", "rss", "json")
 #: Formats a browser renders through feed.xsl, and the type it is sent to browsers with.
 BROWSER_FORMATS = ("atom", "rss")
 BROWSER_TYPE = "text/html; charset=utf-8"
-
-
-def _not_found(exc: FeedNotFound) -> ApiError:
-    return ApiError(404, "not_found", str(exc))
 
 
 def for_browser(fmt: str) -> bool:
@@ -89,10 +85,7 @@ def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index
     args = _canonical_lang(index, load(schema, request.args))
     if kind == "language" and "lang" in args:
         raise ValidationError({"lang": ["not accepted here: this feed's language is in its path"]})
-    try:
-        scope = resolve_scope(index, kind, slug)
-    except FeedNotFound as exc:
-        raise _not_found(exc) from None
+    scope = resolve_scope(index, kind, slug)
     return index, args, scope, for_browser(fmt)
 
 
@@ -100,11 +93,7 @@ def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Call
           browser: bool) -> Any:
     """Render (once per content version and key) and send a feed document, or its browser page."""
     def produce() -> Representation:
-        try:
-            doc = build()
-        except FeedNotFound as exc:
-            raise _not_found(exc) from None
-        return _representation(doc, last_modified())
+        return _representation(build(), last_modified())
 
     endpoint = request.endpoint or "feeds"
     rep = caching.render(endpoint, {**key, "browser": None}, produce)
@@ -142,7 +131,7 @@ def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any
     """An RFC 5005 §4 archive document: one year (or one part of a large year)."""
     # ASCII digits only: werkzeug's int converter would also take '٢٠٢١', a second URL.
     if not (len(year) == 4 and year.isascii() and year.isdigit()):
-        raise ApiError(404, "not_found", "an archive year is four digits, e.g. /archive/2021/")
+        raise NotFound("an archive year is four digits, e.g. /archive/2021/")
     year_n = int(year)
     index, args, scope, browser = _request(fmt, kind, slug, ArchiveArgs)
     cfg = current_app.config

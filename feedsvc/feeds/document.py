@@ -15,9 +15,11 @@ from urllib.parse import quote, urlsplit
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from .. import __version__, i18n, urls
+from .. import i18n, urls
 from ..args import past_the_end
 from ..content import Index, Page, Post, Query, Site
+from ..content.errors import NotFound
+from ..version import __version__
 from .events import event_block_html
 
 #: Media type of each format (with charset: the contract names them).
@@ -32,7 +34,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = ("feedsvc", __version__, "")
 
 
-class FeedNotFound(LookupError):
+class FeedNotFound(NotFound):
     """The scope, page or archive asked for does not exist (answered 404)."""
 
 

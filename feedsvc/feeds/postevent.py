@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from .. import caching, http, urls
-from ..caching import Representation
-from ..errors import ApiError
+from ..content.errors import NotFound
 from ..extensions import current_index
+from ..representation import Representation
 from . import icalendar
 from .document import MEDIA_TYPES, FeedDoc, FeedItem, translations_of
 
@@ -26,7 +26,7 @@ def event_ics(slug: str) -> Any:
     index = current_index()
     post = index.get(slug)
     if post is None or post.event is None:
-        raise ApiError(404, "not_found", "there is no published event post with this slug")
+        raise NotFound("there is no published event post with this slug")
     site = index.site
     ttl = int(current_app.config["MAX_AGE"])
 

@@ -7,7 +7,7 @@ from typing import Any
 import icalendar
 import pytest
 
-from feedsvc.caching import TAIL_PAGE
+from feedsvc.caching import TAIL_PAGE, render_cache
 
 
 def events(body: bytes) -> list[Any]:
@@ -53,7 +53,7 @@ def test_deep_pages_cannot_evict_polled_documents(site: Any, make_app: Any) -> N
               "/api/v1/posts?page=2", "/api/v1/categories/statements/posts?per_page=5"]
     for url in polled:
         assert client.get(url).status_code == 200
-    rc = app.extensions["feedsvc"].render_cache
+    rc = render_cache(app)
     deep = [f"/api/v1/{scope}posts?per_page={n}&page={page}"
             for scope in ("", "categories/statements/") for n in range(1, 21)
             for page in range(TAIL_PAGE + 1, 121 // n + 1)]

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
-from feedsvc.extensions import state
-from feedsvc.ratelimit import STORAGE_TIMEOUT
+from feedsvc.ratelimit import STORAGE_TIMEOUT, limiter
 
 
 def test_the_storage_client_gives_up_fast(make_app: Any) -> None:
     """A quarter of a second at most to connect or answer, and no retries (redis-py's default backoff took 1.3 s)."""
     app = make_app(RATELIMIT="100/minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
-    client = state(app).limiter.storage.storage  # the limits library's redis-py client
+    client = limiter(app).storage.storage  # the limits library's redis-py client
     options = client.connection_pool.connection_kwargs
     assert STORAGE_TIMEOUT <= 0.25
     assert options["socket_connect_timeout"] == STORAGE_TIMEOUT and options["socket_timeout"] == STORAGE_TIMEOUT

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from feedsvc.budget import render_budget
+from feedsvc.caching import render_cache
 from feedsvc.config import DEFAULTS
 
 
@@ -53,9 +54,9 @@ def test_expensive_misses_spend_it_cached_traffic_never(posts: Any, make_app: An
     polled = ["/feeds/atom.xml", "/api/v1/posts", "/feeds/calendar.ics", "/api/v1/posts?page=2&per_page=5",
               "/feeds/atom.xml?_=123"]
     assert get(client, first).status_code == 200
-    renders = app.extensions["feedsvc"].render_cache.renders
+    renders = render_cache(app).renders
     assert_over_budget(get(client, second))
-    assert app.extensions["feedsvc"].render_cache.renders == renders  # refused before rendering
+    assert render_cache(app).renders == renders  # refused before rendering
     # What links produce is never charged nor refused, cached or not.
     for url in polled * 3:
         resp = get(client, url)
@@ -71,11 +72,11 @@ def test_refusals_before_flask_answer_as_flask_does(posts: Any, make_app: Any) -
     client = app.test_client()
     assert get(client, "/api/v1/posts?q=treaty").status_code == 200
     first = get(client, "/api/v1/posts?q=talks")  # through Flask: recorded
-    views = app.extensions["feedsvc"].render_cache.renders
+    views = render_cache(app).renders
     later = [get(client, f"/api/v1/posts?q=w{i}") for i in range(5)] + [get(client, "/feeds/rss.xml?page=9")]
     for resp in [first, *later]:
         assert_over_budget(resp)
-    assert app.extensions["feedsvc"].render_cache.renders == views
+    assert render_cache(app).renders == views
     same = {k: v for k, v in first.headers.items() if k not in ("Retry-After", "Content-Length")}
     for resp in later:
         assert {k: v for k, v in resp.headers.items() if k not in ("Retry-After", "Content-Length")} == same

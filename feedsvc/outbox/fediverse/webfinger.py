@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from ... import __version__, urls
+from ... import urls
 from ...content import Index
+from ...version import __version__
 from .actor import ACTIVITY_JSON, Actor, actor_url, actors, find, host
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
