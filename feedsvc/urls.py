@@ -138,6 +138,11 @@ def sitemap_index(site: Site) -> str:
     return absolute(site, "/sitemap.xml")
 
 
+def news_sitemap(site: Site) -> str:
+    """The news sitemap (Google News: the posts of the last 48 hours)."""
+    return absolute(site, "/sitemap-news.xml")
+
+
 def sitemap(site: Site, kind: str, number: int) -> str:
     """One child sitemap of the index."""
     return absolute(site, f"/sitemaps/{seg(kind)}-{number}.xml")

@@ -1,4 +1,4 @@
-"""Lean reads of the published URLs for sitemaps: slug, language, dates and translation groups.
+"""Lean reads of the published URLs for sitemaps: slug, language, dates, titles and translation groups.
 
 A sitemap lists every post; building a ``Post`` (with its body) for each would cost far
 more than the few columns a sitemap needs, so these read the columns alone.
@@ -56,4 +56,26 @@ def posts_located(index: Index, offset: int, limit: int) -> list[Located]:
         versions = tuple((m_lang, m_slug, orig) for m_pid, m_slug, m_lang, orig in members if m_pid != pid)
         updated = dt_in(orjson.loads(data)[3]).isoformat()
         out.append(Located(slug, lang, updated, versions, of is None))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class NewsItem:
+    """One post of the news sitemap (schedule.py marks them: published in the last 48 hours)."""
+
+    slug: str
+    lang: str
+    title: str
+    #: ``date`` as the editor wrote it (ISO 8601 with its offset).
+    date: str
+
+
+def news(index: Index, limit: int) -> list[NewsItem]:
+    """The posts the writer marked news at its recorded instant, newest first (at most ``limit``)."""
+    rows = index.conn.execute("SELECT p.slug, p.lang, p.data FROM posts p WHERE p.news = 1 AND p.published = 1 "
+                              "ORDER BY p.date_ts DESC, p.slug LIMIT ?", (limit,)).fetchall()
+    out = []
+    for slug, lang, data in rows:
+        d = orjson.loads(data)
+        out.append(NewsItem(slug, lang, d[1], dt_in(d[2]).isoformat()))
     return out

@@ -204,6 +204,12 @@ class Changes:
             conn.executemany("UPDATE post_tags SET changed_ts = ? WHERE tag = ? AND date_ts = ? AND slug = ?",
                              [(instant, t, date_ts, slug) for t in tags])
 
+    def depart(self, kind: str) -> None:
+        """A post left a list that is no scope of its own (``news``: the news sitemap): it changed now."""
+        if not self.fresh:
+            self.conn.execute("INSERT INTO departures VALUES (?, '', '', ?) ON CONFLICT DO UPDATE "
+                              "SET instant = max(instant, excluded.instant)", (kind, self.instant()))
+
     def _depart(self, attrs: Attrs) -> None:
         """A post left the lists of these scopes (in its language): they changed now."""
         if self.fresh:

@@ -26,7 +26,7 @@ from .model import Attachment, Author, Category, Event, Fediverse, Post, Site, T
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -58,7 +58,8 @@ CREATE TABLE posts(
     own TEXT NOT NULL DEFAULT '',          -- hash of what the post publishes (changes.own_hash)
     shown TEXT NOT NULL DEFAULT '',        -- the same with what it shows of its translations
     stale INTEGER NOT NULL DEFAULT 0,      -- 1: its content changed without `updated` moving
-    expires_ts REAL                        -- front matter `expires`: unpublished from then on (schedule.py)
+    expires_ts REAL,                       -- front matter `expires`: unpublished from then on (schedule.py)
+    news INTEGER NOT NULL DEFAULT 0        -- 1: in the news sitemap (published within 48 h of the schedule clock)
 );
 -- The bodies apart: the posts table stays small (a few hundred bytes a row), so filters that
 -- look rows up touch few pages, and only the rows a page shows read their bodies.
@@ -70,6 +71,7 @@ CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts
 CREATE INDEX posts_changed ON posts(published, changed_ts);
 CREATE INDEX posts_updated ON posts(published, updated_ts DESC, date_ts DESC, slug);
 CREATE INDEX posts_events ON posts(published, event_ts, slug) WHERE event_ts IS NOT NULL;
+CREATE INDEX posts_news ON posts(date_ts DESC, slug) WHERE news = 1;
 CREATE INDEX posts_expires ON posts(published, expires_ts) WHERE expires_ts IS NOT NULL;
 CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
 CREATE TABLE post_categories(

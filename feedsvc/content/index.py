@@ -207,6 +207,11 @@ class Index:
             newest = max(newest, row[0] or 0.0)
         return self._last_modified(newest)
 
+    def news_last_modified(self) -> datetime:
+        """Last-Modified of the news sitemap: the newest change among its posts, and the last time one left it."""
+        row = self.conn.execute("SELECT max(changed_ts) FROM posts WHERE news = 1 AND published = 1").fetchone()
+        return self._last_modified(max(row[0] or 0.0, departed(self.conn, [("news", "")], None)))
+
     def _last_modified(self, newest: float) -> datetime:
         return datetime.fromtimestamp(max(newest, self.header.site_instant), UTC).replace(microsecond=0)
 

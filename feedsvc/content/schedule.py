@@ -9,6 +9,11 @@ the same paths as any edit (so the ``changes`` log, webhooks and WebSub see them
 records that instant and the next boundary after it; the reload thread wakes for that
 boundary. Readers only read what was recorded: the same content and the same recorded
 instant give the same bytes on every worker and host.
+
+The news sitemap (Google News: articles of the last two days) is one more list the clock
+decides: a published post is *news* from its date until ``NEWS_WINDOW`` after it. The
+writer marks the news posts at each commit (``settle_news``) and names each post's 48-hour
+mark as a boundary, so a post leaves the news sitemap at that instant, like an expiry.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import orjson
 
 #: Meta keys this module owns: the last instant the writer evaluated posts at, and the next boundary after it.
 SCHEDULE_CLOCK, NEXT_CHANGE = "schedule_clock", "next_change"
+
+#: How long a post stays in the news sitemap after its date (Google News: "the last two days").
+NEWS_WINDOW = 48 * 3600.0
 
 #: A post row is live at instant ``?`` (twice): its date reached, its expiry not.
 LIVE_AT = "(p.date_ts <= ? AND (p.expires_ts IS NULL OR p.expires_ts > ?))"
@@ -59,15 +67,20 @@ def due(conn: sqlite3.Connection, since: float, at: float) -> list[tuple[str, fl
                          (since, at)).fetchall()
     rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published = 1 AND expires_ts <= ?",
                          (at,)).fetchall()
+    rows += conn.execute("SELECT slug, date_ts + ? FROM posts WHERE news = 1 AND date_ts + ? <= ?",
+                         (NEWS_WINDOW, NEWS_WINDOW, at)).fetchall()
     return [(str(slug), float(ts)) for slug, ts in rows]
 
 
 def next_change(conn: sqlite3.Connection, at: float) -> float | None:
-    """The first boundary after ``at``: a scheduled post's date or a published post's expiry (None: none)."""
+    """The first boundary after ``at``: a scheduled post's date, a published post's expiry or a news post's
+    48-hour mark (None: none)."""
     row = conn.execute(
         "SELECT min(t) FROM (SELECT min(date_ts) AS t FROM posts WHERE published = 0 AND date_ts > ? "
         "AND (expires_ts IS NULL OR expires_ts > date_ts) "
-        "UNION ALL SELECT min(expires_ts) FROM posts WHERE published = 1 AND expires_ts > ?)", (at, at)).fetchone()
+        "UNION ALL SELECT min(expires_ts) FROM posts WHERE published = 1 AND expires_ts > ? "
+        "UNION ALL SELECT min(date_ts) + ? FROM posts WHERE news = 1 AND date_ts + ? > ?)",
+        (at, at, NEWS_WINDOW, NEWS_WINDOW, at)).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
 
@@ -92,3 +105,20 @@ def expired(conn: sqlite3.Connection, slug: str) -> bool:
         if slug in orjson.loads(data)[11]:
             return True
     return False
+
+
+def news_sources(conn: sqlite3.Connection) -> set[str]:
+    """The sources of the posts marked news (in the news sitemap) when last committed."""
+    return {str(r[0]) for r in conn.execute("SELECT source FROM posts WHERE news = 1")}
+
+
+def settle_news(conn: sqlite3.Connection, at: float) -> int:
+    """Mark the news posts at ``at`` (published, dated in ``(at - NEWS_WINDOW, at]``); the news accumulator.
+
+    The accumulator (a sum of the news posts' ``own`` hashes) enters the content version:
+    a post leaving the news sitemap changes no post, yet must change every cached copy of it.
+    """
+    conn.execute("UPDATE posts SET news = 0 WHERE news = 1 AND (published = 0 OR date_ts + ? <= ?)",
+                 (NEWS_WINDOW, at))
+    conn.execute("UPDATE posts SET news = 1 WHERE published = 1 AND date_ts > ? - ? AND news = 0", (at, NEWS_WINDOW))
+    return sum(int(own or "0", 16) for (own,) in conn.execute("SELECT own FROM posts WHERE news = 1")) % (1 << 128)

@@ -21,7 +21,17 @@ import orjson
 from .changes import Changes, own_hash
 from .db import post_data
 from .model import Post, Problem
-from .schedule import LIVE_AT, NEXT_CHANGE, SCHEDULE_CLOCK, due, is_live, next_change, recorded_clock
+from .schedule import (
+    LIVE_AT,
+    NEXT_CHANGE,
+    SCHEDULE_CLOCK,
+    due,
+    is_live,
+    news_sources,
+    next_change,
+    recorded_clock,
+    settle_news,
+)
 
 #: The content version is a hash of the site and a sum of one 128-bit hash per published
 #: post: adding or removing a post changes it in O(1), and the same content gives the same
@@ -64,6 +74,8 @@ class Writer:
         #: The instant posts are evaluated at (schedule.py): never before the one last recorded.
         self._since = recorded_clock(conn)
         self.at = max(now(), self._since)
+        #: The posts in the news sitemap before this transaction (a post leaving it moves its Last-Modified).
+        self._news = news_sources(conn)
         row = conn.execute("SELECT value FROM meta WHERE key = 'acc'").fetchone()
         self._acc = int(row[0], 16) if row else 0
         row = conn.execute("SELECT value FROM meta WHERE key = 'count'").fetchone()
@@ -298,9 +310,12 @@ class Writer:
     def finish(self, meta: dict[str, object]) -> None:
         """Write the content version, the change instants and ``meta`` (still inside the transaction)."""
         self._flush_counts()
+        news = settle_news(self.conn, self.at)
+        if self._news - news_sources(self.conn):
+            self.changes.depart("news")
         meta = {**meta, **self.changes.commit(meta.get("site"), int(str(meta.get("site_mtime_ns", 0))))}
         site_key = str(meta.get("site_key", ""))
-        version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}".encode()).hexdigest()[:32]
+        version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}\0{news:032x}".encode()).hexdigest()[:32]
         values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version,
                   SCHEDULE_CLOCK: self.at, NEXT_CHANGE: next_change(self.conn, self.at)}
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))

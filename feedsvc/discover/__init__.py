@@ -65,6 +65,16 @@ def sitemap_index() -> Any:
         sitemaps.write_index(index), XML, _changed(index))))
 
 
+@bp.get("/sitemap-news.xml")
+def sitemap_news() -> Any:
+    """The news sitemap (Google News): the posts of the last 48 hours at the writer's recorded instant."""
+    index = current_index()
+    if not sitemaps.has_news(index.site):
+        raise ApiError(404, "not_found", "posts are published on the main website (permalink): its sitemaps list them")
+    return http.send(caching.render("discover.sitemap_news", {}, lambda: Representation(
+        sitemaps.write_news(index), XML, index.news_last_modified())))
+
+
 @bp.get("/sitemaps/<name>.xml")
 def sitemap_child(name: str) -> Any:
     """One child sitemap, ``<provider>-<n>.xml``."""

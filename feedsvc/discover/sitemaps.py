@@ -6,6 +6,9 @@ plus one per hreflang alternate it carries (Google's rule for localized versions
 50,000 lines bound both the sitemaps.org limits of 50,000 URLs and, with slugs bounded in
 length, 50 MB. The index never points to an index. Only canonical URLs: no aliases, no
 drafts, no query strings; translations as reciprocal ``xhtml:link rel=alternate``.
+
+The news sitemap (Google News) lists the posts the writer marked news at its recorded
+instant (content/schedule.py: the last 48 hours), never by reading the clock here.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from lxml import etree
 
 from .. import urls
 from ..content import Index, Site
-from ..content.catalog import max_versions, posts_located
+from ..content.catalog import max_versions, news, posts_located
 
 NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML = "http://www.w3.org/1999/xhtml"
+NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+#: Google News reads at most 1,000 <url> per news sitemap: the newest ones are kept.
+NEWS_MAX = 1000
 #: The sitemaps.org limit of URLs per file.
 MAX_LINES = 50_000
 #: The sitemaps.org limit of bytes per (uncompressed) file.
@@ -145,12 +151,43 @@ def _write(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+def has_news(site: Site) -> bool:
+    """Whether the site has a news sitemap (with a permalink template, posts are left to the main website)."""
+    return not site.permalink
+
+
 def write_index(index: Index) -> bytes:
-    """The sitemap index: one <sitemap> per child (no lastmod: a child's date is its entries')."""
+    """The sitemap index: one <sitemap> per child, then the news sitemap (no lastmod: a child's date is its entries')."""
     root = etree.Element(f"{{{NS}}}sitemapindex", nsmap={None: NS})
-    for provider, number in children(index):
-        etree.SubElement(etree.SubElement(root, f"{{{NS}}}sitemap"), f"{{{NS}}}loc").text = \
-            urls.sitemap(index.site, provider.name, number)
+    locs = [urls.sitemap(index.site, provider.name, number) for provider, number in children(index)]
+    if has_news(index.site):
+        locs.append(urls.news_sitemap(index.site))
+    for loc in locs:
+        etree.SubElement(etree.SubElement(root, f"{{{NS}}}sitemap"), f"{{{NS}}}loc").text = loc
+    return _write(root)
+
+
+def news_language(lang: str) -> str:
+    """A post's language as Google News names it: the ISO 639 code, but zh-cn or zh-tw for Chinese."""
+    parts = lang.lower().split("-")
+    if parts[0] == "zh" and len(parts) > 1:
+        return "zh-tw" if {"tw", "hk", "mo", "hant"} & set(parts[1:]) else "zh-cn"
+    return parts[0]
+
+
+def write_news(index: Index) -> bytes:
+    """The news sitemap: each news post's canonical URL, publication (site title, language), date and title."""
+    site = index.site
+    root = etree.Element(f"{{{NS}}}urlset", nsmap={None: NS, "news": NEWS})
+    for item in news(index, NEWS_MAX):
+        url = etree.SubElement(root, f"{{{NS}}}url")
+        etree.SubElement(url, f"{{{NS}}}loc").text = _post_url(site, item.slug)
+        entry = etree.SubElement(url, f"{{{NEWS}}}news")
+        publication = etree.SubElement(entry, f"{{{NEWS}}}publication")
+        etree.SubElement(publication, f"{{{NEWS}}}name").text = site.title
+        etree.SubElement(publication, f"{{{NEWS}}}language").text = news_language(item.lang)
+        etree.SubElement(entry, f"{{{NEWS}}}publication_date").text = item.date
+        etree.SubElement(entry, f"{{{NEWS}}}title").text = item.title
     return _write(root)
 
 
@@ -172,7 +209,10 @@ def write_child(index: Index, provider: Provider, number: int) -> bytes:
 
 
 def robots(site: Site) -> bytes:
-    """robots.txt (RFC 9309): everything but the API, the metrics and the health checks; the sitemap."""
+    """robots.txt (RFC 9309): everything but the API, the metrics and the health checks; the sitemaps."""
     lines = ["User-agent: *", "Disallow: /api/", "Disallow: /metrics", "Disallow: /healthz", "Disallow: /readyz",
-             "Allow: /", "", f"Sitemap: {urls.sitemap_index(site)}", ""]
+             "Allow: /", "", f"Sitemap: {urls.sitemap_index(site)}"]
+    if has_news(site):
+        lines.append(f"Sitemap: {urls.news_sitemap(site)}")
+    lines.append("")
     return "\n".join(lines).encode("utf-8")

@@ -4,7 +4,9 @@ Spec: https://www.rssboard.org/rss-specification. feedgen takes the channel <lin
 the last link added, so ``self`` goes first and ``alternate`` last; RSS allows one
 enclosure per item: the first attachment is the ``<enclosure>``, every further one a Media
 RSS ``media:content`` (xmlext), so podcast clients reading RSS see them all. Every
-``<description>`` is HTML to readers, so plain text (a summary) is escaped into it.
+``<description>`` is HTML to readers, so plain text (a summary) is escaped into it. The
+post image opens ``content:encoded`` too: newsletter tools that mail the content
+(rss2email) read neither ``media:thumbnail`` nor ``media:content``.
 """
 
 from __future__ import annotations
@@ -59,9 +61,16 @@ def write(doc: FeedDoc) -> bytes:
         if post.attachments:
             att = post.attachments[0]
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
-        fe.content(html, type="html")  # content:encoded
+        fe.content(_with_image(post.image, post.image_alt, html), type="html")  # content:encoded
         fe.description(_html(post.summary or post.title or post.slug))
     return fg.rss_str()  # the stylesheet instruction comes from FeedExtension
+
+
+def _with_image(image: str | None, alt: str | None, html: str) -> str:
+    """``html`` opened by the post image (its absolute URL), when the post has one."""
+    if not image:
+        return html
+    return f'<p><img src="{escape(image)}" alt="{escape(alt or "")}"></p>\n{html}'
 
 
 def _html(text: str) -> str:

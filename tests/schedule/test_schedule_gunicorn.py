@@ -84,7 +84,8 @@ def test_the_post_goes_live_at_its_instant_on_every_worker(site, tmp_path):
         # Every worker serves it from then on (each request may reach either).
         assert all(get(port, "/posts/launch")[0] == 200 for _ in range(20))
         assert b"Launch" in get(port, "/feeds/atom.xml")[1]
-        assert json.loads(get(port, "/healthz")[1])["next_change"] is None
+        health = json.loads(get(port, "/healthz")[1])  # next: its 48-hour mark (news sitemap)
+        assert health["next_change"] == datetime.fromtimestamp(when + 48 * 3600, UTC).isoformat()
 
 
 def test_a_server_down_at_the_instant_catches_up_when_it_starts(site, tmp_path):
