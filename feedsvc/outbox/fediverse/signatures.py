@@ -59,13 +59,21 @@ def load_or_create(path: str) -> KeyPair:
             p.parent.mkdir(parents=True, exist_ok=True)
             pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            # Written whole beside it, then linked into place: another process never reads half a key,
+            # and the first one linked wins (a second maker uses that one).
+            tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first: use that one
-                pass
-            else:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(pem)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                try:
+                    os.link(tmp, p)
+                except FileExistsError:
+                    pass
+            finally:
+                tmp.unlink(missing_ok=True)
         key = serialization.load_pem_private_key(p.read_bytes(), password=None)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
