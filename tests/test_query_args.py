@@ -57,7 +57,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     site = SiteTree(tmp_path_factory.mktemp("args") / "content")
     populate(site)
-    app = create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0})
+    app = create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0,
+                      "RENDER_BUDGET": "off"})  # many searches from one client: the budget is not under test
     app.testing = True
     with app.test_client() as c:
         yield c

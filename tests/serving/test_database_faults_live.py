@@ -122,7 +122,8 @@ def _mount_tmpfs(where: Path, size: str) -> None:
 
 
 def _post(site: Any, name: str, words: int = 1) -> None:
-    site.post(name, f"{name} body. " + "Filling words " * words, title=name, date="2030-01-01")
+    # newest, yet past: a future date is a scheduled post now
+    site.post(name, f"{name} body. " + "Filling words " * words, title=name, date="2026-01-01")
 
 
 # -- one fault at a time ----------------------------------------------------------------------
@@ -171,8 +172,8 @@ def test_a_database_damaged_while_running_is_rebuilt_and_never_answers_500(site:
         time.sleep(0.5)  # steady polling: the feed is served and cached
         t0 = time.monotonic()
         _damage(db, fault)
-        site.post("2030-01-01-during", "Written while the database was broken.", title="During the fault",
-                  date="2030-01-01")
+        site.post("2026-01-01-during", "Written while the database was broken.", title="During the fault",
+                  date="2026-01-01")  # newest, yet past: a future date is a scheduled post now
         poller.served("During the fault", t0)
         answers = poller.since(t0)
     finally:
