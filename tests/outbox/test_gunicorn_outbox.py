@@ -36,7 +36,16 @@ def kill_master(server: Server) -> None:
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait()
     server.stop()  # closes its log file
-    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), what="orphaned workers exiting")
+    wait_for(lambda: not any(_running(pid) for pid in workers), timeout=120, what="orphaned workers exiting")
+
+
+def _running(pid: int) -> bool:
+    """Whether a process still runs (a zombie waiting for whoever adopted it to reap it has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def depth(tmp: Path) -> int:
