@@ -6,7 +6,6 @@ import gzip
 import json
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
+from support.served import served as served_app
 from usp.tree import sitemap_tree_for_homepage
-from werkzeug.serving import make_server
 
 from feedsvc.discover import sitemaps
 
@@ -32,16 +31,8 @@ XHTML = "{http://www.w3.org/1999/xhtml}link"
 @pytest.fixture
 def served(site, make_app) -> Iterator[tuple[str, Any]]:
     """The app on a loopback port, its base_url being that very address."""
-    httpd = make_server("127.0.0.1", 0, lambda e, s: app(e, s), threaded=True)
-    base = f"http://127.0.0.1:{httpd.server_port}"
-    app = make_app(BASE_URL=base)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base, app
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with served_app(lambda base: make_app(BASE_URL=base)) as pair:
+        yield pair
 
 
 def _content(site) -> None:

@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from werkzeug.serving import make_server
+from support.served import served as served_app
 
 from feedsvc.extensions import state
 
@@ -59,18 +58,10 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture
 def served(site: Any, make_app: Any, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """The app on a loopback port (threaded werkzeug), its base_url being that very address."""
-    httpd = make_server("127.0.0.1", 0, lambda e, s: app(e, s), threaded=True)
-    base = f"http://127.0.0.1:{httpd.server_port}"
     site.post("2024-01-01-older", "An older statement.", title="Older statement", date="2024-01-01T09:00:00Z",
               image="/media/older.jpg")
-    app = make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "index.db"))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base, app
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with served_app(lambda base: make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "index.db"))) as pair:
+        yield pair
 
 
 class Rss2Email:

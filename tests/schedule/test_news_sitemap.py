@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -14,9 +13,9 @@ import lxml.etree
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.served import served as served_app
 from usp.objects.page import SitemapNewsStory
 from usp.tree import sitemap_tree_for_homepage
-from werkzeug.serving import make_server
 
 from feedsvc.extensions import state
 
@@ -156,17 +155,10 @@ def test_membership_follows_the_recorded_instant_over_any_clock_sequence(site, m
 @pytest.fixture
 def served(site: Any, make_app: Any, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """The app on a loopback port at the launch's date plus ten minutes, its base_url being that very address."""
-    httpd = make_server("127.0.0.1", 0, lambda e, s: app(e, s), threaded=True)
-    base = f"http://127.0.0.1:{httpd.server_port}"
     corpus(site)
-    app = make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "served.db"), CLOCK=Clock(T + 600))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base, app
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with served_app(lambda base: make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "served.db"),
+                                          CLOCK=Clock(T + 600))) as pair:
+        yield pair
 
 
 def test_ultimate_sitemap_parser_reads_the_news_from_robots(served) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -41,6 +42,15 @@ class Fediverse:
         self._queue: Queue | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        # A fork (gunicorn forking workers while the writer's sender signs with the key) copies this
+        # lock as it is: a child given a held copy would wait on it for ever. Each child gets a new one.
+        me = weakref.ref(self)
+
+        def new_lock() -> None:
+            if (fedi := me()) is not None:
+                fedi._lock = threading.Lock()
+
+        os.register_at_fork(after_in_child=new_lock)
 
     @property
     def keys(self) -> signatures.KeyPair:
