@@ -66,6 +66,9 @@ def _slugs(client: object, total: int, n: int) -> list[str]:
     found: list[str] = []
     for page in pages:
         resp = client.get(f"/api/v1/posts?per_page={per}&page={page}")  # type: ignore[attr-defined]
+        while resp.status_code == 429:  # deep pages spend the render budget (RENDER_BUDGET); wait it out
+            time.sleep(int(resp.headers.get("Retry-After", "1")))
+            resp = client.get(f"/api/v1/posts?per_page={per}&page={page}")  # type: ignore[attr-defined]
         found += [p["slug"] for p in json.loads(resp.get_data())["items"]]
     step = max(1, len(found) // n)
     return found[::step][:n]

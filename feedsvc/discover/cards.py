@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -37,6 +38,7 @@ class Card:
     tags: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=256)  # Babel's parse and likely-subtags lookup, once per language tag
 def og_locale(lang: str) -> str:
     """An Open Graph locale (language_TERRITORY) for a language tag: 'fr' -> 'fr_FR', 'pt-BR' -> 'pt_BR'."""
     try:

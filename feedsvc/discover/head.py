@@ -7,16 +7,13 @@ know this package. It runs only when a page is rendered (a render-cache miss).
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import current_app
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import urls
 from ..content import Post, Site
-from .cards import Card, metas
+from .cards import Card, Meta, metas
 from .structured import Page, Version, graph, script_text
 
 
@@ -55,17 +52,26 @@ def _card_and_page(ctx: Context, site: Site) -> tuple[Card, Page]:
     return card, page
 
 
+def _markup(meta_tags: list[Meta], jsonld: str, oembed: list[tuple[str, str]], title: str) -> Markup:
+    # Built here rather than by a second template: a nested render costs more than the rest of
+    # the head together (a new context, three escapes per tag). Keys and types are this
+    # package's constants; every value, URL and title is escaped.
+    parts = [f'<meta {attr}="{key}" content="{escape(value)}">\n' for attr, key, value in meta_tags]
+    if oembed:
+        title_attr = escape(title)
+        parts += [f'<link rel="alternate" type="{kind}" href="{escape(href)}" title="{title_attr}">\n'
+                  for kind, href in oembed]
+    parts.append(f'<script type="application/ld+json">{jsonld}</script>')
+    return Markup("".join(parts))
+
+
 @pass_context
 def discovery_head(ctx: Context) -> Markup:
     """The <meta> cards, the JSON-LD script and (on posts) the oEmbed links of the page being rendered."""
     site: Site = ctx["site"]
     card, page = _card_and_page(ctx, site)
-    oembed: list[dict[str, Any]] = []
+    oembed: list[tuple[str, str]] = []
     if page.post is not None and ctx.get("embeddable", True):
-        oembed = [{"type": "application/json+oembed", "href": urls.oembed(site, page.url, "json")},
-                  {"type": "text/xml+oembed", "href": urls.oembed(site, page.url, "xml")}]
-    # The bare template, not render_template: a nested Flask render would run the page's
-    # context processors again (and reset its language) in the middle of the page.
-    template = current_app.jinja_env.get_template("discover/head.html")
-    return Markup(template.render(metas=metas(card), jsonld=script_text(graph(page)), oembed=oembed,
-                                  title=page.title))
+        oembed = [("application/json+oembed", urls.oembed(site, page.url, "json")),
+                  ("text/xml+oembed", urls.oembed(site, page.url, "xml"))]
+    return _markup(metas(card), script_text(graph(page)), oembed, page.title)

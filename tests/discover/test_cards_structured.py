@@ -172,3 +172,22 @@ def test_hostile_text_survives_cards_and_graph(title: str, summary: str) -> None
     assert og["og:title"] == [title] and og["og:description"] == [summary]
     assert _nodes(data)["NewsArticle"]["headline"] == title
     assert json.loads(lxml.html.fromstring(html).xpath("//script")[0].text)["@graph"][-1]["description"] == summary
+
+
+_json_text = st.text(st.one_of(st.sampled_from(list('<>&\u2028\u2029"\\\n\x00\x1f\x7fé😀/')), st.characters(
+    exclude_categories=("Cs",))), max_size=30)
+_json_docs = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), _json_text),
+                          lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_json_text, inner, max_size=4),
+                          max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_json_text, _json_docs, max_size=5))
+def test_script_text_is_canonical_json_with_markup_characters_escaped(doc: dict[str, Any]) -> None:
+    # The bytes pages have carried since the graph was added: the stdlib's sorted, compact JSON
+    # with <, >, &, U+2028 and U+2029 as \u escapes, so no text can close the <script>.
+    reference = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).translate(str.maketrans(
+        {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}))
+    text = script_text(doc)
+    assert text == reference
+    assert not {"<", ">", "&"} & set(text) and json.loads(text) == doc
