@@ -97,7 +97,7 @@ def cost(root: Path, index: Path, keys: list[str], timeout: float) -> dict:
     import os
 
     env = {**os.environ, **app_env(root, index, keys, FEEDSVC_RELOAD_INTERVAL="0", FEEDSVC_CACHE_TYPE="NullCache",
-                                   FEEDSVC_CACHE_LOCAL_BYTES="0")}
+                                   FEEDSVC_CACHE_LOCAL_BYTES="0", FEEDSVC_RENDER_BUDGET="off")}
     res = subprocess.run([PY, str(Path(__file__).with_name("inproc.py")), "cost"], capture_output=True, text=True,
                          timeout=timeout, cwd=ROOT, env=env)
     if res.returncode != 0:
