@@ -4,6 +4,9 @@
                                                # missing) and their databases N.cold.db, kept across runs
     python bench/cold.py measure               # one size, configured by FEEDSVC_* variables (run by the above)
 
+COLD_DB names the database files (default ``{n}.cold.db``, in bench/corpora): to compare two
+versions of feedsvc side by side, give each its own (a database of another schema is rebuilt).
+
 Each figure is CPU time (``time.process_time``: the machine is shared) of one request through
 Flask's test client with every cache off, each URL requested once:
 
@@ -82,7 +85,7 @@ def measure(n: int) -> dict[str, object]:
     root = CORPORA / str(n)
     if not (root / "site.yaml").exists():
         subprocess.run([PY, str(Path(__file__).with_name("gen_corpus.py")), str(n), str(root)], check=True)
-    env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(CORPORA / f"{n}.cold.db"),
+    env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(CORPORA / os.environ.get("COLD_DB", "{n}.cold.db").format(n=n)),
            "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_CACHE_TYPE": "NullCache", "FEEDSVC_CACHE_LOCAL_BYTES": "0",
            "FEEDSVC_RENDER_BUDGET": "off"}
     res = subprocess.run([PY, __file__, "measure"], capture_output=True, text=True, cwd=ROOT, env=env)
