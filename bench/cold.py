@@ -85,7 +85,8 @@ def measure(n: int) -> dict[str, object]:
     root = CORPORA / str(n)
     if not (root / "site.yaml").exists():
         subprocess.run([PY, str(Path(__file__).with_name("gen_corpus.py")), str(n), str(root)], check=True)
-    env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(CORPORA / os.environ.get("COLD_DB", "{n}.cold.db").format(n=n)),
+    database = CORPORA / os.environ.get("COLD_DB", "{n}.cold.db").format(n=n)
+    env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(database),
            "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_CACHE_TYPE": "NullCache", "FEEDSVC_CACHE_LOCAL_BYTES": "0",
            "FEEDSVC_RENDER_BUDGET": "off"}
     res = subprocess.run([PY, __file__, "measure"], capture_output=True, text=True, cwd=ROOT, env=env)
