@@ -75,16 +75,15 @@ def search_slot(date_ts: float) -> int:
     return floor(date_ts) << SK_BITS
 
 
-def search_key(date_ts: float, taken: int | None) -> int:
-    """The full-text rowid of a post dated ``date_ts``: its second of date, then the next free number
-    in that second (``taken``: the highest key of the second so far). Keys in descending order are
-    newest first, second by second; within a second the Index sorts by date and slug."""
+def search_key(date_ts: float, taken: int | None) -> int | None:
+    """The full-text rowid of a post dated ``date_ts``: its second of date, then the next number in that
+    second (``taken``: the highest key of the second so far); None when that is the second's last
+    (the writer then takes the lowest free one). Keys in descending order are newest first, second
+    by second; within a second the Index sorts by date and slug."""
     base = search_slot(date_ts)
     if taken is None or taken < base:
         return base
-    if taken + 1 >= base + (1 << SK_BITS):
-        raise OverflowError(f"more than {1 << SK_BITS} posts dated within one second")
-    return taken + 1
+    return taken + 1 if taken + 1 < base + (1 << SK_BITS) else None
 
 
 def search_expression(q: str) -> str | None:

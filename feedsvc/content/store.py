@@ -117,6 +117,12 @@ class Writer:
         taken = self.conn.execute("SELECT max(sk) FROM posts WHERE sk >= ? AND sk < ?",
                                   (base, base + (1 << SK_BITS))).fetchone()[0]
         sk = search_key(post.date_ts, taken)
+        if sk is None:  # the second's keys crept to its end (posts re-published): the lowest free one
+            sk = self.conn.execute(
+                "SELECT ? WHERE NOT EXISTS (SELECT 1 FROM posts WHERE sk = ?) UNION ALL "
+                "SELECT * FROM (SELECT a.sk + 1 FROM posts a WHERE a.sk >= ? AND a.sk < ? AND NOT EXISTS "
+                "(SELECT 1 FROM posts b WHERE b.sk = a.sk + 1) ORDER BY a.sk LIMIT 1) LIMIT 1",
+                (base, base, base, base + (1 << SK_BITS) - 1)).fetchone()[0]
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
             "translation_of, h, data, own, sk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

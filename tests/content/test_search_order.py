@@ -73,3 +73,25 @@ def test_search_pages_and_counts_match_a_brute_force_reading(site: Any, tmp_path
         site.touch_later(write(i % len(first), spec), 5)
         assert path.exists()
     check(loader.load())
+
+
+def test_keys_of_a_second_are_reused_once_they_reach_its_end(site: Any, monkeypatch: Any) -> None:
+    """Re-publishing moves a post to the next key of its second; at the second's end the lowest free key
+    is taken (4 keys a second here), so edits never run out of keys nor break the order."""
+    from feedsvc.content import queries, store
+
+    monkeypatch.setattr(queries, "SK_BITS", 2)
+    monkeypatch.setattr(store, "SK_BITS", 2)
+    from feedsvc.content import index as index_module
+
+    monkeypatch.setattr(index_module, "SK_BITS", 2)
+    for name in ("b", "a", "c"):
+        site.post(name, "Naloxone.", date="2021-05-01T10:00:00Z")
+    site.post("d", "Naloxone.", date="2021-05-01T10:00:01Z")
+    loader = Loader(site.root)
+    check(loader.load())
+    for n in range(8):
+        site.touch_later(site.post("a", f"Naloxone {n}.", date="2021-05-01T10:00:00Z"), n + 1)
+        index = loader.load()
+        check(index)
+        assert [p.slug for p in index.query(q="naloxone")] == ["d", "a", "b", "c"]
