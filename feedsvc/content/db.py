@@ -25,7 +25,7 @@ from .model import Attachment, Author, Category, Event, Fediverse, Post, Site, T
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 12
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -64,8 +64,8 @@ CREATE TABLE posts(
 CREATE TABLE bodies(post INTEGER PRIMARY KEY, html TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX posts_slug ON posts(slug, source);
 CREATE INDEX posts_entry_id ON posts(entry_id, source);
-CREATE INDEX posts_order ON posts(published, date_ts DESC, slug, changed_ts);
-CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts);
+CREATE INDEX posts_order ON posts(published, date_ts DESC, slug, changed_ts, sk);
+CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts, sk);
 CREATE INDEX posts_changed ON posts(published, changed_ts);
 CREATE INDEX posts_lang_changed ON posts(published, lang, changed_ts);
 CREATE UNIQUE INDEX posts_sk ON posts(sk);
@@ -74,11 +74,12 @@ CREATE INDEX posts_events ON posts(published, event_ts, slug) WHERE event_ts IS 
 CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
 CREATE TABLE post_categories(
     category TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
-    changed_ts REAL NOT NULL, lang TEXT NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)) WITHOUT ROWID;
+    changed_ts REAL NOT NULL, lang TEXT NOT NULL, sk INTEGER NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)
+) WITHOUT ROWID;
 CREATE INDEX post_categories_changed ON post_categories(category, changed_ts);
 CREATE TABLE post_tags(
     tag TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
-    changed_ts REAL NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,
+    changed_ts REAL NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL, sk INTEGER NOT NULL,
     PRIMARY KEY(tag, date_ts DESC, slug)) WITHOUT ROWID;
 CREATE INDEX post_tags_changed ON post_tags(tag, changed_ts);
 CREATE TABLE aliases(

@@ -130,9 +130,9 @@ def plan(index: Index, query: Query, events: bool = False) -> tuple[str, list[An
     else:
         sql = "SELECT d.id AS pid, d.date_ts, d.slug, d.changed_ts{ev} FROM posts d{join} WHERE d.published = 1"
     post = "d" if driver in ("posts", "lang") else "p"
-    # The category and tag tables carry each post's language: only events and
+    # The category and tag tables carry each post's language and search key: only events and
     # updated_since look the post row up.
-    need_post = post == "p" and (events or query.updated_since is not None or query.q is not None)
+    need_post = post == "p" and (events or query.updated_since is not None)
     sql = sql.format(ev=f", {post}.event_ts" if events else "",
                      join=" JOIN posts p ON p.id = d.post" if need_post else "")
     if events:
@@ -160,6 +160,6 @@ def plan(index: Index, query: Query, events: bool = False) -> tuple[str, list[An
         expr = search_expression(query.q)
         if expr is None:
             return None
-        where.append(f"{post}.sk IN (SELECT rowid FROM search WHERE search MATCH ?)")
+        where.append("d.sk IN (SELECT rowid FROM search WHERE search MATCH ?)")
         args.append(expr)
     return sql + "".join(f" AND {w}" for w in where), args

@@ -185,10 +185,10 @@ class Writer:
             "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
         d = orjson.loads(data)
         title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
-        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?)",
-                         [(c, date_ts, slug, pid, changed_ts, lang) for c in cats])
-        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(t, date_ts, slug, pid, changed_ts, label, lang) for t, label in tags])
+        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats])
+        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [(t, date_ts, slug, pid, changed_ts, label, lang, sk) for t, label in tags])
         conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
         for t, label in tags:
             self._labels[(t, label)] += 1

@@ -129,3 +129,17 @@ def test_a_search_page_reads_the_full_text_index_newest_first_without_sorting_ev
     assert not any(step.startswith(("USE TEMP B-TREE", "LIST SUBQUERY")) for step in steps), found
     assert any("posts_sk (sk=?)" in step for step in steps), found
     assert any("VIRTUAL TABLE INDEX" in step for step in steps), found
+
+
+@pytest.mark.parametrize("filters", [dict(category="events", lang="fr"), dict(tag="common"), dict(lang="es")])
+def test_a_search_with_filters_reads_the_search_keys_the_filter_lists_carry(mixed: Index, filters: dict[str, str]) -> None:
+    """The category and tag lists and the posts' order indexes carry each post's search key: a search
+    with filters matches them against the full-text index without reading a post row per match."""
+    found = plans(mixed, lambda: (len(mixed.query(q="rights", **filters)), mixed.query(q="rights", **filters)[0:5]))
+    listing = [(sql, steps) for sql, steps in found if "MATCH" in sql]
+    assert listing, found
+    for sql, steps in listing:
+        assert not any("USING INTEGER PRIMARY KEY" in step for step in steps), (sql, steps)
+        assert not any(step.startswith("SCAN") and "VIRTUAL TABLE" not in step for step in steps), (sql, steps)
+        assert all("COVERING INDEX" in step or "PRIMARY KEY" in step for step in steps if step.startswith("SEARCH d ")), \
+            (sql, steps)
