@@ -147,4 +147,4 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
         out["cost"] = c
         log(f"[{n}]   filters {c['api_filters']['median_ms']:.1f} ms, q {c['api_q']['median_ms']:.1f} ms, atom "
             f"{c['atom.xml']['median_ms']:.1f} ms vs feedgen {c['feedgen_alone']['median_ms']:.1f} ms "
-            f"(ratio {c['atom_over_feedgen_median']:.2f})")
+            f"(ratio {c['atom_over_feedgen_median']:.2f}; same fields: {c['atom_over_feedgen_same_median']:.2f})")
