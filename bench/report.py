@@ -74,11 +74,17 @@ def _size_rows(r: dict) -> list[Row]:
             rows.append((f"cache-miss API page, q, {n} posts (CPU ms, median of {c['api_q']['n']}; q+category+lang)",
                          f"{q:.1f} ms (p90 {c['api_q']['p90_ms']:.1f}; {c['api_q_filters']['median_ms']:.1f})",
                          "≤ 20 ms" if big else "report", _ok(q <= 20) if big else "—"))
+            if "atom_over_feedgen_same_median" in c:  # issue 23: the fair yardstick (every field feedsvc writes)
+                ratio = c["atom_over_feedgen_same_median"]
+                rows.append((f"cache-miss 50-entry full-text Atom feed / bare feedgen writing the same fields, same run, "
+                             f"{n} posts (median over {c['feed_docs']} feeds)",
+                             f"{c['atom.xml']['median_ms']:.1f} / {c['feedgen_same']['median_ms']:.1f} ms = "
+                             f"**{ratio:.2f}×**", "≤ 1.5×", _ok(ratio <= 1.5)))
             ratio = c["atom_over_feedgen_median"]
-            rows.append((f"cache-miss 50-entry full-text Atom feed / bare feedgen, same entries, same run, {n} posts "
-                         f"(median over {c['feed_docs']} feeds)",
+            rows.append((f"cache-miss 50-entry full-text Atom feed / bare feedgen, id, title, link, author and content "
+                         f"only, same run, {n} posts (median over {c['feed_docs']} feeds)",
                          f"{c['atom.xml']['median_ms']:.1f} / {c['feedgen_alone']['median_ms']:.1f} ms = **{ratio:.2f}×**",
-                         "≤ 1.5×", _ok(ratio <= 1.5)))
+                         "report", "—"))
             rows.append((f"  RSS / JSON Feed cache-miss, {n} posts (CPU ms, median)",
                          f"{c['rss.xml']['median_ms']:.1f} / {c['feed.json']['median_ms']:.1f} ms", "report", "—"))
     return rows

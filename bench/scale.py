@@ -97,7 +97,7 @@ def cost(root: Path, index: Path, keys: list[str], timeout: float) -> dict:
     import os
 
     env = {**os.environ, **app_env(root, index, keys, FEEDSVC_RELOAD_INTERVAL="0", FEEDSVC_CACHE_TYPE="NullCache",
-                                   FEEDSVC_CACHE_LOCAL_BYTES="0")}
+                                   FEEDSVC_CACHE_LOCAL_BYTES="0", FEEDSVC_RENDER_BUDGET="off")}
     res = subprocess.run([PY, str(Path(__file__).with_name("inproc.py")), "cost"], capture_output=True, text=True,
                          timeout=timeout, cwd=ROOT, env=env)
     if res.returncode != 0:
@@ -147,4 +147,4 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
         out["cost"] = c
         log(f"[{n}]   filters {c['api_filters']['median_ms']:.1f} ms, q {c['api_q']['median_ms']:.1f} ms, atom "
             f"{c['atom.xml']['median_ms']:.1f} ms vs feedgen {c['feedgen_alone']['median_ms']:.1f} ms "
-            f"(ratio {c['atom_over_feedgen_median']:.2f})")
+            f"(ratio {c['atom_over_feedgen_median']:.2f}; same fields: {c['atom_over_feedgen_same_median']:.2f})")

@@ -26,7 +26,7 @@ from .model import Attachment, Author, Category, Event, Fediverse, Post, Site, T
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 13
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -59,16 +59,19 @@ CREATE TABLE posts(
     shown TEXT NOT NULL DEFAULT '',        -- the same with what it shows of its translations
     stale INTEGER NOT NULL DEFAULT 0,      -- 1: its content changed without `updated` moving
     expires_ts REAL,                       -- front matter `expires`: unpublished from then on (schedule.py)
-    news INTEGER NOT NULL DEFAULT 0        -- 1: in the news sitemap (published within 48 h of the schedule clock)
+    news INTEGER NOT NULL DEFAULT 0,       -- 1: in the news sitemap (published within 48 h of the schedule clock)
+    sk INTEGER NOT NULL                    -- its rowid in search: date order (queries.search_key)
 );
 -- The bodies apart: the posts table stays small (a few hundred bytes a row), so filters that
 -- look rows up touch few pages, and only the rows a page shows read their bodies.
 CREATE TABLE bodies(post INTEGER PRIMARY KEY, html TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX posts_slug ON posts(slug, source);
 CREATE INDEX posts_entry_id ON posts(entry_id, source);
-CREATE INDEX posts_order ON posts(published, date_ts DESC, slug, changed_ts);
-CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts);
+CREATE INDEX posts_order ON posts(published, date_ts DESC, slug, changed_ts, sk);
+CREATE INDEX posts_lang ON posts(published, lang, date_ts DESC, slug, changed_ts, sk);
 CREATE INDEX posts_changed ON posts(published, changed_ts);
+CREATE INDEX posts_lang_changed ON posts(published, lang, changed_ts);
+CREATE UNIQUE INDEX posts_sk ON posts(sk);
 CREATE INDEX posts_updated ON posts(published, updated_ts DESC, date_ts DESC, slug);
 CREATE INDEX posts_events ON posts(published, event_ts, slug) WHERE event_ts IS NOT NULL;
 CREATE INDEX posts_news ON posts(date_ts DESC, slug) WHERE news = 1;
@@ -76,16 +79,20 @@ CREATE INDEX posts_expires ON posts(published, expires_ts) WHERE expires_ts IS N
 CREATE INDEX posts_translation ON posts(translation_of) WHERE translation_of IS NOT NULL;
 CREATE TABLE post_categories(
     category TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
-    changed_ts REAL NOT NULL, lang TEXT NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)) WITHOUT ROWID;
+    changed_ts REAL NOT NULL, lang TEXT NOT NULL, sk INTEGER NOT NULL, PRIMARY KEY(category, date_ts DESC, slug)
+) WITHOUT ROWID;
+CREATE INDEX post_categories_changed ON post_categories(category, changed_ts);
 CREATE TABLE post_tags(
     tag TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, post INTEGER NOT NULL,
-    changed_ts REAL NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,
+    changed_ts REAL NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL, sk INTEGER NOT NULL,
     PRIMARY KEY(tag, date_ts DESC, slug)) WITHOUT ROWID;
+CREATE INDEX post_tags_changed ON post_tags(tag, changed_ts);
 CREATE TABLE aliases(
     alias TEXT NOT NULL, date_ts REAL NOT NULL, slug TEXT NOT NULL, PRIMARY KEY(alias, date_ts DESC, slug)
 ) WITHOUT ROWID;
 CREATE TABLE tag_labels(tag TEXT NOT NULL, label TEXT NOT NULL, n INTEGER NOT NULL,
                         PRIMARY KEY(tag, label)) WITHOUT ROWID;
+-- Published posts per category, tag, language, and per combination of them (queries.count_keys).
 CREATE TABLE counts(kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
                     PRIMARY KEY(kind, key)) WITHOUT ROWID;
 CREATE TABLE groups(post INTEGER PRIMARY KEY, grp TEXT NOT NULL);
@@ -98,6 +105,8 @@ CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT
 -- event source: written in the same transaction as the change, so none is lost to a crash).
 -- One row per slug (its latest change), so the log stays as small as the corpus.
 CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE);
+-- The full-text index of the published posts: its rowid is the post's sk, so that it gives
+-- matches newest first without sorting them all (Index._search_page).
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
 """

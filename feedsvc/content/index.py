@@ -22,7 +22,7 @@ from .errors import NoContentYet
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
-from .queries import Query, plan, search_expression
+from .queries import SK_BITS, Query, combination, plan, search_expression
 
 #: The published test of a row found by another index. The unary ``+`` keeps the planner
 #: from driving the lookup by the ``published`` column (every post_* order index starts
@@ -77,7 +77,8 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
         problems=tuple(problems), degraded=reasons,
         content_mtime=datetime.fromtimestamp(int(meta.get("content_mtime_ns", 0)) / 1e9, UTC),
         total=int(meta.get("count", 0)),
-        counts={(k, key): n for k, key, n in conn.execute("SELECT kind, key, n FROM counts WHERE kind != 'tag'")},
+        counts={(k, key): n for k, key, n in conn.execute(
+            "SELECT kind, key, n FROM counts WHERE kind IN ('category', 'lang')")},
         site_instant=float(meta.get(SITE_INSTANT) or 0),
         next_change=None if meta.get(schedule.NEXT_CHANGE) is None else float(meta[schedule.NEXT_CHANGE]),
     )
@@ -182,6 +183,13 @@ class Index:
                                                (candidate,)).fetchone():
                 return candidate
         return None
+
+    def count(self, kind: str, key: str) -> int:
+        """Published posts in one count of ``queries.count_keys`` (0 when none)."""
+        if kind in ("category", "lang"):
+            return self.header.counts.get((kind, key), 0)
+        row = self.conn.execute("SELECT n FROM counts WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return int(row[0]) if row else 0
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -308,8 +316,16 @@ class Index:
                 result = (count, newest)
         else:
             plan = self._plan(query)
+            combo = combination(query, self.canonical_lang(query.lang) if query.lang is not None else None)
             if plan is None:
                 result = (0, 0.0)
+            elif combo is not None:
+                # Counted ahead (queries.count_keys); the newest change is the first match walking
+                # the driving list by change instant (an index of each list), not a visit of all.
+                sql, args = plan
+                row = self.conn.execute(f"SELECT d.changed_ts FROM ({sql}) d ORDER BY d.changed_ts DESC LIMIT 1",
+                                        args).fetchone()
+                result = (self.count(*combo), row[0] if row else 0.0)
             else:
                 sql, args = plan
                 row = self.conn.execute(f"SELECT count(*), max(d.changed_ts) FROM ({sql}) d", args).fetchone()
@@ -320,6 +336,9 @@ class Index:
         return result
 
     def _page(self, query: Query, offset: int, limit: int) -> tuple[Post, ...]:
+        if query.q is not None and query == Query(q=query.q):
+            expr = search_expression(query.q)
+            return () if expr is None else self._search_page(expr, offset, limit)
         plan = self._plan(query)
         if plan is None:
             return ()
@@ -327,6 +346,43 @@ class Index:
         rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.date_ts DESC, d.slug LIMIT ? OFFSET ?",
                                  [*args, limit, offset]).fetchall()
         return self._posts([r[0] for r in rows])
+
+    def _search_page(self, expr: str, offset: int, limit: int) -> tuple[Post, ...]:
+        """Matches ``offset`` to ``offset + limit`` of a search, newest first, read from the full-text index
+        in key order (``queries.search_key``: descending keys are descending seconds of date) and
+        stopped past the page: only the seconds the page reaches are sorted by date and slug.
+        """
+        conn = self.conn
+        ceiling, before = None, 0
+        if offset:  # the second the page starts in, and how many matches are newer than it
+            row = conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                               (expr, offset)).fetchone()
+            if row is None:
+                return ()
+            ceiling = ((row[0] >> SK_BITS) + 1) << SK_BITS
+            before = conn.execute("SELECT count(*) FROM search WHERE search MATCH ? AND rowid >= ?",
+                                  (expr, ceiling)).fetchone()[0]
+        skip = offset - before
+        cur = conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC", (expr,)) \
+            if ceiling is None else \
+            conn.execute("SELECT rowid FROM search WHERE search MATCH ? AND rowid < ? ORDER BY rowid DESC",
+                         (expr, ceiling))
+        keys: list[int] = []
+        last = None
+        for (key,) in cur:  # stops at the first second past the page
+            second = key >> SK_BITS
+            if len(keys) >= skip + limit and second != last:
+                break
+            keys.append(key)
+            last = second
+        cur.close()
+        found: list[tuple[float, str, int]] = []
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            found += conn.execute(f"SELECT date_ts, slug, id FROM posts WHERE sk IN ({','.join('?' * len(chunk))})",
+                                  chunk).fetchall()
+        found.sort(key=lambda r: (-r[0], r[1]))
+        return self._posts([pid for _, _, pid in found[skip:skip + limit]])
 
     def _posts(self, ids: list[int]) -> tuple[Post, ...]:
         if not ids:

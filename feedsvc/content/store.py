@@ -21,6 +21,7 @@ import orjson
 from .changes import Changes, own_hash
 from .db import post_data
 from .model import Post, Problem
+from .queries import SK_BITS, count_keys, search_key, search_slot
 from .schedule import (
     LIVE_AT,
     NEXT_CHANGE,
@@ -138,17 +139,27 @@ class Writer:
         free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?",
                                  (post.slug, post.id)).fetchone() is None
         free = free and is_live(post.date_ts, post.expires_ts, self.at)
+        base = search_slot(post.date_ts)
+        taken = self.conn.execute("SELECT max(sk) FROM posts WHERE sk >= ? AND sk < ?",
+                                  (base, base + (1 << SK_BITS))).fetchone()[0]
+        sk = search_key(post.date_ts, taken)
+        if sk is None:  # the second's keys crept to its end (posts re-published): the lowest free one
+            sk = self.conn.execute(
+                "SELECT ? WHERE NOT EXISTS (SELECT 1 FROM posts WHERE sk = ?) UNION ALL "
+                "SELECT * FROM (SELECT a.sk + 1 FROM posts a WHERE a.sk >= ? AND a.sk < ? AND NOT EXISTS "
+                "(SELECT 1 FROM posts b WHERE b.sk = a.sk + 1) ORDER BY a.sk LIMIT 1) LIMIT 1",
+                (base, base, base, base + (1 << SK_BITS) - 1)).fetchone()[0]
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
-            "translation_of, h, data, own, expires_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "translation_of, h, data, own, expires_ts, sk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (post.source, post.slug, post.id, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
              post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post),
-             post.expires_ts))
+             post.expires_ts, sk))
         pid = cur.lastrowid
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
         if free:  # the common case: publish from the values in hand
-            self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text))
+            self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text, sk))
         else:  # claimed by another file, or not live yet (or any more): ``settle`` decides
             self._slugs.add(post.slug)
             self._ids.add(post.id)
@@ -193,24 +204,24 @@ class Writer:
         self._slugs.clear()
         self._ids.clear()
 
-    def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str] | None = None) -> None:
+    def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str, int] | None = None) -> None:
         conn = self.conn
         if row is None:
             conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
-        slug, date_ts, changed_ts, lang, h, data, text = row or conn.execute(
-            "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text FROM posts p "
+        slug, date_ts, changed_ts, lang, h, data, text, sk = row or conn.execute(
+            "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p "
             "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
         d = orjson.loads(data)
         title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
-        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?)",
-                         [(c, date_ts, slug, pid, changed_ts, lang) for c in cats])
-        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(t, date_ts, slug, pid, changed_ts, label, lang) for t, label in tags])
+        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats])
+        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [(t, date_ts, slug, pid, changed_ts, label, lang, sk) for t, label in tags])
         conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
         for t, label in tags:
             self._labels[(t, label)] += 1
-        self._count_up([("category", c) for c in cats] + [("tag", t) for t, _ in tags] + [("lang", lang)], 1)
-        conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (pid, title, summary, text))
+        self._count_up(count_keys(cats, [t for t, _ in tags], lang), 1)
+        conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (sk, title, summary, text))
         self._acc = (self._acc + int(h, 16)) % _MOD
         self._count += 1
         self.touched.add(slug)
@@ -218,8 +229,8 @@ class Writer:
     def _unpublish(self, pid: int) -> None:
         conn = self.conn
         conn.execute("UPDATE posts SET published = 0 WHERE id = ?", (pid,))
-        slug, date_ts, lang, h, data, text = conn.execute(
-            "SELECT p.slug, p.date_ts, p.lang, p.h, p.data, b.text FROM posts p JOIN bodies b ON b.post = p.id "
+        slug, date_ts, lang, h, data, text, sk = conn.execute(
+            "SELECT p.slug, p.date_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p JOIN bodies b ON b.post = p.id "
             "WHERE p.id = ?", (pid,)).fetchone()
         d = orjson.loads(data)
         title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
@@ -231,9 +242,9 @@ class Writer:
                          [(a, date_ts, slug) for a in aliases])
         for t, label in tags:
             self._labels[(t, label)] -= 1
-        self._count_up([("category", c) for c in cats] + [("tag", t) for t, _ in tags] + [("lang", lang)], -1)
+        self._count_up(count_keys(cats, [t for t, _ in tags], lang), -1)
         conn.execute("INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)",
-                     (pid, title, summary, text))
+                     (sk, title, summary, text))
         self._acc = (self._acc - int(h, 16)) % _MOD
         self._count -= 1
         self.touched.add(slug)
