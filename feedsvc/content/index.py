@@ -176,7 +176,7 @@ class Index:
     @property
     def tags(self) -> Tags:
         """Tags by slug (sorted), with label and post count."""
-        return Tags(self)
+        return Tags(self.conn, self.header)
 
     def tag_slug(self, name_or_slug: str) -> str | None:
         """The slug of a tag given by its slug or by its name, case-insensitively; None when unknown."""
@@ -186,7 +186,7 @@ class Index:
                 return candidate
         return None
 
-    def count(self, kind: str, key: str) -> int:
+    def _counted(self, kind: str, key: str) -> int:
         """Published posts in one count of ``queries.count_keys`` (0 when none)."""
         if kind in ("category", "lang"):
             return self.header.counts.get((kind, key), 0)
@@ -327,7 +327,7 @@ class Index:
                 sql, args = plan
                 row = self.conn.execute(f"SELECT d.changed_ts FROM ({sql}) d ORDER BY d.changed_ts DESC LIMIT 1",
                                         args).fetchone()
-                result = (self.count(*combo), row[0] if row else 0.0)
+                result = (self._counted(*combo), row[0] if row else 0.0)
             else:
                 sql, args = plan
                 row = self.conn.execute(f"SELECT count(*), max(d.changed_ts) FROM ({sql}) d", args).fetchone()
@@ -337,7 +337,12 @@ class Index:
         memo[query] = result
         return result
 
-    def _page(self, query: Query, offset: int, limit: int) -> tuple[Post, ...]:
+    def count(self, query: Query) -> int:
+        """The number of posts matching ``query`` (memoised per content state)."""
+        return self._stats(query)[0]
+
+    def page(self, query: Query, offset: int, limit: int) -> tuple[Post, ...]:
+        """Matches ``offset`` to ``offset + limit`` of ``query``, newest first (ties: slug)."""
         if query.q is not None and query == Query(q=query.q):
             expr = search_expression(query.q)
             return () if expr is None else self._search_page(expr, offset, limit)
@@ -395,4 +400,14 @@ class Index:
         return tuple(found[i] for i in ids if i in found)
 
     def _plan(self, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
-        return plan(self, query, events)
+        lang = self.canonical_lang(query.lang) if query.lang is not None else None
+        return plan(query, self._sizes(query, lang), lang, events)
+
+    def _sizes(self, query: Query, lang: str | None) -> dict[str, int]:
+        """The published posts in each list a query filters by, and in all of them (``queries.plan``)."""
+        sizes = {kind: self._counted(kind, key) for kind, key in
+                 (("category", query.category), ("tag", query.tag), ("lang", lang)) if key is not None}
+        combo = combination(query, lang)
+        if combo is not None and len(sizes) > 1 and all(sizes.values()):
+            sizes["combination"] = self._counted(*combo)
+        return sizes
