@@ -248,8 +248,8 @@ def proxy_tables(r: dict) -> str:
                         f"X-Cache-Status "
                         f"{mix['cache_status']}, HTTP {mix['http_status']}: hit ratio **{mix['hit_ratio']:.1%}** "
                         f"(target >= 95 %: {'met' if mix['hit_ratio'] >= 0.95 else '**not met**'}). Each "
-                        f"(feed, Accept-Encoding value) misses once, on its first request (nginx keys a Vary variant on "
-                        f"the exact header value); the rest are answered by nginx.", ""]
+                        f"(feed, coding) misses once, on its first request (the proxy keys an entry on the coding it "
+                        f"reduces Accept-Encoding to: gzip or none); the rest are answered by nginx.", ""]
     return "\n".join(out)
 
 
