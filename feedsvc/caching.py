@@ -266,12 +266,6 @@ class RenderCache:
                 space.trim()
         return data
 
-    def clear_local(self) -> None:
-        """Drop the in-process copies (the shared backend keeps its own)."""
-        with self._lock:
-            self.main.clear()
-            self.odd.clear()
-
 
 def weight(rep: Representation) -> int:
     """Bytes ``rep`` holds: its bodies and OVERHEAD."""

@@ -14,8 +14,9 @@ KNOWN = [["feedsvc.outbox.fediverse", "feedsvc.outbox.fediverse.cli", "feedsvc.o
 #: response layer, never another of them. Shared code moves down instead.
 VIEWS = {"feeds": ("feedsvc.feeds",), "api": ("feedsvc.api",), "discover": ("feedsvc.discover",),
          "web": ("feedsvc.web", "feedsvc.pages")}
-#: Modules that import no other feedsvc module, so that every layer may use them.
-LEAVES = ("feedsvc.representation", "feedsvc.metrics", "feedsvc.version", "feedsvc.canonical_json")
+#: Modules that import no other feedsvc module, so that every layer may use them. (metrics.py
+#: asks config.py, the one reader of the environment, for its directory: below every layer that counts.)
+LEAVES = ("feedsvc.representation", "feedsvc.version", "feedsvc.canonical_json")
 
 
 def _layer(module: str) -> str | None:
