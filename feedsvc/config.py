@@ -196,7 +196,7 @@ def activitypub_key_path(cfg: Mapping[str, Any]) -> str:
     """The actor's private key: FEEDSVC_ACTIVITYPUB_KEY, else beside the outbox queue (never in the content)."""
     if cfg["ACTIVITYPUB_KEY"]:
         return str(cfg["ACTIVITYPUB_KEY"])
-    queue = cfg["OUTBOX_PATH"]
+    queue: str = cfg["OUTBOX_PATH"]
     if queue == ":memory:":
         return ":memory:"
     return queue.removesuffix(".outbox.sqlite3").removesuffix(".sqlite3") + ".activitypub.pem"

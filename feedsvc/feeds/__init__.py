@@ -24,7 +24,9 @@ from ..negotiation import prefers_html
 from ..representation import Representation
 from . import atom, icalendar, jsonfeed, opml, rss
 from .document import MEDIA_TYPES, FeedDoc, build_archive, build_feed, resolve_scope
-from .postevent import bp as event_bp  # noqa: F401  (registered by create_app)
+from .postevent import bp as event_bp  # registered by create_app
+
+__all__ = ["bp", "event_bp"]
 from .preview import preview
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
