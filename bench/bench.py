@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import scale  # noqa: E402
-import stress  # noqa: E402
-from servers import APP_CONF, FLOOR_CONF, OUT, PY, ROOT, app_config_keys, fetch, gunicorn_settings, log  # noqa: E402
+import scale
+import stress
+from servers import APP_CONF, FLOOR_CONF, OUT, PY, ROOT, app_config_keys, fetch, gunicorn_settings, log
 
 BENCH = Path(__file__).resolve().parent
 CORPORA = Path(os.environ.get("BENCH_CORPORA") or BENCH / "corpora")  # share generated corpora between checkouts

@@ -85,7 +85,7 @@ http {{
 {static}    }}
 }}
 """)
-        self.log = open(prefix / "stderr.log", "wb")  # noqa: SIM115
+        self.log = open(prefix / "stderr.log", "wb")
         self.proc = subprocess.Popen([str(nginx_bin()), "-p", str(prefix), "-c", str(prefix / "main.conf")],
                                      stderr=self.log)
         for _ in range(200):

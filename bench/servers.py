@@ -104,7 +104,7 @@ class Server:
         self.name, self.port = name, port
         self.base = f"http://127.0.0.1:{port}"
         OUT.mkdir(parents=True, exist_ok=True)
-        self.logfile = open(OUT / f"{name}.log", "wb")  # noqa: SIM115
+        self.logfile = open(OUT / f"{name}.log", "wb")
         full = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
         full.pop("PORT", None)
         if conf != APP_CONF:

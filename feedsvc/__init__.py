@@ -51,9 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
 
     extensions.init_app(app)
-    if app.config["PARSE_CACHE_DIR"]:
-        logging.getLogger("feedsvc").warning(
-            "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it")
+    for warning in app.config["CONFIG_WARNINGS"]:  # retired settings (config.RETIRED)
+        logging.getLogger("feedsvc").warning(warning)
     instrument.init_app(app)  # first: its hook names the route of every request, whatever follows
     errors.init_app(app)
     http.init_app(app)

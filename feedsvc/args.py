@@ -61,7 +61,7 @@ def past_the_end(page: int, total_pages: int) -> str:
     return f"page {page} does not exist; this list has {total_pages} page(s)"
 
 
-class _QueryField(fields.Field):
+class _QueryField(fields.Field[Any]):
     """A query parameter: one value, given as text, never empty."""
 
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:

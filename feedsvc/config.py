@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
 }
+
+
+#: Settings no longer used, still accepted so that old deployments start: the warning each gives when set.
+RETIRED = {"PARSE_CACHE_DIR": "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it"}
+#: prometheus_client's multiprocess directory (gunicorn.conf.py sets it; the library reads it too).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConfigError(FeedsvcError, RuntimeError):
@@ -157,7 +164,20 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
     checked["OUTBOX_PATH"] = outbox_path(checked)
     checked["ACTIVITYPUB_KEY"] = activitypub_key_path(checked)
     checked["WEBHOOKS"], checked["WEBHOOKS_PROBLEMS"] = load_webhooks(checked["WEBHOOKS_FILE"])
+    checked["CONFIG_WARNINGS"] = [warning for name, warning in RETIRED.items() if checked[name]]
     app.config.update(checked)
+
+
+def metrics_dir() -> str | None:
+    """The directory where every process writes its metric samples (made if missing), or None: one process.
+
+    Read from PROMETHEUS_MULTIPROC_DIR once, before prometheus_client is imported (metrics.py):
+    the library writes there from its first metric on, and reads the variable itself.
+    """
+    path = os.environ.get(METRICS_DIR_ENV) or None
+    if path:
+        os.makedirs(path, exist_ok=True)
+    return path
 
 
 def outbox_path(cfg: Mapping[str, Any]) -> str:
@@ -176,7 +196,7 @@ def activitypub_key_path(cfg: Mapping[str, Any]) -> str:
     """The actor's private key: FEEDSVC_ACTIVITYPUB_KEY, else beside the outbox queue (never in the content)."""
     if cfg["ACTIVITYPUB_KEY"]:
         return str(cfg["ACTIVITYPUB_KEY"])
-    queue = cfg["OUTBOX_PATH"]
+    queue: str = cfg["OUTBOX_PATH"]
     if queue == ":memory:":
         return ":memory:"
     return queue.removesuffix(".outbox.sqlite3").removesuffix(".sqlite3") + ".activitypub.pem"

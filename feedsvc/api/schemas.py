@@ -109,7 +109,7 @@ class EventSchema(_OmitNone):
         return default if attr == "languages" and not value else value  # no languages: the member is absent
 
 
-def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Field:
+def Computed(kind: type[fields.Field[Any]], getter: Any, **kwargs: Any) -> fields.Field[Any]:
     """A field of type ``kind`` whose value is ``getter(parent)`` (so OpenAPI knows its type)."""
 
     class _Computed(kind):  # type: ignore[valid-type,misc]
@@ -245,23 +245,27 @@ _TAGS = TagSchema(many=True)
 def dump_post(site: Site, post: Post, index: Index | None = None) -> dict[str, Any]:
     """One post as the API's JSON object (its ``translations`` come from ``index``)."""
     with ApiContext({"site": site, "index": index}):
-        return _POST.dump(post)
+        doc: dict[str, Any] = _POST.dump(post)
+        return doc
 
 
 def dump_categories(site: Site, infos: tuple[CategoryInfo, ...]) -> list[dict[str, Any]]:
     """Categories as the API's JSON objects."""
     with ApiContext({"site": site}):
-        return _CATEGORIES.dump(infos)
+        doc: list[dict[str, Any]] = _CATEGORIES.dump(infos)
+        return doc
 
 
 def dump_tags(site: Site, infos: list[TagInfo]) -> list[dict[str, Any]]:
     """Tags as the API's JSON objects."""
     with ApiContext({"site": site}):
-        return _TAGS.dump(infos)
+        doc: list[dict[str, Any]] = _TAGS.dump(infos)
+        return doc
 
 
 def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None],
               index: Index | None = None) -> dict[str, Any]:
     """A page of posts as the API's JSON envelope (the posts' ``translations`` come from ``index``)."""
     with ApiContext({"site": site, "index": index}):
-        return _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})
+        doc: dict[str, Any] = _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})
+        return doc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from feedgen.feed import FeedGenerator
 
+from ..content import Author
 from ..formats import ATOM
 from .document import FeedDoc
 from .xmlext import EntryExtension, FeedExtension
@@ -55,8 +56,9 @@ def write(doc: FeedDoc) -> bytes:
         if post.summary:
             fe.summary(post.summary, type="text")
         fe.content(html, type="html")
-    return fg.atom_str()  # the stylesheet instruction comes from FeedExtension
+    xml: bytes = fg.atom_str()  # the stylesheet instruction comes from FeedExtension
+    return xml
 
 
-def _person(author) -> dict[str, str]:
+def _person(author: Author) -> dict[str, str]:
     return {k: v for k, v in (("name", author.name), ("email", author.email), ("uri", author.uri)) if v}

@@ -151,7 +151,7 @@ class FeedDoc:
             out.append(html)
         return out
 
-    def fingerprint(self) -> tuple:
+    def fingerprint(self) -> tuple[object, ...]:
         """What decides the bytes of this document, for WebSub change detection."""
         return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links, self.max_bytes,
                 self.alternate_url, tuple((post_key(i.post), i.url, i.terms, i.translations) for i in self.items))
@@ -162,7 +162,7 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
-def post_key(p: Post) -> tuple:
+def post_key(p: Post) -> tuple[object, ...]:
     """A post's published fields (not its file mtime)."""
     return (p.id, p.slug, p.title, p.date, p.updated, p.categories, p.tags, p.summary, p.author, p.lang,
             p.image, p.attachments, p.event, p.content_html, p.translation_of)

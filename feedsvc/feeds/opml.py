@@ -69,4 +69,5 @@ def write(index: Index, fmt: str = "atom") -> bytes:
         if kind == "all" or index.events(scope_query(scope, None), limit=1):
             etree.SubElement(calendars, "outline", type="link", text=escape(scope.title, quote=False),
                              title=scope.title, url=urls.feed(site, CALENDAR.name, kind, slug), htmlUrl=scope.html_url)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xml

@@ -64,7 +64,8 @@ def write(doc: FeedDoc) -> bytes:
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
         fe.content(_with_image(post.image, post.image_alt, html), type="html")  # content:encoded
         fe.description(_html(post.summary or post.title or post.slug))
-    return fg.rss_str()  # the stylesheet instruction comes from FeedExtension
+    xml: bytes = fg.rss_str()  # the stylesheet instruction comes from FeedExtension
+    return xml
 
 
 def _with_image(image: str | None, alt: str | None, html: str) -> str:

@@ -203,7 +203,7 @@ class _Stub(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: list[tuple[str, str | None]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:  # http.server's name
         self.seen.append((self.path, self.headers.get("Accept-Encoding")))
         body = f"{self.path} {len(self.seen)}".encode()
         self.send_response(200)
