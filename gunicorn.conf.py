@@ -38,6 +38,9 @@ bind = os.environ.get("GUNICORN_BIND") or (f"0.0.0.0:{os.environ['PORT']}" if "P
 # monkey-patches each worker after the fork. feedsvc's subclass (feedsvc/serving.py) gives
 # every kept-alive connection a turn after each response: plain gevent served one busy
 # connection hundreds of times in a row while the others waited (issue 23: p99 of a second).
+# Against gthread (bench/RESULTS.md, "the fair-tail targets"): the same CPU per request; gthread's
+# threads get more of a loaded machine's cores (they block and are woken first), but 100
+# trickling connections hold all its threads and normal requests time out.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "feedsvc.serving.FairGeventWorker"
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
