@@ -32,7 +32,7 @@ bind = os.environ.get("GUNICORN_BIND") or (f"0.0.0.0:{os.environ['PORT']}" if "P
 # gevent workers: each connection is a greenlet, so idle, slow and kept-alive clients cost
 # a little memory, never a worker (sync workers: 5 idle connections stalled the service;
 # with 100 idle + 100 trickling connections gthread still timed requests out, gevent none:
-# README, Deployment). Greenlets switch only on I/O, so feedgen's process-global setlocale
+# docs/deployment.md). Greenlets switch only on I/O, so feedgen's process-global setlocale
 # dance while it writes RSS dates can never interleave between two requests. Rendering is
 # CPU work: processes (2 x cores + 1) remain the unit of CPU parallelism. gunicorn
 # monkey-patches each worker after the fork. feedsvc's subclass (feedsvc/serving.py) gives

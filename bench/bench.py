@@ -177,7 +177,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="bench/run", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="feedsvc benchmark: feedsvc (shipped gunicorn.conf.py) beside the bare-Flask floor "
-                    "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See README, Benchmarks.",
+                    "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See docs/benchmarks.md.",
         epilog="modes:\n"
                "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
                "                      (before the tail, proxy and alternatives parts; now see --estimate)\n"

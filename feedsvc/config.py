@@ -17,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .content.errors import FeedsvcError
 
-#: Every setting, its default and meaning (kept in step with README "Configuration").
+#: Every setting, its default and meaning (kept in step with docs/configuration.md).
 DEFAULTS: dict[str, Any] = {
     "CONTENT_DIR": "content",          # the content directory (site.yaml + posts/)
     "BASE_URL": None,                  # overrides site.yaml base_url (ids never change with it)

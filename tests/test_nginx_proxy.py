@@ -190,7 +190,7 @@ def reloading_stack(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, 
 
 
 def test_an_edit_comes_through_and_a_304_is_never_stale(reloading_stack: tuple[Nginx, Server, Any]) -> None:
-    # The documented window (README, "Behind nginx"): reload interval + max-age + stale-while-
+    # The documented window (docs/deployment.md, "Behind nginx"): reload interval + max-age + stale-while-
     # revalidate, here 2.2 s; the loop below gives it 30 s so a loaded machine cannot fail it.
     proxy, app, site = reloading_stack
     path = "/feeds/atom.xml"

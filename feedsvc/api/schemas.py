@@ -19,6 +19,7 @@ from .. import urls
 from ..args import ListArgs, When  # re-exported: the LOAD schema of the listings (shared with the feeds)
 from ..content import CategoryInfo, Index, Post, Site, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
+from ..formats import ALL
 
 __all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "When", "dump_post"]
 
@@ -179,7 +180,7 @@ class FeedLinksSchema(_DumpSchema):
 
 def _feed_links(kind: str, slug: str) -> dict[str, str]:
     site = _site()
-    links = {fmt: urls.feed(site, fmt, kind, slug) for fmt in ("atom", "rss", "json", "ics")}
+    links = {fmt: urls.feed(site, fmt, kind, slug) for fmt in ALL}
     links["api"] = (urls.api(site, f"/categories/{urls.seg(slug)}/posts") if kind == "category"
                     else urls.api(site, "/posts", {"tag": slug}))
     return links

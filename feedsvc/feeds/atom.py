@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from feedgen.feed import FeedGenerator
 
-from .document import MEDIA_TYPES, FeedDoc
+from ..formats import ATOM
+from .document import FeedDoc
 from .xmlext import EntryExtension, FeedExtension
 
 
@@ -27,7 +28,7 @@ def write(doc: FeedDoc) -> bytes:
     site = doc.site
     # RFC 4287 §4.1.1: an author on the feed covers every entry (entries name their own too).
     fg.author(_person(site.author))
-    fg.link(href=doc.self_url, rel="self", type=MEDIA_TYPES["atom"].split(";")[0])
+    fg.link(href=doc.self_url, rel="self", type=ATOM.mimetype)
     for link in doc.links:
         fg.link(href=link.href, rel=link.rel, **({"type": link.type} if link.type else {}))
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")

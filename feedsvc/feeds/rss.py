@@ -16,7 +16,8 @@ from html import escape
 
 from feedgen.feed import FeedGenerator
 
-from .document import MEDIA_TYPES, FeedDoc
+from ..formats import RSS
+from .document import FeedDoc
 from .xmlext import EntryExtension, FeedExtension
 
 
@@ -31,7 +32,7 @@ def write(doc: FeedDoc) -> bytes:
     fg.updated(doc.updated)  # also lastBuildDate
     fg.pubDate(doc.updated)
     fg.language(doc.language)
-    fg.link(href=doc.self_url, rel="self", type=MEDIA_TYPES["rss"].split(";")[0])
+    fg.link(href=doc.self_url, rel="self", type=RSS.mimetype)
     fg.link(href=doc.alternate_url, rel="alternate")  # last: becomes the channel <link>
     if site.rights:
         fg.copyright(site.rights)

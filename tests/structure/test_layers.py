@@ -15,7 +15,7 @@ KNOWN = [["feedsvc.outbox.fediverse", "feedsvc.outbox.fediverse.cli", "feedsvc.o
 VIEWS = {"feeds": ("feedsvc.feeds",), "api": ("feedsvc.api",), "discover": ("feedsvc.discover",),
          "web": ("feedsvc.web", "feedsvc.pages")}
 #: Modules that import no other feedsvc module, so that every layer may use them.
-LEAVES = ("feedsvc.representation", "feedsvc.metrics", "feedsvc.version", "feedsvc.canonical_json")
+LEAVES = ("feedsvc.formats", "feedsvc.representation", "feedsvc.metrics", "feedsvc.version", "feedsvc.canonical_json")
 
 
 def _layer(module: str) -> str | None:
