@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -61,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "FEDIVERSE_MAX_AGE": 8 * 86400,    # seconds after which an undelivered activity is given up (at least 7 days)
     "FEDIVERSE_MAX_BODY": 256 * 1024,  # largest inbox request body and fetched actor document (bytes)
     "FEDIVERSE_INBOX_LIMIT": 120,      # inbox requests per remote server and minute (per process)
-    "REQUEST_WORKER": False,           # set by gunicorn.conf.py in each forked worker: such a process never sends
+    "REQUEST_WORKER": False,           # set by feedsvc.serving in each forked worker: such a process never sends
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
 }
@@ -178,6 +179,29 @@ def metrics_dir() -> str | None:
     if path:
         os.makedirs(path, exist_ok=True)
     return path
+
+
+def environ_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting read from FEEDSVC_<name> as ``load_config`` reads it: for gunicorn's master, before any app.
+
+    The default when the variable is unset. :raises ConfigError: an invalid value (the app
+    refuses it at start-up as well, with the same message).
+    """
+    raw = (os.environ if environ is None else environ).get(f"FEEDSVC_{name}")
+    if raw is None:
+        return DEFAULTS[name]
+    try:
+        value: Any = json.loads(raw)  # as Flask's from_prefixed_env: JSON-typed, else the text
+    except ValueError:
+        value = raw
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(DEFAULTS[name], float):
+        value = float(value)
+    try:
+        return _ConfigSchema(only=(name,)).load({name: value})[name]
+    except ValidationError as exc:
+        msgs = exc.normalized_messages().get(name, exc.normalized_messages())
+        msg = msgs[0] if isinstance(msgs, list) else msgs
+        raise ConfigError(f"FEEDSVC_{name}: {msg} (got {value!r})") from None
 
 
 def outbox_path(cfg: Mapping[str, Any]) -> str:
