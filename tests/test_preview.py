@@ -128,7 +128,7 @@ def test_help_names_the_outputs(app: Any) -> None:
 
 
 def test_the_widget_file_shows_the_post_in_a_browser_from_disk(site: Any, served: Any, tmp_path: Path,
-                                                                browser: Any) -> None:  # noqa: F811
+                                                                browser: Any) -> None:
     app, _ = served
     draft = site.post("draft-news", "Body.", title="Draft news", summary="The summary.", draft=True)
     assert preview(app, str(draft), "--out", str(tmp_path / "o")).exit_code == 0
