@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import feedsvc.content.loader as loader_mod
+import feedsvc.content.parallel as loader_mod
 from feedsvc.content import Loader
 
 

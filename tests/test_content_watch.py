@@ -11,7 +11,7 @@ from conftest import SiteTree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import feedsvc.content.live as live_mod
+import feedsvc.content.reloader as live_mod
 import feedsvc.content.watch as watch_mod
 from feedsvc.content import LiveIndex, Loader
 from feedsvc.content.watch import Watcher

@@ -103,7 +103,7 @@ def test_no_redirects_configured_changes_nothing(site: Any, make_app: Any) -> No
 
 def test_site_yaml_refuses_protocol_relative_retired_paths(site: Any, make_app: Any) -> None:
     """The content schema rejects '//x' keys, so the last good site.yaml stays in force."""
-    from feedsvc.content.loader import SiteError, load_site
+    from feedsvc.content.site import SiteError, load_site
 
     site.write_site(redirects={"//evil.example": "/feeds/atom.xml"})
     with pytest.raises(SiteError):

@@ -1,9 +1,9 @@
 """The pure content core: parse a content directory into an SQLite index and query it. Imports nothing from Flask."""
 
-from .errors import ContentError
+from .errors import ContentError, ContentUnavailable
 from .index import Index
 from .lists import PostList
-from .live import ContentUnavailable, LiveIndex
+from .live import LiveIndex
 from .loader import Loader, load_index
 from .model import Attachment, Author, Category, CategoryInfo, Event, Fediverse, Post, Problem, Site, Tag, TagInfo
 from .paging import Page

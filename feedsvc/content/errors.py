@@ -32,6 +32,10 @@ class NoContentYet(FeedsvcError, LookupError):
     """The index database holds no content yet: another process is writing its first load (waited for)."""
 
 
+class ContentUnavailable(FeedsvcError):
+    """No good state of the database can be read in this process right now (answered 503, retried)."""
+
+
 class ContentError(FeedsvcError):
     """A problem with one content file or site.yaml: which field, and what is wrong (bounded)."""
 

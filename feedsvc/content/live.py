@@ -1,121 +1,41 @@
-"""The reloader and the readers: one process keeps the database current, every process reads it.
+"""The live index: one process keeps the database current, every process reads it.
 
 The writer (the gunicorn master under ``preload_app``, or this process's own thread)
-applies what inotify reports every ``interval`` seconds, in one transaction per reload.
-Readers take a pooled connection per request, open a read transaction (one consistent
-snapshot for the whole request) and notice a new content state by one primary-key read;
-workers are never re-forked. Faults the writer cannot record in the database (a full
-disk) reach the readers through a small shared memory block made before the fork.
-
-Readers open the file read-only (they never create nor write it) and keep reading the
-file they have while the one at the path is missing, unreachable or not yet complete: a
-deleted or replaced file is still theirs until the writer puts a good one in place.
+applies what inotify reports every ``interval`` seconds (reloader.py), in one transaction
+per reload. Readers take a pooled connection per request (readers.py), open a read transaction (one
+consistent snapshot for the whole request) and notice a new content state by one
+primary-key read; workers are never re-forked.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import mmap
 import os
 import sqlite3
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import orjson
-
-from .database import MEMORY
-from .errors import FeedsvcError, NoContentYet
+from .errors import ContentUnavailable, NoContentYet
 from .index import Header, Index, read_header
 from .loader import Loader, Progress
+from .readers import ReaderPool, Status, end_read
+from .reloader import Reloader
 from .scan import POSTS_DIR
+from .store.dbfile import MEMORY
+from .store.schema import connect
 from .watch import Watcher
 
 log = logging.getLogger("feedsvc.content")
 Listener = Callable[[Index, Index], None]
 ReloadListener = Callable[[Index, float, bool], None]
 
-#: With a watcher, still rescan every file this often (seconds): changes inotify cannot
-#: report (a network file system, the target of a symlinked file) are picked up too.
-FULL_SCAN_EVERY = 60.0
-#: Reader connections kept per process (more requests at once wait for one).
-POOL_SIZE = 8
-#: The shortest wait between reloads when a scheduled instant is due (a failing reload never spins).
-MIN_WAIT = 0.01
 #: How long a reader waits for another writer's first load of an empty database (seconds).
 FIRST_LOAD_WAIT = 600.0
 #: Seconds a client is asked to wait when no good database can be read at all (HTTP Retry-After).
 RETRY_AFTER = 2
-#: Connections inherited from a parent process: never used nor closed in the child (closing
-#: one would let SQLite act on the parent's locks and WAL), kept referenced for good.
-_INHERITED: list[object] = []
-
-
-def _file_id(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _open_reader(path: str) -> sqlite3.Connection | None:
-    """A read-only connection to the database at ``path`` if it holds content, else None."""
-    from . import db
-
-    try:
-        conn = db.connect(path, readonly=True)
-    except sqlite3.Error:
-        return None
-    try:
-        if conn.execute("SELECT 1 FROM meta WHERE key = 'site'").fetchone() is not None:
-            return conn
-    except sqlite3.Error:
-        pass
-    conn.close()
-    return None
-
-
-class ContentUnavailable(FeedsvcError):
-    """No good state of the database can be read in this process right now (answered 503, retried)."""
-
-
-class Status:
-    """The writer's degraded reasons, shared with forked readers through an anonymous shared mapping."""
-
-    SIZE = 1 << 16
-
-    def __init__(self) -> None:
-        self._map = mmap.mmap(-1, self.SIZE)
-        self._seen = -1
-        self._value: tuple[str, ...] = ()
-
-    def write(self, reasons: list[str]) -> None:
-        body = orjson.dumps(reasons)[: self.SIZE - 16]
-        seq = struct.unpack_from("Q", self._map, 0)[0]
-        struct.pack_into("Q", self._map, 0, seq + 1)  # odd: being written
-        struct.pack_into("I", self._map, 8, len(body))
-        self._map[16:16 + len(body)] = body
-        struct.pack_into("Q", self._map, 0, seq + 2)
-
-    def read(self) -> tuple[str, ...] | None:
-        """The reasons last written, or None when no writer ever wrote here."""
-        seq = struct.unpack_from("Q", self._map, 0)[0]
-        if seq == 0:
-            return None
-        if seq != self._seen and seq % 2 == 0:
-            size = struct.unpack_from("I", self._map, 8)[0]
-            body = bytes(self._map[16:16 + size])
-            if struct.unpack_from("Q", self._map, 0)[0] == seq:
-                try:
-                    self._value = tuple(orjson.loads(body))
-                    self._seen = seq
-                except orjson.JSONDecodeError:
-                    pass
-        return self._value
 
 
 class LiveIndex:
@@ -137,13 +57,7 @@ class LiveIndex:
         self._stop = threading.Event()
         #: Set in a process that reloads for its forked children (a gunicorn master).
         self.reloaded_by_parent = False
-        self._pool: list[tuple[sqlite3.Connection, tuple[int, int] | None]] = []
-        self._pool_pid = os.getpid()
-        self._pool_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(POOL_SIZE)
-        self._ids: dict[int, tuple[int, int] | None] = {}
-        #: The database file this process's readers read (the newest good one seen at the path).
-        self._reading: tuple[int, int] | None = None
+        self._readers = ReaderPool(loader.database)
         self._memory_lock = threading.RLock()
         self._header: Header | None = None
         self._index = self._first_load(progress)
@@ -190,10 +104,8 @@ class LiveIndex:
         if self.loader.database.path == MEMORY:
             with self._memory_lock:
                 return self._fresh(self.loader.conn)
-        from . import db
-
         try:
-            conn = db.connect(self.loader.database.path, readonly=True)
+            conn = connect(self.loader.database.path, readonly=True)
             return self._fresh(conn, owner=conn)
         except sqlite3.Error as exc:
             raise ContentUnavailable(f"index database {self.loader.database.path} cannot be read ({exc})") from exc
@@ -205,7 +117,7 @@ class LiveIndex:
             with self._memory_lock:
                 return self._fresh(self.loader.conn).version
         try:
-            conn = self._acquire()
+            conn = self._readers.acquire()
         except ContentUnavailable:
             if self._header is None:
                 raise
@@ -217,7 +129,7 @@ class LiveIndex:
                 raise
             return self._header.version
         finally:
-            self._release(conn)
+            self._readers.release(conn)
 
     def _ensure_thread(self) -> None:
         """Start this process's reload thread if it is the one that reloads and has none yet."""
@@ -232,29 +144,20 @@ class LiveIndex:
             with self._memory_lock:
                 yield self._fresh(self.loader.conn)
             return
-        conn = self._acquire()
+        conn = self._readers.acquire()
         try:
             try:
                 conn.execute("BEGIN")
                 index = self._fresh(conn)
             except sqlite3.Error as exc:
-                self._rollback(conn)
+                end_read(conn)
                 raise ContentUnavailable(f"index database {self.loader.database.path} cannot be read ({exc})") from exc
             try:
                 yield index
             finally:
-                self._rollback(conn)
+                end_read(conn)
         finally:
-            self._release(conn)
-
-    @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
-        """End a read transaction, whatever state the file is in."""
-        if conn.in_transaction:
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error:
-                pass
+            self._readers.release(conn)
 
     def _fresh(self, conn: sqlite3.Connection, owner: object = None) -> Index:
         owner = owner if owner is not None else self
@@ -264,69 +167,6 @@ class LiveIndex:
             index = Index(dataclasses.replace(index.header, degraded=reasons), conn, owner)
         self._header = index.header
         return index
-
-    def _acquire(self) -> sqlite3.Connection:
-        if self._pool_pid != os.getpid():
-            self._new_pool()
-        self._slots.acquire()
-        try:
-            return self._pooled()
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def _new_pool(self) -> None:
-        """A forked worker's own pool, with locks made now: after gevent's monkey-patching they
-        are greenlet locks (a native semaphore inherited from the master would block the
-        whole worker while one greenlet waits for a connection another holds)."""
-        with self._pool_lock:
-            if self._pool_pid == os.getpid():
-                return
-            _INHERITED.extend(self._pool)  # the parent's: never used nor closed here
-            self._pool = []
-            self._slots = threading.BoundedSemaphore(POOL_SIZE)
-            self._ids = {}
-            self._reading = None
-            self._pool_pid = os.getpid()
-        self._pool_lock = threading.Lock()
-
-    def _pooled(self) -> sqlite3.Connection:
-        """A reader connection to the newest good database file.
-
-        A new file at the path (rebuilt, replaced) is used once it holds content; until then,
-        and while the path is missing or unreachable, the connections to the file read so
-        far go on serving it (an unlinked file stays readable while open).
-        """
-        path = self.loader.database.path
-        current = _file_id(path)
-        with self._pool_lock:
-            if current is not None and current != self._reading:
-                fresh = _open_reader(path)
-                if fresh is not None:
-                    for old, _ in self._pool:
-                        old.close()  # the file it reads was deleted or replaced
-                    self._pool = []
-                    self._reading = current
-                    self._ids[id(fresh)] = current
-                    return fresh
-            if self._pool:
-                conn, file_id = self._pool.pop()
-                self._ids[id(conn)] = file_id
-                return conn
-        another = _open_reader(path) if current is not None and current == self._reading else None
-        if another is None:
-            raise ContentUnavailable(f"index database {path} cannot be read now")
-        self._ids[id(another)] = current
-        return another
-
-    def _release(self, conn: sqlite3.Connection) -> None:
-        with self._pool_lock:
-            file_id = self._ids.pop(id(conn), None)
-            if self._pool_pid == os.getpid() and file_id == self._reading:
-                self._pool.append((conn, file_id))
-            elif self._pool_pid == os.getpid():
-                conn.close()  # it reads a file another one has replaced
-        self._slots.release()
 
     # -- the writer --------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -381,14 +221,12 @@ class LiveIndex:
             return fallback
 
     def _pinned(self) -> Index:
-        from . import db
-
         if self.loader.database.path == MEMORY:
             conn = sqlite3.connect(MEMORY, check_same_thread=False)
             with self._memory_lock:
                 self.loader.conn.backup(conn)
         else:
-            conn = db.connect(self.loader.database.path, readonly=True)
+            conn = connect(self.loader.database.path, readonly=True)
             conn.execute("BEGIN")  # WAL: this transaction keeps seeing the state it started in
         return read_header(conn, self.loader.database.path, owner=conn)
 
@@ -434,54 +272,10 @@ class LiveIndex:
             self._watcher.close()
             self._watcher = None
 
-    def _wait(self) -> float:
-        """Seconds until the next reload: the interval, or less when a post's date or expiry comes first."""
-        nxt = self._index.header.next_change
-        if nxt is None:
-            return self.interval
-        return max(MIN_WAIT, min(self.interval, nxt - self.loader.now()))
-
-    def _boundary_reached(self) -> bool:
-        """Whether the writer's clock reached the next scheduled date or expiry (schedule.py)."""
-        nxt = self._index.header.next_change
-        return nxt is not None and self.loader.now() >= nxt
-
     def _run(self) -> None:
         watcher = self._watcher
         if watcher is not None and watcher.pid != os.getpid():
             watcher = None  # opened by the parent of this forked process: not ours to read
-        if watcher is None and self.watch:
-            watcher = Watcher.open(self.loader.root, POSTS_DIR)  # its first answer: rescan
         self._watcher = None
-        self.loader.pace_by_clock = True  # reloads never date a change ahead of the clock
-        last_full = time.monotonic()
-        pending: set[str] = set()  # changes reported but not yet applied (a reload failed)
-        try:
-            while not self._stop.wait(self._wait()):
-                paths: set[str] | None = None
-                try:
-                    boundary = self._boundary_reached()
-                    due = time.monotonic() - last_full >= FULL_SCAN_EVERY
-                    if watcher is None and self.watch and due:
-                        watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
-                    if watcher is not None and not due:
-                        try:
-                            paths = watcher.changes()
-                        except OSError as exc:
-                            log.warning("content changes: watching failed (%s); rescanning until it works again", exc)
-                            watcher.close()
-                            watcher = None
-                        if paths is not None:
-                            paths |= pending
-                            if not paths and not boundary and not self.loader.due():
-                                continue  # nothing changed, no post's date or expiry came, the database is as we left it
-                    if paths is None:
-                        last_full = time.monotonic()
-                    self.refresh(paths)
-                    pending = set(paths or ()) if self.loader.failed else set()
-                except Exception:  # keep serving the last good content whatever happens
-                    pending |= paths or set()
-                    log.exception("content reload failed; serving the last good content")
-        finally:
-            if watcher is not None:
-                watcher.close()
+        Reloader(self.loader, self.refresh, self.interval, self.watch, lambda: self._index.header.next_change).run(
+            watcher, self._stop)

@@ -1,75 +1,56 @@
 """One reload: from the content directory into the index database, then an Index of it.
 
-``Loader.load()`` reads site.yaml, finds the post files that changed since the database
-was written (all of them, or the paths inotify reported), parses them (in worker
-processes when there are many), and applies the result in one transaction. Only one
-process writes a database: a lock file beside it keeps a second writer off; a process
-that cannot take the lock only reads what the writer publishes.
+``Loader.load()`` reads site.yaml (sitefile.py), finds the post files that changed since
+the database was written (filediff.py: all of them, or the paths inotify reported), parses
+them (parallel.py: in worker processes when there are many), and applies the result in one
+transaction (store/writer.py); a database that cannot serve is rebuilt beside it. Only one
+process writes a database (store/dbfile.py): a process that cannot take the lock only
+reads what the writer publishes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import orjson
 
-from . import db
-from .database import MEMORY, PARSER_VERSION, WRITER_CACHE_KB, Database, corrupt
+from .filediff import diff
+from .forked import in_child
 from .index import Index, read_header
 from .model import Problem, Site
-from .parse import MAX_POST_BYTES, Parsed, Sig, file_sha, parse_file
-from .scan import POSTS_DIR, Found, Tree
-from .site import SITE_FILE, SiteError, load_site
-from .store import Writer
+from .parallel import parse_all
+from .parse import MAX_POST_BYTES, PARSER_VERSION
+from .scan import Tree
+from .site import SiteError
+from .sitefile import SiteFile
+from .store.codecs import site_data
+from .store.dbfile import MEMORY, Database, corrupt
+from .store.schema import CLAIM_PROBLEMS
+from .store.writer import Writer
 
 log = logging.getLogger("feedsvc.content")
 Progress = Callable[[int, int], None]
-#: A load with at least this many files to parse uses every CPU (forked parser processes).
-PARALLEL_MIN_FILES = 500
-PARALLEL_CHUNK = 64
 #: Files applied per transaction on a first load (a restart after a crash keeps what was done).
 BATCH = 2000
-#: A file recorded less than this after its mtime may have been written again within the
-#: same clock tick (same mtime, other bytes): the next scan compares its bytes too.
-RACY_NS = 50_000_000
-
-
-_worker_args: tuple[Site, int] | None = None
-
-
-def _init_parse_worker(site: Site, max_bytes: int) -> None:
-    global _worker_args
-    _worker_args = (site, max_bytes)
-
-
-def _parse_chunk(files: list[tuple[str, str, Sig]]) -> list[Parsed]:
-    assert _worker_args is not None
-    site, max_bytes = _worker_args
-    return [parse_file(rel, path, sig, site, max_bytes) for rel, path, sig in files]
 
 
 class Loader:
     """Keeps one content directory's index database up to date; each ``load()`` returns an Index of it."""
 
     def __init__(self, root: str | os.PathLike[str], max_post_bytes: int = MAX_POST_BYTES,
-                 base_url: str | None = None, index_path: str | os.PathLike[str] | None = MEMORY) -> None:
+                 base_url: str | None = None, index_path: str | os.PathLike[str] = MEMORY) -> None:
         self.root = Path(root)
         self.max_post_bytes = max_post_bytes
-        self.base_url = base_url
-        self.database = Database(index_path, self.root)
+        self.database = Database(index_path, PARSER_VERSION)
         self.tree = Tree(self.root)
-        self._site: Site | None = None
-        self._site_sig: Sig | None = None
-        self._site_problems: list[Problem] = []
         self._reported: set[str] = set()
+        self.site_file = SiteFile(self.root, base_url, self._report)
         #: Reasons the last good content is being served (unreadable tree, unwritable database).
         self.degraded: list[str] = []
         self._full_scan_due = True
@@ -155,8 +136,8 @@ class Loader:
         self.degraded = list(self.database.problems) + ([fault] if fault else [])
         self.failed = False
         self.unwritable = None
-        site, site_changed = self._load_site()
-        self.degraded += [str(p) for p in self._site_problems]
+        site, site_changed = self.site_file.load(self.conn)
+        self.degraded += [str(p) for p in self.site_file.problems]
         if site_changed or self._full_scan_due:
             paths = None
         try:
@@ -189,43 +170,27 @@ class Loader:
         file, parsed posts on their way to the database); freed, they still stay in this
         process's heap, which every worker forked from it would inherit. The child writes the
         database (it shares this process's writer lock), this process then reads its state.
-        Falls back to ``load()`` where a child cannot be forked safely (other threads running).
+        Falls back to ``load()`` where a child cannot be forked safely (other threads running;
+        forked.py).
         """
-        if (self.database.path == MEMORY or not self.database.writer or threading.active_count() != 1
-                or not hasattr(os, "fork")):
-            return self.load(progress)
-        read_end, write_end = os.pipe()
-        self.database.keep_lock_in_child = True  # the child writes for this process
-        try:
-            pid = os.fork()
-        finally:
-            self.database.keep_lock_in_child = False
-        if pid == 0:  # the child: its own connection, the parent's lock; never returns
-            status = 1
-            try:
-                os.close(read_end)
-                self.database.conn = db.connect(self.database.path)
-                self.database.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
-                try:
-                    self.load(progress)
-                    os.write(write_end, b"[]")
-                except SiteError as exc:
-                    os.write(write_end, orjson.dumps([[p.path, p.field, p.message] for p in exc.problems]))
-                status = 2 if self.failed else 0  # a failed load is done again here, to report it
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as fh:
-            answer = fh.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not answer:
-            return self.load(progress)  # the child failed: do it here, and let any error show
+        answer = in_child(self.database, lambda: self._child_load(progress))
+        if answer is None:
+            return self.load(progress)  # no child, or it failed: do it here, and let any error show
         problems = [Problem(*p) for p in orjson.loads(answer)]
         if problems:
             raise SiteError(problems)
         self._full_scan_due = False  # the child just scanned everything
         self.database.settled()  # the child's writes are this process's own
         return self.load(progress, paths=())  # site.yaml and the state the child committed
+
+    def _child_load(self, progress: Progress | None) -> tuple[bytes, int]:
+        """The child's part: a load, answering site.yaml's problems; status 2 when it failed (the parent retries)."""
+        try:
+            self.load(progress)
+            answer = b"[]"
+        except SiteError as exc:
+            answer = orjson.dumps([[p.path, p.field, p.message] for p in exc.problems])
+        return answer, 2 if self.failed else 0  # a failed load is done again by the parent, to report it
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
@@ -237,7 +202,7 @@ class Loader:
     def _status(self) -> dict[str, object]:
         """What readers in other processes show of this load's faults (meta rows)."""
         return {"degraded": orjson.dumps(self.degraded),
-                "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self._site_problems])}
+                "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self.site_file.problems])}
 
     def _write_status(self) -> None:
         """Store the current faults when they changed (a load that failed wrote nothing else)."""
@@ -253,42 +218,6 @@ class Loader:
         except sqlite3.Error:
             self._rollback()  # a full disk: this process still reports it (``degraded``)
 
-    # -- site.yaml ---------------------------------------------------------------------------
-    def _load_site(self) -> tuple[Site, bool]:
-        """The site to publish with, and whether it differs from the one the database was built with."""
-        path = self.root / SITE_FILE
-        stored = self.conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()
-        last_good = self._site or (db.site_from_data(stored[0]) if stored else None)
-        try:
-            st = path.stat()
-            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError as exc:
-            if last_good is None:
-                raise SiteError([Problem(SITE_FILE, "file", f"cannot read: {exc.strerror or exc}")]) from None
-            self._site_problems = [Problem(SITE_FILE, "file",
-                                           f"cannot read ({exc.strerror}); serving the last good version")]
-            self._site_sig = None  # read it again as soon as it is back
-            self._site = last_good
-            return last_good, False
-        if sig != self._site_sig or self._site is None:
-            try:
-                site = load_site(path, self.base_url)
-            except SiteError as exc:
-                if last_good is None:
-                    raise
-                self._site_sig = sig
-                self._site_problems = [Problem(p.path, p.field, p.message + " (serving the last good site.yaml)")
-                                       for p in exc.problems]
-                for p in self._site_problems:
-                    self._report(p)
-                self._site = last_good
-                return last_good, False
-            self._site_sig = sig
-            self._site_problems = []
-            self._site = site
-            self._site_mtime_ns = st.st_mtime_ns
-        return self._site, (stored is None or db.site_data(self._site) != stored[0])
-
     def _report(self, problem: Problem) -> None:
         key = str(problem)
         if key not in self._reported:
@@ -298,37 +227,8 @@ class Loader:
     # -- files -------------------------------------------------------------------------------
     def _apply(self, site: Site, site_changed: bool, paths: Iterable[str] | None, progress: Progress | None) -> None:
         conn = self.conn
-        if paths is not None:
-            found, gone = self.tree.stat_paths(paths)
-            files: Iterable[Found] = found
-            known = {row[0]: row[1:] for rel, *_ in found for row in conn.execute(
-                "SELECT path, mtime_ns, size, ino, seen_ns FROM files WHERE path = ?", (rel,)).fetchall()}
-        else:
-            known = {row[0]: row[1:] for row in conn.execute(
-                "SELECT path, mtime_ns, size, ino, seen_ns FROM files INDEXED BY files_sig")}
-            if known and not (self.root / POSTS_DIR).is_dir():
-                # A vanished tree (a deploy mid-way, an unmounted volume) is not a deletion of every post.
-                raise FileNotFoundError(f"{self.root / POSTS_DIR} not found")
-            files, gone = self.tree.walk(), []
-        todo: list[tuple[str, str, Sig]] = []
-        problems: list[tuple[str, Sig, Problem]] = []
-        seen: set[str] = set()
-        for rel, path, st, problem in files:
-            seen.add(rel)
-            if problem is not None:
-                problems.append((rel, (0, 0, 0), problem))
-                continue
-            assert st is not None
-            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-            entry = known.get(rel)
-            if site_changed or entry is None or entry[:3] != sig:
-                todo.append((rel, path, sig))
-            elif entry[0] + RACY_NS > entry[3] and file_sha(path, self.max_post_bytes) != conn.execute(
-                    "SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()[0]:
-                # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
-                todo.append((rel, path, sig))
-        if paths is None:
-            gone = sorted(set(known) - seen)
+        files = diff(conn, self.tree, self.root, paths, site_changed, self.max_post_bytes)
+        todo, problems, gone = files.todo, files.problems, files.gone
         self._full_scan_due = False
         total = len(todo)
         pending = {"site": site_changed}
@@ -350,7 +250,7 @@ class Loader:
             return writer
 
         writer: Writer | None = None
-        for done, (rel, sig, parsed) in enumerate(self._parse_all(site, todo), 1):
+        for done, (rel, sig, parsed) in enumerate(parse_all(site, todo, self.max_post_bytes), 1):
             writer = writer or begin()
             problem, sha, post = parsed
             if problem is not None:
@@ -374,7 +274,7 @@ class Loader:
         """Decide slug and id owners and translation groups, and log the problems they raise (once each)."""
         writer.settle()
         writer.link_translations()
-        for row in self.conn.execute(db.CLAIM_PROBLEMS).fetchall():
+        for row in self.conn.execute(CLAIM_PROBLEMS).fetchall():
             self._report(Problem(*row))
         for row in self.conn.execute("SELECT path, field, message FROM link_problems").fetchall():
             self._report(Problem(*row))
@@ -387,11 +287,11 @@ class Loader:
         prev = conn.execute("SELECT value FROM meta WHERE key = 'dir_mtime_ns'").fetchone()
         # A full walk knows every directory's mtime; a targeted scan only those it looked at.
         dir_mtime = self.tree.dir_mtime_ns if full else max(self.tree.dir_mtime_ns, int(prev[0]) if prev else 0)
-        site_mtime = getattr(self, "_site_mtime_ns", 0)
-        site_data = db.site_data(site)
+        site_mtime = self.site_file.mtime_ns
+        data = site_data(site)
         meta: dict[str, object] = {
-            "site": site_data,
-            "site_key": hashlib.sha256(site_data + PARSER_VERSION.encode()).hexdigest(),
+            "site": data,
+            "site_key": hashlib.sha256(data + PARSER_VERSION.encode()).hexdigest(),
             "dir_mtime_ns": dir_mtime,
             "content_mtime_ns": max(dir_mtime, site_mtime, no_post),
             "site_mtime_ns": site_mtime,
@@ -405,21 +305,6 @@ class Loader:
         writer.finish({**meta, "state": os.urandom(8).hex()})
         conn.execute("COMMIT")
         self._clock_floor = writer.changes.clock
-
-    def _parse_all(self, site: Site, todo: list[tuple[str, str, Sig]]) -> Iterator[tuple[str, Sig, Parsed]]:
-        """Parse files in order: in forked worker processes when there are many and this process has one thread."""
-        procs = min(os.cpu_count() or 1, 8)
-        if (len(todo) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
-                or "fork" not in multiprocessing.get_all_start_methods()):
-            for rel, path, sig in todo:
-                yield rel, sig, parse_file(rel, path, sig, site, self.max_post_bytes)
-            return
-        chunks = [todo[i:i + PARALLEL_CHUNK] for i in range(0, len(todo), PARALLEL_CHUNK)]
-        with multiprocessing.get_context("fork").Pool(procs, initializer=_init_parse_worker,
-                                                      initargs=(site, self.max_post_bytes)) as pool:
-            for chunk, results in zip(chunks, pool.imap(_parse_chunk, chunks), strict=True):
-                for (rel, _, sig), parsed in zip(chunk, results, strict=True):
-                    yield rel, sig, parsed
 
     def close(self) -> None:
         """Release the database."""

@@ -1,7 +1,8 @@
 """The queries: what a filter means in SQL, and what ``q`` means to the full-text index.
 
-``plan`` turns a Query into SQL giving (pid, date_ts, slug, changed_ts) of every match; the
-Index counts, pages and dates its results. ``search_expression`` is the search rule.
+``plan`` turns a Query into SQL giving (pid, date_ts, slug, changed_ts) of every match (a pure
+function of the query and the sizes of its filters' lists); the Index counts, pages and dates
+its results. ``search_expression`` is the search rule.
 ``count_keys`` names the counts kept per filter and per combination of filters, so that a
 query of category, tag and language alone is counted by one primary-key read, and
 ``search_key`` the full-text rowid of a post, in date order.
@@ -10,16 +11,13 @@ query of category, tag and language alone is counted by one primary-key read, an
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from math import floor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-
-if TYPE_CHECKING:
-    from .index import Index
 
 _WORD = re.compile(r"\w+")
 #: Low bits of a search key: the posts of one second of ``date`` (2**20 of them at most).
@@ -94,29 +92,20 @@ def search_expression(q: str) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
 
 
-def plan(index: Index, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
+def plan(query: Query, sizes: Mapping[str, int], lang: str | None,
+         events: bool = False) -> tuple[str, list[Any]] | None:
     """SQL giving (pid, date_ts, slug, changed_ts[, event_ts]) of every match; None: nothing can match.
 
-    Driven by the smallest of the category, tag and language lists (each kept in feed
-    order), the other filters checked per row through primary keys; the search through the
-    matches' keys (``search_key``).
+    ``sizes``: the published posts in the list of each filter the query has ("category",
+    "tag", "lang"), and under "combination" those in all of them when counted ahead
+    (``combination``); ``lang``: the query's language as published. Driven by the smallest
+    of the category, tag and language lists (each kept in feed order), the other filters
+    checked per row through primary keys; the search through the matches' keys (``search_key``).
     """
-    counts = index.header.counts
-    lang = index.canonical_lang(query.lang) if query.lang is not None else None
-    sizes = []
-    if query.category is not None:
-        sizes.append((counts.get(("category", query.category), 0), "category"))
-    if query.tag is not None:
-        row = index.conn.execute("SELECT n FROM counts WHERE kind = 'tag' AND key = ?", (query.tag,)).fetchone()
-        sizes.append((row[0] if row else 0, "tag"))
-    if lang is not None:
-        sizes.append((counts.get(("lang", lang), 0), "lang"))
-    if any(n == 0 for n, _ in sizes):
+    if any(n == 0 for n in sizes.values()):
         return None
-    combo = combination(query, lang)
-    if combo is not None and len(sizes) > 1 and index.count(*combo) == 0:
-        return None
-    driver = min(sizes)[1] if sizes else "posts"
+    lists = [(n, kind) for kind, n in sizes.items() if kind in ("category", "tag", "lang")]
+    driver = min(lists)[1] if lists else "posts"
     if events and driver == "lang":
         driver = "posts"
     where: list[str] = []

@@ -10,8 +10,7 @@ import pytest
 from feedsvc.budget import RenderBudgetExceeded
 from feedsvc.config import ConfigError
 from feedsvc.content import live as live_module
-from feedsvc.content.errors import ContentError, FeedsvcError, NoContentYet, NotFound
-from feedsvc.content.live import ContentUnavailable
+from feedsvc.content.errors import ContentError, ContentUnavailable, FeedsvcError, NoContentYet, NotFound
 from feedsvc.content.loader import Loader
 from feedsvc.content.site import SiteError
 from feedsvc.errors import ApiError

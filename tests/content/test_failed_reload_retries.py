@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from feedsvc.content import live as live_mod
+from feedsvc.content import reloader as live_mod
 from feedsvc.extensions import state
 
 
