@@ -15,11 +15,12 @@ import yaml
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from .config import default_index_path
 from .content import ContentError, Loader, SiteError, load_site, parse_post
-from .content import db as content_db
 from .content.changes import stale_updates
 from .content.model import Problem
 from .content.slugs import derive_slug
+from .content.store.schema import connect
 from .content.validate import parse_when
 
 content_cli = AppGroup("content", help="Check and write content files.")
@@ -61,11 +62,11 @@ def _served_hints(root: Path, sources: set[str]) -> list[Problem]:
     """
     cfg = current_app.config
     same_dir = root.resolve() == Path(cfg["CONTENT_DIR"]).resolve()
-    path = Path(cfg["INDEX_PATH"]) if same_dir and cfg.get("INDEX_PATH") else content_db.default_path(root)
+    path = Path(cfg["INDEX_PATH"]) if same_dir and cfg.get("INDEX_PATH") else Path(default_index_path(root))
     if not path.is_file():
         return []
     try:
-        conn = content_db.connect(str(path), readonly=True)
+        conn = connect(str(path), readonly=True)
         try:
             return stale_updates(conn, sources)
         finally:

@@ -7,8 +7,11 @@ setting stops the service at start-up with a message naming the variable.
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -154,19 +157,31 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
         raise ConfigError(f"FEEDSVC_{name}: {msg} (got {values.get(name)!r})") from None
     if checked["PER_PAGE"] > checked["MAX_PER_PAGE"]:
         raise ConfigError("FEEDSVC_PER_PAGE: must not exceed FEEDSVC_MAX_PER_PAGE")
+    checked["INDEX_PATH"] = index_path(checked)
     checked["OUTBOX_PATH"] = outbox_path(checked)
     checked["ACTIVITYPUB_KEY"] = activitypub_key_path(checked)
     checked["WEBHOOKS"], checked["WEBHOOKS_PROBLEMS"] = load_webhooks(checked["WEBHOOKS_FILE"])
     app.config.update(checked)
 
 
+def default_index_path(content_dir: str | os.PathLike[str]) -> str:
+    """Where the index of a content directory lives by default: the user's cache directory."""
+    root = Path(content_dir).resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "feedsvc"
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return str(cache / f"index-{root.name or 'root'}-{digest}.sqlite3")
+
+
+def index_path(cfg: Mapping[str, Any]) -> str:
+    """The index database: FEEDSVC_INDEX_PATH, else ``default_index_path`` of the content directory."""
+    return str(cfg["INDEX_PATH"]) if cfg["INDEX_PATH"] else default_index_path(cfg["CONTENT_DIR"])
+
+
 def outbox_path(cfg: Mapping[str, Any]) -> str:
     """The delivery queue's database: FEEDSVC_OUTBOX_PATH, else beside the index database."""
-    from .content.db import default_path
-
     if cfg["OUTBOX_PATH"]:
         return str(cfg["OUTBOX_PATH"])
-    index = cfg["INDEX_PATH"] or str(default_path(cfg["CONTENT_DIR"]))
+    index = index_path(cfg)
     if index == ":memory:":
         return ":memory:"
     return index.removesuffix(".sqlite3") + ".outbox.sqlite3"

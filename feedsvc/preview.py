@@ -29,10 +29,10 @@ from flask.cli import with_appcontext
 from werkzeug.exceptions import HTTPException
 
 from .content import ContentError, Index, Loader, Post, SiteError, load_site, parse_post
-from .content import db as content_db
 from .content.frontmatter import join, split
 from .content.index import read_header
 from .content.schedule import is_live
+from .content.store.schema import connect
 
 #: Search engines cut longer titles in their results.
 MAX_TITLE = 110
@@ -60,10 +60,10 @@ class Report:
 def served_index(app: Flask, tmp: Path) -> Index:
     """The served index, read-only; a throwaway one of the content directory when none was built yet."""
     root = Path(app.config["CONTENT_DIR"])
-    path = str(app.config["INDEX_PATH"] or content_db.default_path(root))
+    path = str(app.config["INDEX_PATH"])
     if Path(path).exists():
         try:
-            conn = content_db.connect(path, readonly=True)
+            conn = connect(path, readonly=True)
             return read_header(conn, path, owner=conn)
         except (LookupError, sqlite3.Error):  # an unreadable or empty file: index the files instead
             pass

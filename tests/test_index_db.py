@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from feedsvc.content import LiveIndex, Loader
-from feedsvc.content import db as db_mod
+from feedsvc.content.store import codecs as db_mod
 from feedsvc.extensions import state
 
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
-
-from .db import dt_in
 from .index import Index
+from .store.codecs import dt_in, post_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +52,7 @@ def posts_located(index: Index, offset: int, limit: int) -> list[Located]:
     for pid, slug, lang, of, data, grp in rows:
         members = groups.get(grp, []) if grp is not None else []
         versions = tuple((m_lang, m_slug, orig) for m_pid, m_slug, m_lang, orig in members if m_pid != pid)
-        updated = dt_in(orjson.loads(data)[3]).isoformat()
+        updated = dt_in(post_fields(data).updated).isoformat()
         out.append(Located(slug, lang, updated, versions, of is None))
     return out
 
@@ -76,6 +74,6 @@ def news(index: Index, limit: int) -> list[NewsItem]:
                               "ORDER BY p.date_ts DESC, p.slug LIMIT ?", (limit,)).fetchall()
     out = []
     for slug, lang, data in rows:
-        d = orjson.loads(data)
-        out.append(NewsItem(slug, lang, d[1], dt_in(d[2]).isoformat()))
+        d = post_fields(data)
+        out.append(NewsItem(slug, lang, d.title, dt_in(d.date).isoformat()))
     return out

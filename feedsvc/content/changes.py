@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from .db import post_data
 from .model import Post, Problem
+from .store.codecs import post_data, post_fields
 
 #: (language, date_ts, updated_ts, categories, tag slugs): what decides where a post is listed.
 Attrs = tuple[str, float, float, tuple[str, ...], tuple[str, ...]]
@@ -68,8 +68,8 @@ class Before:
 
 
 def _attrs(lang: str, date_ts: float, updated_ts: float, data: bytes) -> Attrs:
-    d = orjson.loads(data)
-    return lang, date_ts, updated_ts, tuple(d[4]), tuple(t[0] for t in d[5])
+    d = post_fields(data)
+    return lang, date_ts, updated_ts, tuple(d.categories), tuple(t[0] for t in d.tags)
 
 
 _ROW = "SELECT id, published, changed_ts, own, shown, stale, lang, date_ts, updated_ts, data FROM posts"
@@ -138,7 +138,10 @@ class Changes:
         rows = self.conn.execute(
             "SELECT p.lang, p.slug, p.translation_of IS NULL, p.data FROM groups g JOIN groups h ON h.grp = g.grp "
             "JOIN posts p ON p.id = h.post WHERE g.post = ? AND p.id != ? ORDER BY p.lang, p.slug", (pid, pid))
-        shown = [[lang, slug, original, *orjson.loads(data)[1:3]] for lang, slug, original, data in rows]
+        shown = []
+        for lang, slug, original, data in rows:
+            fields = post_fields(data)
+            shown.append([lang, slug, original, fields.title, fields.date])
         if not shown:
             return own
         return hashlib.sha256(own.encode() + orjson.dumps(shown)).hexdigest()[:32]

@@ -16,13 +16,15 @@ from typing import Any
 
 import orjson
 
-from . import db, schedule
+from . import schedule
 from .changes import SITE_INSTANT, departed
 from .errors import NoContentYet
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
 from .queries import SK_BITS, Query, combination, plan, search_expression
+from .store import codecs
+from .store.schema import CLAIM_PROBLEMS
 
 #: The published test of a row found by another index. The unary ``+`` keeps the planner
 #: from driving the lookup by the ``published`` column (every post_* order index starts
@@ -68,12 +70,12 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
         raise NoContentYet(f"the index database {path} holds no content yet")
     problems = [Problem(*p) for p in orjson.loads(meta.get("site_problems") or b"[]")]
     rows = conn.execute(
-        f"SELECT path, field, message FROM files WHERE field IS NOT NULL UNION ALL {db.CLAIM_PROBLEMS} "
+        f"SELECT path, field, message FROM files WHERE field IS NOT NULL UNION ALL {CLAIM_PROBLEMS} "
         "UNION ALL SELECT path, field, message FROM link_problems ORDER BY 1").fetchall()
     problems += [Problem(*r) for r in rows]
     reasons = tuple(degraded) if degraded is not None else tuple(orjson.loads(meta.get("degraded") or b"[]"))
     header = Header(
-        state=state, site=db.site_from_data(meta["site"]), version=str(meta["version"]),
+        state=state, site=codecs.site_from_data(meta["site"]), version=str(meta["version"]),
         problems=tuple(problems), degraded=reasons,
         content_mtime=datetime.fromtimestamp(int(meta.get("content_mtime_ns", 0)) / 1e9, UTC),
         total=int(meta.get("count", 0)),
@@ -113,8 +115,8 @@ class Index:
         return self._one(f"p.slug = ? AND {PUBLISHED_ROW}", slug)
 
     def _one(self, where: str, *args: object) -> Post | None:
-        row = self.conn.execute(f"SELECT {db.POST_COLUMNS} FROM posts p {db.POST_BODY} WHERE {where}", args).fetchone()
-        return None if row is None else db.post_from_row(*row)
+        row = self.conn.execute(f"SELECT {codecs.POST_COLUMNS} FROM posts p {codecs.POST_BODY} WHERE {where}", args).fetchone()
+        return None if row is None else codecs.post_from_row(*row)
 
     def alias_target(self, slug: str) -> str | None:
         """The current slug for a retired one (from a post's ``aliases``), or None."""
@@ -143,10 +145,10 @@ class Index:
     def translations(self, post: Post) -> tuple[Post, ...]:
         """The other published versions of the text ``post`` belongs to, by language."""
         rows = self.conn.execute(
-            f"SELECT {db.POST_COLUMNS} FROM posts s JOIN groups g ON g.post = s.id JOIN groups h ON h.grp = g.grp "
-            f"JOIN posts p ON p.id = h.post {db.POST_BODY} WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
+            f"SELECT {codecs.POST_COLUMNS} FROM posts s JOIN groups g ON g.post = s.id JOIN groups h ON h.grp = g.grp "
+            f"JOIN posts p ON p.id = h.post {codecs.POST_BODY} WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
             "ORDER BY p.lang, p.slug", (post.source,)).fetchall()
-        return tuple(db.post_from_row(*r) for r in rows)
+        return tuple(codecs.post_from_row(*r) for r in rows)
 
     def changes(self, epoch: str, after: int) -> tuple[str, int, list[str] | None]:
         """The slugs changed since log entry ``after`` of ``epoch``: (epoch, last entry, slugs).
@@ -388,8 +390,8 @@ class Index:
         if not ids:
             return ()
         marks = ",".join("?" * len(ids))
-        found = {r[0]: db.post_from_row(*r[1:]) for r in self.conn.execute(
-            f"SELECT p.id, {db.POST_COLUMNS} FROM posts p {db.POST_BODY} WHERE p.id IN ({marks})", ids)}
+        found = {r[0]: codecs.post_from_row(*r[1:]) for r in self.conn.execute(
+            f"SELECT p.id, {codecs.POST_COLUMNS} FROM posts p {codecs.POST_BODY} WHERE p.id IN ({marks})", ids)}
         return tuple(found[i] for i in ids if i in found)
 
     def _plan(self, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:

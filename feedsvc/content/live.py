@@ -27,11 +27,12 @@ from contextlib import contextmanager
 
 import orjson
 
-from .database import MEMORY
 from .errors import FeedsvcError, NoContentYet
 from .index import Header, Index, read_header
 from .loader import Loader, Progress
 from .scan import POSTS_DIR
+from .store.dbfile import MEMORY
+from .store.schema import connect
 from .watch import Watcher
 
 log = logging.getLogger("feedsvc.content")
@@ -64,10 +65,8 @@ def _file_id(path: str) -> tuple[int, int] | None:
 
 def _open_reader(path: str) -> sqlite3.Connection | None:
     """A read-only connection to the database at ``path`` if it holds content, else None."""
-    from . import db
-
     try:
-        conn = db.connect(path, readonly=True)
+        conn = connect(path, readonly=True)
     except sqlite3.Error:
         return None
     try:
@@ -190,10 +189,8 @@ class LiveIndex:
         if self.loader.database.path == MEMORY:
             with self._memory_lock:
                 return self._fresh(self.loader.conn)
-        from . import db
-
         try:
-            conn = db.connect(self.loader.database.path, readonly=True)
+            conn = connect(self.loader.database.path, readonly=True)
             return self._fresh(conn, owner=conn)
         except sqlite3.Error as exc:
             raise ContentUnavailable(f"index database {self.loader.database.path} cannot be read ({exc})") from exc
@@ -381,14 +378,12 @@ class LiveIndex:
             return fallback
 
     def _pinned(self) -> Index:
-        from . import db
-
         if self.loader.database.path == MEMORY:
             conn = sqlite3.connect(MEMORY, check_same_thread=False)
             with self._memory_lock:
                 self.loader.conn.backup(conn)
         else:
-            conn = db.connect(self.loader.database.path, readonly=True)
+            conn = connect(self.loader.database.path, readonly=True)
             conn.execute("BEGIN")  # WAL: this transaction keeps seeing the state it started in
         return read_header(conn, self.loader.database.path, owner=conn)
 

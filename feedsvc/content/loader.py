@@ -21,14 +21,15 @@ from pathlib import Path
 
 import orjson
 
-from . import db
-from .database import MEMORY, PARSER_VERSION, WRITER_CACHE_KB, Database, corrupt
 from .index import Index, read_header
 from .model import Problem, Site
-from .parse import MAX_POST_BYTES, Parsed, Sig, file_sha, parse_file
+from .parse import MAX_POST_BYTES, PARSER_VERSION, Parsed, Sig, file_sha, parse_file
 from .scan import POSTS_DIR, Found, Tree
 from .site import SITE_FILE, SiteError, load_site
-from .store import Writer
+from .store.codecs import site_data, site_from_data
+from .store.dbfile import MEMORY, Database, corrupt
+from .store.schema import CLAIM_PROBLEMS
+from .store.writer import Writer
 
 log = logging.getLogger("feedsvc.content")
 Progress = Callable[[int, int], None]
@@ -60,11 +61,11 @@ class Loader:
     """Keeps one content directory's index database up to date; each ``load()`` returns an Index of it."""
 
     def __init__(self, root: str | os.PathLike[str], max_post_bytes: int = MAX_POST_BYTES,
-                 base_url: str | None = None, index_path: str | os.PathLike[str] | None = MEMORY) -> None:
+                 base_url: str | None = None, index_path: str | os.PathLike[str] = MEMORY) -> None:
         self.root = Path(root)
         self.max_post_bytes = max_post_bytes
         self.base_url = base_url
-        self.database = Database(index_path, self.root)
+        self.database = Database(index_path, PARSER_VERSION)
         self.tree = Tree(self.root)
         self._site: Site | None = None
         self._site_sig: Sig | None = None
@@ -204,8 +205,7 @@ class Loader:
             status = 1
             try:
                 os.close(read_end)
-                self.database.conn = db.connect(self.database.path)
-                self.database.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
+                self.database.reopen()
                 try:
                     self.load(progress)
                     os.write(write_end, b"[]")
@@ -258,7 +258,7 @@ class Loader:
         """The site to publish with, and whether it differs from the one the database was built with."""
         path = self.root / SITE_FILE
         stored = self.conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()
-        last_good = self._site or (db.site_from_data(stored[0]) if stored else None)
+        last_good = self._site or (site_from_data(stored[0]) if stored else None)
         try:
             st = path.stat()
             sig = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -287,7 +287,7 @@ class Loader:
             self._site_problems = []
             self._site = site
             self._site_mtime_ns = st.st_mtime_ns
-        return self._site, (stored is None or db.site_data(self._site) != stored[0])
+        return self._site, (stored is None or site_data(self._site) != stored[0])
 
     def _report(self, problem: Problem) -> None:
         key = str(problem)
@@ -374,7 +374,7 @@ class Loader:
         """Decide slug and id owners and translation groups, and log the problems they raise (once each)."""
         writer.settle()
         writer.link_translations()
-        for row in self.conn.execute(db.CLAIM_PROBLEMS).fetchall():
+        for row in self.conn.execute(CLAIM_PROBLEMS).fetchall():
             self._report(Problem(*row))
         for row in self.conn.execute("SELECT path, field, message FROM link_problems").fetchall():
             self._report(Problem(*row))
@@ -388,10 +388,10 @@ class Loader:
         # A full walk knows every directory's mtime; a targeted scan only those it looked at.
         dir_mtime = self.tree.dir_mtime_ns if full else max(self.tree.dir_mtime_ns, int(prev[0]) if prev else 0)
         site_mtime = getattr(self, "_site_mtime_ns", 0)
-        site_data = db.site_data(site)
+        data = site_data(site)
         meta: dict[str, object] = {
-            "site": site_data,
-            "site_key": hashlib.sha256(site_data + PARSER_VERSION.encode()).hexdigest(),
+            "site": data,
+            "site_key": hashlib.sha256(data + PARSER_VERSION.encode()).hexdigest(),
             "dir_mtime_ns": dir_mtime,
             "content_mtime_ns": max(dir_mtime, site_mtime, no_post),
             "site_mtime_ns": site_mtime,

@@ -78,7 +78,8 @@ def test_search_pages_and_counts_match_a_brute_force_reading(site: Any, tmp_path
 def test_keys_of_a_second_are_reused_once_they_reach_its_end(site: Any, monkeypatch: Any) -> None:
     """Re-publishing moves a post to the next key of its second; at the second's end the lowest free key
     is taken (4 keys a second here), so edits never run out of keys nor break the order."""
-    from feedsvc.content import queries, store
+    from feedsvc.content import queries
+    from feedsvc.content.store import writer as store
 
     monkeypatch.setattr(queries, "SK_BITS", 2)
     monkeypatch.setattr(store, "SK_BITS", 2)

@@ -25,14 +25,10 @@ import weakref
 from pathlib import Path
 from typing import IO, Any
 
-from . import db
+from .schema import WRITER_CACHE_KB, connect, prepare
 
 log = logging.getLogger("feedsvc.content")
-#: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
-PARSER_VERSION = "10"
 MEMORY = ":memory:"
-#: The writer's page cache (KiB): a reload touches the same few index pages again and again.
-WRITER_CACHE_KB = 32768
 #: Every open Database of this process, so a forked child can drop the writer's lock (see ``_after_fork``).
 _OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
 #: What a forked child inherited from its parent's databases: never used nor closed in the child.
@@ -42,9 +38,11 @@ _INHERITED: list[Any] = []
 class Database:
     """The index database file, the writer lock beside it, and the fallbacks when it cannot be used."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, content_dir: Path) -> None:
+    def __init__(self, path: str | os.PathLike[str], parser_version: str) -> None:
         self.problems: list[str] = []
-        self.path = str(path) if path is not None else str(db.default_path(content_dir))
+        self.path = str(path)
+        #: The parser's version: a database written by another is rebuilt (schema.prepare).
+        self.parser_version = parser_version
         self._lock_file: IO[bytes] | None = None
         self._held: list[Any] = []  # what the finalizer closes: the connection and the lock file
         self.conn = self._open()
@@ -106,7 +104,7 @@ class Database:
         building = self.path + ".rebuild"
         for suffix in ("", "-wal", "-shm"):
             Path(building + suffix).unlink(missing_ok=True)
-        conn = self._prepare(db.connect(building))
+        conn = self._prepare(connect(building))
         self._rebuilding = (self.conn, building, self._held, self._finalizer)
         self.conn = conn
         self._held = [conn]
@@ -140,7 +138,7 @@ class Database:
             if thing is not self._lock_file:
                 thing.close()
         finalizer.detach()
-        self.conn = self._prepare(db.connect(self.path))
+        self.conn = self._prepare(connect(self.path))
         self._held = [self.conn] + ([self._lock_file] if self._lock_file is not None else [])
         self._finalizer = weakref.finalize(self, _close_all, self._held)
         self._inode = self._file_id()
@@ -189,7 +187,7 @@ class Database:
 
     def _open(self) -> sqlite3.Connection:
         if self.path == MEMORY:
-            return self._prepare(db.connect(MEMORY))
+            return self._prepare(connect(MEMORY))
         for attempt in (self.path, self._tmpfs_path()):
             if attempt is None:
                 continue
@@ -207,7 +205,7 @@ class Database:
         self.problems.append("index database kept in this process's memory only")
         log.error("index database: falling back to an in-process memory database")
         self.path = MEMORY
-        return self._prepare(db.connect(MEMORY))
+        return self._prepare(connect(MEMORY))
 
     def _tmpfs_path(self) -> str | None:
         if self.path == MEMORY or not os.path.isdir("/dev/shm") or self.path.startswith("/dev/shm/"):
@@ -215,13 +213,13 @@ class Database:
         return f"/dev/shm/feedsvc-{hashlib.sha256(self.path.encode()).hexdigest()[:16]}.sqlite3"
 
     def _prepare(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        db.prepare(conn, PARSER_VERSION)
+        prepare(conn, self.parser_version)
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
         return conn
 
     def _prepare_or_rebuild(self, path: str) -> sqlite3.Connection:
         """Open ``path`` as ours; a corrupt or foreign file is deleted and created afresh."""
-        conn = db.connect(path)
+        conn = connect(path)
         try:
             self._take_lock(path)
             if not self.writer:
@@ -236,7 +234,7 @@ class Database:
             log.error("index database %s is unusable (%s): rebuilding it from the content", path, exc)
             for suffix in ("", "-wal", "-shm"):
                 Path(path + suffix).unlink(missing_ok=True)
-            conn = db.connect(path)
+            conn = connect(path)
             return self._prepare(conn)
 
     def _take_lock(self, path: str) -> None:
@@ -262,6 +260,11 @@ class Database:
                 self._prepare(self.conn)
         return self.writer
 
+    def reopen(self) -> None:
+        """A connection of this process's own to the same file (a forked child that writes for its parent)."""
+        self.conn = connect(self.path)
+        self.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
+
     def close(self) -> None:
         """Release the connection and the lock."""
         self._finalizer()
@@ -277,7 +280,7 @@ def corrupt(exc: sqlite3.Error) -> bool:
 def _damage(path: str) -> str | None:
     """Why the database file at ``path`` cannot serve (read through a fresh read-only connection), or None."""
     try:
-        conn = db.connect(path, readonly=True)
+        conn = connect(path, readonly=True)
     except sqlite3.Error as exc:
         return str(exc)
     try:

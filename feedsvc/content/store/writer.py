@@ -16,13 +16,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-import orjson
-
-from .changes import Changes, own_hash
-from .db import post_data
-from .model import Post, Problem
-from .queries import SK_BITS, count_keys, search_key, search_slot
-from .schedule import (
+from ..changes import Changes, own_hash
+from ..model import Post, Problem
+from ..queries import SK_BITS, count_keys, search_key, search_slot
+from ..schedule import (
     LIVE_AT,
     NEXT_CHANGE,
     SCHEDULE_CLOCK,
@@ -33,6 +30,7 @@ from .schedule import (
     recorded_clock,
     settle_news,
 )
+from .codecs import post_data, post_fields
 
 #: The content version is a hash of the site and a sum of one 128-bit hash per published
 #: post: adding or removing a post changes it in O(1), and the same content gives the same
@@ -124,7 +122,7 @@ class Writer:
         allowed = set(keep)
         gone = []
         for source, data in self.conn.execute("SELECT source, data FROM posts").fetchall():
-            if not set(orjson.loads(data)[4]) <= allowed:
+            if not set(post_fields(data).categories) <= allowed:
                 gone.append(source)
         for source in gone:
             self._remove_post(source)
@@ -211,8 +209,8 @@ class Writer:
         slug, date_ts, changed_ts, lang, h, data, text, sk = row or conn.execute(
             "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p "
             "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
-        d = orjson.loads(data)
-        title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
+        d = post_fields(data)
+        title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
         conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats])
         conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -232,8 +230,8 @@ class Writer:
         slug, date_ts, lang, h, data, text, sk = conn.execute(
             "SELECT p.slug, p.date_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p JOIN bodies b ON b.post = p.id "
             "WHERE p.id = ?", (pid,)).fetchone()
-        d = orjson.loads(data)
-        title, cats, tags, summary, aliases = d[1], d[4], d[5], d[6], d[11]
+        d = post_fields(data)
+        title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
         conn.executemany("DELETE FROM post_categories WHERE category = ? AND date_ts = ? AND slug = ?",
                          [(c, date_ts, slug) for c in cats])
         conn.executemany("DELETE FROM post_tags WHERE tag = ? AND date_ts = ? AND slug = ?",
