@@ -29,7 +29,7 @@ from .site import SITE_FILE, SiteError, load_site
 from .store.codecs import site_data, site_from_data
 from .store.dbfile import MEMORY, Database, corrupt
 from .store.schema import CLAIM_PROBLEMS
-from .store.writer import Writer
+from .store.writer import Prepared, Writer, prepare
 
 log = logging.getLogger("feedsvc.content")
 Progress = Callable[[int, int], None]
@@ -51,10 +51,17 @@ def _init_parse_worker(site: Site, max_bytes: int) -> None:
     _worker_args = (site, max_bytes)
 
 
-def _parse_chunk(files: list[tuple[str, str, Sig]]) -> list[Parsed]:
+def _parse_chunk(files: list[tuple[str, str, Sig]]) -> list[tuple[Parsed, Prepared | None]]:
     assert _worker_args is not None
     site, max_bytes = _worker_args
-    return [parse_file(rel, path, sig, site, max_bytes) for rel, path, sig in files]
+    return [_parse_prepared(rel, path, sig, site, max_bytes) for rel, path, sig in files]
+
+
+def _parse_prepared(rel: str, path: str, sig: Sig, site: Site, max_bytes: int) -> tuple[Parsed, Prepared | None]:
+    """A file parsed, and its post's row values worked out (in the parser process, off the writer's path)."""
+    parsed = parse_file(rel, path, sig, site, max_bytes)
+    _, sha, post = parsed
+    return parsed, (prepare(post, sha) if post is not None else None)
 
 
 class Loader:
@@ -350,13 +357,13 @@ class Loader:
             return writer
 
         writer: Writer | None = None
-        for done, (rel, sig, parsed) in enumerate(self._parse_all(site, todo), 1):
+        for done, (rel, sig, parsed, prepared) in enumerate(self._parse_all(site, todo), 1):
             writer = writer or begin()
             problem, sha, post = parsed
             if problem is not None:
                 self._report(writer.file_problem(rel, sig, sha, problem))
             else:
-                writer.file_parsed(rel, sig, sha, post)
+                writer.file_parsed(rel, sig, sha, post, prepared, new=rel not in known)
             if progress and (done % 500 == 0 or done == total):
                 progress(done, total)
             if done % BATCH == 0 and total > BATCH:  # a first load commits as it goes
@@ -406,20 +413,24 @@ class Loader:
         conn.execute("COMMIT")
         self._clock_floor = writer.changes.clock
 
-    def _parse_all(self, site: Site, todo: list[tuple[str, str, Sig]]) -> Iterator[tuple[str, Sig, Parsed]]:
-        """Parse files in order: in forked worker processes when there are many and this process has one thread."""
+    def _parse_all(self, site: Site,
+                   todo: list[tuple[str, str, Sig]]) -> Iterator[tuple[str, Sig, Parsed, Prepared | None]]:
+        """Parse files in order: in forked worker processes when there are many and this process has one thread.
+
+        The workers also work out each post's row values (``prepare``); parsed here, the writer does.
+        """
         procs = min(os.cpu_count() or 1, 8)
         if (len(todo) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
                 or "fork" not in multiprocessing.get_all_start_methods()):
             for rel, path, sig in todo:
-                yield rel, sig, parse_file(rel, path, sig, site, self.max_post_bytes)
+                yield rel, sig, parse_file(rel, path, sig, site, self.max_post_bytes), None
             return
         chunks = [todo[i:i + PARALLEL_CHUNK] for i in range(0, len(todo), PARALLEL_CHUNK)]
         with multiprocessing.get_context("fork").Pool(procs, initializer=_init_parse_worker,
                                                       initargs=(site, self.max_post_bytes)) as pool:
             for chunk, results in zip(chunks, pool.imap(_parse_chunk, chunks), strict=True):
-                for (rel, _, sig), parsed in zip(chunk, results, strict=True):
-                    yield rel, sig, parsed
+                for (rel, _, sig), (parsed, prepared) in zip(chunk, results, strict=True):
+                    yield rel, sig, parsed, prepared
 
     def close(self) -> None:
         """Release the database."""
