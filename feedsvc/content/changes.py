@@ -22,7 +22,6 @@ built from the same files start from the same values.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -45,7 +44,7 @@ HINT = ("its title, summary, body or other fields changed without `updated` movi
 
 def own_hash(post: Post) -> str:
     """A hash of everything a post publishes of itself (not its file's mtime)."""
-    data = post_data(dataclasses.replace(post, mtime_ns=0))
+    data = post_data(post, mtime_ns=0)
     extra = orjson.dumps([post.slug, post.lang, post.translation_of, post.content_html])
     return hashlib.sha256(data + b"\0" + extra).hexdigest()[:32]
 
@@ -118,6 +117,12 @@ class Changes:
         row = self.conn.execute(f"{_ROW} WHERE source = ?", (source,)).fetchone()
         self._before[source] = None if row is None else Before(
             bool(row[1]), row[2], row[3], row[4], row[5], _attrs(row[6], row[7], row[8], row[9]))
+
+    def remember_absent(self, source: str) -> None:
+        """``remember`` for a source known to have no post row (a file the database has no row for)."""
+        if source not in self._before:
+            self.remember_groups()
+            self._before[source] = None
 
     def remember_id(self, pid: int) -> None:
         """``remember`` by row id."""

@@ -32,6 +32,8 @@ class FileDiff:
     problems: list[tuple[str, Sig, Problem]]
     #: Files recorded that are gone.
     gone: list[str]
+    #: Files looked at that the database has a row for (a file outside it is new: nothing to look up or remove).
+    known: frozenset[str] = frozenset()
 
 
 def diff(conn: sqlite3.Connection, tree: Tree, root: Path, paths: Iterable[str] | None, site_changed: bool,
@@ -68,4 +70,4 @@ def diff(conn: sqlite3.Connection, tree: Tree, root: Path, paths: Iterable[str] 
             todo.append((rel, path, sig))
     if paths is None:
         gone = sorted(set(known) - seen)
-    return FileDiff(todo, problems, gone)
+    return FileDiff(todo, problems, gone, frozenset(known))

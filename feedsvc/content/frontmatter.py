@@ -4,7 +4,13 @@ Every YAML document (front matter, site.yaml) goes through ``load_yaml``: libyam
 parser reads the events, and a composer that counts as it goes builds the node tree, so
 nesting depth, aliases and what aliases expand to are refused before anything is built
 from them (libyaml's own composer recurses in C and crashes the process at about 25,000
-nested ``[``: it is never used). Duplicate keys are refused at every level.
+nested ``[``: it is never used on a document that could nest that deep). Duplicate keys
+are refused at every level.
+
+A small document with no anchor or alias (most front matter) is first composed by
+libyaml's composer, whose recursion its size bounds, and its tree then checked against the
+same bounds; anything else, and any document that fails there, goes the counting way, so
+both give the same value or the same error (a test compares them).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from frontmatter.default_handlers import YAMLHandler
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import ContentError
 
@@ -31,6 +37,9 @@ MAX_ALIASES = 100
 #: Most nodes a document may stand for once every alias is expanded (a YAML "billion
 #: laughs" is a few hundred bytes): far above any real front matter or site.yaml.
 MAX_NODES = 100_000
+#: Largest document (characters) libyaml's own composer may build, when it has no '&' or '*'
+#: (no anchor, no alias): it nests at most this deep, far from where its C recursion fails.
+FAST_MAX_CHARS = 4096
 
 # libyaml's parser (C, iterative) when present, the pure-Python one otherwise; either way
 # the node tree is built by the counting composer below, never by libyaml's composer.
@@ -131,6 +140,54 @@ for _first in "tTfF":
 _HANDLER = YAMLHandler()
 
 
+class _FastLoader(_StrictConstructor, _Base):  # type: ignore[misc]
+    """libyaml's parser and composer (when present), the same resolvers and strict construction."""
+
+    def __init__(self, stream: str) -> None:
+        _Base.__init__(self, stream)
+
+
+_FastLoader.yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
+#: The fast way needs libyaml's composer (CParser); PyYAML without libyaml always counts.
+_HAS_FAST = _Base is not yaml.SafeLoader
+
+
+def _within(root: Node, max_nodes: int) -> bool:
+    """Whether a composed tree (no aliases) keeps to MAX_DEPTH and ``max_nodes``, counted as the composer counts."""
+    stack = [(root, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_DEPTH or nodes > max_nodes:
+            return False
+        if isinstance(node, SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+    return True
+
+
+def _fast_load(text: str, max_nodes: int) -> tuple[bool, Any]:
+    """(True, data) when libyaml's composer may take ``text`` and it loads within the bounds, else (False, None)."""
+    if not _HAS_FAST or len(text) > FAST_MAX_CHARS or "&" in text or "*" in text:
+        return False, None
+    loader = _FastLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return True, None
+        if not _within(node, max_nodes):
+            return False, None
+        return True, loader.construct_document(node)
+    except Exception:  # the counting way reports every error, as it always did
+        return False, None
+    finally:
+        loader.dispose()
+
+
 def _short(value: object, limit: int = 60) -> str:
     """repr of a value for a message, cut to ``limit`` characters."""
     text = repr(value)
@@ -147,6 +204,14 @@ def load_yaml(text: str, field: str = "front matter", max_bytes: int = MAX_FRONT
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise ContentError(field, f"is {size} bytes; the limit is {max_bytes}")
+    done, data = _fast_load(text, max_nodes)
+    if done:
+        return data
+    return _counted_load(text, field, max_nodes)
+
+
+def _counted_load(text: str, field: str, max_nodes: int) -> Any:
+    """``load_yaml`` by the counting composer (every document may go this way; the reference for the fast one)."""
     loader = StrictLoader(text, max_nodes)
     try:
         return loader.get_single_data()

@@ -250,13 +250,13 @@ class Loader:
             return writer
 
         writer: Writer | None = None
-        for done, (rel, sig, parsed) in enumerate(parse_all(site, todo, self.max_post_bytes), 1):
+        for done, (rel, sig, parsed, prepared) in enumerate(parse_all(site, todo, self.max_post_bytes), 1):
             writer = writer or begin()
             problem, sha, post = parsed
             if problem is not None:
                 self._report(writer.file_problem(rel, sig, sha, problem))
             else:
-                writer.file_parsed(rel, sig, sha, post)
+                writer.file_parsed(rel, sig, sha, post, prepared, new=rel not in files.known)
             if progress and (done % 500 == 0 or done == total):
                 progress(done, total)
             if done % BATCH == 0 and total > BATCH:  # a first load commits as it goes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,11 +57,10 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
             raise ContentError("categories", f"unknown category {c!r} (declare it in site.yaml)")
     tags: dict[str, Tag] = {}
     for label in d["tags"]:
-        label = markdown.plain(label)
-        tag_slug = markdown.slugify(label)
-        if not tag_slug:
-            raise ContentError("tags", f"tag {label!r} has no letters or digits")
-        tags.setdefault(tag_slug, Tag(tag_slug, label))
+        tag = _tag(label)
+        if not tag.slug:
+            raise ContentError("tags", f"tag {tag.label!r} has no letters or digits")
+        tags.setdefault(tag.slug, tag)
     title = markdown.plain(d["title"])
     slug = d["slug"] or stem_slug(Path(source).stem) or derive_slug(title)
     if not slug:
@@ -104,6 +104,13 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         translation_of=d["translation_of"],
         expires=expires,
     )
+
+
+@lru_cache(maxsize=4096)
+def _tag(label: str) -> Tag:
+    """A tag as written in front matter (sites reuse a few hundred labels across their posts)."""
+    label = markdown.plain(label)
+    return Tag(markdown.slugify(label), label)
 
 
 def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:

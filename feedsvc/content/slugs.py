@@ -9,6 +9,7 @@ other script (``заявление-о-политике`` stays as written). Tag 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -16,6 +17,7 @@ from functools import lru_cache
 MAX_SLUG = 120
 _LETTERS = frozenset({"Ll", "Lo", "Lm"})
 _MARKS = frozenset({"Mn", "Mc", "Me"})
+_ASCII_WORD = re.compile("[a-z0-9]+")
 
 
 def slug_problem(value: str) -> str | None:
@@ -59,6 +61,16 @@ def _fold_char(ch: str) -> str:
 
 def derive_slug(text: str) -> str:
     """The slug a file stem or title gives ("" when it has no letter or digit)."""
+    # ASCII folds to its lowercase letters and digits, everything else being a separator:
+    # the same as the general way below, without its work per character.
+    slug = "-".join(_ASCII_WORD.findall(text.lower())) if text.isascii() else _derive(text)
+    if len(slug) > MAX_SLUG:
+        slug = slug[:MAX_SLUG].rstrip("-")
+    return slug
+
+
+def _derive(text: str) -> str:
+    """``derive_slug`` for any text, before the length cut."""
     out: list[str] = []
     for ch in unicodedata.normalize("NFC", text.casefold()):
         if unicodedata.category(ch) in _MARKS:
@@ -71,10 +83,7 @@ def derive_slug(text: str) -> str:
     # A word may not start with a combining mark (one a compatibility form decomposed to).
     words = ("".join(out)).split()
     words = [w.lstrip("".join(c for c in w if unicodedata.category(c) in _MARKS)) for w in words]
-    slug = unicodedata.normalize("NFC", "-".join(w for w in words if w))
-    if len(slug) > MAX_SLUG:
-        slug = slug[:MAX_SLUG].rstrip("-")
-    return slug
+    return unicodedata.normalize("NFC", "-".join(w for w in words if w))
 
 
 def stem_slug(stem: str) -> str:

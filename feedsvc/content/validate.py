@@ -131,6 +131,9 @@ class AuthorSchema(Schema):
     uri = _http(load_default=None)
 
 
+_AUTHOR = AuthorSchema()
+
+
 class AuthorField(fields.Field[Any]):
     """An author as a plain name or as {name, email, uri}."""
 
@@ -142,7 +145,7 @@ class AuthorField(fields.Field[Any]):
                 raise ValidationError(str(exc)) from None
             return {"name": name.strip(), "email": None, "uri": None}
         if isinstance(value, dict):
-            return AuthorSchema().load(value)
+            return _AUTHOR.load(value)
         raise ValidationError("must be a name or a mapping with name, email, uri")
 
 

@@ -40,8 +40,8 @@ def dt_in(value: list[Any]) -> datetime:
     return parsed
 
 
-def post_data(post: Post) -> bytes:
-    """The fields of ``post`` not kept in columns of their own, as JSON."""
+def post_data(post: Post, mtime_ns: int | None = None) -> bytes:
+    """The fields of ``post`` not kept in columns of their own, as JSON (``mtime_ns``: instead of the post's)."""
     a = post.author
     e = post.event
     return orjson.dumps([
@@ -50,7 +50,8 @@ def post_data(post: Post) -> bytes:
         [[x.url, x.mime_type, x.size_in_bytes, x.title] for x in post.attachments],
         None if e is None else [dt_out(e.start), None if e.end is None else dt_out(e.end), e.location, e.url,
                                 e.timezone, e.attendance, e.registration_url, list(e.languages)],
-        list(post.aliases), post.mtime_ns, post.image_alt, None if post.expires is None else dt_out(post.expires),
+        list(post.aliases), post.mtime_ns if mtime_ns is None else mtime_ns, post.image_alt,
+        None if post.expires is None else dt_out(post.expires),
     ])
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from ..changes import Changes, own_hash
 from ..model import Post, Problem
@@ -43,6 +44,19 @@ CHANGES_KEPT = 200_000
 def post_hash(source: str, sha: str) -> str:
     """The part of the content version one published file contributes."""
     return hashlib.sha256(f"{source}\0{sha}".encode()).hexdigest()[:32]
+
+
+class Prepared(NamedTuple):
+    """What a post row holds that its parsed post alone decides (worked out in the parser processes)."""
+
+    h: str
+    data: bytes
+    own: str
+
+
+def prepare(post: Post, sha: str) -> Prepared:
+    """A parsed post's ``h``, ``data`` and ``own`` columns (``post_hash``, ``post_data``, ``own_hash``)."""
+    return Prepared(post_hash(post.source, sha), post_data(post), own_hash(post))
 
 
 class Writer:
@@ -91,14 +105,24 @@ class Writer:
         self.changed = True
         return problem
 
-    def file_parsed(self, rel: str, sig: tuple[int, int, int], sha: str, post: Post | None) -> None:
-        """Record a file that parsed: its post (None: a draft, published nowhere)."""
-        row = self.conn.execute("SELECT sha, field FROM files WHERE path = ?", (rel,)).fetchone()
-        same = not self.force and row is not None and row[0] == sha and row[1] is None
+    def file_parsed(self, rel: str, sig: tuple[int, int, int], sha: str, post: Post | None,
+                    prepared: Prepared | None = None, new: bool = False) -> None:
+        """Record a file that parsed: its post (None: a draft, published nowhere).
+
+        ``prepared``: ``prepare(post, sha)`` when already worked out; ``new``: the file has no
+        row (nor, then, a post row) in the database, as on a first load: nothing to compare or remove.
+        """
+        if new:
+            self.changes.remember_absent(rel)
+            same = False
+        else:
+            row = self.conn.execute("SELECT sha, field FROM files WHERE path = ?", (rel,)).fetchone()
+            same = not self.force and row is not None and row[0] == sha and row[1] is None
+            if not same:
+                self._remove_post(rel)
         if not same:  # the same bytes again (a touch, a racy re-read): the post stands as it is
-            self._remove_post(rel)
             if post is not None:
-                self._add_post(post, sha)
+                self._add_post(post, sha, prepared)
             self.changed = True
         self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                           (rel, *sig, time.time_ns(), sha, int(post is not None)))
@@ -130,9 +154,8 @@ class Writer:
         return gone
 
     # -- posts ----------------------------------------------------------------------------
-    def _add_post(self, post: Post, sha: str) -> None:
-        h = post_hash(post.source, sha)
-        data = post_data(post)
+    def _add_post(self, post: Post, sha: str, prepared: Prepared | None = None) -> None:
+        h, data, own = prepared or prepare(post, sha)
         changed_ts = self.changes.provisional(post)
         free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?",
                                  (post.slug, post.id)).fetchone() is None
@@ -151,13 +174,13 @@ class Writer:
             "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
             "translation_of, h, data, own, expires_ts, sk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (post.source, post.slug, post.id, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
-             post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own_hash(post),
+             post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own,
              post.expires_ts, sk))
         pid = cur.lastrowid
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
         if free:  # the common case: publish from the values in hand
-            self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text, sk))
+            self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text, sk), post)
         else:  # claimed by another file, or not live yet (or any more): ``settle`` decides
             self._slugs.add(post.slug)
             self._ids.add(post.id)
@@ -202,15 +225,21 @@ class Writer:
         self._slugs.clear()
         self._ids.clear()
 
-    def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str, int] | None = None) -> None:
+    def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str, int] | None = None,
+                 post: Post | None = None) -> None:
+        """Add a post row to the filter tables, counts, full text and version (``post``: the one ``row`` was made from)."""
         conn = self.conn
         if row is None:
             conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
         slug, date_ts, changed_ts, lang, h, data, text, sk = row or conn.execute(
             "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p "
             "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
-        d = post_fields(data)
-        title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
+        if post is not None:  # the values ``data`` was just written from
+            title, cats, summary, aliases = post.title, list(post.categories), post.summary, list(post.aliases)
+            tags = [[t.slug, t.label] for t in post.tags]
+        else:
+            d = post_fields(data)
+            title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
         conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats])
         conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

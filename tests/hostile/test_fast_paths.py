@@ -1,0 +1,149 @@
+"""The parser's fast paths give what the general ways give, for any input (issue 23, point 4).
+
+Front matter composed by libyaml (small, no anchor or alias) loads to the same value, or
+fails with the same error, as by the counting composer; the sanitiser's skipped passes, the
+plain text of rendered HTML and the ASCII slug rule give the same strings as the full ways.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from feedsvc.content import markdown, slugs
+from feedsvc.content.errors import ContentError
+from feedsvc.content.frontmatter import FAST_MAX_CHARS, MAX_NODES, _counted_load, _fast_load, load_yaml
+
+#: Pieces of YAML syntax, so random documents reach nesting, flow and block styles, tags, merges, errors.
+_YAML_BITS = st.sampled_from([
+    "a", "b", "title", ":", ": ", "- ", "-", "[", "]", "{", "}", ", ", "? ", "\n", "  ", "    ", "'", '"', "1",
+    "0x1f", "1e3", ".inf", "~", "null", "true", "True", "yes", "no", "on", "2021-01-01", "2021-01-01T10:00:00Z",
+    "!!str ", "!!int ", "!!map ", "!!seq ", "!!binary ", "!!timestamp ", "!foo ", "<<: ", "#", " # c", "|", ">",
+    "\t", "%YAML 1.1\n", "---\n", "...\n", "=", "\\", "é", "\u2028", "\x85", "\ufeff", "@", "`",
+])
+_nested = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+def _outcome(load: Any, text: str) -> tuple[str, Any]:
+    try:
+        value = load(text)
+    except ContentError as exc:
+        return "error", (exc.field, exc.message)
+    except Exception as exc:  # any other failure (such as '!!int' with no digits) must match too
+        return "raised", (type(exc).__name__, str(exc))
+    return "value", (repr(value), _types(value))
+
+
+def _types(value: Any) -> Any:
+    if isinstance(value, dict):
+        return [(type(k).__name__, _types(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value).__name__
+
+
+def _same_load(text: str) -> None:
+    counted = _outcome(lambda t: _counted_load(t, "front matter", MAX_NODES), text)
+    assert _outcome(load_yaml, text) == counted
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_YAML_BITS, max_size=40).map("".join))
+@example("a: [" * 40 + "]" * 40)  # deeper than MAX_DEPTH: the counting way refuses it
+@example("- " * 40 + "x")
+@example("a: 1\na: 2\n")  # duplicate key
+@example("<<: {a: 1}\na: 2\n")
+@example("")
+@example("---\n---\n")
+def test_front_matter_fast_way_matches_counting_way(text: str) -> None:
+    _same_load(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_nested, st.sampled_from([None, "'", '"']), st.booleans())
+def test_dumped_documents_load_alike(data: Any, style: str | None, flow: bool) -> None:
+    _same_load(yaml.safe_dump(data, default_style=style, default_flow_style=flow, allow_unicode=True))
+
+
+def test_fast_way_is_taken_for_ordinary_front_matter() -> None:
+    text = "title: A post\ndate: 2021-01-01\ncategories: [news]\ntags:\n  - HIV\n  - Naloxone\nauthor:\n  name: A\n"
+    assert _fast_load(text, MAX_NODES) == (True, _counted_load(text, "front matter", MAX_NODES))
+    assert _fast_load("a: &x 1\nb: *x\n", MAX_NODES) == (False, None)  # aliases: always counted
+    assert _fast_load("a: " + "x" * FAST_MAX_CHARS, MAX_NODES) == (False, None)
+
+
+#: Markdown from pieces that reach raw HTML, references, entities, links, the noncharacters and NBSP.
+_MD_BITS = st.sampled_from([
+    "word", " ", "\n", "\n\n", "# ", "- ", "> ", "| a | b |\n|---|---|\n| c | d |\n", "`x`", "```\ncode\n```\n",
+    "&", "&amp;", "&amp", "&nbsp;", "&#160;", "&#xA0;", "&#38;", "&#x26;", "&lt;", "&quot;", "&ampx", "\xa0",
+    "\ufffe", "\uffff", "\x7f", "\x01", "é", "日本", "<b>", "</b>", "<div>", "</div>", "<p>", "</p>", "<br>",
+    "<a href=\"/x?a=1&b=2\">l</a>", "[l](/rel)", "[l](https://e.org/&x)", "![i](img.png \"t&\")", "<!-- c -->",
+    "<script>x</script>", "<img src=x onerror=y>", "\"", "'", "<", ">", "*", "_", "~~s~~", "- [ ] t\n",
+])
+
+
+def _full_protect(raw: str) -> str:
+    """``markdown._protect`` without its early return: every substitution applied."""
+    raw = markdown._SLOW_REF.sub(markdown._ref_placeholder,
+                                 markdown._NONCHAR.sub(lambda m: markdown._PLACEHOLDERS[m.group(0)], raw))
+    return raw
+
+
+def _full_html_to_text(fragment: str) -> str:
+    """The plain-text rule as first written: a space before each block end, then every tag removed."""
+    if not fragment:
+        return ""
+    text = markdown.html.unescape(markdown._TAG.sub("", markdown._BLOCK_END.sub(r" \g<0>", fragment)))
+    return " ".join(text.split())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_MD_BITS | st.text(max_size=5), max_size=40).map("".join))
+def test_render_fast_paths_match_full_ways(body: str) -> None:
+    raw = markdown.gfm_to_html(markdown.xml_clean(body), options=markdown._CMARK_OPTIONS)
+    try:
+        fast = markdown._protect(raw)
+    except ContentError:
+        return
+    assert fast == _full_protect(raw)
+    html = markdown.render(body, "https://example.org/base/")
+    assert markdown.html_to_text(html) == _full_html_to_text(html)
+    for match in markdown._FIRST_PARAGRAPH.finditer(html):
+        assert markdown.html_to_text(match.group(1)) == _full_html_to_text(match.group(1))
+
+
+_MARKS = frozenset({"Mn", "Mc", "Me"})
+
+
+def _general_slug(text: str) -> str:
+    """``slugs.derive_slug`` by its general way only (every character folded one by one)."""
+    slug = slugs._derive(text)
+    return slug[:slugs.MAX_SLUG].rstrip("-") if len(slug) > slugs.MAX_SLUG else slug
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(max_codepoint=127), max_size=200))
+@example("2021-01-01-Hello_World--x" * 8)
+@example("-" * 130 + "a")
+def test_ascii_slug_rule_matches_general_rule(text: str) -> None:
+    assert derive_ascii(text) == _general_slug(text)
+
+
+def derive_ascii(text: str) -> str:
+    assert text.isascii()
+    return slugs.derive_slug(text)
+
+
+def test_general_slug_rule_still_folds_accents() -> None:
+    assert slugs.derive_slug("Décriminalisation à Genève") == "decriminalisation-a-geneve"
+    assert unicodedata.is_normalized("NFC", slugs.derive_slug("заявление о политике"))
+    assert re.fullmatch("[a-z0-9-]*", slugs.derive_slug("Hello, World! 2021"))
