@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from outbox.support import wait_for
 from outbox.test_gunicorn_outbox import depth, kill_master
-from test_serving import Server
+from support.gunicorn_server import Server
 
 from .remote import Remote
 from .support import ACTOR

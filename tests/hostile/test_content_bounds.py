@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_serving import Server
+from support.gunicorn_server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "---\ntitle: Hostile\ndate: 2021-04-01\ncategories: [statements]\n"

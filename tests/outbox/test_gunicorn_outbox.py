@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
-from test_serving import ROOT, Server
+from support.gunicorn_server import ROOT, Server
+from support.net import free_port
 
 from feedsvc.outbox.queue import open_existing
 

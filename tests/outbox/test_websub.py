@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote
 
 import pytest
-from feeds_checks import populate
+from support.feeds_checks import populate
 
 from feedsvc.extensions import state
 from feedsvc.outbox import outbox

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import free_port
+from support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Far longer than any wait below: only the wake for the scheduled instant can publish the post in time.

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_http_kit import LONG, fill
+from support.http_kit import LONG, fill
 
 from feedsvc.export import run_export
 from feedsvc.extensions import state
