@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from support.gunicorn_server import Server
+from support.polling import wait_for
 
 #: Far longer than any wait below: only the wake for the scheduled instant can publish the post in time.
 INTERVAL = "60"
@@ -27,14 +28,6 @@ def gunicorn(site: Any, index: Path, log: Path) -> Iterator[Server]:
         server.stop()
 
 
-def until(check: Any, seconds: float, what: str) -> None:
-    """Wait for ``check()`` with a deadline (not a timed assertion: the deadline is far beyond the target)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def test_the_post_goes_live_at_its_instant_on_every_worker(site, tmp_path):
     site.post("old", title="Old", date="2021-01-01")
     when = math.ceil(time.time()) + 6
@@ -43,7 +36,7 @@ def test_the_post_goes_live_at_its_instant_on_every_worker(site, tmp_path):
         assert server.get("/posts/launch")[0] == 404
         health = json.loads(server.get("/healthz")[2])
         assert health["next_change"] == datetime.fromtimestamp(when, UTC).isoformat()
-        until(lambda: server.get("/posts/launch")[0] == 200, 40, "never published")
+        wait_for(lambda: server.get("/posts/launch")[0] == 200, 40, "the post published")
         assert time.time() >= when, "published before its instant"
         # Every worker serves it from then on (each request may reach either).
         assert all(server.get("/posts/launch")[0] == 200 for _ in range(20))
@@ -59,6 +52,6 @@ def test_a_server_down_at_the_instant_catches_up_when_it_starts(site, tmp_path):
     index = tmp_path / "index.db"
     with gunicorn(site, index, tmp_path / "gunicorn.err") as server:
         assert server.get("/posts/launch")[0] == 404
-    until(lambda: time.time() > when, 30, "the clock")  # down at the instant
+    wait_for(lambda: time.time() > when, 30, "the instant")  # down at the instant
     with gunicorn(site, index, tmp_path / "gunicorn.err") as server:
         assert server.get("/posts/launch")[0] == 200  # the first answer already has it
