@@ -17,13 +17,6 @@ SCOPES = ["/feeds", "/feeds/categories/statements", "/feeds/categories/events", 
           "/feeds/tags/cnd", f"/feeds/tags/{quote(TAG)}"]
 
 
-@pytest.fixture
-def client(site, make_app):
-    populate(site)
-    with make_app().test_client() as c:
-        yield c
-
-
 def local(url: str) -> str:
     """The path and query of one of our absolute URLs (the test client takes paths)."""
     parts = urlsplit(url)

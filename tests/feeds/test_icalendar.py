@@ -11,13 +11,6 @@ from support.feeds_checks import populate
 BASE = "https://news.example.org"
 
 
-@pytest.fixture
-def client(site, make_app):
-    populate(site)
-    with make_app().test_client() as c:
-        yield c
-
-
 def parse(body: bytes) -> icalendar.Calendar:
     """Parse strictly: CRLF line ends, folded lines of at most 75 octets, one VCALENDAR."""
     assert body.endswith(b"\r\n") and b"\n" not in body.replace(b"\r\n", b"")

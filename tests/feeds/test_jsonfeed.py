@@ -11,13 +11,6 @@ from support.feeds_checks import check_json, populate
 BASE = "https://news.example.org"
 
 
-@pytest.fixture
-def client(site, make_app):
-    populate(site)
-    with make_app().test_client() as c:
-        yield c
-
-
 @pytest.mark.parametrize("scope", ["/feeds", "/feeds/categories/events", "/feeds/categories/empty",
                                    "/feeds/tags/cnd", f"/feeds/tags/{quote('наркополитика')}"])
 @pytest.mark.parametrize("query", ["", "?lang=fr", "?q=report"])

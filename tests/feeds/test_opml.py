@@ -8,16 +8,8 @@ import feedparser
 import lxml.html
 import pytest
 from lxml import etree
-from support.feeds_checks import populate
 
 BASE = "https://news.example.org"
-
-
-@pytest.fixture
-def client(site, make_app):
-    populate(site)
-    with make_app().test_client() as c:
-        yield c
 
 
 @pytest.mark.parametrize("fmt,file", [("atom", "atom.xml"), ("rss", "rss.xml"), ("json", "feed.json")])

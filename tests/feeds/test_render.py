@@ -6,20 +6,12 @@ import re
 
 import pytest
 from lxml import etree
-from support.feeds_checks import populate
 
 from feedsvc.feeds.document import _utf8_len
 
 PI = b'<?xml-stylesheet type="text/xsl" href="/static/feed.xsl"?>'
 DOCS = ["/feeds/{f}", "/feeds/categories/statements/{f}", "/feeds/tags/cnd/{f}", "/feeds/archive/2021/{f}",
         "/feeds/{f}?lang=fr"]
-
-
-@pytest.fixture
-def client(site, make_app):
-    populate(site)
-    with make_app().test_client() as c:
-        yield c
 
 
 @pytest.mark.parametrize("fmt,root", [("atom.xml", b"<feed "), ("rss.xml", b"<rss ")])
