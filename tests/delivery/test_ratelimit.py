@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from support.gunicorn_server import Server
 from support.net import free_port
 from support.redis_server import RedisServer
 
@@ -163,30 +162,15 @@ def test_env_variable_turns_it_on(make_app: Any, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.redis
 @pytest.mark.slow
-def test_real_gunicorn_workers_share_one_budget(site: Any, private_redis: RedisServer) -> None:
+def test_real_gunicorn_workers_share_one_budget(site: Any, private_redis: RedisServer, tmp_path: Path) -> None:
     """Through gunicorn (shipped config, 3 workers, new connection each time): one budget in Redis."""
-    import sys
-    from pathlib import Path
-
     import requests
 
     site.post("first", "Hello.")
-    port = free_port()
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3",
-           "FEEDSVC_CONTENT_DIR": str(site.root), "FEEDSVC_RELOAD_INTERVAL": "0",
-           "FEEDSVC_CACHE_TYPE": "RedisCache", "FEEDSVC_CACHE_REDIS_URL": private_redis.url,
-           "FEEDSVC_RATELIMIT": "6/hour"}
-    env.pop("PORT", None)
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Server(site.root, tmp_path / "gunicorn.out", workers=3, FEEDSVC_CACHE_TYPE="RedisCache",
+                    FEEDSVC_CACHE_REDIS_URL=private_redis.url, FEEDSVC_RATELIMIT="6/hour")
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        port = server.port
         base = f"http://127.0.0.1:{port}"
         codes = [requests.get(base + "/api/v1/posts", headers={"Connection": "close"}, timeout=10).status_code
                  for _ in range(12)]
@@ -196,8 +180,7 @@ def test_real_gunicorn_workers_share_one_budget(site: Any, private_redis: RedisS
         assert resp.json()["error"]["code"] == "rate_limited"
         assert requests.get(base + "/healthz", timeout=10).status_code == 200
     finally:
-        proc.terminate()
-        proc.wait(30)
+        server.stop()
 
 
 def test_storage_failures_are_logged_once_per_burst(caplog: pytest.LogCaptureFixture) -> None:

@@ -12,9 +12,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
+from support.gunicorn_server import Server
 
 from feedsvc.extensions import state
 
@@ -367,12 +365,6 @@ def test_partner_rendered_text_is_safe(site: Any, make_app: Any, title: str, bod
 
 
 # -- a real gunicorn socket, for what the test client normalises ----------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """gunicorn with the shipped gunicorn.conf.py (one worker) over a small site; yields (port, log)."""
@@ -382,28 +374,11 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     tree = SiteTree(tmp / "content")
     tree.post("first", "Hello.", tags=["CND"])
     (tmp / "secret.txt").write_text(SECRET)
-    port = _free_port()
-    log = tmp / "gunicorn.log"
-    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
-           "FEEDSVC_CONTENT_DIR": str(tree.root), "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_CACHE_TYPE": "SimpleCache"}
-    env.pop("PORT", None)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    with log.open("wb") as fh:
-        proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
-                                stdout=fh, stderr=subprocess.STDOUT)
+    server = Server(tree.root, tmp / "gunicorn.log", workers=1, FEEDSVC_CACHE_TYPE="SimpleCache")
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("gunicorn exited: " + log.read_text()[-2000:])
-                time.sleep(0.05)
-        yield port, log
+        yield server.port, server.out
     finally:
-        proc.terminate()
-        proc.wait(30)
+        server.stop()
 
 
 def raw_request(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
