@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from support.gunicorn_server import Server
 
+pytestmark = pytest.mark.slow
+
 URLS = ["/feeds/categories/statements/atom.xml", "/feeds/categories/events/feed.json", "/api/v1/posts/a",
         "/posts/b", "/categories/statements"]
 

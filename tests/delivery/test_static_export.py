@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from support.http_kit import KINDS, fill, has_endpoint
-from support.nginx import nginx_serving
+from support.nginx import nginx_binary, nginx_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,12 +101,10 @@ def test_file_names_are_safe() -> None:
 @pytest.fixture
 def nginx_bin() -> str:
     """Debian's nginx (the export's serving check needs a real one)."""
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if not found:
-        pytest.skip("no nginx binary (apt-get install nginx-light) to serve the export with")
-    return found
+    return nginx_binary()
 
 
+@pytest.mark.nginx
 def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path: Path, nginx_bin: str) -> None:
     fill(site)
     long_alias = "an-old-and-rather-long-slug-" + "x" * 92  # 120 chars: long map keys need bigger buckets
@@ -194,6 +191,7 @@ def test_export_is_not_rate_limited(site: Any, make_app: Any, tmp_path: Path) ->
     assert len(docs) > 50 and "/feeds/atom.xml" in docs
 
 
+@pytest.mark.nginx
 def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any, tmp_path: Path,
                                                          nginx_bin: str) -> None:
     from lxml import etree

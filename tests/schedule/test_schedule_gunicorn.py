@@ -11,8 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.gunicorn_server import Server
 from support.polling import wait_for
+
+pytestmark = pytest.mark.slow
 
 #: Far longer than any wait below: only the wake for the scheduled instant can publish the post in time.
 INTERVAL = "60"

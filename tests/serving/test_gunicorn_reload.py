@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from support.gunicorn_server import Server
 
+pytestmark = pytest.mark.slow
+
 
 def _children(pid: int) -> dict[int, int]:
     """Worker pid -> its thread count."""

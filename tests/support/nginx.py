@@ -1,8 +1,9 @@
-"""Debian's nginx serving a static export (its own nginx.conf) on a free loopback port, for the export tests."""
+"""Debian's nginx: finding it, and serving a static export (its own nginx.conf) on a free loopback port."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -13,6 +14,14 @@ from pathlib import Path
 import pytest
 
 from .net import free_port
+
+
+def nginx_binary() -> str:
+    """Debian's nginx; the test skips visibly without it (a failure under FEEDSVC_STRICT_SKIPS)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not found:
+        pytest.skip("no nginx binary (apt-get install nginx-light; `make system-deps` as root)")
+    return found
 
 
 @contextmanager

@@ -434,15 +434,13 @@ def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split()[1]), headers, body
 
 
+@pytest.mark.nginx
 def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, make_app: Any, tmp_path: Path) -> None:
     import json
-    import shutil
 
-    from support.nginx import nginx_serving
+    from support.nginx import nginx_binary, nginx_serving
 
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if not nginx:
-        pytest.skip("no nginx binary (apt-get install nginx-light) to serve the export with")
+    nginx = nginx_binary()
     fill(site)
     app = make_app()
     out = tmp_path / "export"

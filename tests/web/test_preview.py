@@ -126,6 +126,7 @@ def test_help_names_the_outputs(app: Any) -> None:
         assert word in result.output
 
 
+@pytest.mark.browser
 def test_the_widget_file_shows_the_post_in_a_browser_from_disk(site: Any, served: Any, tmp_path: Path,
                                                                 browser: Any) -> None:
     app, _ = served
