@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.site import SITE
 
 from feedsvc.content import LiveIndex, Loader
 from feedsvc.content import db as db_mod
@@ -124,7 +125,7 @@ def test_removing_a_category_unpublishes_its_posts_and_names_each(site: Any, mak
     site.post("three", categories=["statements"])
     app = make_app()
     live = state(app).live
-    cats = {k: v for k, v in __import__("tests.conftest", fromlist=["SITE"]).SITE["categories"].items() if k != "events"}
+    cats = {k: v for k, v in SITE["categories"].items() if k != "events"}
     site.write_site(categories=cats)
     site.touch_later(site.root / "site.yaml")
     index = live.refresh()
