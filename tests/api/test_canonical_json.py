@@ -27,6 +27,7 @@ _docs = st.recursive(_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=5), st.dictionaries(st.one_of(_text, _long), inner, max_size=5)), max_leaves=30)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(_docs)
 def test_same_bytes_as_json_dumps(doc: Any) -> None:

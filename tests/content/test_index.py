@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,6 +145,7 @@ def test_query_results_reference_no_post_until_taken(site):
 WORDS = ["naloxone", "rights", "prison", "harm"]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 2), st.integers(0, 2), st.integers(0, 3),
                           st.sets(st.sampled_from(WORDS))), max_size=14),

@@ -230,6 +230,7 @@ def test_the_database_deleted_while_serving_is_rebuilt(site: Any, tmp_path: Path
     assert li.current.version != version and li.current.get("b") is not None
 
 
+@pytest.mark.slow
 def test_no_file_grows_with_each_site_yaml_edit(site: Any, tmp_path: Path) -> None:
     for i in range(60):
         site.post(f"p{i}", f"Body {i} " * 300)

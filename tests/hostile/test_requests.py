@@ -315,6 +315,7 @@ def assert_safe_page(page: bytes) -> None:
             assert not _JS_URL.match(re.sub(r"[\x00-\x20]", "", value)), (el.tag, name, value)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=st.lists(st.sampled_from(HOSTILE_FRAGMENTS) | st.text(max_size=20), min_size=1, max_size=4).map("".join),
        body=st.lists(st.sampled_from(HOSTILE_FRAGMENTS) | st.text(max_size=30), min_size=1, max_size=6).map("\n".join),

@@ -25,6 +25,8 @@ import pytest
 from support.gunicorn_server import Server
 from support.http_kit import fill
 
+pytestmark = pytest.mark.slow
+
 #: Root that file permissions apply to (no CAP_DAC_OVERRIDE nor CAP_DAC_READ_SEARCH).
 UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 #: Seconds any one fault may take to be rebuilt or recovered from before the test gives up.

@@ -20,6 +20,8 @@ from support import slow_clients
 from support.gunicorn_server import Server
 from support.http_kit import fill
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def served(site: Any, tmp_path: Path) -> Iterator[Server]:

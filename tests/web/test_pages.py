@@ -236,6 +236,7 @@ def test_embed_page_offers_every_choice(wclient: Any) -> None:
     assert tree.xpath("//form/@data-script-url") == [f"{BASE}/embed.js"]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=st.text(min_size=1, max_size=60), body=st.text(max_size=300),
        raw=st.sampled_from(["", "<script>alert(1)</script>", "]]>", "<img src=x onerror=alert(1)>", "&amp; &"]))

@@ -135,6 +135,7 @@ _TEXT = st.lists(_PIECES | st.text(st.characters(codec="utf-8", categories=["L",
                  min_size=1, max_size=8).map("".join).map(plain).filter(bool)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=_TEXT, summary=_TEXT, label=_TEXT)
 def test_any_text_stays_text(tmp_path_factory: Any, title: str, summary: str, label: str) -> None:
