@@ -1,4 +1,7 @@
-"""Shared fixtures: content trees built per test, app, client, runner."""
+"""Shared fixtures: content trees built per test, app, client, runner, a private Redis, a headless Chromium.
+
+Plain helpers live in tests/support/; each area (tests/<area>/, a package) keeps its own fixtures in its conftest.py.
+"""
 
 from __future__ import annotations
 

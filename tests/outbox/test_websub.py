@@ -6,7 +6,6 @@ import threading
 import time
 from urllib.parse import quote
 
-import pytest
 from support.feeds_checks import populate
 
 from feedsvc.extensions import state
@@ -15,13 +14,6 @@ from feedsvc.outbox import outbox
 from .support import BASE, Hub, drain, feeds, started
 
 TAG = quote("наркополитика")
-
-
-@pytest.fixture
-def hub():
-    h = Hub()
-    yield h
-    h.close()
 
 
 def test_only_changed_feeds_are_pinged(site, make_app, hub):
