@@ -7,4 +7,4 @@ app = create_app()
 # Load the content now: under gunicorn --preload the master brings the index database up
 # to date before forking (workers then only read it); a broken site.yaml with no earlier
 # good version stops start-up with a clear message.
-state(app).live  # noqa: B018 - loads the content now
+state(app).live  # loads the content now

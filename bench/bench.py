@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import scale  # noqa: E402
-import stress  # noqa: E402
-from servers import APP_CONF, FLOOR_CONF, OUT, PY, ROOT, app_config_keys, fetch, gunicorn_settings, log  # noqa: E402
+import scale
+import stress
+from servers import APP_CONF, FLOOR_CONF, OUT, PY, ROOT, app_config_keys, fetch, gunicorn_settings, log
 
 BENCH = Path(__file__).resolve().parent
 CORPORA = Path(os.environ.get("BENCH_CORPORA") or BENCH / "corpora")  # share generated corpora between checkouts
@@ -177,7 +177,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="bench/run", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="feedsvc benchmark: feedsvc (shipped gunicorn.conf.py) beside the bare-Flask floor "
-                    "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See README, Benchmarks.",
+                    "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See docs/benchmarks.md.",
         epilog="modes:\n"
                "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
                "                      (before the tail, proxy and alternatives parts; now see --estimate)\n"

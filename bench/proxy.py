@@ -3,7 +3,9 @@
 One nginx (Debian's, under its own prefix, two worker processes) runs two servers side by
 side: the shipped proxy config in front of the running feedsvc, and a plain static server
 holding the very bytes feedsvc sent (gzip_static for the .gz twins, nginx's own ETags).
-Cache hits run on both in alternating rounds at 8, 32 and 64 connections. Then a polling
+Cache hits run on both in alternating rounds (proxy first, then static first, ...) at 8, 32
+and 64 connections; a cell's ratio is the median of its rounds' ratios (each round's two runs
+are back to back, so a loaded machine weighs on both alike), its req/s the means. Then a polling
 mix through the proxy: pollers each walk every feed of the corpus (all scopes, Atom, RSS,
 JSON Feed), with the Accept-Encoding values feed readers send or none, each sending If-None-Match with the ETag it last saw; the
 X-Cache-Status header of every answer gives the proxy_cache hit ratio.
@@ -17,6 +19,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -24,13 +27,14 @@ from collections import Counter
 from pathlib import Path
 
 import loadgen
-from servers import OUT, ROOT, Server, fetch, free_port, log
+from servers import OUT, ROOT, Server, _stat_cpu, fetch, free_port, log
 
 COUNTS = (8, 32, 64)
 CELLS = [("feed 200", "feed", {}), ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
          ("feed 304", "feed", {"If-None-Match": "etag"}), ("api 200", "api", {}),
          ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}), ("api 304", "api", {"If-None-Match": "etag"})]
 STATIC_NAMES = {"feed": "feed.xml", "api": "api.json"}
+CONF = ROOT / "deploy" / "nginx-proxy.conf"
 #: Accept-Encoding of the polling mix's pollers (in turn): none, and what feed readers send.
 CODINGS = ("", "gzip", "gzip, deflate", "gzip, deflate, br")
 
@@ -41,18 +45,24 @@ def nginx_bin() -> str | None:
 
 
 class Nginx:
-    """deploy/nginx-proxy.conf (ports and cache path rewritten) plus a static server, stopped by PID."""
+    """deploy/nginx-proxy.conf (ports and cache path rewritten) plus a static server, stopped by PID.
 
-    def __init__(self, prefix: Path, upstream_port: int, static_root: Path, types: dict[str, str]) -> None:
+    The static server is tuned as the proxy is (sendfile, open_file_cache; tcp_nopush on, as in
+    Debian's nginx.conf, which only the proxy must turn off): the ratio is the cost of proxying
+    and caching, nothing else.
+    """
+
+    def __init__(self, prefix: Path, upstream_port: int, static_root: Path, types: dict[str, str],
+                 config: Path = CONF) -> None:
         shutil.rmtree(prefix, ignore_errors=True)
         prefix.mkdir(parents=True)
         self.proxy_port, self.static_port = free_port(), free_port()
-        conf = (ROOT / "deploy" / "nginx-proxy.conf").read_text()
+        conf = config.read_text()
         for old, new in (("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
                          ("listen 80;", f"listen 127.0.0.1:{self.proxy_port};"),
                          ("/var/cache/nginx/feedsvc", str(prefix / "cache"))):
             if old not in conf:
-                raise RuntimeError(f"deploy/nginx-proxy.conf no longer has {old!r}")
+                raise RuntimeError(f"{config} no longer has {old!r}")
             conf = conf.replace(old, new)
         (prefix / "feedsvc.conf").write_text(conf)
         static = "".join(f"        location = /{name} {{ types {{ }} default_type \"{ctype}\"; }}\n"
@@ -70,11 +80,12 @@ http {{
         listen 127.0.0.1:{self.static_port};
         root {static_root};
         keepalive_timeout 65s;
+        sendfile on; tcp_nopush on; open_file_cache max=10000 inactive=60s;
         etag on; gzip_static on; gzip_vary on;
 {static}    }}
 }}
 """)
-        self.log = open(prefix / "stderr.log", "wb")  # noqa: SIM115
+        self.log = open(prefix / "stderr.log", "wb")
         self.proc = subprocess.Popen([str(nginx_bin()), "-p", str(prefix), "-c", str(prefix / "main.conf")],
                                      stderr=self.log)
         for _ in range(200):
@@ -87,6 +98,19 @@ http {{
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("nginx did not start")
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) of the worker processes so far."""
+        pid = self.proc.pid
+        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sum(_stat_cpu(int(w)) for w in workers)
+
+    def measure(self, url: str, a: argparse.Namespace, c: int, headers: dict[str, str]) -> dict:
+        """One load run, with the nginx workers' CPU per request (only this server is loaded meanwhile)."""
+        before = self.cpu_s()
+        r = loadgen.run(url, a.duration, c, a.threads, headers, a.python_load)
+        r["cpu_us_per_req"] = (self.cpu_s() - before) / r["requests"] * 1e6 if r.get("requests") else float("nan")
+        return r
 
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL."""
@@ -170,7 +194,7 @@ def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, a:
         if "gzip" in variants:
             shutil.copyfile(variants["gzip"]["file"], static_root / (name + ".gz"))
         types[name] = manifest[path]["content_type"]
-    nginx = Nginx(OUT / f"nginx-{n}", app.port, static_root, types)
+    nginx = Nginx(OUT / f"nginx-{n}", app.port, static_root, types, getattr(a, "config", CONF))
     out: dict = results.setdefault("proxy", {}).setdefault(str(n), {})
     try:
         proxy, static = f"http://127.0.0.1:{nginx.proxy_port}", f"http://127.0.0.1:{nginx.static_port}"
@@ -190,23 +214,72 @@ def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, a:
                 runs: dict[str, list[dict]] = {"proxy": [], "static": []}
                 for k in range(a.rounds):
                     for who in (("proxy", "static") if k % 2 == 0 else ("static", "proxy")):
-                        runs[who].append(loadgen.run(target[who], a.duration, c, a.threads, heads[who],
-                                                     a.python_load))
+                        runs[who].append(nginx.measure(target[who], a, c, heads[who]))
                 r = {who: {"rps": sum(x["rps"] for x in rs) / len(rs), "p50_ms": sorted(x["p50_ms"] for x in rs)[0],
                            "p99_ms": max(x["p99_ms"] for x in rs), "max_ms": max(x["max_ms"] for x in rs),
-                           "errors": sum(x["errors"] for x in rs)} for who, rs in runs.items()}
-                r["rps_ratio"] = r["proxy"]["rps"] / r["static"]["rps"] if r["static"]["rps"] else float("nan")
+                           "errors": sum(x["errors"] for x in rs),
+                           "cpu_us_per_req": statistics.median(x["cpu_us_per_req"] for x in rs)} for who, rs in runs.items()}
+                r["cpu_ratio"] = r["proxy"]["cpu_us_per_req"] / r["static"]["cpu_us_per_req"]
+                # Each round's two runs are back to back: their ratio sees the same machine load.
+                pairs = sorted(p["rps"] / s["rps"] for p, s in zip(runs["proxy"], runs["static"], strict=True)
+                               if s["rps"])
+                r["round_ratios"] = pairs
+                r["rps_ratio"] = statistics.median(pairs) if pairs else float("nan")
                 cells.setdefault(name, {})[str(c)] = r
                 log(f"[{n}] proxy c{c:<3} {name:14} proxy {r['proxy']['rps']:7.0f} req/s p99 "
                     f"{r['proxy']['p99_ms']:6.2f} ms | static {r['static']['rps']:7.0f} req/s p99 "
-                    f"{r['static']['p99_ms']:6.2f} ms | {r['rps_ratio']:.2f}x")
+                    f"{r['static']['p99_ms']:6.2f} ms | {r['rps_ratio']:.2f}x | nginx CPU/req "
+                    f"{r['proxy']['cpu_us_per_req']:.0f} vs {r['static']['cpu_us_per_req']:.0f} us")
         out["cells"] = cells
         ratios = [(r["rps_ratio"], f"{name} @ {c}") for name, by in cells.items() for c, r in by.items()]
         out["worst"] = {"rps_ratio": min(ratios)[0], "cell": min(ratios)[1]}
         urls = _feed_urls(proxy)
-        mix = polling_mix(nginx.proxy_port, urls, pollers=16, passes=3)
+        mix = polling_mix(nginx.proxy_port, urls, pollers=getattr(a, "pollers", 16), passes=getattr(a, "passes", 3))
         out["polling_mix"] = mix
         log(f"[{n}] proxy polling mix: {mix['requests']} requests over {mix['feeds']} feeds, "
             f"hit ratio {mix['hit_ratio']:.1%} {mix['cache_status']} {mix['http_status']}")
     finally:
         nginx.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """This part alone: feedsvc on one corpus, then ``run``; the report's table on stdout."""
+    import report
+    import scale
+    from servers import app_config_keys
+
+    import bench
+
+    ap = argparse.ArgumentParser(prog="bench/proxy.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=10000, help="corpus size (bench/run: its smallest, 10000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating proxy/static runs per cell (AB, BA, ...)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pollers", type=int, default=16)
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--config", type=Path, default=CONF, help="the proxy config to measure")
+    ap.add_argument("--python-load", action="store_true", help="the pure-Python load generator even if wrk exists")
+    ap.add_argument("--start-timeout", type=float, default=1800)
+    ap.add_argument("--json", type=Path, default=OUT / "proxy.json", help="where the figures go")
+    a = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    bench.CORPORA.mkdir(parents=True, exist_ok=True)
+    root, index, keys = bench.corpus(a.size, a.seed), bench.CORPORA / f"{a.size}.db", app_config_keys()
+    results: dict = {"machine": {"load_start": os.getloadavg(), "config": str(a.config)}}
+    app, _ = scale.start(f"feedsvc-{a.size}-proxy", root, index, keys, a, a.size)
+    try:
+        scale.warm(app)
+        docs, manifest, _ = scale._documents(app, a.size)
+        run(app, docs, manifest, a.size, a, results)
+    finally:
+        app.stop()
+    results["machine"]["load_end"] = os.getloadavg()
+    a.json.write_text(json.dumps(results, indent=1, default=str))
+    print(report.proxy_tables(results))
+    log(f"load average at the start {results['machine']['load_start']}, at the end {results['machine']['load_end']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

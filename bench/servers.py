@@ -104,7 +104,7 @@ class Server:
         self.name, self.port = name, port
         self.base = f"http://127.0.0.1:{port}"
         OUT.mkdir(parents=True, exist_ok=True)
-        self.logfile = open(OUT / f"{name}.log", "wb")  # noqa: SIM115
+        self.logfile = open(OUT / f"{name}.log", "wb")
         full = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
         full.pop("PORT", None)
         if conf != APP_CONF:
@@ -166,6 +166,23 @@ class Server:
             except OSError:
                 pass
         return total
+
+    def sched(self) -> tuple[float, float, int]:
+        """Scheduler totals of every thread of master and workers so far (/proc/PID/task/*/schedstat):
+        seconds on a CPU, seconds runnable but waiting for one, and times switched in."""
+        on = wait = switches = 0
+        for pid in self.pids():
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    a, b, c = (int(x) for x in Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[:3])
+                except (OSError, ValueError):
+                    continue
+                on, wait, switches = on + a, wait + b, switches + c
+        return on / 1e9, wait / 1e9, switches
 
     def stop(self) -> None:
         """SIGTERM the master (graceful) for 5 s, then SIGQUIT (quick), then SIGKILL it and any worker left."""

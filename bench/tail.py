@@ -6,7 +6,9 @@ first (side by side, two rounds) and the one with the most requests per second w
 in the report). Then every
 cache-hit cell (feed and API page: 200, 304, gzip) runs feedsvc and that floor in
 alternating rounds (AB, BA: drift on a shared machine hits both). The report gives the
-worst cell, not the mean. ``alternatives`` measures other feedsvc configurations (plain
+worst cell, not the mean, and each run's scheduler figures (CPUs' worth of time on a core,
+switches per request), and a control: the floor against a copy of itself, the noise floor
+of the worst cells on this machine. ``alternatives`` measures other feedsvc configurations (plain
 gevent, gthread, worker counts, a connection cap) the same way, each started in turn.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,11 +30,12 @@ FLOOR_SHAPES = ((2, 4), (3, 4), (5, 2), (5, 4), (5, 8))
 ALTERNATIVES = {
     "gevent, no turns (gunicorn's own worker)": {"GUNICORN_WORKER_CLASS": "gevent"},
     "gthread 5 x 4": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"},
+    "gthread 5 x 8 (the floor's usual shape)": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "8"},
     "fair gevent, 3 workers": {"WEB_CONCURRENCY": "3"},
-    "fair gevent, 2 workers": {"WEB_CONCURRENCY": "2"},
+    "fair gevent, 9 workers": {"WEB_CONCURRENCY": "9"},
     "fair gevent, 16 connections per worker": {"GUNICORN_WORKER_CONNECTIONS": "16"},
 }
-ALT_CELLS = ("feed 200", "api 304")
+ALT_CELLS = ("feed 200", "api 200 gzip")
 
 
 def _headers(hdr: dict[str, str], etag: str) -> dict[str, str]:
@@ -89,9 +93,16 @@ def _pair(app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a:
     runs: dict[str, list[dict]] = {"feedsvc": [], "floor": []}
     for k in range(rounds):
         for who in (("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc")):
-            cpu0 = servers[who].cpu_s()
+            cpu0, sched0, t0 = servers[who].cpu_s(), servers[who].sched(), time.perf_counter()
             r = loadgen.run(servers[who].base + path, seconds, c, a.threads, hdr, a.python_load)
-            r["cpu_us"] = (servers[who].cpu_s() - cpu0) / max(1, int(r["requests"])) * 1e6
+            wall, sched1, done = time.perf_counter() - t0, servers[who].sched(), max(1, int(r["requests"]))
+            r["cpu_us"] = (servers[who].cpu_s() - cpu0) / done * 1e6
+            # What the scheduler gave the server while it ran: CPUs' worth of time on a core, threads
+            # runnable but waiting for one, and switches onto a core per request (a thread that blocks
+            # in a send is switched in again; a worker that never waits is preempted).
+            r["cores"] = (sched1[0] - sched0[0]) / wall
+            r["runnable_waiting"] = (sched1[1] - sched0[1]) / wall
+            r["switches_per_request"] = (sched1[2] - sched0[2]) / done
             runs[who].append(r)
     out = {}
     for who, rs in runs.items():
@@ -100,6 +111,7 @@ def _pair(app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a:
                     "p50_ms": sorted(x["p50_ms"] for x in rs)[mid], "p99_ms": sorted(x["p99_ms"] for x in rs)[mid],
                     "max_ms": max(x["max_ms"] for x in rs), "errors": sum(x["errors"] for x in rs),
                     "cpu_us_per_request": sum(x["cpu_us"] for x in rs) / len(rs),
+                    **{k: sum(x[k] for x in rs) / len(rs) for k in ("cores", "runnable_waiting", "switches_per_request")},
                     "rounds_rps": [x["rps"] for x in rs], "rounds_p99_ms": [x["p99_ms"] for x in rs]}
     f, fl = out["feedsvc"], out["floor"]
     out["rps_ratio"] = f["rps"] / fl["rps"] if fl["rps"] else math.nan
@@ -133,9 +145,40 @@ def cells(app: Server, docs: dict[str, str], manifest: dict[str, dict], manifest
                 log(f"  c{c:<3} {name:14} feedsvc {f['rps']:7.0f} req/s p50 {f['p50_ms']:6.2f} p99 {f['p99_ms']:7.2f} "
                     f"max {f['max_ms']:7.1f} | floor {fl['rps']:7.0f} p50 {fl['p50_ms']:6.2f} p99 {fl['p99_ms']:7.2f} "
                     f"max {fl['max_ms']:7.1f} ms | {r['rps_ratio']:.2f}x req/s, p99 {r['p99_ratio']:.2f}x, "
-                    f"CPU/request {f['cpu_us_per_request']:.0f} vs {fl['cpu_us_per_request']:.0f} us")
+                    f"CPU/request {f['cpu_us_per_request']:.0f} vs {fl['cpu_us_per_request']:.0f} us, on a core "
+                    f"{f['cores']:.2f} vs {fl['cores']:.2f} CPUs")
         finally:
             floor.stop()
+    return table
+
+
+def control(docs: dict[str, str], manifest: dict[str, dict], manifest_file: Path, best: dict[str, dict],
+            scenarios: list, a: argparse.Namespace) -> dict:
+    """The floor against a second copy of itself (same shape, same bytes), measured exactly as feedsvc is.
+
+    An A/A run: identical servers differ only by what the machine does to them meanwhile,
+    so its worst cells are the noise floor of the targets (>= 1.0x req/s, <= 2x p99 in
+    every cell). On an idle machine they sit near 1.0x; a worst cell far from it says
+    the machine, not feedsvc, decides the main table's worst cells.
+    """
+    table: dict[str, dict] = {}
+    for c in COUNTS:
+        shape = tuple(int(x) for x in best[str(c)]["shape"].split("x"))
+        twins = [_floor(manifest_file, shape), _floor(manifest_file, shape)]  # type: ignore[arg-type]
+        try:
+            for name, key, hdr in scenarios:
+                path = docs[key]
+                variants = manifest[path]["variants"]
+                if "gzip" in hdr.get("Accept-Encoding", "") and "gzip" not in variants:
+                    continue
+                r = _pair(twins[0], twins[1], path, _headers(hdr, variants["identity"]["etag"]), c, a, a.rounds,
+                          a.duration)
+                table.setdefault(name, {})[str(c)] = r
+                log(f"  control c{c:<3} {name:14} floor {r['feedsvc']['rps']:7.0f} vs floor {r['floor']['rps']:7.0f} "
+                    f"req/s: {r['rps_ratio']:.2f}x, p99 {r['p99_ratio']:.2f}x")
+        finally:
+            for twin in twins:
+                twin.stop()
     return table
 
 
@@ -176,6 +219,11 @@ def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, sc
     out["cells"] = cells(app, docs, manifest, manifest_file, best, scenarios, a)
     out["worst"] = worst(out["cells"])
     log(f"[{n}] tail: worst cells {out['worst']}")
+    if n == a.sizes[0]:  # the noise floor of this machine, once per run
+        log(f"[{n}] tail control: the floor against a copy of itself (A/A)")
+        out["control"] = control(docs, manifest, manifest_file, best, scenarios, a)
+        out["control_worst"] = worst(out["control"])
+        log(f"[{n}] tail control: worst cells {out['control_worst']}")
     return out
 
 

@@ -58,7 +58,7 @@ def receiver(secret: str, port: int, delay_file: str) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        def do_POST(self) -> None:  # http.server API
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             try:
                 hook.verify(body, dict(self.headers))
@@ -80,7 +80,7 @@ def receiver(secret: str, port: int, delay_file: str) -> None:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             with lock:
                 body = json.dumps(stats).encode()
             self.send_response(200)

@@ -20,7 +20,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask.json.provider import DefaultJSONProvider
 
     from . import (
-        api,
         budget,
         cli,
         discover,
@@ -28,7 +27,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         export,
         extensions,
         fastpath,
-        feeds,
         health,
         http,
         instrument,
@@ -39,7 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         security,
         web,
     )
+    from .api import views as api_views
     from .config import load_config
+    from .feeds import views as feed_views
     from .outbox import fediverse
 
     # Static files are served by web.static (content-hash ETags, immutable when versioned).
@@ -51,9 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
 
     extensions.init_app(app)
-    if app.config["PARSE_CACHE_DIR"]:
-        logging.getLogger("feedsvc").warning(
-            "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it")
+    for warning in app.config["CONFIG_WARNINGS"]:  # retired settings (config.RETIRED)
+        logging.getLogger("feedsvc").warning(warning)
     instrument.init_app(app)  # first: its hook names the route of every request, whatever follows
     errors.init_app(app)
     http.init_app(app)
@@ -67,10 +66,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     fediverse.init_app(app)  # ActivityPub actors (off unless site.yaml enables them)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(feed_views.bp)
+    app.register_blueprint(api_views.bp)
     app.register_blueprint(discover.bp)
-    app.register_blueprint(feeds.event_bp)
+    app.register_blueprint(feed_views.event_bp)
     fastpath.init_app(app)  # repeats of a served document skip Flask
     instrument.wrap(app)  # outermost: every request counted and given its log id
     return app

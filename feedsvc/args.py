@@ -30,6 +30,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from .content.markdown import xml_clean
 from .content.validate import LANG_RE
+from .formats import FEEDS
 
 #: Largest page number accepted; a page past the end but below this is a 404.
 MAX_PAGE = 1_000_000
@@ -60,7 +61,7 @@ def past_the_end(page: int, total_pages: int) -> str:
     return f"page {page} does not exist; this list has {total_pages} page(s)"
 
 
-class _QueryField(fields.Field):
+class _QueryField(fields.Field[Any]):
     """A query parameter: one value, given as text, never empty."""
 
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
@@ -202,7 +203,7 @@ class OpmlArgs(QueryArgs):
     class Meta(QueryArgs.Meta):
         exclude = ("page", "lang", "q")
 
-    format = QueryStr(load_default="atom", validate=validate.OneOf(["atom", "rss", "json"]))
+    format = QueryStr(load_default="atom", validate=validate.OneOf(list(FEEDS)))
 
 
 class ListArgs(QueryArgs):

@@ -35,7 +35,8 @@ from redis.exceptions import ResponseError
 
 from . import i18n, metrics
 from .extensions import current_index
-from .representation import Representation, body_etag
+from .representation import Representation as Representation  # re-exported: views build theirs here
+from .representation import body_etag
 
 log = logging.getLogger("feedsvc.cache")
 #: This feature's key in ``app.extensions``.
@@ -265,12 +266,6 @@ class RenderCache:
                 space.size += len(data)
                 space.trim()
         return data
-
-    def clear_local(self) -> None:
-        """Drop the in-process copies (the shared backend keeps its own)."""
-        with self._lock:
-            self.main.clear()
-            self.odd.clear()
 
 
 def weight(rep: Representation) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .content.errors import FeedsvcError
 
-#: Every setting, its default and meaning (kept in step with README "Configuration").
+#: Every setting, its default and meaning (kept in step with docs/configuration.md).
 DEFAULTS: dict[str, Any] = {
     "CONTENT_DIR": "content",          # the content directory (site.yaml + posts/)
     "BASE_URL": None,                  # overrides site.yaml base_url (ids never change with it)
@@ -60,10 +62,16 @@ DEFAULTS: dict[str, Any] = {
     "FEDIVERSE_MAX_AGE": 8 * 86400,    # seconds after which an undelivered activity is given up (at least 7 days)
     "FEDIVERSE_MAX_BODY": 256 * 1024,  # largest inbox request body and fetched actor document (bytes)
     "FEDIVERSE_INBOX_LIMIT": 120,      # inbox requests per remote server and minute (per process)
-    "REQUEST_WORKER": False,           # set by gunicorn.conf.py in each forked worker: such a process never sends
+    "REQUEST_WORKER": False,           # set by feedsvc.serving in each forked worker: such a process never sends
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
 }
+
+
+#: Settings no longer used, still accepted so that old deployments start: the warning each gives when set.
+RETIRED = {"PARSE_CACHE_DIR": "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it"}
+#: prometheus_client's multiprocess directory (gunicorn.conf.py sets it; the library reads it too).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConfigError(FeedsvcError, RuntimeError):
@@ -157,7 +165,43 @@ def load_config(app: Any, overrides: Mapping[str, Any] | None = None) -> None:
     checked["OUTBOX_PATH"] = outbox_path(checked)
     checked["ACTIVITYPUB_KEY"] = activitypub_key_path(checked)
     checked["WEBHOOKS"], checked["WEBHOOKS_PROBLEMS"] = load_webhooks(checked["WEBHOOKS_FILE"])
+    checked["CONFIG_WARNINGS"] = [warning for name, warning in RETIRED.items() if checked[name]]
     app.config.update(checked)
+
+
+def metrics_dir() -> str | None:
+    """The directory where every process writes its metric samples (made if missing), or None: one process.
+
+    Read from PROMETHEUS_MULTIPROC_DIR once, before prometheus_client is imported (metrics.py):
+    the library writes there from its first metric on, and reads the variable itself.
+    """
+    path = os.environ.get(METRICS_DIR_ENV) or None
+    if path:
+        os.makedirs(path, exist_ok=True)
+    return path
+
+
+def environ_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting read from FEEDSVC_<name> as ``load_config`` reads it: for gunicorn's master, before any app.
+
+    The default when the variable is unset. :raises ConfigError: an invalid value (the app
+    refuses it at start-up as well, with the same message).
+    """
+    raw = (os.environ if environ is None else environ).get(f"FEEDSVC_{name}")
+    if raw is None:
+        return DEFAULTS[name]
+    try:
+        value: Any = json.loads(raw)  # as Flask's from_prefixed_env: JSON-typed, else the text
+    except ValueError:
+        value = raw
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(DEFAULTS[name], float):
+        value = float(value)
+    try:
+        return _ConfigSchema(only=(name,)).load({name: value})[name]
+    except ValidationError as exc:
+        msgs = exc.normalized_messages().get(name, exc.normalized_messages())
+        msg = msgs[0] if isinstance(msgs, list) else msgs
+        raise ConfigError(f"FEEDSVC_{name}: {msg} (got {value!r})") from None
 
 
 def outbox_path(cfg: Mapping[str, Any]) -> str:
@@ -176,7 +220,7 @@ def activitypub_key_path(cfg: Mapping[str, Any]) -> str:
     """The actor's private key: FEEDSVC_ACTIVITYPUB_KEY, else beside the outbox queue (never in the content)."""
     if cfg["ACTIVITYPUB_KEY"]:
         return str(cfg["ACTIVITYPUB_KEY"])
-    queue = cfg["OUTBOX_PATH"]
+    queue: str = cfg["OUTBOX_PATH"]
     if queue == ":memory:":
         return ":memory:"
     return queue.removesuffix(".outbox.sqlite3").removesuffix(".sqlite3") + ".activitypub.pem"

@@ -72,7 +72,7 @@ def current_index() -> Index:
     """
     try:
         if has_request_context():
-            index = g.get("feedsvc_index")
+            index: Index | None = g.get("feedsvc_index")
             if index is None:
                 snapshot = state().live.snapshot()
                 index = snapshot.__enter__()

@@ -149,7 +149,7 @@ def init_app(app: Any) -> None:
 
     fast = FastPath(app.wsgi_app, version, render_cache(app))
     app.extensions[EXTENSION] = fast
-    app.wsgi_app = fast  # type: ignore[method-assign]
+    app.wsgi_app = fast
 
 
 def fast_path(app: Any) -> FastPath | None:

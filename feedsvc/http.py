@@ -97,8 +97,9 @@ def compress_body(data: bytes, coding: str) -> bytes:
     if coding == "gzip":
         return gzip.compress(data, cfg["COMPRESS_LEVEL"], mtime=0)
     if coding == "br":
-        return brotli.compress(data, mode=cfg["COMPRESS_BR_MODE"], quality=cfg["COMPRESS_BR_LEVEL"],
-                               lgwin=cfg["COMPRESS_BR_WINDOW"], lgblock=cfg["COMPRESS_BR_BLOCK"])
+        compressed: bytes = brotli.compress(data, mode=cfg["COMPRESS_BR_MODE"], quality=cfg["COMPRESS_BR_LEVEL"],
+                                            lgwin=cfg["COMPRESS_BR_WINDOW"], lgblock=cfg["COMPRESS_BR_BLOCK"])
+        return compressed
     raise ValueError(f"unknown content coding {coding!r}")
 
 

@@ -19,7 +19,7 @@ from babel import Locale, UnknownLocaleError, localedata
 from babel.dates import format_date, format_time, get_datetime_format
 from flask import Flask
 from flask_babel import Babel, force_locale  # type: ignore[import-untyped]  # no py.typed (4.0.0)
-from flask_babel import gettext as _  # type: ignore[import-untyped]  # re-exported: the one gettext
+from flask_babel import gettext as _  # re-exported: the one gettext
 
 __all__ = ["_", "direction", "human_date", "human_datetime", "page_language", "speaking", "ui_language"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -37,7 +36,7 @@ class _Content(Collector):
 
 def exposition() -> bytes:
     """The whole text exposition: every process's samples (multiprocess mode) or this one's, and the content."""
-    if os.environ.get(metrics.MULTIPROC_ENV):
+    if metrics.MULTIPROC_DIR:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import re
 import secrets
 import sys
@@ -69,11 +68,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()
-
-
-def json_wanted() -> bool:
-    """Whether FEEDSVC_LOG_FORMAT asks for JSON (read from the environment, for gunicorn.conf.py)."""
-    return os.environ.get("FEEDSVC_LOG_FORMAT", "").strip().strip('"').lower() == "json"
 
 
 def init_app(app: Any) -> None:

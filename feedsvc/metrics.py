@@ -26,13 +26,13 @@ What it says (``feedsvc_`` prefix):
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-if os.environ.get(MULTIPROC_ENV):  # prometheus_client writes there from the first labels() on
-    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
+from .config import metrics_dir
+
+#: Where every process writes its samples (multiprocess mode), or None: this process's own registry.
+MULTIPROC_DIR = metrics_dir()  # made before prometheus_client writes there, from its first metric on
 
 from prometheus_client import Counter, Gauge, Histogram
 

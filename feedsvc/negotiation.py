@@ -1,6 +1,6 @@
 """The one content-negotiation decision: does this client want the HTML view of a feed?
 
-Atom and RSS documents have a readable HTML page for browsers (feeds/__init__.py). A client
+Atom and RSS documents have a readable HTML page for browsers (feeds/views.py). A client
 gets it only when it prefers ``text/html`` *strictly* over every XML or feed type it
 accepts, by the qualities of its ``Accept`` header as werkzeug's ``MIMEAccept`` reads them
 (RFC 9110 §12.5.1: the most specific range decides a type's quality). A tie, no ``Accept``
@@ -19,9 +19,11 @@ from functools import lru_cache
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from .formats import FEEDS, FORMATS
+
 #: Feed and XML types always weighed against text/html (a range such as ``application/*``
 #: counts through them), besides every XML type the client lists itself.
-FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json", "application/xml", "text/xml")
+FEED_TYPES = (*(FORMATS[name].mimetype for name in FEEDS), "application/xml", "text/xml")
 #: XHTML is a way of sending HTML, not a feed: browsers list it beside text/html.
 _NOT_XML = frozenset({"application/xhtml+xml"})
 

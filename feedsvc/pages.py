@@ -14,18 +14,17 @@ from babel.units import format_unit
 
 from . import i18n, urls
 from .content import Index, Post, Site
+from .formats import ALL, CALENDAR, FEEDS, FORMATS
 from .i18n import _
 
-#: (format, label, media type) of the feeds advertised for autodiscovery.
-DISCOVERY = (("atom", "Atom", "application/atom+xml"), ("rss", "RSS", "application/rss+xml"),
-             ("json", "JSON Feed", "application/feed+json"))
 #: Units of human_size, by power of 1000.
 _UNITS = ("digital-byte", "digital-kilobyte", "digital-megabyte", "digital-gigabyte")
 
 
 def format_label(fmt: str) -> str:
-    """The name of a feed format, in the current language (format names are names)."""
-    return _("Calendar (iCalendar)") if fmt == "ics" else {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}[fmt]
+    """The name of a feed format, in the current language (format names are names: only words are translated)."""
+    label = FORMATS[fmt].label
+    return label if FORMATS[fmt].syndication else _(label)
 
 
 def human_size(size: int | None, lang: str | None = None) -> str:
@@ -40,13 +39,13 @@ def human_size(size: int | None, lang: str | None = None) -> str:
 
 
 def feed_links(site: Site, kind: str = "all", slug: str | None = None,
-               formats: Sequence[str] = ("atom", "rss", "json", "ics"),
+               formats: Sequence[str] = ALL,
                params: dict[str, object] | None = None) -> list[dict[str, Any]]:
     """Every feed of one scope (and variant): URL to copy and one-click subscribe links."""
     out = []
     for fmt in formats:
         url = urls.feed(site, fmt, kind, slug, params)
-        if fmt == "ics":
+        if fmt == CALENDAR.name:
             webcal = "webcal://" + url.split("://", 1)[1]
             subscribe = [(_("Calendar app"), webcal),
                          ("Google Calendar", "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""))]
@@ -61,8 +60,8 @@ def discovery(site: Site, kind: str = "all", slug: str | None = None, title: str
               params: dict[str, object] | None = None) -> list[dict[str, str]]:
     """<link rel=alternate> autodiscovery entries for a scope."""
     name = f"{site.title} — {title}" if title else site.title
-    return [{"type": mime, "title": f"{name} ({label})", "href": urls.feed(site, fmt, kind, slug, params)}
-            for fmt, label, mime in DISCOVERY]
+    return [{"type": FORMATS[fmt].mimetype, "title": f"{name} ({FORMATS[fmt].label})",
+             "href": urls.feed(site, fmt, kind, slug, params)} for fmt in FEEDS]
 
 
 def post_item(site: Site, post: Post, page_lang: str) -> dict[str, Any]:

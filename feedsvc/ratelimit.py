@@ -47,7 +47,7 @@ def limiter(app: Flask) -> Limiter | None:
 
 def storage_uri(cfg: Any) -> str:
     """Where counters live: FEEDSVC_RATELIMIT_STORAGE_URI, else the cache's Redis, else memory."""
-    uri = cfg.get("RATELIMIT_STORAGE_URI")
+    uri: str | None = cfg.get("RATELIMIT_STORAGE_URI")
     if not uri and cfg.get("CACHE_TYPE") == "RedisCache" and cfg.get("CACHE_REDIS_URL"):
         uri = cfg["CACHE_REDIS_URL"]
     uri = uri or "memory://"

@@ -8,11 +8,12 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from .content import Index, Post, Site
+from .formats import FORMATS
 
 #: Where the static files the pages link to live.
 STATIC = Path(__file__).parent / "static"
-#: Feed format -> file name under a feed scope.
-FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "ics": "calendar.ics"}
+#: Feed format -> file name under a feed scope (from the formats table).
+FEED_FILES = {name: f.file for name, f in FORMATS.items()}
 
 
 def _qs(params: dict[str, object] | None) -> str:

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import caching, errors, http, i18n, urls
 from .content import Index, Post, Query, Site
 from .extensions import current_index
+from .formats import ALL, CALENDAR, FEEDS
 from .i18n import _
 from .negotiation import prefers_activity
 from .pages import discovery, feed_links, human_size, languages, post_item, versions
@@ -170,7 +171,8 @@ def post_page(slug: str) -> BaseResponse:
         for c in post.categories:
             declared = site.category(c)
             cats.append({"slug": c, "title": declared.title if declared else c, "href": urls.category_page(site, c)})
-        calendar = urls.feed(site, "ics", "category", post.categories[0]) if post.categories else urls.feed(site, "ics")
+        calendar = (urls.feed(site, CALENDAR.name, "category", post.categories[0]) if post.categories
+                    else urls.feed(site, CALENDAR.name))
         others = versions(idx, post)
         # The page shows the other versions' titles: it changes when they do.
         shown_posts = (post, *idx.translations(post)) if others else (post,)
@@ -213,11 +215,11 @@ def tag_page(tag: str) -> BaseResponse:
         return redirect(urls.tag_page(idx.site, slug), 308)
     info = idx.tags[slug]
     return _list_page("web.tag", {"tag": slug}, "tag", slug, info.tag.label, "", urls.tag_page(idx.site, slug),
-                      ("atom", "rss", "json"))  # the contract's tag feeds
+                      FEEDS)  # the contract's tag feeds
 
 
 def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: str, description: str,
-               canonical: str, formats: Sequence[str] = ("atom", "rss", "json", "ics")) -> Response:
+               canonical: str, formats: Sequence[str] = ALL) -> Response:
     """A category's or tag's latest posts, in the site's language, with its feeds and their autodiscovery."""
     idx = current_index()
     site = idx.site

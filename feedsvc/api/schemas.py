@@ -19,6 +19,7 @@ from .. import urls
 from ..args import ListArgs, When  # re-exported: the LOAD schema of the listings (shared with the feeds)
 from ..content import CategoryInfo, Index, Post, Site, TagInfo
 from ..errors import ErrorBodySchema, ErrorDetailSchema, ErrorSchema  # re-exported: the error shape
+from ..formats import ALL
 
 __all__ = ["ErrorBodySchema", "ErrorDetailSchema", "ErrorSchema", "ListArgs", "PostSchema", "When", "dump_post"]
 
@@ -108,7 +109,7 @@ class EventSchema(_OmitNone):
         return default if attr == "languages" and not value else value  # no languages: the member is absent
 
 
-def Computed(kind: type[fields.Field], getter: Any, **kwargs: Any) -> fields.Field:
+def Computed(kind: type[fields.Field[Any]], getter: Any, **kwargs: Any) -> fields.Field[Any]:
     """A field of type ``kind`` whose value is ``getter(parent)`` (so OpenAPI knows its type)."""
 
     class _Computed(kind):  # type: ignore[valid-type,misc]
@@ -179,7 +180,7 @@ class FeedLinksSchema(_DumpSchema):
 
 def _feed_links(kind: str, slug: str) -> dict[str, str]:
     site = _site()
-    links = {fmt: urls.feed(site, fmt, kind, slug) for fmt in ("atom", "rss", "json", "ics")}
+    links = {fmt: urls.feed(site, fmt, kind, slug) for fmt in ALL}
     links["api"] = (urls.api(site, f"/categories/{urls.seg(slug)}/posts") if kind == "category"
                     else urls.api(site, "/posts", {"tag": slug}))
     return links
@@ -244,23 +245,27 @@ _TAGS = TagSchema(many=True)
 def dump_post(site: Site, post: Post, index: Index | None = None) -> dict[str, Any]:
     """One post as the API's JSON object (its ``translations`` come from ``index``)."""
     with ApiContext({"site": site, "index": index}):
-        return _POST.dump(post)
+        doc: dict[str, Any] = _POST.dump(post)
+        return doc
 
 
 def dump_categories(site: Site, infos: tuple[CategoryInfo, ...]) -> list[dict[str, Any]]:
     """Categories as the API's JSON objects."""
     with ApiContext({"site": site}):
-        return _CATEGORIES.dump(infos)
+        doc: list[dict[str, Any]] = _CATEGORIES.dump(infos)
+        return doc
 
 
 def dump_tags(site: Site, infos: list[TagInfo]) -> list[dict[str, Any]]:
     """Tags as the API's JSON objects."""
     with ApiContext({"site": site}):
-        return _TAGS.dump(infos)
+        doc: list[dict[str, Any]] = _TAGS.dump(infos)
+        return doc
 
 
 def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None],
               index: Index | None = None) -> dict[str, Any]:
     """A page of posts as the API's JSON envelope (the posts' ``translations`` come from ``index``)."""
     with ApiContext({"site": site, "index": index}):
-        return _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})
+        doc: dict[str, Any] = _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})
+        return doc

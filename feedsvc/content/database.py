@@ -240,7 +240,7 @@ class Database:
             return self._prepare(conn)
 
     def _take_lock(self, path: str) -> None:
-        fh = open(path + ".lock", "ab")  # noqa: SIM115 - held for the life of the process
+        fh = open(path + ".lock", "ab")  # held for the life of the process
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -21,7 +21,7 @@ from .markdown import URL_SCHEMES
 #: a day or a year either side, which archives and calendars compute) stays inside datetime's range.
 MIN_YEAR, MAX_YEAR = 1000, 9998
 
-# Longest free-text values (characters, after cleaning); README "Content format" lists them.
+# Longest free-text values (characters, after cleaning); docs/content.md ("Field values") lists them.
 TITLE_MAX = 1000
 NAME_MAX = 200
 TAG_MAX = 100

@@ -70,7 +70,7 @@ def sitemap_news() -> Any:
     """The news sitemap (Google News): the posts of the last 48 hours at the writer's recorded instant."""
     index = current_index()
     if not sitemaps.has_news(index.site):
-        raise ApiError(404, "not_found", "posts are published on the main website (permalink): its sitemaps list them")
+        raise NotFound("posts are published on the main website (permalink): its sitemaps list them")
     return http.send(caching.render("discover.sitemap_news", {}, lambda: Representation(
         sitemaps.write_news(index), XML, index.news_last_modified())))
 

@@ -105,7 +105,8 @@ def write_xml(data: dict[str, Any]) -> bytes:
     root = etree.Element("oembed")
     for key in sorted(data):
         etree.SubElement(root, key).text = str(data[key])
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", standalone=True)
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8", standalone=True)
+    return xml
 
 
 

@@ -148,7 +148,8 @@ def find(index: Index, name: str, number: int) -> Provider | None:
 
 
 def _write(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return xml
 
 
 def has_news(site: Site) -> bool:

@@ -1,179 +1,31 @@
-"""Feed routes: Atom, RSS 2.0, JSON Feed 1.1, iCalendar and OPML, for all posts, categories, tags, languages.
+"""Feeds as a library: describe a feed document from the Index, then write it in one format.
 
-Views stay thin: parse args -> resolve the scope -> describe the document (``document``)
--> write it (one writer per format) -> ``caching.render`` -> ``http.send``.
+``build`` describes a feed page, calendar or archive (a ``document.FeedDoc``: scopes in
+``scopes``, RFC 5005 archives in ``archives``); a writer per format turns it into bytes
+(``WRITERS``: ``atom``, ``rss``, ``jsonfeed``, ``icalendar``; ``xmlext`` and ``events``
+serve them); ``opml`` lists every feed; ``preview`` is the readable page a browser gets for
+Atom/RSS. Nothing here reads a request: the routes are ``views`` (registered by create_app).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
-from flask import Blueprint, current_app, request
-from marshmallow import ValidationError
-from werkzeug.routing import RequestRedirect
+from ..formats import ATOM, CALENDAR, JSON_FEED, RSS
+from . import atom, icalendar, jsonfeed, rss
+from .build import build_archive, build_calendar, build_feed
+from .document import FeedDoc, FeedNotFound
+from .scopes import resolve_scope
 
-from .. import caching, http, urls
-from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
-from ..content import Index
-from ..content.errors import NotFound
-from ..content.values import uri_form
-from ..extensions import current_index
-from ..negotiation import prefers_html
-from ..representation import Representation
-from . import atom, icalendar, jsonfeed, opml, rss
-from .document import MEDIA_TYPES, FeedDoc, build_archive, build_feed, resolve_scope
-from .postevent import bp as event_bp  # noqa: F401  (registered by create_app)
-from .preview import preview
+__all__ = ["WRITERS", "FeedDoc", "FeedNotFound", "build_archive", "build_calendar", "build_feed", "resolve_scope",
+           "write"]
 
-bp = Blueprint("feeds", __name__, url_prefix="/feeds")
-
+#: The writer of each format (``formats.FORMATS`` names): a FeedDoc -> the document's bytes.
 WRITERS: dict[str, Callable[[FeedDoc], bytes]] = {
-    "atom": atom.write, "rss": rss.write, "json": jsonfeed.write, "ics": icalendar.write,
+    ATOM.name: atom.write, RSS.name: rss.write, JSON_FEED.name: jsonfeed.write, CALENDAR.name: icalendar.write,
 }
-OPML_TYPE = "text/x-opml; charset=utf-8"
-#: Scope -> (URL prefix, formats served there). The contract names three formats for tags;
-#: their calendar is served too, since the API lists an ``ics`` link for every tag.
-SCOPES = {
-    "all": ("", ("atom", "rss", "json", "ics")),
-    "category": ("/categories/<slug>", ("atom", "rss", "json", "ics")),
-    "tag": ("/tags/<slug>", ("atom", "rss", "json", "ics")),
-    # One language's posts: the path-style twin of ``/feeds/atom.xml?lang=<lang>`` (which keeps working).
-    "language": ("/languages/<slug>", ("atom", "rss", "json", "ics")),
-}
-ARCHIVE_FORMATS = ("atom", "rss", "json")
-#: Formats a browser renders through feed.xsl, and the type it is sent to browsers with.
-BROWSER_FORMATS = ("atom", "rss")
-BROWSER_TYPE = "text/html; charset=utf-8"
 
 
-def for_browser(fmt: str) -> bool:
-    """True when a browser navigates to an Atom/RSS feed: ``negotiation.prefers_html``, the one decision.
-
-    Chromium shows ``application/atom+xml`` and ``application/rss+xml`` as plain text and
-    is removing XSLT, so a browser gets the page ``feed.xsl`` describes, transformed here;
-    feed readers (any client that rates an XML or feed type as high as text/html) get the
-    XML, which still carries the ``<?xml-stylesheet?>`` instruction for clients that render
-    it themselves. The render cache key (``browser``), ``Vary: Accept`` and the fast path's
-    replay key follow the same function.
-    """
-    return fmt in BROWSER_FORMATS and prefers_html(request.headers.get("Accept"))
-
-
-def _representation(doc: FeedDoc, last_modified: datetime) -> Representation:
-    headers: tuple[tuple[str, str], ...] = ()
-    if doc.fmt in BROWSER_FORMATS:
-        headers = (("Vary", "Accept"),)
-    if doc.hub:  # WebSub §4: hub and exactly one self, the URL of this very variant
-        # RFC 8288 §3: a URI-Reference between the brackets, so nothing in it can end the link.
-        headers += (("Link", f'<{uri_form(doc.hub)}>; rel="hub"'), ("Link", f'<{uri_form(doc.self_url)}>; rel="self"'))
-    return Representation(WRITERS[doc.fmt](doc), MEDIA_TYPES[doc.fmt], last_modified, headers=headers)
-
-
-def _canonical_lang(index: Any, args: dict[str, Any]) -> dict[str, Any]:
-    # Language tags are case-insensitive (BCP 47): ?lang=PT-br is the pt-BR feed, one URL and id.
-    lang = args.get("lang")
-    if lang:
-        args["lang"] = index.canonical_lang(lang)
-    return args
-
-
-def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index, dict[str, Any], Any, bool]:
-    """The index, validated arguments, scope (404 when unknown) and browser flag of a feed request."""
-    index = current_index()
-    args = _canonical_lang(index, load(schema, request.args))
-    if kind == "language" and "lang" in args:
-        raise ValidationError({"lang": ["not accepted here: this feed's language is in its path"]})
-    scope = resolve_scope(index, kind, slug)
-    return index, args, scope, for_browser(fmt)
-
-
-def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Callable[[], datetime],
-          browser: bool) -> Any:
-    """Render (once per content version and key) and send a feed document, or its browser page."""
-    def produce() -> Representation:
-        return _representation(build(), last_modified())
-
-    endpoint = request.endpoint or "feeds"
-    rep = caching.render(endpoint, {**key, "browser": None}, produce)
-    if browser:  # the page is the cached XML transformed, not a second rendering of the feed
-        xml = rep
-        rep = caching.render(endpoint, {**key, "browser": True}, lambda: Representation(
-            preview(xml.body), BROWSER_TYPE, xml.last_modified, headers=xml.headers))
-    return http.send(rep)
-
-
-def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
-    """A (paged) feed of all posts, a category or a tag."""
-    index, args, scope, browser = _request(fmt, kind, slug, FeedArgs)
-    cfg = current_app.config
-    # A search calendar is a one-off render nobody else asks for: far fewer events than a subscribed one.
-    calendar_size = min(cfg["CALENDAR_SIZE"], cfg["SEARCH_CALENDAR_SIZE"]) if args.get("q") else cfg["CALENDAR_SIZE"]
-    return _send({"slug": slug, **args}, lambda: build_feed(
-        index, fmt, scope, lang=args.get("lang"), q=args.get("q"), page=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"], calendar_size=calendar_size),
-        lambda: _scope_last_modified(index, scope, args), browser)
-
-
-def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> datetime:
-    """Last-Modified of every page and archive of a feed: that of all its posts.
-
-    A page's own entries are not enough: an edit that moves a post to another page or
-    year changes documents whose remaining entries are all older.
-    """
-    return index.query_last_modified(category=scope.slug if scope.kind == "category" else None,
-                                     tag=scope.slug if scope.kind == "tag" else None,
-                                     lang=args.get("lang") or scope.lang, q=args.get("q"))
-
-
-def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
-    """An RFC 5005 §4 archive document: one year (or one part of a large year)."""
-    # ASCII digits only: werkzeug's int converter would also take '٢٠٢١', a second URL.
-    if not (len(year) == 4 and year.isascii() and year.isdigit()):
-        raise NotFound("an archive year is four digits, e.g. /archive/2021/")
-    year_n = int(year)
-    index, args, scope, browser = _request(fmt, kind, slug, ArchiveArgs)
-    cfg = current_app.config
-    return _send({"slug": slug, "year": year_n, **args}, lambda: build_archive(
-        index, fmt, scope, year_n, lang=args.get("lang"), part=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
-
-
-@bp.get("/opml.xml")
-def opml_view() -> Any:
-    """OPML 2.0 list of every feed."""
-    args = load(OpmlArgs, request.args)
-    index = current_index()
-
-    def produce() -> Representation:
-        return Representation(opml.write(index, args["format"]), OPML_TYPE, index.query_last_modified())
-
-    return http.send(caching.render("feeds.opml", args, produce))
-
-
-for _kind, (_prefix, _formats) in SCOPES.items():
-    for _fmt in _formats:
-        _file = urls.FEED_FILES[_fmt]
-        bp.add_url_rule(f"{_prefix}/{_file}", f"{_kind}_{_fmt}", feed_view, defaults={"fmt": _fmt, "kind": _kind})
-        if _fmt in ARCHIVE_FORMATS:
-            bp.add_url_rule(f"{_prefix}/archive/<year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
-                            defaults={"fmt": _fmt, "kind": _kind})
-
-
-@bp.url_value_preprocessor
-def _canonical_slug(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """A tag given by a label or another case (``/feeds/tags/Droits%20humains/atom.xml``), or a
-    language in another case (``/feeds/languages/RU/atom.xml``): 308 to the canonical URL."""
-    given = (values or {}).get("slug")
-    kind = (values or {}).get("kind")
-    if kind not in ("tag", "language") or given is None:
-        return
-    index = current_index()
-    slug: str | None = urls.canonical_tag(index, given) if kind == "tag" else index.canonical_lang(given)
-    if slug is not None and slug != given:
-        prefix = "tags" if kind == "tag" else "languages"
-        rest = request.path.removeprefix(f"/feeds/{prefix}/{given}")  # the document under the scope: /atom.xml, ...
-        query = request.query_string.decode("latin-1")
-        target = urls.absolute(index.site, urls.scope_path(kind, slug) + rest)
-        raise RequestRedirect(target + (f"?{query}" if query else ""))
+def write(doc: FeedDoc) -> bytes:
+    """The bytes of ``doc`` in its format."""
+    return WRITERS[doc.fmt](doc)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from feedgen.feed import FeedGenerator
 
-from .document import MEDIA_TYPES, FeedDoc
+from ..content import Author
+from ..formats import ATOM
+from .document import FeedDoc
 from .xmlext import EntryExtension, FeedExtension
 
 
@@ -27,7 +29,7 @@ def write(doc: FeedDoc) -> bytes:
     site = doc.site
     # RFC 4287 §4.1.1: an author on the feed covers every entry (entries name their own too).
     fg.author(_person(site.author))
-    fg.link(href=doc.self_url, rel="self", type=MEDIA_TYPES["atom"].split(";")[0])
+    fg.link(href=doc.self_url, rel="self", type=ATOM.mimetype)
     for link in doc.links:
         fg.link(href=link.href, rel=link.rel, **({"type": link.type} if link.type else {}))
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
@@ -54,8 +56,9 @@ def write(doc: FeedDoc) -> bytes:
         if post.summary:
             fe.summary(post.summary, type="text")
         fe.content(html, type="html")
-    return fg.atom_str()  # the stylesheet instruction comes from FeedExtension
+    xml: bytes = fg.atom_str()  # the stylesheet instruction comes from FeedExtension
+    return xml
 
 
-def _person(author) -> dict[str, str]:
+def _person(author: Author) -> dict[str, str]:
     return {k: v for k, v in (("name", author.name), ("email", author.email), ("uri", author.uri)) if v}

@@ -56,4 +56,5 @@ def event_block_html(post: Post) -> str:
             etree.SubElement(li, "a", href=value).text = value
         else:
             strong.tail = value
-    return etree.tostring(ul, encoding="unicode", method="html")
+    text: str = etree.tostring(ul, encoding="unicode", method="html")
+    return text

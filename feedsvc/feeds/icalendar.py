@@ -8,7 +8,7 @@ site's zone always has its VTIMEZONE too, so a calendar with no event is still v
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Timezone, vDuration
@@ -20,7 +20,7 @@ from .events import event_lines
 PRODID = "-//feedsvc//feedsvc {version}//EN"
 
 
-def _when(dt, zone: str | None):
+def _when(dt: datetime, zone: str | None) -> datetime:
     # RFC 5545 §3.3.5: form #2 (UTC) or form #3 (TZID of a named zone + VTIMEZONE).
     return dt.astimezone(ZoneInfo(zone)) if zone else dt.astimezone(UTC)
 
@@ -69,7 +69,8 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("transp", "OPAQUE")
         cal.add_component(ve)
     _add_timezones(cal, doc)
-    return cal.to_ical()
+    ics: bytes = cal.to_ical()
+    return ics
 
 
 def _add_timezones(cal: Calendar, doc: FeedDoc) -> None:

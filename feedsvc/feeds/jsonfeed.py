@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_dump
 
 from ..canonical_json import to_json
+from ..content import Author, Event
 from .document import FeedDoc
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -141,11 +142,11 @@ class JsonFeedSchema(_Compact):
 _SCHEMA = JsonFeedSchema()
 
 
-def _author(a) -> dict[str, Any]:
+def _author(a: Author) -> dict[str, Any]:
     return {"name": a.name, "url": a.uri or (f"mailto:{a.email}" if a.email else None)}
 
 
-def _event(ev) -> dict[str, str] | None:
+def _event(ev: Event | None) -> dict[str, str] | None:
     if ev is None:
         return None
     data = {"start": ev.start.isoformat(), "end": ev.end.isoformat() if ev.end else None,

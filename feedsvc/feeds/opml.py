@@ -15,10 +15,9 @@ from lxml import etree
 
 from .. import urls
 from ..content import Index
-from .document import EPOCH, resolve_scope, scope_query
-
-#: OPML type attribute per format ("rss" is the OPML type for any syndication feed).
-LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+from ..formats import CALENDAR, FORMATS
+from .document import EPOCH
+from .scopes import resolve_scope, scope_query
 
 
 def write(index: Index, fmt: str = "atom") -> bytes:
@@ -47,7 +46,7 @@ def write(index: Index, fmt: str = "atom") -> bytes:
         etree.SubElement(parent, "outline", type="rss", text=escape(scope.title, quote=False), title=scope.title,
                          description=escape(scope.description, quote=False), xmlUrl=urls.feed(site, fmt, kind, slug),
                          htmlUrl=scope.html_url, language=scope.lang or site.language,
-                         version="RSS2" if fmt == "rss" else LABELS[fmt])
+                         version=FORMATS[fmt].opml_version)  # type="rss" is OPML's for any feed
 
     def group(title: str, members: list[tuple[str, str | None]]) -> None:
         # A group outline (no type) holding one feed outline per member; none when there are no members.
@@ -69,5 +68,6 @@ def write(index: Index, fmt: str = "atom") -> bytes:
         scope = resolve_scope(index, kind, slug)
         if kind == "all" or index.events(scope_query(scope, None), limit=1):
             etree.SubElement(calendars, "outline", type="link", text=escape(scope.title, quote=False),
-                             title=scope.title, url=urls.feed(site, "ics", kind, slug), htmlUrl=scope.html_url)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+                             title=scope.title, url=urls.feed(site, CALENDAR.name, kind, slug), htmlUrl=scope.html_url)
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xml

@@ -16,7 +16,8 @@ from html import escape
 
 from feedgen.feed import FeedGenerator
 
-from .document import MEDIA_TYPES, FeedDoc
+from ..formats import RSS
+from .document import FeedDoc
 from .xmlext import EntryExtension, FeedExtension
 
 
@@ -31,7 +32,7 @@ def write(doc: FeedDoc) -> bytes:
     fg.updated(doc.updated)  # also lastBuildDate
     fg.pubDate(doc.updated)
     fg.language(doc.language)
-    fg.link(href=doc.self_url, rel="self", type=MEDIA_TYPES["rss"].split(";")[0])
+    fg.link(href=doc.self_url, rel="self", type=RSS.mimetype)
     fg.link(href=doc.alternate_url, rel="alternate")  # last: becomes the channel <link>
     if site.rights:
         fg.copyright(site.rights)
@@ -63,7 +64,8 @@ def write(doc: FeedDoc) -> bytes:
             fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
         fe.content(_with_image(post.image, post.image_alt, html), type="html")  # content:encoded
         fe.description(_html(post.summary or post.title or post.slug))
-    return fg.rss_str()  # the stylesheet instruction comes from FeedExtension
+    xml: bytes = fg.rss_str()  # the stylesheet instruction comes from FeedExtension
+    return xml
 
 
 def _with_image(image: str | None, alt: str | None, html: str) -> str:

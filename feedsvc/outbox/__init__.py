@@ -90,9 +90,10 @@ class Outbox:
         return self._reader.status()
 
 
-def outbox(app: Any = None) -> Outbox:
+def outbox(app: Flask | None = None) -> Outbox:
     """The app's Outbox (default: the current app)."""
-    return (app or current_app).extensions["outbox"]
+    box: Outbox = (app or current_app).extensions["outbox"]
+    return box
 
 
 def health_reasons() -> list[str]:

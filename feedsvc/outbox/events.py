@@ -28,11 +28,12 @@ import orjson
 from .. import urls
 from ..api.schemas import dump_post
 from ..content import Index, Post, Site
+from ..formats import CALENDAR, FEEDS
 from .queue import Queue
 
 PUBLISHED, UPDATED, DELETED = "post.published", "post.updated", "post.deleted"
 #: Formats of one feed scope whose documents change together.
-FEED_FORMATS = ("atom", "rss", "json")
+FEED_FORMATS = FEEDS
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def feed_topics(site: Site, post: Post) -> list[str]:
     """Self URLs of every feed document (scope, language variant, format) that lists ``post``."""
     scopes: list[tuple[str, str | None]] = [("all", None), *(("category", c) for c in post.categories),
                                             *(("tag", t.slug) for t in post.tags)]
-    formats = FEED_FORMATS + (("ics",) if post.event else ())
+    formats = FEED_FORMATS + ((CALENDAR.name,) if post.event else ())
     return [urls.feed(site, fmt, kind, slug, {"lang": lang})
             for kind, slug in scopes for lang in (None, post.lang) for fmt in formats] + \
         [urls.feed(site, fmt, "language", post.lang) for fmt in formats]  # /feeds/languages/<lang>/

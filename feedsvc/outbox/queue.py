@@ -101,7 +101,7 @@ class Queue:
         """Take the queue's sender lock (one sending process per queue file); True when this process holds it."""
         if self._lock_file is not None or self.path == ":memory:":
             return True
-        fh = open(self.path + ".lock", "ab")  # noqa: SIM115 (held for the process's life)
+        fh = open(self.path + ".lock", "ab")  # held for the process's life
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -194,7 +194,7 @@ class Sender:
         lim = self.limits
         fedi = d.kind == "activitypub" and self.fediverse is not None
         first = lim.webhook_backoff if d.kind == "webhook" else self.fediverse.backoff if fedi else lim.websub_backoff
-        delay = min(first * 2 ** d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
+        delay = min(first * 2 ** d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # jitter
         delay = max(delay, retry_after(answer.headers.get("retry-after"), now))
         if fedi:  # an inbox that is down gets everything when it is back, for FEEDSVC_FEDIVERSE_MAX_AGE
             give_up = now + delay - d.created > self.fediverse.max_age

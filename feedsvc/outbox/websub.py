@@ -5,7 +5,7 @@ hubs implement it). The topics of a change are the feed documents that list the 
 before or after it (every scope and language variant, and the calendars of an event):
 see ``events.feed_topics``. Pings are deliveries like any other: durable, retried with
 backoff (FEEDSVC_WEBSUB_RETRIES attempts), sent by the writer process only. The feeds'
-own ``Link: rel=hub`` header is written by the feeds (``feeds/document.py``).
+own ``Link: rel=hub`` header is written by the feed views (``feeds/views.py``, ``websub_links``).
 """
 
 from __future__ import annotations

@@ -37,5 +37,5 @@ def test_another_lookup_error_of_the_first_load_is_not_waited_out(make_app: Any,
     app = make_app()
     with mock.patch.object(Loader, "load_in_child", side_effect=KeyError("bug")) as load:
         with pytest.raises(KeyError):
-            state(app).live  # noqa: B018
+            state(app).live
     assert load.call_count == 1

@@ -27,7 +27,7 @@ count = {"n": 0}
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+    def do_POST(self) -> None:  # http.server API
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         try:
             payload = Webhook(secret).verify(body, dict(self.headers))

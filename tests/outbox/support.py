@@ -102,7 +102,7 @@ class Hub:
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:  # http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 if hub.failures > 0:
                     hub.failures -= 1

@@ -38,6 +38,16 @@ def test_invalid_setting_fails_at_start_naming_it(monkeypatch, name, value):
     assert str(exc.value).startswith(f"FEEDSVC_{name}")
 
 
+def test_a_retired_setting_is_accepted_with_a_warning(monkeypatch, site, caplog):
+    monkeypatch.setenv("FEEDSVC_PARSE_CACHE_DIR", str(site.root / "old-cache"))  # an old deployment's setting
+    app = create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0})
+    assert app.config["CONFIG_WARNINGS"] == [
+        "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it"]
+    assert "FEEDSVC_PARSE_CACHE_DIR is no longer used" in caplog.text
+    assert create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0,
+                       "PARSE_CACHE_DIR": None}).config["CONFIG_WARNINGS"] == []
+
+
 def test_redis_cache_needs_a_url():
     with pytest.raises(ConfigError, match="FEEDSVC_CACHE_REDIS_URL"):
         create_app({"CACHE_TYPE": "RedisCache"})

@@ -140,7 +140,7 @@ def test_trusted_proxies_on_a_public_bind_warns(monkeypatch: pytest.MonkeyPatch)
             self.lines.append(msg)
 
     class FakeServer:  # what on_starting reads: the bound addresses and the logger
-        class cfg:  # noqa: N801
+        class cfg:
             address = [("0.0.0.0", 8000)]
 
         log = Log()

@@ -2,7 +2,7 @@
 
 Two app factories on the same content directory, each with its own index database
 (FEEDSVC_INDEX_PATH), as two hosts behind one load balancer would run. The export's crawl
-(feedsvc/export.py) lists every document: feeds at every scope, their pages and yearly
+(feedsvc/export/crawl.py) lists every document: feeds at every scope, their pages and yearly
 archives, OPML, API pages, HTML pages. Each must have the same bytes and ETag on both hosts,
 identity and gzip; after the same edit both move to the same new ETags.
 """

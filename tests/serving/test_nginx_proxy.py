@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,71 +13,11 @@ import pytest
 from support import slow_clients
 from support.gunicorn_server import Server
 from support.http_kit import fill
-from support.net import free_port
+
+from .nginx import Nginx
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.nginx, pytest.mark.slow]
-
-
-def _nginx_bin() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if not found:
-        pytest.skip("no nginx binary (apt-get install nginx-light)")
-    return found
-
-
-class Nginx:
-    """nginx running deploy/nginx-proxy.conf (ports and paths rewritten) under its own prefix, stopped by PID."""
-
-    def __init__(self, prefix: Path, upstream_port: int) -> None:
-        self.port = free_port()
-        prefix.mkdir()
-        conf = (ROOT / "deploy" / "nginx-proxy.conf").read_text()
-        for old, new in (("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
-                         ("listen 80;", f"listen 127.0.0.1:{self.port};"),
-                         ("/var/cache/nginx/feedsvc", str(prefix / "cache"))):
-            assert old in conf
-            conf = conf.replace(old, new)
-        (prefix / "feedsvc.conf").write_text(conf)
-        user = "user root;" if os.geteuid() == 0 else ""
-        (prefix / "main.conf").write_text(f"""{user}
-daemon off; worker_processes 1; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
-events {{ worker_connections 512; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
-    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
-    include {prefix}/feedsvc.conf;
-}}
-""")
-        self.proc = subprocess.Popen([_nginx_bin(), "-p", str(prefix), "-c", str(prefix / "main.conf")],
-                                     stderr=subprocess.PIPE)
-        for _ in range(200):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("nginx did not start")
-
-    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-        if self.proc.stderr:
-            self.proc.stderr.close()
 
 
 @pytest.fixture
@@ -190,7 +127,7 @@ def reloading_stack(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, 
 
 
 def test_an_edit_comes_through_and_a_304_is_never_stale(reloading_stack: tuple[Nginx, Server, Any]) -> None:
-    # The documented window (README, "Behind nginx"): reload interval + max-age + stale-while-
+    # The documented window (docs/deployment.md, "Behind nginx"): reload interval + max-age + stale-while-
     # revalidate, here 2.2 s; the loop below gives it 30 s so a loaded machine cannot fail it.
     proxy, app, site = reloading_stack
     path = "/feeds/atom.xml"

@@ -6,16 +6,17 @@ import pytest
 
 from tests.structure.graph import cycles, imports, modules
 
-#: Deferred imports allowed to run up: the content preview builds a second app with the factory.
-UPWARD_CALLS = {("feedsvc.preview", "feedsvc")}
-#: Circles through deferred imports left to the branch restructuring that package (issue 19).
-KNOWN = [["feedsvc.outbox.fediverse", "feedsvc.outbox.fediverse.cli", "feedsvc.outbox.fediverse.views"]]
+#: Deferred imports allowed to run up: the content preview and the export build a second app with the factory.
+UPWARD_CALLS = {("feedsvc.preview", "feedsvc"), ("feedsvc.export.exporter", "feedsvc")}
+#: Circles through deferred imports not broken yet (none: keep it so).
+KNOWN: list[list[str]] = []
 #: The reading layers (STYLE.md rule 2): each may use content/, urls, representation, the
 #: response layer, never another of them. Shared code moves down instead.
 VIEWS = {"feeds": ("feedsvc.feeds",), "api": ("feedsvc.api",), "discover": ("feedsvc.discover",),
          "web": ("feedsvc.web", "feedsvc.pages")}
-#: Modules that import no other feedsvc module, so that every layer may use them.
-LEAVES = ("feedsvc.representation", "feedsvc.metrics", "feedsvc.version", "feedsvc.canonical_json")
+#: Modules that import no other feedsvc module, so that every layer may use them. (metrics.py
+#: asks config.py, the one reader of the environment, for its directory: below every layer that counts.)
+LEAVES = ("feedsvc.formats", "feedsvc.representation", "feedsvc.version", "feedsvc.canonical_json")
 
 
 def _layer(module: str) -> str | None:

@@ -86,7 +86,7 @@ def read(driver: Any, element_id: str) -> dict[str, Any]:
     return driver.execute_script(READ, element_id)
 
 
-def test_widget_in_french_by_data_lang(browser: Any, partner: Server) -> None:  # noqa: F811
+def test_widget_in_french_by_data_lang(browser: Any, partner: Server) -> None:
     open_page(browser, f"{partner.url}/fr.html", widgets=1)
     w = read(browser, "w")
     assert w["state"] == "ready"
@@ -97,7 +97,7 @@ def test_widget_in_french_by_data_lang(browser: Any, partner: Server) -> None:  
     screenshot(browser, "embed-fr.png")
 
 
-def test_widget_in_russian_from_the_host_page_lang(browser: Any, partner: Server) -> None:  # noqa: F811
+def test_widget_in_russian_from_the_host_page_lang(browser: Any, partner: Server) -> None:
     open_page(browser, f"{partner.url}/ru.html", widgets=2)
     w = read(browser, "w")
     assert (w["label"], w["lang"], w["dir"]) == ("Последние публикации", "ru", "ltr")
@@ -111,7 +111,7 @@ def test_widget_in_russian_from_the_host_page_lang(browser: Any, partner: Server
     screenshot(browser, "embed-ru.png")
 
 
-def test_widget_in_arabic_right_to_left(browser: Any, partner: Server) -> None:  # noqa: F811
+def test_widget_in_arabic_right_to_left(browser: Any, partner: Server) -> None:
     open_page(browser, f"{partner.url}/ar.html", widgets=2)
     w = read(browser, "w")
     assert (w["label"], w["lang"], w["dir"], w["direction"]) == ("أحدث المنشورات", "ar", "rtl", "rtl")
@@ -126,7 +126,7 @@ def test_widget_in_arabic_right_to_left(browser: Any, partner: Server) -> None: 
     screenshot(browser, "embed-ar.png")
 
 
-def test_arabic_post_page_lays_out_right_to_left(browser: Any, service: Server) -> None:  # noqa: F811
+def test_arabic_post_page_lays_out_right_to_left(browser: Any, service: Server) -> None:
     browser.get(f"{service.url}/posts/{quote(AR_SLUG)}")
     got = browser.execute_script("""
         return {lang: document.documentElement.lang, dir: document.documentElement.dir,

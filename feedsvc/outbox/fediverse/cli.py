@@ -9,6 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from . import followers
+from .delivery import KIND
+from .state import fediverse
 
 activitypub_cli = AppGroup("activitypub", help="The fediverse actors: followers and deliveries.")
 
@@ -20,8 +22,6 @@ def _when(ts: float | None) -> str:
 @activitypub_cli.command("status")
 def status_command() -> None:
     """Print followers by server, and each inbox's pending count, last success and last error."""
-    from . import KIND, fediverse
-
     q = fediverse().queue
     with q.lock:
         rows = followers.of(q.conn)

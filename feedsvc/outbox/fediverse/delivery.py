@@ -27,7 +27,7 @@ from . import followers, objects, signatures
 from .actor import Actor, key_id
 
 if TYPE_CHECKING:
-    from . import Fediverse
+    from .state import Fediverse
 
 KIND = "activitypub"
 #: A stored signature older than this is made again before the next attempt (Mastodon allows 12 h).

@@ -31,7 +31,7 @@ from .actor import Actor, actor_url, find
 from .remote import KeyFetchError
 
 if TYPE_CHECKING:
-    from . import Fediverse
+    from .state import Fediverse
 
 INBOX = Counter("feedsvc_fediverse_inbox", "Inbox requests, by activity type or refusal", ["outcome"])
 #: Largest clock difference accepted on a signed request's Date (seconds; Mastodon allows 12 h, we want minutes).

@@ -1,6 +1,6 @@
 """ActivityStreams documents of posts: the Article, its Create/Update/Delete, the outbox and followers collections.
 
-Spec: https://www.w3.org/TR/activitystreams-vocabulary/. A post is an ``Article`` (README
+Spec: https://www.w3.org/TR/activitystreams-vocabulary/. A post is an ``Article`` (docs/urls.md,
 "Fediverse" says why): Mastodon turns an Article into a status showing its ``name``, its
 ``summary`` and a link to its ``url``, and keeps its ``attachment`` images and ``Hashtag``
 tags. The object's id is the post's page URL on this service, which answers it to

@@ -5,7 +5,7 @@ cache miss fetches the key's document once, through the outbox's transport (conn
 read and total time bounded by FEEDSVC_OUTBOX_TIMEOUT, at most FEEDSVC_FEDIVERSE_MAX_BODY
 bytes, no redirects, no private, loopback or link-local address unless
 FEEDSVC_FEDIVERSE_ALLOW_PRIVATE), so a request worker waits at most that long and only
-for a signer it has not seen within the cache's lifetime (README "Fediverse" says why
+for a signer it has not seen within the cache's lifetime (docs/urls.md, "Fediverse", says why
 this, and not verifying later in the writer). Failed fetches are cached too, briefly,
 so a flood of requests naming one unreachable key costs one fetch.
 """

@@ -8,41 +8,20 @@ webfinger.py to the render cache (content-derived documents) or answers directly
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 from flask import Blueprint, Response, request
 
-from ... import caching, http
-from ...canonical_json import to_json
 from ...content import Index
 from ...errors import ApiError
 from ...extensions import current_index
 from . import actor, objects, webfinger
-from .actor import ACTIVITY_JSON, Actor
+from .actor import Actor
+from .answers import json_response, send_json
+from .inbox import Refused, receive
+from .state import fediverse
 
 bp = Blueprint("fediverse", __name__)
 JRD = "application/jrd+json"
 NODEINFO = 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'
-
-
-def json_response(doc: Mapping[str, Any], status: int = 200, mimetype: str = ACTIVITY_JSON) -> Response:
-    """A JSON document answered as it is (documents that change without the content)."""
-    resp = Response(to_json(doc), status=status, mimetype=mimetype)
-    resp.headers["Cache-Control"] = "no-cache"
-    return resp
-
-
-def send_json(endpoint: str, args: Mapping[str, object], build: Callable[[], Mapping[str, Any]],
-              mimetype: str = ACTIVITY_JSON, vary: bool = False) -> Response:
-    """A content-derived JSON document through the render cache (validators from http.send)."""
-
-    def produce() -> caching.Representation:
-        idx = current_index()
-        return caching.Representation(to_json(build()), mimetype, idx.query_last_modified(),
-                                      headers=(("Vary", "Accept"),) if vary else ())
-
-    return http.send(caching.render(endpoint, args, produce))
 
 
 def _enabled() -> Index:
@@ -90,8 +69,6 @@ def nodeinfo_view() -> Response:
 @bp.get("/ap/actors/<username>")
 def actor_view(username: str) -> Response:
     """The actor document."""
-    from . import fediverse
-
     idx, who = _actor(username)
     pem = fediverse().keys.public_pem
     return send_json("fediverse.actor", {"u": who.username}, lambda: actor.document(idx, who, pem))
@@ -114,16 +91,11 @@ def outbox_view(username: str) -> Response:
 @bp.get("/ap/actors/<username>/followers")
 def followers_view(username: str) -> Response:
     """The followers collection (its count)."""
-    from . import fediverse
-
     idx, who = _actor(username)
     return json_response(objects.followers(idx.site, who, fediverse().follower_count(who.username)))
 
 
 def _inbox(target: Actor | None) -> Response:
-    from . import fediverse
-    from .inbox import Refused, receive
-
     idx = _enabled()
     fedi = fediverse()
     if (request.content_length or 0) > fedi.max_body:

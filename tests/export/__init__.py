@@ -1,0 +1,1 @@
+"""The export's run: its own app and its own state (feedsvc/export)."""
