@@ -110,22 +110,6 @@ def test_slow_clients_and_a_forged_host_through_the_proxy(stack: tuple[Nginx, Se
     assert proxy.get("/metrics")[0] == 200  # from 127.0.0.1: allowed
 
 
-@pytest.fixture
-def reloading_stack(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, Any]]:
-    """The proxy in front of a server that picks up edits (every 0.2 s), with 1 s max-age and 1 s SWR."""
-    fill(site)
-    app = Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_TRUSTED_PROXIES="1", FEEDSVC_MAX_AGE="1",
-                 FEEDSVC_STALE_WHILE_REVALIDATE="1", FEEDSVC_RELOAD_INTERVAL="0.2")
-    try:
-        proxy = Nginx(tmp_path / "nginx", app.port)
-        try:
-            yield proxy, app, site
-        finally:
-            proxy.stop()
-    finally:
-        app.stop()
-
-
 def test_an_edit_comes_through_and_a_304_is_never_stale(reloading_stack: tuple[Nginx, Server, Any]) -> None:
     # The documented window (docs/deployment.md, "Behind nginx"): reload interval + max-age + stale-while-
     # revalidate, here 2.2 s; the loop below gives it 30 s so a loaded machine cannot fail it.
