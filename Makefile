@@ -1,10 +1,11 @@
-# feedsvc: `make run` serves content/ on http://127.0.0.1:8000; `make test` runs the suite.
+# feedsvc: `make run` serves content/ on http://127.0.0.1:8000; `make test` runs the whole suite (what CI runs);
+# `make check` is the fast loop: lint and the tests that need no browser, no nginx and no slow run.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint system-deps clean catalogs
+.PHONY: run test check lint system-deps clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -46,6 +47,10 @@ run: $(STAMP) $(MO)
 
 test: $(STAMP) $(MO) system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The markers are registered in pyproject.toml; tests/<area>/ modules set them (pytestmark or per test).
+check: $(STAMP) $(MO) lint
+	$(BIN)/python -m pytest -q -m "not browser and not nginx and not slow" $(PYTEST_ARGS)
 
 # ruff and mypy, pinned in requirements-dev.txt, configured in pyproject.toml; `make test` runs them first.
 lint: $(STAMP)

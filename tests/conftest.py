@@ -1,83 +1,22 @@
-"""Shared fixtures: content trees built per test, app, client, runner."""
+"""Shared fixtures: content trees built per test, app, client, runner, a private Redis, a headless Chromium.
+
+Plain helpers live in tests/support/; each area (tests/<area>/, a package) keeps its own fixtures in its conftest.py.
+"""
 
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from support.redis_server import RedisServer
+from support.site import SiteTree
 
 # Index databases of the apps and servers the tests start go to a private cache directory
 # (the default place is the user's cache directory, named from the content directory).
 os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="feedsvc-test-cache-"))
-
-SITE: dict[str, Any] = {
-    "title": "Test Network",
-    "subtitle": "Posts for tests",
-    "base_url": "https://news.example.org",
-    "id_authority": "example.org,2021",
-    "language": "en",
-    "timezone": "Europe/London",
-    "author": {"name": "Test Network", "email": "press@example.org", "uri": "https://example.org/"},
-    "rights": "© Test Network",
-    "icon": "/icon.png",
-    "logo": "/logo.png",
-    "categories": {
-        "statements": {"title": "Statements", "description": "Statements at UN meetings"},
-        "events": {"title": "Events", "description": "Events"},
-        "publications": {"title": "Publications", "description": "Reports"},
-        "empty": {"title": "Empty", "description": "No posts yet"},
-    },
-}
-
-
-class SiteTree:
-    """A content directory under tmp_path that tests write posts into."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        (root / "posts").mkdir(parents=True, exist_ok=True)
-        self.write_site()
-
-    def write_site(self, **overrides: Any) -> Path:
-        """Write site.yaml from SITE updated with ``overrides``."""
-        data = {**SITE, **overrides}
-        path = self.root / "site.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        return path
-
-    def post(self, name: str, body: str = "Body text.", **front: Any) -> Path:
-        """Write posts/<name>.md with front matter ``front`` (title/date/categories defaulted)."""
-        front.setdefault("title", name.replace("-", " ").title())
-        front.setdefault("date", "2021-04-01")
-        front.setdefault("categories", ["statements"])
-        path = self.root / "posts" / f"{name}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fm = yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
-        path.write_text(f"---\n{fm}---\n{textwrap.dedent(body)}\n", encoding="utf-8")
-        return path
-
-    def raw(self, name: str, data: bytes | str) -> Path:
-        """Write posts/<name> with exactly these bytes."""
-        path = self.root / "posts" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
-        return path
-
-    def age(self, seconds: int = 3600) -> None:
-        """Move every file's and directory's mtime ``seconds`` back (no sleeping for the clock)."""
-        for path in [self.root, *self.root.rglob("*")]:
-            st = path.stat()
-            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))
-
-    def touch_later(self, path: Path, seconds: float = 2.0) -> None:
-        """Move a file's mtime forward so a rescan sees it changed, even within one tick."""
-        st = path.stat()
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + int(seconds * 1e9)))
 
 
 @pytest.fixture
@@ -136,51 +75,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"skipped under FEEDSVC_STRICT_SKIPS (CI): {reason}"
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RedisServer:
-    """Our own redis-server on a free loopback port (never the shared 6379), stopped by PID."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: Any = None
-
-    def start(self) -> None:
-        """Start it and wait until it answers PING."""
-        import shutil
-        import subprocess
-        import time
-
-        import redis
-
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
-        for _ in range(200):
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        """Stop it and wait until it has exited."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
     """A private Redis for this test, which it may stop and restart (skips visibly without redis-server)."""
@@ -194,3 +88,16 @@ def private_redis() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's headless Chromium, one per module (skips visibly without it)."""
+    from support.browser import chromium, missing_chromium
+
+    missing = missing_chromium()
+    if missing:
+        pytest.skip(f"browser tests need Debian chromium + chromium-driver ({', '.join(missing)} missing); "
+                    "run `make system-deps` as root")
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver

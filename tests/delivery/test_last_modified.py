@@ -298,6 +298,7 @@ WATCHED = ["/feeds/categories/statements/atom.xml", "/feeds/categories/events/fe
            "/api/v1/posts", "/posts/b", "/api/v1/posts/b", "/"]
 
 
+@pytest.mark.slow
 def test_any_sequence_of_edits_moves_last_modified_with_the_bytes(site: Any, make_app: Any) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st

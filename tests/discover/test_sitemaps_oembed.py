@@ -185,6 +185,7 @@ _words = st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max
 hostile_text = st.lists(st.sampled_from(_HOSTILE) | _words, min_size=1, max_size=6).map(" ".join).map(lambda s: "t " + s)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=hostile_text, summary=hostile_text, alt=hostile_text)
 def test_hostile_titles_and_summaries_survive_oembed_and_the_embed_card(site, make_app, title: str, summary: str,

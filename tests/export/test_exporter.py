@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from test_http_kit import fill
+from support.http_kit import fill
 
 from feedsvc import caching, ratelimit
 from feedsvc.extensions import state

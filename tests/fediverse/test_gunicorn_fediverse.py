@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbox.support import wait_for
-from outbox.test_gunicorn_outbox import depth, kill_master
-from test_serving import Server
+from outbox.support import depth, kill_master
+from support.gunicorn_server import Server
+from support.polling import wait_for
 
 from .remote import Remote
 from .support import ACTOR

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import icalendar
-from feeds_checks import check_atom, check_json, check_rss
 from lxml import etree
 from lxml import html as lxml_html
+from support.feeds_checks import check_atom, check_json, check_rss
 
 #: A good post every test keeps beside the hostile one: an event, a tag, the "events" category.
 GOOD = {"title": "Good post", "date": "2021-04-01T10:00:00Z", "categories": ["events"], "tags": ["kept"],

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_serving import Server
+from support.gunicorn_server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "---\ntitle: Hostile\ndate: 2021-04-01\ncategories: [statements]\n"
@@ -136,6 +136,7 @@ def test_site_yaml_is_bounded_and_refuses_duplicate_keys(tree: Any) -> None:
     assert code == 1 and lines["site.yaml"].startswith("site: nested more than 32 levels deep"), out
 
 
+@pytest.mark.slow
 def test_a_big_body_of_ampersands_or_no_break_spaces_is_parsed_in_linear_time(tree: Any) -> None:
     # nh3 was quadratic here: 1 MB of '&' took 10 s, and these 6 MB took minutes. The
     # CPU limit is ten times what the linear parse needs on a slow machine.

@@ -100,6 +100,7 @@ def _write(site: Any, fm: dict[str, Any], raw: str, body: str) -> Path:
     return site.raw("hostile.md", f"---\n{text}---\n{body}\n".encode("utf-8", "surrogatepass"))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(fm=front_matter, raw=raw_yaml, body=bodies)

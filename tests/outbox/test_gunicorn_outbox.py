@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
-from test_serving import ROOT, Server
+from support.gunicorn_server import ROOT, Server
+from support.net import free_port
+from support.polling import wait_for
 
-from feedsvc.outbox.queue import open_existing
-
-from .support import Receiver, endpoint, wait_for, webhooks_file
+from .support import Receiver, depth, endpoint, kill_master, webhooks_file
 
 pytestmark = pytest.mark.slow
 
@@ -28,34 +27,6 @@ def env(tmp: Path, hooks: str, **extra: str) -> dict[str, str]:
     return {"FEEDSVC_RELOAD_INTERVAL": "0.2", "FEEDSVC_WEBHOOKS_FILE": hooks,
             "FEEDSVC_INDEX_PATH": str(tmp / "index.sqlite3"), "FEEDSVC_OUTBOX_PATH": str(tmp / "outbox.sqlite3"),
             "FEEDSVC_WEBHOOK_BACKOFF": "0.2", "FEEDSVC_OUTBOX_MAX_BACKOFF": "1", "GUNICORN_ACCESSLOG": "", **extra}
-
-
-def kill_master(server: Server) -> None:
-    """kill -9 the master and its workers, as a crash of the whole server (an OOM kill, a lost host) does."""
-    workers = server.workers()
-    os.kill(server.proc.pid, signal.SIGKILL)
-    for pid in workers:  # an orphan left alone may sit in a read of the database for its busy timeout
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    server.proc.wait()
-    server.stop()  # closes its log file
-    wait_for(lambda: not any(_running(pid) for pid in workers), timeout=120, what="the workers gone")
-
-
-def _running(pid: int) -> bool:
-    """Whether a process still runs (a zombie waiting for whoever adopted it to reap it has exited)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def depth(tmp: Path) -> int:
-    queue = open_existing(str(tmp / "outbox.sqlite3"))
-    return queue.pending() if queue is not None else 0
 
 
 def test_kill_9_during_a_hanging_delivery_delivers_after_restart_and_requests_keep_answering(

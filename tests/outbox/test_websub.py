@@ -4,89 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
-import pytest
-from feeds_checks import populate
+from support.feeds_checks import populate
 
 from feedsvc.extensions import state
 from feedsvc.outbox import outbox
 
-BASE = "https://news.example.org"
+from .support import BASE, Hub, drain, feeds, started
+
 TAG = quote("наркополитика")
-
-
-class Hub:
-    """A local hub stand-in on 127.0.0.1 that records pings (and can fail the first few)."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.pings: list[dict[str, list[str]]] = []
-        self.failures = failures
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # http.server API
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                if hub.failures > 0:
-                    hub.failures -= 1
-                    self.send_response(503)
-                else:
-                    hub.pings.append(parse_qs(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def urls(self) -> list[str]:
-        assert all(p["hub.mode"] == ["publish"] for p in self.pings)
-        return [u for p in self.pings for u in p["hub.url"]]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hub():
-    h = Hub()
-    yield h
-    h.close()
-
-
-def feeds(path: str, lang: str | None = None, formats=("atom.xml", "rss.xml", "feed.json")) -> set[str]:
-    q = f"?lang={lang}" if lang else ""
-    return {f"{BASE}{path}/{f}{q}" for f in formats}
-
-
-def started(app):
-    """Load the index and let the outbox record the state it starts from (as the writer does at start)."""
-    state(app).live.current
-    outbox(app).sender.collect()
-    return app
-
-
-def drain(app, timeout: float = 30) -> None:
-    """Deliver until the queue is empty (retries included)."""
-    sender = outbox(app).sender
-    deadline = time.monotonic() + timeout
-    while True:
-        sender.run_once()
-        if sender.queue.pending() == 0:
-            return
-        assert time.monotonic() < deadline, "deliveries did not finish"
-        time.sleep(0.01)
-
-
-def reload_and_wait(app) -> None:
-    state(app).live.refresh()
-    drain(app)
 
 
 def test_only_changed_feeds_are_pinged(site, make_app, hub):
@@ -97,7 +24,7 @@ def test_only_changed_feeds_are_pinged(site, make_app, hub):
     # Edit the French statement (categories: statements; tags: CND, наркополитика).
     site.post("2021-04-16-declaration", "Une déclaration, corrigée.", title="Déclaration", date="2021-04-16",
               categories=["statements"], lang="fr", tags=["CND", "Наркополитика"])
-    reload_and_wait(app)
+    drain(app)
     expected = set()
     for path in ("/feeds", "/feeds/categories/statements", "/feeds/tags/cnd", f"/feeds/tags/{TAG}"):
         expected |= feeds(path) | feeds(path, "fr")
@@ -115,7 +42,7 @@ def test_new_event_pings_calendars_and_new_tag(site, make_app, hub):
     app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_ALLOW_PRIVATE=True))
     site.post("2021-06-01-webinar", "Webinar.", title="Webinar", date="2021-06-01", categories=["events"],
               tags=["Webinars"], event={"start": "2021-06-10T12:00:00Z"})
-    reload_and_wait(app)
+    drain(app)
     got = set(hub.urls())
     expected = (feeds("/feeds") | feeds("/feeds", "en") | feeds("/feeds/categories/events")
                 | feeds("/feeds/categories/events", "en") | feeds("/feeds/tags/webinars")
@@ -134,7 +61,7 @@ def test_failed_pings_are_retried(site, make_app):
         site.post("one", title="One", date="2021-01-01", lang="en")
         app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_RETRIES=5, WEBSUB_ALLOW_PRIVATE=True))
         site.post("one", "Changed.", title="One", date="2021-01-01", lang="en")
-        reload_and_wait(app)
+        drain(app)
         assert set(hub.urls()) == feeds("/feeds") | feeds("/feeds/categories/statements") | \
             feeds("/feeds", "en") | feeds("/feeds/categories/statements", "en") | feeds("/feeds/languages/en")
         assert hub.failures == 0
@@ -148,7 +75,7 @@ def test_no_hub_no_pings(site, make_app, hub):
     populate(site)
     app = started(make_app(WEBSUB_ALLOW_PRIVATE=True))
     site.post("2021-06-01-webinar", "Webinar.", title="Webinar", date="2021-06-01", categories=["events"])
-    reload_and_wait(app)
+    drain(app)
     assert hub.pings == []
     assert outbox(app).status() == []
 
@@ -194,7 +121,7 @@ def test_private_hub_refused_unless_allowed(site, make_app, hub):
     site.post("one", title="One", date="2021-01-01")
     app = started(make_app(WEBSUB_RETRIES=1))
     site.post("two", title="Two", date="2021-01-02")
-    reload_and_wait(app)
+    drain(app)
     assert hub.pings == []
     [status] = outbox(app).status()
     assert "private" in status.last_error and status.depth == 0

@@ -133,6 +133,7 @@ def test_with_a_permalink_template_there_is_no_news_sitemap(site, make_app, tmp_
     assert "sitemap-news" not in c.get("/robots.txt").data.decode()
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.integers(min_value=-3 * W, max_value=3 * W), min_size=1, max_size=5))
 def test_membership_follows_the_recorded_instant_over_any_clock_sequence(site, make_app, tmp_path, steps) -> None:

@@ -188,7 +188,7 @@ def test_preview_renders_a_scheduled_post(site, make_app, tmp_path):
 def test_published_set_follows_the_highest_clock(tmp_path_factory, posts, clocks):
     """Whatever the clock does (jumps, goes back), a post is published iff its date <= the highest clock
     seen so far < its expiry; as a fresh index at that clock would have it."""
-    from conftest import SiteTree
+    from support.site import SiteTree
 
     site = SiteTree(tmp_path_factory.mktemp("c"))
     base = 2_000_000_000

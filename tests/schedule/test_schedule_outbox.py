@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from outbox.support import Receiver, drain, endpoint, started, webhooks_file
-from outbox.test_websub import Hub, feeds
+from outbox.support import Hub, Receiver, drain, endpoint, feeds, started, webhooks_file
 
 from .support import AT, Clock, T
 

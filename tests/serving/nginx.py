@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
-from conftest import free_port
+from support.net import free_port
+from support.nginx import nginx_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "nginx-proxy.conf"
-
-
-def nginx_bin() -> str:
-    """The nginx binary, or skip (apt-get install nginx-light)."""
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if not found:
-        pytest.skip("no nginx binary (apt-get install nginx-light)")
-    return found
 
 
 class Nginx:
@@ -48,7 +39,7 @@ http {{
     include {prefix}/feedsvc.conf;
 }}
 """)
-        self.proc = subprocess.Popen([nginx_bin(), "-p", str(prefix), "-c", str(prefix / "main.conf")],
+        self.proc = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(prefix / "main.conf")],
                                      stderr=subprocess.PIPE)
         for _ in range(200):
             if self.proc.poll() is not None:

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_http_kit import fill
-from test_serving import Server
+from support.gunicorn_server import Server
+from support.http_kit import fill
+
+pytestmark = pytest.mark.slow
 
 #: Root that file permissions apply to (no CAP_DAC_OVERRIDE nor CAP_DAC_READ_SEARCH).
 UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_http_kit import fill
-from test_serving import Server
+from support.gunicorn_server import Server
+from support.http_kit import fill
+
+pytestmark = pytest.mark.slow
 
 BATCH = 20  # pipelined requests per connection (about 1.5 KB: one read for the worker)
 MAX_RUN = 2  # the most requests of one connection in a row while the other has one waiting

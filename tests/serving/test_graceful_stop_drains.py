@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_http_kit import fill
-from test_serving import Server
+from support.gunicorn_server import Server
+from support.http_kit import fill
 
 #: Connections queued, each asking for a distinct uncached search: together far more than
 #: the second gunicorn's gevent worker used to keep accepting after SIGTERM.

@@ -13,10 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_http_kit import LONG, fill
+import pytest
+from support.http_kit import LONG, fill
 
 from feedsvc.export import run_export
 from feedsvc.extensions import state
+
+pytestmark = pytest.mark.slow
 
 
 def _host(make_app: Any, tmp_path: Path, name: str) -> Any:

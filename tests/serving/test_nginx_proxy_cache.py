@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_http_kit import fill
-from test_serving import Server
+from support.gunicorn_server import Server
+from support.http_kit import fill
 from werkzeug.datastructures import Accept
 from werkzeug.http import parse_accept_header
 
 from .nginx import Nginx
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
 #: Accept-Encoding values as clients spell them; None sends no header.
 SPELLINGS = [None, "identity", "gzip", "gzip, deflate", "gzip, deflate, br", "br", "br, gzip", "deflate",
@@ -126,25 +126,9 @@ def test_a_browser_and_a_reader_each_get_their_own_answer_from_the_cache(proxied
                     assert headers["x-cache-status"] == "HIT", (accept, spelling)
 
 
-@pytest.fixture
-def reloading(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, Any]]:
-    """The proxy in front of a server that picks up edits every 0.2 s, with 1 s max-age and 1 s SWR."""
-    fill(site)
-    app = Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_TRUSTED_PROXIES="1", FEEDSVC_MAX_AGE="1",
-                 FEEDSVC_STALE_WHILE_REVALIDATE="1", FEEDSVC_RELOAD_INTERVAL="0.2")
-    try:
-        proxy = Nginx(tmp_path / "nginx", app.port)
-        try:
-            yield proxy, app, site
-        finally:
-            proxy.stop()
-    finally:
-        app.stop()
-
-
 def test_after_the_window_every_coding_has_the_edit_and_old_etags_never_get_304(
-        reloading: tuple[Nginx, Server, Any]) -> None:
-    proxy, app, site = reloading
+        reloading_stack: tuple[Nginx, Server, Any]) -> None:
+    proxy, app, site = reloading_stack
     path = "/feeds/atom.xml"
     clients = [None, "gzip", "gzip, deflate", "gzip, deflate, br"]
     old = {spelling: proxy.get(path, **_headers(spelling)) for spelling in clients}
@@ -177,10 +161,10 @@ def test_after_the_window_every_coding_has_the_edit_and_old_etags_never_get_304(
         assert proxy.get(path, **_headers(spelling, **{"If-None-Match": headers["etag"]}))[0] == 304
 
 
-def test_the_documented_window_bounds_a_quiet_entry(reloading: tuple[Nginx, Server, Any]) -> None:
+def test_the_documented_window_bounds_a_quiet_entry(reloading_stack: tuple[Nginx, Server, Any]) -> None:
     # An entry nobody asked for during the edit: once feedsvc serves the edit on every worker, and
     # max-age + stale-while-revalidate (2 s) have passed, the very first request gets the new bytes.
-    proxy, app, site = reloading
+    proxy, app, site = reloading_stack
     path = "/feeds/categories/publications/atom.xml"
     old = {c: proxy.get(path, **_headers(c)) for c in (None, "gzip")}
     site.post("2021-06-10-report", "A revised report.", title="Report, revised", date="2021-06-10",

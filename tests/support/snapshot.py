@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.conftest import SiteTree  # noqa: E402
-from tests.feeds_checks import populate  # noqa: E402
+from tests.support.feeds_checks import populate  # noqa: E402
+from tests.support.site import SiteTree  # noqa: E402
 
 HEADERS = ("Content-Type", "ETag", "Cache-Control", "Vary", "Link", "Location", "Content-Language",
            "Access-Control-Allow-Origin", "X-Total-Count")

@@ -1,0 +1,1 @@
+"""Fixtures of the static-export tests (the export command, its files, nginx serving them): the shared ones serve."""

@@ -1,0 +1,92 @@
+"""iCalendar feeds: one VEVENT per event post, named zones with VTIMEZONE, RFC 7986 refresh."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+from support.feeds_checks import populate
+
+BASE = "https://news.example.org"
+
+
+def parse(body: bytes) -> icalendar.Calendar:
+    """Parse strictly: CRLF line ends, folded lines of at most 75 octets, one VCALENDAR."""
+    assert body.endswith(b"\r\n") and b"\n" not in body.replace(b"\r\n", b"")
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))
+    return icalendar.Calendar.from_ical(body)
+
+
+@pytest.mark.parametrize("path", ["/feeds/calendar.ics", "/feeds/categories/events/calendar.ics",
+                                  "/feeds/categories/empty/calendar.ics", "/feeds/calendar.ics?lang=fr",
+                                  "/feeds/tags/side-event/calendar.ics", "/feeds/tags/cnd/calendar.ics"])
+def test_calendars_parse(client, path):
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    cal = parse(r.data)
+    assert cal["VERSION"] == "2.0" and str(cal["PRODID"]).startswith("-//feedsvc//")
+    assert str(cal["X-WR-CALNAME"]) and str(cal["NAME"])
+    refresh = cal["REFRESH-INTERVAL"]
+    assert refresh.params["VALUE"] == "DURATION" and refresh.dt == timedelta(minutes=5)
+    assert str(cal["X-PUBLISHED-TTL"]) == "PT5M"
+
+
+def test_tag_calendar_lists_the_tags_events(client):
+    cal = parse(client.get("/feeds/tags/side-event/calendar.ics").data)
+    assert [str(e["SUMMARY"]) for e in cal.walk("VEVENT")] == ["Side event"]
+    assert client.get("/feeds/tags/nope/calendar.ics").status_code == 404
+
+
+def test_one_event_per_event_post(client):
+    cal = parse(client.get("/feeds/calendar.ics").data)
+    events = {str(e["SUMMARY"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {"Side event", "Zoned event"}
+    side = events["Side event"]
+    assert str(side["UID"]).startswith("tag:example.org,2021:") and str(side["UID"]).endswith(":side-event")
+    assert side["DTSTART"].dt == datetime(2021, 4, 12, 12, 0, tzinfo=UTC)
+    # Written as UTC (…Z), never as a bare offset or an offset-named TZID.
+    assert "TZID" not in side["DTSTART"].params and side["DTSTART"].to_ical().endswith(b"Z")
+    assert side["DTEND"].dt == datetime(2021, 4, 12, 13, 30, tzinfo=UTC)
+    assert side["DTSTAMP"].dt == datetime(2021, 3, 25, 0, 0, tzinfo=UTC)  # from content, not the clock
+    assert str(side["LOCATION"]) == "Online"
+    assert str(side["URL"]) == f"{BASE}/posts/side-event"
+    desc = str(side["DESCRIPTION"])
+    assert "https://example.org/register" in desc and "<" not in desc  # plain text
+    zoned = events["Zoned event"]
+    assert zoned["DTSTART"].params["TZID"] == "Europe/Vienna"
+    assert zoned["DTSTART"].dt == datetime(2021, 5, 1, 7, 0, tzinfo=UTC)
+    tzids = [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
+    # Every TZID used has its VTIMEZONE, and the site's zone has one; no offset-named zones.
+    assert tzids == ["Europe/London", "Europe/Vienna"] and cal.get_missing_tzids() == set()
+
+
+def test_uid_stable_across_edits(site, make_app):
+    populate(site)
+    app = make_app()
+    before = {str(e["SUMMARY"]): str(e["UID"]) for e in parse(app.test_client().get("/feeds/calendar.ics").data)
+              .walk("VEVENT")}
+    site.post("2021-03-25-side-event", "Edited.", title="Side event", date="2021-03-25", categories=["events"],
+              updated="2021-03-30", event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"})
+    from feedsvc.extensions import state
+
+    state(app).live.refresh()
+    cal = parse(app.test_client().get("/feeds/calendar.ics").data)
+    after = {str(e["SUMMARY"]): e for e in cal.walk("VEVENT")}
+    assert str(after["Side event"]["UID"]) == before["Side event"]
+    # 2021-03-30 00:00 in the site zone (Europe/London, BST) is 23:00 UTC the day before.
+    assert after["Side event"]["DTSTAMP"].dt == datetime(2021, 3, 29, 23, 0, tzinfo=UTC)
+
+
+def test_vtimezone_covers_events_after_2038(site, make_app):
+    site.post("far", title="Far", date="2021-01-01", categories=["events"],
+              event={"start": "2045-07-01T10:00:00", "timezone": "America/New_York"})
+    cal = parse(make_app().test_client().get("/feeds/calendar.ics").data)
+    zones = {str(tz["TZID"]): tz for tz in cal.walk("VTIMEZONE")}
+    assert sorted(zones) == ["America/New_York", "Europe/London"]  # the event's zone and the site's
+    tz = zones["America/New_York"]
+    # The zone's rules reach the event: 2045-07-01 10:00 New York (EDT) is 14:00 UTC.
+    (ev,) = cal.walk("VEVENT")
+    assert ev["DTSTART"].params["TZID"] == "America/New_York"
+    assert tz.to_tz().utcoffset(datetime(2045, 7, 1, 10)) == timedelta(hours=-4)

@@ -1,0 +1,1 @@
+"""Fixtures of the structure tests (the import graph of feedsvc): none needed."""

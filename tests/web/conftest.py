@@ -1,0 +1,1 @@
+"""Fixtures of the HTML, embed-widget and browser tests: the shared ones (browser among them) in tests/conftest.py serve."""
