@@ -100,6 +100,8 @@ class _StrictConstructor(SafeConstructor):
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Construct a mapping; a duplicate key raises (PyYAML would keep the last one)."""
+        if not isinstance(node, MappingNode):  # a mapping tag on a scalar or a sequence: PyYAML names it
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
@@ -112,6 +114,19 @@ class _StrictConstructor(SafeConstructor):
             except TypeError:
                 continue
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """Construct one node; a value its explicit tag cannot read (``!!int`` alone) is a YAML error at that node.
+
+        PyYAML's constructors take a tagged scalar as it comes: ``!!int`` with no digits raises
+        IndexError, ``!!float x`` ValueError, a bad ``!!timestamp`` ValueError or TypeError.
+        """
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            value = f" {_short(node.value)}" if isinstance(node, ScalarNode) else ""
+            raise _Bound(f"{tag} value{value} cannot be read ({type(exc).__name__})", node.start_mark) from None
 
 
 class StrictLoader(_CountingComposer, _StrictConstructor, _Base):  # type: ignore[misc]
@@ -218,6 +233,9 @@ def _counted_load(text: str, field: str, max_nodes: int) -> Any:
     except _Bound as exc:
         where = f" (line {exc.mark.line + 1})" if exc.mark is not None else ""
         raise ContentError(field, f"{exc.message}{where}") from None
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+        # What construct_object does not see: the deferred parts of collections (construct_document).
+        raise ContentError("yaml", f"a tagged value cannot be read ({type(exc).__name__})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

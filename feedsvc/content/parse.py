@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ PARSER_VERSION = "10"
 
 #: Default largest post file accepted (bytes); bigger files are reported, not parsed.
 MAX_POST_BYTES = 8 * 1024 * 1024
+log = logging.getLogger("feedsvc.content")
 _POST_SCHEMA = PostSchema()
 #: A file's signature: (mtime_ns, size, inode). A restart re-parses a file whose signature moved.
 Sig = tuple[int, int, int]
@@ -155,6 +157,9 @@ def parse_file(rel: str, path: str | Path, sig: Sig, site: Site, max_bytes: int 
         return Problem(rel, "file", f"cannot read: {exc.strerror or exc}"), sha, None
     except RecursionError:  # the bounds above leave no known way here; never blame a field
         return Problem(rel, "file", "nested too deeply to parse"), sha, None
+    except Exception as exc:  # a parser fault on one file is that file's problem, never the whole load's
+        log.exception("%s: parsing failed", rel)
+        return Problem(rel, "file", f"could not be parsed ({type(exc).__name__}); the log has the details"), sha, None
     return None, sha, post
 
 
