@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 from .errors import ContentError
@@ -158,8 +159,7 @@ class Tree:
             if link is not None and stat.S_ISDIR(link.st_mode):
                 continue  # a directory named *.md: the watcher asks for a full scan
             is_link = link is not None and stat.S_ISLNK(link.st_mode)
-            found.append(_post_file(real_root, rel, path, lambda is_link=is_link: is_link,  # type: ignore[misc]
-                                    lambda path=path: os.stat(path)))  # type: ignore[misc]
+            found.append(_post_file(real_root, rel, path, partial(bool, is_link), partial(os.stat, path)))
         for parent in parents:
             try:
                 self.dir_mtime_ns = max(self.dir_mtime_ns, os.stat(parent).st_mtime_ns)
