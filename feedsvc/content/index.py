@@ -1,9 +1,10 @@
 """Read the index database: one consistent snapshot of the published posts, with every query.
 
-``Index`` is what the feeds, the API and the pages see. Its lookups and queries are SQL
-over the database; only the rows a caller takes (a page, a feed's newest entries)
-become ``Post`` objects. Counts and Last-Modified dates of a query are memoised per
-content state, shared by every Index of that state in the process.
+``Index`` is what the feeds, the API and the pages see: its header (site, version,
+problems, counts), its lookups and its Last-Modified dates are here; its queries run in
+``matching.py``. Only the rows a caller takes (a page, a feed's newest entries) become
+``Post`` objects. Counts and Last-Modified dates of a query are memoised per content
+state, shared by every Index of that state in the process.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from typing import Any
 
 import orjson
 
-from . import schedule
+from . import matching, schedule
 from .changes import SITE_INSTANT, departed
 from .errors import NoContentYet
 from .lists import PostList, Tags
 from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
-from .queries import SK_BITS, Query, combination, plan, search_expression
+from .queries import Query
 from .store import codecs
 from .store.schema import CLAIM_PROBLEMS
 
@@ -31,8 +32,6 @@ from .store.schema import CLAIM_PROBLEMS
 #: with it): without statistics it preferred that index, scanning every published post
 #: (14 ms per unknown slug at 10k posts) instead of one ``posts_slug`` probe.
 PUBLISHED_ROW = "+p.published = 1"
-#: Memoised counts per content state (bounded: arbitrary queries must not grow it forever).
-MEMO_MAX = 4096
 
 
 @dataclass(eq=False)
@@ -186,22 +185,14 @@ class Index:
                 return candidate
         return None
 
-    def _counted(self, kind: str, key: str) -> int:
-        """Published posts in one count of ``queries.count_keys`` (0 when none)."""
-        if kind in ("category", "lang"):
-            return self.header.counts.get((kind, key), 0)
-        row = self.conn.execute("SELECT n FROM counts WHERE kind = ? AND key = ?", (kind, key)).fetchone()
-        return int(row[0]) if row else 0
-
     @property
     def languages(self) -> tuple[str, ...]:
         """Languages that have posts, sorted."""
-        return tuple(sorted(k for kind, k in self.header.counts if kind == "lang"))
+        return matching.languages(self.header)
 
     def canonical_lang(self, lang: str) -> str:
         """The published spelling of a language tag (BCP 47 tags are case-insensitive: PT-br is pt-BR)."""
-        low = lang.lower()
-        return next((k for k in self.languages if k.lower() == low), lang)
+        return matching.canonical_lang(self.header, lang)
 
     # -- Last-Modified ---------------------------------------------------------------------
     # The instants are the writer's (changes.py): the same for every reader of one state,
@@ -235,7 +226,7 @@ class Index:
         else:
             scopes = [(kind, key) for kind, key in (("category", query.category), ("tag", query.tag)) if key is not None]
         lang = self.canonical_lang(query.lang) if query.lang is not None and query.q is None else None
-        return self._last_modified(max(self._stats(query)[1], departed(self.conn, scopes, lang)))
+        return self._last_modified(max(matching.stats(self.conn, self.header, query)[1], departed(self.conn, scopes, lang)))
 
     # -- queries ---------------------------------------------------------------------------
     def query(self, query: Query | None = None, **filters: Any) -> PostList:
@@ -249,165 +240,20 @@ class Index:
 
     def events(self, query: Query | None = None, limit: int = 500) -> Sequence[Post]:
         """Posts with an event matching the filters: the last ``limit`` by (start, slug), in that order."""
-        plan = self._plan(query or Query(), events=True)
-        if plan is None:
-            return ()
-        sql, args = plan
-        rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.event_ts DESC, d.slug DESC LIMIT ?",
-                                 [*args, limit]).fetchall()
-        posts = self._posts([r[0] for r in rows])
-        return sorted(posts, key=lambda p: (p.event.start.timestamp() if p.event else 0.0, p.slug))
+        return matching.events(self.conn, self.header, query or Query(), limit)
 
     def archive_years(self, query: Query | None = None) -> list[tuple[int, int]]:
         """(year, number of matching posts) for every calendar year (site timezone) that has any, oldest first."""
-        base = query or Query()
-        stats = self._bounds(base)
-        if stats is None:
-            return []
-        tz = self.site.tz
-        first = datetime.fromtimestamp(stats[0], tz).year
-        last = datetime.fromtimestamp(stats[1], tz).year
-        years = []
-        for year in range(first, last + 1):
-            since, until = self.year_bounds(year)
-            bounded = Query(base.category, base.tag, base.lang, base.q, max(since, base.since or since),
-                            min(until, base.until or until), base.updated_since)
-            n = self._stats(bounded)[0]
-            if n:
-                years.append((year, n))
-        return years
+        return matching.archive_years(self.conn, self.header, query or Query())
 
     def year_bounds(self, year: int) -> tuple[datetime, datetime]:
         """The first and last instant of a calendar year in the site's timezone."""
-        tz = self.site.tz
-        start = datetime(year, 1, 1, tzinfo=tz)
-        end = datetime(year + 1, 1, 1, tzinfo=tz).timestamp() - 1e-6
-        return start, datetime.fromtimestamp(end, tz)
-
-    def _bounds(self, query: Query) -> tuple[float, float] | None:
-        plan = self._plan(query)
-        if plan is None:
-            return None
-        sql, args = plan
-        row = self.conn.execute(f"SELECT min(d.date_ts), max(d.date_ts) FROM ({sql}) d", args).fetchone()
-        return None if row[0] is None else (row[0], row[1])
-
-    def _stats(self, query: Query) -> tuple[int, float]:
-        """(number of matches, newest change among them), memoised per content state."""
-        memo = self.header.memo
-        hit = memo.get(query)
-        if hit is not None:
-            return hit
-        if query == Query():
-            row = self.conn.execute("SELECT max(changed_ts) FROM posts WHERE published = 1").fetchone()
-            result = (self.header.total, row[0] or 0.0)
-        elif query.q is not None:
-            # A search's Last-Modified is the newest change of any post: never earlier than its
-            # matches' (what Last-Modified must hold), without visiting every match; the count
-            # of a search alone is the full-text index's (it holds exactly the published posts).
-            newest = self._stats(Query())[1]
-            expr = search_expression(query.q)
-            if expr is None:
-                result = (0, newest)
-            elif query == Query(q=query.q):
-                result = (self.conn.execute("SELECT count(*) FROM search WHERE search MATCH ?", (expr,)).fetchone()[0],
-                          newest)
-            else:
-                plan = self._plan(query)
-                count = 0 if plan is None else self.conn.execute(f"SELECT count(*) FROM ({plan[0]}) d", plan[1]).fetchone()[0]
-                result = (count, newest)
-        else:
-            plan = self._plan(query)
-            combo = combination(query, self.canonical_lang(query.lang) if query.lang is not None else None)
-            if plan is None:
-                result = (0, 0.0)
-            elif combo is not None:
-                # Counted ahead (queries.count_keys); the newest change is the first match walking
-                # the driving list by change instant (an index of each list), not a visit of all.
-                sql, args = plan
-                row = self.conn.execute(f"SELECT d.changed_ts FROM ({sql}) d ORDER BY d.changed_ts DESC LIMIT 1",
-                                        args).fetchone()
-                result = (self._counted(*combo), row[0] if row else 0.0)
-            else:
-                sql, args = plan
-                row = self.conn.execute(f"SELECT count(*), max(d.changed_ts) FROM ({sql}) d", args).fetchone()
-                result = (row[0], row[1] or 0.0)
-        if len(memo) >= MEMO_MAX:
-            memo.clear()
-        memo[query] = result
-        return result
+        return matching.year_bounds(self.site.tz, year)
 
     def count(self, query: Query) -> int:
         """The number of posts matching ``query`` (memoised per content state)."""
-        return self._stats(query)[0]
+        return matching.stats(self.conn, self.header, query)[0]
 
     def page(self, query: Query, offset: int, limit: int) -> tuple[Post, ...]:
         """Matches ``offset`` to ``offset + limit`` of ``query``, newest first (ties: slug)."""
-        if query.q is not None and query == Query(q=query.q):
-            expr = search_expression(query.q)
-            return () if expr is None else self._search_page(expr, offset, limit)
-        plan = self._plan(query)
-        if plan is None:
-            return ()
-        sql, args = plan
-        rows = self.conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.date_ts DESC, d.slug LIMIT ? OFFSET ?",
-                                 [*args, limit, offset]).fetchall()
-        return self._posts([r[0] for r in rows])
-
-    def _search_page(self, expr: str, offset: int, limit: int) -> tuple[Post, ...]:
-        """Matches ``offset`` to ``offset + limit`` of a search, newest first, read from the full-text index
-        in key order (``queries.search_key``: descending keys are descending seconds of date) and
-        stopped past the page: only the seconds the page reaches are sorted by date and slug.
-        """
-        conn = self.conn
-        ceiling, before = None, 0
-        if offset:  # the second the page starts in, and how many matches are newer than it
-            row = conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                               (expr, offset)).fetchone()
-            if row is None:
-                return ()
-            ceiling = ((row[0] >> SK_BITS) + 1) << SK_BITS
-            before = conn.execute("SELECT count(*) FROM search WHERE search MATCH ? AND rowid >= ?",
-                                  (expr, ceiling)).fetchone()[0]
-        skip = offset - before
-        cur = conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC", (expr,)) \
-            if ceiling is None else \
-            conn.execute("SELECT rowid FROM search WHERE search MATCH ? AND rowid < ? ORDER BY rowid DESC",
-                         (expr, ceiling))
-        keys: list[int] = []
-        last = None
-        for (key,) in cur:  # stops at the first second past the page
-            second = key >> SK_BITS
-            if len(keys) >= skip + limit and second != last:
-                break
-            keys.append(key)
-            last = second
-        cur.close()
-        found: list[tuple[float, str, int]] = []
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            found += conn.execute(f"SELECT date_ts, slug, id FROM posts WHERE sk IN ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall()
-        found.sort(key=lambda r: (-r[0], r[1]))
-        return self._posts([pid for _, _, pid in found[skip:skip + limit]])
-
-    def _posts(self, ids: list[int]) -> tuple[Post, ...]:
-        if not ids:
-            return ()
-        marks = ",".join("?" * len(ids))
-        found = {r[0]: codecs.post_from_row(*r[1:]) for r in self.conn.execute(
-            f"SELECT p.id, {codecs.POST_COLUMNS} FROM posts p {codecs.POST_BODY} WHERE p.id IN ({marks})", ids)}
-        return tuple(found[i] for i in ids if i in found)
-
-    def _plan(self, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
-        lang = self.canonical_lang(query.lang) if query.lang is not None else None
-        return plan(query, self._sizes(query, lang), lang, events)
-
-    def _sizes(self, query: Query, lang: str | None) -> dict[str, int]:
-        """The published posts in each list a query filters by, and in all of them (``queries.plan``)."""
-        sizes = {kind: self._counted(kind, key) for kind, key in
-                 (("category", query.category), ("tag", query.tag), ("lang", lang)) if key is not None}
-        combo = combination(query, lang)
-        if combo is not None and len(sizes) > 1 and all(sizes.values()):
-            sizes["combination"] = self._counted(*combo)
-        return sizes
+        return matching.page(self.conn, self.header, query, offset, limit)

@@ -83,9 +83,9 @@ def test_keys_of_a_second_are_reused_once_they_reach_its_end(site: Any, monkeypa
 
     monkeypatch.setattr(queries, "SK_BITS", 2)
     monkeypatch.setattr(store, "SK_BITS", 2)
-    from feedsvc.content import index as index_module
+    from feedsvc.content import matching
 
-    monkeypatch.setattr(index_module, "SK_BITS", 2)
+    monkeypatch.setattr(matching, "SK_BITS", 2)
     for name in ("b", "a", "c"):
         site.post(name, "Naloxone.", date="2021-05-01T10:00:00Z")
     site.post("d", "Naloxone.", date="2021-05-01T10:00:01Z")

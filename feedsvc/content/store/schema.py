@@ -98,7 +98,7 @@ CREATE TABLE link_problems(path TEXT NOT NULL, field TEXT NOT NULL, message TEXT
 -- One row per slug (its latest change), so the log stays as small as the corpus.
 CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE);
 -- The full-text index of the published posts: its rowid is the post's sk, so that it gives
--- matches newest first without sorting them all (Index._search_page).
+-- matches newest first without sorting them all (matching.search_page).
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
 """

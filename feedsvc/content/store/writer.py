@@ -1,11 +1,12 @@
-"""Write the index database: apply parsed files in one transaction, publish and unpublish posts.
+"""Write the index database: apply parsed files in one transaction, decide which posts are published.
 
-The only module that writes the database. A post row is *published* when its file is the
-first (by path) to claim its slug and the first to claim its id, and is live at the
-transaction's schedule clock (schedule.py: its date reached, its expiry not); publishing adds it to the filter tables, the counts,
-the full-text table and the content version, and unpublishing takes exactly that away
-again, so every table is changed only for the posts a reload touched. The change instants
-(Last-Modified) of what a transaction touched are decided at its end (changes.py).
+The only module that writes the database (with ``published.py``, which it drives). A post
+row is *published* when its file is the first (by path) to claim its slug and the first to
+claim its id, and is live at the transaction's schedule clock (schedule.py: its date
+reached, its expiry not); publishing adds it to the filter tables, the counts, the
+full-text table and the content version, and unpublishing takes exactly that away again
+(published.py), so every table is changed only for the posts a reload touched. The change
+instants (Last-Modified) of what a transaction touched are decided at its end (changes.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from ..changes import Changes, own_hash
 from ..model import Post, Problem
-from ..queries import SK_BITS, count_keys, search_key, search_slot
+from ..queries import SK_BITS, search_key, search_slot
 from ..schedule import (
     LIVE_AT,
     NEXT_CHANGE,
@@ -32,11 +32,8 @@ from ..schedule import (
     settle_news,
 )
 from .codecs import post_data, post_fields
+from .published import Published
 
-#: The content version is a hash of the site and a sum of one 128-bit hash per published
-#: post: adding or removing a post changes it in O(1), and the same content gives the same
-#: version on every host.
-_MOD = 1 << 128
 #: Entries kept in the ``changes`` log; a reader further behind re-reads the whole state.
 CHANGES_KEPT = 200_000
 
@@ -76,11 +73,10 @@ class Writer:
         #: Slugs and ids whose owner must be decided again before commit.
         self._slugs: set[str] = set()
         self._ids: set[str] = set()
-        #: Count changes of this transaction, written once at its end.
-        self._counts: Counter[tuple[str, str]] = Counter()
-        self._labels: Counter[tuple[str, str]] = Counter()
         #: Slugs published, unpublished or regrouped by this transaction (the ``changes`` log).
         self.touched: set[str] = set()
+        #: The published set's tables and totals (published.py).
+        self.published = Published(conn, self.touched)
         self.changed = False
         #: Re-publish files even when their bytes are unchanged (a new site.yaml shapes every post).
         self.force = False
@@ -89,10 +85,6 @@ class Writer:
         self.at = max(now(), self._since)
         #: The posts in the news sitemap before this transaction (a post leaving it moves its Last-Modified).
         self._news = news_sources(conn)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'acc'").fetchone()
-        self._acc = int(row[0], 16) if row else 0
-        row = conn.execute("SELECT value FROM meta WHERE key = 'count'").fetchone()
-        self._count = int(row[0]) if row else 0
 
     # -- files -----------------------------------------------------------------------------
     def file_problem(self, rel: str, sig: tuple[int, int, int], sha: str, problem: Problem) -> Problem:
@@ -180,7 +172,7 @@ class Writer:
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
         if free:  # the common case: publish from the values in hand
-            self._publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text, sk), post)
+            self.published.publish(pid, (post.slug, post.date_ts, changed_ts, post.lang, h, data, post.content_text, sk), post)
         else:  # claimed by another file, or not live yet (or any more): ``settle`` decides
             self._slugs.add(post.slug)
             self._ids.add(post.id)
@@ -193,7 +185,7 @@ class Writer:
             return
         pid, slug, entry_id, published = row
         if published:
-            self._unpublish(pid)
+            self.published.unpublish(pid)
         self.conn.execute("DELETE FROM posts WHERE id = ?", (pid,))
         self.conn.execute("DELETE FROM bodies WHERE post = ?", (pid,))
         self._slugs.add(slug)
@@ -217,80 +209,13 @@ class Writer:
         for pid, published, owner in decided:  # first the losers, so a winner's rows never clash with theirs
             if published and not owner:
                 self.changes.remember_id(pid)
-                self._unpublish(pid)
+                self.published.unpublish(pid)
         for pid, published, owner in decided:
             if owner and not published:
                 self.changes.remember_id(pid)
-                self._publish(pid)
+                self.published.publish(pid)
         self._slugs.clear()
         self._ids.clear()
-
-    def _publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str, int] | None = None,
-                 post: Post | None = None) -> None:
-        """Add a post row to the filter tables, counts, full text and version (``post``: the one ``row`` was made from)."""
-        conn = self.conn
-        if row is None:
-            conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
-        slug, date_ts, changed_ts, lang, h, data, text, sk = row or conn.execute(
-            "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p "
-            "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
-        if post is not None:  # the values ``data`` was just written from
-            title, cats, summary, aliases = post.title, list(post.categories), post.summary, list(post.aliases)
-            tags = [[t.slug, t.label] for t in post.tags]
-        else:
-            d = post_fields(data)
-            title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
-        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats])
-        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         [(t, date_ts, slug, pid, changed_ts, label, lang, sk) for t, label in tags])
-        conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
-        for t, label in tags:
-            self._labels[(t, label)] += 1
-        self._count_up(count_keys(cats, [t for t, _ in tags], lang), 1)
-        conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (sk, title, summary, text))
-        self._acc = (self._acc + int(h, 16)) % _MOD
-        self._count += 1
-        self.touched.add(slug)
-
-    def _unpublish(self, pid: int) -> None:
-        conn = self.conn
-        conn.execute("UPDATE posts SET published = 0 WHERE id = ?", (pid,))
-        slug, date_ts, lang, h, data, text, sk = conn.execute(
-            "SELECT p.slug, p.date_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p JOIN bodies b ON b.post = p.id "
-            "WHERE p.id = ?", (pid,)).fetchone()
-        d = post_fields(data)
-        title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
-        conn.executemany("DELETE FROM post_categories WHERE category = ? AND date_ts = ? AND slug = ?",
-                         [(c, date_ts, slug) for c in cats])
-        conn.executemany("DELETE FROM post_tags WHERE tag = ? AND date_ts = ? AND slug = ?",
-                         [(t, date_ts, slug) for t, _ in tags])
-        conn.executemany("DELETE FROM aliases WHERE alias = ? AND date_ts = ? AND slug = ?",
-                         [(a, date_ts, slug) for a in aliases])
-        for t, label in tags:
-            self._labels[(t, label)] -= 1
-        self._count_up(count_keys(cats, [t for t, _ in tags], lang), -1)
-        conn.execute("INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)",
-                     (sk, title, summary, text))
-        self._acc = (self._acc - int(h, 16)) % _MOD
-        self._count -= 1
-        self.touched.add(slug)
-
-    def _count_up(self, keys: list[tuple[str, str]], delta: int) -> None:
-        for key in dict.fromkeys(keys):
-            self._counts[key] += delta
-
-    def _flush_counts(self) -> None:
-        """Apply the count changes gathered since the transaction began (one statement per key, not per post)."""
-        conn = self.conn
-        conn.executemany("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                         [(kind, key, n) for (kind, key), n in self._counts.items() if n])
-        conn.executemany("INSERT INTO tag_labels VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                         [(tag, label, n) for (tag, label), n in self._labels.items() if n])
-        conn.execute("DELETE FROM counts WHERE n <= 0")
-        conn.execute("DELETE FROM tag_labels WHERE n <= 0")
-        self._counts.clear()
-        self._labels.clear()
 
     # -- translations ------------------------------------------------------------------------
     def link_translations(self) -> None:
@@ -347,14 +272,15 @@ class Writer:
     # -- the transaction's end ---------------------------------------------------------------
     def finish(self, meta: dict[str, object]) -> None:
         """Write the content version, the change instants and ``meta`` (still inside the transaction)."""
-        self._flush_counts()
+        self.published.flush_counts()
         news = settle_news(self.conn, self.at)
         if self._news - news_sources(self.conn):
             self.changes.depart("news")
         meta = {**meta, **self.changes.commit(meta.get("site"), int(str(meta.get("site_mtime_ns", 0))))}
         site_key = str(meta.get("site_key", ""))
-        version = hashlib.sha256(f"{site_key}\0{self._acc:032x}\0{self._count}\0{news:032x}".encode()).hexdigest()[:32]
-        values = {**meta, "acc": f"{self._acc:032x}", "count": self._count, "version": version,
+        published = self.published
+        values = {**meta, "acc": f"{published.acc:032x}", "count": published.count,
+                  "version": published.version(site_key, news),
                   SCHEDULE_CLOCK: self.at, NEXT_CHANGE: next_change(self.conn, self.at)}
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
         if self.touched:
