@@ -52,9 +52,11 @@ test: $(STAMP) $(MO) system-deps lint
 check: $(STAMP) $(MO) lint
 	$(BIN)/python -m pytest -q -m "not browser and not nginx and not slow" $(PYTEST_ARGS)
 
-# ruff and mypy, pinned in requirements-dev.txt, configured in pyproject.toml; `make test` runs them first.
+# ruff (lint and format check) and mypy, pinned in requirements-dev.txt, configured in pyproject.toml;
+# `make test` and `make check` run them first.
 lint: $(STAMP)
 	$(BIN)/python -m ruff check feedsvc tests bench gunicorn.conf.py wsgi.py
+	$(BIN)/python -m ruff format --check feedsvc tests bench gunicorn.conf.py wsgi.py
 	$(BIN)/python -m mypy
 
 clean:

@@ -67,8 +67,6 @@ control_socket_disable = control_socket is None
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 # Combined format plus duration, the worker pid (which worker served what) and the request id.
-access_log_format = ('%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms pid=%(p)s '
-                     'rid=%({feedsvc.request_id}e)s')
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms pid=%(p)s rid=%({feedsvc.request_id}e)s'
 if json_logs():
     logger_class = "feedsvc.logs.GunicornLogger"  # one JSON object per line, access log included
-

@@ -36,8 +36,10 @@ from servers import Server, app_config_keys, app_env, free_port, log
 from bench import CORPORA, corpus
 
 #: The commonest words of the generated corpus (gen_corpus._EN): any two or three match many posts.
-WORDS = ("the of and to in a is that for on with as by this people who use drugs are be have from at it their "
-         "not was or an we health rights").split()
+WORDS = (
+    "the of and to in a is that for on with as by this people who use drugs are be have from at it their "
+    "not was or an we health rights"
+).split()
 
 ATTACKS: dict[str, Callable[[int], str]] = {
     "unknown slugs": lambda i: f"/api/v1/posts/no-such-post-{i}",
@@ -80,8 +82,11 @@ def report(proc: subprocess.Popen[str], seconds: float) -> dict[str, object]:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     statuses = re.search(r"STATUSES (\{.*\})", out)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "p99": p99.group(1) if p99 else "?",
-            "statuses": json.loads(statuses.group(1)) if statuses else {}}
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p99": p99.group(1) if p99 else "?",
+        "statuses": json.loads(statuses.group(1)) if statuses else {},
+    }
 
 
 LOOKUPS = """
@@ -108,8 +113,15 @@ print(json.dumps(out))
 
 def slug_lookups(env: dict[str, str]) -> dict[str, object]:
     """Index.get of 300 unknown and 300 known slugs, timed in a fresh process of the measured checkout."""
-    out = subprocess.run([sys.executable, "-c", LOOKUPS], cwd=servers.ROOT, env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=600, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", LOOKUPS],
+        cwd=servers.ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -123,8 +135,12 @@ def phase(app: Server, victim: str, seconds: float, conns: int, attack: tuple[Pa
     got = report(wrk(victim, seconds, conns), seconds)
     cpu = app.cpu_s() - cpu0
     # Victim requests per CPU second the server got: what the machine's other load does not move.
-    row: dict[str, object] = {"victim_rps": got["rps"], "victim_p99": got["p99"], "server_cpu_s": round(cpu, 2),
-                              "victim_per_cpu_s": float(str(got["rps"])) * seconds / max(cpu, 0.01)}
+    row: dict[str, object] = {
+        "victim_rps": got["rps"],
+        "victim_p99": got["p99"],
+        "server_cpu_s": round(cpu, 2),
+        "victim_per_cpu_s": float(str(got["rps"])) * seconds / max(cpu, 0.01),
+    }
     if attacker is not None:
         bad = report(attacker, seconds + 2)
         row.update(attacker_rps=bad["rps"], attacker_statuses=bad["statuses"])
@@ -145,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     servers.ROOT = a.root.resolve()  # gunicorn runs there, with its shipped gunicorn.conf.py
     content = corpus(a.size, 1)
     index = CORPORA / f"{a.size}.attack.db"
-    env = app_env(content, index, app_config_keys(), FEEDSVC_RELOAD_INTERVAL="0",
-                  **dict(e.split("=", 1) for e in a.env))
+    env = app_env(content, index, app_config_keys(), FEEDSVC_RELOAD_INTERVAL="0", **dict(e.split("=", 1) for e in a.env))
     app = Server("attack", "wsgi:app", free_port(), env, conf=servers.ROOT / "gunicorn.conf.py")
     results: list[dict[str, object]] = []
     try:
@@ -171,33 +186,48 @@ def main(argv: list[str] | None = None) -> int:
                 for h in hit:
                     for k, v in dict(h["attacker_statuses"]).items():  # type: ignore[call-overload]
                         statuses[k] = statuses.get(k, 0) + v
-                row = {"attack": name, "alone_rps": median(alone, "victim_rps"), "attacked_rps": median(hit, "victim_rps"),
-                       "attacker_rps": median(hit, "attacker_rps"), "attacker_statuses": statuses,
-                       "alone_cpu_s": median(alone, "server_cpu_s"), "attacked_cpu_s": median(hit, "server_cpu_s"),
-                       "phases": {"alone": alone, "attacked": hit}}
+                row = {
+                    "attack": name,
+                    "alone_rps": median(alone, "victim_rps"),
+                    "attacked_rps": median(hit, "victim_rps"),
+                    "attacker_rps": median(hit, "attacker_rps"),
+                    "attacker_statuses": statuses,
+                    "alone_cpu_s": median(alone, "server_cpu_s"),
+                    "attacked_cpu_s": median(hit, "server_cpu_s"),
+                    "phases": {"alone": alone, "attacked": hit},
+                }
                 row["ratio"] = round(float(str(row["attacked_rps"])) / float(str(row["alone_rps"])), 2)
                 row["cpu_ratio"] = round(median(hit, "victim_per_cpu_s") / median(alone, "victim_per_cpu_s"), 2)
                 results.append(row)
-                log(f"{name}: {({k: v for k, v in row.items() if k != 'phases'})}")
+                log(f"{name}: { ({k: v for k, v in row.items() if k != 'phases'}) }")
     finally:
         app.stop()
     lookups = slug_lookups(env)
     log(f"slug lookups: {lookups}")
-    print(f"\nfeedsvc at {servers.ROOT}, {a.size} posts; victim: wrk -c{a.victim_connections} on /feeds/atom.xml; "
-          f"attacker: wrk -c{a.attack_connections}; {a.rounds} attacked phases of {a.seconds:.0f} s each, "
-          f"between {a.rounds + 1} alone (medians); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-    print("| attack | victim alone req/s | victim attacked req/s | × | × per server CPU s "
-          "| server CPU s alone / attacked | attacker req/s | attacker statuses |")
+    print(
+        f"\nfeedsvc at {servers.ROOT}, {a.size} posts; victim: wrk -c{a.victim_connections} on /feeds/atom.xml; "
+        f"attacker: wrk -c{a.attack_connections}; {a.rounds} attacked phases of {a.seconds:.0f} s each, "
+        f"between {a.rounds + 1} alone (medians); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+    )
+    print(
+        "| attack | victim alone req/s | victim attacked req/s | × | × per server CPU s "
+        "| server CPU s alone / attacked | attacker req/s | attacker statuses |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        print(f"| {r['attack']} | {float(str(r['alone_rps'])):,.0f} | {float(str(r['attacked_rps'])):,.0f} | "
-              f"{r['ratio']} | {r['cpu_ratio']} | {r['alone_cpu_s']:.2f} / {r['attacked_cpu_s']:.2f} | "
-              f"{float(str(r['attacker_rps'])):,.0f} | {r['attacker_statuses']} |")
-    print(f"\nIndex.get by slug ({a.size} posts, 300 each): " + ", ".join(
-        f"{k}: median {v['median_ms']} ms, p99 {v['p99_ms']} ms" for k, v in lookups.items()))  # type: ignore[attr-defined]
+        print(
+            f"| {r['attack']} | {float(str(r['alone_rps'])):,.0f} | {float(str(r['attacked_rps'])):,.0f} | "
+            f"{r['ratio']} | {r['cpu_ratio']} | {r['alone_cpu_s']:.2f} / {r['attacked_cpu_s']:.2f} | "
+            f"{float(str(r['attacker_rps'])):,.0f} | {r['attacker_statuses']} |"
+        )
+    print(
+        f"\nIndex.get by slug ({a.size} posts, 300 each): "
+        + ", ".join(f"{k}: median {v['median_ms']} ms, p99 {v['p99_ms']} ms" for k, v in lookups.items())
+    )  # type: ignore[attr-defined]
     servers.OUT.mkdir(parents=True, exist_ok=True)
-    (servers.OUT / "attack.json").write_text(json.dumps(
-        {"root": str(servers.ROOT), "size": a.size, "attacks": results, "slug_lookups": lookups}, indent=1))
+    (servers.OUT / "attack.json").write_text(
+        json.dumps({"root": str(servers.ROOT), "size": a.size, "attacks": results, "slug_lookups": lookups}, indent=1)
+    )
     worst = min(float(str(r["ratio"])) for r in results)
     print(f"\nworst: the victim kept {worst:.2f} of its throughput (the requirement: at least 0.5)")
     return 0 if worst >= 0.5 else 1

@@ -27,8 +27,14 @@ from servers import APP_CONF, FLOOR_CONF, OUT, PY, ROOT, app_config_keys, fetch,
 
 BENCH = Path(__file__).resolve().parent
 CORPORA = Path(os.environ.get("BENCH_CORPORA") or BENCH / "corpora")  # share generated corpora between checkouts
-FULL = {"sizes": "10000,100000,300000", "duration": 5.0, "rounds": 2, "edit_seconds": 30.0, "slow_seconds": 40.0,
-        "queries": 10000}
+FULL = {
+    "sizes": "10000,100000,300000",
+    "duration": 5.0,
+    "rounds": 2,
+    "edit_seconds": 30.0,
+    "slow_seconds": 40.0,
+    "queries": 10000,
+}
 QUICK = {"sizes": "2000", "duration": 2.0, "rounds": 1, "edit_seconds": 10.0, "slow_seconds": 10.0, "queries": 1000}
 PARTS = ("start", "http", "proxy", "alternatives", "cost", "edit", "slow", "queries")
 
@@ -96,34 +102,53 @@ def machine(keys: list[str]) -> dict[str, object]:
     except (OSError, StopIteration):
         pass
     mem = next((ln.split()[1] for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), "0")
-    vers = subprocess.run([PY, "-c", "import importlib.metadata as m\nfor p in ['Flask','Werkzeug','gunicorn','feedgen',"
-                           "'marshmallow','gevent','cmarkgfm','nh3']:\n try: print(f'{p}=={m.version(p)}', end=' ')\n"
-                           " except m.PackageNotFoundError: pass"], capture_output=True, text=True).stdout.strip()
+    vers = subprocess.run(
+        [
+            PY,
+            "-c",
+            "import importlib.metadata as m\nfor p in ['Flask','Werkzeug','gunicorn','feedgen',"
+            "'marshmallow','gevent','cmarkgfm','nh3']:\n try: print(f'{p}=={m.version(p)}', end=' ')\n"
+            " except m.PackageNotFoundError: pass",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     wrkv = "absent (Python load generator)"
     if shutil.which("wrk"):
         wrkv = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
     git = ["git", "-C", str(ROOT)]
     commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     branch = subprocess.run([*git, "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                           text=True).stdout.strip()
-    sqlite = subprocess.run([PY, "-c", "import sqlite3; print(sqlite3.sqlite_version)"], capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu": f"{cpu} x {os.cpu_count()}", "memory": f"{int(mem) / 1024 / 1024:.1f} GiB",
-            "os": platform.platform(), "python": platform.python_version(), "sqlite": sqlite, "packages": vers,
-            "wrk": wrkv, "commit": (commit + (" (with uncommitted changes)" if dirty else "")) if commit else
-            "unknown (not a git checkout)", "branch": branch or "unknown",
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": os.getloadavg(),
-            "feedsvc_gunicorn": gunicorn_settings(APP_CONF), "floor_gunicorn": gunicorn_settings(FLOOR_CONF),
-            "core": "SQLite (FEEDSVC_INDEX_PATH)" if "INDEX_PATH" in keys else "in-memory (FEEDSVC_PARSE_CACHE_DIR)"}
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    sqlite = subprocess.run(
+        [PY, "-c", "import sqlite3; print(sqlite3.sqlite_version)"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": f"{cpu} x {os.cpu_count()}",
+        "memory": f"{int(mem) / 1024 / 1024:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite,
+        "packages": vers,
+        "wrk": wrkv,
+        "commit": (commit + (" (with uncommitted changes)" if dirty else "")) if commit else "unknown (not a git checkout)",
+        "branch": branch or "unknown",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_start": os.getloadavg(),
+        "feedsvc_gunicorn": gunicorn_settings(APP_CONF),
+        "floor_gunicorn": gunicorn_settings(FLOOR_CONF),
+        "core": "SQLite (FEEDSVC_INDEX_PATH)" if "INDEX_PATH" in keys else "in-memory (FEEDSVC_PARSE_CACHE_DIR)",
+    }
 
 
 def hostile(n: int, root: Path, keys: list[str], a: argparse.Namespace, skip: set[str], results: dict) -> None:
     """Edit loop, slow clients and distinct queries on the smallest corpus, each on a fresh server."""
     index = CORPORA / f"{n}.db"
     if "edit" not in skip:
-        log(f"[{n}] edit loop: an edit every {a.edit_every}s for {a.edit_seconds}s under steady load "
-            f"(FEEDSVC_RELOAD_INTERVAL={a.reload_interval})")
+        log(
+            f"[{n}] edit loop: an edit every {a.edit_every}s for {a.edit_seconds}s under steady load "
+            f"(FEEDSVC_RELOAD_INTERVAL={a.reload_interval})"
+        )
         app, _ = scale.start("feedsvc-edit", root, index, keys, a, n, FEEDSVC_RELOAD_INTERVAL=str(a.reload_interval))
         try:
             scale.warm(app)
@@ -132,23 +157,31 @@ def hostile(n: int, root: Path, keys: list[str], a: argparse.Namespace, skip: se
             app.stop()
         r["posts"] = n
         results["edit_loop"] = r
-        log(f"[{n}]   {r['served']}/{r['edits']} edits served, slowest {r['latency_max_s']} s, failed requests "
-            f"{r['failed_requests']}, worker restarts {r['worker_restarts']}")
+        log(
+            f"[{n}]   {r['served']}/{r['edits']} edits served, slowest {r['latency_max_s']} s, failed requests "
+            f"{r['failed_requests']}, worker restarts {r['worker_restarts']}"
+        )
     if "slow" not in skip:
         log(f"[{n}] slow clients: {a.slow_idle} idle + {a.slow_trickle} trickling connections for {a.slow_seconds}s")
         app, _ = scale.start("feedsvc-slow", root, index, keys, a, n)
         try:
             scale.warm(app)
             _, h, _ = fetch(app.base + "/feeds/atom.xml")
-            paths = [("/feeds/atom.xml", {}), ("/api/v1/posts?page=1", {}), ("/feeds/rss.xml", {"Accept-Encoding": "gzip"}),
-                     ("/feeds/atom.xml", {"If-None-Match": h.get("ETag", "")})]
+            paths = [
+                ("/feeds/atom.xml", {}),
+                ("/api/v1/posts?page=1", {}),
+                ("/feeds/rss.xml", {"Accept-Encoding": "gzip"}),
+                ("/feeds/atom.xml", {"If-None-Match": h.get("ETag", "")}),
+            ]
             r = stress.slow_clients(app, a.slow_seconds, a.slow_idle, a.slow_trickle, a.slow_clients, a.slow_timeout, paths)
         finally:
             app.stop()
         r["posts"] = n
         results["slow_clients"] = r
-        log(f"[{n}]   {r['requests']} normal requests: {r['timeouts']} timeouts, {r['errors']} errors, "
-            f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms")
+        log(
+            f"[{n}]   {r['requests']} normal requests: {r['timeouts']} timeouts, {r['errors']} errors, "
+            f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
+        )
     if "queries" not in skip:
         log(f"[{n}] distinct queries: {a.queries}")
         app, _ = scale.start("feedsvc-queries", root, index, keys, a, n)
@@ -175,31 +208,38 @@ def stress_words() -> list[str]:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options; --quick and the full defaults set several at once."""
     ap = argparse.ArgumentParser(
-        prog="bench/run", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="bench/run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="feedsvc benchmark: feedsvc (shipped gunicorn.conf.py) beside the bare-Flask floor "
-                    "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See docs/benchmarks.md.",
+        "(bench/floor_gunicorn.conf.py: gthread, keep-alive), in one run. See docs/benchmarks.md.",
         epilog="modes:\n"
-               "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
-               "                      (before the tail, proxy and alternatives parts; now see --estimate)\n"
-               "  bench/run           sizes 10k,100k,300k, 5 s x 2 rounds, 30 s edit loop, 40 s slow clients,\n"
-               "                      10,000 distinct queries: 23 min here on the SQLite core of main 9f57807\n"
-               "                      (load average 6-9; --estimate said 16-27); the in-memory core needed 20 min\n"
-               "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min);\n"
-               "                      the tail part (8/32/64 connections, bench/tail.py), the proxy part\n"
-               "                      (bench/proxy.py) and the alternatives add about 25 min (--estimate)\n"
-               "  bench/run --estimate [options]   print the expected duration of those options and exit\n"
-               f"parts (--skip): {', '.join(PARTS)}")
+        "  bench/run --quick   sizes 2000, 2 s load runs, 10 s edit/slow runs, 1,000 queries: ~2 min here\n"
+        "                      (before the tail, proxy and alternatives parts; now see --estimate)\n"
+        "  bench/run           sizes 10k,100k,300k, 5 s x 2 rounds, 30 s edit loop, 40 s slow clients,\n"
+        "                      10,000 distinct queries: 23 min here on the SQLite core of main 9f57807\n"
+        "                      (load average 6-9; --estimate said 16-27); the in-memory core needed 20 min\n"
+        "                      for 10k+100k alone, 300k would add ~30 min (corpora generated once: +3 min);\n"
+        "                      the tail part (8/32/64 connections, bench/tail.py), the proxy part\n"
+        "                      (bench/proxy.py) and the alternatives add about 25 min (--estimate)\n"
+        "  bench/run --estimate [options]   print the expected duration of those options and exit\n"
+        f"parts (--skip): {', '.join(PARTS)}",
+    )
     ap.add_argument("--quick", action="store_true", help="the short mode (defaults below become the QUICK ones)")
     ap.add_argument("--estimate", action="store_true", help="print the expected duration and exit")
     ap.add_argument("--sizes", help=f"corpus sizes, comma-separated (full: {FULL['sizes']}; quick: {QUICK['sizes']})")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--duration", type=float, help="seconds per load run (full 5, quick 2)")
     ap.add_argument("--rounds", type=int, help="alternating feedsvc/floor runs per scenario (full 2, quick 1)")
-    ap.add_argument("--connections", type=int, default=16,
-                    help="ignored: cache hits run at 8, 32 and 64 connections (bench/tail.py COUNTS)")
+    ap.add_argument(
+        "--connections", type=int, default=16, help="ignored: cache hits run at 8, 32 and 64 connections (bench/tail.py COUNTS)"
+    )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "0")),
-                    help="feedsvc port for the size runs (floor: +1); default free ports (env BENCH_PORT)")
+    ap.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PORT", "0")),
+        help="feedsvc port for the size runs (floor: +1); default free ports (env BENCH_PORT)",
+    )
     ap.add_argument("--reload-interval", type=float, default=1.0, help="FEEDSVC_RELOAD_INTERVAL of the edit loop")
     ap.add_argument("--edit-seconds", type=float, help="edit loop length (full 30, quick 10)")
     ap.add_argument("--edit-every", type=float, default=0.1, help="seconds between edits")
@@ -214,8 +254,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--python-load", action="store_true", help="the pure-Python load generator even if wrk exists")
     ap.add_argument("--skip", default="", help=f"comma-separated parts to skip: {','.join(PARTS)}")
     ap.add_argument("--no-report", action="store_true", help="print figures; leave RESULTS.md and results.png alone")
-    ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md",
-                    help="where the report goes (default bench/RESULTS.md; the chart beside it, named in lower case)")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=BENCH / "RESULTS.md",
+        help="where the report goes (default bench/RESULTS.md; the chart beside it, named in lower case)",
+    )
     a = ap.parse_args(argv)
     for k, v in (QUICK if a.quick else FULL).items():
         if getattr(a, k) is None:
@@ -239,10 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     CORPORA.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     keys = app_config_keys()
-    results: dict = {"machine": machine(keys), "args": " ".join(sys.argv[1:] if argv is None else argv),
-                     "sizes": a.sizes, "tool": "wrk" if shutil.which("wrk") and not a.python_load else "python",
-                     "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": "8, 32, 64",
-                              "threads": a.threads}, "expected_min": [low, high], "report": a.results.stem}
+    results: dict = {
+        "machine": machine(keys),
+        "args": " ".join(sys.argv[1:] if argv is None else argv),
+        "sizes": a.sizes,
+        "tool": "wrk" if shutil.which("wrk") and not a.python_load else "python",
+        "load": {"duration_s": a.duration, "rounds": a.rounds, "connections": "8, 32, 64", "threads": a.threads},
+        "expected_min": [low, high],
+        "report": a.results.stem,
+    }
     m = results["machine"]
     log(f"feedsvc: {m['core']} core; gunicorn {m['feedsvc_gunicorn']}; floor: {m['floor_gunicorn']}")
     roots = {n: corpus(n, a.seed) for n in a.sizes}

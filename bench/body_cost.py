@@ -33,11 +33,16 @@ def check_cpu(body: str) -> tuple[float, int]:
         (root / "site.yaml").write_text(SITE, encoding="utf-8")
         (root / "posts").mkdir()
         (root / "posts" / "p.md").write_text(
-            f"---\ntitle: P\ndate: 2024-01-01\ncategories: [news]\n---\n{body}\n", encoding="utf-8")
+            f"---\ntitle: P\ndate: 2024-01-01\ncategories: [news]\n---\n{body}\n", encoding="utf-8"
+        )
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(root)],
-                              cwd=ROOT, env={**os.environ, "FEEDSVC_CONTENT_DIR": str(root)},
-                              capture_output=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(root)],
+            cwd=ROOT,
+            env={**os.environ, "FEEDSVC_CONTENT_DIR": str(root)},
+            capture_output=True,
+            check=False,
+        )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.returncode
 

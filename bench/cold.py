@@ -65,8 +65,12 @@ def slug_costs(client: object, total: int) -> dict[str, object]:
             if status != want:
                 raise SystemExit(f"/api/v1/posts/{s}: {status}, expected {want}")
             out.append(ms)
-    return {"slug_core_known": inproc._stats(core_known), "slug_core_unknown": inproc._stats(core_unknown),
-            "slug_http_known": inproc._stats(http_known), "slug_http_unknown": inproc._stats(http_unknown)}
+    return {
+        "slug_core_known": inproc._stats(core_known),
+        "slug_core_unknown": inproc._stats(core_unknown),
+        "slug_http_known": inproc._stats(http_known),
+        "slug_http_unknown": inproc._stats(http_unknown),
+    }
 
 
 def cmd_measure() -> None:
@@ -86,34 +90,54 @@ def measure(n: int) -> dict[str, object]:
     if not (root / "site.yaml").exists():
         subprocess.run([PY, str(Path(__file__).with_name("gen_corpus.py")), str(n), str(root)], check=True)
     database = CORPORA / os.environ.get("COLD_DB", "{n}.cold.db").format(n=n)
-    env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(database),
-           "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_CACHE_TYPE": "NullCache", "FEEDSVC_CACHE_LOCAL_BYTES": "0",
-           "FEEDSVC_RENDER_BUDGET": "off"}
+    env = {
+        **os.environ,
+        "FEEDSVC_CONTENT_DIR": str(root),
+        "FEEDSVC_INDEX_PATH": str(database),
+        "FEEDSVC_RELOAD_INTERVAL": "0",
+        "FEEDSVC_CACHE_TYPE": "NullCache",
+        "FEEDSVC_CACHE_LOCAL_BYTES": "0",
+        "FEEDSVC_RENDER_BUDGET": "off",
+    }
     res = subprocess.run([PY, __file__, "measure"], capture_output=True, text=True, cwd=ROOT, env=env)
     if res.returncode != 0:
         raise SystemExit(f"cold.py measure ({n}): {res.stderr[-3000:]}")
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
-ROWS = [("filtered API page (category+tag+lang)", "api_filters"), ("q page", "api_q"),
-        ("q+category+lang page", "api_q_filters"), ("known slug, core", "slug_core_known"),
-        ("unknown slug, core", "slug_core_unknown"), ("known slug, /api/v1/posts/<slug>", "slug_http_known"),
-        ("unknown slug, /api/v1/posts/<slug> (404)", "slug_http_unknown"), ("Atom feed, 50 entries", "atom.xml"),
-        ("bare feedgen, same fields", "feedgen_same")]
+ROWS = [
+    ("filtered API page (category+tag+lang)", "api_filters"),
+    ("q page", "api_q"),
+    ("q+category+lang page", "api_q_filters"),
+    ("known slug, core", "slug_core_known"),
+    ("unknown slug, core", "slug_core_unknown"),
+    ("known slug, /api/v1/posts/<slug>", "slug_http_known"),
+    ("unknown slug, /api/v1/posts/<slug> (404)", "slug_http_unknown"),
+    ("Atom feed, 50 entries", "atom.xml"),
+    ("bare feedgen, same fields", "feedgen_same"),
+]
 
 
 def table(results: dict[str, dict]) -> str:
     """Markdown table: median (p90) CPU ms per size, and the Atom / fair feedgen ratio."""
     sizes = list(results)
-    lines = ["| CPU ms, median (p90) | " + " | ".join(f"{int(n):,} posts" for n in sizes) + " |",
-             "| --- |" + " --- |" * len(sizes)]
+    lines = [
+        "| CPU ms, median (p90) | " + " | ".join(f"{int(n):,} posts" for n in sizes) + " |",
+        "| --- |" + " --- |" * len(sizes),
+    ]
     for label, key in ROWS:
         cells = [f"{results[n][key]['median_ms']:.2f} ({results[n][key]['p90_ms']:.2f})" for n in sizes]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines.append("| Atom / bare feedgen, same fields (median of ratios) | "
-                 + " | ".join(f"{results[n]['atom_over_feedgen_same_median']:.2f}×" for n in sizes) + " |")
-    lines.append("| Atom / bare feedgen, older yardstick (id, title, link, author, content) | "
-                 + " | ".join(f"{results[n]['atom_over_feedgen_median']:.2f}×" for n in sizes) + " |")
+    lines.append(
+        "| Atom / bare feedgen, same fields (median of ratios) | "
+        + " | ".join(f"{results[n]['atom_over_feedgen_same_median']:.2f}×" for n in sizes)
+        + " |"
+    )
+    lines.append(
+        "| Atom / bare feedgen, older yardstick (id, title, link, author, content) | "
+        + " | ".join(f"{results[n]['atom_over_feedgen_median']:.2f}×" for n in sizes)
+        + " |"
+    )
     return "\n".join(lines)
 
 

@@ -55,8 +55,12 @@ def _status_kb(field: str) -> int:
 
 def _stats(xs: list[float]) -> dict[str, float]:
     xs = sorted(xs)
-    return {"median_ms": round(statistics.median(xs), 3), "p90_ms": round(xs[int(len(xs) * .9)], 3),
-            "mean_ms": round(statistics.fmean(xs), 3), "n": len(xs)}
+    return {
+        "median_ms": round(statistics.median(xs), 3),
+        "p90_ms": round(xs[int(len(xs) * 0.9)], 3),
+        "mean_ms": round(statistics.fmean(xs), 3),
+        "n": len(xs),
+    }
 
 
 def _slugs(client: object, total: int, n: int) -> list[str]:
@@ -126,22 +130,39 @@ def _sitemaps(client: object, index_xml: bytes) -> dict[str, object]:
     _cpu_get(client, largest)
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"children": len(paths), "largest": largest, "largest_urls": sizes[largest + "#urls"][0],
-            "largest_bytes": sizes[largest][0], "first_cpu_ms": round(sizes[largest][1], 1),
-            "first_wall_ms": round(sizes[largest][2], 1),
-            "again_cpu_ms": round(statistics.median(c for c, _ in again), 1),
-            "again_wall_ms": round(statistics.median(w for _, w in again), 1),
-            "peak_rss_growth_mb": round((hwm - rss0) / 1024, 1), "python_heap_peak_mb": round(heap_peak / 2**20, 1),
-            "rss_mb": round(rss0 / 1024, 1)}
+    return {
+        "children": len(paths),
+        "largest": largest,
+        "largest_urls": sizes[largest + "#urls"][0],
+        "largest_bytes": sizes[largest][0],
+        "first_cpu_ms": round(sizes[largest][1], 1),
+        "first_wall_ms": round(sizes[largest][2], 1),
+        "again_cpu_ms": round(statistics.median(c for c, _ in again), 1),
+        "again_wall_ms": round(statistics.median(w for _, w in again), 1),
+        "peak_rss_growth_mb": round((hwm - rss0) / 1024, 1),
+        "python_heap_peak_mb": round(heap_peak / 2**20, 1),
+        "rss_mb": round(rss0 / 1024, 1),
+    }
 
 
 def _child(tree: Path, corpus: Path, label: str, posts: int) -> dict[str, object]:
-    env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(corpus),
-           "FEEDSVC_INDEX_PATH": str(corpus.parent / f"{corpus.name}.{label}.db"),
-           "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_CACHE_TYPE": "NullCache", "FEEDSVC_CACHE_LOCAL_BYTES": "0",
-           "PYTHONPATH": str(tree)}
-    res = subprocess.run([PY, str(Path(__file__).resolve()), "measure", "--posts", str(posts)], cwd=tree, env=env,
-                         capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "FEEDSVC_CONTENT_DIR": str(corpus),
+        "FEEDSVC_INDEX_PATH": str(corpus.parent / f"{corpus.name}.{label}.db"),
+        "FEEDSVC_RELOAD_INTERVAL": "0",
+        "FEEDSVC_CACHE_TYPE": "NullCache",
+        "FEEDSVC_CACHE_LOCAL_BYTES": "0",
+        "PYTHONPATH": str(tree),
+    }
+    res = subprocess.run(
+        [PY, str(Path(__file__).resolve()), "measure", "--posts", str(posts)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         raise SystemExit(f"{label} child failed: {res.stderr[-3000:]}")
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -156,8 +177,12 @@ def run(a: argparse.Namespace) -> None:
         if not (tree / "feedsvc").is_dir():
             raise SystemExit(f"{label}: {tree} is no checkout (git worktree add --detach {tree} <commit>)")
         # The catalogues are build products (git-ignored).
-        subprocess.run([str(Path(PY).with_name("pybabel")), "compile", "-d", "feedsvc/translations"],
-                       cwd=tree, check=True, capture_output=True)
+        subprocess.run(
+            [str(Path(PY).with_name("pybabel")), "compile", "-d", "feedsvc/translations"],
+            cwd=tree,
+            check=True,
+            capture_output=True,
+        )
     corpus = Path(a.corpus).resolve()
     results: dict[str, list[dict[str, object]]] = {label: [] for label in trees}
     for label in [*trees, *reversed(trees)] * a.rounds:
@@ -169,9 +194,19 @@ def run(a: argparse.Namespace) -> None:
         return statistics.median(float(r["post_page"]["median_ms"]) for r in results[label])  # type: ignore[index]
 
     after = median("after")
-    print(json.dumps({"summary": {f"post_page_{label}_ms": median(label) for label in trees} | {
-        f"post_page_after_vs_{label}_pct": round((after / median(label) - 1) * 100, 1)
-        for label in trees if label != "after"}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "summary": {f"post_page_{label}_ms": median(label) for label in trees}
+                | {
+                    f"post_page_after_vs_{label}_pct": round((after / median(label) - 1) * 100, 1)
+                    for label in trees
+                    if label != "after"
+                }
+            }
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:

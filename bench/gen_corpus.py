@@ -32,16 +32,66 @@ CATEGORIES = [
 CATEGORY_WEIGHTS = [30, 20, 10, 20, 12, 8]
 
 TAGS = [
-    "HIV", "Hepatitis C", "Harm reduction", "Naloxone", "Opioid agonist therapy", "CND", "UNAIDS",
-    "WHO", "Global Fund", "PEPFAR", "Decriminalisation", "Human rights", "Women who use drugs",
-    "Youth", "Prisons", "Stigma", "Community-led monitoring", "Drug checking", "Overdose",
-    "Safe consumption sites", "COVID-19", "Funding", "Key populations", "Africa", "Asia",
-    "Europe", "Latin America", "North America", "Oceania", "Eastern Europe", "Central Asia",
-    "Research", "Peer support", "Advocacy", "Law reform", "Policing", "Gender", "Tuberculosis",
-    "Mental health", "Housing", "Sex work", "Trans people", "Migration", "Indigenous peoples",
-    "Cannabis", "Stimulants", "Chemsex", "Needle and syringe programmes", "Treatment access",
-    "Réduction des risques", "Droits humains", "Salud pública", "Políticas de drogas",
-    "São Paulo", "Genève", "Côte d'Ivoire", "México", "Zürich", "United Nations", "Vienna",
+    "HIV",
+    "Hepatitis C",
+    "Harm reduction",
+    "Naloxone",
+    "Opioid agonist therapy",
+    "CND",
+    "UNAIDS",
+    "WHO",
+    "Global Fund",
+    "PEPFAR",
+    "Decriminalisation",
+    "Human rights",
+    "Women who use drugs",
+    "Youth",
+    "Prisons",
+    "Stigma",
+    "Community-led monitoring",
+    "Drug checking",
+    "Overdose",
+    "Safe consumption sites",
+    "COVID-19",
+    "Funding",
+    "Key populations",
+    "Africa",
+    "Asia",
+    "Europe",
+    "Latin America",
+    "North America",
+    "Oceania",
+    "Eastern Europe",
+    "Central Asia",
+    "Research",
+    "Peer support",
+    "Advocacy",
+    "Law reform",
+    "Policing",
+    "Gender",
+    "Tuberculosis",
+    "Mental health",
+    "Housing",
+    "Sex work",
+    "Trans people",
+    "Migration",
+    "Indigenous peoples",
+    "Cannabis",
+    "Stimulants",
+    "Chemsex",
+    "Needle and syringe programmes",
+    "Treatment access",
+    "Réduction des risques",
+    "Droits humains",
+    "Salud pública",
+    "Políticas de drogas",
+    "São Paulo",
+    "Genève",
+    "Côte d'Ivoire",
+    "México",
+    "Zürich",
+    "United Nations",
+    "Vienna",
 ]
 
 LANGS = [("en", 70), ("fr", 18), ("es", 12)]
@@ -90,12 +140,61 @@ protección seguridad bienestar calidad vida enfoques basados regiones nivel loc
 rurales año mes hoy pedimos acogemos reconocemos preocupación comprometidos trabajar juntos
 fortalecer mejorar ampliar desarrollar proporcionar eliminar poner fin proteger respetar""".split()
 
-_SYLL = ["ka", "lo", "mi", "ne", "ra", "su", "ti", "ve", "zo", "an", "el", "or", "us", "ip", "et",
-         "dra", "pre", "str", "gon", "mal", "ber", "sel", "tur", "vin", "qua"]
-PLACES = ["Vienna", "Geneva", "Nairobi", "Bangkok", "Kyiv", "Lisbon", "Montréal", "Bogotá",
-          "Jakarta", "Cape Town", "Tbilisi", "Kathmandu", "Dakar", "Lima", "Manila", "Oslo"]
-AUTHORS = ["Ana Souza", "Judy Chang", "Mat Southwell", "Niamh Eastwood", "Aditia Taslim",
-           "Olga Belyaeva", "Jean-Luc Dupont", "María José Pérez"]
+_SYLL = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ra",
+    "su",
+    "ti",
+    "ve",
+    "zo",
+    "an",
+    "el",
+    "or",
+    "us",
+    "ip",
+    "et",
+    "dra",
+    "pre",
+    "str",
+    "gon",
+    "mal",
+    "ber",
+    "sel",
+    "tur",
+    "vin",
+    "qua",
+]
+PLACES = [
+    "Vienna",
+    "Geneva",
+    "Nairobi",
+    "Bangkok",
+    "Kyiv",
+    "Lisbon",
+    "Montréal",
+    "Bogotá",
+    "Jakarta",
+    "Cape Town",
+    "Tbilisi",
+    "Kathmandu",
+    "Dakar",
+    "Lima",
+    "Manila",
+    "Oslo",
+]
+AUTHORS = [
+    "Ana Souza",
+    "Judy Chang",
+    "Mat Southwell",
+    "Niamh Eastwood",
+    "Aditia Taslim",
+    "Olga Belyaeva",
+    "Jean-Luc Dupont",
+    "María José Pérez",
+]
 
 
 def _vocab(base: list[str], rng: random.Random, extra: int) -> tuple[list[str], list[float]]:
@@ -126,8 +225,7 @@ class Pools:
 
     def __init__(self, seed: int) -> None:
         rng = random.Random(f"pools-{seed}")
-        self.sent = {"en": _sentences(_EN, rng, 6000), "fr": _sentences(_FR, rng, 3000),
-                     "es": _sentences(_ES, rng, 3000)}
+        self.sent = {"en": _sentences(_EN, rng, 6000), "fr": _sentences(_FR, rng, 3000), "es": _sentences(_ES, rng, 3000)}
 
 
 _POOLS: Pools | None = None
@@ -149,8 +247,11 @@ def _paragraph(rng: random.Random, sents: list[str], words_left: int, n: int) ->
         if r < 0.12:  # a link: absolute or relative (absolutised by the renderer)
             w = s.split(" ", 3)
             if len(w) == 4:
-                href = (f"https://www.example.org/library/{n}-{rng.randint(1, 999)}" if rng.random() < 0.6
-                        else f"/posts/{n}#section-{rng.randint(1, 5)}")
+                href = (
+                    f"https://www.example.org/library/{n}-{rng.randint(1, 999)}"
+                    if rng.random() < 0.6
+                    else f"/posts/{n}#section-{rng.randint(1, 5)}"
+                )
                 s = f"{w[0]} [{w[1]} {w[2]}]({href}) {w[3]}"
         elif r < 0.17:
             w = s.split(" ", 2)
@@ -207,8 +308,7 @@ def _body(rng: random.Random, lang: str, n: int) -> str:
             out.append(f"```\nnaloxone --dose {rng.randint(1, 8)}mg --route intranasal\n```")
             words += 5
         elif r < 0.28:
-            out.append(f'<div class="callout"><p>{rng.choice(sents)}</p>'
-                       f'<script>track({n})</script></div>')
+            out.append(f'<div class="callout"><p>{rng.choice(sents)}</p><script>track({n})</script></div>')
             words += 15
         elif r < 0.29:
             out.append(f"![{rng.choice(PLACES)} meeting](/images/{n}-{rng.randint(1, 9)}.jpg)")
@@ -243,8 +343,10 @@ def post(seed: int, n: int, total: int) -> tuple[str, str]:
     slug = f"{slug_words or 'post'}-{n}"
     fm = [f"title: {_q(title)}"]
     if rng.random() < 0.3:
-        fm.append(f"date: {day.isoformat()}T{rng.randint(6, 20):02d}:{rng.choice(['00', '15', '30', '45'])}:00"
-                  f"{rng.choice(['+00:00', '+02:00', '-05:00', '+05:30'])}")
+        fm.append(
+            f"date: {day.isoformat()}T{rng.randint(6, 20):02d}:{rng.choice(['00', '15', '30', '45'])}:00"
+            f"{rng.choice(['+00:00', '+02:00', '-05:00', '+05:30'])}"
+        )
     else:
         fm.append(f"date: {day.isoformat()}")
     if rng.random() < 0.2:
@@ -261,24 +363,35 @@ def post(seed: int, n: int, total: int) -> tuple[str, str]:
         if rng.random() < 0.5:
             fm.append(f"author: {_q(a)}")
         else:
-            fm.append(f"author:\n  name: {_q(a)}\n  email: {a.split()[0].lower()}@example.org\n"
-                      f"  uri: https://www.example.org/people/{a.split()[0].lower()}")
+            fm.append(
+                f"author:\n  name: {_q(a)}\n  email: {a.split()[0].lower()}@example.org\n"
+                f"  uri: https://www.example.org/people/{a.split()[0].lower()}"
+            )
     if rng.random() < 0.2:
         fm.append(f"image: /images/{n}.jpg")
     if "publications" in cats or rng.random() < 0.08:
         fm.append("attachments:")
         for k in range(rng.randint(1, 3)):
-            kind = rng.choice([("pdf", "application/pdf"), ("mp3", "audio/mpeg"), ("docx",
-                               "application/vnd.openxmlformats-officedocument.wordprocessingml.document")])
-            fm.append(f"  - url: /files/{n}-{k}.{kind[0]}\n    mime_type: {kind[1]}\n"
-                      f"    size_in_bytes: {rng.randint(10_000, 9_000_000)}\n    title: {_q(rng.choice(sents)[:50])}")
+            kind = rng.choice(
+                [
+                    ("pdf", "application/pdf"),
+                    ("mp3", "audio/mpeg"),
+                    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                ]
+            )
+            fm.append(
+                f"  - url: /files/{n}-{k}.{kind[0]}\n    mime_type: {kind[1]}\n"
+                f"    size_in_bytes: {rng.randint(10_000, 9_000_000)}\n    title: {_q(rng.choice(sents)[:50])}"
+            )
     if "events" in cats:
         start = day + timedelta(days=rng.randint(3, 40))
         hour = rng.randint(8, 18)
         fm.append("event:")
         if rng.random() < 0.5:
-            fm.append(f"  start: {start.isoformat()}T{hour:02d}:00:00\n  end: {start.isoformat()}T{hour + 2:02d}:00:00\n"
-                      f"  timezone: {rng.choice(['Europe/Vienna', 'America/New_York', 'Asia/Bangkok', 'Africa/Nairobi'])}")
+            fm.append(
+                f"  start: {start.isoformat()}T{hour:02d}:00:00\n  end: {start.isoformat()}T{hour + 2:02d}:00:00\n"
+                f"  timezone: {rng.choice(['Europe/Vienna', 'America/New_York', 'Asia/Bangkok', 'Africa/Nairobi'])}"
+            )
         else:
             fm.append(f"  start: {start.isoformat()}T{hour:02d}:00:00+01:00")
         fm.append(f"  location: {_q(rng.choice(PLACES) + ' and online')}")
@@ -293,11 +406,13 @@ def post(seed: int, n: int, total: int) -> tuple[str, str]:
 def site_yaml(n: int) -> str:
     """The site.yaml of a bench corpus."""
     cats = "\n".join(f"  {s}:\n    title: {t}\n    description: {d}" for s, t, d in CATEGORIES)
-    return (f"title: feedsvc bench corpus ({n} posts)\nsubtitle: Generated by bench/gen_corpus.py\n"
-            "base_url: http://127.0.0.1:8000\nid_authority: bench.example.org,2014\nlanguage: en\n"
-            "timezone: Europe/London\nauthor:\n  name: Bench Network\n  email: news@example.org\n"
-            "  uri: https://www.example.org/\nrights: © 2014 Bench Network\n"
-            f"categories:\n{cats}\n")
+    return (
+        f"title: feedsvc bench corpus ({n} posts)\nsubtitle: Generated by bench/gen_corpus.py\n"
+        "base_url: http://127.0.0.1:8000\nid_authority: bench.example.org,2014\nlanguage: en\n"
+        "timezone: Europe/London\nauthor:\n  name: Bench Network\n  email: news@example.org\n"
+        "  uri: https://www.example.org/\nrights: © 2014 Bench Network\n"
+        f"categories:\n{cats}\n"
+    )
 
 
 def _write_chunk(args: tuple[str, int, int, int, int]) -> int:

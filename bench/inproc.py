@@ -30,9 +30,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-WORDS = ["rights", "naloxone", "funding", "prison", "women", "stigma", "overdose", "reform", "données",
-         "salud", "community", "evidence", "hepatitis", "programme", "youth", "decriminalisation",
-         "sécurité", "drogas", "treatment", "violence", "police", "access", "global", "network"]
+WORDS = [
+    "rights",
+    "naloxone",
+    "funding",
+    "prison",
+    "women",
+    "stigma",
+    "overdose",
+    "reform",
+    "données",
+    "salud",
+    "community",
+    "evidence",
+    "hepatitis",
+    "programme",
+    "youth",
+    "decriminalisation",
+    "sécurité",
+    "drogas",
+    "treatment",
+    "violence",
+    "police",
+    "access",
+    "global",
+    "network",
+]
 
 
 def _out(**kw: object) -> None:
@@ -41,7 +64,7 @@ def _out(**kw: object) -> None:
 
 def _stats(xs: list[float]) -> dict[str, float]:
     xs = sorted(xs)
-    return {"median_ms": statistics.median(xs), "p90_ms": xs[int(len(xs) * .9)], "n": len(xs)} if xs else {}
+    return {"median_ms": statistics.median(xs), "p90_ms": xs[int(len(xs) * 0.9)], "n": len(xs)} if xs else {}
 
 
 def _cpu(client: object, url: str) -> tuple[float, int, bytes]:
@@ -61,8 +84,16 @@ def feedgen_alone(atom: bytes) -> float:
     for e in root.iter(f"{ATOM}entry"):
         link = next((x.get("href") for x in e.iter(f"{ATOM}link") if x.get("rel", "alternate") == "alternate"), "")
         author = e.find(f"{ATOM}author/{ATOM}name")
-        entries.append((e.findtext(f"{ATOM}id"), e.findtext(f"{ATOM}title"), e.findtext(f"{ATOM}updated"),
-                        link, author.text if author is not None else "Author", e.findtext(f"{ATOM}content") or ""))
+        entries.append(
+            (
+                e.findtext(f"{ATOM}id"),
+                e.findtext(f"{ATOM}title"),
+                e.findtext(f"{ATOM}updated"),
+                link,
+                author.text if author is not None else "Author",
+                e.findtext(f"{ATOM}content") or "",
+            )
+        )
     c0 = time.process_time()
     fg = FeedGenerator()
     fg.id("tag:example.org,2021:feed")
@@ -83,8 +114,7 @@ def feedgen_alone(atom: bytes) -> float:
 
 def _person(el: object) -> dict[str, str]:
     """name/email/uri of an Atom person element, as feedgen takes them."""
-    return {k: v for k in ("name", "email", "uri")
-            if (v := el.findtext(f"{ATOM}{k}")) is not None} if el is not None else {}  # type: ignore[attr-defined]
+    return {k: v for k in ("name", "email", "uri") if (v := el.findtext(f"{ATOM}{k}")) is not None} if el is not None else {}  # type: ignore[attr-defined]
 
 
 def _links(el: object) -> list[dict[str, str]]:
@@ -103,14 +133,19 @@ def feedgen_same(atom: bytes) -> float:
     entries = []
     for e in root.iter(f"{ATOM}entry"):
         content, summary = e.find(f"{ATOM}content"), e.find(f"{ATOM}summary")
-        entries.append({
-            "id": e.findtext(f"{ATOM}id"), "title": e.findtext(f"{ATOM}title"),
-            "updated": e.findtext(f"{ATOM}updated"), "published": e.findtext(f"{ATOM}published"),
-            "author": _person(e.find(f"{ATOM}author")), "links": _links(e),
-            "categories": [dict(c.attrib) for c in e.findall(f"{ATOM}category")],
-            "summary": None if summary is None else (summary.text or "", summary.get("type", "text")),
-            "content": None if content is None else (content.text or "", content.get("type", "text")),
-        })
+        entries.append(
+            {
+                "id": e.findtext(f"{ATOM}id"),
+                "title": e.findtext(f"{ATOM}title"),
+                "updated": e.findtext(f"{ATOM}updated"),
+                "published": e.findtext(f"{ATOM}published"),
+                "author": _person(e.find(f"{ATOM}author")),
+                "links": _links(e),
+                "categories": [dict(c.attrib) for c in e.findall(f"{ATOM}category")],
+                "summary": None if summary is None else (summary.text or "", summary.get("type", "text")),
+                "content": None if content is None else (content.text or "", content.get("type", "text")),
+            }
+        )
     c0 = time.process_time()
     fg = FeedGenerator()
     fg.id(head["id"])
@@ -184,8 +219,10 @@ def api_costs(client: object, cats: list[dict], tags: list[dict]) -> dict[str, o
         if status not in (200, 404):
             raise SystemExit(f"q: {status}")
         qs.append(ms)
-    qf = [_cpu(client, f"/api/v1/posts?category={c}&lang={lang}&q={q}")[0]
-          for (c, _, lang), q in zip(combos[150:200], queries, strict=False)]
+    qf = [
+        _cpu(client, f"/api/v1/posts?category={c}&lang={lang}&q={q}")[0]
+        for (c, _, lang), q in zip(combos[150:200], queries, strict=False)
+    ]
     return {"api_filters": _stats(filt), "api_q": _stats(qs), "api_q_filters": _stats(qf)}
 
 

@@ -35,9 +35,16 @@ def wrk(url: str, seconds: float, connections: int, threads: int, headers: dict[
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    return {"tool": "wrk", "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-            "p50_ms": _ms(pct["50"]), "p90_ms": _ms(pct["90"]), "p99_ms": _ms(pct["99"]),
-            "max_ms": _ms(worst.group(1)) if worst else float("nan"), "requests": requests, "errors": errors}
+    return {
+        "tool": "wrk",
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(pct["50"]),
+        "p90_ms": _ms(pct["90"]),
+        "p99_ms": _ms(pct["99"]),
+        "max_ms": _ms(worst.group(1)) if worst else float("nan"),
+        "requests": requests,
+        "errors": errors,
+    }
 
 
 def pyload(url: str, seconds: float, connections: int, threads: int, headers: dict[str, str]) -> dict[str, object]:
@@ -82,12 +89,21 @@ def pyload(url: str, seconds: float, connections: int, threads: int, headers: di
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000 if lat else float("nan")
 
-    return {"tool": "python", "rps": len(lat) / elapsed, "p50_ms": pct(.5), "p90_ms": pct(.9), "p99_ms": pct(.99),
-            "max_ms": lat[-1] * 1000 if lat else float("nan"), "requests": len(lat), "errors": errors[0]}
+    return {
+        "tool": "python",
+        "rps": len(lat) / elapsed,
+        "p50_ms": pct(0.5),
+        "p90_ms": pct(0.9),
+        "p99_ms": pct(0.99),
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
+        "requests": len(lat),
+        "errors": errors[0],
+    }
 
 
-def run(url: str, seconds: float, connections: int, threads: int, headers: dict[str, str],
-        force_python: bool = False) -> dict[str, object]:
+def run(
+    url: str, seconds: float, connections: int, threads: int, headers: dict[str, str], force_python: bool = False
+) -> dict[str, object]:
     """Load ``url`` for ``seconds`` with the best available generator."""
     if not force_python and shutil.which("wrk"):
         return wrk(url, seconds, connections, threads, headers)

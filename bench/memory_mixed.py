@@ -33,8 +33,12 @@ WORDS = ["climate", "rights", "water", "health", "report", "council", "women", "
 def _urls(slugs: list[str], tags: list[str], rng: random.Random) -> itertools.cycle[str]:
     urls: list[str] = []
     for c in CATEGORIES:
-        urls += [f"/feeds/categories/{c}/atom.xml", f"/feeds/categories/{c}/rss.xml", f"/feeds/categories/{c}/feed.json",
-                 *(f"/api/v1/posts?category={c}&page={p}" for p in range(1, 40))]
+        urls += [
+            f"/feeds/categories/{c}/atom.xml",
+            f"/feeds/categories/{c}/rss.xml",
+            f"/feeds/categories/{c}/feed.json",
+            *(f"/api/v1/posts?category={c}&page={p}" for p in range(1, 40)),
+        ]
     for t in tags:
         urls += [f"/feeds/tags/{t}/atom.xml", f"/feeds/tags/{t}/calendar.ics", f"/api/v1/posts?tag={t}"]
     urls += [f"/posts/{s}" for s in slugs]
@@ -45,8 +49,7 @@ def _urls(slugs: list[str], tags: list[str], rng: random.Random) -> itertools.cy
     return itertools.cycle(urls)
 
 
-def _client(port: int, urls: itertools.cycle[str], lock: threading.Lock, stop: threading.Event,
-            counts: dict[int, int]) -> None:
+def _client(port: int, urls: itertools.cycle[str], lock: threading.Lock, stop: threading.Event, counts: dict[int, int]) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while not stop.is_set():
         with lock:
@@ -98,8 +101,10 @@ def main() -> None:
         warm = server.memory()
         base, base_pss = warm["worker_anon_mb"], warm["pss_each_mb"][1:]
         print(f"workers {server.workers()}; after warm-up: PSS {_mb(base_pss)}, anon {_mb(base)}")
-        threads = [threading.Thread(target=_client, args=(server.port, urls, lock, stop, counts), daemon=True)
-                   for _ in range(args.clients)]
+        threads = [
+            threading.Thread(target=_client, args=(server.port, urls, lock, stop, counts), daemon=True)
+            for _ in range(args.clients)
+        ]
         for t in threads:
             t.start()
         t0 = time.monotonic()
@@ -107,8 +112,11 @@ def main() -> None:
             time.sleep(min(10.0, args.seconds - (time.monotonic() - t0)))
             mem = server.memory()
             grow = [a - b for a, b in zip(mem["worker_anon_mb"], base, strict=False)]
-            print(f"{time.monotonic() - t0:5.0f} s: PSS {_mb(mem['pss_each_mb'][1:])}, anon {_mb(mem['worker_anon_mb'])}, "
-                  f"anon growth {_mb(grow)}; answers {dict(sorted(counts.items()))}", flush=True)
+            print(
+                f"{time.monotonic() - t0:5.0f} s: PSS {_mb(mem['pss_each_mb'][1:])}, anon {_mb(mem['worker_anon_mb'])}, "
+                f"anon growth {_mb(grow)}; answers {dict(sorted(counts.items()))}",
+                flush=True,
+            )
         stop.set()
         for t in threads:
             t.join(timeout=30)

@@ -30,9 +30,14 @@ import loadgen
 from servers import OUT, ROOT, Server, _stat_cpu, fetch, free_port, log
 
 COUNTS = (8, 32, 64)
-CELLS = [("feed 200", "feed", {}), ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
-         ("feed 304", "feed", {"If-None-Match": "etag"}), ("api 200", "api", {}),
-         ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}), ("api 304", "api", {"If-None-Match": "etag"})]
+CELLS = [
+    ("feed 200", "feed", {}),
+    ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
+    ("feed 304", "feed", {"If-None-Match": "etag"}),
+    ("api 200", "api", {}),
+    ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}),
+    ("api 304", "api", {"If-None-Match": "etag"}),
+]
 STATIC_NAMES = {"feed": "feed.xml", "api": "api.json"}
 CONF = ROOT / "deploy" / "nginx-proxy.conf"
 #: Accept-Encoding of the polling mix's pollers (in turn): none, and what feed readers send.
@@ -52,21 +57,23 @@ class Nginx:
     and caching, nothing else.
     """
 
-    def __init__(self, prefix: Path, upstream_port: int, static_root: Path, types: dict[str, str],
-                 config: Path = CONF) -> None:
+    def __init__(self, prefix: Path, upstream_port: int, static_root: Path, types: dict[str, str], config: Path = CONF) -> None:
         shutil.rmtree(prefix, ignore_errors=True)
         prefix.mkdir(parents=True)
         self.proxy_port, self.static_port = free_port(), free_port()
         conf = config.read_text()
-        for old, new in (("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
-                         ("listen 80;", f"listen 127.0.0.1:{self.proxy_port};"),
-                         ("/var/cache/nginx/feedsvc", str(prefix / "cache"))):
+        for old, new in (
+            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
+            ("listen 80;", f"listen 127.0.0.1:{self.proxy_port};"),
+            ("/var/cache/nginx/feedsvc", str(prefix / "cache")),
+        ):
             if old not in conf:
                 raise RuntimeError(f"{config} no longer has {old!r}")
             conf = conf.replace(old, new)
         (prefix / "feedsvc.conf").write_text(conf)
-        static = "".join(f"        location = /{name} {{ types {{ }} default_type \"{ctype}\"; }}\n"
-                         for name, ctype in types.items())
+        static = "".join(
+            f'        location = /{name} {{ types {{ }} default_type "{ctype}"; }}\n' for name, ctype in types.items()
+        )
         user = "user root;" if os.geteuid() == 0 else ""
         (prefix / "main.conf").write_text(f"""{user}
 daemon off; worker_processes 2; pid {prefix}/nginx.pid; error_log {prefix}/error.log;
@@ -86,8 +93,7 @@ http {{
 }}
 """)
         self.log = open(prefix / "stderr.log", "wb")
-        self.proc = subprocess.Popen([str(nginx_bin()), "-p", str(prefix), "-c", str(prefix / "main.conf")],
-                                     stderr=self.log)
+        self.proc = subprocess.Popen([str(nginx_bin()), "-p", str(prefix), "-c", str(prefix / "main.conf")], stderr=self.log)
         for _ in range(200):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"nginx exited: see {prefix / 'error.log'}")
@@ -172,14 +178,20 @@ def polling_mix(port: int, urls: list[str], pollers: int, passes: int, seed: int
     for t in threads:
         t.join(600)
     total = sum(statuses.values())
-    return {"requests": total, "seconds": time.perf_counter() - t0, "feeds": len(urls), "pollers": pollers,
-            "passes": passes, "cache_status": dict(statuses), "http_status": {str(k): v for k, v in codes.items()},
-            "hit_ratio": statuses.get("HIT", 0) / total if total else 0.0,
-            "codings": list(CODINGS)}
+    return {
+        "requests": total,
+        "seconds": time.perf_counter() - t0,
+        "feeds": len(urls),
+        "pollers": pollers,
+        "passes": passes,
+        "cache_status": dict(statuses),
+        "http_status": {str(k): v for k, v in codes.items()},
+        "hit_ratio": statuses.get("HIT", 0) / total if total else 0.0,
+        "codings": list(CODINGS),
+    }
 
 
-def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, a: argparse.Namespace,
-        results: dict) -> None:
+def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, a: argparse.Namespace, results: dict) -> None:
     """Cache hits through deploy/nginx-proxy.conf vs nginx static, then the polling mix's hit ratio."""
     if not nginx_bin():
         log(f"[{n}] proxy: no nginx binary (apt-get install nginx-light): part skipped")
@@ -213,31 +225,41 @@ def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, a:
             for c in COUNTS:
                 runs: dict[str, list[dict]] = {"proxy": [], "static": []}
                 for k in range(a.rounds):
-                    for who in (("proxy", "static") if k % 2 == 0 else ("static", "proxy")):
+                    for who in ("proxy", "static") if k % 2 == 0 else ("static", "proxy"):
                         runs[who].append(nginx.measure(target[who], a, c, heads[who]))
-                r = {who: {"rps": sum(x["rps"] for x in rs) / len(rs), "p50_ms": sorted(x["p50_ms"] for x in rs)[0],
-                           "p99_ms": max(x["p99_ms"] for x in rs), "max_ms": max(x["max_ms"] for x in rs),
-                           "errors": sum(x["errors"] for x in rs),
-                           "cpu_us_per_req": statistics.median(x["cpu_us_per_req"] for x in rs)} for who, rs in runs.items()}
+                r = {
+                    who: {
+                        "rps": sum(x["rps"] for x in rs) / len(rs),
+                        "p50_ms": sorted(x["p50_ms"] for x in rs)[0],
+                        "p99_ms": max(x["p99_ms"] for x in rs),
+                        "max_ms": max(x["max_ms"] for x in rs),
+                        "errors": sum(x["errors"] for x in rs),
+                        "cpu_us_per_req": statistics.median(x["cpu_us_per_req"] for x in rs),
+                    }
+                    for who, rs in runs.items()
+                }
                 r["cpu_ratio"] = r["proxy"]["cpu_us_per_req"] / r["static"]["cpu_us_per_req"]
                 # Each round's two runs are back to back: their ratio sees the same machine load.
-                pairs = sorted(p["rps"] / s["rps"] for p, s in zip(runs["proxy"], runs["static"], strict=True)
-                               if s["rps"])
+                pairs = sorted(p["rps"] / s["rps"] for p, s in zip(runs["proxy"], runs["static"], strict=True) if s["rps"])
                 r["round_ratios"] = pairs
                 r["rps_ratio"] = statistics.median(pairs) if pairs else float("nan")
                 cells.setdefault(name, {})[str(c)] = r
-                log(f"[{n}] proxy c{c:<3} {name:14} proxy {r['proxy']['rps']:7.0f} req/s p99 "
+                log(
+                    f"[{n}] proxy c{c:<3} {name:14} proxy {r['proxy']['rps']:7.0f} req/s p99 "
                     f"{r['proxy']['p99_ms']:6.2f} ms | static {r['static']['rps']:7.0f} req/s p99 "
                     f"{r['static']['p99_ms']:6.2f} ms | {r['rps_ratio']:.2f}x | nginx CPU/req "
-                    f"{r['proxy']['cpu_us_per_req']:.0f} vs {r['static']['cpu_us_per_req']:.0f} us")
+                    f"{r['proxy']['cpu_us_per_req']:.0f} vs {r['static']['cpu_us_per_req']:.0f} us"
+                )
         out["cells"] = cells
         ratios = [(r["rps_ratio"], f"{name} @ {c}") for name, by in cells.items() for c, r in by.items()]
         out["worst"] = {"rps_ratio": min(ratios)[0], "cell": min(ratios)[1]}
         urls = _feed_urls(proxy)
         mix = polling_mix(nginx.proxy_port, urls, pollers=getattr(a, "pollers", 16), passes=getattr(a, "passes", 3))
         out["polling_mix"] = mix
-        log(f"[{n}] proxy polling mix: {mix['requests']} requests over {mix['feeds']} feeds, "
-            f"hit ratio {mix['hit_ratio']:.1%} {mix['cache_status']} {mix['http_status']}")
+        log(
+            f"[{n}] proxy polling mix: {mix['requests']} requests over {mix['feeds']} feeds, "
+            f"hit ratio {mix['hit_ratio']:.1%} {mix['cache_status']} {mix['http_status']}"
+        )
     finally:
         nginx.stop()
 

@@ -19,12 +19,25 @@ import tail
 from servers import OUT, PY, ROOT, Server, app_env, drop_index, fetch, free_port, log
 
 #: (name, document, request headers); "etag" is replaced by the document's ETag.
-SCENARIOS = [("feed 200", "feed", {}), ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
-             ("feed 304", "feed", {"If-None-Match": "etag"}), ("api 200", "api", {}),
-             ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}), ("api 304", "api", {"If-None-Match": "etag"})]
+SCENARIOS = [
+    ("feed 200", "feed", {}),
+    ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
+    ("feed 304", "feed", {"If-None-Match": "etag"}),
+    ("api 200", "api", {}),
+    ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}),
+    ("api 304", "api", {"If-None-Match": "etag"}),
+]
 READY = "/api/v1/posts?per_page=1"
-WARM = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/api/v1/posts?q=health",
-        "/api/v1/posts?q=rights+women", "/api/v1/posts?page=3", "/api/v1/categories", "/api/v1/tags"]
+WARM = [
+    "/feeds/atom.xml",
+    "/feeds/rss.xml",
+    "/feeds/feed.json",
+    "/api/v1/posts?q=health",
+    "/api/v1/posts?q=rights+women",
+    "/api/v1/posts?page=3",
+    "/api/v1/categories",
+    "/api/v1/tags",
+]
 
 
 def warm(app: Server, rounds: int = 12) -> None:
@@ -34,8 +47,9 @@ def warm(app: Server, rounds: int = 12) -> None:
             fetch(app.base + path)
 
 
-def start(name: str, root: Path, index: Path, keys: list[str], a: argparse.Namespace, total: int,
-          port: int = 0, **extra: str) -> tuple[Server, float]:
+def start(
+    name: str, root: Path, index: Path, keys: list[str], a: argparse.Namespace, total: int, port: int = 0, **extra: str
+) -> tuple[Server, float]:
     """feedsvc under gunicorn.conf.py; seconds until it answers with all ``total`` posts."""
     app = Server(name, "wsgi:app", port or free_port(), app_env(root, index, keys, **extra))
     try:
@@ -70,8 +84,12 @@ def _documents(app: Server, n: int) -> tuple[dict[str, str], dict[str, dict], di
             f.write_bytes(body)
             ctype = headers.get("Content-Type", ctype)
             variants[enc] = {"file": str(f), "etag": headers.get("ETag", "")}
-            info[f"{key} {enc}"] = {"path": path, "bytes": len(body), "etag": headers.get("ETag", ""),
-                                    "decoded_bytes": len(gzip.decompress(body)) if enc == "gzip" else len(body)}
+            info[f"{key} {enc}"] = {
+                "path": path,
+                "bytes": len(body),
+                "etag": headers.get("ETag", ""),
+                "decoded_bytes": len(gzip.decompress(body)) if enc == "gzip" else len(body),
+            }
         manifest[path] = {"content_type": ctype, "variants": variants}
     return docs, manifest, info
 
@@ -86,8 +104,7 @@ def versus_floor(app: Server, n: int, a: argparse.Namespace, results: dict) -> t
     for name, by in out["cells"].items():
         r = by.get("32") or next(iter(by.values()))
         for who in ("feedsvc", "floor"):
-            cell = {"tool": "wrk" if shutil.which("wrk") and not a.python_load else "python", **r[who],
-                    "requests": 0}
+            cell = {"tool": "wrk" if shutil.which("wrk") and not a.python_load else "python", **r[who], "requests": 0}
             results.setdefault("http", {}).setdefault(str(n), {}).setdefault(name, {})[who] = cell
     return docs, manifest
 
@@ -96,17 +113,32 @@ def cost(root: Path, index: Path, keys: list[str], timeout: float) -> dict:
     """bench/inproc.py cost in a fresh process, configured by FEEDSVC_* variables, caches off."""
     import os
 
-    env = {**os.environ, **app_env(root, index, keys, FEEDSVC_RELOAD_INTERVAL="0", FEEDSVC_CACHE_TYPE="NullCache",
-                                   FEEDSVC_CACHE_LOCAL_BYTES="0", FEEDSVC_RENDER_BUDGET="off")}
-    res = subprocess.run([PY, str(Path(__file__).with_name("inproc.py")), "cost"], capture_output=True, text=True,
-                         timeout=timeout, cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        **app_env(
+            root,
+            index,
+            keys,
+            FEEDSVC_RELOAD_INTERVAL="0",
+            FEEDSVC_CACHE_TYPE="NullCache",
+            FEEDSVC_CACHE_LOCAL_BYTES="0",
+            FEEDSVC_RENDER_BUDGET="off",
+        ),
+    }
+    res = subprocess.run(
+        [PY, str(Path(__file__).with_name("inproc.py")), "cost"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"inproc cost: {res.stderr[-2000:]}")
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
-def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Namespace, skip: set[str],
-             results: dict) -> None:
+def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Namespace, skip: set[str], results: dict) -> None:
     """First start (no database), memory, cache hits vs the floor, second start, cache-miss CPU."""
     out: dict[str, object] = results.setdefault("sizes_run", {}).setdefault(str(n), {})
     kept = any(index.parent.glob(index.name + "*")) or index.with_suffix(".pcache").exists()
@@ -129,13 +161,22 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
         warm(app)
         mem = app.memory()
         out["memory"] = mem
-        log(f"[{n}]   PSS master+workers {mem['pss_total_mb']:.0f} MB (anon {mem['anon_total_mb']:.0f}, "
-            f"file {mem['file_total_mb']:.0f}; workers' anon {mem['worker_anon_mb']})")
+        log(
+            f"[{n}]   PSS master+workers {mem['pss_total_mb']:.0f} MB (anon {mem['anon_total_mb']:.0f}, "
+            f"file {mem['file_total_mb']:.0f}; workers' anon {mem['worker_anon_mb']})"
+        )
     finally:
         app.stop()
     if docs is not None and "alternatives" not in skip and n == a.sizes[0]:
-        tail.alternatives(n, docs, manifest, SCENARIOS, a, results,
-                          lambda label, env: start(f"feedsvc-{n}-alt", root, index, keys, a, n, **env)[0])
+        tail.alternatives(
+            n,
+            docs,
+            manifest,
+            SCENARIOS,
+            a,
+            results,
+            lambda label, env: start(f"feedsvc-{n}-alt", root, index, keys, a, n, **env)[0],
+        )
     log(f"[{n}] second start (database present, nothing changed)")
     app, second = start(f"feedsvc-{n}-second", root, index, keys, a, n, port=a.port)
     app.stop()
@@ -145,6 +186,8 @@ def size_run(n: int, root: Path, index: Path, keys: list[str], a: argparse.Names
         log(f"[{n}] cache-miss CPU in one process (API pages, feeds, bare feedgen)")
         c = cost(root, index, keys, a.start_timeout + 900)
         out["cost"] = c
-        log(f"[{n}]   filters {c['api_filters']['median_ms']:.1f} ms, q {c['api_q']['median_ms']:.1f} ms, atom "
+        log(
+            f"[{n}]   filters {c['api_filters']['median_ms']:.1f} ms, q {c['api_q']['median_ms']:.1f} ms, atom "
             f"{c['atom.xml']['median_ms']:.1f} ms vs feedgen {c['feedgen_alone']['median_ms']:.1f} ms "
-            f"(ratio {c['atom_over_feedgen_median']:.2f}; same fields: {c['atom_over_feedgen_same_median']:.2f})")
+            f"(ratio {c['atom_over_feedgen_median']:.2f}; same fields: {c['atom_over_feedgen_same_median']:.2f})"
+        )

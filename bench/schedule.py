@@ -30,8 +30,7 @@ OUT_JSON = Path(__file__).resolve().parent / "out" / "schedule.json"
 
 def post_text(n: int, when: float) -> str:
     date = datetime.fromtimestamp(when, UTC).isoformat()
-    return (f"---\ntitle: Scheduled statement {n}\ndate: {date}\ncategories: [statements]\n---\n"
-            f"Under embargo until {date}.\n")
+    return f"---\ntitle: Scheduled statement {n}\ndate: {date}\ncategories: [statements]\n---\nUnder embargo until {date}.\n"
 
 
 def first_200(base: str, path: str, deadline: float, clients: int = 4) -> float:
@@ -86,8 +85,13 @@ def main() -> None:
         root = Path(tmp) / "content"
         generate(args.posts, root)
         port = free_port()
-        server = Server("schedule", "wsgi:app", port, {"FEEDSVC_CONTENT_DIR": str(root),
-                                                        "FEEDSVC_INDEX_PATH": str(Path(tmp) / "index.db")}, APP_CONF)
+        server = Server(
+            "schedule",
+            "wsgi:app",
+            port,
+            {"FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(Path(tmp) / "index.db")},
+            APP_CONF,
+        )
         try:
             server.wait_ready("/healthz", 600)
             first, every = [], []
@@ -102,19 +106,23 @@ def main() -> None:
                     if health.get("next_change") and datetime.fromisoformat(health["next_change"]).timestamp() == when:
                         break
                     if time.time() > when:
-                        raise RuntimeError(f"round {n}: the file was not read before its instant (raise --lead); "
-                                           f"healthz {health.get('next_change')} vs {expect}")
+                        raise RuntimeError(
+                            f"round {n}: the file was not read before its instant (raise --lead); "
+                            f"healthz {health.get('next_change')} vs {expect}"
+                        )
                     time.sleep(0.02)
                 seen = first_200(server.base, f"/posts/s{n}", when + 30)
                 everyone = all_workers(server.base, f"/posts/s{n}", when + 30)
                 first.append(seen - when)
                 every.append(max(everyone, seen) - when)
                 log(f"round {n}: first worker {first[-1]:.3f} s, every worker {every[-1]:.3f} s after the instant")
-            result = {"posts": args.posts, "rounds": args.rounds, "workers": len(server.workers()),
-                      "first_worker_s": {"median": statistics.median(first), "max": max(first),
-                                         "each": [round(x, 3) for x in first]},
-                      "every_worker_s": {"median": statistics.median(every), "max": max(every),
-                                         "each": [round(x, 3) for x in every]}}
+            result = {
+                "posts": args.posts,
+                "rounds": args.rounds,
+                "workers": len(server.workers()),
+                "first_worker_s": {"median": statistics.median(first), "max": max(first), "each": [round(x, 3) for x in first]},
+                "every_worker_s": {"median": statistics.median(every), "max": max(every), "each": [round(x, 3) for x in every]},
+            }
             OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
             OUT_JSON.write_text(json.dumps(result, indent=2), encoding="utf-8")
             print(json.dumps(result, indent=2))

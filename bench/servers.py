@@ -67,8 +67,7 @@ def gunicorn_settings(conf: Path, env: dict[str, str] | None = None) -> dict[str
     full = {**os.environ, **(env or {})}
     if conf != APP_CONF:
         full.pop("GUNICORN_CMD_ARGS", None)
-    res = subprocess.run([PY, "-c", _SETTINGS, str(conf)], capture_output=True, text=True, cwd=ROOT,
-                         env=full, timeout=60)
+    res = subprocess.run([PY, "-c", _SETTINGS, str(conf)], capture_output=True, text=True, cwd=ROOT, env=full, timeout=60)
     if res.returncode != 0:
         return {"error": res.stderr[-300:]}
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -76,8 +75,13 @@ def gunicorn_settings(conf: Path, env: dict[str, str] | None = None) -> dict[str
 
 def app_config_keys() -> list[str]:
     """FEEDSVC_* settings the branch's app knows (from feedsvc.config.DEFAULTS; [] if that moved)."""
-    res = subprocess.run([PY, "-c", "import json; from feedsvc.config import DEFAULTS; print(json.dumps(list(DEFAULTS)))"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    res = subprocess.run(
+        [PY, "-c", "import json; from feedsvc.config import DEFAULTS; print(json.dumps(list(DEFAULTS)))"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     return list(json.loads(res.stdout)) if res.returncode == 0 else []
 
 
@@ -110,8 +114,9 @@ class Server:
         if conf != APP_CONF:
             full.pop("GUNICORN_CMD_ARGS", None)  # a probe of feedsvc's settings never reaches the floor
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([GUNICORN, "-c", str(conf), app], cwd=ROOT, env=full,
-                                     stdout=self.logfile, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [GUNICORN, "-c", str(conf), app], cwd=ROOT, env=full, stdout=self.logfile, stderr=subprocess.STDOUT
+        )
 
     def wait_ready(self, path: str, timeout: float, total: int | None = None, any_status: bool = False) -> float:
         """Seconds since start until ``path`` answers 200 (any status if asked; X-Total-Count == total if given)."""
@@ -148,14 +153,25 @@ class Server:
             except OSError:
                 continue
             v = {ln.split(":")[0]: int(ln.split()[1]) / 1024 for ln in rows if ln.endswith("kB")}
-            each.append({"pid": pid, "pss": v.get("Pss", 0), "anon": v.get("Pss_Anon", 0),
-                         "file": v.get("Pss_File", 0), "shmem": v.get("Pss_Shmem", 0)})
+            each.append(
+                {
+                    "pid": pid,
+                    "pss": v.get("Pss", 0),
+                    "anon": v.get("Pss_Anon", 0),
+                    "file": v.get("Pss_File", 0),
+                    "shmem": v.get("Pss_Shmem", 0),
+                }
+            )
         workers = each[1:]
-        return {"pss_total_mb": sum(e["pss"] for e in each), "pss_each_mb": [e["pss"] for e in each],
-                "anon_total_mb": sum(e["anon"] for e in each), "file_total_mb": sum(e["file"] for e in each),
-                "master_anon_mb": each[0]["anon"] if each else 0,
-                "worker_anon_mb": [e["anon"] for e in workers],
-                "worker_anon_mean_mb": sum(e["anon"] for e in workers) / len(workers) if workers else 0}
+        return {
+            "pss_total_mb": sum(e["pss"] for e in each),
+            "pss_each_mb": [e["pss"] for e in each],
+            "anon_total_mb": sum(e["anon"] for e in each),
+            "file_total_mb": sum(e["file"] for e in each),
+            "master_anon_mb": each[0]["anon"] if each else 0,
+            "worker_anon_mb": [e["anon"] for e in workers],
+            "worker_anon_mean_mb": sum(e["anon"] for e in workers) / len(workers) if workers else 0,
+        }
 
     def cpu_s(self) -> float:
         """User+system CPU seconds of master (with its reaped children) and workers so far."""

@@ -83,8 +83,9 @@ class Edits:
             (keep / "map.json").unlink()
 
 
-def edit_loop(app: Server, root: Path, seconds: float, every: float, reload_interval: float,
-              load_conns: int) -> dict[str, object]:
+def edit_loop(
+    app: Server, root: Path, seconds: float, every: float, reload_interval: float, load_conns: int
+) -> dict[str, object]:
     """Edits every ``every`` s for ``seconds`` under steady load; when each is first served."""
     edits = Edits(root, 5)
     times: list[float] = []
@@ -125,9 +126,11 @@ def edit_loop(app: Server, root: Path, seconds: float, every: float, reload_inte
     def steady(name: str, path: str) -> None:
         load[name] = loadgen.run(app.base + path, seconds + reload_interval + 4, load_conns, 1, {})
 
-    threads = [threading.Thread(target=poll, daemon=True),
-               threading.Thread(target=steady, args=("feed", "/feeds/atom.xml"), daemon=True),
-               threading.Thread(target=steady, args=("api", "/api/v1/posts?page=1"), daemon=True)]
+    threads = [
+        threading.Thread(target=poll, daemon=True),
+        threading.Thread(target=steady, args=("feed", "/feeds/atom.xml"), daemon=True),
+        threading.Thread(target=steady, args=("api", "/api/v1/posts?page=1"), daemon=True),
+    ]
     for t in threads:
         t.start()
     try:
@@ -152,14 +155,24 @@ def edit_loop(app: Server, root: Path, seconds: float, every: float, reload_inte
     lat = [served[k] - times[k] for k in range(len(times)) if k in served]
     failed = polls["failed"] + sum(int(v.get("errors", 0)) for v in load.values())  # type: ignore[call-overload]
     after = app.workers()
-    return {"edits": len(times), "every_s": every, "seconds": seconds, "reload_interval_s": reload_interval,
-            "served": len(lat), "unserved": len(times) - len(lat),
-            "latency_max_s": max(lat) if lat else None, "latency_p50_s": _pct(lat, .5),
-            "latency_p99_s": _pct(lat, .99), "polls": polls["ok"] + polls["failed"],
-            "failed_requests": failed, "load": load,
-            "requests": polls["ok"] + sum(int(v.get("requests", 0)) for v in load.values()),  # type: ignore[call-overload]
-            "workers_before": len(before), "workers_after": len(after),
-            "worker_restarts": len(seen_workers - set(before))}
+    return {
+        "edits": len(times),
+        "every_s": every,
+        "seconds": seconds,
+        "reload_interval_s": reload_interval,
+        "served": len(lat),
+        "unserved": len(times) - len(lat),
+        "latency_max_s": max(lat) if lat else None,
+        "latency_p50_s": _pct(lat, 0.5),
+        "latency_p99_s": _pct(lat, 0.99),
+        "polls": polls["ok"] + polls["failed"],
+        "failed_requests": failed,
+        "load": load,
+        "requests": polls["ok"] + sum(int(v.get("requests", 0)) for v in load.values()),  # type: ignore[call-overload]
+        "workers_before": len(before),
+        "workers_after": len(after),
+        "worker_restarts": len(seen_workers - set(before)),
+    }
 
 
 # -- slow clients ------------------------------------------------------------------------------
@@ -172,8 +185,9 @@ def _connect(port: int) -> socket.socket | None:
         return None
 
 
-def slow_clients(app: Server, seconds: float, idle: int, trickle: int, clients: int,
-                 timeout: float, paths: list[tuple[str, dict[str, str]]]) -> dict[str, object]:
+def slow_clients(
+    app: Server, seconds: float, idle: int, trickle: int, clients: int, timeout: float, paths: list[tuple[str, dict[str, str]]]
+) -> dict[str, object]:
     """``idle`` silent and ``trickle`` header-trickling connections while ``clients`` threads time requests."""
     stop = threading.Event()
     reopened = [0]
@@ -254,10 +268,21 @@ def slow_clients(app: Server, seconds: float, idle: int, trickle: int, clients: 
     for s in socks_idle + socks_trickle:
         if s:
             s.close()
-    return {"seconds": seconds, "idle": idle, "trickle": trickle, "clients": clients, "client_timeout_s": timeout,
-            "requests": len(lat) + failures["timeouts"] + failures["errors"], "answered": len(lat), **failures,
-            "p50_ms": _pct(lat, .5), "p99_ms": _pct(lat, .99), "max_ms": max(lat) if lat else None,
-            "mean_ms": statistics.fmean(lat) if lat else None, "slow_reopened": reopened[0]}
+    return {
+        "seconds": seconds,
+        "idle": idle,
+        "trickle": trickle,
+        "clients": clients,
+        "client_timeout_s": timeout,
+        "requests": len(lat) + failures["timeouts"] + failures["errors"],
+        "answered": len(lat),
+        **failures,
+        "p50_ms": _pct(lat, 0.5),
+        "p99_ms": _pct(lat, 0.99),
+        "max_ms": max(lat) if lat else None,
+        "mean_ms": statistics.fmean(lat) if lat else None,
+        "slow_reopened": reopened[0],
+    }
 
 
 # -- distinct queries --------------------------------------------------------------------------
@@ -268,21 +293,28 @@ def distinct_urls(count: int, cats: dict[str, int], tags: dict[str, int], words:
     """
     rng = random.Random(13)
     langs = ["en", "fr", "es"]
-    scopes = [("", total)] + [(f"categories/{quote(c)}/", k) for c, k in cats.items()] + \
-             [(f"tags/{quote(t)}/", k) for t, k in tags.items()]
+    scopes = (
+        [("", total)]
+        + [(f"categories/{quote(c)}/", k) for c, k in cats.items()]
+        + [(f"tags/{quote(t)}/", k) for t, k in tags.items()]
+    )
     cat, tag, word = list(cats), list(tags), [quote(w) for w in words]
 
     def feed() -> str:  # pages within range for the language's share of the corpus (gen_corpus.LANGS)
         scope, posts = rng.choice(scopes)
-        lang, share = rng.choice([("en", .7), ("fr", .18), ("es", .12)])
-        return (f"/feeds/{scope}{rng.choice(['atom.xml', 'rss.xml', 'feed.json'])}"
-                f"?page={rng.randint(1, max(1, int(posts * share * .9) // 50))}&lang={lang}")
+        lang, share = rng.choice([("en", 0.7), ("fr", 0.18), ("es", 0.12)])
+        return (
+            f"/feeds/{scope}{rng.choice(['atom.xml', 'rss.xml', 'feed.json'])}"
+            f"?page={rng.randint(1, max(1, int(posts * share * 0.9) // 50))}&lang={lang}"
+        )
 
     kinds: list[Callable[[], str]] = [
         feed,
         lambda: f"/api/v1/posts?q={rng.choice(word)}&page={rng.randint(1, 5)}&per_page={rng.randint(20, 100)}",
-        lambda: f"/api/v1/posts?category={quote(rng.choice(cat))}&tag={quote(rng.choice(tag))}"
-                f"&lang={rng.choice(langs)}&per_page={rng.randint(10, 100)}",
+        lambda: (
+            f"/api/v1/posts?category={quote(rng.choice(cat))}&tag={quote(rng.choice(tag))}"
+            f"&lang={rng.choice(langs)}&per_page={rng.randint(10, 100)}"
+        ),
         lambda: f"/feeds/atom.xml?q={rng.choice(word)}+{rng.choice(word)}+{rng.choice(word)}",
     ]
     out: dict[str, None] = {}
@@ -336,7 +368,15 @@ def distinct_queries(app: Server, urls: list[str], conns: int, max_seconds: floa
     after = app.memory()
     done = sum(statuses.values())
     log(f"distinct queries: {done} of {len(urls)} in {wall:.0f}s, statuses {statuses}, errors {errors[0]}")
-    return {"urls": len(urls), "done": done, "seconds": wall, "statuses": {str(k): v for k, v in statuses.items()},
-            "errors": errors[0], "pss_before_mb": before["pss_total_mb"], "pss_after_mb": after["pss_total_mb"],
-            "pss_growth_mb": after["pss_total_mb"] - before["pss_total_mb"],  # type: ignore[operator]
-            "before": before, "after": after}
+    return {
+        "urls": len(urls),
+        "done": done,
+        "seconds": wall,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "errors": errors[0],
+        "pss_before_mb": before["pss_total_mb"],
+        "pss_after_mb": after["pss_total_mb"],
+        "pss_growth_mb": after["pss_total_mb"] - before["pss_total_mb"],  # type: ignore[operator]
+        "before": before,
+        "after": after,
+    }

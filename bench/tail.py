@@ -44,9 +44,13 @@ def _headers(hdr: dict[str, str], etag: str) -> dict[str, str]:
 
 def _floor(manifest_file: Path, shape: tuple[int, int]) -> Server:
     workers, threads = shape
-    floor = Server(f"floor-{workers}x{threads}", "bench.floor_app:app", free_port(),
-                   {"BENCH_FLOOR_MANIFEST": str(manifest_file), "BENCH_FLOOR_WORKERS": str(workers),
-                    "BENCH_FLOOR_THREADS": str(threads)}, conf=FLOOR_CONF)
+    floor = Server(
+        f"floor-{workers}x{threads}",
+        "bench.floor_app:app",
+        free_port(),
+        {"BENCH_FLOOR_MANIFEST": str(manifest_file), "BENCH_FLOOR_WORKERS": str(workers), "BENCH_FLOOR_THREADS": str(threads)},
+        conf=FLOOR_CONF,
+    )
     floor.wait_ready("/", 60, any_status=True)
     return floor
 
@@ -70,8 +74,7 @@ def best_floor(manifest_file: Path, path: str, seconds: float, threads: int, for
                 for name in order:
                     rounds[name].append(loadgen.run(floors[name].base + path, seconds, c, threads, {}, force_python))
             for name, rs in rounds.items():
-                probes[str(c)][name] = {"rps": sum(x["rps"] for x in rs) / len(rs),
-                                        "p99_ms": sorted(x["p99_ms"] for x in rs)[-1]}
+                probes[str(c)][name] = {"rps": sum(x["rps"] for x in rs) / len(rs), "p99_ms": sorted(x["p99_ms"] for x in rs)[-1]}
     finally:
         for floor in floors.values():
             floor.stop()
@@ -79,20 +82,23 @@ def best_floor(manifest_file: Path, path: str, seconds: float, threads: int, for
     for c, runs in probes.items():
         name = max(runs, key=lambda k: runs[k]["rps"])
         best[c] = {"shape": name, "probes": runs}
-        log(f"  floor at {c} connections: best gthread {name} workers x threads "
-            f"({runs[name]['rps']:.0f} req/s; " + ", ".join(f"{k} {v['rps']:.0f}" for k, v in runs.items()) + ")")
+        log(
+            f"  floor at {c} connections: best gthread {name} workers x threads "
+            f"({runs[name]['rps']:.0f} req/s; " + ", ".join(f"{k} {v['rps']:.0f}" for k, v in runs.items()) + ")"
+        )
     return best
 
 
-def _pair(app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a: argparse.Namespace,
-          rounds: int, seconds: float) -> dict[str, dict]:
+def _pair(
+    app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a: argparse.Namespace, rounds: int, seconds: float
+) -> dict[str, dict]:
     """feedsvc and the floor on one cell, alternating; medians of p50/p99, worst max, mean req/s."""
     servers = {"feedsvc": app, "floor": floor}
     for srv in servers.values():
         loadgen.run(srv.base + path, 1, c, a.threads, hdr, a.python_load)  # warm every worker
     runs: dict[str, list[dict]] = {"feedsvc": [], "floor": []}
     for k in range(rounds):
-        for who in (("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc")):
+        for who in ("feedsvc", "floor") if k % 2 == 0 else ("floor", "feedsvc"):
             cpu0, sched0, t0 = servers[who].cpu_s(), servers[who].sched(), time.perf_counter()
             r = loadgen.run(servers[who].base + path, seconds, c, a.threads, hdr, a.python_load)
             wall, sched1, done = time.perf_counter() - t0, servers[who].sched(), max(1, int(r["requests"]))
@@ -107,12 +113,17 @@ def _pair(app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a:
     out = {}
     for who, rs in runs.items():
         mid = len(rs) // 2
-        out[who] = {"rps": sum(x["rps"] for x in rs) / len(rs),
-                    "p50_ms": sorted(x["p50_ms"] for x in rs)[mid], "p99_ms": sorted(x["p99_ms"] for x in rs)[mid],
-                    "max_ms": max(x["max_ms"] for x in rs), "errors": sum(x["errors"] for x in rs),
-                    "cpu_us_per_request": sum(x["cpu_us"] for x in rs) / len(rs),
-                    **{k: sum(x[k] for x in rs) / len(rs) for k in ("cores", "runnable_waiting", "switches_per_request")},
-                    "rounds_rps": [x["rps"] for x in rs], "rounds_p99_ms": [x["p99_ms"] for x in rs]}
+        out[who] = {
+            "rps": sum(x["rps"] for x in rs) / len(rs),
+            "p50_ms": sorted(x["p50_ms"] for x in rs)[mid],
+            "p99_ms": sorted(x["p99_ms"] for x in rs)[mid],
+            "max_ms": max(x["max_ms"] for x in rs),
+            "errors": sum(x["errors"] for x in rs),
+            "cpu_us_per_request": sum(x["cpu_us"] for x in rs) / len(rs),
+            **{k: sum(x[k] for x in rs) / len(rs) for k in ("cores", "runnable_waiting", "switches_per_request")},
+            "rounds_rps": [x["rps"] for x in rs],
+            "rounds_p99_ms": [x["p99_ms"] for x in rs],
+        }
     f, fl = out["feedsvc"], out["floor"]
     out["rps_ratio"] = f["rps"] / fl["rps"] if fl["rps"] else math.nan
     out["p99_ratio"] = f["p99_ms"] / fl["p99_ms"] if fl["p99_ms"] else math.nan
@@ -122,8 +133,16 @@ def _pair(app: Server, floor: Server, path: str, hdr: dict[str, str], c: int, a:
     return out
 
 
-def cells(app: Server, docs: dict[str, str], manifest: dict[str, dict], manifest_file: Path,
-          best: dict[str, dict], scenarios: list, a: argparse.Namespace, only: tuple[str, ...] = ()) -> dict:
+def cells(
+    app: Server,
+    docs: dict[str, str],
+    manifest: dict[str, dict],
+    manifest_file: Path,
+    best: dict[str, dict],
+    scenarios: list,
+    a: argparse.Namespace,
+    only: tuple[str, ...] = (),
+) -> dict:
     """Every cache-hit cell at every connection count: feedsvc vs the best floor for that count."""
     table: dict[str, dict] = {}
     for c in COUNTS:
@@ -137,23 +156,32 @@ def cells(app: Server, docs: dict[str, str], manifest: dict[str, dict], manifest
                 variants = manifest[path]["variants"]
                 if "gzip" in hdr.get("Accept-Encoding", "") and "gzip" not in variants:
                     continue
-                r = _pair(app, floor, path, _headers(hdr, variants["identity"]["etag"]), c, a,
-                          a.rounds if not only else 1, a.duration)
+                r = _pair(
+                    app, floor, path, _headers(hdr, variants["identity"]["etag"]), c, a, a.rounds if not only else 1, a.duration
+                )
                 r["floor_shape"] = best[str(c)]["shape"]
                 table.setdefault(name, {})[str(c)] = r
                 f, fl = r["feedsvc"], r["floor"]
-                log(f"  c{c:<3} {name:14} feedsvc {f['rps']:7.0f} req/s p50 {f['p50_ms']:6.2f} p99 {f['p99_ms']:7.2f} "
+                log(
+                    f"  c{c:<3} {name:14} feedsvc {f['rps']:7.0f} req/s p50 {f['p50_ms']:6.2f} p99 {f['p99_ms']:7.2f} "
                     f"max {f['max_ms']:7.1f} | floor {fl['rps']:7.0f} p50 {fl['p50_ms']:6.2f} p99 {fl['p99_ms']:7.2f} "
                     f"max {fl['max_ms']:7.1f} ms | {r['rps_ratio']:.2f}x req/s, p99 {r['p99_ratio']:.2f}x, "
                     f"CPU/request {f['cpu_us_per_request']:.0f} vs {fl['cpu_us_per_request']:.0f} us, on a core "
-                    f"{f['cores']:.2f} vs {fl['cores']:.2f} CPUs")
+                    f"{f['cores']:.2f} vs {fl['cores']:.2f} CPUs"
+                )
         finally:
             floor.stop()
     return table
 
 
-def control(docs: dict[str, str], manifest: dict[str, dict], manifest_file: Path, best: dict[str, dict],
-            scenarios: list, a: argparse.Namespace) -> dict:
+def control(
+    docs: dict[str, str],
+    manifest: dict[str, dict],
+    manifest_file: Path,
+    best: dict[str, dict],
+    scenarios: list,
+    a: argparse.Namespace,
+) -> dict:
     """The floor against a second copy of itself (same shape, same bytes), measured exactly as feedsvc is.
 
     An A/A run: identical servers differ only by what the machine does to them meanwhile,
@@ -171,11 +199,12 @@ def control(docs: dict[str, str], manifest: dict[str, dict], manifest_file: Path
                 variants = manifest[path]["variants"]
                 if "gzip" in hdr.get("Accept-Encoding", "") and "gzip" not in variants:
                     continue
-                r = _pair(twins[0], twins[1], path, _headers(hdr, variants["identity"]["etag"]), c, a, a.rounds,
-                          a.duration)
+                r = _pair(twins[0], twins[1], path, _headers(hdr, variants["identity"]["etag"]), c, a, a.rounds, a.duration)
                 table.setdefault(name, {})[str(c)] = r
-                log(f"  control c{c:<3} {name:14} floor {r['feedsvc']['rps']:7.0f} vs floor {r['floor']['rps']:7.0f} "
-                    f"req/s: {r['rps_ratio']:.2f}x, p99 {r['p99_ratio']:.2f}x")
+                log(
+                    f"  control c{c:<3} {name:14} floor {r['feedsvc']['rps']:7.0f} vs floor {r['floor']['rps']:7.0f} "
+                    f"req/s: {r['rps_ratio']:.2f}x, p99 {r['p99_ratio']:.2f}x"
+                )
         finally:
             for twin in twins:
                 twin.stop()
@@ -189,13 +218,18 @@ def worst(table: dict) -> dict[str, object]:
         return {}
     lo = min(flat, key=lambda x: x[2]["rps_ratio"])
     hi = max(flat, key=lambda x: x[2]["p99_ratio"])
-    return {"rps_ratio": lo[2]["rps_ratio"], "rps_cell": f"{lo[0]} @ {lo[1]}",
-            "p99_ratio": hi[2]["p99_ratio"], "p99_cell": f"{hi[0]} @ {hi[1]}",
-            "meets": lo[2]["rps_ratio"] >= 1.0 and hi[2]["p99_ratio"] <= 2.0}
+    return {
+        "rps_ratio": lo[2]["rps_ratio"],
+        "rps_cell": f"{lo[0]} @ {lo[1]}",
+        "p99_ratio": hi[2]["p99_ratio"],
+        "p99_cell": f"{hi[0]} @ {hi[1]}",
+        "meets": lo[2]["rps_ratio"] >= 1.0 and hi[2]["p99_ratio"] <= 2.0,
+    }
 
 
-def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, scenarios: list,
-        a: argparse.Namespace, results: dict) -> dict:
+def run(
+    app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, scenarios: list, a: argparse.Namespace, results: dict
+) -> dict:
     """The tail part for one corpus: the floor's best shape per connection count, then every cell."""
     manifest_file = OUT / f"floor-{n}.json"
     probe = _floor(manifest_file, (1, 1))
@@ -227,8 +261,15 @@ def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, sc
     return out
 
 
-def alternatives(n: int, docs: dict[str, str], manifest: dict[str, dict], scenarios: list, a: argparse.Namespace,
-                 results: dict, start: Callable[[str, dict[str, str]], Server]) -> None:
+def alternatives(
+    n: int,
+    docs: dict[str, str],
+    manifest: dict[str, dict],
+    scenarios: list,
+    a: argparse.Namespace,
+    results: dict,
+    start: Callable[[str, dict[str, str]], Server],
+) -> None:
     """Other feedsvc configurations on two cells at every count, against the same best floors."""
     out = results["tail"][str(n)]
     out["alternatives"] = {}
@@ -236,8 +277,7 @@ def alternatives(n: int, docs: dict[str, str], manifest: dict[str, dict], scenar
         log(f"[{n}] tail alternative: {label}")
         alt = start(label, env)
         try:
-            table = cells(alt, docs, manifest, OUT / f"floor-{n}.json", out["floor_best"], scenarios, a,
-                          only=ALT_CELLS)
+            table = cells(alt, docs, manifest, OUT / f"floor-{n}.json", out["floor_best"], scenarios, a, only=ALT_CELLS)
         finally:
             alt.stop()
         out["alternatives"][label] = {"env": env, "cells": table, "worst": worst(table)}

@@ -107,7 +107,9 @@ def publish(root: Path, batch: str, n: int) -> None:
     for i in range(n):
         (folder / f"{batch}-{i}.md").write_text(
             f"---\ntitle: Bench {batch} {i}\ndate: 2013-06-01T09:00:00Z\ncategories: [statements]\n---\n"
-            f"Post {i} of batch {batch}.\n", encoding="utf-8")
+            f"Post {i} of batch {batch}.\n",
+            encoding="utf-8",
+        )
 
 
 def wait_posts(server: Server, total: int, timeout: float = 300) -> None:
@@ -149,16 +151,35 @@ def main() -> None:
         rport, port = free_port(), free_port()
         delay_file = Path(tmp) / "delay"
         delay_file.write_text("0")
-        recv = subprocess.Popen([PY, __file__, "--receiver", SECRET, str(rport), str(delay_file)],
-                                stdout=subprocess.PIPE, text=True)
+        recv = subprocess.Popen(
+            [PY, __file__, "--receiver", SECRET, str(rport), str(delay_file)], stdout=subprocess.PIPE, text=True
+        )
         assert recv.stdout is not None and recv.stdout.readline().strip() == "ready"
         hooks = Path(tmp) / "webhooks.yaml"
-        hooks.write_text(yaml.safe_dump([{"url": f"http://127.0.0.1:{rport}/hook", "secret": SECRET,
-                                          "events": ["post.published", "post.updated", "post.deleted"],
-                                          "allow_private": True}]), encoding="utf-8")
-        server = Server("webhooks", "wsgi:app", port, {
-            "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_INDEX_PATH": str(Path(tmp) / "index.db"),
-            "FEEDSVC_WEBHOOKS_FILE": str(hooks)}, APP_CONF)
+        hooks.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "url": f"http://127.0.0.1:{rport}/hook",
+                        "secret": SECRET,
+                        "events": ["post.published", "post.updated", "post.deleted"],
+                        "allow_private": True,
+                    }
+                ]
+            ),
+            encoding="utf-8",
+        )
+        server = Server(
+            "webhooks",
+            "wsgi:app",
+            port,
+            {
+                "FEEDSVC_CONTENT_DIR": str(root),
+                "FEEDSVC_INDEX_PATH": str(Path(tmp) / "index.db"),
+                "FEEDSVC_WEBHOOKS_FILE": str(hooks),
+            },
+            APP_CONF,
+        )
         try:
             server.wait_ready("/healthz", 600)
             total = args.posts
@@ -169,9 +190,14 @@ def main() -> None:
             wait_posts(server, total)
             seen = wait_deliveries(rport, n)
             span = seen["last"] - seen["first"]
-            throughput = {"deliveries": n, "verified": seen["ok"], "bad_signatures": seen["bad"],
-                          "first_to_last_s": round(span, 3), "per_s": round((n - 1) / span, 1) if span else None,
-                          "write_to_last_s": round(seen["last"] - t0, 3)}
+            throughput = {
+                "deliveries": n,
+                "verified": seen["ok"],
+                "bad_signatures": seen["bad"],
+                "first_to_last_s": round(span, 3),
+                "per_s": round((n - 1) / span, 1) if span else None,
+                "write_to_last_s": round(seen["last"] - t0, 3),
+            }
             log(f"throughput: {throughput}")
             # 2. The p99 of a cached feed in alternating windows: deliveries held, deliveries flowing.
             url = server.base + "/feeds/rss.xml"
@@ -188,9 +214,18 @@ def main() -> None:
                     d0 = stats(rport)["ok"]
                     got = load(url, args.seconds, args.connections)
                     d1 = stats(rport)["ok"]
-                    windows.append({"kind": kind, "tool": got["tool"], "p99_ms": got["p99_ms"], "p50_ms": got["p50_ms"],
-                                    "rps": got["rps"], "errors": got["errors"], "deliveries": d1 - d0,
-                                    "flowing_to_the_end": d1 < 2 * n})
+                    windows.append(
+                        {
+                            "kind": kind,
+                            "tool": got["tool"],
+                            "p99_ms": got["p99_ms"],
+                            "p50_ms": got["p50_ms"],
+                            "rps": got["rps"],
+                            "errors": got["errors"],
+                            "deliveries": d1 - d0,
+                            "flowing_to_the_end": d1 < 2 * n,
+                        }
+                    )
                     log(f"{kind}: p99 {got['p99_ms']:.2f} ms, {got['rps']:.0f} req/s, {d1 - d0} deliveries")
             delay_file.write_text("0")
             wait_deliveries(rport, 2 * n)
@@ -201,12 +236,21 @@ def main() -> None:
                 return statistics.median(float(w[key]) for w in full if w["kind"] == kind)  # type: ignore[arg-type]
 
             p99 = {kind: median(kind, "p99_ms") for kind in ("without", "during")}
-            result = {"posts": args.posts, "workers": len(server.workers()), "throughput": throughput,
-                      "feed": "/feeds/rss.xml (gzip)", "tool": windows[0]["tool"],
-                      "connections": args.connections, "window_s": args.seconds, "receiver_delay_ms": args.delay_ms,
-                      "median_p99_ms": p99, "median_rps": {k: median(k, "rps") for k in ("without", "during")},
-                      "p99_during_over_without": round(p99["during"] / p99["without"], 3),
-                      "bad_signatures": stats(rport)["bad"], "windows": windows}
+            result = {
+                "posts": args.posts,
+                "workers": len(server.workers()),
+                "throughput": throughput,
+                "feed": "/feeds/rss.xml (gzip)",
+                "tool": windows[0]["tool"],
+                "connections": args.connections,
+                "window_s": args.seconds,
+                "receiver_delay_ms": args.delay_ms,
+                "median_p99_ms": p99,
+                "median_rps": {k: median(k, "rps") for k in ("without", "during")},
+                "p99_during_over_without": round(p99["during"] / p99["without"], 3),
+                "bad_signatures": stats(rport)["bad"],
+                "windows": windows,
+            }
             OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
             OUT_JSON.write_text(json.dumps(result, indent=2), encoding="utf-8")
             print(json.dumps(result, indent=2))

@@ -42,8 +42,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # site's timezone applies). Field ranges are in the pattern so the OpenAPI states them.
 _YMD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _DATE = re.compile(_YMD, re.ASCII)
-_DATETIME = re.compile(_YMD + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-                       r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?", re.ASCII)
+_DATETIME = re.compile(
+    _YMD + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?",
+    re.ASCII,
+)
 _RANGE = "must be from {min} to {max}"
 EMPTY = "must not be empty; leave the parameter out instead"
 REPEATED = "given more than once; give it once"
@@ -135,8 +138,11 @@ class QueryWhen(_QueryField, fields.String):
                 day = date.fromisoformat(text)
                 start = datetime.combine(day, time(), tzinfo=tz)
                 # The whole day: up to the last microsecond before the next midnight.
-                end = (datetime.combine(day + timedelta(days=1), time(), tzinfo=tz) - timedelta(microseconds=1)
-                       if day < date.max else datetime.combine(day, time.max, tzinfo=tz))
+                end = (
+                    datetime.combine(day + timedelta(days=1), time(), tzinfo=tz) - timedelta(microseconds=1)
+                    if day < date.max
+                    else datetime.combine(day, time.max, tzinfo=tz)
+                )
                 return When(text, start, end)
             if _DATETIME.fullmatch(text):
                 at = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
@@ -149,8 +155,10 @@ class QueryWhen(_QueryField, fields.String):
 
 
 _WHEN_RE = f"^({_DATE.pattern}|{_DATETIME.pattern})$"
-_WHEN_DOC = ("ISO 8601 date (`2021-04-01`: the whole day in the site's timezone) or RFC 3339 date-time "
-             "(`2021-04-01T09:30:00+02:00`; without an offset, in the site's timezone). Inclusive.")
+_WHEN_DOC = (
+    "ISO 8601 date (`2021-04-01`: the whole day in the site's timezone) or RFC 3339 date-time "
+    "(`2021-04-01T09:30:00+02:00`; without an offset, in the site's timezone). Inclusive."
+)
 _RULES = " Empty, or given twice: 400."
 
 
@@ -160,16 +168,28 @@ class QueryArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error=_RANGE),
-                    metadata={"description": f"Page number, 1 to {MAX_PAGE} (ASCII digits). A page past the end "
-                                             "is a 404." + _RULES})
-    lang = QueryStr(validate=[validate.Length(max=35, error="at most 35 characters"),
-                              validate.Regexp(LANG_RE, error="must be a language tag such as `en` or `pt-BR`")],
-                    metadata={"description": "Only posts in this language (BCP 47 tag, case-insensitive)." + _RULES})
-    q = SearchText(metadata={"description": f"Full text, at most {MAX_Q} characters (whitespace folded, not blank): "
-                                            "every word must occur in the title, summary or body (case and accent "
-                                            "insensitive)." + _RULES, "minLength": 1, "maxLength": MAX_Q,
-                             "pattern": r"\S"})
+    page = QueryInt(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE, error=_RANGE),
+        metadata={"description": f"Page number, 1 to {MAX_PAGE} (ASCII digits). A page past the end is a 404." + _RULES},
+    )
+    lang = QueryStr(
+        validate=[
+            validate.Length(max=35, error="at most 35 characters"),
+            validate.Regexp(LANG_RE, error="must be a language tag such as `en` or `pt-BR`"),
+        ],
+        metadata={"description": "Only posts in this language (BCP 47 tag, case-insensitive)." + _RULES},
+    )
+    q = SearchText(
+        metadata={
+            "description": f"Full text, at most {MAX_Q} characters (whitespace folded, not blank): "
+            "every word must occur in the title, summary or body (case and accent "
+            "insensitive)." + _RULES,
+            "minLength": 1,
+            "maxLength": MAX_Q,
+            "pattern": r"\S",
+        }
+    )
 
     @pre_load
     def _single_values(self, data: Any, **_: Any) -> dict[str, Any]:
@@ -210,17 +230,26 @@ class ListArgs(QueryArgs):
     """The API's post listings: the shared arguments, filters, ``per_page`` and ``updated_since``."""
 
     per_page = QueryInt(metadata={"description": "Posts per page." + _RULES})
-    category = QueryStr(validate=validate.Length(min=1, max=200),
-                        metadata={"description": "Only posts in this category (slug, see /categories)." + _RULES})
-    tag = QueryStr(validate=validate.Length(min=1, max=200),
-                   metadata={"description": "Only posts with this tag (slug, see /tags)." + _RULES})
+    category = QueryStr(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Only posts in this category (slug, see /categories)." + _RULES},
+    )
+    tag = QueryStr(
+        validate=validate.Length(min=1, max=200), metadata={"description": "Only posts with this tag (slug, see /tags)." + _RULES}
+    )
     since = QueryWhen(metadata={"description": "Published at or after. " + _WHEN_DOC + _RULES, "pattern": _WHEN_RE})
     until = QueryWhen(metadata={"description": "Published at or before. " + _WHEN_DOC + _RULES, "pattern": _WHEN_RE})
-    updated_since = QueryWhen(metadata={"description": "Modified at or after. " + _WHEN_DOC + _RULES,
-                                        "pattern": _WHEN_RE})
+    updated_since = QueryWhen(metadata={"description": "Modified at or after. " + _WHEN_DOC + _RULES, "pattern": _WHEN_RE})
 
-    def __init__(self, *, per_page: int = 20, max_per_page: int = 100, tz: ZoneInfo | None = None,
-                 categories: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        per_page: int = 20,
+        max_per_page: int = 100,
+        tz: ZoneInfo | None = None,
+        categories: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         # Limits come from the app's configuration, so this instance (and the OpenAPI
         # document built from it) states the deployment's real range and default.
@@ -229,8 +258,7 @@ class ListArgs(QueryArgs):
             pp.load_default = per_page
             pp.validators = [validate.Range(min=1, max=max_per_page, error=_RANGE)]
         if categories is not None and "category" in self.fields:
-            self.fields["category"].validators = [validate.OneOf(
-                list(categories), error="no such category; known: {choices}")]
+            self.fields["category"].validators = [validate.OneOf(list(categories), error="no such category; known: {choices}")]
         for name in ("since", "until", "updated_since"):
             if name in self.fields:
                 self.fields[name].tz = tz  # type: ignore[attr-defined]

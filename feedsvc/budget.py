@@ -69,8 +69,9 @@ class RenderBudget:
             if not self.limiter.test(item, "render", client):
                 window = int(item.get_expiry())
                 stats = self.limiter.get_window_stats(item, "render", client)
-                return RenderBudgetExceeded(retry_after(stats.reset_time, window=window),
-                                            f"render budget {item.amount} ms per {window} s")
+                return RenderBudgetExceeded(
+                    retry_after(stats.reset_time, window=window), f"render budget {item.amount} ms per {window} s"
+                )
         return None
 
     def spend(self, produce: Callable[[], Representation]) -> Representation:
@@ -116,16 +117,16 @@ class EarlyRefusal:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING", "")
         method = environ.get("REQUEST_METHOD")
-        if not query or method not in ("GET", "HEAD") or not long_tail(query) \
-                or not wants_json(environ.get("PATH_INFO", "")):
+        if not query or method not in ("GET", "HEAD") or not long_tail(query) or not wants_json(environ.get("PATH_INFO", "")):
             return self.wsgi_app(environ, start_response)
         headers = self.headers
         refused = self.budget.refusal(environ.get("REMOTE_ADDR") or "") if headers is not None else None
         if headers is None or refused is None:
             return self.wsgi_app(environ, self._recording(environ, start_response))
         body = too_many_body(refused.seconds, refused.limit, WHAT, json=True)
-        start_response("429 TOO MANY REQUESTS", [*headers, ("Retry-After", str(refused.seconds)),
-                                                  ("Content-Length", str(len(body)))])
+        start_response(
+            "429 TOO MANY REQUESTS", [*headers, ("Retry-After", str(refused.seconds)), ("Content-Length", str(len(body)))]
+        )
         return [] if method == "HEAD" else [body]
 
     def _recording(self, environ: Environ, start_response: StartResponse) -> StartResponse:
@@ -133,6 +134,7 @@ class EarlyRefusal:
             if environ.get(_REFUSED) and status.startswith("429"):
                 self.headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "content-length")]
             return start_response(status, headers, *exc)
+
         return record
 
 

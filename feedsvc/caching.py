@@ -48,12 +48,20 @@ RETRY_AFTER = 2.0
 #: Redis socket and connect timeouts (seconds): a hung Redis must cost a request little.
 REDIS_TIMEOUT = 0.25
 #: Settings that change rendered bytes: hosts sharing a cache with other values never mix.
-_OUTPUT_SETTINGS = ("BASE_URL", "FEED_SIZE", "CALENDAR_SIZE", "SEARCH_CALENDAR_SIZE", "PER_PAGE", "MAX_PER_PAGE",
-                    "MAX_AGE", "STALE_WHILE_REVALIDATE", "STALE_IF_ERROR")
+_OUTPUT_SETTINGS = (
+    "BASE_URL",
+    "FEED_SIZE",
+    "CALENDAR_SIZE",
+    "SEARCH_CALENDAR_SIZE",
+    "PER_PAGE",
+    "MAX_PER_PAGE",
+    "MAX_AGE",
+    "STALE_WHILE_REVALIDATE",
+    "STALE_IF_ERROR",
+)
 #: Render arguments that links (feeds, API ``links``, OPML, pages, the embed widget) produce.
 #: A document whose arguments include any other (``q``, ``since``, ``until``, ...) is odd.
-LINKED_ARGS = frozenset({"slug", "name", "immutable", "browser", "year", "page", "per_page", "lang",
-                         "category", "tag", "format"})
+LINKED_ARGS = frozenset({"slug", "name", "immutable", "browser", "year", "page", "per_page", "lang", "category", "tag", "format"})
 #: Pages past this one (``?page=N`` of a feed or an API listing) are long tail: filed in the odd space.
 TAIL_PAGE = 5
 #: Bytes each cached object costs beyond its bodies (objects, key, header tuples).
@@ -70,8 +78,13 @@ def _plain(value: object) -> object:
 
 def _normalise(args: Mapping[str, object]) -> str:
     """The query part of a key: sorted, None dropped, unambiguous (JSON)."""
-    norm = json.dumps({k: _plain(v) for k, v in args.items() if v is not None},
-                      sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    norm = json.dumps(
+        {k: _plain(v) for k, v in args.items() if v is not None},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+        ensure_ascii=False,
+    )
     if len(norm) > 200:  # long q= strings: keep keys short for Redis and file names
         norm = "#" + hashlib.sha256(norm.encode()).hexdigest()
     return norm
@@ -150,8 +163,9 @@ class _Space:
 class RenderCache:
     """Per-app cache: byte-bounded main and odd LRUs in front of a guarded shared backend (or none)."""
 
-    def __init__(self, backend: Any, local_bytes: int, settings: str, enabled: bool = True,
-                 odd_bytes: int = 4 * 1024 * 1024) -> None:
+    def __init__(
+        self, backend: Any, local_bytes: int, settings: str, enabled: bool = True, odd_bytes: int = 4 * 1024 * 1024
+    ) -> None:
         self.backend = backend
         self.local_bytes = local_bytes
         self.settings = settings
@@ -196,8 +210,11 @@ class RenderCache:
         if new == "down":
             log.warning("cache backend failing%s; rendering without it until it answers", why)
         elif new == "refusing writes":
-            log.warning("cache backend refusing writes%s; serving what it holds, rendering the rest "
-                        "(a full Redis: set maxmemory-policy allkeys-lru)", why)
+            log.warning(
+                "cache backend refusing writes%s; serving what it holds, rendering the rest "
+                "(a full Redis: set maxmemory-policy allkeys-lru)",
+                why,
+            )
         else:
             log.warning("cache backend is back")
 
@@ -291,8 +308,9 @@ def render(endpoint: str, args: Mapping[str, object], produce: Callable[[], Repr
     rep = rc.spend(produce) if odd and rc.spend is not None else produce()
     metrics.observe_render(rep.mimetype, time.perf_counter() - t0)
     rc.renders += 1
-    rep = Representation(rep.body, rep.mimetype, rep.last_modified, rep.etag or body_etag(rep.body),
-                         tuple(rep.headers), key, odd=odd)
+    rep = Representation(
+        rep.body, rep.mimetype, rep.last_modified, rep.etag or body_etag(rep.body), tuple(rep.headers), key, odd=odd
+    )
     rc.put(key, rep)
     return rep
 
@@ -306,8 +324,12 @@ def fast_redis_options(timeout: float) -> dict[str, Any]:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0),
-            "health_check_interval": 30}
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+        "health_check_interval": 30,
+    }
 
 
 def _redis_backend(app: Flask) -> Any:
@@ -316,8 +338,7 @@ def _redis_backend(app: Flask) -> Any:
     from flask_caching.backends.rediscache import RedisCache
 
     client = redis.Redis.from_url(app.config["CACHE_REDIS_URL"], **fast_redis_options(REDIS_TIMEOUT))
-    return RedisCache(host=client, default_timeout=app.config["CACHE_DEFAULT_TIMEOUT"],
-                      key_prefix=app.config["CACHE_KEY_PREFIX"])
+    return RedisCache(host=client, default_timeout=app.config["CACHE_DEFAULT_TIMEOUT"], key_prefix=app.config["CACHE_KEY_PREFIX"])
 
 
 def _backend(app: Flask) -> Any:
@@ -340,7 +361,11 @@ def init_app(app: Flask) -> None:
     """
     cfg = app.config
     # Output settings and the shipped message catalogs: a shared cache never serves old words.
-    settings = hashlib.sha256(repr([*(cfg.get(k) for k in _OUTPUT_SETTINGS), i18n.catalogs_digest()]).encode()
-                              ).hexdigest()[:8]
-    app.extensions[EXTENSION] = RenderCache(_backend(app), cfg["CACHE_LOCAL_BYTES"], settings,
-                                            enabled=cfg["CACHE_TYPE"] != "NullCache", odd_bytes=cfg["CACHE_ODD_BYTES"])
+    settings = hashlib.sha256(repr([*(cfg.get(k) for k in _OUTPUT_SETTINGS), i18n.catalogs_digest()]).encode()).hexdigest()[:8]
+    app.extensions[EXTENSION] = RenderCache(
+        _backend(app),
+        cfg["CACHE_LOCAL_BYTES"],
+        settings,
+        enabled=cfg["CACHE_TYPE"] != "NullCache",
+        odd_bytes=cfg["CACHE_ODD_BYTES"],
+    )

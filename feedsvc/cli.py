@@ -122,11 +122,27 @@ def check(directory: Path | None) -> None:
 @click.option("--event-location", help="Where the event takes place.")
 @click.option("--event-url", help="Registration or event URL.")
 @click.option("--draft", is_flag=True, help="Write the post as a draft (published nowhere).")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              help="Content directory; default: FEEDSVC_CONTENT_DIR.")
-def new(title: str, categories: tuple[str, ...], tags: tuple[str, ...], date: str | None, slug: str | None,
-        lang: str | None, summary: str | None, event_start: str | None, event_end: str | None,
-        event_location: str | None, event_url: str | None, draft: bool, directory: Path | None) -> None:
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Content directory; default: FEEDSVC_CONTENT_DIR.",
+)
+def new(
+    title: str,
+    categories: tuple[str, ...],
+    tags: tuple[str, ...],
+    date: str | None,
+    slug: str | None,
+    lang: str | None,
+    summary: str | None,
+    event_start: str | None,
+    event_end: str | None,
+    event_location: str | None,
+    event_url: str | None,
+    draft: bool,
+    directory: Path | None,
+) -> None:
     """Write a correctly named, valid post file titled TITLE and print its path."""
     root = directory or Path(current_app.config["CONTENT_DIR"])
     try:
@@ -152,8 +168,9 @@ def new(title: str, categories: tuple[str, ...], tags: tuple[str, ...], date: st
     if event_start or event_end or event_location or event_url:
         if not event_start:
             raise click.UsageError("--event-start is required for an event")
-        fm["event"] = {k: v for k, v in (("start", event_start), ("end", event_end),
-                                         ("location", event_location), ("url", event_url)) if v}
+        fm["event"] = {
+            k: v for k, v in (("start", event_start), ("end", event_end), ("location", event_location), ("url", event_url)) if v
+        }
     if draft:
         fm["draft"] = True
     path = root / "posts" / f"{published:%Y}" / f"{published:%Y-%m-%d}-{slug}.md"

@@ -21,52 +21,52 @@ from .content.errors import FeedsvcError
 
 #: Every setting, its default and meaning (kept in step with docs/configuration.md).
 DEFAULTS: dict[str, Any] = {
-    "CONTENT_DIR": "content",          # the content directory (site.yaml + posts/)
-    "BASE_URL": None,                  # overrides site.yaml base_url (ids never change with it)
-    "RELOAD_INTERVAL": 2.0,            # seconds between content reloads; 0 disables live reload
+    "CONTENT_DIR": "content",  # the content directory (site.yaml + posts/)
+    "BASE_URL": None,  # overrides site.yaml base_url (ids never change with it)
+    "RELOAD_INTERVAL": 2.0,  # seconds between content reloads; 0 disables live reload
     "MAX_POST_BYTES": 8 * 1024 * 1024,  # larger post files are reported, not parsed
-    "INDEX_PATH": None,                # the index database; default: in the user's cache directory
-    "PARSE_CACHE_DIR": None,           # no longer used (the index database replaces it); accepted, ignored
-    "FEED_SIZE": 50,                   # entries per feed document (RFC 5005 page size)
+    "INDEX_PATH": None,  # the index database; default: in the user's cache directory
+    "PARSE_CACHE_DIR": None,  # no longer used (the index database replaces it); accepted, ignored
+    "FEED_SIZE": 50,  # entries per feed document (RFC 5005 page size)
     "FEED_MAX_BYTES": 4 * 1024 * 1024,  # entries' content per feed document; beyond: summary + link
-    "CALENDAR_SIZE": 500,              # events per calendar (.ics): those with the latest start
-    "SEARCH_CALENDAR_SIZE": 50,        # events per search calendar (.ics?q=): a one-off render, kept small
-    "PER_PAGE": 20,                    # API default page size
-    "MAX_PER_PAGE": 100,               # API largest page size
-    "MAX_AGE": 300,                    # Cache-Control max-age and RSS ttl (seconds)
-    "STALE_WHILE_REVALIDATE": 60,      # Cache-Control stale-while-revalidate (seconds)
-    "STALE_IF_ERROR": 86400,           # Cache-Control stale-if-error (seconds)
-    "CACHE_TYPE": "SimpleCache",       # SimpleCache | FileSystemCache | RedisCache | NullCache
-    "CACHE_REDIS_URL": None,           # redis://host:port/db for RedisCache
-    "CACHE_DIR": None,                 # directory for FileSystemCache
-    "CACHE_DEFAULT_TIMEOUT": 86400,    # seconds a rendered body may stay in the cache
-    "CACHE_KEY_PREFIX": "feedsvc:",    # namespace in a shared cache
+    "CALENDAR_SIZE": 500,  # events per calendar (.ics): those with the latest start
+    "SEARCH_CALENDAR_SIZE": 50,  # events per search calendar (.ics?q=): a one-off render, kept small
+    "PER_PAGE": 20,  # API default page size
+    "MAX_PER_PAGE": 100,  # API largest page size
+    "MAX_AGE": 300,  # Cache-Control max-age and RSS ttl (seconds)
+    "STALE_WHILE_REVALIDATE": 60,  # Cache-Control stale-while-revalidate (seconds)
+    "STALE_IF_ERROR": 86400,  # Cache-Control stale-if-error (seconds)
+    "CACHE_TYPE": "SimpleCache",  # SimpleCache | FileSystemCache | RedisCache | NullCache
+    "CACHE_REDIS_URL": None,  # redis://host:port/db for RedisCache
+    "CACHE_DIR": None,  # directory for FileSystemCache
+    "CACHE_DEFAULT_TIMEOUT": 86400,  # seconds a rendered body may stay in the cache
+    "CACHE_KEY_PREFIX": "feedsvc:",  # namespace in a shared cache
     "CACHE_LOCAL_BYTES": 32 * 1024 * 1024,  # per-process LRU of rendered bodies in front of the backend; 0: off
     "CACHE_ODD_BYTES": 4 * 1024 * 1024,  # per-process LRU for documents of queries no link produces (q=...)
-    "RATELIMIT": None,                 # e.g. "120/minute" per client; off when unset
-    "RATELIMIT_STORAGE_URI": None,     # defaults to CACHE_REDIS_URL when RedisCache, else memory://
+    "RATELIMIT": None,  # e.g. "120/minute" per client; off when unset
+    "RATELIMIT_STORAGE_URI": None,  # defaults to CACHE_REDIS_URL when RedisCache, else memory://
     "RENDER_BUDGET": "50/second;1000/minute",  # per client and worker: ms spent rendering its uncached long-tail requests
-    "TRUSTED_PROXIES": 0,              # proxies in front (X-Forwarded-For hops to trust for client IPs)
-    "WEBSUB_TIMEOUT": 5.0,             # accepted, no longer used (pings: OUTBOX_TIMEOUT)
-    "WEBSUB_RETRIES": 5,               # attempts per ping, with exponential backoff
-    "WEBSUB_BACKOFF": 1.0,             # seconds before the first retry (doubles each time)
-    "WEBSUB_ALLOW_PRIVATE": False,     # let pings reach a hub on a private/loopback address (tests, an intranet hub)
-    "WEBHOOKS_FILE": None,             # YAML list of webhook endpoints (outside the content directory)
-    "WEBHOOK_MAX_AGE": 86400,          # seconds after which an undelivered webhook is given up
-    "WEBHOOK_BACKOFF": 5.0,            # seconds before a webhook's first retry (doubles, with jitter)
-    "OUTBOX_PATH": None,               # the delivery queue database; default: beside the index database
-    "OUTBOX_TIMEOUT": 10.0,            # seconds to connect, send and read one delivery's answer
-    "OUTBOX_MAX_BACKOFF": 3600.0,      # longest wait between two attempts (seconds)
+    "TRUSTED_PROXIES": 0,  # proxies in front (X-Forwarded-For hops to trust for client IPs)
+    "WEBSUB_TIMEOUT": 5.0,  # accepted, no longer used (pings: OUTBOX_TIMEOUT)
+    "WEBSUB_RETRIES": 5,  # attempts per ping, with exponential backoff
+    "WEBSUB_BACKOFF": 1.0,  # seconds before the first retry (doubles each time)
+    "WEBSUB_ALLOW_PRIVATE": False,  # let pings reach a hub on a private/loopback address (tests, an intranet hub)
+    "WEBHOOKS_FILE": None,  # YAML list of webhook endpoints (outside the content directory)
+    "WEBHOOK_MAX_AGE": 86400,  # seconds after which an undelivered webhook is given up
+    "WEBHOOK_BACKOFF": 5.0,  # seconds before a webhook's first retry (doubles, with jitter)
+    "OUTBOX_PATH": None,  # the delivery queue database; default: beside the index database
+    "OUTBOX_TIMEOUT": 10.0,  # seconds to connect, send and read one delivery's answer
+    "OUTBOX_MAX_BACKOFF": 3600.0,  # longest wait between two attempts (seconds)
     "OUTBOX_MAX_RESPONSE_BYTES": 65536,  # read at most this much of a receiver's answer
-    "ACTIVITYPUB_KEY": None,           # the actor's RSA private key (PEM, made at first start); default: beside the index
+    "ACTIVITYPUB_KEY": None,  # the actor's RSA private key (PEM, made at first start); default: beside the index
     "FEDIVERSE_ALLOW_PRIVATE": False,  # let key fetches and deliveries reach private/loopback servers (tests only)
-    "FEDIVERSE_BACKOFF": 60.0,         # seconds before an activity's first retry (doubles, with jitter)
-    "FEDIVERSE_MAX_AGE": 8 * 86400,    # seconds after which an undelivered activity is given up (at least 7 days)
+    "FEDIVERSE_BACKOFF": 60.0,  # seconds before an activity's first retry (doubles, with jitter)
+    "FEDIVERSE_MAX_AGE": 8 * 86400,  # seconds after which an undelivered activity is given up (at least 7 days)
     "FEDIVERSE_MAX_BODY": 256 * 1024,  # largest inbox request body and fetched actor document (bytes)
-    "FEDIVERSE_INBOX_LIMIT": 120,      # inbox requests per remote server and minute (per process)
-    "REQUEST_WORKER": False,           # set by feedsvc.serving in each forked worker: such a process never sends
+    "FEDIVERSE_INBOX_LIMIT": 120,  # inbox requests per remote server and minute (per process)
+    "REQUEST_WORKER": False,  # set by feedsvc.serving in each forked worker: such a process never sends
     "LOG_LEVEL": "INFO",
-    "LOG_FORMAT": "text",              # text | json (one JSON object per line, access logs too)
+    "LOG_FORMAT": "text",  # text | json (one JSON object per line, access logs too)
 }
 
 
@@ -84,7 +84,8 @@ _pos_int = validate.Range(min=1)
 #: A limit as flask-limiter and limits spell it: "120/minute", "10/second;1000/hour".
 _LIMIT = validate.Regexp(
     r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*(;\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*)*\Z",
-    error="must look like '120/minute' or '10/second;1000/hour'")
+    error="must look like '120/minute' or '10/second;1000/hour'",
+)
 _nonneg = validate.Range(min=0)
 
 
@@ -107,8 +108,7 @@ class _ConfigSchema(Schema):
     MAX_AGE = fields.Int(strict=True, validate=_nonneg)
     STALE_WHILE_REVALIDATE = fields.Int(strict=True, validate=_nonneg)
     STALE_IF_ERROR = fields.Int(strict=True, validate=_nonneg)
-    CACHE_TYPE = fields.Str(validate=validate.OneOf(
-        ["SimpleCache", "FileSystemCache", "RedisCache", "NullCache"]))
+    CACHE_TYPE = fields.Str(validate=validate.OneOf(["SimpleCache", "FileSystemCache", "RedisCache", "NullCache"]))
     CACHE_REDIS_URL = fields.Str(allow_none=True, validate=validate.Regexp(r"^(redis|rediss|unix)://"))
     CACHE_DIR = fields.Str(allow_none=True)
     CACHE_DEFAULT_TIMEOUT = fields.Int(strict=True, validate=_nonneg)
@@ -262,8 +262,7 @@ class _EndpointSchema(Schema):
 
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     secret = fields.Str(required=True, validate=_secret)
-    events = fields.List(fields.Str(validate=validate.OneOf(WEBHOOK_EVENTS)), required=True,
-                         validate=validate.Length(min=1))
+    events = fields.List(fields.Str(validate=validate.OneOf(WEBHOOK_EVENTS)), required=True, validate=validate.Length(min=1))
     categories = fields.List(fields.Str(), load_default=None)
     languages = fields.List(fields.Str(), load_default=None)
     allow_private = fields.Bool(load_default=False)
@@ -332,6 +331,8 @@ def spoofable_forwarded_for(addresses: list[Any], trusted_proxies: int) -> str |
             exposed.append(f"{host}:{addr[1]}")
     if not exposed:
         return None
-    return (f"FEEDSVC_TRUSTED_PROXIES={trusted_proxies} but gunicorn listens on {', '.join(exposed)}: a client "
-            "connecting directly can forge X-Forwarded-For (and pick its own rate-limit bucket); bind to "
-            "127.0.0.1 or a unix socket behind the proxy, or firewall the port")
+    return (
+        f"FEEDSVC_TRUSTED_PROXIES={trusted_proxies} but gunicorn listens on {', '.join(exposed)}: a client "
+        "connecting directly can forge X-Forwarded-For (and pick its own rate-limit bucket); bind to "
+        "127.0.0.1 or a unix socket behind the proxy, or firewall the port"
+    )

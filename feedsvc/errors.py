@@ -48,10 +48,13 @@ class ErrorBodySchema(Schema):
     status = fields.Int(required=True, validate=validate.Range(min=400, max=599))
     code = fields.Str(required=True, metadata={"description": "Machine-readable, e.g. `invalid_parameters`."})
     message = fields.Str(required=True)
-    details = fields.Raw(metadata={
-        "description": "For `invalid_parameters`: every bad parameter as `{name, reason}`. "
-                       "Other errors may give an object of facts (e.g. `rate_limited`: limit, retry_after).",
-        "oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}}, {"type": "object"}]})
+    details = fields.Raw(
+        metadata={
+            "description": "For `invalid_parameters`: every bad parameter as `{name, reason}`. "
+            "Other errors may give an object of facts (e.g. `rate_limited`: limit, retry_after).",
+            "oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}}, {"type": "object"}],
+        }
+    )
 
     @post_dump
     def _omit_empty_details(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -105,8 +105,9 @@ def init_app(app: Flask) -> None:
     cfg = app.config
 
     def make_live() -> LiveIndex:
-        loader = Loader(cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"],
-                        index_path=cfg["INDEX_PATH"])
+        loader = Loader(
+            cfg["CONTENT_DIR"], max_post_bytes=cfg["MAX_POST_BYTES"], base_url=cfg["BASE_URL"], index_path=cfg["INDEX_PATH"]
+        )
         if cfg.get("CLOCK") is not None:  # tests: the writer's clock (schedule.py); readers never read one
             loader.now = cfg["CLOCK"]
         live = LiveIndex(loader, cfg["RELOAD_INTERVAL"])

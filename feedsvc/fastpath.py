@@ -49,8 +49,13 @@ Entry = tuple["weakref.ref[Representation]", str | None, str, str, float, dict[i
 class FastPath:
     """WSGI middleware answering repeated GET/HEAD requests from their prepared variants."""
 
-    def __init__(self, wsgi_app: Callable[[Environ, StartResponse], Iterable[bytes]],
-                 version: Callable[[], str], cache: RenderCache, max_entries: int = 2048) -> None:
+    def __init__(
+        self,
+        wsgi_app: Callable[[Environ, StartResponse], Iterable[bytes]],
+        version: Callable[[], str],
+        cache: RenderCache,
+        max_entries: int = 2048,
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.version = version
         self.cache = cache
@@ -68,10 +73,15 @@ class FastPath:
         version = self.version()
         # Accept matters only through the negotiation decisions (feed or its HTML view; a page or its object).
         accept = environ.get("HTTP_ACCEPT")
-        key = (method, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-               environ.get("QUERY_STRING", ""), "html" if prefers_html(accept) else "",
-               "activity" if prefers_activity(accept) else "",
-               environ.get("HTTP_ACCEPT_ENCODING", ""))
+        key = (
+            method,
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            "html" if prefers_html(accept) else "",
+            "activity" if prefers_activity(accept) else "",
+            environ.get("HTTP_ACCEPT_ENCODING", ""),
+        )
         entry = self._table.get(key) if self._for_version == version else None
         ready = _ready(entry) if entry is not None else None
         if entry is not None and ready is not None:
@@ -93,14 +103,19 @@ class FastPath:
 
         body = self.wsgi_app(environ, capture)
         sent = environ.get(READY_KEY)
-        if (sent is not None and captured and captured[0][:3] in ("200", "304") and sent[1] == version
-                and self.cache.holds(sent[0].rep)):
-            self._record(key, version, sent[0], int(captured[0][:3]), captured[1],
-                         environ.get(metrics.ROUTE_KEY, "unrouted"))
+        if (
+            sent is not None
+            and captured
+            and captured[0][:3] in ("200", "304")
+            and sent[1] == version
+            and self.cache.holds(sent[0].rep)
+        ):
+            self._record(key, version, sent[0], int(captured[0][:3]), captured[1], environ.get(metrics.ROUTE_KEY, "unrouted"))
         return body
 
-    def _record(self, key: tuple[str, ...], version: str, ready: Ready, status: int,
-                headers: list[tuple[str, str]], route: str) -> None:
+    def _record(
+        self, key: tuple[str, ...], version: str, ready: Ready, status: int, headers: list[tuple[str, str]], route: str
+    ) -> None:
         with self._lock:
             if self._for_version != version:  # new content: every old entry is stale
                 self._table.clear()

@@ -43,14 +43,45 @@ class Format:
         return self.media_type.split(";", 1)[0]
 
 
-ATOM = Format("atom", "atom.xml", "application/atom+xml; charset=utf-8", "Atom", syndication=True, archived=True,
-              browser=True, opml_version="Atom")
-RSS = Format("rss", "rss.xml", "application/rss+xml; charset=utf-8", "RSS", syndication=True, archived=True,
-             browser=True, opml_version="RSS2")
-JSON_FEED = Format("json", "feed.json", "application/feed+json; charset=utf-8", "JSON Feed", syndication=True,
-                   archived=True, browser=False, opml_version="JSON Feed")
-CALENDAR = Format("ics", "calendar.ics", "text/calendar; charset=utf-8", N_("Calendar (iCalendar)"),
-                  syndication=False, archived=False, browser=False)
+ATOM = Format(
+    "atom",
+    "atom.xml",
+    "application/atom+xml; charset=utf-8",
+    "Atom",
+    syndication=True,
+    archived=True,
+    browser=True,
+    opml_version="Atom",
+)
+RSS = Format(
+    "rss",
+    "rss.xml",
+    "application/rss+xml; charset=utf-8",
+    "RSS",
+    syndication=True,
+    archived=True,
+    browser=True,
+    opml_version="RSS2",
+)
+JSON_FEED = Format(
+    "json",
+    "feed.json",
+    "application/feed+json; charset=utf-8",
+    "JSON Feed",
+    syndication=True,
+    archived=True,
+    browser=False,
+    opml_version="JSON Feed",
+)
+CALENDAR = Format(
+    "ics",
+    "calendar.ics",
+    "text/calendar; charset=utf-8",
+    N_("Calendar (iCalendar)"),
+    syndication=False,
+    archived=False,
+    browser=False,
+)
 
 #: Every format by name, in the order pages and the API list them.
 FORMATS = {f.name: f for f in (ATOM, RSS, JSON_FEED, CALENDAR)}

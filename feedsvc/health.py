@@ -27,29 +27,38 @@ def healthz() -> Response:
     try:
         idx = current_index()
         nxt = idx.header.next_change
-        return _answer([*idx.degraded, *health_reasons()], idx.version, len(idx.posts), idx.problems,
-                       None if nxt is None else datetime.fromtimestamp(nxt, idx.site.tz).isoformat())
+        return _answer(
+            [*idx.degraded, *health_reasons()],
+            idx.version,
+            len(idx.posts),
+            idx.problems,
+            None if nxt is None else datetime.fromtimestamp(nxt, idx.site.tz).isoformat(),
+        )
     except (ServiceUnavailable, sqlite3.Error):
         live = state().live
         last = live.last_header
-        reasons = [*(live.status.read() or ()), *health_reasons(),
-                   f"index database {live.loader.database.path} cannot be read in this "
-                   "worker now (answering from the last good content where it can)"]
+        reasons = [
+            *(live.status.read() or ()),
+            *health_reasons(),
+            f"index database {live.loader.database.path} cannot be read in this "
+            "worker now (answering from the last good content where it can)",
+        ]
         if last is None:
             return _answer(reasons, "", 0, (), None)
         return _answer(reasons, last.version, last.total, last.problems, None)
 
 
-def _answer(reasons: Sequence[str], version: str, posts: int, problems: Sequence[Problem],
-            next_change: str | None) -> Response:
-    resp = jsonify({
-        "status": "degraded" if reasons else "ok",
-        "reasons": list(dict.fromkeys(reasons)),
-        "version": version,
-        "posts": posts,
-        "skipped": len({p.path for p in problems}),
-        "problems": [{"path": p.path, "field": p.field, "message": p.message} for p in problems],
-        "next_change": next_change,
-    })
+def _answer(reasons: Sequence[str], version: str, posts: int, problems: Sequence[Problem], next_change: str | None) -> Response:
+    resp = jsonify(
+        {
+            "status": "degraded" if reasons else "ok",
+            "reasons": list(dict.fromkeys(reasons)),
+            "version": version,
+            "posts": posts,
+            "skipped": len({p.path for p in problems}),
+            "problems": [{"path": p.path, "field": p.field, "message": p.message} for p in problems],
+            "next_change": next_change,
+        }
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -28,16 +28,28 @@ from .representation import Representation, body_etag
 #: Content codings we precompute, in order of preference at equal q (RFC 9110 12.5.3).
 CODINGS = ("br", "gzip")
 #: Extra compressible types beyond flask-compress's list (feeds, calendars, OPML).
-EXTRA_MIMETYPES = ("application/feed+json", "text/calendar", "text/x-opml", "application/vnd.oai.openapi+json",
-                   "application/problem+json", "text/javascript")
+EXTRA_MIMETYPES = (
+    "application/feed+json",
+    "text/calendar",
+    "text/x-opml",
+    "application/vnd.oai.openapi+json",
+    "application/problem+json",
+    "text/javascript",
+)
 #: Fetch standard CORS: readable from any origin, no credentials, so no Vary: Origin.
-CORS = (("Access-Control-Allow-Origin", "*"),
-        ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, X-Total-Count, Retry-After"))
-PREFLIGHT = (("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-             # Named headers for older browsers, '*' (any header, non-credentialed) for the rest.
-             ("Access-Control-Allow-Headers", "Accept, Accept-Language, Cache-Control, If-Modified-Since, "
-                                              "If-None-Match, X-Requested-With, *"),
-             ("Access-Control-Max-Age", "86400"))
+CORS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, X-Total-Count, Retry-After"),
+)
+PREFLIGHT = (
+    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    # Named headers for older browsers, '*' (any header, non-credentialed) for the rest.
+    (
+        "Access-Control-Allow-Headers",
+        "Accept, Accept-Language, Cache-Control, If-Modified-Since, If-None-Match, X-Requested-With, *",
+    ),
+    ("Access-Control-Max-Age", "86400"),
+)
 
 #: Statuses given the documents' Cache-Control (GET/HEAD); other 3xx-5xx get no-cache.
 CACHEABLE = frozenset({200, 203, 204, 301, 302, 304, 307, 308})
@@ -83,8 +95,10 @@ def cors_path(path: str) -> bool:
 def cache_control(app: Flask) -> str:
     """The Cache-Control value of every cacheable document (RFC 9111 5.2, RFC 5861)."""
     cfg = app.config
-    return (f"public, max-age={cfg['MAX_AGE']}, stale-while-revalidate={cfg['STALE_WHILE_REVALIDATE']}, "
-            f"stale-if-error={cfg['STALE_IF_ERROR']}")
+    return (
+        f"public, max-age={cfg['MAX_AGE']}, stale-while-revalidate={cfg['STALE_WHILE_REVALIDATE']}, "
+        f"stale-if-error={cfg['STALE_IF_ERROR']}"
+    )
 
 
 def compress_body(data: bytes, coding: str) -> bytes:
@@ -97,8 +111,13 @@ def compress_body(data: bytes, coding: str) -> bytes:
     if coding == "gzip":
         return gzip.compress(data, cfg["COMPRESS_LEVEL"], mtime=0)
     if coding == "br":
-        compressed: bytes = brotli.compress(data, mode=cfg["COMPRESS_BR_MODE"], quality=cfg["COMPRESS_BR_LEVEL"],
-                                            lgwin=cfg["COMPRESS_BR_WINDOW"], lgblock=cfg["COMPRESS_BR_BLOCK"])
+        compressed: bytes = brotli.compress(
+            data,
+            mode=cfg["COMPRESS_BR_MODE"],
+            quality=cfg["COMPRESS_BR_LEVEL"],
+            lgwin=cfg["COMPRESS_BR_WINDOW"],
+            lgblock=cfg["COMPRESS_BR_BLOCK"],
+        )
         return compressed
     raise ValueError(f"unknown content coding {coding!r}")
 
@@ -186,8 +205,12 @@ def send(rep: Representation, status: int = 200) -> SentResponse:
         resp = SentResponse(None, 200, ready.h200)
         resp.response = [ready.body]  # one ready buffer; Content-Length is in the prepared list
     else:  # an error page rendered as a document: no validators, no long caching
-        resp = SentResponse(ready.body, status, [h for h in ready.h200 if h[0] not in ("Content-Length",
-            "ETag", "Last-Modified", "Cache-Control")] + [("Cache-Control", "no-cache")])
+        resp = SentResponse(
+            ready.body,
+            status,
+            [h for h in ready.h200 if h[0] not in ("Content-Length", "ETag", "Last-Modified", "Cache-Control")]
+            + [("Cache-Control", "no-cache")],
+        )
     if status == 200:  # replayable by fastpath.FastPath for the same request shape and content
         environ["feedsvc.ready"] = (ready, current_index().version)
     return resp

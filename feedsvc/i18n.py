@@ -113,8 +113,10 @@ def feed_page_strings(lang: str | None) -> dict[str, str]:
         return {
             "t-web-feed": _("web feed"),
             "t-intro": _("This is a web feed, also known as an Atom or RSS feed."),
-            "t-subscribe": _("Subscribe by copying the address below into a feed reader (NetNewsWire, Feedly, "
-                             "Inoreader, Miniflux, Thunderbird…): it then shows you every new post."),
+            "t-subscribe": _(
+                "Subscribe by copying the address below into a feed reader (NetNewsWire, Feedly, "
+                "Inoreader, Miniflux, Thunderbird…): it then shows you every new post."
+            ),
             "t-about": _("New to feeds? Get started with About Feeds (free)."),
             "t-address": _("Feed address"),
             "t-visit": _("Visit the website →"),
@@ -151,5 +153,4 @@ def speaking(lang: str | None) -> Iterator[str]:
 def init_app(app: Flask) -> None:
     """Flask-Babel over feedsvc's catalogs; outside ``speaking`` everything is English."""
     if "babel" not in app.extensions:
-        Babel(app, default_locale=DEFAULT, default_translation_directories=str(TRANSLATIONS),
-              locale_selector=lambda: DEFAULT)
+        Babel(app, default_locale=DEFAULT, default_translation_directories=str(TRANSLATIONS), locale_selector=lambda: DEFAULT)

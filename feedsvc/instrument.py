@@ -26,12 +26,17 @@ class _Content(Collector):
         posts.add_metric(["skipped"], len({p.path for p in idx.problems}))
         yield posts
         loaded = metrics.loaded_at(idx.version, now)
-        yield GaugeMetricFamily("feedsvc_content_age_seconds",
-                                "Seconds since the served content version was loaded", value=now - loaded)
-        yield GaugeMetricFamily("feedsvc_content_newest_file_age_seconds",
-                                "Seconds since the newest content file changed", value=now - idx.content_mtime.timestamp())
-        yield GaugeMetricFamily("feedsvc_content_degraded", "1 while the last good index is served",
-                                value=1 if idx.degraded else 0)
+        yield GaugeMetricFamily(
+            "feedsvc_content_age_seconds", "Seconds since the served content version was loaded", value=now - loaded
+        )
+        yield GaugeMetricFamily(
+            "feedsvc_content_newest_file_age_seconds",
+            "Seconds since the newest content file changed",
+            value=now - idx.content_mtime.timestamp(),
+        )
+        yield GaugeMetricFamily(
+            "feedsvc_content_degraded", "1 while the last good index is served", value=1 if idx.degraded else 0
+        )
 
 
 def exposition() -> bytes:

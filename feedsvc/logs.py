@@ -99,11 +99,16 @@ class GunicornLogger(glogging.Logger):
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         fields = {
-            "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
-            "query": environ.get("QUERY_STRING", ""), "status": int(status),
-            "bytes": getattr(resp, "sent", None), "duration_ms": round(request_time.total_seconds() * 1000, 3),
-            "remote": environ.get("REMOTE_ADDR"), "user_agent": environ.get("HTTP_USER_AGENT"),
-            "referer": environ.get("HTTP_REFERER"), "request_id": environ.get(REQUEST_ID_KEY),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "query": environ.get("QUERY_STRING", ""),
+            "status": int(status),
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 3),
+            "remote": environ.get("REMOTE_ADDR"),
+            "user_agent": environ.get("HTTP_USER_AGENT"),
+            "referer": environ.get("HTTP_REFERER"),
+            "request_id": environ.get(REQUEST_ID_KEY),
         }
         try:
             self.access_log.info("request", extra={"fields": fields})

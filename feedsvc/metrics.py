@@ -47,17 +47,38 @@ CACHE_HIT_LOCAL = CACHE.labels("local", "hit")
 CACHE_MISS_LOCAL = CACHE.labels("local", "miss")
 CACHE_HIT_BACKEND = CACHE.labels("backend", "hit")
 CACHE_MISS_BACKEND = CACHE.labels("backend", "miss")
-RENDER = Histogram("feedsvc_render_seconds", "Time to render a document on a cache miss, by format", ["format"],
-                   buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
-RELOAD = Histogram("feedsvc_content_reload_seconds", "Content reloads: wall seconds, by whether the version changed",
-                   ["changed"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
-VERSION_LOADED = Gauge("feedsvc_content_version_loaded_timestamp_seconds",
-                       "When the newest content version was loaded (Unix time)", multiprocess_mode="max")
+RENDER = Histogram(
+    "feedsvc_render_seconds",
+    "Time to render a document on a cache miss, by format",
+    ["format"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+RELOAD = Histogram(
+    "feedsvc_content_reload_seconds",
+    "Content reloads: wall seconds, by whether the version changed",
+    ["changed"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+VERSION_LOADED = Gauge(
+    "feedsvc_content_version_loaded_timestamp_seconds",
+    "When the newest content version was loaded (Unix time)",
+    multiprocess_mode="max",
+)
 
-_FORMATS = {"application/atom+xml": "atom", "application/rss+xml": "rss", "application/feed+json": "jsonfeed",
-            "text/calendar": "ics", "application/json": "json", "text/html": "html", "text/x-opml": "opml",
-            "application/vnd.oai.openapi+json": "json", "text/javascript": "js", "text/css": "css",
-            "application/xslt+xml": "xml", "application/xml": "xml"}
+_FORMATS = {
+    "application/atom+xml": "atom",
+    "application/rss+xml": "rss",
+    "application/feed+json": "jsonfeed",
+    "text/calendar": "ics",
+    "application/json": "json",
+    "text/html": "html",
+    "text/x-opml": "opml",
+    "application/vnd.oai.openapi+json": "json",
+    "text/javascript": "js",
+    "text/css": "css",
+    "application/xslt+xml": "xml",
+    "application/xml": "xml",
+}
 #: Content version -> when this process (or the master it was forked from) first had it.
 _loaded_at: dict[str, float] = {}
 

@@ -38,38 +38,54 @@ def human_size(size: int | None, lang: str | None = None) -> str:
     return str(format_unit(shown, _UNITS[power], length="short", locale=i18n.locale_of(lang or "en") or "en"))
 
 
-def feed_links(site: Site, kind: str = "all", slug: str | None = None,
-               formats: Sequence[str] = ALL,
-               params: dict[str, object] | None = None) -> list[dict[str, Any]]:
+def feed_links(
+    site: Site, kind: str = "all", slug: str | None = None, formats: Sequence[str] = ALL, params: dict[str, object] | None = None
+) -> list[dict[str, Any]]:
     """Every feed of one scope (and variant): URL to copy and one-click subscribe links."""
     out = []
     for fmt in formats:
         url = urls.feed(site, fmt, kind, slug, params)
         if fmt == CALENDAR.name:
             webcal = "webcal://" + url.split("://", 1)[1]
-            subscribe = [(_("Calendar app"), webcal),
-                         ("Google Calendar", "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""))]
+            subscribe = [
+                (_("Calendar app"), webcal),
+                ("Google Calendar", "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe="")),
+            ]
         else:
-            subscribe = [("Feedly", "https://feedly.com/i/subscription/feed/" + quote(url, safe="")),
-                         ("Inoreader", "https://www.inoreader.com/?add_feed=" + quote(url, safe=""))]
+            subscribe = [
+                ("Feedly", "https://feedly.com/i/subscription/feed/" + quote(url, safe="")),
+                ("Inoreader", "https://www.inoreader.com/?add_feed=" + quote(url, safe="")),
+            ]
         out.append({"format": fmt, "label": format_label(fmt), "url": url, "subscribe": subscribe})
     return out
 
 
-def discovery(site: Site, kind: str = "all", slug: str | None = None, title: str = "",
-              params: dict[str, object] | None = None) -> list[dict[str, str]]:
+def discovery(
+    site: Site, kind: str = "all", slug: str | None = None, title: str = "", params: dict[str, object] | None = None
+) -> list[dict[str, str]]:
     """<link rel=alternate> autodiscovery entries for a scope."""
     name = f"{site.title} — {title}" if title else site.title
-    return [{"type": FORMATS[fmt].mimetype, "title": f"{name} ({FORMATS[fmt].label})",
-             "href": urls.feed(site, fmt, kind, slug, params)} for fmt in FEEDS]
+    return [
+        {
+            "type": FORMATS[fmt].mimetype,
+            "title": f"{name} ({FORMATS[fmt].label})",
+            "href": urls.feed(site, fmt, kind, slug, params),
+        }
+        for fmt in FEEDS
+    ]
 
 
 def post_item(site: Site, post: Post, page_lang: str) -> dict[str, Any]:
     """What a list needs to show one post: the date in the page's language, the post's own
     ``lang`` and ``dir`` on its title and summary when they differ from the page's."""
     own = post.lang != page_lang
-    return {"post": post, "href": urls.permalink(site, post), "date": i18n.human_date(post.date, page_lang),
-            "lang": post.lang if own else None, "dir": i18n.direction(post.lang) if own else None}
+    return {
+        "post": post,
+        "href": urls.permalink(site, post),
+        "date": i18n.human_date(post.date, page_lang),
+        "lang": post.lang if own else None,
+        "dir": i18n.direction(post.lang) if own else None,
+    }
 
 
 def versions(idx: Index, post: Post) -> list[dict[str, Any]]:
@@ -78,14 +94,31 @@ def versions(idx: Index, post: Post) -> list[dict[str, Any]]:
     found = sorted((post, *idx.translations(post)), key=lambda p: (p.lang, p.slug))
     if len(found) < 2:
         return []
-    return [{"lang": p.lang, "dir": i18n.direction(p.lang), "name": i18n.language_name(p.lang),
-             "title": p.title, "href": urls.permalink(site, p), "current": p.slug == post.slug,
-             "original": not p.translation_of} for p in found]
+    return [
+        {
+            "lang": p.lang,
+            "dir": i18n.direction(p.lang),
+            "name": i18n.language_name(p.lang),
+            "title": p.title,
+            "href": urls.permalink(site, p),
+            "current": p.slug == post.slug,
+            "original": not p.translation_of,
+        }
+        for p in found
+    ]
 
 
 def languages(idx: Index, page_lang: str) -> list[dict[str, Any]]:
     """The languages that have posts: own name, name in the page's language, page URL, count."""
     site = idx.site
-    return [{"lang": lang, "dir": i18n.direction(lang), "name": i18n.language_name(lang),
-             "local_name": i18n.language_name(lang, page_lang), "href": urls.language_page(site, lang),
-             "count": len(idx.query(lang=lang))} for lang in idx.languages]
+    return [
+        {
+            "lang": lang,
+            "dir": i18n.direction(lang),
+            "name": i18n.language_name(lang),
+            "local_name": i18n.language_name(lang, page_lang),
+            "href": urls.language_page(site, lang),
+            "count": len(idx.query(lang=lang)),
+        }
+        for lang in idx.languages
+    ]

@@ -76,7 +76,7 @@ def _site_path(url: str, base_url: str) -> str | None:
     base = base_url.rstrip("/")
     if url != base and not url.startswith(base + "/"):
         return None
-    return urlsplit(url[len(base):] or "/").path or "/"
+    return urlsplit(url[len(base) :] or "/").path or "/"
 
 
 def missing_link(app: Flask, index: Index, path: str, own_slug: str) -> bool:
@@ -123,26 +123,42 @@ def _shadow_app(shadow: Path, cfg: Any, post: Post) -> Flask:
     # Shown as it is now, or at its date when it is not live now (scheduled, or expired): it renders either way.
     now = time.time()
     instant = now if is_live(post.date_ts, post.expires_ts, now) else post.date_ts
-    return create_app({"CLOCK": lambda: instant, "CONTENT_DIR": str(shadow / "content"),
-                       "INDEX_PATH": str(shadow / "index.sqlite3"),
-                       "OUTBOX_PATH": str(shadow / "outbox.sqlite3"), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "NullCache",
-                       "CACHE_LOCAL_BYTES": 0, "CACHE_ODD_BYTES": 0, "WEBHOOKS_FILE": None, "RATELIMIT": None,
-                       "BASE_URL": cfg["BASE_URL"], "MAX_POST_BYTES": cfg["MAX_POST_BYTES"]})
+    return create_app(
+        {
+            "CLOCK": lambda: instant,
+            "CONTENT_DIR": str(shadow / "content"),
+            "INDEX_PATH": str(shadow / "index.sqlite3"),
+            "OUTBOX_PATH": str(shadow / "outbox.sqlite3"),
+            "RELOAD_INTERVAL": 0,
+            "CACHE_TYPE": "NullCache",
+            "CACHE_LOCAL_BYTES": 0,
+            "CACHE_ODD_BYTES": 0,
+            "WEBHOOKS_FILE": None,
+            "RATELIMIT": None,
+            "BASE_URL": cfg["BASE_URL"],
+            "MAX_POST_BYTES": cfg["MAX_POST_BYTES"],
+        }
+    )
 
 
 def widget_html(api_page: Any, embed_js: str, base_url: str, lang: str, title: str) -> str:
     """A page showing the widget with this data, needing no server: embed.js inline, its one request answered here."""
     data = json.dumps(api_page, ensure_ascii=False).replace("<", "\\u003c")
     script_url = json.dumps(base_url.rstrip("/") + "/embed.js")
-    shim = ("(function(){var page=" + data + ";"
-            "Object.defineProperty(document,'currentScript',{configurable:true,get:function(){return {src:" + script_url
-            + "};}});window.fetch=function(){return Promise.resolve(new Response(JSON.stringify(page),"
-            "{status:200,headers:{'Content-Type':'application/json'}}));};})();")
+    shim = (
+        "(function(){var page=" + data + ";"
+        "Object.defineProperty(document,'currentScript',{configurable:true,get:function(){return {src:"
+        + script_url
+        + "};}});window.fetch=function(){return Promise.resolve(new Response(JSON.stringify(page),"
+        "{status:200,headers:{'Content-Type':'application/json'}}));};})();"
+    )
     safe_js = embed_js.replace("</", "<\\/")
     lang, heading = html.escape(lang), html.escape(title)
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8"><title>Widget preview: {heading}'
-            f'</title></head>\n<body>\n<div data-feedsvc data-summary data-lang="{lang}"></div>\n'
-            f"<script>{shim}</script>\n<script>{safe_js}</script>\n</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8"><title>Widget preview: {heading}'
+        f'</title></head>\n<body>\n<div data-feedsvc data-summary data-lang="{lang}"></div>\n'
+        f"<script>{shim}</script>\n<script>{safe_js}</script>\n</body>\n</html>\n"
+    )
 
 
 def render(app: Flask, slug: str, lang: str | None, base_url: str, out: Path) -> list[str]:
@@ -150,9 +166,13 @@ def render(app: Flask, slug: str, lang: str | None, base_url: str, out: Path) ->
     client = app.test_client()
     qs = f"?lang={lang}" if lang else ""
     written = []
-    fetched = {"page.html": f"/posts/{slug}", "entry.atom.xml": f"/feeds/atom.xml{qs}",
-               "item.rss.xml": f"/feeds/rss.xml{qs}", "item.feed.json": f"/feeds/feed.json{qs}",
-               "api.json": f"/api/v1/posts/{slug}"}
+    fetched = {
+        "page.html": f"/posts/{slug}",
+        "entry.atom.xml": f"/feeds/atom.xml{qs}",
+        "item.rss.xml": f"/feeds/rss.xml{qs}",
+        "item.feed.json": f"/feeds/feed.json{qs}",
+        "api.json": f"/api/v1/posts/{slug}",
+    }
     for name, url in fetched.items():
         resp = client.get(url, headers={"Accept-Encoding": "identity"})
         if resp.status_code == 200:
@@ -164,8 +184,10 @@ def render(app: Flask, slug: str, lang: str | None, base_url: str, out: Path) ->
         page = api.get_json()
         page["items"] = [p for p in page["items"] if p["slug"] == slug]
         item = page["items"][0] if page["items"] else {}
-        (out / "widget.html").write_text(widget_html(page, js.get_data(as_text=True), base_url, item.get("lang", "en"),
-                                                     item.get("title", slug)), encoding="utf-8")
+        (out / "widget.html").write_text(
+            widget_html(page, js.get_data(as_text=True), base_url, item.get("lang", "en"), item.get("title", slug)),
+            encoding="utf-8",
+        )
         written.append("widget.html")
     return written
 
@@ -219,8 +241,7 @@ def preview(file: Path, out: Path | None) -> int:
                 if p.path == rel and p.field != "translation_of":  # that one is a warning, above
                     report.problem(p.field, p.message)
             if shown.get(post.slug) is not None:
-                written = render(shadow_app, post.slug, post.lang if original is not None else None,
-                                 shown.site.base_url, out)
+                written = render(shadow_app, post.slug, post.lang if original is not None else None, shown.site.base_url, out)
     for line in report.problems:
         click.echo(line)
     for line in report.warnings:
@@ -234,8 +255,12 @@ def preview(file: Path, out: Path | None) -> int:
 @click.command("preview")
 @with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write into (created if needed); default: a fresh temporary directory.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write into (created if needed); default: a fresh temporary directory.",
+)
 def preview_command(file: Path, out: Path | None) -> None:
     """Render one post FILE (draft, scheduled or broken alike) without publishing it.
 

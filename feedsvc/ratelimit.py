@@ -82,8 +82,7 @@ def too_many_body(seconds: int, limit: str, what: str, json: bool) -> bytes:
 def too_many(seconds: int, limit: str, what: str = "requests") -> Response:
     """The 429 answer: JSON under /api and /feeds, plain text elsewhere; always Retry-After."""
     json = wants_json()
-    resp = Response(too_many_body(seconds, limit, what, json), status=429,
-                    mimetype="application/json" if json else "text/plain")
+    resp = Response(too_many_body(seconds, limit, what, json), status=429, mimetype="application/json" if json else "text/plain")
     # Miniflux, NetNewsWire, FreshRSS and CommaFeed back off by this header.
     resp.headers["Retry-After"] = str(seconds)
     return resp

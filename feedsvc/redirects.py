@@ -62,7 +62,7 @@ def _router_redirect(exc: RequestRedirect) -> Response:
     path = parts.path
     root = request.script_root
     if root and path.startswith(root):
-        path = path[len(root):]
+        path = path[len(root) :]
     target = current_index().site.base_url + "/" + path.lstrip("/")
     if parts.query:
         target = f"{target}?{parts.query}"

@@ -9,8 +9,10 @@ from flask import Flask, Response
 
 #: The pages' policy: everything from our own origin, no inline script or style, images
 #: may come from any https origin (posts embed them), and no one may frame us.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-       "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 #: The embed card's policy: the same, except that any site may frame it (oEmbed's iframe).
 EMBED_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")

@@ -177,8 +177,7 @@ def post_worker_init(worker: Any) -> None:
 
 def queued(listener: Any) -> int:
     """How many connections wait in a listening TCP socket's accept queue (0 where the OS does not say)."""
-    if getattr(listener, "FAMILY", socket.AF_INET) not in (socket.AF_INET, socket.AF_INET6) or not hasattr(
-            socket, "TCP_INFO"):
+    if getattr(listener, "FAMILY", socket.AF_INET) not in (socket.AF_INET, socket.AF_INET6) or not hasattr(socket, "TCP_INFO"):
         return 0
     try:
         info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)

@@ -42,8 +42,7 @@ def permalink(site: Site, post: Post) -> str:
     """The post's canonical link: site.permalink's template if set, else feedsvc's page."""
     if site.permalink:
         d = post.date
-        return site.permalink.format(slug=post.slug, year=f"{d.year:04d}", month=f"{d.month:02d}",
-                                     day=f"{d.day:02d}")
+        return site.permalink.format(slug=post.slug, year=f"{d.year:04d}", month=f"{d.month:02d}", day=f"{d.day:02d}")
     return post_page(site, post)
 
 
@@ -60,14 +59,14 @@ def scope_path(kind: str = "all", slug: str | None = None) -> str:
     raise ValueError(kind)
 
 
-def feed(site: Site, fmt: str, kind: str = "all", slug: str | None = None,
-         params: dict[str, object] | None = None) -> str:
+def feed(site: Site, fmt: str, kind: str = "all", slug: str | None = None, params: dict[str, object] | None = None) -> str:
     """Absolute URL of a feed document (``fmt`` in FEED_FILES)."""
     return absolute(site, f"{scope_path(kind, slug)}/{FEED_FILES[fmt]}", params)
 
 
-def archive(site: Site, fmt: str, year: int, kind: str = "all", slug: str | None = None,
-            params: dict[str, object] | None = None) -> str:
+def archive(
+    site: Site, fmt: str, year: int, kind: str = "all", slug: str | None = None, params: dict[str, object] | None = None
+) -> str:
     """Absolute URL of a yearly RFC 5005 archive document."""
     return absolute(site, f"{scope_path(kind, slug)}/archive/{year:04d}/{FEED_FILES[fmt]}", params)
 

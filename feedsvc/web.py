@@ -57,13 +57,22 @@ Build = Callable[[], tuple[datetime, dict[str, Any]]]
 
 def _page_globals(site: Site, lang: str) -> dict[str, Any]:
     """What every page's frame needs: its language and direction, links built by urls.py."""
-    return dict(site=site, asset=asset_url, home_url=urls.home(site), embed_url=urls.absolute(site, "/embed"),
-                opml_url=urls.opml(site), api_url=urls.api(site, "/posts"), page_lang=lang,
-                page_dir=i18n.direction(lang), dir_of=i18n.direction)
+    return dict(
+        site=site,
+        asset=asset_url,
+        home_url=urls.home(site),
+        embed_url=urls.absolute(site, "/embed"),
+        opml_url=urls.opml(site),
+        api_url=urls.api(site, "/posts"),
+        page_lang=lang,
+        page_dir=i18n.direction(lang),
+        dir_of=i18n.direction,
+    )
 
 
-def _render(endpoint: str, args: Mapping[str, object], template: str, build: Build, lang: str,
-            headers: tuple[tuple[str, str], ...] = ()) -> Response:
+def _render(
+    endpoint: str, args: Mapping[str, object], template: str, build: Build, lang: str, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
     """Render ``template`` in ``lang`` through the render cache and send it (a hit does no page work)."""
 
     def produce() -> caching.Representation:
@@ -94,7 +103,7 @@ def not_found(message: Callable[[], str], status: int = 404) -> Response:
 
 def _listed(idx: Index, posts: Sequence[Post], lang: str) -> list[dict[str, Any]]:
     """The newest posts of a list page, bounded like a feed document."""
-    return [post_item(idx.site, p, lang) for p in posts[:int(current_app.config["FEED_SIZE"])]]
+    return [post_item(idx.site, p, lang) for p in posts[: int(current_app.config["FEED_SIZE"])]]
 
 
 @bp.record_once
@@ -105,6 +114,7 @@ def _setup(setup: Any) -> None:
 
 
 # -- pages ---------------------------------------------------------------------------------
+
 
 @bp.get("/")
 def home() -> Response:
@@ -117,14 +127,27 @@ def home() -> Response:
         latest = idx.posts[:HOME_POSTS]
         popular = sorted(idx.tags.values(), key=lambda t: (-t.count, t.tag.slug))[:HOME_TAGS]
         return idx.query_last_modified(), dict(  # counts and tags cover every post
-            title=site.title, alternates=discovery(site), canonical=urls.home(site),
-            posts=[post_item(site, p, lang) for p in latest], total=len(idx.posts),
-            categories=[{"info": c, "href": urls.category_page(site, c.category.slug),
-                         "feeds": feed_links(site, "category", c.category.slug)} for c in idx.categories],
-            tags=[{"info": t, "href": urls.tag_page(site, t.tag.slug)}
-                  for t in sorted(popular, key=lambda t: (t.tag.label.lower(), t.tag.slug))],
+            title=site.title,
+            alternates=discovery(site),
+            canonical=urls.home(site),
+            posts=[post_item(site, p, lang) for p in latest],
+            total=len(idx.posts),
+            categories=[
+                {
+                    "info": c,
+                    "href": urls.category_page(site, c.category.slug),
+                    "feeds": feed_links(site, "category", c.category.slug),
+                }
+                for c in idx.categories
+            ],
+            tags=[
+                {"info": t, "href": urls.tag_page(site, t.tag.slug)}
+                for t in sorted(popular, key=lambda t: (t.tag.label.lower(), t.tag.slug))
+            ],
             languages=languages(idx, lang) if len(idx.languages) > 1 else [],
-            feeds=feed_links(site), opml=urls.opml(site), api=urls.api(site, "/posts"),
+            feeds=feed_links(site),
+            opml=urls.opml(site),
+            api=urls.api(site, "/posts"),
         )
 
     return _render("web.home", {}, "web/home.html", build, lang)
@@ -160,37 +183,56 @@ def post_page(slug: str) -> BaseResponse:
         event = None
         if post.event is not None:
             ev = post.event
-            event = {"start": ev.start, "start_text": i18n.human_datetime(ev.start, lang),
-                     "end": ev.end, "end_text": i18n.human_datetime(ev.end, lang) if ev.end else "",
-                     "location": ev.location, "url": ev.url, "timezone": ev.timezone, "mode": ev.mode,
-                     "registration_url": ev.registration_url or ev.url,
-                     # Interface words: named in the page's language, like the labels around them.
-                     "languages": [i18n.language_name(code, i18n.page_language(lang)) for code in ev.languages],
-                     "ics": urls.event_calendar(site, post)}
+            event = {
+                "start": ev.start,
+                "start_text": i18n.human_datetime(ev.start, lang),
+                "end": ev.end,
+                "end_text": i18n.human_datetime(ev.end, lang) if ev.end else "",
+                "location": ev.location,
+                "url": ev.url,
+                "timezone": ev.timezone,
+                "mode": ev.mode,
+                "registration_url": ev.registration_url or ev.url,
+                # Interface words: named in the page's language, like the labels around them.
+                "languages": [i18n.language_name(code, i18n.page_language(lang)) for code in ev.languages],
+                "ics": urls.event_calendar(site, post),
+            }
         cats = []
         for c in post.categories:
             declared = site.category(c)
             cats.append({"slug": c, "title": declared.title if declared else c, "href": urls.category_page(site, c)})
-        calendar = (urls.feed(site, CALENDAR.name, "category", post.categories[0]) if post.categories
-                    else urls.feed(site, CALENDAR.name))
+        calendar = (
+            urls.feed(site, CALENDAR.name, "category", post.categories[0]) if post.categories else urls.feed(site, CALENDAR.name)
+        )
         others = versions(idx, post)
         # The page shows the other versions' titles: it changes when they do.
         shown_posts = (post, *idx.translations(post)) if others else (post,)
         alternates = discovery(site)
         if fediverse is not None:
-            alternates.append({"type": "application/activity+json", "title": post.title,
-                               "href": urls.post_page(site, post)})
+            alternates.append({"type": "application/activity+json", "title": post.title, "href": urls.post_page(site, post)})
         return idx.last_modified(shown_posts), dict(
-            title=post.title, alternates=alternates, canonical=urls.post_page(site, post), post=post,
+            title=post.title,
+            alternates=alternates,
+            canonical=urls.post_page(site, post),
+            post=post,
             date=i18n.human_date(post.date, lang),
             updated=i18n.human_date(post.updated, lang) if post.updated.date() != post.date.date() else "",
-            categories=cats, tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
+            categories=cats,
+            tags=[{"tag": t, "href": urls.tag_page(site, t.slug)} for t in post.tags],
             attachments=[{"a": a, "size": human_size(a.size_in_bytes, lang)} for a in post.attachments],
-            event=event, calendar=calendar, versions=others,
+            event=event,
+            calendar=calendar,
+            versions=others,
         )
 
-    return _render("web.post", {"slug": post.slug}, "web/post.html", build, i18n.page_language(lang),
-                   (("Vary", "Accept"),) if fediverse is not None else ())
+    return _render(
+        "web.post",
+        {"slug": post.slug},
+        "web/post.html",
+        build,
+        i18n.page_language(lang),
+        (("Vary", "Accept"),) if fediverse is not None else (),
+    )
 
 
 @bp.get("/categories/<slug>")
@@ -200,8 +242,9 @@ def category_page(slug: str) -> BaseResponse:
     cat = site.category(slug)
     if cat is None:
         return not_found(lambda: _("There is no category “%(name)s”.", name=shown(slug)))
-    return _list_page("web.category", {"slug": slug}, "category", slug, cat.title, cat.description,
-                      urls.category_page(site, slug))
+    return _list_page(
+        "web.category", {"slug": slug}, "category", slug, cat.title, cat.description, urls.category_page(site, slug)
+    )
 
 
 @bp.get("/tags/<tag>")
@@ -214,12 +257,21 @@ def tag_page(tag: str) -> BaseResponse:
     if slug != tag:
         return redirect(urls.tag_page(idx.site, slug), 308)
     info = idx.tags[slug]
-    return _list_page("web.tag", {"tag": slug}, "tag", slug, info.tag.label, "", urls.tag_page(idx.site, slug),
-                      FEEDS)  # the contract's tag feeds
+    return _list_page(
+        "web.tag", {"tag": slug}, "tag", slug, info.tag.label, "", urls.tag_page(idx.site, slug), FEEDS
+    )  # the contract's tag feeds
 
 
-def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: str, description: str,
-               canonical: str, formats: Sequence[str] = ALL) -> Response:
+def _list_page(
+    endpoint: str,
+    key: dict[str, str],
+    kind: str,
+    slug: str,
+    title: str,
+    description: str,
+    canonical: str,
+    formats: Sequence[str] = ALL,
+) -> Response:
     """A category's or tag's latest posts, in the site's language, with its feeds and their autodiscovery."""
     idx = current_index()
     site = idx.site
@@ -229,9 +281,14 @@ def _list_page(endpoint: str, key: dict[str, str], kind: str, slug: str, title: 
         query = Query(category=slug) if kind == "category" else Query(tag=slug)
         posts = idx.query(query)
         return idx.query_last_modified(query), dict(
-            title=title, description=description, kind=_("Category") if kind == "category" else _("Tag"),
-            alternates=discovery(site, kind, slug, title), canonical=canonical,
-            posts=_listed(idx, posts, lang), total=len(posts), feeds=feed_links(site, kind, slug, formats),
+            title=title,
+            description=description,
+            kind=_("Category") if kind == "category" else _("Tag"),
+            alternates=discovery(site, kind, slug, title),
+            canonical=canonical,
+            posts=_listed(idx, posts, lang),
+            total=len(posts),
+            feeds=feed_links(site, kind, slug, formats),
         )
 
     return _render(endpoint, key, "web/list.html", build, lang)
@@ -253,9 +310,15 @@ def language_page(lang: str) -> BaseResponse:
         posts = idx.query(lang=lang)
         name = i18n.language_name(lang)
         return idx.query_last_modified(lang=lang), dict(
-            title=name, title_lang=lang, description="", kind=_("Language"),  # the language's own name
-            alternates=discovery(site, "language", lang, name), canonical=urls.language_page(site, lang),
-            posts=_listed(idx, posts, page), total=len(posts), feeds=feed_links(site, "language", lang),
+            title=name,
+            title_lang=lang,
+            description="",
+            kind=_("Language"),  # the language's own name
+            alternates=discovery(site, "language", lang, name),
+            canonical=urls.language_page(site, lang),
+            posts=_listed(idx, posts, page),
+            total=len(posts),
+            feeds=feed_links(site, "language", lang),
             languages=languages(idx, page),
         )
 
@@ -263,6 +326,7 @@ def language_page(lang: str) -> BaseResponse:
 
 
 # -- embed widget --------------------------------------------------------------------------
+
 
 @bp.get("/embed")
 def embed_page() -> Response:
@@ -273,17 +337,19 @@ def embed_page() -> Response:
     def build() -> tuple[datetime, dict[str, Any]]:
         site = idx.site
         return idx.last_modified(()), dict(
-            title=_("Embed the latest posts on your website"), alternates=discovery(site),
-            canonical=urls.absolute(site, "/embed"), script_url=urls.absolute(site, "/embed.js"),
-            categories=idx.categories, tags=sorted(idx.tags.values(), key=lambda t: (t.tag.label.lower(), t.tag.slug)),
+            title=_("Embed the latest posts on your website"),
+            alternates=discovery(site),
+            canonical=urls.absolute(site, "/embed"),
+            script_url=urls.absolute(site, "/embed.js"),
+            categories=idx.categories,
+            tags=sorted(idx.tags.values(), key=lambda t: (t.tag.label.lower(), t.tag.slug)),
             languages=languages(idx, lang),
         )
 
     return _render("web.embed", {}, "web/embed.html", build, lang)
 
 
-def _static_rep(name: str, mimetype: str,
-                headers: tuple[tuple[str, str], ...] = ()) -> Callable[[], caching.Representation]:
+def _static_rep(name: str, mimetype: str, headers: tuple[tuple[str, str], ...] = ()) -> Callable[[], caching.Representation]:
     def produce() -> caching.Representation:
         path = STATIC / name
         mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
@@ -293,8 +359,7 @@ def _static_rep(name: str, mimetype: str,
 
 
 #: Static files are a fixed set shipped with the code: served from memory, never by path lookup.
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": JS, ".xsl": "text/xsl; charset=utf-8",
-                ".svg": "image/svg+xml"}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": JS, ".xsl": "text/xsl; charset=utf-8", ".svg": "image/svg+xml"}
 #: A URL naming the file's content hash (?v=) never changes meaning (RFC 8246 immutable).
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -302,8 +367,11 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 @lru_cache(maxsize=1)
 def _static_files() -> dict[str, str]:
     """File name -> media type of every file under static/ (no directories, no dotfiles)."""
-    return {p.name: STATIC_TYPES[p.suffix] for p in STATIC.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix in STATIC_TYPES}
+    return {
+        p.name: STATIC_TYPES[p.suffix]
+        for p in STATIC.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix in STATIC_TYPES
+    }
 
 
 @bp.get("/static/<name>")
@@ -330,7 +398,6 @@ def embed_js() -> Response:
     def produce() -> caching.Representation:
         rep = static()
         data = json.dumps(i18n.widget_words(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return caching.Representation(rep.body.replace(WIDGET_I18N.encode(), data.encode("utf-8"), 1), JS,
-                                      rep.last_modified)
+        return caching.Representation(rep.body.replace(WIDGET_I18N.encode(), data.encode("utf-8"), 1), JS, rep.last_modified)
 
     return http.send(caching.render("web.embed_js", {}, produce))

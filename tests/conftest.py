@@ -32,8 +32,7 @@ def make_app(site: SiteTree) -> Callable[..., Any]:
 
     def _make(**config: Any) -> Any:
         # The render budget is timed in CPU: only the tests of it (tests/delivery) turn it on.
-        cfg = {"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "SimpleCache",
-               "RENDER_BUDGET": "off", **config}
+        cfg = {"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "SimpleCache", "RENDER_BUDGET": "off", **config}
         app = create_app(cfg)
         app.testing = True
         return app
@@ -97,7 +96,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     missing = missing_chromium()
     if missing:
-        pytest.skip(f"browser tests need Debian chromium + chromium-driver ({', '.join(missing)} missing); "
-                    "run `make system-deps` as root")
+        pytest.skip(
+            f"browser tests need Debian chromium + chromium-driver ({', '.join(missing)} missing); run `make system-deps` as root"
+        )
     with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver

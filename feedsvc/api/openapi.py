@@ -38,8 +38,11 @@ def _json(schema: Any, description: str, headers: Mapping[str, Any] | None = Non
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "A parameter has a bad value; `details` lists every one.", 404: "No such resource (or page).",
-            410: "The post was withdrawn at its `expires` time (also answered for its old slugs)."}
+    text = {
+        400: "A parameter has a bad value; `details` lists every one.",
+        404: "No such resource (or page).",
+        410: "The post was withdrawn at its `expires` time (also answered for its old slugs).",
+    }
     out = {str(c): _json(ERROR, text[c]) for c in codes}
     out["304"] = {"description": "Not modified (conditional request with If-None-Match / If-Modified-Since)."}
     out["default"] = _json(ERROR, "Any other error (405, 429, 5xx) in the same shape.")
@@ -47,76 +50,148 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 _PAGE_HEADERS = {
-    "Link": {"description": "RFC 8288 links: first, prev, next, last.", "required": True,
-             "schema": {"type": "string"}},
-    "X-Total-Count": {"description": "Number of matching posts on all pages.", "required": True,
-                      "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    "Link": {"description": "RFC 8288 links: first, prev, next, last.", "required": True, "schema": {"type": "string"}},
+    "X-Total-Count": {
+        "description": "Number of matching posts on all pages.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
 }
 
 
 def _list_op(summary: str, params: list[Any], tag: str) -> dict[str, Any]:
-    return {"get": {
-        "summary": summary, "tags": [tag], "parameters": params,
-        "responses": {"200": _json("PostPage", "One page of posts, newest first.", _PAGE_HEADERS),
-                      **_errors(400, 404)},
-    }}
+    return {
+        "get": {
+            "summary": summary,
+            "tags": [tag],
+            "parameters": params,
+            "responses": {"200": _json("PostPage", "One page of posts, newest first.", _PAGE_HEADERS), **_errors(400, 404)},
+        }
+    }
 
 
 def build_spec(site: Site, config: Mapping[str, Any]) -> APISpec:
     """The APISpec of the API for ``site`` and this deployment's page limits."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title=f"{site.title} API", version=__version__, openapi_version="3.1.0", plugins=[plugin],
+        title=f"{site.title} API",
+        version=__version__,
+        openapi_version="3.1.0",
+        plugins=[plugin],
         servers=[{"url": site.base_url}],
-        info={"description": (
-            "Posts, categories and tags of the site, read-only. Every endpoint answers GET and HEAD, "
-            "with ETag/Last-Modified validators. Optional members are omitted, never null. A known "
-            "parameter with a bad value, an empty value, or given more than once, is a 400 naming every "
-            "bad parameter; unknown parameters (cache busters) are ignored. The feeds under /feeds apply "
-            "the same rules to page, lang and q, with the same status and error body.")},
+        info={
+            "description": (
+                "Posts, categories and tags of the site, read-only. Every endpoint answers GET and HEAD, "
+                "with ETag/Last-Modified validators. Optional members are omitted, never null. A known "
+                "parameter with a bad value, an empty value, or given more than once, is a 400 naming every "
+                "bad parameter; unknown parameters (cache busters) are ignored. The feeds under /feeds apply "
+                "the same rules to page, lang and q, with the same status and error body."
+            )
+        },
     )
     plugin.map_to_openapi_type(fields.Url, "string", "uri")
     comp = spec.components
     # Nested schemas first, so the ones that use them refer to these named components.
-    for name, schema in (("Author", s.AuthorSchema), ("TagRef", s.TagRefSchema), ("Attachment", s.AttachmentSchema),
-                         ("Event", s.EventSchema), ("Translation", s.TranslationSchema),
-                         ("PostLinks", s.PostLinksSchema), ("FeedLinks", s.FeedLinksSchema),
-                         ("PageMeta", s.PageMetaSchema), ("PageLinks", s.PageLinksSchema),
-                         ("ErrorDetail", s.ErrorDetailSchema), ("ErrorBody", s.ErrorBodySchema),
-                         ("Error", s.ErrorSchema), ("Post", s.PostSchema), ("PostPage", s.PostPageSchema),
-                         ("Category", s.CategorySchema), ("Tag", s.TagSchema)):
+    for name, schema in (
+        ("Author", s.AuthorSchema),
+        ("TagRef", s.TagRefSchema),
+        ("Attachment", s.AttachmentSchema),
+        ("Event", s.EventSchema),
+        ("Translation", s.TranslationSchema),
+        ("PostLinks", s.PostLinksSchema),
+        ("FeedLinks", s.FeedLinksSchema),
+        ("PageMeta", s.PageMetaSchema),
+        ("PageLinks", s.PageLinksSchema),
+        ("ErrorDetail", s.ErrorDetailSchema),
+        ("ErrorBody", s.ErrorBodySchema),
+        ("Error", s.ErrorSchema),
+        ("Post", s.PostSchema),
+        ("PostPage", s.PostPageSchema),
+        ("Category", s.CategorySchema),
+        ("Tag", s.TagSchema),
+    ):
         comp.schema(name, component={"description": (schema.__doc__ or "").strip()}, schema=schema)
-    args = s.ListArgs(per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"],
-                      categories=[c.slug for c in site.categories])
+    args = s.ListArgs(
+        per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"], categories=[c.slug for c in site.categories]
+    )
     list_params = [{"in": "query", "schema": args}]
-    cat_params = [_SLUG, {"in": "query", "schema": s.ListArgs(per_page=config["PER_PAGE"],
-                                                              max_per_page=config["MAX_PER_PAGE"],
-                                                              exclude=("category",))}]
-    spec.path("/api/v1/posts", operations=_list_op("Posts, newest first, filtered and paginated.",
-                                                   list_params, "posts"))
-    spec.path("/api/v1/posts/{slug}", operations={"get": {
-        "summary": "One post.", "tags": ["posts"], "parameters": [_SLUG],
-        "responses": {
-            "200": _json("Post", "The post."),
-            "308": {"description": "A retired slug: permanent redirect to the post's current URL.",
-                    "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}}},
-            **_errors(404, 410)}}})
-    spec.path("/api/v1/categories", operations={"get": {
-        "summary": "Every category declared by the site, in the site's order.", "tags": ["categories"],
-        "responses": {"200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Category"}},
-                                   "The categories."), **_errors()}}})
-    spec.path("/api/v1/categories/{slug}", operations={"get": {
-        "summary": "One category.", "tags": ["categories"], "parameters": [_SLUG],
-        "responses": {"200": _json("Category", "The category."), **_errors(404)}}})
-    spec.path("/api/v1/categories/{slug}/posts", operations=_list_op(
-        "A category's posts, filtered and paginated like /posts.", cat_params, "categories"))
-    spec.path("/api/v1/tags", operations={"get": {
-        "summary": "Every tag in use, sorted by slug.", "tags": ["tags"],
-        "responses": {"200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Tag"}},
-                                   "The tags."), **_errors()}}})
-    spec.path("/api/v1/openapi.json", operations={"get": {
-        "summary": "This document.", "tags": ["meta"],
-        "responses": {"200": _json({"type": "object"}, "The OpenAPI 3.1 document."), **_errors()}}})
+    cat_params = [
+        _SLUG,
+        {
+            "in": "query",
+            "schema": s.ListArgs(per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"], exclude=("category",)),
+        },
+    ]
+    spec.path("/api/v1/posts", operations=_list_op("Posts, newest first, filtered and paginated.", list_params, "posts"))
+    spec.path(
+        "/api/v1/posts/{slug}",
+        operations={
+            "get": {
+                "summary": "One post.",
+                "tags": ["posts"],
+                "parameters": [_SLUG],
+                "responses": {
+                    "200": _json("Post", "The post."),
+                    "308": {
+                        "description": "A retired slug: permanent redirect to the post's current URL.",
+                        "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}},
+                    },
+                    **_errors(404, 410),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/categories",
+        operations={
+            "get": {
+                "summary": "Every category declared by the site, in the site's order.",
+                "tags": ["categories"],
+                "responses": {
+                    "200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Category"}}, "The categories."),
+                    **_errors(),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/categories/{slug}",
+        operations={
+            "get": {
+                "summary": "One category.",
+                "tags": ["categories"],
+                "parameters": [_SLUG],
+                "responses": {"200": _json("Category", "The category."), **_errors(404)},
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/categories/{slug}/posts",
+        operations=_list_op("A category's posts, filtered and paginated like /posts.", cat_params, "categories"),
+    )
+    spec.path(
+        "/api/v1/tags",
+        operations={
+            "get": {
+                "summary": "Every tag in use, sorted by slug.",
+                "tags": ["tags"],
+                "responses": {
+                    "200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Tag"}}, "The tags."),
+                    **_errors(),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/openapi.json",
+        operations={
+            "get": {
+                "summary": "This document.",
+                "tags": ["meta"],
+                "responses": {"200": _json({"type": "object"}, "The OpenAPI 3.1 document."), **_errors()},
+            }
+        },
+    )
     return spec
 
 
@@ -144,8 +219,13 @@ def _docs() -> Response:
 def _docs_css() -> Response:
     """The docs page's stylesheet (the site's CSP forbids inline styles)."""
     index = current_index()
-    return http.send(render("api.docs_css", {}, lambda: Representation(
-        render_template("api/docs.css").encode(), "text/css; charset=utf-8", index.last_modified(()))))
+    return http.send(
+        render(
+            "api.docs_css",
+            {},
+            lambda: Representation(render_template("api/docs.css").encode(), "text/css; charset=utf-8", index.last_modified(())),
+        )
+    )
 
 
 def register(bp: Blueprint) -> None:

@@ -96,13 +96,21 @@ class EventSchema(_OmitNone):
     location = fields.Str()
     url = fields.Url()
     timezone = fields.Str(metadata={"description": "IANA zone the times were written in."})
-    attendance = fields.Str(required=True, attribute="mode", validate=validate.OneOf(["online", "offline", "mixed"]),
-                            metadata={"description": "How people attend: as the front matter's `attendance` says, "
-                                      "else online when the location is a URL (or empty with `url` set), offline "
-                                      "when it names a place, mixed when it names a place and `url` is set."})
+    attendance = fields.Str(
+        required=True,
+        attribute="mode",
+        validate=validate.OneOf(["online", "offline", "mixed"]),
+        metadata={
+            "description": "How people attend: as the front matter's `attendance` says, "
+            "else online when the location is a URL (or empty with `url` set), offline "
+            "when it names a place, mixed when it names a place and `url` is set."
+        },
+    )
     registration_url = fields.Url(metadata={"description": "Where to register, when it is not `url`."})
-    languages = fields.List(fields.Str(), metadata={
-        "description": "Interpretation languages (language tags), in the editor's order; absent when none."})
+    languages = fields.List(
+        fields.Str(),
+        metadata={"description": "Interpretation languages (language tags), in the editor's order; absent when none."},
+    )
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         value = super().get_attribute(obj, attr, default)
@@ -124,8 +132,12 @@ class TranslationSchema(_DumpSchema):
 
     lang = fields.Str(required=True, metadata={"description": "Language tag of that version."})
     slug = fields.Str(required=True)
-    url = Computed(fields.Url, lambda p: urls.permalink(_site(), p), required=True,
-                   metadata={"description": "That version's canonical page."})
+    url = Computed(
+        fields.Url,
+        lambda p: urls.permalink(_site(), p),
+        required=True,
+        metadata={"description": "That version's canonical page."},
+    )
     title = fields.Str(required=True)
 
 
@@ -145,8 +157,9 @@ class PostSchema(_OmitNone):
 
     id = fields.Str(required=True, metadata={"description": "Stable id (usually a tag: URI); never changes."})
     slug = fields.Str(required=True)
-    url = Computed(fields.Url, lambda p: urls.permalink(_site(), p), required=True,
-                   metadata={"description": "The post's canonical page."})
+    url = Computed(
+        fields.Url, lambda p: urls.permalink(_site(), p), required=True, metadata={"description": "The post's canonical page."}
+    )
     title = fields.Str(required=True)
     summary = fields.Str(required=True)
     content_html = fields.Str(required=True, metadata={"description": "Sanitised HTML, absolute links."})
@@ -161,11 +174,19 @@ class PostSchema(_OmitNone):
     image_alt = fields.Str(metadata={"description": "Text alternative of `image` (its `alt`), when the editor gave one."})
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
     event = fields.Nested(EventSchema)
-    links = Computed(fields.Nested, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")},
-                     nested=PostLinksSchema, required=True)
-    translations = Computed(fields.List, _translations, cls_or_instance=fields.Nested(TranslationSchema), required=True,
-                            metadata={"description": "The other versions of this text (front matter "
-                                      "`translation_of`), sorted by language; empty when there are none."})
+    links = Computed(
+        fields.Nested, lambda p: {"self": urls.api(_site(), f"/posts/{urls.seg(p.slug)}")}, nested=PostLinksSchema, required=True
+    )
+    translations = Computed(
+        fields.List,
+        _translations,
+        cls_or_instance=fields.Nested(TranslationSchema),
+        required=True,
+        metadata={
+            "description": "The other versions of this text (front matter "
+            "`translation_of`), sorted by language; empty when there are none."
+        },
+    )
 
 
 class FeedLinksSchema(_DumpSchema):
@@ -181,8 +202,9 @@ class FeedLinksSchema(_DumpSchema):
 def _feed_links(kind: str, slug: str) -> dict[str, str]:
     site = _site()
     links = {fmt: urls.feed(site, fmt, kind, slug) for fmt in ALL}
-    links["api"] = (urls.api(site, f"/categories/{urls.seg(slug)}/posts") if kind == "category"
-                    else urls.api(site, "/posts", {"tag": slug}))
+    links["api"] = (
+        urls.api(site, f"/categories/{urls.seg(slug)}/posts") if kind == "category" else urls.api(site, "/posts", {"tag": slug})
+    )
     return links
 
 
@@ -193,8 +215,7 @@ class CategorySchema(_DumpSchema):
     title = fields.Str(required=True, attribute="category.title")
     description = fields.Str(required=True, attribute="category.description")
     post_count = fields.Int(required=True, attribute="count", validate=validate.Range(min=0))
-    links = Computed(fields.Nested, lambda c: _feed_links("category", c.category.slug), nested=FeedLinksSchema,
-                     required=True)
+    links = Computed(fields.Nested, lambda c: _feed_links("category", c.category.slug), nested=FeedLinksSchema, required=True)
 
 
 class TagSchema(_DumpSchema):
@@ -203,8 +224,7 @@ class TagSchema(_DumpSchema):
     tag = fields.Str(required=True, attribute="tag.label", metadata={"description": "Most used label."})
     slug = fields.Str(required=True, attribute="tag.slug")
     post_count = fields.Int(required=True, attribute="count", validate=validate.Range(min=1))
-    links = Computed(fields.Nested, lambda t: _feed_links("tag", t.tag.slug), nested=FeedLinksSchema,
-                     required=True)
+    links = Computed(fields.Nested, lambda t: _feed_links("tag", t.tag.slug), nested=FeedLinksSchema, required=True)
 
 
 class PageMetaSchema(_DumpSchema):
@@ -263,8 +283,9 @@ def dump_tags(site: Site, infos: list[TagInfo]) -> list[dict[str, Any]]:
         return doc
 
 
-def dump_page(site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None],
-              index: Index | None = None) -> dict[str, Any]:
+def dump_page(
+    site: Site, posts: Any, meta: dict[str, int], links: dict[str, str | None], index: Index | None = None
+) -> dict[str, Any]:
     """A page of posts as the API's JSON envelope (the posts' ``translations`` come from ``index``)."""
     with ApiContext({"site": site, "index": index}):
         doc: dict[str, Any] = _POST_PAGE.dump({"items": posts, "meta": meta, "links": links})

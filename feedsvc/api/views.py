@@ -35,17 +35,16 @@ def list_args(index: Index, exclude: Sequence[str] = ()) -> dict[str, Any]:
     """The request's listing parameters, validated (a ValidationError is a 400 naming them all)."""
     cfg = current_app.config
     site = index.site
-    schema = _list_schema(cfg["PER_PAGE"], cfg["MAX_PER_PAGE"], site.timezone,
-                          tuple(c.slug for c in site.categories), tuple(exclude))
+    schema = _list_schema(
+        cfg["PER_PAGE"], cfg["MAX_PER_PAGE"], site.timezone, tuple(c.slug for c in site.categories), tuple(exclude)
+    )
     return load(schema, request.args)
 
 
 @lru_cache(maxsize=32)
-def _list_schema(per_page: int, max_per_page: int, tz: str, categories: tuple[str, ...],
-                 exclude: tuple[str, ...]) -> ListArgs:
+def _list_schema(per_page: int, max_per_page: int, tz: str, categories: tuple[str, ...], exclude: tuple[str, ...]) -> ListArgs:
     # Building a Schema deep-copies its fields: once per configuration, not once per request.
-    return ListArgs(per_page=per_page, max_per_page=max_per_page, tz=ZoneInfo(tz), categories=list(categories),
-                    exclude=exclude)
+    return ListArgs(per_page=per_page, max_per_page=max_per_page, tz=ZoneInfo(tz), categories=list(categories), exclude=exclude)
 
 
 def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Representation:
@@ -61,21 +60,21 @@ def _page_rep(index: Index, path: str, args: dict[str, Any], query: Query) -> Re
         return urls.api(site, path, {**params, "page": n, "per_page": page.per_page})
 
     links: dict[str, str | None] = {
-        "self": link(page.number), "first": link(1), "last": link(page.total_pages),
-        "prev": link(page.prev) if page.prev else None, "next": link(page.next) if page.next else None,
+        "self": link(page.number),
+        "first": link(1),
+        "last": link(page.total_pages),
+        "prev": link(page.prev) if page.prev else None,
+        "next": link(page.next) if page.next else None,
     }
-    meta = {"page": page.number, "per_page": page.per_page, "total_items": page.total,
-            "total_pages": page.total_pages}
+    meta = {"page": page.number, "per_page": page.per_page, "total_items": page.total, "total_pages": page.total_pages}
     shown = page.slice(posts)
     doc = dump_page(site, shown, meta, links, index)
     # RFC 8288 §3: Link: <uri>; rel="next", ... (URLs from base_url hold no '>' or ',' unescaped).
-    link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last")
-                            if links[rel])
+    link_header = ", ".join(f'<{links[rel]}>; rel="{rel}"' for rel in ("first", "prev", "next", "last") if links[rel])
     # The items list their translations' titles: the page changes when one of those does.
     linked = [t for p in shown for t in index.translations(p)]
     last_modified = max(index.query_last_modified(query), index.last_modified(linked))
-    return Representation(to_json(doc), JSON, last_modified,
-                          headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
+    return Representation(to_json(doc), JSON, last_modified, headers=(("Link", link_header), ("X-Total-Count", str(page.total))))
 
 
 def _tag_by_name(index: Index, args: dict[str, Any]) -> dict[str, Any]:
@@ -91,9 +90,15 @@ def _query(args: dict[str, Any], category: str | None = None) -> Query:
         return None if w is None else (w.end if end else w.start)
 
     cat = category if category is not None else args.get("category")
-    return Query(category=cat, tag=args.get("tag"), lang=args.get("lang"), q=args.get("q"),
-                 since=bound("since", False), until=bound("until", True),
-                 updated_since=bound("updated_since", False))
+    return Query(
+        category=cat,
+        tag=args.get("tag"),
+        lang=args.get("lang"),
+        q=args.get("q"),
+        since=bound("since", False),
+        until=bound("until", True),
+        updated_since=bound("updated_since", False),
+    )
 
 
 @bp.get("/posts")
@@ -129,8 +134,13 @@ def post(slug: str) -> Response:
 def categories() -> Response:
     """Every declared category with its post count and feeds."""
     index = current_index()
-    return http.send(render("api.categories", {}, lambda: Representation(
-        to_json(dump_categories(index.site, index.categories)), JSON, index.query_last_modified())))
+    return http.send(
+        render(
+            "api.categories",
+            {},
+            lambda: Representation(to_json(dump_categories(index.site, index.categories)), JSON, index.query_last_modified()),
+        )
+    )
 
 
 def _require_category(index: Index, slug: str) -> None:
@@ -145,8 +155,15 @@ def category(slug: str) -> Response:
     index = current_index()
     _require_category(index, slug)
     info = next(info for info in index.categories if info.category.slug == slug)
-    return http.send(render("api.category", {"slug": slug}, lambda: Representation(
-        to_json(dump_categories(index.site, (info,))[0]), JSON, index.query_last_modified(category=slug))))
+    return http.send(
+        render(
+            "api.category",
+            {"slug": slug},
+            lambda: Representation(
+                to_json(dump_categories(index.site, (info,))[0]), JSON, index.query_last_modified(category=slug)
+            ),
+        )
+    )
 
 
 @bp.get("/categories/<slug>/posts")
@@ -156,24 +173,35 @@ def category_posts(slug: str) -> Response:
     _require_category(index, slug)
     args = _tag_by_name(index, list_args(index, exclude=("category",)))
     path = f"/categories/{urls.seg(slug)}/posts"
-    return http.send(render("api.category_posts", {**args, "slug": slug},
-                            lambda: _page_rep(index, path, args, _query(args, slug))))
+    return http.send(
+        render("api.category_posts", {**args, "slug": slug}, lambda: _page_rep(index, path, args, _query(args, slug)))
+    )
 
 
 @bp.get("/tags")
 def tags() -> Response:
     """Every tag in use, by slug, with its post count and feeds."""
     index = current_index()
-    return http.send(render("api.tags", {}, lambda: Representation(
-        to_json(dump_tags(index.site, list(index.tags.values()))), JSON, index.query_last_modified())))
+    return http.send(
+        render(
+            "api.tags",
+            {},
+            lambda: Representation(to_json(dump_tags(index.site, list(index.tags.values()))), JSON, index.query_last_modified()),
+        )
+    )
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     """The OpenAPI 3.1 document of this API."""
     index = current_index()
-    return http.send(render("api.openapi", {}, lambda: Representation(
-        to_json(openapi.spec_dict(index.site, current_app.config)), JSON, index.last_modified(()))))
+    return http.send(
+        render(
+            "api.openapi",
+            {},
+            lambda: Representation(to_json(openapi.spec_dict(index.site, current_app.config)), JSON, index.last_modified(())),
+        )
+    )
 
 
 openapi.register(bp)

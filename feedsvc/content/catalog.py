@@ -29,7 +29,8 @@ def max_versions(index: Index) -> int:
     """The largest number of versions one text has (1 when nothing is translated)."""
     row = index.conn.execute(
         "SELECT max(n) FROM (SELECT count(*) AS n FROM groups g JOIN posts p ON p.id = g.post "
-        "WHERE p.published = 1 GROUP BY g.grp)").fetchone()
+        "WHERE p.published = 1 GROUP BY g.grp)"
+    ).fetchone()
     return max(1, int(row[0] or 1))
 
 
@@ -38,15 +39,19 @@ def posts_located(index: Index, offset: int, limit: int) -> list[Located]:
     rows = index.conn.execute(
         "SELECT p.id, p.slug, p.lang, p.translation_of, p.data, g.grp FROM posts p "
         "LEFT JOIN groups g ON g.post = p.id WHERE p.published = 1 "
-        "ORDER BY p.date_ts DESC, p.slug LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+        "ORDER BY p.date_ts DESC, p.slug LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
     groups: dict[str, list[tuple[int, str, str, bool]]] = {}
     wanted = sorted({r[5] for r in rows if r[5] is not None})
     for start in range(0, len(wanted), 500):  # bounded parameter lists
-        chunk = wanted[start:start + 500]
+        chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for grp, pid, slug, lang, of in index.conn.execute(
-                f"SELECT g.grp, p.id, p.slug, p.lang, p.translation_of FROM groups g JOIN posts p ON p.id = g.post "
-                f"WHERE p.published = 1 AND g.grp IN ({marks}) ORDER BY p.lang, p.slug", chunk):
+            f"SELECT g.grp, p.id, p.slug, p.lang, p.translation_of FROM groups g JOIN posts p ON p.id = g.post "
+            f"WHERE p.published = 1 AND g.grp IN ({marks}) ORDER BY p.lang, p.slug",
+            chunk,
+        ):
             groups.setdefault(grp, []).append((pid, slug, lang, of is None))
     out = []
     for pid, slug, lang, of, data, grp in rows:
@@ -70,8 +75,10 @@ class NewsItem:
 
 def news(index: Index, limit: int) -> list[NewsItem]:
     """The posts the writer marked news at its recorded instant, newest first (at most ``limit``)."""
-    rows = index.conn.execute("SELECT p.slug, p.lang, p.data FROM posts p WHERE p.news = 1 AND p.published = 1 "
-                              "ORDER BY p.date_ts DESC, p.slug LIMIT ?", (limit,)).fetchall()
+    rows = index.conn.execute(
+        "SELECT p.slug, p.lang, p.data FROM posts p WHERE p.news = 1 AND p.published = 1 ORDER BY p.date_ts DESC, p.slug LIMIT ?",
+        (limit,),
+    ).fetchall()
     out = []
     for slug, lang, data in rows:
         d = post_fields(data)

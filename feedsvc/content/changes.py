@@ -37,9 +37,11 @@ Attrs = tuple[str, float, float, tuple[str, ...], tuple[str, ...]]
 #: Meta keys this module owns.
 CLOCK, SITE_INSTANT = "clock", "site_instant"
 
-HINT = ("its title, summary, body or other fields changed without `updated` moving: feed readers keep showing "
-        "the old <updated> (Atom), date_modified (JSON Feed) and LAST-MODIFIED (iCalendar); set `updated` to "
-        "the time of the edit when it matters to readers")
+HINT = (
+    "its title, summary, body or other fields changed without `updated` moving: feed readers keep showing "
+    "the old <updated> (Atom), date_modified (JSON Feed) and LAST-MODIFIED (iCalendar); set `updated` to "
+    "the time of the edit when it matters to readers"
+)
 
 
 def own_hash(post: Post) -> str:
@@ -77,8 +79,14 @@ _ROW = "SELECT id, published, changed_ts, own, shown, stale, lang, date_ts, upda
 class Changes:
     """The instants one write transaction moves: rows are remembered before they change, decided at commit."""
 
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], float], fresh: bool, floor: int,
-                 wait: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        now: Callable[[], float],
+        fresh: bool,
+        floor: int,
+        wait: Callable[[float], None] | None = None,
+    ) -> None:
         self.conn = conn
         self.now = now
         #: Set: an instant ahead of the clock (a second commit within one second) is waited for.
@@ -115,8 +123,9 @@ class Changes:
             return
         self.remember_groups()
         row = self.conn.execute(f"{_ROW} WHERE source = ?", (source,)).fetchone()
-        self._before[source] = None if row is None else Before(
-            bool(row[1]), row[2], row[3], row[4], row[5], _attrs(row[6], row[7], row[8], row[9]))
+        self._before[source] = (
+            None if row is None else Before(bool(row[1]), row[2], row[3], row[4], row[5], _attrs(row[6], row[7], row[8], row[9]))
+        )
 
     def remember_absent(self, source: str) -> None:
         """``remember`` for a source known to have no post row (a file the database has no row for)."""
@@ -142,7 +151,9 @@ class Changes:
         """``own`` with what the post shows of its translations (the lists and pages name them)."""
         rows = self.conn.execute(
             "SELECT p.lang, p.slug, p.translation_of IS NULL, p.data FROM groups g JOIN groups h ON h.grp = g.grp "
-            "JOIN posts p ON p.id = h.post WHERE g.post = ? AND p.id != ? ORDER BY p.lang, p.slug", (pid, pid))
+            "JOIN posts p ON p.id = h.post WHERE g.post = ? AND p.id != ? ORDER BY p.lang, p.slug",
+            (pid, pid),
+        )
         shown = []
         for lang, slug, original, data in rows:
             fields = post_fields(data)
@@ -176,8 +187,9 @@ class Changes:
     def _settle(self, source: str) -> None:
         conn = self.conn
         row = conn.execute(f"{_ROW} WHERE source = ?", (source,)).fetchone()
-        current = None if row is None else Before(
-            bool(row[1]), row[2], row[3], row[4], row[5], _attrs(row[6], row[7], row[8], row[9]))
+        current = (
+            None if row is None else Before(bool(row[1]), row[2], row[3], row[4], row[5], _attrs(row[6], row[7], row[8], row[9]))
+        )
         before = self._before.get(source, current)  # a group member untouched by this transaction
         if row is None or current is None or not current.published:
             if before is not None and before.published:
@@ -207,16 +219,22 @@ class Changes:
         if instant != current.instant:
             _, date_ts, _, cats, tags = current.attrs
             slug = conn.execute("SELECT slug FROM posts WHERE id = ?", (pid,)).fetchone()[0]
-            conn.executemany("UPDATE post_categories SET changed_ts = ? WHERE category = ? AND date_ts = ? AND slug = ?",
-                             [(instant, c, date_ts, slug) for c in cats])
-            conn.executemany("UPDATE post_tags SET changed_ts = ? WHERE tag = ? AND date_ts = ? AND slug = ?",
-                             [(instant, t, date_ts, slug) for t in tags])
+            conn.executemany(
+                "UPDATE post_categories SET changed_ts = ? WHERE category = ? AND date_ts = ? AND slug = ?",
+                [(instant, c, date_ts, slug) for c in cats],
+            )
+            conn.executemany(
+                "UPDATE post_tags SET changed_ts = ? WHERE tag = ? AND date_ts = ? AND slug = ?",
+                [(instant, t, date_ts, slug) for t in tags],
+            )
 
     def depart(self, kind: str) -> None:
         """A post left a list that is no scope of its own (``news``: the news sitemap): it changed now."""
         if not self.fresh:
-            self.conn.execute("INSERT INTO departures VALUES (?, '', '', ?) ON CONFLICT DO UPDATE "
-                              "SET instant = max(instant, excluded.instant)", (kind, self.instant()))
+            self.conn.execute(
+                "INSERT INTO departures VALUES (?, '', '', ?) ON CONFLICT DO UPDATE SET instant = max(instant, excluded.instant)",
+                (kind, self.instant()),
+            )
 
     def _depart(self, attrs: Attrs) -> None:
         """A post left the lists of these scopes (in its language): they changed now."""
@@ -227,7 +245,8 @@ class Changes:
         keys = [("all", ""), *(("category", c) for c in cats), *(("tag", t) for t in tags)]
         self.conn.executemany(
             "INSERT INTO departures VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET instant = max(instant, excluded.instant)",
-            [(kind, key, lang, self.instant()) for kind, key in keys])
+            [(kind, key, lang, self.instant()) for kind, key in keys],
+        )
 
 
 def departed(conn: sqlite3.Connection, scopes: Iterable[tuple[str, str]], lang: str | None) -> float:
@@ -238,8 +257,9 @@ def departed(conn: sqlite3.Connection, scopes: Iterable[tuple[str, str]], lang: 
         if lang is None:
             row = conn.execute("SELECT max(instant) FROM departures WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         else:
-            row = conn.execute("SELECT instant FROM departures WHERE kind = ? AND key = ? AND lang = ?",
-                               (kind, key, lang)).fetchone()
+            row = conn.execute(
+                "SELECT instant FROM departures WHERE kind = ? AND key = ? AND lang = ?", (kind, key, lang)
+            ).fetchone()
         if row is not None and row[0] is not None:
             newest = max(newest, float(row[0]))
     return newest

@@ -13,7 +13,7 @@ MAX_MESSAGE = 300
 
 def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
     """``message`` cut to at most ``limit`` characters, ending with an ellipsis when cut."""
-    return message if len(message) <= limit else message[:limit - 1] + "\u2026"
+    return message if len(message) <= limit else message[: limit - 1] + "\u2026"
 
 
 class FeedsvcError(Exception):

@@ -36,17 +36,22 @@ class FileDiff:
     known: frozenset[str] = frozenset()
 
 
-def diff(conn: sqlite3.Connection, tree: Tree, root: Path, paths: Iterable[str] | None, site_changed: bool,
-         max_bytes: int) -> FileDiff:
+def diff(
+    conn: sqlite3.Connection, tree: Tree, root: Path, paths: Iterable[str] | None, site_changed: bool, max_bytes: int
+) -> FileDiff:
     """The files that differ from the database's record: only among ``paths`` when given, else every file."""
     if paths is not None:
         found, gone = tree.stat_paths(paths)
         files: Iterable[Found] = found
-        known = {row[0]: row[1:] for rel, *_ in found for row in conn.execute(
-            "SELECT path, mtime_ns, size, ino, seen_ns FROM files WHERE path = ?", (rel,)).fetchall()}
+        known = {
+            row[0]: row[1:]
+            for rel, *_ in found
+            for row in conn.execute("SELECT path, mtime_ns, size, ino, seen_ns FROM files WHERE path = ?", (rel,)).fetchall()
+        }
     else:
-        known = {row[0]: row[1:] for row in conn.execute(
-            "SELECT path, mtime_ns, size, ino, seen_ns FROM files INDEXED BY files_sig")}
+        known = {
+            row[0]: row[1:] for row in conn.execute("SELECT path, mtime_ns, size, ino, seen_ns FROM files INDEXED BY files_sig")
+        }
         if known and not (root / POSTS_DIR).is_dir():
             # A vanished tree (a deploy mid-way, an unmounted volume) is not a deletion of every post.
             raise FileNotFoundError(f"{root / POSTS_DIR} not found")
@@ -64,8 +69,10 @@ def diff(conn: sqlite3.Connection, tree: Tree, root: Path, paths: Iterable[str] 
         entry = known.get(rel)
         if site_changed or entry is None or entry[:3] != sig:
             todo.append((rel, path, sig))
-        elif entry[0] + RACY_NS > entry[3] and file_sha(path, max_bytes) != conn.execute(
-                "SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()[0]:
+        elif (
+            entry[0] + RACY_NS > entry[3]
+            and file_sha(path, max_bytes) != conn.execute("SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()[0]
+        ):
             # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
             todo.append((rel, path, sig))
     if paths is None:

@@ -144,13 +144,11 @@ class StrictLoader(_CountingComposer, _StrictConstructor, _Base):  # type: ignor
 
 
 StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
     for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
 for _first in "tTfF":
-    StrictLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
+    StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
 
 _HANDLER = YAMLHandler()
 
@@ -206,11 +204,10 @@ def _fast_load(text: str, max_nodes: int) -> tuple[bool, Any]:
 def _short(value: object, limit: int = 60) -> str:
     """repr of a value for a message, cut to ``limit`` characters."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def load_yaml(text: str, field: str = "front matter", max_bytes: int = MAX_FRONT_MATTER,
-              max_nodes: int = MAX_NODES) -> Any:
+def load_yaml(text: str, field: str = "front matter", max_bytes: int = MAX_FRONT_MATTER, max_nodes: int = MAX_NODES) -> Any:
     """Parse YAML text inside the bounds with the strict safe loader.
 
     :raises ContentError: ``field`` for a document too large, too deep, with too many

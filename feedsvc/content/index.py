@@ -54,8 +54,13 @@ class Header:
     next_change: float | None = None
 
 
-def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str] | None = None,
-                previous: Header | None = None, owner: object = None) -> Index:
+def read_header(
+    conn: sqlite3.Connection,
+    path: str = "",
+    degraded: Sequence[str] | None = None,
+    previous: Header | None = None,
+    owner: object = None,
+) -> Index:
     """An Index of the database's current state (``previous`` is reused when the state has not moved).
 
     ``owner``: what must stay alive while the Index is used (the database holding ``conn``).
@@ -70,16 +75,19 @@ def read_header(conn: sqlite3.Connection, path: str = "", degraded: Sequence[str
     problems = [Problem(*p) for p in orjson.loads(meta.get("site_problems") or b"[]")]
     rows = conn.execute(
         f"SELECT path, field, message FROM files WHERE field IS NOT NULL UNION ALL {CLAIM_PROBLEMS} "
-        "UNION ALL SELECT path, field, message FROM link_problems ORDER BY 1").fetchall()
+        "UNION ALL SELECT path, field, message FROM link_problems ORDER BY 1"
+    ).fetchall()
     problems += [Problem(*r) for r in rows]
     reasons = tuple(degraded) if degraded is not None else tuple(orjson.loads(meta.get("degraded") or b"[]"))
     header = Header(
-        state=state, site=codecs.site_from_data(meta["site"]), version=str(meta["version"]),
-        problems=tuple(problems), degraded=reasons,
+        state=state,
+        site=codecs.site_from_data(meta["site"]),
+        version=str(meta["version"]),
+        problems=tuple(problems),
+        degraded=reasons,
         content_mtime=datetime.fromtimestamp(int(meta.get("content_mtime_ns", 0)) / 1e9, UTC),
         total=int(meta.get("count", 0)),
-        counts={(k, key): n for k, key, n in conn.execute(
-            "SELECT kind, key, n FROM counts WHERE kind IN ('category', 'lang')")},
+        counts={(k, key): n for k, key, n in conn.execute("SELECT kind, key, n FROM counts WHERE kind IN ('category', 'lang')")},
         site_instant=float(meta.get(SITE_INSTANT) or 0),
         next_change=None if meta.get(schedule.NEXT_CHANGE) is None else float(meta[schedule.NEXT_CHANGE]),
     )
@@ -121,8 +129,9 @@ class Index:
         """The current slug for a retired one (from a post's ``aliases``), or None."""
         if self.conn.execute(f"SELECT 1 FROM posts p WHERE p.slug = ? AND {PUBLISHED_ROW}", (slug,)).fetchone():
             return None
-        row = self.conn.execute("SELECT slug FROM aliases WHERE alias = ? ORDER BY date_ts DESC, slug LIMIT 1",
-                                (slug,)).fetchone()
+        row = self.conn.execute(
+            "SELECT slug FROM aliases WHERE alias = ? ORDER BY date_ts DESC, slug LIMIT 1", (slug,)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     def expired(self, slug: str) -> bool:
@@ -146,7 +155,9 @@ class Index:
         rows = self.conn.execute(
             f"SELECT {codecs.POST_COLUMNS} FROM posts s JOIN groups g ON g.post = s.id JOIN groups h ON h.grp = g.grp "
             f"JOIN posts p ON p.id = h.post {codecs.POST_BODY} WHERE s.source = ? AND s.published = 1 AND p.id != s.id "
-            "ORDER BY p.lang, p.slug", (post.source,)).fetchall()
+            "ORDER BY p.lang, p.slug",
+            (post.source,),
+        ).fetchall()
         return tuple(codecs.post_from_row(*r) for r in rows)
 
     def changes(self, epoch: str, after: int) -> tuple[str, int, list[str] | None]:
@@ -180,8 +191,7 @@ class Index:
     def tag_slug(self, name_or_slug: str) -> str | None:
         """The slug of a tag given by its slug or by its name, case-insensitively; None when unknown."""
         for candidate in dict.fromkeys((name_or_slug, slugify(name_or_slug))):
-            if candidate and self.conn.execute("SELECT 1 FROM counts WHERE kind = 'tag' AND key = ?",
-                                               (candidate,)).fetchone():
+            if candidate and self.conn.execute("SELECT 1 FROM counts WHERE kind = 'tag' AND key = ?", (candidate,)).fetchone():
                 return candidate
         return None
 
@@ -202,9 +212,10 @@ class Index:
         sources = list(dict.fromkeys(p.source for p in posts))
         newest = 0.0
         for i in range(0, len(sources), 500):
-            chunk = sources[i:i + 500]
-            row = self.conn.execute(f"SELECT max(changed_ts) FROM posts WHERE source IN ({','.join('?' * len(chunk))}) "
-                                    "AND published = 1", chunk).fetchone()
+            chunk = sources[i : i + 500]
+            row = self.conn.execute(
+                f"SELECT max(changed_ts) FROM posts WHERE source IN ({','.join('?' * len(chunk))}) AND published = 1", chunk
+            ).fetchone()
             newest = max(newest, row[0] or 0.0)
         return self._last_modified(newest)
 

@@ -51,8 +51,11 @@ class PostList(Sequence[Post]):
     def __getitem__(self, i: slice) -> Sequence[Post]: ...
     def __getitem__(self, i: int | slice) -> Post | Sequence[Post]:
         if isinstance(i, slice):
-            start, stop, step = i.indices(len(self)) if (i.start or 0) < 0 or (i.stop or 0) < 0 or i.stop is None \
+            start, stop, step = (
+                i.indices(len(self))
+                if (i.start or 0) < 0 or (i.stop or 0) < 0 or i.stop is None
                 else (i.start or 0, i.stop, i.step or 1)
+            )
             if stop <= start:
                 return ()
             posts = self._source.page(self._query, start, stop - start)
@@ -97,7 +100,8 @@ class Tags(Mapping[str, TagInfo]):
         if header.tags is None:
             rows = self._conn.execute(
                 "SELECT l.tag, l.label, l.n, c.n FROM tag_labels l JOIN counts c ON c.kind = 'tag' AND c.key = l.tag "
-                "ORDER BY l.tag, l.n DESC, l.label").fetchall()
+                "ORDER BY l.tag, l.n DESC, l.label"
+            ).fetchall()
             tags: dict[str, TagInfo] = {}
             for slug, label, _, count in rows:
                 if slug not in tags:
@@ -110,7 +114,9 @@ class Tags(Mapping[str, TagInfo]):
             return self._cache.tags[slug]
         row = self._conn.execute(
             "SELECT l.label, c.n FROM tag_labels l JOIN counts c ON c.kind = 'tag' AND c.key = l.tag "
-            "WHERE l.tag = ? ORDER BY l.n DESC, l.label LIMIT 1", (slug,)).fetchone()
+            "WHERE l.tag = ? ORDER BY l.n DESC, l.label LIMIT 1",
+            (slug,),
+        ).fetchone()
         if row is None:
             raise KeyError(slug)
         return TagInfo(Tag(slug, row[0]), row[1])

@@ -278,4 +278,5 @@ class LiveIndex:
             watcher = None  # opened by the parent of this forked process: not ours to read
         self._watcher = None
         Reloader(self.loader, self.refresh, self.interval, self.watch, lambda: self._index.header.next_change).run(
-            watcher, self._stop)
+            watcher, self._stop
+        )

@@ -43,8 +43,13 @@ BATCH = 2000
 class Loader:
     """Keeps one content directory's index database up to date; each ``load()`` returns an Index of it."""
 
-    def __init__(self, root: str | os.PathLike[str], max_post_bytes: int = MAX_POST_BYTES,
-                 base_url: str | None = None, index_path: str | os.PathLike[str] = MEMORY) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        max_post_bytes: int = MAX_POST_BYTES,
+        base_url: str | None = None,
+        index_path: str | os.PathLike[str] = MEMORY,
+    ) -> None:
         self.root = Path(root)
         self.max_post_bytes = max_post_bytes
         self.database = Database(index_path, PARSER_VERSION)
@@ -151,8 +156,7 @@ class Loader:
             self._rollback()
             if corrupt(exc):
                 raise
-            self.degraded.append(f"index database cannot be written: {exc} (serving the last good content; "
-                                 "retried every reload)")
+            self.degraded.append(f"index database cannot be written: {exc} (serving the last good content; retried every reload)")
             self.unwritable = str(exc)
             self._full_scan_due = True
             self.failed = True
@@ -201,8 +205,10 @@ class Loader:
 
     def _status(self) -> dict[str, object]:
         """What readers in other processes show of this load's faults (meta rows)."""
-        return {"degraded": orjson.dumps(self.degraded),
-                "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self.site_file.problems])}
+        return {
+            "degraded": orjson.dumps(self.degraded),
+            "site_problems": orjson.dumps([[p.path, p.field, p.message] for p in self.site_file.problems]),
+        }
 
     def _write_status(self) -> None:
         """Store the current faults when they changed (a load that failed wrote nothing else)."""
@@ -212,8 +218,7 @@ class Loader:
             if all(stored.get(k) == v for k, v in status.items()):
                 return  # the same fault as last time: readers keep their state
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                  [*status.items(), ("state", os.urandom(8).hex())])
+            self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [*status.items(), ("state", os.urandom(8).hex())])
             self.conn.execute("COMMIT")
         except sqlite3.Error:
             self._rollback()  # a full disk: this process still reports it (``degraded``)
@@ -267,8 +272,13 @@ class Loader:
     def _site_change(self, writer: Writer, site: Site) -> None:
         """A new site.yaml: every file is parsed again; posts in undeclared categories are unpublished now."""
         for source in writer.drop_posts_not_in(c.slug for c in site.categories):
-            self._report(Problem(source, "categories", "its category is no longer declared in site.yaml: "
-                                                       "unpublished until the post or site.yaml is fixed"))
+            self._report(
+                Problem(
+                    source,
+                    "categories",
+                    "its category is no longer declared in site.yaml: unpublished until the post or site.yaml is fixed",
+                )
+            )
 
     def _settle(self, writer: Writer) -> None:
         """Decide slug and id owners and translation groups, and log the problems they raise (once each)."""

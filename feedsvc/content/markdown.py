@@ -40,14 +40,11 @@ _ATTRIBUTES: dict[str, set[str]] = {
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 #: Prefixes urlsplit would find a scheme in: the common case, without parsing the URL.
 _ABSOLUTE = ("https://", "http://", "mailto:")
-_URL_ATTRS = {("a", "href"), ("img", "src"), ("blockquote", "cite"), ("q", "cite"),
-              ("del", "cite"), ("ins", "cite")}
+_URL_ATTRS = {("a", "href"), ("img", "src"), ("blockquote", "cite"), ("q", "cite"), ("del", "cite"), ("ins", "cite")}
 
 # XML 1.0 §2.2 Char, minus the C1 controls and DEL that XML "discourages" and that
 # feed validators flag. Everything matched here is removed from every text field.
-_XML_FORBIDDEN = re.compile(
-    "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
@@ -67,9 +64,11 @@ def absolute_url(url: str, base_url: str) -> str:
 
 
 class _CmarkMem(ctypes.Structure):
-    _fields_ = [("calloc", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t)),
-                ("realloc", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)),
-                ("free", ctypes.CFUNCTYPE(None, ctypes.c_void_p))]
+    _fields_ = [
+        ("calloc", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t)),
+        ("realloc", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)),
+        ("free", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ]
 
 
 # cmarkgfm's github_flavored_markdown_to_html never frees the document tree nor the HTML
@@ -120,8 +119,33 @@ def gfm_to_html(text: str, options: int = 0) -> str:
 #: took 12 s). This budget is about 0.4 s on this hardware; ordinary posts are far below.
 MAX_NESTING_WORK = 100_000_000
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-                   "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "rt", "rp"})
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "td",
+        "th",
+        "option",
+        "rt",
+        "rp",
+    }
+)
 
 
 def _check_nesting(raw: str) -> None:
@@ -136,8 +160,9 @@ def _check_nesting(raw: str) -> None:
         deepest = max(deepest, depth)
         work += depth
         if work > MAX_NESTING_WORK:
-            raise ContentError("body", f"HTML nested too deeply ({deepest}+ open elements); "
-                                       "close your tags or flatten the structure")
+            raise ContentError(
+                "body", f"HTML nested too deeply ({deepest}+ open elements); close your tags or flatten the structure"
+            )
 
 
 # nh3 (ammonia on html5ever) spends, for every '&' or U+00A0 in a text node, time in
@@ -152,7 +177,8 @@ _AMP, _NBSP = "\ufffe", "\uffff"
 _PLACEHOLDERS = {"&": _AMP, "\xa0": _NBSP, "\ufffe": "\x7f", "\uffff": "\x7f"}
 _SLOW_REF = re.compile(
     r"&(?:(?:amp|AMP|nbsp)(?:;|(?![A-Za-z0-9=]))|NonBreakingSpace;"
-    r"|#0*([0-9]{1,7})(?![0-9]);?|#[xX]0*([0-9a-fA-F]{1,6})(?![0-9a-fA-F]);?)")
+    r"|#0*([0-9]{1,7})(?![0-9]);?|#[xX]0*([0-9a-fA-F]{1,6})(?![0-9a-fA-F]);?)"
+)
 _NONCHAR = re.compile("[\xa0\ufffe\uffff]")
 #: What is left after the substitution (references in raw HTML it does not rewrite, such
 #: as ``&ampx``) may cost at most this many (characters x references); about 0.6 s here.
@@ -179,8 +205,9 @@ def _protect(raw: str) -> str:
     if "&" in raw:
         left = raw.count("&") - sum(raw.count(ref) for ref in _SAFE_REFS)
         if left * len(raw) > MAX_REFERENCE_WORK:
-            raise ContentError("body", f"too many character references ({left}) in raw HTML for its size; "
-                                       "write the characters themselves")
+            raise ContentError(
+                "body", f"too many character references ({left}) in raw HTML for its size; write the characters themselves"
+            )
     return raw
 
 
@@ -241,7 +268,7 @@ def cut_summary(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     """
     if len(text) <= limit:
         return text
-    head = text[:limit + 1]  # one more: is the limit itself a boundary?
+    head = text[: limit + 1]  # one more: is the limit itself a boundary?
     cut = head.rfind(" ")
     head = head[:cut] if cut > 0 else head[:limit]
     return head.rstrip(" ,;:") + ELLIPSIS

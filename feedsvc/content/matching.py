@@ -48,8 +48,7 @@ def events(conn: sqlite3.Connection, header: Header, query: Query, limit: int) -
     if plan is None:
         return ()
     sql, args = plan
-    rows = conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.event_ts DESC, d.slug DESC LIMIT ?",
-                        [*args, limit]).fetchall()
+    rows = conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.event_ts DESC, d.slug DESC LIMIT ?", [*args, limit]).fetchall()
     posts = posts_by_id(conn, [r[0] for r in rows])
     return sorted(posts, key=lambda p: (p.event.start.timestamp() if p.event else 0.0, p.slug))
 
@@ -65,8 +64,15 @@ def archive_years(conn: sqlite3.Connection, header: Header, base: Query) -> list
     years = []
     for year in range(first, last + 1):
         since, until = year_bounds(tz, year)
-        bounded = Query(base.category, base.tag, base.lang, base.q, max(since, base.since or since),
-                        min(until, base.until or until), base.updated_since)
+        bounded = Query(
+            base.category,
+            base.tag,
+            base.lang,
+            base.q,
+            max(since, base.since or since),
+            min(until, base.until or until),
+            base.updated_since,
+        )
         n = stats(conn, header, bounded)[0]
         if n:
             years.append((year, n))
@@ -107,8 +113,7 @@ def stats(conn: sqlite3.Connection, header: Header, query: Query) -> tuple[int, 
         if expr is None:
             result = (0, newest)
         elif query == Query(q=query.q):
-            result = (conn.execute("SELECT count(*) FROM search WHERE search MATCH ?", (expr,)).fetchone()[0],
-                      newest)
+            result = (conn.execute("SELECT count(*) FROM search WHERE search MATCH ?", (expr,)).fetchone()[0], newest)
         else:
             plan = _plan(conn, header, query)
             count = 0 if plan is None else conn.execute(f"SELECT count(*) FROM ({plan[0]}) d", plan[1]).fetchone()[0]
@@ -122,8 +127,7 @@ def stats(conn: sqlite3.Connection, header: Header, query: Query) -> tuple[int, 
             # Counted ahead (queries.count_keys); the newest change is the first match walking
             # the driving list by change instant (an index of each list), not a visit of all.
             sql, args = plan
-            row = conn.execute(f"SELECT d.changed_ts FROM ({sql}) d ORDER BY d.changed_ts DESC LIMIT 1",
-                               args).fetchone()
+            row = conn.execute(f"SELECT d.changed_ts FROM ({sql}) d ORDER BY d.changed_ts DESC LIMIT 1", args).fetchone()
             result = (counted(conn, header, *combo), row[0] if row else 0.0)
         else:
             sql, args = plan
@@ -144,8 +148,9 @@ def page(conn: sqlite3.Connection, header: Header, query: Query, offset: int, li
     if plan is None:
         return ()
     sql, args = plan
-    rows = conn.execute(f"SELECT d.pid FROM ({sql}) d ORDER BY d.date_ts DESC, d.slug LIMIT ? OFFSET ?",
-                        [*args, limit, offset]).fetchall()
+    rows = conn.execute(
+        f"SELECT d.pid FROM ({sql}) d ORDER BY d.date_ts DESC, d.slug LIMIT ? OFFSET ?", [*args, limit, offset]
+    ).fetchall()
     return posts_by_id(conn, [r[0] for r in rows])
 
 
@@ -156,18 +161,19 @@ def search_page(conn: sqlite3.Connection, expr: str, offset: int, limit: int) ->
     """
     ceiling, before = None, 0
     if offset:  # the second the page starts in, and how many matches are newer than it
-        row = conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                           (expr, offset)).fetchone()
+        row = conn.execute(
+            "SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?", (expr, offset)
+        ).fetchone()
         if row is None:
             return ()
         ceiling = ((row[0] >> SK_BITS) + 1) << SK_BITS
-        before = conn.execute("SELECT count(*) FROM search WHERE search MATCH ? AND rowid >= ?",
-                              (expr, ceiling)).fetchone()[0]
+        before = conn.execute("SELECT count(*) FROM search WHERE search MATCH ? AND rowid >= ?", (expr, ceiling)).fetchone()[0]
     skip = offset - before
-    cur = conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC", (expr,)) \
-        if ceiling is None else \
-        conn.execute("SELECT rowid FROM search WHERE search MATCH ? AND rowid < ? ORDER BY rowid DESC",
-                     (expr, ceiling))
+    cur = (
+        conn.execute("SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC", (expr,))
+        if ceiling is None
+        else conn.execute("SELECT rowid FROM search WHERE search MATCH ? AND rowid < ? ORDER BY rowid DESC", (expr, ceiling))
+    )
     keys: list[int] = []
     last = None
     for (key,) in cur:  # stops at the first second past the page
@@ -179,11 +185,10 @@ def search_page(conn: sqlite3.Connection, expr: str, offset: int, limit: int) ->
     cur.close()
     found: list[tuple[float, str, int]] = []
     for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        found += conn.execute(f"SELECT date_ts, slug, id FROM posts WHERE sk IN ({','.join('?' * len(chunk))})",
-                              chunk).fetchall()
+        chunk = keys[i : i + 500]
+        found += conn.execute(f"SELECT date_ts, slug, id FROM posts WHERE sk IN ({','.join('?' * len(chunk))})", chunk).fetchall()
     found.sort(key=lambda r: (-r[0], r[1]))
-    return posts_by_id(conn, [pid for _, _, pid in found[skip:skip + limit]])
+    return posts_by_id(conn, [pid for _, _, pid in found[skip : skip + limit]])
 
 
 def posts_by_id(conn: sqlite3.Connection, ids: list[int]) -> tuple[Post, ...]:
@@ -191,8 +196,10 @@ def posts_by_id(conn: sqlite3.Connection, ids: list[int]) -> tuple[Post, ...]:
     if not ids:
         return ()
     marks = ",".join("?" * len(ids))
-    found = {r[0]: codecs.post_from_row(*r[1:]) for r in conn.execute(
-        f"SELECT p.id, {codecs.POST_COLUMNS} FROM posts p {codecs.POST_BODY} WHERE p.id IN ({marks})", ids)}
+    found = {
+        r[0]: codecs.post_from_row(*r[1:])
+        for r in conn.execute(f"SELECT p.id, {codecs.POST_COLUMNS} FROM posts p {codecs.POST_BODY} WHERE p.id IN ({marks})", ids)
+    }
     return tuple(found[i] for i in ids if i in found)
 
 
@@ -203,8 +210,11 @@ def _plan(conn: sqlite3.Connection, header: Header, query: Query, events: bool =
 
 def _sizes(conn: sqlite3.Connection, header: Header, query: Query, lang: str | None) -> dict[str, int]:
     """The published posts in each list a query filters by, and in all of them (``queries.plan``)."""
-    sizes = {kind: counted(conn, header, kind, key) for kind, key in
-             (("category", query.category), ("tag", query.tag), ("lang", lang)) if key is not None}
+    sizes = {
+        kind: counted(conn, header, kind, key)
+        for kind, key in (("category", query.category), ("tag", query.tag), ("lang", lang))
+        if key is not None
+    }
     combo = combination(query, lang)
     if combo is not None and len(sizes) > 1 and all(sizes.values()):
         sizes["combination"] = counted(conn, header, *combo)

@@ -40,4 +40,4 @@ class Page:
     def slice(self, items: Sequence[T]) -> Sequence[T]:
         """The items on this page."""
         start = (self.number - 1) * self.per_page
-        return items[start:start + self.per_page]
+        return items[start : start + self.per_page]

@@ -41,21 +41,23 @@ def _parse_prepared(rel: str, path: str, sig: Sig, site: Site, max_bytes: int) -
     return parsed, (prepare(post, sha) if post is not None else None)
 
 
-def parse_all(site: Site, todo: list[tuple[str, str, Sig]],
-              max_bytes: int) -> Iterator[tuple[str, Sig, Parsed, Prepared | None]]:
+def parse_all(site: Site, todo: list[tuple[str, str, Sig]], max_bytes: int) -> Iterator[tuple[str, Sig, Parsed, Prepared | None]]:
     """Parse files in order: in forked worker processes when there are many and this process has one thread.
 
     The workers also work out each post's row values (``prepare``); parsed here, the writer does.
     """
     procs = min(os.cpu_count() or 1, 8)
-    if (len(todo) < PARALLEL_MIN_FILES or procs < 2 or threading.active_count() != 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if (
+        len(todo) < PARALLEL_MIN_FILES
+        or procs < 2
+        or threading.active_count() != 1
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         for rel, path, sig in todo:
             yield rel, sig, parse_file(rel, path, sig, site, max_bytes), None
         return
-    chunks = [todo[i:i + PARALLEL_CHUNK] for i in range(0, len(todo), PARALLEL_CHUNK)]
-    with multiprocessing.get_context("fork").Pool(procs, initializer=_init_parse_worker,
-                                                  initargs=(site, max_bytes)) as pool:
+    chunks = [todo[i : i + PARALLEL_CHUNK] for i in range(0, len(todo), PARALLEL_CHUNK)]
+    with multiprocessing.get_context("fork").Pool(procs, initializer=_init_parse_worker, initargs=(site, max_bytes)) as pool:
         for chunk, results in zip(chunks, pool.imap(_parse_chunk, chunks), strict=True):
             for (rel, _, sig), (parsed, prepared) in zip(chunk, results, strict=True):
                 yield rel, sig, parsed, prepared

@@ -66,14 +66,23 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
     title = markdown.plain(d["title"])
     slug = d["slug"] or stem_slug(Path(source).stem) or derive_slug(title)
     if not slug:
-        raise ContentError("slug", "neither the file name nor the title has a letter or digit to make a slug from; "
-                                   "set 'slug:' in the front matter")
+        raise ContentError(
+            "slug",
+            "neither the file name nor the title has a letter or digit to make a slug from; set 'slug:' in the front matter",
+        )
     base = site.base_url
     html = markdown.render(body, base)
     summary = markdown.plain(d["summary"]) if d["summary"] else markdown.first_paragraph(html)
     a = d["author"]
-    author = Author(markdown.plain(a["name"]), markdown.plain(a["email"]) if a["email"] else None,
-                    markdown.plain(a["uri"]) if a["uri"] else None) if a else site.author
+    author = (
+        Author(
+            markdown.plain(a["name"]),
+            markdown.plain(a["email"]) if a["email"] else None,
+            markdown.plain(a["uri"]) if a["uri"] else None,
+        )
+        if a
+        else site.author
+    )
     event = _event(d["event"], tz) if d["event"] else None
     # RFC 4151 tag URI from the frozen authority and the date as written: a new domain
     # or base_url never re-issues a post. A Unicode slug is percent-encoded there (a tag URI
@@ -94,8 +103,12 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         image=markdown.absolute_url(d["image"], base) if d["image"] else None,
         image_alt=markdown.plain(d["image_alt"]) if d["image_alt"] else None,
         attachments=tuple(
-            Attachment(markdown.absolute_url(a["url"], base), a["mime_type"], a["size_in_bytes"],
-                       markdown.plain(a["title"]) if a["title"] else None)
+            Attachment(
+                markdown.absolute_url(a["url"], base),
+                a["mime_type"],
+                a["size_in_bytes"],
+                markdown.plain(a["title"]) if a["title"] else None,
+            )
             for a in d["attachments"]
         ),
         event=event,
@@ -130,9 +143,16 @@ def _event(e: dict[str, Any], site_tz: ZoneInfo) -> Event:
     end = _when("event.end", e["end"], *zones) if e["end"] is not None else None
     if end is not None and end < start:
         raise ContentError("event.end", f"{end.isoformat()} is before the start, {start.isoformat()}")
-    return Event(start=start, end=end, location=markdown.plain(e["location"]) if e["location"] else None,
-                 url=e["url"], timezone=e["timezone"], attendance=e["attendance"],
-                 registration_url=e["registration_url"], languages=tuple(dict.fromkeys(e["languages"])))
+    return Event(
+        start=start,
+        end=end,
+        location=markdown.plain(e["location"]) if e["location"] else None,
+        url=e["url"],
+        timezone=e["timezone"],
+        attendance=e["attendance"],
+        registration_url=e["registration_url"],
+        languages=tuple(dict.fromkeys(e["languages"])),
+    )
 
 
 #: What parsing one file gave: (problem or None, sha256 of its bytes, post or None for a draft).

@@ -37,7 +37,6 @@ class Query:
     updated_since: datetime | None = None
 
 
-
 def count_keys(categories: Sequence[str], tags: Sequence[str], lang: str) -> list[tuple[str, str]]:
     """The (kind, key) counts a published post is counted in: each of its categories and tags, its
     language, and every combination of them (``combination`` names the one a query reads)."""
@@ -59,8 +58,9 @@ def combination(query: Query, lang: str | None) -> tuple[str, str] | None:
     (``lang`` its published spelling) and nothing else; None for any other query."""
     if query.q is not None or query.since is not None or query.until is not None or query.updated_since is not None:
         return None
-    parts = [(kind, value) for kind, value in (("category", query.category), ("tag", query.tag), ("lang", lang))
-             if value is not None]
+    parts = [
+        (kind, value) for kind, value in (("category", query.category), ("tag", query.tag), ("lang", lang)) if value is not None
+    ]
     if not parts:
         return None
     if len(parts) == 1:
@@ -92,8 +92,7 @@ def search_expression(q: str) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
 
 
-def plan(query: Query, sizes: Mapping[str, int], lang: str | None,
-         events: bool = False) -> tuple[str, list[Any]] | None:
+def plan(query: Query, sizes: Mapping[str, int], lang: str | None, events: bool = False) -> tuple[str, list[Any]] | None:
     """SQL giving (pid, date_ts, slug, changed_ts[, event_ts]) of every match; None: nothing can match.
 
     ``sizes``: the published posts in the list of each filter the query has ("category",
@@ -122,13 +121,13 @@ def plan(query: Query, sizes: Mapping[str, int], lang: str | None,
     # The category and tag tables carry each post's language and search key: only events and
     # updated_since look the post row up.
     need_post = post == "p" and (events or query.updated_since is not None)
-    sql = sql.format(ev=f", {post}.event_ts" if events else "",
-                     join=" JOIN posts p ON p.id = d.post" if need_post else "")
+    sql = sql.format(ev=f", {post}.event_ts" if events else "", join=" JOIN posts p ON p.id = d.post" if need_post else "")
     if events:
         where.append(f"{post}.event_ts IS NOT NULL")
     if query.category is not None and driver != "category":
-        where.append("EXISTS (SELECT 1 FROM post_categories c WHERE c.category = ? AND c.date_ts = d.date_ts "
-                     "AND c.slug = d.slug)")
+        where.append(
+            "EXISTS (SELECT 1 FROM post_categories c WHERE c.category = ? AND c.date_ts = d.date_ts AND c.slug = d.slug)"
+        )
         args.append(query.category)
     if query.tag is not None and driver != "tag":
         where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.date_ts = d.date_ts AND t.slug = d.slug)")

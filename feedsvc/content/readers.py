@@ -155,7 +155,7 @@ class Status:
         seq = struct.unpack_from("Q", self._map, 0)[0]
         struct.pack_into("Q", self._map, 0, seq + 1)  # odd: being written
         struct.pack_into("I", self._map, 8, len(body))
-        self._map[16:16 + len(body)] = body
+        self._map[16 : 16 + len(body)] = body
         struct.pack_into("Q", self._map, 0, seq + 2)
 
     def read(self) -> tuple[str, ...] | None:
@@ -165,7 +165,7 @@ class Status:
             return None
         if seq != self._seen and seq % 2 == 0:
             size = struct.unpack_from("I", self._map, 8)[0]
-            body = bytes(self._map[16:16 + size])
+            body = bytes(self._map[16 : 16 + size])
             if struct.unpack_from("Q", self._map, 0)[0] == seq:
                 try:
                     self._value = tuple(orjson.loads(body))

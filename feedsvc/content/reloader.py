@@ -34,8 +34,14 @@ class Reloader:
     seconds, schedule.py), or None.
     """
 
-    def __init__(self, loader: Loader, refresh: Callable[[set[str] | None], object], interval: float, watch: bool,
-                 next_change: Callable[[], float | None]) -> None:
+    def __init__(
+        self,
+        loader: Loader,
+        refresh: Callable[[set[str] | None], object],
+        interval: float,
+        watch: bool,
+        next_change: Callable[[], float | None],
+    ) -> None:
         self.loader = loader
         self.refresh = refresh
         self.interval = interval

@@ -17,8 +17,9 @@ NOT_REGULAR = "not a regular file"
 Found = tuple[str, str, os.stat_result | None, Problem | None]
 
 
-def _post_file(real_root: str, rel: str, path: str, is_symlink: Callable[[], bool],
-               stat_of: Callable[[], os.stat_result]) -> Found:
+def _post_file(
+    real_root: str, rel: str, path: str, is_symlink: Callable[[], bool], stat_of: Callable[[], os.stat_result]
+) -> Found:
     """(rel, path, stat, None) for a post file, or (rel, path, None, problem) saying why not.
 
     Shared by the full scan and the targeted one; a symlinked file is followed only to a
@@ -143,8 +144,12 @@ class Tree:
         parents: set[str] = set()
         for rel in sorted(changed):
             parts = rel.split("/")
-            if (len(parts) < 2 or parts[0] != POSTS_DIR or not rel.endswith(".md")
-                    or any(not p or p.startswith(".") for p in parts)):
+            if (
+                len(parts) < 2
+                or parts[0] != POSTS_DIR
+                or not rel.endswith(".md")
+                or any(not p or p.startswith(".") for p in parts)
+            ):
                 continue
             path = os.path.join(self.root, *parts)
             parents.add(os.path.dirname(path))

@@ -61,14 +61,16 @@ def due(conn: sqlite3.Connection, since: float, at: float) -> list[tuple[str, fl
     expired in the span): the transaction that decides it records ``at``, so a clock set
     back later never brings back the state before it.
     """
-    rows = conn.execute("SELECT slug, date_ts FROM posts WHERE published IN (0, 1) AND date_ts > ? AND date_ts <= ?",
-                        (since, at)).fetchall()
-    rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published IN (0, 1) AND expires_ts > ? AND expires_ts <= ?",
-                         (since, at)).fetchall()
-    rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published = 1 AND expires_ts <= ?",
-                         (at,)).fetchall()
-    rows += conn.execute("SELECT slug, date_ts + ? FROM posts WHERE news = 1 AND date_ts + ? <= ?",
-                         (NEWS_WINDOW, NEWS_WINDOW, at)).fetchall()
+    rows = conn.execute(
+        "SELECT slug, date_ts FROM posts WHERE published IN (0, 1) AND date_ts > ? AND date_ts <= ?", (since, at)
+    ).fetchall()
+    rows += conn.execute(
+        "SELECT slug, expires_ts FROM posts WHERE published IN (0, 1) AND expires_ts > ? AND expires_ts <= ?", (since, at)
+    ).fetchall()
+    rows += conn.execute("SELECT slug, expires_ts FROM posts WHERE published = 1 AND expires_ts <= ?", (at,)).fetchall()
+    rows += conn.execute(
+        "SELECT slug, date_ts + ? FROM posts WHERE news = 1 AND date_ts + ? <= ?", (NEWS_WINDOW, NEWS_WINDOW, at)
+    ).fetchall()
     return [(str(slug), float(ts)) for slug, ts in rows]
 
 
@@ -80,7 +82,8 @@ def next_change(conn: sqlite3.Connection, at: float) -> float | None:
         "AND (expires_ts IS NULL OR expires_ts > date_ts) "
         "UNION ALL SELECT min(expires_ts) FROM posts WHERE published = 1 AND expires_ts > ? "
         "UNION ALL SELECT min(date_ts) + ? FROM posts WHERE news = 1 AND date_ts + ? > ?)",
-        (at, at, NEWS_WINDOW, NEWS_WINDOW, at)).fetchone()
+        (at, at, NEWS_WINDOW, NEWS_WINDOW, at),
+    ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
 
@@ -91,15 +94,16 @@ def pending(conn: sqlite3.Connection) -> list[Pending]:
         "SELECT source, slug, 'scheduled', date_ts FROM posts WHERE published = 0 AND date_ts > ? "
         "AND (expires_ts IS NULL OR expires_ts > date_ts) "
         "UNION ALL SELECT source, slug, 'expiring', expires_ts FROM posts WHERE expires_ts > ? "
-        "AND (published = 1 OR date_ts > ?) ORDER BY 4, 1, 3 DESC", (at, at, at)).fetchall()
+        "AND (published = 1 OR date_ts > ?) ORDER BY 4, 1, 3 DESC",
+        (at, at, at),
+    ).fetchall()
     return [Pending(str(s), str(slug), str(kind), float(ts)) for s, slug, kind, ts in rows]
 
 
 def expired(conn: sqlite3.Connection, slug: str) -> bool:
     """Whether ``slug`` is the slug or an alias of a post withdrawn at its expiry (answered 410 Gone)."""
     at = recorded_clock(conn)
-    if conn.execute("SELECT 1 FROM posts p WHERE p.slug = ? AND p.published = 0 AND p.expires_ts <= ?",
-                    (slug, at)).fetchone():
+    if conn.execute("SELECT 1 FROM posts p WHERE p.slug = ? AND p.published = 0 AND p.expires_ts <= ?", (slug, at)).fetchone():
         return True
     for (data,) in conn.execute("SELECT data FROM posts p WHERE p.published = 0 AND p.expires_ts <= ?", (at,)):
         if slug in orjson.loads(data)[11]:
@@ -118,7 +122,6 @@ def settle_news(conn: sqlite3.Connection, at: float) -> int:
     The accumulator (a sum of the news posts' ``own`` hashes) enters the content version:
     a post leaving the news sitemap changes no post, yet must change every cached copy of it.
     """
-    conn.execute("UPDATE posts SET news = 0 WHERE news = 1 AND (published = 0 OR date_ts + ? <= ?)",
-                 (NEWS_WINDOW, at))
+    conn.execute("UPDATE posts SET news = 0 WHERE news = 1 AND (published = 0 OR date_ts + ? <= ?)", (NEWS_WINDOW, at))
     conn.execute("UPDATE posts SET news = 1 WHERE published = 1 AND date_ts > ? - ? AND news = 0", (at, NEWS_WINDOW))
     return sum(int(own or "0", 16) for (own,) in conn.execute("SELECT own FROM posts WHERE news = 1")) % (1 << 128)

@@ -62,8 +62,7 @@ def load_site(path: Path, base_url: str | None = None) -> Site:
         rights=markdown.plain(d["rights"]) if d["rights"] else None,
         permalink=d["permalink"],
         categories=tuple(
-            Category(slug, markdown.plain(c["title"]), markdown.plain(c["description"]))
-            for slug, c in d["categories"].items()
+            Category(slug, markdown.plain(c["title"]), markdown.plain(c["description"])) for slug, c in d["categories"].items()
         ),
         websub_hub=d["websub_hub"],
         twitter=d["twitter"].lstrip("@") if d["twitter"] else None,

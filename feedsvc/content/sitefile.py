@@ -53,8 +53,7 @@ class SiteFile:
                 if last_good is None:
                     raise
                 self._sig = sig
-                self.problems = [Problem(p.path, p.field, p.message + " (serving the last good site.yaml)")
-                                 for p in exc.problems]
+                self.problems = [Problem(p.path, p.field, p.message + " (serving the last good site.yaml)") for p in exc.problems]
                 for p in self.problems:
                     self._report(p)
                 self.site = last_good

@@ -171,8 +171,10 @@ class FediverseSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    username = fields.Str(required=True, validate=validate.Regexp(
-        r"^[a-z0-9_]{1,30}\Z", error="must be 1 to 30 lowercase letters, digits or '_' (e.g. 'news')"))
+    username = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9_]{1,30}\Z", error="must be 1 to 30 lowercase letters, digits or '_' (e.g. 'news')"),
+    )
     per_language = fields.Bool(load_default=False)
 
 
@@ -197,12 +199,18 @@ class SiteSchema(Schema):
     rights = Text(values.TITLE_MAX, load_default=None)
     permalink = Link(absolute=True, schemes=_HTTP, load_default=None)
     categories = fields.Dict(
-        keys=fields.Str(validate=_slug), values=fields.Nested(CategorySchema), required=True,
+        keys=fields.Str(validate=_slug),
+        values=fields.Nested(CategorySchema),
+        required=True,
         validate=validate.Length(min=1, error="declare at least one category"),
     )
     websub_hub = _http(load_default=None)
-    twitter = fields.Str(load_default=None, validate=validate.Regexp(
-        TWITTER_RE, error="must be a Twitter/X handle such as '@inpud' (letters, digits, '_', at most 15)"))
+    twitter = fields.Str(
+        load_default=None,
+        validate=validate.Regexp(
+            TWITTER_RE, error="must be a Twitter/X handle such as '@inpud' (letters, digits, '_', at most 15)"
+        ),
+    )
     redirects = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
     fediverse = fields.Nested(FediverseSchema, load_default=None)
 
@@ -256,8 +264,9 @@ class EventSchema(Schema):
     timezone = fields.Str(load_default=None, validate=_zone)
     attendance = fields.Str(load_default=None, validate=validate.OneOf(ATTENDANCE))
     registration_url = _http(load_default=None)
-    languages = fields.List(fields.Str(validate=_lang), load_default=list,
-                            validate=validate.Length(max=50, error="at most 50 languages"))
+    languages = fields.List(
+        fields.Str(validate=_lang), load_default=list, validate=validate.Length(max=50, error="at most 50 languages")
+    )
 
 
 class PostSchema(Schema):
@@ -271,10 +280,12 @@ class PostSchema(Schema):
     updated = When(load_default=None)
     expires = When(load_default=None)
     slug = fields.Str(load_default=None, validate=_slug)
-    categories = fields.List(fields.Str(validate=_slug), required=True,
-                             validate=validate.Length(min=1, error="list at least one category"))
-    tags = fields.List(Text(values.TAG_MAX, required=True), load_default=list,
-                       validate=validate.Length(max=200, error="at most 200 tags"))
+    categories = fields.List(
+        fields.Str(validate=_slug), required=True, validate=validate.Length(min=1, error="list at least one category")
+    )
+    tags = fields.List(
+        Text(values.TAG_MAX, required=True), load_default=list, validate=validate.Length(max=200, error="at most 200 tags")
+    )
     summary = Text(values.SUMMARY_MAX, load_default=None)
     author = AuthorField(load_default=None)
     lang = fields.Str(load_default=None, validate=_lang)

@@ -61,8 +61,10 @@ def clean_text(value: str, max_length: int, required: bool = False) -> str:
     text = _CONTROLS.sub("", value.translate(_SOFT_BREAKS))
     bidi = _BIDI.search(text)
     if bidi:
-        raise ValueError(f"must not contain the bidirectional control U+{ord(bidi.group()):04X} "
-                         "(embeddings, overrides and isolates reorder the text around them)")
+        raise ValueError(
+            f"must not contain the bidirectional control U+{ord(bidi.group()):04X} "
+            "(embeddings, overrides and isolates reorder the text around them)"
+        )
     if len(text) > max_length:
         raise ValueError(f"must be at most {max_length} characters (is {len(text)})")
     if not any(_visible(ch) for ch in text) and (required or not text.isspace() and text):
@@ -131,8 +133,9 @@ def check_instant(when: datetime, *zones: ZoneInfo) -> datetime:
     except OverflowError:
         years = [0]
     if not all(MIN_YEAR <= y <= MAX_YEAR for y in years):
-        raise ValueError(f"{when.isoformat()} is outside the supported years {MIN_YEAR}-{MAX_YEAR} "
-                         "(in UTC and in the site's timezone)")
+        raise ValueError(
+            f"{when.isoformat()} is outside the supported years {MIN_YEAR}-{MAX_YEAR} (in UTC and in the site's timezone)"
+        )
     return when
 
 
@@ -144,6 +147,9 @@ def permalink_problem(template: str) -> str | None:
         return f"is not a valid template ({exc})"
     for _, name, spec, conversion in parts:
         if name is not None and (name not in PERMALINK_FIELDS or spec or conversion):
-            return ("placeholders must be plain " + ", ".join(f"{{{f}}}" for f in PERMALINK_FIELDS)
-                    + " (no format specs, conversions, attributes or indexes)")
+            return (
+                "placeholders must be plain "
+                + ", ".join(f"{{{f}}}" for f in PERMALINK_FIELDS)
+                + " (no format specs, conversions, attributes or indexes)"
+            )
     return None

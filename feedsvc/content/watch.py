@@ -30,8 +30,17 @@ except ImportError:  # pragma: no cover - other platforms
 if INotify is not None:
     #: Everything that can change what a file holds or whether it exists. CLOSE_WRITE
     #: and MODIFY both: an editor may write in several steps, the last one wins.
-    _MASK = (_f.CREATE | _f.DELETE | _f.MODIFY | _f.CLOSE_WRITE | _f.MOVED_FROM | _f.MOVED_TO
-             | _f.ATTRIB | _f.DELETE_SELF | _f.MOVE_SELF)
+    _MASK = (
+        _f.CREATE
+        | _f.DELETE
+        | _f.MODIFY
+        | _f.CLOSE_WRITE
+        | _f.MOVED_FROM
+        | _f.MOVED_TO
+        | _f.ATTRIB
+        | _f.DELETE_SELF
+        | _f.MOVE_SELF
+    )
     #: Events after which only a full rescan knows what the tree holds.
     _RESCAN = _f.Q_OVERFLOW | _f.IGNORED | _f.DELETE_SELF | _f.MOVE_SELF
 
@@ -87,8 +96,9 @@ class Watcher:
                 self._add(self._subdir)
                 for dirpath, dirnames, _ in os.walk(top):
                     # The loader skips hidden entries and does not follow directory symlinks.
-                    dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                                         and not os.path.islink(os.path.join(dirpath, d)))
+                    dirnames[:] = sorted(
+                        d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
+                    )
                     rel = Path(dirpath).relative_to(self.root).as_posix()
                     for d in dirnames:
                         self._add(f"{rel}/{d}")

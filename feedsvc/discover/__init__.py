@@ -53,16 +53,22 @@ def _changed(index: Index) -> datetime:
 def robots() -> Any:
     """robots.txt: everything but /api, /metrics and the health checks; the sitemap's absolute URL."""
     index = current_index()
-    return http.send(caching.render("discover.robots", {}, lambda: Representation(
-        sitemaps.robots(index.site), TEXT, index.content_mtime.replace(microsecond=0))))
+    return http.send(
+        caching.render(
+            "discover.robots",
+            {},
+            lambda: Representation(sitemaps.robots(index.site), TEXT, index.content_mtime.replace(microsecond=0)),
+        )
+    )
 
 
 @bp.get("/sitemap.xml")
 def sitemap_index() -> Any:
     """The sitemap index."""
     index = current_index()
-    return http.send(caching.render("discover.sitemap_index", {}, lambda: Representation(
-        sitemaps.write_index(index), XML, _changed(index))))
+    return http.send(
+        caching.render("discover.sitemap_index", {}, lambda: Representation(sitemaps.write_index(index), XML, _changed(index)))
+    )
 
 
 @bp.get("/sitemap-news.xml")
@@ -71,8 +77,11 @@ def sitemap_news() -> Any:
     index = current_index()
     if not sitemaps.has_news(index.site):
         raise NotFound("posts are published on the main website (permalink): its sitemaps list them")
-    return http.send(caching.render("discover.sitemap_news", {}, lambda: Representation(
-        sitemaps.write_news(index), XML, index.news_last_modified())))
+    return http.send(
+        caching.render(
+            "discover.sitemap_news", {}, lambda: Representation(sitemaps.write_news(index), XML, index.news_last_modified())
+        )
+    )
 
 
 @bp.get("/sitemaps/<name>.xml")
@@ -85,8 +94,13 @@ def sitemap_child(name: str) -> Any:
         provider = sitemaps.find(index, kind, int(number))
     if provider is None:
         raise NotFound(f"there is no sitemap {name!r}; see {urls.sitemap_index(index.site)}")
-    return http.send(caching.render("discover.sitemap", {"name": name}, lambda: Representation(
-        sitemaps.write_child(index, provider, int(number)), XML, _changed(index))))
+    return http.send(
+        caching.render(
+            "discover.sitemap",
+            {"name": name},
+            lambda: Representation(sitemaps.write_child(index, provider, int(number)), XML, _changed(index)),
+        )
+    )
 
 
 @bp.get("/oembed")
@@ -127,12 +141,20 @@ def embed(slug: str) -> Any:
     def produce() -> Representation:
         with i18n.speaking(lang):
             body = render_template(
-                "discover/embed.html", site=site, post=post, page_lang=lang, page_dir=i18n.direction(lang),
+                "discover/embed.html",
+                site=site,
+                post=post,
+                page_lang=lang,
+                page_dir=i18n.direction(lang),
                 post_dir=i18n.direction(post.lang),
-                link=urls.permalink(site, post), date=i18n.human_date(post.date, post.lang),
-                stylesheet=urls.absolute(site, urls.asset_url("embed-card.css")), home=urls.home(site))
-        return Representation(body.encode("utf-8"), HTML, index.last_modified((post,)),
-                              headers=(("Content-Security-Policy", security.EMBED_CSP),))
+                link=urls.permalink(site, post),
+                date=i18n.human_date(post.date, post.lang),
+                stylesheet=urls.absolute(site, urls.asset_url("embed-card.css")),
+                home=urls.home(site),
+            )
+        return Representation(
+            body.encode("utf-8"), HTML, index.last_modified((post,)), headers=(("Content-Security-Policy", security.EMBED_CSP),)
+        )
 
     return http.send(caching.render("discover.embed", {"slug": post.slug}, produce))
 

@@ -18,8 +18,7 @@ from .structured import Page, Version, graph, script_text
 
 
 def _versions(ctx: Context) -> tuple[Version, ...]:
-    return tuple(Version(v["href"], v["lang"], bool(v["original"])) for v in ctx.get("versions") or ()
-                 if not v["current"])
+    return tuple(Version(v["href"], v["lang"], bool(v["original"])) for v in ctx.get("versions") or () if not v["current"])
 
 
 def _card_and_page(ctx: Context, site: Site) -> tuple[Card, Page]:
@@ -41,14 +40,31 @@ def _card_and_page(ctx: Context, site: Site) -> tuple[Card, Page]:
         crumbs.append((title, url))
     image = (post.image if post is not None else None) or site.logo or site.icon
     card = Card(
-        site_name=site.title, title=title, description=description, url=url, lang=lang, image=image,
+        site_name=site.title,
+        title=title,
+        description=description,
+        url=url,
+        lang=lang,
+        image=image,
         image_alt=post.image_alt if post is not None and post.image else None,
-        alternate_langs=tuple(v.lang for v in versions), twitter_site=site.twitter,
-        published=post.date if post is not None else None, modified=post.updated if post is not None else None,
-        section=section, tags=tuple(t.label for t in post.tags) if post is not None else (),
+        alternate_langs=tuple(v.lang for v in versions),
+        twitter_site=site.twitter,
+        published=post.date if post is not None else None,
+        modified=post.updated if post is not None else None,
+        section=section,
+        tags=tuple(t.label for t in post.tags) if post is not None else (),
     )
-    page = Page(site=site, url=url, title=title, description=description, lang=lang, crumbs=tuple(crumbs),
-                post=post, section=section, versions=versions)
+    page = Page(
+        site=site,
+        url=url,
+        title=title,
+        description=description,
+        lang=lang,
+        crumbs=tuple(crumbs),
+        post=post,
+        section=section,
+        versions=versions,
+    )
     return card, page
 
 
@@ -59,8 +75,7 @@ def _markup(meta_tags: list[Meta], jsonld: str, oembed: list[tuple[str, str]], t
     parts = [f'<meta {attr}="{key}" content="{escape(value)}">\n' for attr, key, value in meta_tags]
     if oembed:
         title_attr = escape(title)
-        parts += [f'<link rel="alternate" type="{kind}" href="{escape(href)}" title="{title_attr}">\n'
-                  for kind, href in oembed]
+        parts += [f'<link rel="alternate" type="{kind}" href="{escape(href)}" title="{title_attr}">\n' for kind, href in oembed]
     parts.append(f'<script type="application/ld+json">{jsonld}</script>')
     return Markup("".join(parts))
 
@@ -72,6 +87,8 @@ def discovery_head(ctx: Context) -> Markup:
     card, page = _card_and_page(ctx, site)
     oembed: list[tuple[str, str]] = []
     if page.post is not None and ctx.get("embeddable", True):
-        oembed = [("application/json+oembed", urls.oembed(site, page.url, "json")),
-                  ("text/xml+oembed", urls.oembed(site, page.url, "xml"))]
+        oembed = [
+            ("application/json+oembed", urls.oembed(site, page.url, "json")),
+            ("text/xml+oembed", urls.oembed(site, page.url, "xml")),
+        ]
     return _markup(metas(card), script_text(graph(page)), oembed, page.title)

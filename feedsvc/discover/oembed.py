@@ -75,23 +75,41 @@ def snippet(index: Index, post: Post, width: int, height: int) -> str:
     """The ``html`` value: a blockquote (title, summary, link) and the iframe of the embed card."""
     site = index.site
     link = urls.permalink(site, post)
-    return str(Markup(
-        '<blockquote class="feedsvc-embed" lang="{lang}"><p><a href="{link}">{title}</a></p><p>{summary}</p>'
-        '<p>— <a href="{home}">{site}</a></p></blockquote>'
-        '<iframe src="{src}" width="{w}" height="{h}" title="{title}" loading="lazy" frameborder="0" '
-        'sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation">'
-        '</iframe>').format(lang=post.lang, link=link, title=post.title, summary=post.summary,
-                            home=urls.home(site), site=site.title, src=urls.embed_page(site, post),
-                            w=width, h=height))
+    return str(
+        Markup(
+            '<blockquote class="feedsvc-embed" lang="{lang}"><p><a href="{link}">{title}</a></p><p>{summary}</p>'
+            '<p>— <a href="{home}">{site}</a></p></blockquote>'
+            '<iframe src="{src}" width="{w}" height="{h}" title="{title}" loading="lazy" frameborder="0" '
+            'sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation">'
+            "</iframe>"
+        ).format(
+            lang=post.lang,
+            link=link,
+            title=post.title,
+            summary=post.summary,
+            home=urls.home(site),
+            site=site.title,
+            src=urls.embed_page(site, post),
+            w=width,
+            h=height,
+        )
+    )
 
 
 def answer(index: Index, post: Post, width: int, height: int) -> dict[str, Any]:
     """The oEmbed response fields (§2.3.4), type rich."""
     site = index.site
     data: dict[str, Any] = {
-        "type": "rich", "version": "1.0", "title": post.title, "author_name": post.author.name,
-        "author_url": post.author.uri or site.author.uri or urls.home(site), "provider_name": site.title,
-        "provider_url": urls.home(site), "cache_age": 3600, "width": width, "height": height,
+        "type": "rich",
+        "version": "1.0",
+        "title": post.title,
+        "author_name": post.author.name,
+        "author_url": post.author.uri or site.author.uri or urls.home(site),
+        "provider_name": site.title,
+        "provider_url": urls.home(site),
+        "cache_age": 3600,
+        "width": width,
+        "height": height,
         "html": snippet(index, post, width, height),
     }
     if post.image:
@@ -107,6 +125,3 @@ def write_xml(data: dict[str, Any]) -> bytes:
         etree.SubElement(root, key).text = str(data[key])
     xml: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8", standalone=True)
     return xml
-
-
-

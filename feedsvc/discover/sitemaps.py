@@ -96,8 +96,11 @@ class Pages:
 
     def _all(self, index: Index) -> list[str]:
         site = index.site
-        return [urls.home(site), *(urls.language_page(site, lang) for lang in index.languages),
-                *(urls.category_page(site, c.category.slug) for c in index.categories)]
+        return [
+            urls.home(site),
+            *(urls.language_page(site, lang) for lang in index.languages),
+            *(urls.category_page(site, c.category.slug) for c in index.categories),
+        ]
 
     def count(self, index: Index) -> int:
         return len(index.languages) + len(index.site.categories) + 1
@@ -106,7 +109,7 @@ class Pages:
         return MAX_LINES
 
     def entries(self, index: Index, offset: int, limit: int) -> list[Entry]:
-        return [Entry(u) for u in self._all(index)[offset:offset + limit]]
+        return [Entry(u) for u in self._all(index)[offset : offset + limit]]
 
 
 class Tags:
@@ -122,7 +125,7 @@ class Tags:
 
     def entries(self, index: Index, offset: int, limit: int) -> list[Entry]:
         site = index.site
-        slugs = list(index.tags)[offset:offset + limit]
+        slugs = list(index.tags)[offset : offset + limit]
         return [Entry(urls.tag_page(site, s)) for s in slugs]
 
 
@@ -211,8 +214,16 @@ def write_child(index: Index, provider: Provider, number: int) -> bytes:
 
 def robots(site: Site) -> bytes:
     """robots.txt (RFC 9309): everything but the API, the metrics and the health checks; the sitemaps."""
-    lines = ["User-agent: *", "Disallow: /api/", "Disallow: /metrics", "Disallow: /healthz", "Disallow: /readyz",
-             "Allow: /", "", f"Sitemap: {urls.sitemap_index(site)}"]
+    lines = [
+        "User-agent: *",
+        "Disallow: /api/",
+        "Disallow: /metrics",
+        "Disallow: /healthz",
+        "Disallow: /readyz",
+        "Allow: /",
+        "",
+        f"Sitemap: {urls.sitemap_index(site)}",
+    ]
     if has_news(site):
         lines.append(f"Sitemap: {urls.news_sitemap(site)}")
     lines.append("")

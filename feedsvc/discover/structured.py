@@ -18,9 +18,11 @@ from ..content import Post, Site
 Node = dict[str, Any]
 SCHEMA = "https://schema.org"
 #: schema.org eventAttendanceMode by the Event's attendance.
-ATTENDANCE_MODES = {"online": f"{SCHEMA}/OnlineEventAttendanceMode",
-                    "offline": f"{SCHEMA}/OfflineEventAttendanceMode",
-                    "mixed": f"{SCHEMA}/MixedEventAttendanceMode"}
+ATTENDANCE_MODES = {
+    "online": f"{SCHEMA}/OnlineEventAttendanceMode",
+    "offline": f"{SCHEMA}/OfflineEventAttendanceMode",
+    "mixed": f"{SCHEMA}/MixedEventAttendanceMode",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +63,12 @@ def _is_url(text: str | None) -> bool:
 def organization(page: Page) -> Node | None:
     """The publisher: name, url, logo."""
     site = page.site
-    node: Node = {"@type": "Organization", "@id": _org_id(site), "name": site.author.name,
-                  "url": site.author.uri or f"{site.base_url}/"}
+    node: Node = {
+        "@type": "Organization",
+        "@id": _org_id(site),
+        "name": site.author.name,
+        "url": site.author.uri or f"{site.base_url}/",
+    }
     if site.logo or site.icon:
         node["logo"] = {"@type": "ImageObject", "url": site.logo or site.icon}
     return node
@@ -71,14 +77,26 @@ def organization(page: Page) -> Node | None:
 def website(page: Page) -> Node | None:
     """The site itself."""
     site = page.site
-    return {"@type": "WebSite", "@id": f"{site.base_url}/#website", "url": f"{site.base_url}/", "name": site.title,
-            "inLanguage": site.language, "publisher": {"@id": _org_id(site)}}
+    return {
+        "@type": "WebSite",
+        "@id": f"{site.base_url}/#website",
+        "url": f"{site.base_url}/",
+        "name": site.title,
+        "inLanguage": site.language,
+        "publisher": {"@id": _org_id(site)},
+    }
 
 
 def webpage(page: Page) -> Node | None:
     """This page."""
-    node: Node = {"@type": "WebPage", "@id": page.url, "url": page.url, "name": page.title,
-                  "inLanguage": page.lang, "isPartOf": {"@id": f"{page.site.base_url}/#website"}}
+    node: Node = {
+        "@type": "WebPage",
+        "@id": page.url,
+        "url": page.url,
+        "name": page.title,
+        "inLanguage": page.lang,
+        "isPartOf": {"@id": f"{page.site.base_url}/#website"},
+    }
     if page.description:
         node["description"] = page.description
     if len(page.crumbs) > 1:
@@ -90,9 +108,13 @@ def breadcrumbs(page: Page) -> Node | None:
     """Home -> category -> post (only when there is more than the home page)."""
     if len(page.crumbs) < 2:
         return None
-    return {"@type": "BreadcrumbList", "@id": f"{page.url}#breadcrumb", "itemListElement": [
-        {"@type": "ListItem", "position": n, "name": name, "item": url}
-        for n, (name, url) in enumerate(page.crumbs, 1)]}
+    return {
+        "@type": "BreadcrumbList",
+        "@id": f"{page.url}#breadcrumb",
+        "itemListElement": [
+            {"@type": "ListItem", "position": n, "name": name, "item": url} for n, (name, url) in enumerate(page.crumbs, 1)
+        ],
+    }
 
 
 def article(page: Page) -> Node | None:
@@ -106,17 +128,23 @@ def article(page: Page) -> Node | None:
     if not by_site and post.author.uri:
         author["url"] = post.author.uri
     node: Node = {
-        "@type": "NewsArticle", "@id": f"{page.url}#article", "mainEntityOfPage": {"@id": page.url},
-        "headline": post.title, "description": post.summary, "url": page.url,
-        "datePublished": post.date.isoformat(), "dateModified": post.updated.isoformat(),
-        "author": author, "publisher": {"@id": _org_id(site)}, "inLanguage": post.lang,
+        "@type": "NewsArticle",
+        "@id": f"{page.url}#article",
+        "mainEntityOfPage": {"@id": page.url},
+        "headline": post.title,
+        "description": post.summary,
+        "url": page.url,
+        "datePublished": post.date.isoformat(),
+        "dateModified": post.updated.isoformat(),
+        "author": author,
+        "publisher": {"@id": _org_id(site)},
+        "inLanguage": post.lang,
         "keywords": [t.label for t in post.tags],
     }
     if page.section:
         node["articleSection"] = page.section
     if post.image:
-        node["image"] = {"@type": "ImageObject", "url": post.image, **({"caption": post.image_alt}
-                                                                       if post.image_alt else {})}
+        node["image"] = {"@type": "ImageObject", "url": post.image, **({"caption": post.image_alt} if post.image_alt else {})}
     original = [v for v in page.versions if v.original]
     if post.translation_of and original:
         node["translationOfWork"] = {"@id": f"{original[0].url}#article"}
@@ -140,9 +168,15 @@ def event(page: Page) -> Node | None:
         place_name = ev.location if ev.location and not _is_url(ev.location) else post.title
         places.append({"@type": "Place", "name": place_name, "address": place_name})
     node: Node = {
-        "@type": "Event", "@id": f"{page.url}#event", "name": post.title, "description": post.summary,
-        "url": page.url, "startDate": ev.start.isoformat(), "eventAttendanceMode": ATTENDANCE_MODES[mode],
-        "eventStatus": f"{SCHEMA}/EventScheduled", "location": places if len(places) > 1 else places[0],
+        "@type": "Event",
+        "@id": f"{page.url}#event",
+        "name": post.title,
+        "description": post.summary,
+        "url": page.url,
+        "startDate": ev.start.isoformat(),
+        "eventAttendanceMode": ATTENDANCE_MODES[mode],
+        "eventStatus": f"{SCHEMA}/EventScheduled",
+        "location": places if len(places) > 1 else places[0],
         "organizer": {"@id": _org_id(page.site)},
         # The post's language, then the interpretation languages.
         "inLanguage": list(dict.fromkeys((post.lang, *ev.languages))),

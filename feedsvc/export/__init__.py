@@ -19,5 +19,15 @@ from .crawl import expand_pages, seed_urls
 from .exporter import OVERRIDES, Exporter, export_app, run_export
 from .files import extension, file_for
 
-__all__ = ["OVERRIDES", "Exporter", "expand_pages", "export_app", "export_cmd", "extension", "file_for", "init_app",
-           "run_export", "seed_urls"]
+__all__ = [
+    "OVERRIDES",
+    "Exporter",
+    "expand_pages",
+    "export_app",
+    "export_cmd",
+    "extension",
+    "file_for",
+    "init_app",
+    "run_export",
+    "seed_urls",
+]

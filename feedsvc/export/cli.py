@@ -26,8 +26,11 @@ def export_cmd(outdir: Path, jobs: int | None, precompress: bool) -> None:
     doc = run_export(app, outdir, jobs or os.cpu_count() or 1, precompress)
     wall = time.monotonic() - t0
     n = len(doc["documents"])
-    click.echo(f"exported {n} documents and {len(doc['redirects'])} redirects to {outdir} in {wall:.1f}s "
-               f"({n / max(wall, 1e-6):.0f} files/s); nginx config: {outdir / 'nginx.conf'}", err=True)
+    click.echo(
+        f"exported {n} documents and {len(doc['redirects'])} redirects to {outdir} in {wall:.1f}s "
+        f"({n / max(wall, 1e-6):.0f} files/s); nginx config: {outdir / 'nginx.conf'}",
+        err=True,
+    )
     sys.stdout.flush()
 
 

@@ -23,11 +23,19 @@ def seed_urls() -> list[str]:
     """Every document the URL builders name for the current index (path + query)."""
     idx = current_index()
     site = idx.site
-    found: list[str] = [urls.home(site), urls.opml(site), urls.absolute(site, "/robots.txt"),
-                        urls.sitemap_index(site), urls.absolute(site, "/embed"),
-                        urls.absolute(site, "/embed.js"), urls.absolute(site, "/api/docs"),
-                        urls.api(site, "/openapi.json"), urls.api(site, "/posts"), urls.api(site, "/categories"),
-                        urls.api(site, "/tags")]
+    found: list[str] = [
+        urls.home(site),
+        urls.opml(site),
+        urls.absolute(site, "/robots.txt"),
+        urls.sitemap_index(site),
+        urls.absolute(site, "/embed"),
+        urls.absolute(site, "/embed.js"),
+        urls.absolute(site, "/api/docs"),
+        urls.api(site, "/openapi.json"),
+        urls.api(site, "/posts"),
+        urls.api(site, "/categories"),
+        urls.api(site, "/tags"),
+    ]
     scopes: list[tuple[str, str | None, Iterable[Any]]] = [("all", None, idx.posts)]
     scopes += [("category", c.category.slug, idx.query(category=c.category.slug)) for c in idx.categories]
     scopes += [("tag", slug, idx.query(tag=slug)) for slug in idx.tags]
@@ -37,13 +45,20 @@ def seed_urls() -> list[str]:
             found.append(urls.feed(site, fmt, kind, slug))
             found.extend(urls.archive(site, fmt, y, kind, slug) for y in years)
     for c in idx.categories:
-        found += [urls.category_page(site, c.category.slug), urls.api(site, f"/categories/{urls.seg(c.category.slug)}"),
-                  urls.api(site, f"/categories/{urls.seg(c.category.slug)}/posts")]
+        found += [
+            urls.category_page(site, c.category.slug),
+            urls.api(site, f"/categories/{urls.seg(c.category.slug)}"),
+            urls.api(site, f"/categories/{urls.seg(c.category.slug)}/posts"),
+        ]
     found += [urls.tag_page(site, slug) for slug in idx.tags]
     found += [urls.language_page(site, lang) for lang in idx.languages]
     for p in idx.posts:
-        found += [urls.post_page(site, p), urls.api(site, f"/posts/{urls.seg(p.slug)}"), urls.embed_page(site, p),
-                  *answer_files(idx, p)]
+        found += [
+            urls.post_page(site, p),
+            urls.api(site, f"/posts/{urls.seg(p.slug)}"),
+            urls.embed_page(site, p),
+            *answer_files(idx, p),
+        ]
         if p.event is not None:
             found.append(urls.event_calendar(site, p))
         for alias in p.aliases:  # retired slugs: their redirects go into nginx.conf
@@ -75,7 +90,7 @@ def expand_pages(found: Iterable[str]) -> set[str]:
     for link in out:
         m = _PAGE.search(link)
         if m:
-            shape = link[:m.start()] + "page={}" + link[m.end():]
+            shape = link[: m.start()] + "page={}" + link[m.end() :]
             n = int(m.group(1))
             if n > highest.get(shape, (0, ""))[0]:
                 highest[shape] = (n, link)

@@ -33,8 +33,7 @@ from .oembed import answer_files, nginx_oembed
 #: snapshot (no reloads swapping the index mid-export), our own requests are no clients to
 #: rate-limit or to hold to a render budget, and each document is fetched once (filling or
 #: reading a shared cache buys nothing).
-OVERRIDES: Mapping[str, Any] = {"RELOAD_INTERVAL": 0, "RATELIMIT": None, "RENDER_BUDGET": "off",
-                                "CACHE_TYPE": "NullCache"}
+OVERRIDES: Mapping[str, Any] = {"RELOAD_INTERVAL": 0, "RATELIMIT": None, "RENDER_BUDGET": "off", "CACHE_TYPE": "NullCache"}
 
 #: The run a forked job process serves (set by the pool's initializer, in that process only).
 _JOB: Exporter | None = None
@@ -85,9 +84,13 @@ class Exporter:
                         ts = parsedate_to_datetime(lm).timestamp()
                         for f in files:
                             os.utime(f, (ts, ts))
-                    item.update(file=rel, content_type=ctype, etag=resp.headers.get("ETag", ""),
-                                cache_control=resp.headers.get("Cache-Control", ""),
-                                links=sorted(links(self.base_url, data, mimetype, resp.headers.getlist("Link"))))
+                    item.update(
+                        file=rel,
+                        content_type=ctype,
+                        etag=resp.headers.get("ETag", ""),
+                        cache_control=resp.headers.get("Cache-Control", ""),
+                        links=sorted(links(self.base_url, data, mimetype, resp.headers.getlist("Link"))),
+                    )
                 results.append(item)
         return results
 
@@ -123,7 +126,7 @@ class Exporter:
         try:
             while frontier:
                 size = max(1, min(200, len(frontier) // (jobs * 4) or 1))
-                batches = [frontier[i:i + size] for i in range(0, len(frontier), size)]
+                batches = [frontier[i : i + size] for i in range(0, len(frontier), size)]
                 frontier = []
                 results = pool.imap_unordered(_fetch, batches) if pool else map(self.fetch, batches)
                 for batch in results:
@@ -133,8 +136,9 @@ class Exporter:
                             ext = item["file"].rsplit(".", 1)[1]
                             clash = next((t for t, e in types.items() if e == ext and t != item["content_type"]), None)
                             if clash:  # nginx would send one of the two types for both
-                                raise click.ClickException(f"{item['url']}: {item['content_type']!r} and {clash!r} "
-                                                           f"would share the file extension .{ext}")
+                                raise click.ClickException(
+                                    f"{item['url']}: {item['content_type']!r} and {clash!r} would share the file extension .{ext}"
+                                )
                             types[item["content_type"]] = ext
                             for link in expand_pages(item["links"]):
                                 if link not in seen and routed(adapter, link):
@@ -160,8 +164,17 @@ class Exporter:
         by_format = {fmt: extension(ct, ct.split(";")[0]) for fmt, ct in OEMBED_TYPES.items()}
         with self.app.app_context():
             oembed = nginx_oembed(current_index(), by_format, HEADERS)
-        conf = nginx_config(str(self.out_dir.resolve()), types, redirects, cc, exceptions,
-                            oembed.maps, oembed.location, oembed.keys, oembed.longest)
+        conf = nginx_config(
+            str(self.out_dir.resolve()),
+            types,
+            redirects,
+            cc,
+            exceptions,
+            oembed.maps,
+            oembed.location,
+            oembed.keys,
+            oembed.longest,
+        )
         (self.out_dir / "nginx.conf").write_text(conf, encoding="utf-8")
 
 
@@ -179,8 +192,7 @@ def _fetch(batch: list[str]) -> list[dict[str, Any]]:
 
 def _progress(done: int, queued: int, t0: float) -> float:
     now = time.monotonic()
-    click.echo(f"export: {done} documents written, {queued} more found so far "
-               f"({done / max(now - t0, 1e-6):.0f}/s)", err=True)
+    click.echo(f"export: {done} documents written, {queued} more found so far ({done / max(now - t0, 1e-6):.0f}/s)", err=True)
     return now
 
 

@@ -7,11 +7,25 @@ from urllib.parse import unquote, urlsplit
 
 #: File extension per media type; nginx's `types` maps them back (see nginx.py).
 EXTENSIONS = {
-    "application/atom+xml": "atom", "application/rss+xml": "rss", "application/feed+json": "jsonfeed",
-    "application/json": "json", "text/calendar": "ics", "text/x-opml": "opml", "text/html": "html",
-    "text/javascript": "js", "application/javascript": "js", "text/css": "css", "application/xml": "xml",
-    "text/xml": "xml", "text/xsl": "xsl", "application/xslt+xml": "xsl", "image/svg+xml": "svg",
-    "image/png": "png", "image/x-icon": "ico", "text/plain": "txt", "application/vnd.oai.openapi+json": "openapi",
+    "application/atom+xml": "atom",
+    "application/rss+xml": "rss",
+    "application/feed+json": "jsonfeed",
+    "application/json": "json",
+    "text/calendar": "ics",
+    "text/x-opml": "opml",
+    "text/html": "html",
+    "text/javascript": "js",
+    "application/javascript": "js",
+    "text/css": "css",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/xsl": "xsl",
+    "application/xslt+xml": "xsl",
+    "image/svg+xml": "svg",
+    "image/png": "png",
+    "image/x-icon": "ico",
+    "text/plain": "txt",
+    "application/vnd.oai.openapi+json": "openapi",
 }
 #: Exact Content-Types that share a media type with another document's (the API's JSON has no
 #: charset, the oEmbed answers' has; the sitemaps are application/xml): each its own extension,
@@ -36,5 +50,4 @@ def file_for(url: str, ext: str) -> str:
 
 def extension(content_type: str, mimetype: str) -> str:
     """The export file extension of a document sent with ``content_type`` (its media type ``mimetype``)."""
-    return TYPE_EXTENSIONS.get(content_type) or EXTENSIONS.get(mimetype) or re.sub(r"[^a-z0-9]+", "-",
-                                                                                  mimetype.split("/")[-1])
+    return TYPE_EXTENSIONS.get(content_type) or EXTENSIONS.get(mimetype) or re.sub(r"[^a-z0-9]+", "-", mimetype.split("/")[-1])

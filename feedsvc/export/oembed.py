@@ -43,8 +43,7 @@ def _char(c: str) -> str:
     """A PCRE atom for one URL character as a raw query value may hold it (raw or %XX, any hex case)."""
     if c.isascii() and (c.isalnum() or c in "-_.~"):
         return re.escape(c)
-    encoded = "".join("%" + "".join(f"[{h}{h.lower()}]" if h.isalpha() else h for h in f"{b:02X}")
-                      for b in c.encode("utf-8"))
+    encoded = "".join("%" + "".join(f"[{h}{h.lower()}]" if h.isalpha() else h for h in f"{b:02X}") for b in c.encode("utf-8"))
     return f"(?:{re.escape(c)}|{encoded})"
 
 
@@ -67,7 +66,7 @@ def url_pattern(template: str, embed: bool = False) -> str:
     origin = re.match(r"[a-z][a-z0-9+.-]*://[^/{]*", template, re.I)
     if origin:  # the scheme and host: case-insensitive, as URLs compare them
         head = "".join(_char(c) for c in origin.group(0))
-        body = f"(?i:{head})" + body[len(head):]
+        body = f"(?i:{head})" + body[len(head) :]
     return "^" + body + (f"(?:{_SEP}embed)?" if embed else "") + _TAIL
 
 
@@ -75,7 +74,7 @@ def slug_spellings(slug: str) -> list[str]:
     """How a slug's segment reaches $arg_url: as links write it, encoded once more, raw UTF-8."""
     once = urls.seg(slug)
     found = [once, quote(once, safe="")]
-    if not slug.isascii() and slug.isprintable() and not set(slug) & set('"\\ \'&#?/%$;{}'):
+    if not slug.isascii() and slug.isprintable() and not set(slug) & set("\"\\ '&#?/%$;{}"):
         found.append(slug)
     return list(dict.fromkeys(found))
 
@@ -103,9 +102,11 @@ class OembedConfig:
 
 
 def _bound(var: str, arg: str, least: int) -> str:
-    return (f"map $arg_{arg} $feedsvc_oembed_{var} {{\n    \"\" fits;\n"
-            f"    \"~^0*{at_least(provider.MAX_SIZE + 1)}$\" bad;\n    \"~^0*{at_least(least)}$\" fits;\n"
-            f"    \"~^0*[1-9][0-9]*$\" small;\n    default bad;\n}}\n")
+    return (
+        f'map $arg_{arg} $feedsvc_oembed_{var} {{\n    "" fits;\n'
+        f'    "~^0*{at_least(provider.MAX_SIZE + 1)}$" bad;\n    "~^0*{at_least(least)}$" fits;\n'
+        f'    "~^0*[1-9][0-9]*$" small;\n    default bad;\n}}\n'
+    )
 
 
 def nginx_oembed(index: Index, extensions: dict[str, str], headers: str) -> OembedConfig:
@@ -122,34 +123,57 @@ def nginx_oembed(index: Index, extensions: dict[str, str], headers: str) -> Oemb
     forms = "".join(f'    "~{p}" $feedsvc_slug;\n' for p in patterns)
     posts = "".join(f'    "{k}" "{v}";\n' for k, v in sorted(rows.items()))
     formats = "".join(f'    "~^{f}$" {extensions[f]};\n' for f in provider.FORMATS)
-    maps = (f"# /oembed from files (README, \"Deployment\": the forms it answers): the post a url= names, in any of its forms.\n"
-            f"map $arg_url $feedsvc_oembed_slug {{\n    default \"\";\n{forms}}}\n"
-            f"map $feedsvc_oembed_slug $feedsvc_oembed_url {{  # -> the post's slug (its files' name)\n"
-            f"    default \"\";\n{posts}}}\n"
-            f"map $arg_format $feedsvc_oembed_ext {{\n    \"\" {extensions[provider.FORMATS[0]]};\n{formats}"
-            f"    default \"\";\n}}\n"
-            f"map $arg_format $feedsvc_oembed_format {{\n    \"\" {provider.FORMATS[0]};\n    default $arg_format;\n}}\n"
-            + _bound("width", "maxwidth", provider.WIDTH) + _bound("height", "maxheight", provider.HEIGHT))
+    maps = (
+        f'# /oembed from files (README, "Deployment": the forms it answers): the post a url= names, in any of its forms.\n'
+        f'map $arg_url $feedsvc_oembed_slug {{\n    default "";\n{forms}}}\n'
+        f"map $feedsvc_oembed_slug $feedsvc_oembed_url {{  # -> the post's slug (its files' name)\n"
+        f'    default "";\n{posts}}}\n'
+        f'map $arg_format $feedsvc_oembed_ext {{\n    "" {extensions[provider.FORMATS[0]]};\n{formats}'
+        f'    default "";\n}}\n'
+        f'map $arg_format $feedsvc_oembed_format {{\n    "" {provider.FORMATS[0]};\n    default $arg_format;\n}}\n'
+        + _bound("width", "maxwidth", provider.WIDTH)
+        + _bound("height", "maxheight", provider.HEIGHT)
+    )
     file = "/oembed/$feedsvc_oembed_format/$feedsvc_oembed_url.$feedsvc_oembed_ext"
     size = f"{provider.WIDTH}x{provider.HEIGHT}"
     errors = [
-        ("$feedsvc_oembed_ext = \"\"", 501, "not_implemented", f"format is not supported; use {' or '.join(provider.FORMATS)}"),
-        ("$arg_url = \"\"", 400, "invalid_parameters", "url is required"),
-        ("$feedsvc_oembed_width = bad", 400, "invalid_parameters",
-         f"maxwidth must be a whole number from {provider.MIN_SIZE} to {provider.MAX_SIZE}"),
-        ("$feedsvc_oembed_height = bad", 400, "invalid_parameters",
-         f"maxheight must be a whole number from {provider.MIN_SIZE} to {provider.MAX_SIZE}"),
-        ("$feedsvc_oembed_url = \"\"", 404, "not_found", "the url names no published post of this site"),
-        ("$feedsvc_oembed_width = small", 501, "not_implemented",
-         f"this static copy answers bounds of at least {size} only; ask the live server"),
-        ("$feedsvc_oembed_height = small", 501, "not_implemented",
-         f"this static copy answers bounds of at least {size} only; ask the live server"),
+        ('$feedsvc_oembed_ext = ""', 501, "not_implemented", f"format is not supported; use {' or '.join(provider.FORMATS)}"),
+        ('$arg_url = ""', 400, "invalid_parameters", "url is required"),
+        (
+            "$feedsvc_oembed_width = bad",
+            400,
+            "invalid_parameters",
+            f"maxwidth must be a whole number from {provider.MIN_SIZE} to {provider.MAX_SIZE}",
+        ),
+        (
+            "$feedsvc_oembed_height = bad",
+            400,
+            "invalid_parameters",
+            f"maxheight must be a whole number from {provider.MIN_SIZE} to {provider.MAX_SIZE}",
+        ),
+        ('$feedsvc_oembed_url = ""', 404, "not_found", "the url names no published post of this site"),
+        (
+            "$feedsvc_oembed_width = small",
+            501,
+            "not_implemented",
+            f"this static copy answers bounds of at least {size} only; ask the live server",
+        ),
+        (
+            "$feedsvc_oembed_height = small",
+            501,
+            "not_implemented",
+            f"this static copy answers bounds of at least {size} only; ask the live server",
+        ),
     ]
-    ifs = "".join(f"        if ({cond}) {{ return {status} '{_quoted(error_body(status, code, msg))}'; }}\n"
-                  for cond, status, code, msg in errors)
-    location = (f"    location = /oembed {{\n        default_type application/json;\n"
-                f"        if ($request_method !~ ^(GET|HEAD)$) {{ return 405; }}\n{ifs}{headers}"
-                f"        try_files {file} =404;\n    }}\n")
+    ifs = "".join(
+        f"        if ({cond}) {{ return {status} '{_quoted(error_body(status, code, msg))}'; }}\n"
+        for cond, status, code, msg in errors
+    )
+    location = (
+        f"    location = /oembed {{\n        default_type application/json;\n"
+        f"        if ($request_method !~ ^(GET|HEAD)$) {{ return 405; }}\n{ifs}{headers}"
+        f"        try_files {file} =404;\n    }}\n"
+    )
     return OembedConfig(maps, location, len(rows), max(map(len, rows), default=0))
 
 
@@ -158,4 +182,3 @@ def _quoted(body: bytes) -> str:
     if set(text) & set("'\\$"):
         raise ValueError(f"cannot quote {text!r} for nginx")
     return text
-

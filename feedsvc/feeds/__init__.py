@@ -17,12 +17,14 @@ from .build import build_archive, build_calendar, build_feed
 from .document import FeedDoc, FeedNotFound
 from .scopes import resolve_scope
 
-__all__ = ["WRITERS", "FeedDoc", "FeedNotFound", "build_archive", "build_calendar", "build_feed", "resolve_scope",
-           "write"]
+__all__ = ["WRITERS", "FeedDoc", "FeedNotFound", "build_archive", "build_calendar", "build_feed", "resolve_scope", "write"]
 
 #: The writer of each format (``formats.FORMATS`` names): a FeedDoc -> the document's bytes.
 WRITERS: dict[str, Callable[[FeedDoc], bytes]] = {
-    ATOM.name: atom.write, RSS.name: rss.write, JSON_FEED.name: jsonfeed.write, CALENDAR.name: icalendar.write,
+    ATOM.name: atom.write,
+    RSS.name: rss.write,
+    JSON_FEED.name: jsonfeed.write,
+    CALENDAR.name: icalendar.write,
 }
 
 

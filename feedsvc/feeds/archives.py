@@ -25,14 +25,13 @@ def archive_keys(index: Index, scope: Scope, lang: str | None, feed_size: int) -
     return [(year, part) for year, n in years for part in range(1, -(-n // feed_size) + 1)]
 
 
-def archive_posts(index: Index, scope: Scope, lang: str | None, year: int, part: int,
-                  feed_size: int) -> Sequence[Post]:
+def archive_posts(index: Index, scope: Scope, lang: str | None, year: int, part: int, feed_size: int) -> Sequence[Post]:
     """The posts of one archive document, newest first (part 1 holds the year's oldest posts)."""
     since, until = index.year_bounds(year)
     base = scope_query(scope, lang)
     posts = index.query(Query(base.category, base.tag, base.lang, None, since, until))
     n = len(posts)
-    return posts[max(0, n - part * feed_size):max(0, n - (part - 1) * feed_size)]
+    return posts[max(0, n - part * feed_size) : max(0, n - (part - 1) * feed_size)]
 
 
 def newest_archive(index: Index, scope: Scope, lang: str | None, feed_size: int) -> tuple[int, int] | None:

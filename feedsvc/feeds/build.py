@@ -60,8 +60,19 @@ def translations_of(index: Index, post: Post) -> tuple[Translation, ...]:
     return tuple(Translation(t.lang, t.slug, urls.permalink(site, t), t.title) for t in index.translations(post))
 
 
-def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None, posts: Sequence[Post],
-          self_url: str, links: list[Link], ttl: int, archive: bool = False, max_bytes: int = 0) -> FeedDoc:
+def _base(
+    index: Index,
+    fmt: str,
+    scope: Scope,
+    lang: str | None,
+    q: str | None,
+    posts: Sequence[Post],
+    self_url: str,
+    links: list[Link],
+    ttl: int,
+    archive: bool = False,
+    max_bytes: int = 0,
+) -> FeedDoc:
     site = index.site
     title = scope.title + (f" ({lang})" if lang else "") + (f" — search: {q}" if q else "")
     hub = site.websub_hub
@@ -70,17 +81,28 @@ def _base(index: Index, fmt: str, scope: Scope, lang: str | None, q: str | None,
     terms = _Terms(site)
     # An empty feed keeps a fixed date: its bytes (and WebSub pings) move only when it gains posts.
     return FeedDoc(
-        fmt=fmt, site=site, id=feed_id(site, scope, lang, q), title=title, subtitle=scope.description,
-        updated=newest(posts), language=lang or scope.lang or site.language, self_url=self_url,
-        alternate_url=scope.html_url, items=tuple(FeedItem(p, urls.permalink(site, p), terms(p), translations_of(index, p))
-                                                  for p in posts),
-        links=tuple(links), archive=archive, hub=hub, ttl_seconds=ttl, stylesheet=stylesheet_href(site),
+        fmt=fmt,
+        site=site,
+        id=feed_id(site, scope, lang, q),
+        title=title,
+        subtitle=scope.description,
+        updated=newest(posts),
+        language=lang or scope.lang or site.language,
+        self_url=self_url,
+        alternate_url=scope.html_url,
+        items=tuple(FeedItem(p, urls.permalink(site, p), terms(p), translations_of(index, p)) for p in posts),
+        links=tuple(links),
+        archive=archive,
+        hub=hub,
+        ttl_seconds=ttl,
+        stylesheet=stylesheet_href(site),
         max_bytes=max_bytes,
     )
 
 
-def build_calendar(index: Index, scope: Scope, *, lang: str | None = None, q: str | None = None,
-                   page: int = 1, size: int = 500, ttl: int = 0) -> FeedDoc:
+def build_calendar(
+    index: Index, scope: Scope, *, lang: str | None = None, q: str | None = None, page: int = 1, size: int = 500, ttl: int = 0
+) -> FeedDoc:
     """A subscribed calendar: the ``size`` events with the latest start, in start order.
 
     Chosen by event date (``Index.events``), never by publication date or the clock: the
@@ -93,16 +115,26 @@ def build_calendar(index: Index, scope: Scope, *, lang: str | None = None, q: st
     skip = (page - 1) * size
     if page > 1 and len(ranked) <= skip:
         raise FeedNotFound(past_the_end(page, -(-len(ranked) // size) or 1))
-    events = ranked[:len(ranked) - skip]
+    events = ranked[: len(ranked) - skip]
     self_url = urls.feed(site, CALENDAR.name, scope.kind, scope.slug, variant_params(lang, q, page))
     doc = _base(index, CALENDAR.name, scope, lang, q, events, self_url, [], ttl)
     # A page imported beside the subscribed calendar must not look like it in the calendar app.
     return replace(doc, title=f"{doc.title} (older events, page {page})") if page > 1 else doc
 
 
-def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None, q: str | None = None,
-               page: int = 1, feed_size: int = 50, ttl: int = 0, max_bytes: int = 0,
-               calendar_size: int = 500) -> FeedDoc:
+def build_feed(
+    index: Index,
+    fmt: str,
+    scope: Scope,
+    *,
+    lang: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    feed_size: int = 50,
+    ttl: int = 0,
+    max_bytes: int = 0,
+    calendar_size: int = 500,
+) -> FeedDoc:
     """Page ``page`` of a feed (RFC 5005 §3 paged feed); FeedNotFound past the end.
 
     A calendar (``ics``) is chosen by event date instead: see ``build_calendar``.
@@ -133,8 +165,18 @@ def build_feed(index: Index, fmt: str, scope: Scope, *, lang: str | None = None,
     return _base(index, fmt, scope, lang, q, pg.slice(posts), at(page), links, ttl, max_bytes=max_bytes)
 
 
-def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str | None = None, part: int = 1,
-                  feed_size: int = 50, ttl: int = 0, max_bytes: int = 0) -> FeedDoc:
+def build_archive(
+    index: Index,
+    fmt: str,
+    scope: Scope,
+    year: int,
+    *,
+    lang: str | None = None,
+    part: int = 1,
+    feed_size: int = 50,
+    ttl: int = 0,
+    max_bytes: int = 0,
+) -> FeedDoc:
     """An archive document: fh:archive, prev-archive/next-archive/current links (RFC 5005 §4)."""
     site = index.site
     keys = archive_keys(index, scope, lang, feed_size)
@@ -146,6 +188,16 @@ def build_archive(index: Index, fmt: str, scope: Scope, year: int, *, lang: str 
         links.append(Link("prev-archive", archive_url(site, fmt, scope, lang, *keys[i - 1])))
     if i + 1 < len(keys):
         links.append(Link("next-archive", archive_url(site, fmt, scope, lang, *keys[i + 1])))
-    return _base(index, fmt, scope, lang, None, archive_posts(index, scope, lang, year, part, feed_size),
-                 archive_url(site, fmt, scope, lang, year, part),
-                 links, ttl, archive=True, max_bytes=max_bytes)
+    return _base(
+        index,
+        fmt,
+        scope,
+        lang,
+        None,
+        archive_posts(index, scope, lang, year, part, feed_size),
+        archive_url(site, fmt, scope, lang, year, part),
+        links,
+        ttl,
+        archive=True,
+        max_bytes=max_bytes,
+    )

@@ -153,8 +153,18 @@ class FeedDoc:
 
     def fingerprint(self) -> tuple[object, ...]:
         """What decides the bytes of this document, for WebSub change detection."""
-        return (self.site, self.id, self.title, self.subtitle, self.updated, self.language, self.links, self.max_bytes,
-                self.alternate_url, tuple((post_key(i.post), i.url, i.terms, i.translations) for i in self.items))
+        return (
+            self.site,
+            self.id,
+            self.title,
+            self.subtitle,
+            self.updated,
+            self.language,
+            self.links,
+            self.max_bytes,
+            self.alternate_url,
+            tuple((post_key(i.post), i.url, i.terms, i.translations) for i in self.items),
+        )
 
 
 def _utf8_len(text: str) -> int:
@@ -164,8 +174,23 @@ def _utf8_len(text: str) -> int:
 
 def post_key(p: Post) -> tuple[object, ...]:
     """A post's published fields (not its file mtime)."""
-    return (p.id, p.slug, p.title, p.date, p.updated, p.categories, p.tags, p.summary, p.author, p.lang,
-            p.image, p.attachments, p.event, p.content_html, p.translation_of)
+    return (
+        p.id,
+        p.slug,
+        p.title,
+        p.date,
+        p.updated,
+        p.categories,
+        p.tags,
+        p.summary,
+        p.author,
+        p.lang,
+        p.image,
+        p.attachments,
+        p.event,
+        p.content_html,
+        p.translation_of,
+    )
 
 
 def newest(posts: Sequence[Post], fallback: datetime = EPOCH) -> datetime:

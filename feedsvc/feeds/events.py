@@ -10,8 +10,20 @@ from ..content import Post
 
 # Names, not strftime: no locale lookup, the same text on every host.
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _when(d: datetime) -> str:
@@ -19,8 +31,7 @@ def _when(d: datetime) -> str:
     zone = "UTC" if off in ("", "+0000") else f"UTC{off[:3]}:{off[3:]}"
     name = getattr(d.tzinfo, "key", None)
     zone = f"{zone}, {name}" if name and name != "UTC" else zone
-    return (f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}, "
-            f"{d.hour:02d}:{d.minute:02d} ({zone})")
+    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}, {d.hour:02d}:{d.minute:02d} ({zone})"
 
 
 def event_lines(post: Post) -> list[tuple[str, str]]:

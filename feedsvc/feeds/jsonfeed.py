@@ -149,8 +149,13 @@ def _author(a: Author) -> dict[str, Any]:
 def _event(ev: Event | None) -> dict[str, str] | None:
     if ev is None:
         return None
-    data = {"start": ev.start.isoformat(), "end": ev.end.isoformat() if ev.end else None,
-            "location": ev.location, "url": ev.url, "timezone": ev.timezone}
+    data = {
+        "start": ev.start.isoformat(),
+        "end": ev.end.isoformat() if ev.end else None,
+        "location": ev.location,
+        "url": ev.url,
+        "timezone": ev.timezone,
+    }
     return {k: v for k, v in data.items() if v}
 
 
@@ -163,25 +168,47 @@ def write(doc: FeedDoc) -> bytes:
         cats = [{"slug": t.term, "label": t.label} for t in item.terms if t.scheme.endswith("/categories/")]
         tags = [{"slug": t.slug, "label": t.label} for t in p.tags]
         ev = p.event
-        items.append({
-            "id": p.id, "url": item.url, "title": p.title, "content_html": html,
-            "summary": p.summary or None, "image": p.image, "date_published": p.date,
-            "date_modified": p.updated, "authors": [_author(p.author)], "author": _author(p.author),
-            "tags": list(dict.fromkeys([c["label"] for c in cats] + [t["label"] for t in tags])),
-            "language": p.lang,
-            "attachments": [{"url": a.url, "mime_type": a.mime_type, "title": a.title,
-                             "size_in_bytes": a.size_in_bytes} for a in p.attachments],
-            "_feedsvc": {"categories": cats, "tags": tags, "event": _event(ev),
-                         "translations": [{"lang": t.lang, "slug": t.slug, "url": t.url, "title": t.title}
-                                          for t in item.translations]},
-        })
+        items.append(
+            {
+                "id": p.id,
+                "url": item.url,
+                "title": p.title,
+                "content_html": html,
+                "summary": p.summary or None,
+                "image": p.image,
+                "date_published": p.date,
+                "date_modified": p.updated,
+                "authors": [_author(p.author)],
+                "author": _author(p.author),
+                "tags": list(dict.fromkeys([c["label"] for c in cats] + [t["label"] for t in tags])),
+                "language": p.lang,
+                "attachments": [
+                    {"url": a.url, "mime_type": a.mime_type, "title": a.title, "size_in_bytes": a.size_in_bytes}
+                    for a in p.attachments
+                ],
+                "_feedsvc": {
+                    "categories": cats,
+                    "tags": tags,
+                    "event": _event(ev),
+                    "translations": [{"lang": t.lang, "slug": t.slug, "url": t.url, "title": t.title} for t in item.translations],
+                },
+            }
+        )
     links = {lk.rel: lk.href for lk in doc.links if lk.rel != "hub"}
     data = {
-        "version": VERSION, "title": doc.title, "home_page_url": doc.alternate_url, "feed_url": doc.self_url,
-        "description": doc.subtitle or None, "icon": site.logo or site.icon, "favicon": site.icon,
-        "authors": [_author(site.author)], "author": _author(site.author), "language": doc.language,
+        "version": VERSION,
+        "title": doc.title,
+        "home_page_url": doc.alternate_url,
+        "feed_url": doc.self_url,
+        "description": doc.subtitle or None,
+        "icon": site.logo or site.icon,
+        "favicon": site.icon,
+        "authors": [_author(site.author)],
+        "author": _author(site.author),
+        "language": doc.language,
         "hubs": [{"type": "WebSub", "url": doc.hub}] if doc.hub else None,
-        "next_url": doc.link("next"), "items": items,
+        "next_url": doc.link("next"),
+        "items": items,
         "_feedsvc": {"id": doc.id, "updated": doc.updated, "archive": doc.archive or None, "links": links},
     }
     body = _SCHEMA.dump(data)

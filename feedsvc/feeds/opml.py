@@ -43,10 +43,18 @@ def write(index: Index, fmt: str = "atom") -> bytes:
         scope = resolve_scope(index, kind, slug)
         # OPML 2.0: ``text`` may hold encoded HTML, and ``description`` is the feed's (an RSS
         # description, HTML): plain text entering them is escaped. ``title`` is the feed's title.
-        etree.SubElement(parent, "outline", type="rss", text=escape(scope.title, quote=False), title=scope.title,
-                         description=escape(scope.description, quote=False), xmlUrl=urls.feed(site, fmt, kind, slug),
-                         htmlUrl=scope.html_url, language=scope.lang or site.language,
-                         version=FORMATS[fmt].opml_version)  # type="rss" is OPML's for any feed
+        etree.SubElement(
+            parent,
+            "outline",
+            type="rss",
+            text=escape(scope.title, quote=False),
+            title=scope.title,
+            description=escape(scope.description, quote=False),
+            xmlUrl=urls.feed(site, fmt, kind, slug),
+            htmlUrl=scope.html_url,
+            language=scope.lang or site.language,
+            version=FORMATS[fmt].opml_version,
+        )  # type="rss" is OPML's for any feed
 
     def group(title: str, members: list[tuple[str, str | None]]) -> None:
         # A group outline (no type) holding one feed outline per member; none when there are no members.
@@ -56,8 +64,7 @@ def write(index: Index, fmt: str = "atom") -> bytes:
                 outline(parent, kind, slug)
 
     categories: list[tuple[str, str | None]] = [("category", info.category.slug) for info in index.categories]
-    languages: list[tuple[str, str | None]] = [("language", lang) for lang in index.languages] \
-        if len(index.languages) > 1 else []
+    languages: list[tuple[str, str | None]] = [("language", lang) for lang in index.languages] if len(index.languages) > 1 else []
     outline(body, "all", None)
     group("Categories", categories)
     group("Languages", languages)
@@ -67,7 +74,14 @@ def write(index: Index, fmt: str = "atom") -> bytes:
     for kind, slug in [("all", None), *categories, *languages]:
         scope = resolve_scope(index, kind, slug)
         if kind == "all" or index.events(scope_query(scope, None), limit=1):
-            etree.SubElement(calendars, "outline", type="link", text=escape(scope.title, quote=False),
-                             title=scope.title, url=urls.feed(site, CALENDAR.name, kind, slug), htmlUrl=scope.html_url)
+            etree.SubElement(
+                calendars,
+                "outline",
+                type="link",
+                text=escape(scope.title, quote=False),
+                title=scope.title,
+                url=urls.feed(site, CALENDAR.name, kind, slug),
+                htmlUrl=scope.html_url,
+            )
     xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml

@@ -24,27 +24,43 @@ def resolve_scope(index: Index, kind: str, slug: str | None) -> Scope:
         cat = site.category(slug or "")
         if cat is None:
             raise FeedNotFound(f"unknown category {slug!r}")
-        return Scope("category", cat.slug, f"{site.title}: {cat.title}", cat.description or cat.title,
-                     urls.category_page(site, cat.slug))
+        return Scope(
+            "category", cat.slug, f"{site.title}: {cat.title}", cat.description or cat.title, urls.category_page(site, cat.slug)
+        )
     if kind == "tag":
         info = index.tags.get(slug or "")
         if info is None:
             raise FeedNotFound(f"unknown tag {slug!r}")
-        return Scope("tag", info.tag.slug, f"{site.title}: {info.tag.label}",
-                     f"Posts tagged “{info.tag.label}”", urls.tag_page(site, info.tag.slug))
+        return Scope(
+            "tag",
+            info.tag.slug,
+            f"{site.title}: {info.tag.label}",
+            f"Posts tagged “{info.tag.label}”",
+            urls.tag_page(site, info.tag.slug),
+        )
     if kind == "language":
         if slug not in index.languages:
             raise FeedNotFound(f"no posts in language {slug!r}")
         # Named as its page names it: the language's own name (/languages/<lang>).
-        return Scope("language", slug, f"{site.title}: {i18n.language_name(slug)}", site.subtitle or site.title,
-                     urls.language_page(site, slug), lang=slug)
+        return Scope(
+            "language",
+            slug,
+            f"{site.title}: {i18n.language_name(slug)}",
+            site.subtitle or site.title,
+            urls.language_page(site, slug),
+            lang=slug,
+        )
     raise FeedNotFound(kind)
 
 
 def scope_query(scope: Scope, lang: str | None, q: str | None = None) -> Query:
     """The index query of a scope, optionally one language and a search."""
-    return Query(category=scope.slug if scope.kind == "category" else None,
-                 tag=scope.slug if scope.kind == "tag" else None, lang=lang or scope.lang, q=q)
+    return Query(
+        category=scope.slug if scope.kind == "category" else None,
+        tag=scope.slug if scope.kind == "tag" else None,
+        lang=lang or scope.lang,
+        q=q,
+    )
 
 
 def scope_posts(index: Index, scope: Scope, lang: str | None, q: str | None = None) -> Sequence[Post]:

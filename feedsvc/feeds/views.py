@@ -93,9 +93,9 @@ def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index
     return index, args, scope, for_browser(fmt)
 
 
-def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Callable[[], datetime],
-          browser: bool) -> Any:
+def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Callable[[], datetime], browser: bool) -> Any:
     """Render (once per content version and key) and send a feed document, or its browser page."""
+
     def produce() -> Representation:
         return _representation(build(), last_modified())
 
@@ -103,8 +103,11 @@ def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Call
     rep = caching.render(endpoint, {**key, "browser": None}, produce)
     if browser:  # the page is the cached XML transformed, not a second rendering of the feed
         xml = rep
-        rep = caching.render(endpoint, {**key, "browser": True}, lambda: Representation(
-            preview(xml.body), BROWSER_TYPE, xml.last_modified, headers=xml.headers))
+        rep = caching.render(
+            endpoint,
+            {**key, "browser": True},
+            lambda: Representation(preview(xml.body), BROWSER_TYPE, xml.last_modified, headers=xml.headers),
+        )
     return http.send(rep)
 
 
@@ -114,10 +117,23 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
     cfg = current_app.config
     # A search calendar is a one-off render nobody else asks for: far fewer events than a subscribed one.
     calendar_size = min(cfg["CALENDAR_SIZE"], cfg["SEARCH_CALENDAR_SIZE"]) if args.get("q") else cfg["CALENDAR_SIZE"]
-    return _send({"slug": slug, **args}, lambda: build_feed(
-        index, fmt, scope, lang=args.get("lang"), q=args.get("q"), page=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"], calendar_size=calendar_size),
-        lambda: _scope_last_modified(index, scope, args), browser)
+    return _send(
+        {"slug": slug, **args},
+        lambda: build_feed(
+            index,
+            fmt,
+            scope,
+            lang=args.get("lang"),
+            q=args.get("q"),
+            page=args["page"],
+            feed_size=cfg["FEED_SIZE"],
+            ttl=cfg["MAX_AGE"],
+            max_bytes=cfg["FEED_MAX_BYTES"],
+            calendar_size=calendar_size,
+        ),
+        lambda: _scope_last_modified(index, scope, args),
+        browser,
+    )
 
 
 def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> datetime:
@@ -126,9 +142,12 @@ def _scope_last_modified(index: Index, scope: Any, args: dict[str, Any]) -> date
     A page's own entries are not enough: an edit that moves a post to another page or
     year changes documents whose remaining entries are all older.
     """
-    return index.query_last_modified(category=scope.slug if scope.kind == "category" else None,
-                                     tag=scope.slug if scope.kind == "tag" else None,
-                                     lang=args.get("lang") or scope.lang, q=args.get("q"))
+    return index.query_last_modified(
+        category=scope.slug if scope.kind == "category" else None,
+        tag=scope.slug if scope.kind == "tag" else None,
+        lang=args.get("lang") or scope.lang,
+        q=args.get("q"),
+    )
 
 
 def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any:
@@ -139,9 +158,22 @@ def archive_view(fmt: str, kind: str, year: str, slug: str | None = None) -> Any
     year_n = int(year)
     index, args, scope, browser = _request(fmt, kind, slug, ArchiveArgs)
     cfg = current_app.config
-    return _send({"slug": slug, "year": year_n, **args}, lambda: build_archive(
-        index, fmt, scope, year_n, lang=args.get("lang"), part=args["page"], feed_size=cfg["FEED_SIZE"],
-        ttl=cfg["MAX_AGE"], max_bytes=cfg["FEED_MAX_BYTES"]), lambda: _scope_last_modified(index, scope, args), browser)
+    return _send(
+        {"slug": slug, "year": year_n, **args},
+        lambda: build_archive(
+            index,
+            fmt,
+            scope,
+            year_n,
+            lang=args.get("lang"),
+            part=args["page"],
+            feed_size=cfg["FEED_SIZE"],
+            ttl=cfg["MAX_AGE"],
+            max_bytes=cfg["FEED_MAX_BYTES"],
+        ),
+        lambda: _scope_last_modified(index, scope, args),
+        browser,
+    )
 
 
 @bp.get("/opml.xml")
@@ -161,8 +193,12 @@ for _kind, _prefix in SCOPES.items():
         _file = FORMATS[_fmt].file
         bp.add_url_rule(f"{_prefix}/{_file}", f"{_kind}_{_fmt}", feed_view, defaults={"fmt": _fmt, "kind": _kind})
         if FORMATS[_fmt].archived:
-            bp.add_url_rule(f"{_prefix}/archive/<year>/{_file}", f"{_kind}_archive_{_fmt}", archive_view,
-                            defaults={"fmt": _fmt, "kind": _kind})
+            bp.add_url_rule(
+                f"{_prefix}/archive/<year>/{_file}",
+                f"{_kind}_archive_{_fmt}",
+                archive_view,
+                defaults={"fmt": _fmt, "kind": _kind},
+            )
 
 
 @bp.url_value_preprocessor
@@ -199,10 +235,19 @@ def event_ics(slug: str) -> Any:
 
     def produce() -> Representation:
         link = urls.permalink(site, post)
-        doc = FeedDoc(fmt=CALENDAR.name, site=site, id=post.id, title=post.title, subtitle=post.summary,
-                      updated=post.updated, language=post.lang, self_url=urls.event_calendar(site, post),
-                      alternate_url=link, items=(FeedItem(post, link, (), translations_of(index, post)),),
-                      ttl_seconds=ttl)
+        doc = FeedDoc(
+            fmt=CALENDAR.name,
+            site=site,
+            id=post.id,
+            title=post.title,
+            subtitle=post.summary,
+            updated=post.updated,
+            language=post.lang,
+            self_url=urls.event_calendar(site, post),
+            alternate_url=link,
+            items=(FeedItem(post, link, (), translations_of(index, post)),),
+            ttl_seconds=ttl,
+        )
         return Representation(icalendar.write(doc), CALENDAR.media_type, index.last_modified((post,)))
 
     return http.send(caching.render("event.ics", {"slug": post.slug}, produce))

@@ -84,8 +84,7 @@ class EntryExtension:
             # that take the first html alternate (most) or the last one (feedparser) both get
             # this entry's own page (alternates differ by hreflang, as §4.1.1 requires).
             for t in self.item.translations:
-                etree.SubElement(entry, "link", rel="alternate", type="text/html", hreflang=t.lang, href=t.url,
-                                 title=t.title)
+                etree.SubElement(entry, "link", rel="alternate", type="text/html", hreflang=t.lang, href=t.url, title=t.title)
             etree.SubElement(entry, "link", rel="alternate", type="text/html", hreflang=post.lang, href=self.item.url)
         for att in post.attachments:  # RFC 4287 §4.2.7.2: rel=enclosure with type and length
             link = etree.SubElement(entry, "link", rel="enclosure", type=att.mime_type, href=att.url)

@@ -41,11 +41,19 @@ class Outbox:
         self.problems: list[str] = list(cfg["WEBHOOKS_PROBLEMS"])
         self.request_worker: bool = cfg["REQUEST_WORKER"]
         if self.request_worker and cfg["WEBHOOKS"]:
-            self.problems.append("webhooks are not sent: the app was loaded in a gunicorn request worker "
-                                 "(preload_app off); run gunicorn with preload_app = True, as gunicorn.conf.py does")
+            self.problems.append(
+                "webhooks are not sent: the app was loaded in a gunicorn request worker "
+                "(preload_app off); run gunicorn with preload_app = True, as gunicorn.conf.py does"
+            )
         self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]])
-        self.limits = Limits(cfg["WEBHOOK_BACKOFF"], cfg["WEBSUB_BACKOFF"], cfg["OUTBOX_MAX_BACKOFF"],
-                             cfg["WEBHOOK_MAX_AGE"], cfg["WEBSUB_RETRIES"], cfg["WEBSUB_ALLOW_PRIVATE"])
+        self.limits = Limits(
+            cfg["WEBHOOK_BACKOFF"],
+            cfg["WEBSUB_BACKOFF"],
+            cfg["OUTBOX_MAX_BACKOFF"],
+            cfg["WEBHOOK_MAX_AGE"],
+            cfg["WEBSUB_RETRIES"],
+            cfg["WEBSUB_ALLOW_PRIVATE"],
+        )
         self.client_args = (cfg["OUTBOX_TIMEOUT"], cfg["OUTBOX_MAX_RESPONSE_BYTES"])
         self._app = app
         self._sender: Sender | None = None
@@ -58,16 +66,23 @@ class Outbox:
         """This process's sender over the queue (the queue opened here, never one inherited over a fork)."""
         if self._sender is None or self._pid != os.getpid():
             # Looked up on each use: the sender may start while the live index is being made.
-            self._sender = Sender(Queue(self.path), Client(*self.client_args), self.webhooks, self.limits,
-                                  lambda: state(self._app).live.current, fediverse=self._app.extensions.get("fediverse"))
+            self._sender = Sender(
+                Queue(self.path),
+                Client(*self.client_args),
+                self.webhooks,
+                self.limits,
+                lambda: state(self._app).live.current,
+                fediverse=self._app.extensions.get("fediverse"),
+            )
             self._pid = os.getpid()
         return self._sender
 
     def start(self) -> None:
         """Start sending from this process (a LiveIndex writer listener), unless it is a request worker."""
         if self.request_worker:
-            log.warning("outbox: not sending from a request worker (gunicorn without preload_app): "
-                        "deliveries wait in %s", self.path)
+            log.warning(
+                "outbox: not sending from a request worker (gunicorn without preload_app): deliveries wait in %s", self.path
+            )
             return
         try:
             if self.sender.start():
@@ -105,10 +120,14 @@ class _QueueGauges(Collector):
     """Queue depth and oldest pending age per destination, read from the queue at scrape time."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("feedsvc_outbox_queue_depth", "Deliveries waiting, by kind and destination",
-                                  labels=["kind", "dest"])
-        age = GaugeMetricFamily("feedsvc_outbox_oldest_pending_seconds",
-                                "Age of the oldest waiting delivery, by kind and destination", labels=["kind", "dest"])
+        depth = GaugeMetricFamily(
+            "feedsvc_outbox_queue_depth", "Deliveries waiting, by kind and destination", labels=["kind", "dest"]
+        )
+        age = GaugeMetricFamily(
+            "feedsvc_outbox_oldest_pending_seconds",
+            "Age of the oldest waiting delivery, by kind and destination",
+            labels=["kind", "dest"],
+        )
         now = time.time()
         for s in outbox().status():
             depth.add_metric([s.kind, s.dest], s.depth)
@@ -136,8 +155,10 @@ def status_command() -> None:
     if not rows:
         click.echo("no webhook endpoints configured and nothing queued")
     for s in rows.values():
-        line = (f"{s.kind} {s.dest}: queued {s.depth}, last success {_when(s.last_success)}, "
-                f"last error {s.last_error or 'none'}" + (f" at {_when(s.last_error_at)}" if s.last_error else ""))
+        line = (
+            f"{s.kind} {s.dest}: queued {s.depth}, last success {_when(s.last_success)}, "
+            f"last error {s.last_error or 'none'}" + (f" at {_when(s.last_error_at)}" if s.last_error else "")
+        )
         click.echo(line + (" (disabled after a 410 until its configuration changes)" if s.disabled else ""))
 
 

@@ -56,20 +56,28 @@ Sender = Callable[[sqlite3.Connection, list[PostEvent], Site, float], None]
 
 def feed_topics(site: Site, post: Post) -> list[str]:
     """Self URLs of every feed document (scope, language variant, format) that lists ``post``."""
-    scopes: list[tuple[str, str | None]] = [("all", None), *(("category", c) for c in post.categories),
-                                            *(("tag", t.slug) for t in post.tags)]
+    scopes: list[tuple[str, str | None]] = [
+        ("all", None),
+        *(("category", c) for c in post.categories),
+        *(("tag", t.slug) for t in post.tags),
+    ]
     formats = FEED_FORMATS + ((CALENDAR.name,) if post.event else ())
-    return [urls.feed(site, fmt, kind, slug, {"lang": lang})
-            for kind, slug in scopes for lang in (None, post.lang) for fmt in formats] + \
-        [urls.feed(site, fmt, "language", post.lang) for fmt in formats]  # /feeds/languages/<lang>/
+    return [
+        urls.feed(site, fmt, kind, slug, {"lang": lang}) for kind, slug in scopes for lang in (None, post.lang) for fmt in formats
+    ] + [urls.feed(site, fmt, "language", post.lang) for fmt in formats]  # /feeds/languages/<lang>/
 
 
 def _describe(index: Index, post: Post) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(hash of the API object, what ``known`` keeps of the post, the API object)."""
     data = dump_post(index.site, post, index)
     digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    info = {"id": post.id, "url": data["url"], "categories": list(post.categories), "lang": post.lang,
-            "topics": feed_topics(index.site, post)}
+    info = {
+        "id": post.id,
+        "url": data["url"],
+        "categories": list(post.categories),
+        "lang": post.lang,
+        "topics": feed_topics(index.site, post),
+    }
     return digest, info, data
 
 
@@ -93,7 +101,7 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float) -> int:
     with queue.lock:
         if slugs is None or first:
             posts = index.posts
-            candidates = [p.slug for i in range(0, len(posts), 1000) for p in posts[i:i + 1000]]
+            candidates = [p.slug for i in range(0, len(posts), 1000) for p in posts[i : i + 1000]]
             candidates += [r[0] for r in queue.conn.execute("SELECT slug FROM known")]
         else:
             candidates = slugs
@@ -114,16 +122,23 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float) -> int:
             if before is not None:
                 gone.append(slug)
                 info = before[1]
-                events.append(PostEvent(DELETED, slug, {"id": info["id"], "slug": slug, "url": info["url"]},
-                                        tuple(info["categories"]), info["lang"], tuple(info["topics"])))
+                events.append(
+                    PostEvent(
+                        DELETED,
+                        slug,
+                        {"id": info["id"], "slug": slug, "url": info["url"]},
+                        tuple(info["categories"]),
+                        info["lang"],
+                        tuple(info["topics"]),
+                    )
+                )
             continue
         digest, info, data = _describe(index, post)
         if before is not None and before[0] == digest:
             continue
         rows.append((slug, digest, orjson.dumps(info)))
         topics = dict.fromkeys([*info["topics"], *(before[1]["topics"] if before else [])])
-        events.append(PostEvent(UPDATED if before else PUBLISHED, slug, data, tuple(post.categories), post.lang,
-                                tuple(topics)))
+        events.append(PostEvent(UPDATED if before else PUBLISHED, slug, data, tuple(post.categories), post.lang, tuple(topics)))
         if slugs is not None and not first:  # its translations show its title and URL: look at them too
             more = [t["slug"] for t in data.get("translations", []) if t["slug"] not in seen]
             with queue.lock:

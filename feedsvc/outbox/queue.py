@@ -125,8 +125,17 @@ class Queue:
 
     # -- producing ---------------------------------------------------------------------------
     @staticmethod
-    def add(conn: sqlite3.Connection, id: str, kind: str, dest: str, url: str, body: bytes,
-            headers: dict[str, str], now: float, first: bool = False) -> None:
+    def add(
+        conn: sqlite3.Connection,
+        id: str,
+        kind: str,
+        dest: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        now: float,
+        first: bool = False,
+    ) -> None:
         """Enqueue one delivery inside an open ``transaction()``.
 
         ``first``: ahead of everything its destination has pending (due now, whatever their
@@ -134,18 +143,22 @@ class Queue:
         destination's head at once.
         """
         seq = conn.execute("SELECT min(0, coalesce(min(seq), 0)) - 1 FROM deliveries").fetchone()[0] if first else None
-        conn.execute("INSERT INTO deliveries (seq, id, kind, dest, url, body, headers, created, next_try) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (seq, id, kind, dest, url, body, orjson.dumps(headers), now, now))
+        conn.execute(
+            "INSERT INTO deliveries (seq, id, kind, dest, url, body, headers, created, next_try) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, id, kind, dest, url, body, orjson.dumps(headers), now, now),
+        )
 
     def sync_destinations(self, dests: dict[str, tuple[str, str]]) -> None:
         """Record each destination's kind and configuration hash; a changed configuration re-enables it."""
         with self.transaction() as conn:
             for dest, (kind, config) in dests.items():
-                conn.execute("INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO UPDATE "
-                             "SET kind = excluded.kind, config = excluded.config, disabled = "
-                             "CASE WHEN destinations.config = excluded.config THEN destinations.disabled END",
-                             (dest, kind, config))
+                conn.execute(
+                    "INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO UPDATE "
+                    "SET kind = excluded.kind, config = excluded.config, disabled = "
+                    "CASE WHEN destinations.config = excluded.config THEN destinations.disabled END",
+                    (dest, kind, config),
+                )
 
     def disabled(self) -> set[str]:
         """Destinations disabled (a 410) until their configuration changes."""
@@ -158,7 +171,8 @@ class Queue:
         with self.lock:
             rows = self.conn.execute(
                 f"SELECT {_COLUMNS}, next_try FROM deliveries WHERE seq IN (SELECT min(seq) FROM deliveries GROUP BY dest) "
-                "AND dest NOT IN (SELECT dest FROM destinations WHERE disabled IS NOT NULL) ORDER BY next_try").fetchall()
+                "AND dest NOT IN (SELECT dest FROM destinations WHERE disabled IS NOT NULL) ORDER BY next_try"
+            ).fetchall()
         return [_row(r) for r in rows if r[3] not in busy]
 
     def next_try(self, seq: int) -> float:
@@ -176,8 +190,9 @@ class Queue:
     def retry(self, d: Delivery, when: float, error: str, now: float) -> None:
         """Failed this time: try again at ``when``."""
         with self.transaction() as conn:
-            conn.execute("UPDATE deliveries SET attempts = attempts + 1, next_try = ?, last_error = ? WHERE seq = ?",
-                         (when, error, d.seq))
+            conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, next_try = ?, last_error = ? WHERE seq = ?", (when, error, d.seq)
+            )
             self._error(conn, d.dest, error, now)
 
     def set_headers(self, seq: int, headers: dict[str, str]) -> None:
@@ -216,7 +231,8 @@ class Queue:
             rows = self.conn.execute(
                 "SELECT s.dest, s.kind, count(d.seq), min(d.created), s.last_success, s.last_error, s.last_error_at, "
                 "s.disabled IS NOT NULL FROM destinations s LEFT JOIN deliveries d ON d.dest = s.dest "
-                "GROUP BY s.dest ORDER BY s.kind, s.dest").fetchall()
+                "GROUP BY s.dest ORDER BY s.kind, s.dest"
+            ).fetchall()
         return [DestStatus(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
 
     def pending(self) -> int:

@@ -30,8 +30,9 @@ from .transport import Answer, Client
 from .webhooks import Webhooks
 
 log = logging.getLogger("feedsvc.outbox")
-DELIVERIES = Counter("feedsvc_outbox_deliveries", "Outbox delivery attempts, by kind, destination and outcome",
-                     ["kind", "dest", "outcome"])
+DELIVERIES = Counter(
+    "feedsvc_outbox_deliveries", "Outbox delivery attempts, by kind, destination and outcome", ["kind", "dest", "outcome"]
+)
 #: Deliveries in flight at once (each to another destination).
 CONCURRENCY = 8
 
@@ -64,8 +65,16 @@ def retry_after(value: str | None, now: float) -> float:
 class Sender:
     """Derives events from the index and delivers the queue, in a background thread or step by step."""
 
-    def __init__(self, queue: Queue, client: Client, webhooks: Webhooks, limits: Limits,
-                 current: Callable[[], Any], clock: Callable[[], float] = time.time, fediverse: Any = None) -> None:
+    def __init__(
+        self,
+        queue: Queue,
+        client: Client,
+        webhooks: Webhooks,
+        limits: Limits,
+        current: Callable[[], Any],
+        clock: Callable[[], float] = time.time,
+        fediverse: Any = None,
+    ) -> None:
         self.queue, self.client, self.webhooks, self.limits = queue, client, webhooks, limits
         #: The app's Fediverse (outbox/fediverse): its activities go through this queue too.
         self.fediverse = fediverse
@@ -194,15 +203,14 @@ class Sender:
         lim = self.limits
         fedi = d.kind == "activitypub" and self.fediverse is not None
         first = lim.webhook_backoff if d.kind == "webhook" else self.fediverse.backoff if fedi else lim.websub_backoff
-        delay = min(first * 2 ** d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # jitter
+        delay = min(first * 2**d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # jitter
         delay = max(delay, retry_after(answer.headers.get("retry-after"), now))
         if fedi:  # an inbox that is down gets everything when it is back, for FEEDSVC_FEDIVERSE_MAX_AGE
             give_up = now + delay - d.created > self.fediverse.max_age
         elif d.kind == "webhook":
             give_up = now + delay - d.created > lim.webhook_max_age
         else:  # a hub that refuses the request itself will refuse it again
-            give_up = d.attempts + 1 >= lim.websub_retries or (400 <= answer.status < 500 and
-                                                                answer.status not in (408, 429))
+            give_up = d.attempts + 1 >= lim.websub_retries or (400 <= answer.status < 500 and answer.status not in (408, 429))
         if give_up:
             return self._outcome(d, "given_up", f"{error}; gave up after {d.attempts + 1} attempt(s)", now)
         self.queue.retry(d, now + delay, error, now)

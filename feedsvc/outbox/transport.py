@@ -41,8 +41,14 @@ class _CheckedBackend(httpcore.NetworkBackend):
         self.allow_private = allow_private
         self.inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -50,8 +56,9 @@ class _CheckedBackend(httpcore.NetworkBackend):
         addrs = list(dict.fromkeys(str(info[4][0]) for info in infos))
         allowed = [a for a in addrs if self.allow_private or public(a)]
         if not allowed:
-            raise RefusedTarget(f"{host} resolves to a private or reserved address ({', '.join(addrs)}); "
-                                "set allow_private: true to deliver there")
+            raise RefusedTarget(
+                f"{host} resolves to a private or reserved address ({', '.join(addrs)}); set allow_private: true to deliver there"
+            )
         error: Exception | None = None
         for addr in allowed:
             try:
@@ -61,8 +68,9 @@ class _CheckedBackend(httpcore.NetworkBackend):
         assert error is not None
         raise error
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: typing.Iterable[typing.Any] | None = None
+    ) -> httpcore.NetworkStream:
         raise RefusedTarget("unix sockets are not delivery targets")
 
     def sleep(self, seconds: float) -> None:
@@ -85,9 +93,12 @@ class Client:
     def __init__(self, timeout: float, max_response_bytes: int) -> None:
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
-        self._pools = {flag: httpcore.ConnectionPool(network_backend=_CheckedBackend(flag), max_connections=64,
-                                                     keepalive_expiry=30.0, retries=0)
-                       for flag in (False, True)}
+        self._pools = {
+            flag: httpcore.ConnectionPool(
+                network_backend=_CheckedBackend(flag), max_connections=64, keepalive_expiry=30.0, retries=0
+            )
+            for flag in (False, True)
+        }
         weakref.finalize(self, _close_pools, list(self._pools.values()))  # kept connections go with the client
 
     def post(self, url: str, body: bytes, headers: dict[str, str], allow_private: bool = False) -> Answer:
@@ -103,16 +114,23 @@ class Client:
         sent = {"User-Agent": USER_AGENT, **headers}
         t = self.timeout
         try:
-            with self._pools[allow_private].stream(method, url, headers=list(sent.items()), content=body,
-                                                   extensions={"timeout": {"connect": t, "read": t, "write": t,
-                                                                           "pool": t}}) as resp:
+            with self._pools[allow_private].stream(
+                method,
+                url,
+                headers=list(sent.items()),
+                content=body,
+                extensions={"timeout": {"connect": t, "read": t, "write": t, "pool": t}},
+            ) as resp:
                 data = bytearray()
                 for chunk in resp.iter_stream():
                     data += chunk
                     if len(data) >= self.max_response_bytes:
                         break  # the rest is never read: the connection is closed rather than reused
-                return Answer(resp.status, {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in resp.headers},
-                              bytes(data[: self.max_response_bytes]))
+                return Answer(
+                    resp.status,
+                    {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in resp.headers},
+                    bytes(data[: self.max_response_bytes]),
+                )
         except RefusedTarget as exc:
             return Answer(0, {}, b"", f"refused: {exc}")
         except (httpcore.TimeoutException, TimeoutError):

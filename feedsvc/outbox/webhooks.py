@@ -44,14 +44,21 @@ class Endpoint:
     def from_config(cls, item: dict[str, Any]) -> Endpoint:
         """An Endpoint from its checked configuration mapping."""
         cats, langs = item.get("categories"), item.get("languages")
-        return cls(item["url"], item["secret"], tuple(item["events"]), tuple(cats) if cats is not None else None,
-                   tuple(langs) if langs is not None else None, bool(item.get("allow_private")))
+        return cls(
+            item["url"],
+            item["secret"],
+            tuple(item["events"]),
+            tuple(cats) if cats is not None else None,
+            tuple(langs) if langs is not None else None,
+            bool(item.get("allow_private")),
+        )
 
     @property
     def fingerprint(self) -> str:
         """A hash of the whole configuration (secret included): a 410 disables the endpoint until it changes."""
-        return hashlib.sha256(orjson.dumps([self.url, self.secret, self.events, self.categories, self.languages,
-                                            self.allow_private])).hexdigest()
+        return hashlib.sha256(
+            orjson.dumps([self.url, self.secret, self.events, self.categories, self.languages, self.allow_private])
+        ).hexdigest()
 
     def wants(self, event: PostEvent) -> bool:
         """Whether this endpoint asked for this event (type, and category and language when given)."""
@@ -79,12 +86,10 @@ class Webhooks:
         disabled = {r[0] for r in conn.execute("SELECT dest FROM destinations WHERE disabled IS NOT NULL")}
         stamp = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
         for event in events:
-            body = orjson.dumps({"type": event.type, "timestamp": stamp, "data": event.data},
-                                option=orjson.OPT_SORT_KEYS)
+            body = orjson.dumps({"type": event.type, "timestamp": stamp, "data": event.data}, option=orjson.OPT_SORT_KEYS)
             for url, endpoint in self.endpoints.items():
                 if url not in disabled and endpoint.wants(event):
-                    Queue.add(conn, f"msg_{uuid.uuid4().hex}", KIND, url, url, body,
-                              {"Content-Type": "application/json"}, now)
+                    Queue.add(conn, f"msg_{uuid.uuid4().hex}", KIND, url, url, body, {"Content-Type": "application/json"}, now)
 
     def sign(self, msg_id: str, body: bytes, dest: str, now: float) -> dict[str, str] | None:
         """The signature headers of one attempt, or None when the endpoint is no longer configured."""
@@ -92,8 +97,11 @@ class Webhooks:
         if endpoint is None:
             return None
         when = datetime.fromtimestamp(now, UTC)
-        return {"webhook-id": msg_id, "webhook-timestamp": str(int(now)),
-                "webhook-signature": Webhook(endpoint.secret).sign(msg_id, when, body)}
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now)),
+            "webhook-signature": Webhook(endpoint.secret).sign(msg_id, when, body),
+        }
 
     def allow_private(self, dest: str) -> bool:
         """Whether this endpoint may be on a private address."""

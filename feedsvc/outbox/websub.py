@@ -32,13 +32,19 @@ def enqueue(conn: sqlite3.Connection, events: list[PostEvent], site: Site, now: 
     if not hub or not events:
         return
     dest = destination(hub)
-    conn.execute("INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                 (dest, KIND, hub))
-    waiting = {bytes(r[0]) for r in conn.execute("SELECT body FROM deliveries WHERE dest = ? AND attempts = 0",
-                                                 (dest,))}
+    conn.execute("INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (dest, KIND, hub))
+    waiting = {bytes(r[0]) for r in conn.execute("SELECT body FROM deliveries WHERE dest = ? AND attempts = 0", (dest,))}
     topics = dict.fromkeys(t for e in events for t in e.topics)
     for topic in topics:
         body = urlencode({"hub.mode": "publish", "hub.url": topic}).encode("ascii")
         if body not in waiting:
-            Queue.add(conn, f"ping_{uuid.uuid4().hex}", KIND, dest, hub, body,
-                      {"Content-Type": "application/x-www-form-urlencoded"}, now)
+            Queue.add(
+                conn,
+                f"ping_{uuid.uuid4().hex}",
+                KIND,
+                dest,
+                hub,
+                body,
+                {"Content-Type": "application/x-www-form-urlencoded"},
+                now,
+            )

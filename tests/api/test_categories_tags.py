@@ -22,21 +22,28 @@ def api(site: Any, make_app: Any) -> Any:
 
 def feed_links(kind: str, slug: str, api: str) -> dict[str, str]:
     """The links object expected for a category or tag."""
-    return {"atom": f"{BASE}/feeds/{kind}/{slug}/atom.xml", "rss": f"{BASE}/feeds/{kind}/{slug}/rss.xml",
-            "json": f"{BASE}/feeds/{kind}/{slug}/feed.json", "ics": f"{BASE}/feeds/{kind}/{slug}/calendar.ics",
-            "api": api}
+    return {
+        "atom": f"{BASE}/feeds/{kind}/{slug}/atom.xml",
+        "rss": f"{BASE}/feeds/{kind}/{slug}/rss.xml",
+        "json": f"{BASE}/feeds/{kind}/{slug}/feed.json",
+        "ics": f"{BASE}/feeds/{kind}/{slug}/calendar.ics",
+        "api": api,
+    }
 
 
 def test_categories_in_site_order_with_counts_and_links(api: Any) -> None:
     r = api.get("/api/v1/categories")
     assert r.status_code == 200 and r.mimetype == "application/json"
     cats = r.get_json()
-    assert [(c["slug"], c["post_count"]) for c in cats] == [
-        ("statements", 2), ("events", 2), ("publications", 1), ("empty", 0)]
+    assert [(c["slug"], c["post_count"]) for c in cats] == [("statements", 2), ("events", 2), ("publications", 1), ("empty", 0)]
     first = cats[0]
-    assert first == {"slug": "statements", "title": "Statements", "description": "Statements at UN meetings",
-                     "post_count": 2,
-                     "links": feed_links("categories", "statements", f"{BASE}/api/v1/categories/statements/posts")}
+    assert first == {
+        "slug": "statements",
+        "title": "Statements",
+        "description": "Statements at UN meetings",
+        "post_count": 2,
+        "links": feed_links("categories", "statements", f"{BASE}/api/v1/categories/statements/posts"),
+    }
 
 
 def test_one_category(api: Any) -> None:
@@ -47,8 +54,7 @@ def test_one_category(api: Any) -> None:
     assert empty["post_count"] == 0 and empty["description"] == "No posts yet"
 
 
-@pytest.mark.parametrize("url", ["/api/v1/categories/nope", "/api/v1/categories/nope/posts",
-                                 "/api/v1/categories/Statements"])
+@pytest.mark.parametrize("url", ["/api/v1/categories/nope", "/api/v1/categories/nope/posts", "/api/v1/categories/Statements"])
 def test_unknown_category_is_404_json(api: Any, url: str) -> None:
     r = api.get(url)
     assert r.status_code == 404
@@ -86,8 +92,12 @@ def test_tags_by_slug_with_counts_labels_and_links(api: Any) -> None:
     assert {s: t["post_count"] for s, t in by_slug.items()} == {"un": 3, "harm-reduction": 1, "acao-global": 1}
     assert by_slug["un"]["tag"] == "UN"  # the label most posts use
     assert by_slug["acao-global"]["tag"] == "Ação Global"
-    assert by_slug["un"] == {"tag": "UN", "slug": "un", "post_count": 3,
-                             "links": feed_links("tags", "un", f"{BASE}/api/v1/posts?tag=un")}
+    assert by_slug["un"] == {
+        "tag": "UN",
+        "slug": "un",
+        "post_count": 3,
+        "links": feed_links("tags", "un", f"{BASE}/api/v1/posts?tag=un"),
+    }
     for t in tags:  # each tag's api link lists exactly post_count posts
         path = t["links"]["api"].removeprefix(BASE)
         assert api.get(path).get_json()["meta"]["total_items"] == t["post_count"]

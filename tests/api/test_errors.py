@@ -18,9 +18,11 @@ def boom() -> Any:
 
 def invalid() -> Any:
     """A view whose schema rejects two fields at once."""
+
     class S(Schema):
         a = fields.Int(required=True)
         b = fields.Str(validate=validate.Length(max=1))
+
     S().load({"b": "xyz"})
 
 
@@ -54,8 +56,20 @@ def error_of(resp: Any, status: int) -> dict[str, Any]:
     return err
 
 
-@pytest.mark.parametrize("url", ["/api", "/api/", "/api/v1", "/api/v2/posts", "/api/v1/nope", "/api/v1/posts/a/b",
-                                 "/feeds", "/feeds/nope.xml", "/feeds/categories/x/nope"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api",
+        "/api/",
+        "/api/v1",
+        "/api/v2/posts",
+        "/api/v1/nope",
+        "/api/v1/posts/a/b",
+        "/feeds",
+        "/feeds/nope.xml",
+        "/feeds/categories/x/nope",
+    ],
+)
 def test_unknown_urls_under_api_and_feeds_are_json_404(client: Any, url: str) -> None:
     err = error_of(client.get(url), 404)
     assert err["code"] == "not_found"
@@ -114,11 +128,21 @@ def test_api_error_keeps_status_code_and_details(client: Any) -> None:
     assert plain.status_code == 409 and plain.mimetype == "text/plain"
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/posts?q=%ff%fe", "/api/v1/posts/%ff", "/api/v1/posts/%00", "/api/v1/posts?page=%00",
-    "/api/v1/posts?since=%c0%80", "/api/v1/posts/" + "a" * 5000, "/api/v1/posts?" + "x=1&" * 2000,
-    "/api/v1/categories/%2e%2e%2f%2e%2e", "/api/v1/posts?tag=<script>", "/api/v1/posts?per_page=1%0d%0aX-Evil:%201",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/posts?q=%ff%fe",
+        "/api/v1/posts/%ff",
+        "/api/v1/posts/%00",
+        "/api/v1/posts?page=%00",
+        "/api/v1/posts?since=%c0%80",
+        "/api/v1/posts/" + "a" * 5000,
+        "/api/v1/posts?" + "x=1&" * 2000,
+        "/api/v1/categories/%2e%2e%2f%2e%2e",
+        "/api/v1/posts?tag=<script>",
+        "/api/v1/posts?per_page=1%0d%0aX-Evil:%201",
+    ],
+)
 def test_hostile_requests_get_a_json_answer_never_a_5xx(client: Any, url: str) -> None:
     resp = client.get(url)
     assert resp.status_code < 500
@@ -133,5 +157,8 @@ def test_validation_error_from_nested_messages_is_flattened() -> None:
 
     exc = ValidationError({"b": ["bad"], "a": {"0": ["x", "y"]}, "_schema": ["whole"]})
     assert validation_details(exc) == [
-        {"name": "request", "reason": "whole"}, {"name": "a.0", "reason": "x"}, {"name": "a.0", "reason": "y"},
-        {"name": "b", "reason": "bad"}]
+        {"name": "request", "reason": "whole"},
+        {"name": "a.0", "reason": "x"},
+        {"name": "a.0", "reason": "y"},
+        {"name": "b", "reason": "bad"},
+    ]

@@ -22,11 +22,23 @@ from schemathesis.checks import (
 
 from feedsvc.api.schemas import ListArgs
 
-PATHS = ["/api/v1/posts", "/api/v1/posts/{slug}", "/api/v1/categories", "/api/v1/categories/{slug}",
-         "/api/v1/categories/{slug}/posts", "/api/v1/tags", "/api/v1/openapi.json"]
+PATHS = [
+    "/api/v1/posts",
+    "/api/v1/posts/{slug}",
+    "/api/v1/categories",
+    "/api/v1/categories/{slug}",
+    "/api/v1/categories/{slug}/posts",
+    "/api/v1/tags",
+    "/api/v1/openapi.json",
+]
 #: What the brief asks of every response: no 5xx, and nothing the document does not describe.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # Not run: positive_data_acceptance. The document gives date patterns (ranges of month, day,
 # hour...), which still admit 2021-02-30; the API rightly answers such values with a 400.
 
@@ -34,13 +46,33 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture
 def corpus_app(site: Any, make_app: Any) -> Any:
     """An app with posts that use every optional member (event, image, attachments, aliases)."""
-    site.post("alpha", "Alpha *body*.", date="2021-03-01", tags=["UN", "Ação"], aliases=["old-alpha"],
-              image="/a.png", image_alt="A chart", attachments=[{"url": "/a.pdf", "mime_type": "application/pdf", "title": "A"}])
-    site.post("bravo", date="2021-03-02T10:00:00+05:30", categories=["events"], lang="fr",
-              author={"name": "B", "uri": "https://b.example.org/"},
-              event={"start": "2021-04-01T10:00:00Z", "end": "2021-04-01T11:00:00Z", "location": "Online",
-                     "url": "https://example.org/e", "timezone": "Europe/Vienna", "attendance": "mixed",
-                     "registration_url": "https://example.org/register", "languages": ["fr", "ru"]})
+    site.post(
+        "alpha",
+        "Alpha *body*.",
+        date="2021-03-01",
+        tags=["UN", "Ação"],
+        aliases=["old-alpha"],
+        image="/a.png",
+        image_alt="A chart",
+        attachments=[{"url": "/a.pdf", "mime_type": "application/pdf", "title": "A"}],
+    )
+    site.post(
+        "bravo",
+        date="2021-03-02T10:00:00+05:30",
+        categories=["events"],
+        lang="fr",
+        author={"name": "B", "uri": "https://b.example.org/"},
+        event={
+            "start": "2021-04-01T10:00:00Z",
+            "end": "2021-04-01T11:00:00Z",
+            "location": "Online",
+            "url": "https://example.org/e",
+            "timezone": "Europe/Vienna",
+            "attendance": "mixed",
+            "registration_url": "https://example.org/register",
+            "languages": ["fr", "ru"],
+        },
+    )
     for i in range(25):
         site.post(f"filler-{i:02d}", f"Filler {i}.", date=f"2020-01-{i + 1:02d}", tags=[f"t{i % 3}"])
     return make_app(MAX_PER_PAGE=30)
@@ -74,13 +106,38 @@ def test_document_parameters_come_from_the_validating_schema(spec: dict[str, Any
 def test_post_schema_matches_the_contract(spec: dict[str, Any]) -> None:
     post = spec["components"]["schemas"]["Post"]
     assert set(post["properties"]) == {
-        "id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
-        "date_modified", "categories", "tags", "author", "lang", "image", "image_alt", "attachments", "event", "links",
-        "translations"}
+        "id",
+        "slug",
+        "url",
+        "title",
+        "summary",
+        "content_html",
+        "content_text",
+        "date_published",
+        "date_modified",
+        "categories",
+        "tags",
+        "author",
+        "lang",
+        "image",
+        "image_alt",
+        "attachments",
+        "event",
+        "links",
+        "translations",
+    }
     assert set(post["properties"]) - set(post["required"]) == {"image", "image_alt", "event"}
     event = spec["components"]["schemas"]["Event"]
-    assert set(event["properties"]) == {"start", "end", "location", "url", "timezone", "attendance", "registration_url",
-                                        "languages"}
+    assert set(event["properties"]) == {
+        "start",
+        "end",
+        "location",
+        "url",
+        "timezone",
+        "attendance",
+        "registration_url",
+        "languages",
+    }
     assert set(event["required"]) == {"start", "attendance"}
     assert event["properties"]["attendance"]["enum"] == ["online", "offline", "mixed"]
     assert post["properties"]["translations"]["items"] == {"$ref": "#/components/schemas/Translation"}
@@ -134,17 +191,22 @@ def test_docs_page_is_readable_without_script_or_cdn(corpus_app: Any, spec: dict
     assert c.head("/api/docs").status_code == 200
 
 
-@pytest.mark.parametrize(("path", "mode"), [(p, GenerationMode.POSITIVE) for p in PATHS] + [
-    # Only the listings have parameters that can be made invalid (a slug is any non-empty text).
-    (p, GenerationMode.NEGATIVE) for p in ("/api/v1/posts", "/api/v1/categories/{slug}/posts")])
+@pytest.mark.parametrize(
+    ("path", "mode"),
+    [(p, GenerationMode.POSITIVE) for p in PATHS]
+    + [
+        # Only the listings have parameters that can be made invalid (a slug is any non-empty text).
+        (p, GenerationMode.NEGATIVE)
+        for p in ("/api/v1/posts", "/api/v1/categories/{slug}/posts")
+    ],
+)
 def test_schemathesis_finds_no_5xx_and_no_schema_violation(corpus_app: Any, path: str, mode: Any) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", corpus_app)
     op = schema[path]["GET"]
     checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
 
     @given(case=op.as_strategy(generation_mode=mode))
-    @settings(max_examples=25, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def run(case: Any) -> None:
         # The WSGI transport does not decode gzip/br, so ask for the identity encoding.
         case.call_and_validate(headers={"Accept-Encoding": "identity"}, checks=checks)

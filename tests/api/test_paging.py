@@ -21,15 +21,17 @@ def corpus() -> list[dict[str, Any]]:
     posts = []
     for i in range(23):
         when = START + timedelta(hours=13 * (i - i % 4 // 3))  # every 4th post ties with its predecessor
-        posts.append({
-            "slug": f"p{i:02d}-{'xyz'[i % 3]}",
-            "date": when,
-            "updated": when + timedelta(days=i % 5),
-            "categories": [CATS[i % 3]] + (["statements"] if i % 7 == 0 and i % 3 else []),
-            "tags": [t for t, k in (("a", 2), ("b", 3), ("c", 5)) if i % k == 0],
-            "lang": "fr" if i % 4 == 1 else "en",
-            "words": [w for w, k in (("apple", 2), ("pear", 3)) if i % k == 0],
-        })
+        posts.append(
+            {
+                "slug": f"p{i:02d}-{'xyz'[i % 3]}",
+                "date": when,
+                "updated": when + timedelta(days=i % 5),
+                "categories": [CATS[i % 3]] + (["statements"] if i % 7 == 0 and i % 3 else []),
+                "tags": [t for t, k in (("a", 2), ("b", 3), ("c", 5)) if i % k == 0],
+                "lang": "fr" if i % 4 == 1 else "en",
+                "words": [w for w, k in (("apple", 2), ("pear", 3)) if i % k == 0],
+            }
+        )
     return posts
 
 
@@ -40,9 +42,17 @@ POSTS = corpus()
 def walker(site: Any, make_app: Any) -> Any:
     """A client over the corpus above (MAX_PER_PAGE 7)."""
     for p in POSTS:
-        site.post(p["slug"], " ".join(["Body", *p["words"]]) + ".", title=f"Post {p['slug']}",
-                  date=p["date"].isoformat(), updated=p["updated"].isoformat(), categories=p["categories"],
-                  tags=p["tags"], lang=p["lang"], summary="Summary.")
+        site.post(
+            p["slug"],
+            " ".join(["Body", *p["words"]]) + ".",
+            title=f"Post {p['slug']}",
+            date=p["date"].isoformat(),
+            updated=p["updated"].isoformat(),
+            categories=p["categories"],
+            tags=p["tags"],
+            lang=p["lang"],
+            summary="Summary.",
+        )
     with make_app(PER_PAGE=5, MAX_PER_PAGE=7).test_client() as c:
         yield c
 
@@ -61,33 +71,41 @@ def bound(text: str | None, end: bool) -> datetime | None:
 def expected(f: dict[str, Any]) -> list[str]:
     """Matching slugs, newest first (ties by slug), computed without feedsvc."""
     lo, hi, up = bound(f.get("since"), False), bound(f.get("until"), True), bound(f.get("updated_since"), False)
-    out = [p for p in POSTS
-           if (f.get("category") is None or f["category"] in p["categories"])
-           and (f.get("tag") is None or f["tag"] in p["tags"])
-           and (f.get("lang") is None or f["lang"] == p["lang"])
-           and (f.get("q") is None or all(w.lower() in ["body", *p["words"]] for w in f["q"].split()))
-           and (lo is None or p["date"] >= lo) and (hi is None or p["date"] <= hi)
-           and (up is None or p["updated"] >= up)]
+    out = [
+        p
+        for p in POSTS
+        if (f.get("category") is None or f["category"] in p["categories"])
+        and (f.get("tag") is None or f["tag"] in p["tags"])
+        and (f.get("lang") is None or f["lang"] == p["lang"])
+        and (f.get("q") is None or all(w.lower() in ["body", *p["words"]] for w in f["q"].split()))
+        and (lo is None or p["date"] >= lo)
+        and (hi is None or p["date"] <= hi)
+        and (up is None or p["updated"] >= up)
+    ]
     return [p["slug"] for p in sorted(out, key=lambda p: (-p["date"].timestamp(), p["slug"]))]
 
 
 days = st.dates(date(2021, 3, 19), date(2021, 4, 3)).map(date.isoformat)
 instants = st.builds(lambda d, h: f"{d}T{h:02d}:00:00Z", days, st.integers(0, 23))
 when = st.none() | days | instants
-filters = st.fixed_dictionaries({
-    "category": st.sampled_from([None, *CATS, "empty"]),
-    "tag": st.sampled_from([None, "a", "b", "c", "zz"]),
-    "lang": st.sampled_from([None, "en", "fr", "de"]),
-    "q": st.sampled_from([None, "apple", "pear", "apple pear", "Body"]),
-    "since": when, "until": when, "updated_since": when,
-})
+filters = st.fixed_dictionaries(
+    {
+        "category": st.sampled_from([None, *CATS, "empty"]),
+        "tag": st.sampled_from([None, "a", "b", "c", "zz"]),
+        "lang": st.sampled_from([None, "en", "fr", "de"]),
+        "q": st.sampled_from([None, "apple", "pear", "apple pear", "Body"]),
+        "since": when,
+        "until": when,
+        "updated_since": when,
+    }
+)
 
 
-@settings(max_examples=60, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(f=filters, per_page=st.integers(1, 7), via_category_path=st.booleans())
-def test_every_page_walk_finds_each_match_once_newest_first(walker: Any, f: dict[str, Any], per_page: int,
-                                                            via_category_path: bool) -> None:
+def test_every_page_walk_finds_each_match_once_newest_first(
+    walker: Any, f: dict[str, Any], per_page: int, via_category_path: bool
+) -> None:
     query = {k: v for k, v in f.items() if v is not None}
     url = "/api/v1/posts"
     if via_category_path and "category" in query:

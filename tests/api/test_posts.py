@@ -11,26 +11,65 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-POST_KEYS = {"id", "slug", "url", "title", "summary", "content_html", "content_text", "date_published",
-             "date_modified", "categories", "tags", "author", "lang", "attachments", "links", "translations"}
+POST_KEYS = {
+    "id",
+    "slug",
+    "url",
+    "title",
+    "summary",
+    "content_html",
+    "content_text",
+    "date_published",
+    "date_modified",
+    "categories",
+    "tags",
+    "author",
+    "lang",
+    "attachments",
+    "links",
+    "translations",
+}
 OPTIONAL_KEYS = {"image", "image_alt", "event"}
 
 
 @pytest.fixture
 def corpus(site: Any) -> Any:
     """Five posts around a day boundary in the site's timezone (Europe/London, BST in April)."""
-    site.post("alpha", "Alpha body about naloxone.", date="2021-03-01T10:00:00Z",
-              categories=["statements"], tags=["Harm Reduction", "UN"], summary="Alpha summary.")
-    site.post("bravo", "Bravo body.", date="2021-03-15", updated="2021-06-01T12:00:00Z",
-              categories=["events"], tags=["UN"], lang="fr",
-              event={"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00",
-                     "location": "Vienna"})
-    site.post("charlie", "Charlie body with a [link](/reports/c.pdf).", date="2021-04-01T23:30:00+01:00",
-              categories=["publications", "statements"], image="/img/c.png", aliases=["old-charlie"],
-              author={"name": "Jo Writer", "uri": "https://jo.example.org/"},
-              attachments=[{"url": "/files/c.pdf", "mime_type": "application/pdf", "size_in_bytes": 1234}])
-    site.post("delta", "Delta body mentions naloxone too.", date="2021-04-02T00:30:00+01:00",
-              categories=["statements"], tags=["Drug Policy"])
+    site.post(
+        "alpha",
+        "Alpha body about naloxone.",
+        date="2021-03-01T10:00:00Z",
+        categories=["statements"],
+        tags=["Harm Reduction", "UN"],
+        summary="Alpha summary.",
+    )
+    site.post(
+        "bravo",
+        "Bravo body.",
+        date="2021-03-15",
+        updated="2021-06-01T12:00:00Z",
+        categories=["events"],
+        tags=["UN"],
+        lang="fr",
+        event={"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00", "location": "Vienna"},
+    )
+    site.post(
+        "charlie",
+        "Charlie body with a [link](/reports/c.pdf).",
+        date="2021-04-01T23:30:00+01:00",
+        categories=["publications", "statements"],
+        image="/img/c.png",
+        aliases=["old-charlie"],
+        author={"name": "Jo Writer", "uri": "https://jo.example.org/"},
+        attachments=[{"url": "/files/c.pdf", "mime_type": "application/pdf", "size_in_bytes": 1234}],
+    )
+    site.post(
+        "delta",
+        "Delta body mentions naloxone too.",
+        date="2021-04-02T00:30:00+01:00",
+        categories=["statements"],
+        tags=["Drug Policy"],
+    )
     site.post("echo", "Echo body.", date="2020-12-31", categories=["statements"], lang="pt")
     return site
 
@@ -65,8 +104,12 @@ def test_list_is_newest_first_with_meta_links_and_headers(api: Any) -> None:
     doc = r.get_json()
     assert doc["meta"] == {"page": 1, "per_page": 2, "total_items": 5, "total_pages": 3}
     base = "https://news.example.org/api/v1/posts"
-    assert doc["links"] == {"self": f"{base}?page=1&per_page=2", "first": f"{base}?page=1&per_page=2",
-                            "last": f"{base}?page=3&per_page=2", "next": f"{base}?page=2&per_page=2"}
+    assert doc["links"] == {
+        "self": f"{base}?page=1&per_page=2",
+        "first": f"{base}?page=1&per_page=2",
+        "last": f"{base}?page=3&per_page=2",
+        "next": f"{base}?page=2&per_page=2",
+    }
     assert r.headers["X-Total-Count"] == "5"
     links = dict((rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', r.headers["Link"]))
     assert links == {"first": doc["links"]["first"], "next": doc["links"]["next"], "last": doc["links"]["last"]}
@@ -103,32 +146,35 @@ def test_empty_result_has_one_empty_page(api: Any) -> None:
     assert api.get("/api/v1/posts?tag=no-such-tag&page=2").status_code == 404
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("category=statements", ["delta", "charlie", "alpha", "echo"]),
-    ("category=events", ["bravo"]),
-    ("category=empty", []),
-    ("tag=un", ["bravo", "alpha"]),
-    ("tag=harm-reduction", ["alpha"]),
-    ("lang=fr", ["bravo"]),
-    ("lang=pt", ["echo"]),
-    ("lang=de", []),
-    ("q=naloxone", ["delta", "alpha"]),
-    ("q=NALOXONE%20body", ["delta", "alpha"]),
-    ("q=alpha%20summary", ["alpha"]),
-    # A date alone is the whole day in the site's timezone (Europe/London, BST = UTC+1).
-    ("since=2021-04-01&until=2021-04-01", ["charlie"]),
-    ("since=2021-04-02", ["delta"]),
-    ("until=2021-04-01", ["charlie", "bravo", "alpha", "echo"]),
-    ("since=2021-04-01T22:30:00Z", ["charlie", "delta"][::-1]),
-    ("since=2021-04-01T22:30:01Z", ["delta"]),
-    ("until=2021-03-01T10:00:00Z", ["alpha", "echo"]),
-    ("until=2021-03-01T09:59:59%2B00:00", ["echo"]),
-    ("since=2021-04-01T23:30:00", ["delta", "charlie"]),  # no offset: site time
-    ("updated_since=2021-05-01", ["bravo"]),
-    ("category=statements&tag=drug-policy", ["delta"]),
-    ("category=statements&q=naloxone&until=2021-03-31", ["alpha"]),
-    ("tag=un&lang=en", ["alpha"]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("category=statements", ["delta", "charlie", "alpha", "echo"]),
+        ("category=events", ["bravo"]),
+        ("category=empty", []),
+        ("tag=un", ["bravo", "alpha"]),
+        ("tag=harm-reduction", ["alpha"]),
+        ("lang=fr", ["bravo"]),
+        ("lang=pt", ["echo"]),
+        ("lang=de", []),
+        ("q=naloxone", ["delta", "alpha"]),
+        ("q=NALOXONE%20body", ["delta", "alpha"]),
+        ("q=alpha%20summary", ["alpha"]),
+        # A date alone is the whole day in the site's timezone (Europe/London, BST = UTC+1).
+        ("since=2021-04-01&until=2021-04-01", ["charlie"]),
+        ("since=2021-04-02", ["delta"]),
+        ("until=2021-04-01", ["charlie", "bravo", "alpha", "echo"]),
+        ("since=2021-04-01T22:30:00Z", ["charlie", "delta"][::-1]),
+        ("since=2021-04-01T22:30:01Z", ["delta"]),
+        ("until=2021-03-01T10:00:00Z", ["alpha", "echo"]),
+        ("until=2021-03-01T09:59:59%2B00:00", ["echo"]),
+        ("since=2021-04-01T23:30:00", ["delta", "charlie"]),  # no offset: site time
+        ("updated_since=2021-05-01", ["bravo"]),
+        ("category=statements&tag=drug-policy", ["delta"]),
+        ("category=statements&q=naloxone&until=2021-03-31", ["alpha"]),
+        ("tag=un&lang=en", ["alpha"]),
+    ],
+)
 def test_filters(api: Any, query: str, expected: list[str]) -> None:
     assert all_pages(api, f"/api/v1/posts?{query}&per_page=3") == expected
 
@@ -159,8 +205,9 @@ def test_post_object_shape(api: Any) -> None:
     assert p["tags"] == []
     assert p["author"] == {"name": "Jo Writer", "uri": "https://jo.example.org/"}
     assert p["image"] == "https://news.example.org/img/c.png"
-    assert p["attachments"] == [{"url": "https://news.example.org/files/c.pdf", "mime_type": "application/pdf",
-                                 "size_in_bytes": 1234}]
+    assert p["attachments"] == [
+        {"url": "https://news.example.org/files/c.pdf", "mime_type": "application/pdf", "size_in_bytes": 1234}
+    ]
     assert 'href="https://news.example.org/reports/c.pdf"' in p["content_html"]
     assert "Charlie body" in p["content_text"] and "<" not in p["content_text"]
     assert api.get("/api/v1/posts").get_json()["items"][1] == p  # the same object in listings
@@ -169,8 +216,12 @@ def test_post_object_shape(api: Any) -> None:
 def test_post_with_event_tags_and_defaults(api: Any) -> None:
     p = api.get("/api/v1/posts/bravo").get_json()
     assert set(p) == POST_KEYS | {"event"}
-    assert p["event"] == {"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00",
-                          "location": "Vienna", "attendance": "offline"}
+    assert p["event"] == {
+        "start": "2021-04-12T14:00:00+02:00",
+        "end": "2021-04-12T15:30:00+02:00",
+        "location": "Vienna",
+        "attendance": "offline",
+    }
     assert p["tags"] == [{"tag": "UN", "slug": "un"}]
     assert p["lang"] == "fr"
     assert p["date_modified"] == "2021-06-01T12:00:00+00:00"
@@ -207,17 +258,49 @@ def test_conditional_get(api: Any) -> None:
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize(("param", "value"), [
-    ("page", "0"), ("page", "-1"), ("page", "+1"), ("page", " 1"), ("page", "1 "), ("page", "1e3"),
-    ("page", "1.0"), ("page", "abc"), ("page", "٣"), ("page", "３"), ("page", ""), ("page", "0x10"),
-    ("page", "99999999999999999999999999"), ("page", "1000001"),
-    ("per_page", "0"), ("per_page", "4"), ("per_page", "١"), ("per_page", "1_0"),
-    ("category", "nope"), ("category", ""), ("tag", ""), ("q", ""), ("q", "x" * 201),
-    ("lang", "1"), ("lang", "en_GB"), ("lang", ""), ("lang", "en\n"), ("tag", "un\x00"), ("q", "a\tb"),
-    ("since", "yesterday"), ("since", "2021-02-30"), ("since", "2021-4-1"), ("since", "٢٠٢١-٠١-٠١"),
-    ("until", "2021-04-01T25:00:00Z"), ("until", "2021-04-01T10:00:00+25:00"), ("updated_since", "2021"),
-    ("since", ""), ("since", "2021-04-01T10:00"+":00:00"),
-])
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("page", "0"),
+        ("page", "-1"),
+        ("page", "+1"),
+        ("page", " 1"),
+        ("page", "1 "),
+        ("page", "1e3"),
+        ("page", "1.0"),
+        ("page", "abc"),
+        ("page", "٣"),
+        ("page", "３"),
+        ("page", ""),
+        ("page", "0x10"),
+        ("page", "99999999999999999999999999"),
+        ("page", "1000001"),
+        ("per_page", "0"),
+        ("per_page", "4"),
+        ("per_page", "١"),
+        ("per_page", "1_0"),
+        ("category", "nope"),
+        ("category", ""),
+        ("tag", ""),
+        ("q", ""),
+        ("q", "x" * 201),
+        ("lang", "1"),
+        ("lang", "en_GB"),
+        ("lang", ""),
+        ("lang", "en\n"),
+        ("tag", "un\x00"),
+        ("q", "a\tb"),
+        ("since", "yesterday"),
+        ("since", "2021-02-30"),
+        ("since", "2021-4-1"),
+        ("since", "٢٠٢١-٠١-٠١"),
+        ("until", "2021-04-01T25:00:00Z"),
+        ("until", "2021-04-01T10:00:00+25:00"),
+        ("updated_since", "2021"),
+        ("since", ""),
+        ("since", "2021-04-01T10:00" + ":00:00"),
+    ],
+)
 def test_bad_value_is_400_naming_the_parameter(api: Any, param: str, value: str) -> None:
     r = api.get("/api/v1/posts", query_string={param: value})
     assert r.status_code == 400, r.data
@@ -237,12 +320,15 @@ def test_repeated_parameter_is_400(api: Any, param: str) -> None:
 
 
 def test_several_bad_parameters_are_all_listed(api: Any) -> None:
-    r = api.get("/api/v1/posts?page=x&per_page=0&category=nope&lang=1&since=soon&until=later"
-                "&updated_since=2021-13-01&tag=a&tag=b&_=ignored")
+    r = api.get(
+        "/api/v1/posts?page=x&per_page=0&category=nope&lang=1&since=soon&until=later"
+        "&updated_since=2021-13-01&tag=a&tag=b&_=ignored"
+    )
     assert r.status_code == 400
     details = r.get_json()["error"]["details"]
     assert sorted(d["name"] for d in details) == sorted(
-        ["page", "per_page", "category", "lang", "since", "until", "updated_since", "tag"])
+        ["page", "per_page", "category", "lang", "since", "until", "updated_since", "tag"]
+    )
     assert all(d["reason"] for d in details)
 
 
@@ -268,8 +354,7 @@ def test_cross_origin_headers_on_api_responses(api: Any, url: str) -> None:
     assert r.headers.get("Access-Control-Allow-Origin") == "*"
     exposed = {h.strip().lower() for h in r.headers.get("Access-Control-Expose-Headers", "").split(",")}
     assert {"link", "x-total-count", "etag"} <= exposed
-    pre = api.options(url.split("?")[0], headers={"Origin": "https://partner.example",
-                                                  "Access-Control-Request-Method": "GET"})
+    pre = api.options(url.split("?")[0], headers={"Origin": "https://partner.example", "Access-Control-Request-Method": "GET"})
     assert pre.status_code in (200, 204)
     assert pre.headers.get("Access-Control-Allow-Origin") == "*"
     assert "GET" in pre.headers.get("Access-Control-Allow-Methods", "")
@@ -287,8 +372,7 @@ def test_any_page_value_is_accepted_exactly_when_it_is_a_plain_number_in_range(a
 
 
 @settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(param=st.sampled_from(["since", "until", "updated_since", "lang", "tag", "q", "category"]),
-       value=st.text(max_size=40))
+@given(param=st.sampled_from(["since", "until", "updated_since", "lang", "tag", "q", "category"]), value=st.text(max_size=40))
 def test_any_text_in_any_parameter_is_a_200_or_a_400_naming_it(api: Any, param: str, value: str) -> None:
     r = api.get("/api/v1/posts", query_string={param: value})
     assert r.status_code in (200, 400), r.data
@@ -299,11 +383,26 @@ def test_any_text_in_any_parameter_is_a_200_or_a_400_naming_it(api: Any, param: 
 def test_image_alt_and_the_event_fields_are_added_members(site: Any, make_app: Any) -> None:
     site.post("pic", "Body.", date="2021-03-01", image="/img/chart.png", image_alt='A chart: "<b>" & more')
     site.post("plain", "Body.", date="2021-03-02", image="/img/bare.png")
-    site.post("meet", "Body.", date="2021-03-03", categories=["events"],
-              event={"start": "2021-04-12T14:00:00+02:00", "location": "Vienna", "url": "https://e.example.org/live",
-                     "registration_url": "https://e.example.org/register", "languages": ["fr", "ru", "es"]})
-    site.post("talk", "Body.", date="2021-03-04", categories=["events"],
-              event={"start": "2021-04-13T14:00:00+02:00", "location": "https://e.example.org/room"})
+    site.post(
+        "meet",
+        "Body.",
+        date="2021-03-03",
+        categories=["events"],
+        event={
+            "start": "2021-04-12T14:00:00+02:00",
+            "location": "Vienna",
+            "url": "https://e.example.org/live",
+            "registration_url": "https://e.example.org/register",
+            "languages": ["fr", "ru", "es"],
+        },
+    )
+    site.post(
+        "talk",
+        "Body.",
+        date="2021-03-04",
+        categories=["events"],
+        event={"start": "2021-04-13T14:00:00+02:00", "location": "https://e.example.org/room"},
+    )
     client = make_app().test_client()
     posts = {p["slug"]: p for p in client.get("/api/v1/posts?per_page=10").get_json()["items"]}
     assert posts["pic"]["image_alt"] == 'A chart: "<b>" & more'
@@ -311,6 +410,9 @@ def test_image_alt_and_the_event_fields_are_added_members(site: Any, make_app: A
     assert posts["meet"]["event"]["attendance"] == "mixed"  # a place and a URL
     assert posts["meet"]["event"]["registration_url"] == "https://e.example.org/register"
     assert posts["meet"]["event"]["languages"] == ["fr", "ru", "es"]
-    assert posts["talk"]["event"] == {"start": "2021-04-13T14:00:00+02:00", "location": "https://e.example.org/room",
-                                      "attendance": "online"}  # no registration_url, no languages: absent
+    assert posts["talk"]["event"] == {
+        "start": "2021-04-13T14:00:00+02:00",
+        "location": "https://e.example.org/room",
+        "attendance": "online",
+    }  # no registration_url, no languages: absent
     assert client.get("/api/v1/posts/pic").get_json()["image_alt"] == 'A chart: "<b>" & more'

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from support.feeds_checks import populate
 
 API = ["/api/v1/posts", "/api/v1/categories/statements/posts"]
-FEEDS = ["/feeds/atom.xml", "/feeds/categories/statements/feed.json", "/feeds/tags/cnd/rss.xml",
-         "/feeds/calendar.ics"]
+FEEDS = ["/feeds/atom.xml", "/feeds/categories/statements/feed.json", "/feeds/tags/cnd/rss.xml", "/feeds/calendar.ics"]
 #: Archives take page and lang (not q).
 ARCHIVES = ["/feeds/archive/2021/atom.xml"]
 LONG_Q = "x" * 201
@@ -58,8 +57,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     site = SiteTree(tmp_path_factory.mktemp("args") / "content")
     populate(site)
-    app = create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0,
-                      "RENDER_BUDGET": "off"})  # many searches from one client: the budget is not under test
+    app = create_app(
+        {"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0, "RENDER_BUDGET": "off"}
+    )  # many searches from one client: the budget is not under test
     app.testing = True
     with app.test_client() as c:
         yield c
@@ -96,6 +96,7 @@ def test_api_and_feeds_answer_alike(client: Any, query: str, status: int, names:
 
 def test_the_messages_state_one_rule(client: Any) -> None:
     """What the clients read, spelled once."""
+
     def reasons(query: str) -> dict[str, str]:
         body = answer(client, "/feeds/atom.xml", query)[1]
         assert body == answer(client, "/api/v1/posts", query)[1]
@@ -116,8 +117,30 @@ def test_a_folded_search_is_one_feed_and_one_listing(client: Any) -> None:
     assert api["links"]["self"] == "https://news.example.org/api/v1/posts?page=1&per_page=20&q=report"
 
 
-_VALUES = st.sampled_from(["", " ", "1", "2", "0", "01", "+1", "1e3", "٣", "2000000", "999999", "en", "EN", "fr",
-                           "pt-BR", "x" * 36, "a\x00b", "report", "a" * 201, "%"])
+_VALUES = st.sampled_from(
+    [
+        "",
+        " ",
+        "1",
+        "2",
+        "0",
+        "01",
+        "+1",
+        "1e3",
+        "٣",
+        "2000000",
+        "999999",
+        "en",
+        "EN",
+        "fr",
+        "pt-BR",
+        "x" * 36,
+        "a\x00b",
+        "report",
+        "a" * 201,
+        "%",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -71,8 +71,10 @@ def test_api_and_feeds_refuse_the_same_text(client, query):
         assert r.status_code == 400, url
 
 
-@pytest.mark.parametrize("url", ["/feeds/atom.xml?page=2", "/feeds/archive/2021/rss.xml?page=2",
-                                 "/api/v1/posts?page=2&per_page=1", "/categories/statements"])
+@pytest.mark.parametrize(
+    "url",
+    ["/feeds/atom.xml?page=2", "/feeds/archive/2021/rss.xml?page=2", "/api/v1/posts?page=2&per_page=1", "/categories/statements"],
+)
 def test_a_page_whose_posts_change_by_a_move_is_not_answered_304(site, make_app, url):
     """A date edit moving the newest post to the end brings an *older* post onto the page: its own
     entries are all older than before, yet the page changed, so If-Modified-Since must get a 200."""
@@ -81,8 +83,10 @@ def test_a_page_whose_posts_change_by_a_move_is_not_answered_304(site, make_app,
     from feedsvc.extensions import state
 
     old = 1_600_000_000
-    paths = [site.post(name, date=day, categories=["statements"])
-             for name, day in (("a", "2021-03-03"), ("b", "2021-03-02"), ("c", "2021-03-01"))]
+    paths = [
+        site.post(name, date=day, categories=["statements"])
+        for name, day in (("a", "2021-03-03"), ("b", "2021-03-02"), ("c", "2021-03-01"))
+    ]
     for path in [*paths, site.root / "posts", site.root / "site.yaml"]:
         os.utime(path, (old, old))
     app = make_app(FEED_SIZE=1)

@@ -40,12 +40,19 @@ def test_check_prints_each_problem_once(site, tmp_path):
     site.post("twin-a", slug="twin")
     site.post("twin-b", slug="twin")
     env = {**os.environ, "FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_LOG_LEVEL": "DEBUG"}
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(site.root)],
-                         cwd=ROOT, capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(site.root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 1
     both = out.stdout + out.stderr
-    for problem in ("posts/bad-date.md: date: not an ISO 8601 date or datetime: 'someday'",
-                    "posts/twin-b.md: slug: 'twin' is already used by posts/twin-a.md"):
+    for problem in (
+        "posts/bad-date.md: date: not an ISO 8601 date or datetime: 'someday'",
+        "posts/twin-b.md: slug: 'twin' is already used by posts/twin-a.md",
+    ):
         assert both.count(problem) == 1, both
         assert f"{site.root / problem}" in out.stdout.splitlines()
     assert out.stderr.strip() == "2 posts published, 2 problems"
@@ -60,8 +67,13 @@ def test_check_broken_site_yaml(site, runner):
 
 def test_check_as_a_real_command_on_the_seed_content():
     env = {**os.environ, "FEEDSVC_RELOAD_INTERVAL": "0"}
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", "content"],
-                         cwd=ROOT, capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", "content"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "5 posts published, 0 problems" in out.stderr
 
@@ -69,15 +81,34 @@ def test_check_as_a_real_command_on_the_seed_content():
 def test_check_works_when_the_configured_content_is_broken(tmp_path):
     """The CLI must not need a loadable FEEDSVC_CONTENT_DIR to check another one."""
     env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(tmp_path / "missing")}
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(ROOT / "content")],
-                         cwd=ROOT, capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(ROOT / "content")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_new_writes_a_valid_post(site, runner):
-    result = runner.invoke(args=["content", "new", "Statement at the 65th CND", "--category", "statements",
-                                 "--tag", "CND", "--tag", "Harm Reduction", "--date", "2022-03-14",
-                                 "--dir", str(site.root)])
+    result = runner.invoke(
+        args=[
+            "content",
+            "new",
+            "Statement at the 65th CND",
+            "--category",
+            "statements",
+            "--tag",
+            "CND",
+            "--tag",
+            "Harm Reduction",
+            "--date",
+            "2022-03-14",
+            "--dir",
+            str(site.root),
+        ]
+    )
     assert result.exit_code == 0, result.output
     path = Path(result.output.strip())
     assert path == site.root / "posts" / "2022" / "2022-03-14-statement-at-the-65th-cnd.md"
@@ -89,9 +120,23 @@ def test_new_writes_a_valid_post(site, runner):
 
 
 def test_new_event(site, runner):
-    result = runner.invoke(args=["content", "new", "Side event", "--category", "events", "--date", "2021-03-25",
-                                 "--event-start", "2021-04-12T14:00:00+02:00", "--event-location", "Online",
-                                 "--dir", str(site.root)])
+    result = runner.invoke(
+        args=[
+            "content",
+            "new",
+            "Side event",
+            "--category",
+            "events",
+            "--date",
+            "2021-03-25",
+            "--event-start",
+            "2021-04-12T14:00:00+02:00",
+            "--event-location",
+            "Online",
+            "--dir",
+            str(site.root),
+        ]
+    )
     assert result.exit_code == 0, result.output
     post = load_index(site.root).get("side-event")
     assert post.event is not None and post.event.location == "Online"
@@ -100,8 +145,7 @@ def test_new_event(site, runner):
 def test_new_refuses_invalid_and_duplicates(site, runner):
     bad = runner.invoke(args=["content", "new", "X", "--category", "nope", "--dir", str(site.root)])
     assert bad.exit_code != 0 and "unknown category 'nope'" in bad.output
-    bad_date = runner.invoke(args=["content", "new", "X", "--category", "events", "--date", "soon",
-                                   "--dir", str(site.root)])
+    bad_date = runner.invoke(args=["content", "new", "X", "--category", "events", "--date", "soon", "--dir", str(site.root)])
     assert bad_date.exit_code != 0 and "--date" in bad_date.output
     args = ["content", "new", "Same", "--category", "events", "--date", "2021-01-01", "--dir", str(site.root)]
     assert runner.invoke(args=args).exit_code == 0

@@ -18,8 +18,20 @@ from feedsvc.extensions import state
 from feedsvc.feeds.document import FeedNotFound
 
 
-@pytest.mark.parametrize("cls", [NotFound, NoContentYet, ContentError, SiteError, ConfigError, ContentUnavailable,
-                                 ApiError, FeedNotFound, RenderBudgetExceeded])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        NotFound,
+        NoContentYet,
+        ContentError,
+        SiteError,
+        ConfigError,
+        ContentUnavailable,
+        ApiError,
+        FeedNotFound,
+        RenderBudgetExceeded,
+    ],
+)
 def test_every_deliberate_error_is_a_feedsvc_error(cls: type) -> None:
     assert issubclass(cls, FeedsvcError)
 

@@ -26,8 +26,9 @@ def _wait(app: Any, check: Any, seconds: float = 30.0) -> dict[str, Any]:
     return body
 
 
-def test_edits_reported_during_a_full_disk_are_applied_once_there_is_room(site: Any, make_app: Any,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edits_reported_during_a_full_disk_are_applied_once_there_is_room(
+    site: Any, make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(live_mod, "FULL_SCAN_EVERY", 3600.0)  # only inotify's reports can bring the edits
     site.post("a", title="A")
     app = make_app(RELOAD_INTERVAL=0.05)

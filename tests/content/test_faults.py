@@ -304,7 +304,7 @@ def test_thousands_of_tags(site: Any, make_app: Any) -> None:
     tags = [f"Tag {i} ünïcode" for i in range(4500)]
     site.post("tagged", "Many tags.", title="Tagged", tags=tags)
     for i in range(30):
-        site.post(f"p{i}", "x", title=f"P{i}", tags=tags[i * 150:(i + 1) * 150], date=f"2021-03-{i % 28 + 1:02d}")
+        site.post(f"p{i}", "x", title=f"P{i}", tags=tags[i * 150 : (i + 1) * 150], date=f"2021-03-{i % 28 + 1:02d}")
     with make_app().test_client() as c:
         health = get_json(c, "/healthz")
         tagged = [p for p in health["problems"] if p["path"] == "posts/tagged.md"]

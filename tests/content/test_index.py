@@ -13,12 +13,31 @@ from feedsvc.content import Page, load_index
 
 def build(site):
     site.post("s1", "Harm reduction saves lives.", date="2021-04-16", categories=["statements"], tags=["CND", "Harm Reduction"])
-    site.post("s2", "Décriminalisation now.", date="2021-04-12", categories=["statements", "publications"], tags=["cnd"],
-              lang="fr", title="Rapport")
-    site.post("e1", "Join us.", date="2021-03-25", updated="2021-05-01", categories=["events"], tags=["CND"],
-              event={"start": "2021-04-12T14:00:00+02:00"})
-    site.post("p1", "A report on decriminalisation in Portugal.", date="2021-03-23", categories=["publications"],
-              summary="Portugal report")
+    site.post(
+        "s2",
+        "Décriminalisation now.",
+        date="2021-04-12",
+        categories=["statements", "publications"],
+        tags=["cnd"],
+        lang="fr",
+        title="Rapport",
+    )
+    site.post(
+        "e1",
+        "Join us.",
+        date="2021-03-25",
+        updated="2021-05-01",
+        categories=["events"],
+        tags=["CND"],
+        event={"start": "2021-04-12T14:00:00+02:00"},
+    )
+    site.post(
+        "p1",
+        "A report on decriminalisation in Portugal.",
+        date="2021-03-23",
+        categories=["publications"],
+        summary="Portugal report",
+    )
     return load_index(site.root)
 
 
@@ -38,8 +57,7 @@ def test_filters(site):
     assert slugs(idx.query(lang="en", category="publications")) == ["p1"]
     assert slugs(idx.query(since=datetime(2021, 4, 1, tzinfo=UTC))) == ["s1", "s2"]
     assert slugs(idx.query(until=datetime(2021, 4, 1, tzinfo=UTC))) == ["e1", "p1"]
-    assert slugs(idx.query(since=datetime(2021, 3, 25, tzinfo=UTC),
-                           until=datetime(2021, 4, 12, tzinfo=UTC))) == ["s2", "e1"]
+    assert slugs(idx.query(since=datetime(2021, 3, 25, tzinfo=UTC), until=datetime(2021, 4, 12, tzinfo=UTC))) == ["s2", "e1"]
     assert slugs(idx.query(updated_since=datetime(2021, 4, 13, tzinfo=UTC))) == ["s1", "e1"]
 
 
@@ -56,9 +74,15 @@ def test_full_text_search(site):
 def test_counts_and_tags(site):
     idx = build(site)
     assert [(c.category.slug, c.count) for c in idx.categories] == [
-        ("statements", 2), ("events", 1), ("publications", 2), ("empty", 0)]
+        ("statements", 2),
+        ("events", 1),
+        ("publications", 2),
+        ("empty", 0),
+    ]
     assert {s: (t.tag.label, t.count) for s, t in idx.tags.items()} == {
-        "cnd": ("CND", 3), "harm-reduction": ("Harm Reduction", 1)}
+        "cnd": ("CND", 3),
+        "harm-reduction": ("Harm Reduction", 1),
+    }
     assert idx.languages == ("en", "fr")
 
 
@@ -72,9 +96,12 @@ def test_page_arithmetic():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(["en", "fr"])), min_size=0, max_size=15),
-       st.sampled_from([None, "statements", "events"]), st.sampled_from([None, "t0", "t1"]),
-       st.sampled_from([None, "en", "fr"]))
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(["en", "fr"])), min_size=0, max_size=15),
+    st.sampled_from([None, "statements", "events"]),
+    st.sampled_from([None, "t0", "t1"]),
+    st.sampled_from([None, "en", "fr"]),
+)
 def test_query_matches_brute_force(tmp_path_factory, posts, category, tag, lang):
     from support.site import SiteTree
 
@@ -83,17 +110,24 @@ def test_query_matches_brute_force(tmp_path_factory, posts, category, tag, lang)
     for i, (day, t, lg) in enumerate(posts):
         site.post(f"p{i}", date=f"2021-01-{day + 1:02d}", categories=[cats[day]], tags=[f"t{t}"], lang=lg)
     idx = load_index(site.root)
-    expect = [p for p in idx.posts
-              if (category is None or category in p.categories) and (tag is None or tag in p.tag_slugs)
-              and (lang is None or p.lang == lang)]
+    expect = [
+        p
+        for p in idx.posts
+        if (category is None or category in p.categories)
+        and (tag is None or tag in p.tag_slugs)
+        and (lang is None or p.lang == lang)
+    ]
     assert idx.query(category=category, tag=tag, lang=lang) == tuple(expect)
     keys = [p.sort_key() for p in idx.posts]
     assert keys == sorted(keys)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(0, 2)), min_size=0, max_size=12),
-       st.sampled_from([None, "statements", "events"]), st.sampled_from([None, "t0", "t1"]))
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(0, 2)), min_size=0, max_size=12),
+    st.sampled_from([None, "statements", "events"]),
+    st.sampled_from([None, "t0", "t1"]),
+)
 def test_query_last_modified_equals_last_modified_of_the_matches(tmp_path_factory, posts, category, tag):
     import os
 
@@ -102,8 +136,9 @@ def test_query_last_modified_equals_last_modified_of_the_matches(tmp_path_factor
     site = SiteTree(tmp_path_factory.mktemp("c") / "content")
     cats = ["statements", "events", "publications"]
     for i, (day, t, c) in enumerate(posts):
-        path = site.post(f"p{i}", date=f"2021-01-{day + 1:02d}", updated=f"2021-02-{day + t + 1:02d}",
-                         categories=[cats[c]], tags=[f"t{t}"])
+        path = site.post(
+            f"p{i}", date=f"2021-01-{day + 1:02d}", updated=f"2021-02-{day + t + 1:02d}", categories=[cats[c]], tags=[f"t{t}"]
+        )
         mtime = 1_600_000_000 + i * 2_000_000 * t  # from 2020-09 to 2022: some newer than every date
         os.utime(path, (mtime, mtime))
     for path in (site.root / "site.yaml", site.root / "posts"):  # or the tree's own mtime hides every post
@@ -111,11 +146,17 @@ def test_query_last_modified_equals_last_modified_of_the_matches(tmp_path_factor
     idx = load_index(site.root)
     assert idx.content_mtime.timestamp() == 1_500_000_000
     for query in ({}, {"category": category}, {"tag": tag}, {"category": category, "tag": tag}, {"q": "body"}):
-        matches = [p for p in idx.posts if (query.get("category") in (None, *p.categories))
-                   and (query.get("tag") in (None, *p.tag_slugs))]
+        matches = [
+            p
+            for p in idx.posts
+            if (query.get("category") in (None, *p.categories)) and (query.get("tag") in (None, *p.tag_slugs))
+        ]
         # Independent of the index: the newest `updated` or file mtime of every match, or the tree's own.
-        newest = max([p.updated for p in matches] + [datetime.fromtimestamp(p.mtime_ns // 10**9, UTC)
-                                                     for p in matches] + [idx.content_mtime])
+        newest = max(
+            [p.updated for p in matches]
+            + [datetime.fromtimestamp(p.mtime_ns // 10**9, UTC) for p in matches]
+            + [idx.content_mtime]
+        )
         assert idx.query(**query) == tuple(matches), query
         assert idx.query_last_modified(**query) == newest.replace(microsecond=0), query
         assert idx.last_modified(matches) == newest.replace(microsecond=0), query
@@ -147,13 +188,23 @@ WORDS = ["naloxone", "rights", "prison", "harm"]
 
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 2), st.integers(0, 2), st.integers(0, 3),
-                          st.sets(st.sampled_from(WORDS))), max_size=14),
-       st.fixed_dictionaries({}, optional={
-           "category": st.sampled_from(["statements", "events", "publications"]),
-           "tag": st.sampled_from(["t0", "t1"]), "lang": st.sampled_from(["en", "fr", "EN"]),
-           "q": st.sampled_from(WORDS + ["rights harm", "prison naloxone"]),
-           "since": st.integers(1, 10), "until": st.integers(1, 10)}))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 2), st.integers(0, 2), st.integers(0, 3), st.sets(st.sampled_from(WORDS))),
+        max_size=14,
+    ),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "category": st.sampled_from(["statements", "events", "publications"]),
+            "tag": st.sampled_from(["t0", "t1"]),
+            "lang": st.sampled_from(["en", "fr", "EN"]),
+            "q": st.sampled_from(WORDS + ["rights harm", "prison naloxone"]),
+            "since": st.integers(1, 10),
+            "until": st.integers(1, 10),
+        },
+    ),
+)
 def test_every_filter_combination_matches_a_plain_scan(tmp_path_factory, posts, query):
     # Sets, sorted lists, search matches and date bounds combined: the same posts, in
     # the same order, as filtering every post one by one.
@@ -162,8 +213,14 @@ def test_every_filter_combination_matches_a_plain_scan(tmp_path_factory, posts, 
     site = SiteTree(tmp_path_factory.mktemp("f") / "content")
     cats, langs = ["statements", "events", "publications"], ["en", "fr", "es"]
     for i, (day, c, lang, t, words) in enumerate(posts):
-        site.post(f"p{i}", " ".join(sorted(words)) or "nothing", date=f"2021-03-{day + 1:02d}",
-                  categories=[cats[c]], tags=[f"t{t}"], lang=langs[lang])
+        site.post(
+            f"p{i}",
+            " ".join(sorted(words)) or "nothing",
+            date=f"2021-03-{day + 1:02d}",
+            categories=[cats[c]],
+            tags=[f"t{t}"],
+            lang=langs[lang],
+        )
     idx = load_index(site.root)
     bounds = {k: datetime(2021, 3, v, tzinfo=UTC) for k, v in query.items() if k in ("since", "until")}
     args = {**query, **bounds}
@@ -171,10 +228,14 @@ def test_every_filter_combination_matches_a_plain_scan(tmp_path_factory, posts, 
         args["until"] = bounds["until"].replace(hour=23, minute=59)
 
     def keep(p) -> bool:
-        return ((query.get("category") in (None, *p.categories)) and (query.get("tag") in (None, *p.tag_slugs))
-                and (query.get("lang") is None or query["lang"].lower() == p.lang.lower())
-                and all(w in p.content_text.split() for w in query.get("q", "").split())
-                and ("since" not in args or p.date >= args["since"]) and ("until" not in args or p.date <= args["until"]))
+        return (
+            (query.get("category") in (None, *p.categories))
+            and (query.get("tag") in (None, *p.tag_slugs))
+            and (query.get("lang") is None or query["lang"].lower() == p.lang.lower())
+            and all(w in p.content_text.split() for w in query.get("q", "").split())
+            and ("since" not in args or p.date >= args["since"])
+            and ("until" not in args or p.date <= args["until"])
+        )
 
     assert [p.slug for p in idx.query(**args)] == [p.slug for p in idx.posts if keep(p)], args
 
@@ -182,8 +243,9 @@ def test_every_filter_combination_matches_a_plain_scan(tmp_path_factory, posts, 
 def test_search_matches_come_newest_first_however_they_hash(site):
     # Ordinals 5 and 33 land in a small set's slots as 33, 5: the answer must still be sorted.
     for i in range(40):
-        site.post(f"p{i:02}", "zebra crossing" if i in (39 - 5, 39 - 33) else "nothing",
-                  date=f"2021-0{1 + i // 28}-{1 + i % 28:02}")
+        site.post(
+            f"p{i:02}", "zebra crossing" if i in (39 - 5, 39 - 33) else "nothing", date=f"2021-0{1 + i // 28}-{1 + i % 28:02}"
+        )
     idx = load_index(site.root)
     assert [idx.posts.index(p) for p in idx.query(q="zebra")] == [5, 33]
     assert [p.slug for p in idx.query(q="zebra crossing")] == ["p34", "p06"]

@@ -315,14 +315,21 @@ def test_the_first_load_in_a_forked_child_gives_the_same_index(site: Any, tmp_pa
     )
     path = tmp_path / "index.sqlite3"
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", script, str(site.root), str(path)], cwd=root, capture_output=True,
-                         text=True, timeout=120, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(site.root), str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
     reference = Loader(site.root).load()
     assert out == ["12", "1", reference.version, "False"]
     (site.root / "site.yaml").write_text("title: [\n", encoding="utf-8")
     path.unlink()
-    failed = subprocess.run([sys.executable, "-c", script, str(site.root), str(path)], cwd=root, capture_output=True,
-                            text=True, timeout=120)
+    failed = subprocess.run(
+        [sys.executable, "-c", script, str(site.root), str(path)], cwd=root, capture_output=True, text=True, timeout=120
+    )
     assert failed.returncode != 0 and "site.yaml: yaml:" in failed.stderr
 
 

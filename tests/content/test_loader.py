@@ -16,8 +16,13 @@ def problems_by_path(index):
 
 
 def test_defaults_from_site_and_file_name(site):
-    site.post("2021/2021-04-16-cnd-statement", "First *para*.\n\nSecond.", title="CND", date="2021-04-16",
-              tags=["Harm Reduction", "Décriminalisation", "наркополитика"])
+    site.post(
+        "2021/2021-04-16-cnd-statement",
+        "First *para*.\n\nSecond.",
+        title="CND",
+        date="2021-04-16",
+        tags=["Harm Reduction", "Décriminalisation", "наркополитика"],
+    )
     idx = load_index(site.root)
     [post] = idx.posts
     assert post.slug == "cnd-statement"
@@ -61,19 +66,33 @@ def test_order_newest_first_ties_by_slug(site):
     # Same instant written in two offsets: a tie broken by slug.
     site.post("mid-b", date="2021-02-01T12:00:00+01:00")
     site.post("mid-a", date="2021-02-01T11:00:00Z")
-    assert [p.slug for p in load_index(site.root).posts] == [
-        "newer", "alpha", "zeta", "mid-a", "mid-b", "older"]
+    assert [p.slug for p in load_index(site.root).posts] == ["newer", "alpha", "zeta", "mid-a", "mid-b", "older"]
 
 
 def test_full_front_matter(site):
     site.post(
-        "event", "Body with [a link](/about) and ![img](pics/a.png).",
-        title="Side event", date="2021-03-25", updated="2021-03-26", slug="side-event", categories=["events", "statements"],
-        tags=["CND", "cnd"], summary="Short.", author={"name": "Ann", "email": "ann@example.org", "uri": "https://ann.example"},
-        lang="fr", image="/img/x.png", id="urn:uuid:0b3f0d2e-7f5e-4c3a-9d3e-000000000001", aliases=["old-event"],
+        "event",
+        "Body with [a link](/about) and ![img](pics/a.png).",
+        title="Side event",
+        date="2021-03-25",
+        updated="2021-03-26",
+        slug="side-event",
+        categories=["events", "statements"],
+        tags=["CND", "cnd"],
+        summary="Short.",
+        author={"name": "Ann", "email": "ann@example.org", "uri": "https://ann.example"},
+        lang="fr",
+        image="/img/x.png",
+        id="urn:uuid:0b3f0d2e-7f5e-4c3a-9d3e-000000000001",
+        aliases=["old-event"],
         attachments=[{"url": "/files/r.pdf", "mime_type": "application/pdf", "size_in_bytes": 1234, "title": "Report"}],
-        event={"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00", "location": "Online",
-               "url": "https://example.org/register", "timezone": "Europe/Vienna"},
+        event={
+            "start": "2021-04-12T14:00:00+02:00",
+            "end": "2021-04-12T15:30:00+02:00",
+            "location": "Online",
+            "url": "https://example.org/register",
+            "timezone": "Europe/Vienna",
+        },
     )
     idx = load_index(site.root)
     p = idx.get("side-event")
@@ -103,7 +122,7 @@ BROKEN = {
     "missing-title": ("---\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
     "empty-title": ("---\ntitle: ''\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
     "blank-title": ("---\ntitle: '   '\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
-    "control-char-title": ("---\ntitle: \"\\x01\\x02\"\ndate: 2021-01-01\ncategories: [statements]\n---\nx", "title"),
+    "control-char-title": ('---\ntitle: "\\x01\\x02"\ndate: 2021-01-01\ncategories: [statements]\n---\nx', "title"),
     "blank-tag": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\ntags: [' ']\n---\nx", "tags.0"),
     "missing-date": ("---\ntitle: t\ncategories: [statements]\n---\nx", "date"),
     "bad-date": ("---\ntitle: t\ndate: 2021-13-45\ncategories: [statements]\n---\nx", "date"),
@@ -115,22 +134,28 @@ BROKEN = {
     "unknown-field": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\ndraf: true\n---\nx", "draf"),
     "bad-slug": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\nslug: ../etc\n---\nx", "slug"),
     "bad-lang": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\nlang: 'english!'\n---\nx", "lang"),
-    "updated-before-date": ("---\ntitle: t\ndate: 2021-01-02\nupdated: 2021-01-01\ncategories: [statements]\n---\nx",
-                            "updated"),
-    "bad-event": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [events]\nevent: {end: 2021-01-01}\n---\nx",
-                  "event.start"),
-    "bad-event-zone": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [events]\n"
-                       "event: {start: 2021-01-01, timezone: Mars/Base}\n---\nx", "event.timezone"),
-    "bad-attachment": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\n"
-                       "attachments: [{url: /a.pdf, mime_type: pdf}]\n---\nx", "attachments.0.mime_type"),
-    "negative-size": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\n"
-                      "attachments: [{url: /a.pdf, mime_type: application/pdf, size_in_bytes: -1}]\n---\nx",
-                      "attachments.0.size_in_bytes"),
+    "updated-before-date": ("---\ntitle: t\ndate: 2021-01-02\nupdated: 2021-01-01\ncategories: [statements]\n---\nx", "updated"),
+    "bad-event": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [events]\nevent: {end: 2021-01-01}\n---\nx", "event.start"),
+    "bad-event-zone": (
+        "---\ntitle: t\ndate: 2021-01-01\ncategories: [events]\nevent: {start: 2021-01-01, timezone: Mars/Base}\n---\nx",
+        "event.timezone",
+    ),
+    "bad-attachment": (
+        "---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\nattachments: [{url: /a.pdf, mime_type: pdf}]\n---\nx",
+        "attachments.0.mime_type",
+    ),
+    "negative-size": (
+        "---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\n"
+        "attachments: [{url: /a.pdf, mime_type: application/pdf, size_in_bytes: -1}]\n---\nx",
+        "attachments.0.size_in_bytes",
+    ),
     "draft-not-bool": ("---\ntitle: t\ndate: 2021-01-01\ncategories: [statements]\ndraft: yes\n---\nx", "draft"),
     "invalid-yaml": ("---\ntitle: [unclosed\ndate: 2021-01-01\n---\nx", "yaml"),
     "yaml-tabs": ("---\ntitle: t\n\tdate: 2021-01-01\n---\nx", "yaml"),
-    "python-object": ("---\ntitle: !!python/object/apply:os.system ['echo pwned']\ndate: 2021-01-01\n"
-                      "categories: [statements]\n---\nx", "yaml"),
+    "python-object": (
+        "---\ntitle: !!python/object/apply:os.system ['echo pwned']\ndate: 2021-01-01\ncategories: [statements]\n---\nx",
+        "yaml",
+    ),
     "not-a-mapping": ("---\n- title\n- date\n---\nx", "front matter"),
     "scalar-front-matter": ("---\njust text\n---\nx", "front matter"),
     "no-front-matter": ("# Just markdown\n\nNo front matter.", "front matter"),
@@ -215,17 +240,20 @@ def test_non_markdown_and_hidden_files_are_ignored(site):
     assert [p.slug for p in idx.posts] == ["good"] and idx.problems == ()
 
 
-@pytest.mark.parametrize("override,field", [
-    ({"base_url": "not a url"}, "base_url"),
-    ({"id_authority": "example.org"}, "id_authority"),
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"categories": {}}, "categories"),
-    ({"categories": {"Bad Slug": {"title": "x"}}}, "categories"),
-    ({"permalink": "https://example.org/news/"}, "permalink"),
-    ({"permalink": "https://example.org/{slug}/{nope}"}, "permalink"),
-    ({"redirects": {"//evil.example": "/x"}}, "redirects"),
-    ({"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "override,field",
+    [
+        ({"base_url": "not a url"}, "base_url"),
+        ({"id_authority": "example.org"}, "id_authority"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"categories": {}}, "categories"),
+        ({"categories": {"Bad Slug": {"title": "x"}}}, "categories"),
+        ({"permalink": "https://example.org/news/"}, "permalink"),
+        ({"permalink": "https://example.org/{slug}/{nope}"}, "permalink"),
+        ({"redirects": {"//evil.example": "/x"}}, "redirects"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
 def test_invalid_site_yaml_names_the_field(site, override, field):
     site.write_site(**override)
     with pytest.raises(SiteError) as exc:
@@ -244,6 +272,7 @@ def test_version_is_a_content_hash(site, tmp_path):
     v1 = load_index(site.root).version
     # Same bytes in another directory (another host) give the same version.
     import shutil
+
     copy = tmp_path / "copy"
     shutil.copytree(site.root, copy)
     assert load_index(copy).version == v1
@@ -263,7 +292,10 @@ def test_base_url_override_changes_links_not_ids(site):
 def test_core_imports_no_flask():
     import subprocess
     import sys
-    code = ("import sys, feedsvc.content, feedsvc.content.loader, feedsvc.content.index;"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'feedgen')))")
+
+    code = (
+        "import sys, feedsvc.content, feedsvc.content.loader, feedsvc.content.index;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'feedgen')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

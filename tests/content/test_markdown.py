@@ -32,10 +32,10 @@ HOSTILE = [
     '<a href="data:text/html,<script>alert(1)</script>">x</a>',
     '<iframe src="https://evil.example"></iframe>',
     '<div style="position:fixed" onclick="x()">y</div>',
-    '<svg onload=alert(1)><circle/></svg>',
+    "<svg onload=alert(1)><circle/></svg>",
     '<form action="https://evil.example"><input name=a></form>',
     '<object data="x.swf"></object><embed src="x.swf">',
-    '<style>body{display:none}</style>',
+    "<style>body{display:none}</style>",
     '<meta http-equiv="refresh" content="0;url=https://evil.example">',
     "[click](javascript:alert(1))",
     "![x](javascript:alert(1))",
@@ -60,8 +60,11 @@ def test_relative_links_and_images_become_absolute():
     html = render("[a](/about) [b](docs/x.pdf) [c](#top) ![i](../img.png) [d](https://other.example/z)", BASE + "/")
     tree = lxml.html.fragment_fromstring(html, create_parent="div")
     assert tree.xpath("//a/@href") == [
-        "https://news.example.org/about", "https://news.example.org/docs/x.pdf",
-        "https://news.example.org/#top", "https://other.example/z"]
+        "https://news.example.org/about",
+        "https://news.example.org/docs/x.pdf",
+        "https://news.example.org/#top",
+        "https://other.example/z",
+    ]
     assert tree.xpath("//img/@src") == ["https://news.example.org/img.png"]
 
 
@@ -72,8 +75,13 @@ def test_links_get_rel_noopener():
 
 def test_xml_forbidden_characters_removed_everywhere(site):
     bad = "A\x00B\x01C\x08D\x0bE\x0cF\x1fG\x7fH\x85I\ufffeJ\uffffK"
-    site.raw("x.md", ("---\ntitle: \"T\\x01itle\\x0b\"\ndate: 2021-01-01\ncategories: [statements]\n"
-                      "summary: \"S\\x1fum\"\ntags: [\"t\\x02ag\"]\n---\n" + bad.replace("\x00", "")).encode())
+    site.raw(
+        "x.md",
+        (
+            '---\ntitle: "T\\x01itle\\x0b"\ndate: 2021-01-01\ncategories: [statements]\n'
+            'summary: "S\\x1fum"\ntags: ["t\\x02ag"]\n---\n' + bad.replace("\x00", "")
+        ).encode(),
+    )
     idx = load_index(site.root)
     assert idx.problems == ()
     [p] = idx.posts
@@ -124,10 +132,29 @@ def _parser_text(html: str) -> str:
     return " ".join(lxml.html.fragment_fromstring(spaced, create_parent="div").text_content().split())
 
 
-_HTMLISH = st.lists(st.sampled_from(list("ab <>&\"'=/\n#*_`[]()!:;") + [
-    "<a href=\"x>y\" title='q\"'>", "<img alt=\"a>b\" src=\"/i.png\">", "</a>", "<br>", "&amp;", "&lt;",
-    "<!-- c -->", "<p>", "</p>", "<b>", "<table><tr><td>", "&#62;", "<em title=\">\">", "é", "\u00a0",
-]), max_size=40).map("".join)
+_HTMLISH = st.lists(
+    st.sampled_from(
+        list("ab <>&\"'=/\n#*_`[]()!:;")
+        + [
+            '<a href="x>y" title=\'q"\'>',
+            '<img alt="a>b" src="/i.png">',
+            "</a>",
+            "<br>",
+            "&amp;",
+            "&lt;",
+            "<!-- c -->",
+            "<p>",
+            "</p>",
+            "<b>",
+            "<table><tr><td>",
+            "&#62;",
+            '<em title=">">',
+            "é",
+            "\u00a0",
+        ]
+    ),
+    max_size=40,
+).map("".join)
 
 
 @settings(max_examples=300, deadline=None)

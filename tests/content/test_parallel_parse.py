@@ -8,8 +8,13 @@ from feedsvc.content import Loader
 
 def _fill(site) -> None:
     for i in range(23):
-        site.post(f"{2000 + i}/p{i}", f"Body {i} with naloxone and word{i % 5}.", title=f"Post {i}",
-                  tags=[f"t{i % 3}"], date=f"2021-0{1 + i % 9}-1{i % 10}")
+        site.post(
+            f"{2000 + i}/p{i}",
+            f"Body {i} with naloxone and word{i % 5}.",
+            title=f"Post {i}",
+            tags=[f"t{i % 3}"],
+            date=f"2021-0{1 + i % 9}-1{i % 10}",
+        )
     site.raw("broken.md", "---\ntitle: [oops\n---\n")  # a problem
     site.post("draft", title="Draft", draft=True)  # no post
     site.post("dup", title="Duplicate slug", slug="p3")
@@ -17,8 +22,12 @@ def _fill(site) -> None:
 
 def _state(index):
     queries = ["naloxone", "word3", "body 7", "post", "nothing-matches", "zebras", "word0 body 5"]
-    return (index.version, [(p.slug, p.title, p.tags) for p in index.posts], sorted(map(str, index.problems)),
-            {q: [p.slug for p in index.query(q=q)] for q in queries})
+    return (
+        index.version,
+        [(p.slug, p.title, p.tags) for p in index.posts],
+        sorted(map(str, index.problems)),
+        {q: [p.slug for p in index.query(q=q)] for q in queries},
+    )
 
 
 def test_parallel_first_start_equals_sequential(site, monkeypatch):

@@ -44,8 +44,7 @@ def assert_indexed(found: list[tuple[str, list[str]]]) -> None:
 @pytest.fixture
 def index(site: Any) -> Index:
     for i in range(12):
-        site.post(f"post-{i}", f"Body {i}.", date=f"2021-04-{i + 1:02d}", tags=["Harm Reduction", f"T{i}"],
-                  aliases=[f"old-{i}"])
+        site.post(f"post-{i}", f"Body {i}.", date=f"2021-04-{i + 1:02d}", tags=["Harm Reduction", f"T{i}"], aliases=[f"old-{i}"])
     site.post("zz-dup", "Same slug as post-1.", slug="post-1")  # a duplicate: not published, a problem
     return load_index(site.root)
 
@@ -80,8 +79,9 @@ def test_duplicate_slug_problems_read_through_the_slug_index(index: Index) -> No
     for _, steps in dup:
         inner = [s for s in steps if " o " in f" {s} "]
         # each duplicate probes the slug (or id) index: never a scan, never the published index
-        assert inner and all(s.startswith("SEARCH o USING") and ("posts_slug (slug=?" in s or "posts_entry_id (entry_id=?" in s)
-                             for s in inner), steps
+        assert inner and all(
+            s.startswith("SEARCH o USING") and ("posts_slug (slug=?" in s or "posts_entry_id (entry_id=?" in s) for s in inner
+        ), steps
     assert any(p.field == "slug" for p in read_header(index.conn, degraded=()).problems)
 
 
@@ -93,15 +93,29 @@ def _steps(found: list[tuple[str, list[str]]]) -> list[str]:
 def mixed(site: Any) -> Index:
     langs = ["en", "fr", "es"]
     for i in range(30):
-        site.post(f"m-{i}", f"Rights and health {i}." + (" Naloxone." if i % 3 == 0 else ""),
-                  date=f"2021-05-{i % 28 + 1:02d}T10:00:{i % 2:02d}Z", lang=langs[i % 3],
-                  categories=["statements" if i % 2 else "events"], tags=[f"T{i % 5}", "Common"])
+        site.post(
+            f"m-{i}",
+            f"Rights and health {i}." + (" Naloxone." if i % 3 == 0 else ""),
+            date=f"2021-05-{i % 28 + 1:02d}T10:00:{i % 2:02d}Z",
+            lang=langs[i % 3],
+            categories=["statements" if i % 2 else "events"],
+            tags=[f"T{i % 5}", "Common"],
+        )
     return load_index(site.root)
 
 
-@pytest.mark.parametrize("filters", [dict(category="events", tag="t1", lang="fr"), dict(category="events", lang="es"),
-                                     dict(tag="common", lang="en"), dict(category="statements", tag="t3"),
-                                     dict(category="events"), dict(tag="t2"), dict(lang="fr")])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        dict(category="events", tag="t1", lang="fr"),
+        dict(category="events", lang="es"),
+        dict(tag="common", lang="en"),
+        dict(category="statements", tag="t3"),
+        dict(category="events"),
+        dict(tag="t2"),
+        dict(lang="fr"),
+    ],
+)
 def test_filter_counts_are_kept_and_the_newest_change_is_one_index_walk(mixed: Index, filters: dict[str, str]) -> None:
     """A page of category, tag and language filters is counted by one primary-key read (counts of each
     combination are kept), and its newest change read walking an index by change instant: no statement
@@ -111,19 +125,23 @@ def test_filter_counts_are_kept_and_the_newest_change_is_one_index_walk(mixed: I
     assert not any("count(" in sql.lower() or "max(d." in sql.lower() for sql, _ in found), found
     assert not any(step.startswith("USE TEMP B-TREE") for step in _steps(found)), found
     assert any("changed" in step for step in _steps(found)), found
-    brute = [p for p in mixed.posts if all(
-        (p.lang == v) if k == "lang" else (v in p.categories) if k == "category" else (v in [t.slug for t in p.tags])
-        for k, v in filters.items())]
+    brute = [
+        p
+        for p in mixed.posts
+        if all(
+            (p.lang == v) if k == "lang" else (v in p.categories) if k == "category" else (v in [t.slug for t in p.tags])
+            for k, v in filters.items()
+        )
+    ]
     assert len(mixed.query(**filters)) == len(brute) and list(mixed.query(**filters)) == brute
 
 
 @pytest.mark.parametrize("offset", [0, 1, 9, 10, 19])
-def test_a_search_page_reads_the_full_text_index_newest_first_without_sorting_every_match(
-        mixed: Index, offset: int) -> None:
+def test_a_search_page_reads_the_full_text_index_newest_first_without_sorting_every_match(mixed: Index, offset: int) -> None:
     """``q`` pages come from the full-text index in key order (date order), stopped past the page: never
     the matches gathered into a list and sorted; the posts are then read by key."""
     page = mixed.query(q="rights")
-    found = plans(mixed, lambda: page[offset:offset + 5])
+    found = plans(mixed, lambda: page[offset : offset + 5])
     steps = _steps(found)
     assert not any("IN (SELECT rowid" in sql for sql, _ in found), found
     assert not any(step.startswith(("USE TEMP B-TREE", "LIST SUBQUERY")) for step in steps), found
@@ -141,5 +159,7 @@ def test_a_search_with_filters_reads_the_search_keys_the_filter_lists_carry(mixe
     for sql, steps in listing:
         assert not any("USING INTEGER PRIMARY KEY" in step for step in steps), (sql, steps)
         assert not any(step.startswith("SCAN") and "VIRTUAL TABLE" not in step for step in steps), (sql, steps)
-        assert all("COVERING INDEX" in step or "PRIMARY KEY" in step for step in steps if step.startswith("SEARCH d ")), \
-            (sql, steps)
+        assert all("COVERING INDEX" in step or "PRIMARY KEY" in step for step in steps if step.startswith("SEARCH d ")), (
+            sql,
+            steps,
+        )

@@ -16,10 +16,20 @@ from hypothesis import strategies as st
 
 from feedsvc.content import Index, Loader
 
-SECONDS = ["2021-05-01T10:00:00Z", "2021-05-01T10:00:00.500Z", "2021-05-01T10:00:01Z", "2021-05-02T08:00:00Z",
-           "2020-12-31T23:59:59Z"]
-post_st = st.tuples(st.sampled_from(SECONDS), st.booleans(), st.sampled_from(["en", "fr"]),
-                    st.sampled_from(["statements", "events"]), st.sampled_from(["a", "b"]))
+SECONDS = [
+    "2021-05-01T10:00:00Z",
+    "2021-05-01T10:00:00.500Z",
+    "2021-05-01T10:00:01Z",
+    "2021-05-02T08:00:00Z",
+    "2020-12-31T23:59:59Z",
+]
+post_st = st.tuples(
+    st.sampled_from(SECONDS),
+    st.booleans(),
+    st.sampled_from(["en", "fr"]),
+    st.sampled_from(["statements", "events"]),
+    st.sampled_from(["a", "b"]),
+)
 
 
 def brute(index: Index, word: str | None = None, **filters: str) -> list[str]:
@@ -43,26 +53,31 @@ def check(index: Index) -> None:
     got = index.query(q="naloxone")
     assert len(got) == len(want)
     for size in (1, 2, 3, 7):
-        pages = [p.slug for start in range(0, len(want) + size, size) for p in got[start:start + size]]
+        pages = [p.slug for start in range(0, len(want) + size, size) for p in got[start : start + size]]
         assert pages == want, size
-    for filters in (dict(category="events", tag="a", lang="fr"), dict(category="statements", lang="en"),
-                    dict(tag="b", lang="fr"), dict(category="events", tag="b")):
+    for filters in (
+        dict(category="events", tag="a", lang="fr"),
+        dict(category="statements", lang="en"),
+        dict(tag="b", lang="fr"),
+        dict(category="events", tag="b"),
+    ):
         assert len(index.query(**filters)) == len(brute(index, **filters)), filters
         assert [p.slug for p in index.query(**filters)] == brute(index, **filters)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(first=st.lists(post_st, min_size=1, max_size=14), edits=st.lists(st.tuples(st.integers(0, 13), post_st),
-                                                                        max_size=6))
-def test_search_pages_and_counts_match_a_brute_force_reading(site: Any, tmp_path: Any, first: list[Any],
-                                                             edits: list[Any]) -> None:
+@given(first=st.lists(post_st, min_size=1, max_size=14), edits=st.lists(st.tuples(st.integers(0, 13), post_st), max_size=6))
+def test_search_pages_and_counts_match_a_brute_force_reading(
+    site: Any, tmp_path: Any, first: list[Any], edits: list[Any]
+) -> None:
     for path in (site.root / "posts").glob("*.md"):
         path.unlink()
 
     def write(i: int, spec: tuple[str, bool, str, str, str]) -> Any:
         date, hit, lang, cat, tag = spec
-        return site.post(f"p-{i:02d}", "Naloxone saves lives." if hit else "Nothing here.", date=date, lang=lang,
-                         categories=[cat], tags=[tag])
+        return site.post(
+            f"p-{i:02d}", "Naloxone saves lives." if hit else "Nothing here.", date=date, lang=lang, categories=[cat], tags=[tag]
+        )
 
     for i, spec in enumerate(first):
         write(i, spec)

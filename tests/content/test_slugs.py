@@ -25,9 +25,13 @@ def test_derived_slugs_keep_every_script() -> None:
 
 
 # Stems of ASCII and accented Latin (what every published URL so far was made from).
-_LATIN = st.text(st.characters(codec="latin-1", exclude_categories=("Cc", "Cs")).filter(
-    lambda c: c.isascii() or "LATIN" in unicodedata.name(c, "") or not c.isalnum()) | st.sampled_from("-_ .ŒœŁłŠš"),
-    max_size=30)
+_LATIN = st.text(
+    st.characters(codec="latin-1", exclude_categories=("Cc", "Cs")).filter(
+        lambda c: c.isascii() or "LATIN" in unicodedata.name(c, "") or not c.isalnum()
+    )
+    | st.sampled_from("-_ .ŒœŁłŠš"),
+    max_size=30,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -63,7 +67,8 @@ def test_russian_posts_no_longer_collide_and_empty_stems_fall_back(site: Any) ->
     site.post("upper", title="Upper", slug="Заявление")
     idx = load_index(site.root)
     assert sorted(p.slug for p in idx.posts) == sorted(
-        ["заявление-о-политике", "письмо-министру", "статья-без-имени-файла", "заявление-2024"])
+        ["заявление-о-политике", "письмо-министру", "статья-без-имени-файла", "заявление-2024"]
+    )
     problems = {p.path: p for p in idx.problems}
     assert problems["posts/2021-01-01-***.md"].field == "slug"
     assert problems["posts/upper.md"].field == "slug" and "lowercase" in problems["posts/upper.md"].message
@@ -74,8 +79,12 @@ def test_russian_posts_no_longer_collide_and_empty_stems_fall_back(site: Any) ->
 def test_urls_carry_slugs_percent_encoded_and_either_spelling_answers(site: Any, client: Any) -> None:
     site.post("заявление-о-политике", "Текст.", title="Заявление", lang="ru")
     encoded = quote("заявление-о-политике")
-    for path in (f"/posts/{encoded}", "/posts/заявление-о-политике", f"/api/v1/posts/{encoded}",
-                 "/api/v1/posts/заявление-о-политике"):
+    for path in (
+        f"/posts/{encoded}",
+        "/posts/заявление-о-политике",
+        f"/api/v1/posts/{encoded}",
+        "/api/v1/posts/заявление-о-политике",
+    ):
         assert client.get(path).status_code == 200, path
     item = client.get("/api/v1/posts").json["items"][0]
     assert item["url"].endswith(f"/posts/{encoded}") and item["slug"] == "заявление-о-политике"

@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 from feedsvc.content.markdown import ELLIPSIS, SUMMARY_MAX_CHARS, cut_summary, first_paragraph, render
 
 BASE = "https://news.example.org"
-words = st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Z", "C")), min_size=1,
-                         max_size=30), min_size=1, max_size=200)
+words = st.lists(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Z", "C")), min_size=1, max_size=30),
+    min_size=1,
+    max_size=200,
+)
 
 
 @given(words)
@@ -26,7 +29,7 @@ def test_cut_is_a_word_prefix_within_the_limit(ws: list[str]) -> None:
     assert len(head) <= SUMMARY_MAX_CHARS
     assert text.startswith(head)
     if len(ws[0]) <= SUMMARY_MAX_CHARS:  # a word boundary exists: the cut is at one
-        rest = text[len(head):]
+        rest = text[len(head) :]
         assert rest[:1] in (" ", ",", ";", ":")
         assert len(head) > SUMMARY_MAX_CHARS - 31 - 3  # never much shorter than needed (words <= 30)
 

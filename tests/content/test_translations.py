@@ -36,8 +36,7 @@ def test_bad_references_are_named_and_the_posts_still_published(site: Any) -> No
     site.post("selfish", title="Self", lang="de", translation_of="selfish")
     idx = load_index(site.root)
     problems = {p.path: p for p in idx.problems}
-    assert set(problems) == {"posts/fr-two.md", "posts/en-again.md", "posts/nowhere.md", "posts/chain.md",
-                             "posts/selfish.md"}
+    assert set(problems) == {"posts/fr-two.md", "posts/en-again.md", "posts/nowhere.md", "posts/chain.md", "posts/selfish.md"}
     assert all(p.field == "translation_of" for p in problems.values())
     assert "fr" in problems["posts/fr-two.md"].message and "posts/fr-one.md" in problems["posts/fr-two.md"].message
     assert "no-such-post" in problems["posts/nowhere.md"].message

@@ -57,13 +57,22 @@ def test_no_inotify_means_no_watcher(site, monkeypatch):
 
 
 def _state(index):
-    return (index.version, [(p.slug, p.title, p.source) for p in index.posts], sorted(map(str, index.problems)),
-            index.content_mtime)
+    return (
+        index.version,
+        [(p.slug, p.title, p.source) for p in index.posts],
+        sorted(map(str, index.problems)),
+        index.content_mtime,
+    )
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["write", "edit", "break", "delete", "rename", "draft", "dup", "link_out",
-                                          "link_in"]),
-                         st.sampled_from(["a", "b", "2021/c", "2021/d", "2022/e"])), min_size=1, max_size=8)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "edit", "break", "delete", "rename", "draft", "dup", "link_out", "link_in"]),
+        st.sampled_from(["a", "b", "2021/c", "2021/d", "2022/e"]),
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -21,9 +21,13 @@ def test_query_spellings_render_once(site: Any, make_app: Any) -> None:
     fill(site)
     app = make_app()
     client = app.test_client()
-    spellings = ["/api/v1/posts?category=statements&tag=cnd", "/api/v1/posts?tag=cnd&category=statements",
-                 "/api/v1/posts?tag=cnd&category=statements&page=1", "/api/v1/posts?category=statements&tag=cnd&_=17",
-                 "/api/v1/posts?per_page=20&tag=cnd&category=statements"]
+    spellings = [
+        "/api/v1/posts?category=statements&tag=cnd",
+        "/api/v1/posts?tag=cnd&category=statements",
+        "/api/v1/posts?tag=cnd&category=statements&page=1",
+        "/api/v1/posts?category=statements&tag=cnd&_=17",
+        "/api/v1/posts?per_page=20&tag=cnd&category=statements",
+    ]
     bodies = {client.get(u).data for u in spellings}
     assert len(bodies) == 1
     assert _rc(app).renders == 1
@@ -143,8 +147,15 @@ def test_reload_mid_request_never_files_old_content_under_the_new_version(site: 
         if calls["n"] == 1:  # ...and a reload lands before it renders
             site.post("2021-08-01-late", "Late.", title="Late", date="2021-08-01")
             state(app).live.refresh()
-        return http.send(caching.render("race.view", {}, lambda: caching.Representation(
-            str(len(idx.posts)).encode(), "text/plain; charset=utf-8", idx.last_modified(idx.posts))))
+        return http.send(
+            caching.render(
+                "race.view",
+                {},
+                lambda: caching.Representation(
+                    str(len(idx.posts)).encode(), "text/plain; charset=utf-8", idx.last_modified(idx.posts)
+                ),
+            )
+        )
 
     app.register_blueprint(bp)
     client = app.test_client()

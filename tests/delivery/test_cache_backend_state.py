@@ -23,13 +23,14 @@ def _states(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage().split(" (")[0].split(";")[0] for r in caplog.records if r.name == "feedsvc.cache"]
 
 
-def test_full_redis_then_down_then_back_logs_each_change_once(site: Any, make_app: Any, private_redis: RedisServer,
-                                                              caplog: pytest.LogCaptureFixture,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_redis_then_down_then_back_logs_each_change_once(
+    site: Any, make_app: Any, private_redis: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fill(site)
     monkeypatch.setattr(caching, "RETRY_AFTER", 0.05)
-    app = make_app(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=private_redis.url,
-                   CACHE_KEY_PREFIX=f"t-{uuid.uuid4().hex}:", CACHE_LOCAL_BYTES=0)
+    app = make_app(
+        CACHE_TYPE="RedisCache", CACHE_REDIS_URL=private_redis.url, CACHE_KEY_PREFIX=f"t-{uuid.uuid4().hex}:", CACHE_LOCAL_BYTES=0
+    )
     client = app.test_client()
     admin = redis.Redis.from_url(private_redis.url)
     caplog.set_level(logging.WARNING, logger="feedsvc.cache")
@@ -54,5 +55,9 @@ def test_full_redis_then_down_then_back_logs_each_change_once(site: Any, make_ap
     rounds(3)
     private_redis.start()  # same port, empty
     rounds(2)
-    assert _states(caplog) == ["cache backend refusing writes", "cache backend is back",
-                               "cache backend failing", "cache backend is back"]
+    assert _states(caplog) == [
+        "cache backend refusing writes",
+        "cache backend is back",
+        "cache backend failing",
+        "cache backend is back",
+    ]

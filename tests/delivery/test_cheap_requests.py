@@ -17,8 +17,14 @@ def events(body: bytes) -> list[Any]:
 
 def test_search_calendar_holds_far_fewer_events(site: Any, make_app: Any) -> None:
     for i in range(60):
-        site.post(f"meeting-{i:02d}", "A public meeting.", title=f"Meeting {i}", date="2021-03-01",
-                  categories=["events"], event={"start": f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}T10:00:00Z"})
+        site.post(
+            f"meeting-{i:02d}",
+            "A public meeting.",
+            title=f"Meeting {i}",
+            date="2021-03-01",
+            categories=["events"],
+            event={"start": f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}T10:00:00Z"},
+        )
     client = make_app().test_client()
     whole = client.get("/feeds/calendar.ics")
     assert whole.status_code == 200 and len(events(whole.data)) == 60  # a subscribed calendar: up to 500
@@ -45,18 +51,30 @@ def test_bad_search_calendar_size_is_refused(make_app: Any, setting: Any) -> Non
 def test_deep_pages_cannot_evict_polled_documents(site: Any, make_app: Any) -> None:
     """500 distinct deep API and feed pages later, the polled feeds and first pages are still cache hits."""
     for i in range(120):
-        site.post(f"post-{i:03d}", "Some words. " * 40, date=f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}",
-                  categories=["statements" if i % 2 else "publications"])
+        site.post(
+            f"post-{i:03d}",
+            "Some words. " * 40,
+            date=f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}",
+            categories=["statements" if i % 2 else "publications"],
+        )
     app = make_app(CACHE_LOCAL_BYTES=400_000, CACHE_ODD_BYTES=100_000)
     client = app.test_client()
-    polled = ["/feeds/atom.xml", "/feeds/categories/statements/rss.xml", "/api/v1/posts",
-              "/api/v1/posts?page=2", "/api/v1/categories/statements/posts?per_page=5"]
+    polled = [
+        "/feeds/atom.xml",
+        "/feeds/categories/statements/rss.xml",
+        "/api/v1/posts",
+        "/api/v1/posts?page=2",
+        "/api/v1/categories/statements/posts?per_page=5",
+    ]
     for url in polled:
         assert client.get(url).status_code == 200
     rc = render_cache(app)
-    deep = [f"/api/v1/{scope}posts?per_page={n}&page={page}"
-            for scope in ("", "categories/statements/") for n in range(1, 21)
-            for page in range(TAIL_PAGE + 1, 121 // n + 1)]
+    deep = [
+        f"/api/v1/{scope}posts?per_page={n}&page={page}"
+        for scope in ("", "categories/statements/")
+        for n in range(1, 21)
+        for page in range(TAIL_PAGE + 1, 121 // n + 1)
+    ]
     deep = deep[:480] + [f"/feeds/atom.xml?page={page}" for page in (6, 7)]
     assert len(deep) >= 400
     for url in deep:

@@ -31,13 +31,22 @@ def test_same_content_same_etags_across_restarts(site: Any, make_app: Any) -> No
     assert {u: t[0] for u, t in before.items()} == {u: t[0] for u, t in again.items()}
 
 
-STATEMENTS = ["/feeds/categories/statements/atom.xml", "/feeds/categories/statements/rss.xml",
-              "/feeds/categories/statements/feed.json", "/api/v1/categories/statements/posts",
-              "/categories/statements"]
+STATEMENTS = [
+    "/feeds/categories/statements/atom.xml",
+    "/feeds/categories/statements/rss.xml",
+    "/feeds/categories/statements/feed.json",
+    "/api/v1/categories/statements/posts",
+    "/categories/statements",
+]
 ALL = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/api/v1/posts", "/"]
-EVENTS = ["/feeds/categories/events/atom.xml", "/feeds/categories/events/rss.xml",
-          "/feeds/categories/events/feed.json", "/feeds/categories/events/calendar.ics",
-          "/api/v1/categories/events/posts", "/categories/events"]
+EVENTS = [
+    "/feeds/categories/events/atom.xml",
+    "/feeds/categories/events/rss.xml",
+    "/feeds/categories/events/feed.json",
+    "/feeds/categories/events/calendar.ics",
+    "/api/v1/categories/events/posts",
+    "/categories/events",
+]
 
 
 @pytest.mark.parametrize("change", ["edit", "delete", "unpublish"])
@@ -49,14 +58,27 @@ def test_edit_changes_only_affected_documents(site: Any, make_app: Any, change: 
     before = _tags(app, urls)
     path = site.root / "posts" / "2021-05-02-second-statement.md"
     if change == "edit":
-        site.post("2021-05-02-second-statement", "A corrected text.", title="Second statement (corrected)",
-                  date="2021-05-02", categories=["statements"], tags=["CND"])
+        site.post(
+            "2021-05-02-second-statement",
+            "A corrected text.",
+            title="Second statement (corrected)",
+            date="2021-05-02",
+            categories=["statements"],
+            tags=["CND"],
+        )
         site.touch_later(path)
     elif change == "delete":
         path.unlink()
     else:
-        site.post("2021-05-02-second-statement", "Withdrawn.", title="Second statement", date="2021-05-02",
-                  categories=["statements"], tags=["CND"], draft=True)
+        site.post(
+            "2021-05-02-second-statement",
+            "Withdrawn.",
+            title="Second statement",
+            date="2021-05-02",
+            categories=["statements"],
+            tags=["CND"],
+            draft=True,
+        )
         site.touch_later(path)
     state(app).live.refresh()
     after = _tags(app, urls)

@@ -10,20 +10,46 @@ from feedsvc.caching import render_cache
 from feedsvc.extensions import state
 from feedsvc.fastpath import fast_path
 
-URLS = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics",
-        "/feeds/categories/events/atom.xml", "/feeds/tags/cnd/feed.json", "/feeds/archive/2021/atom.xml",
-        "/feeds/opml.xml", "/api/v1/posts?per_page=1", "/api/v1/posts/first", "/api/v1/categories",
-        "/api/v1/tags", "/api/v1/openapi.json", "/", "/posts/first", "/categories/events", "/tags/cnd",
-        "/embed", "/embed.js"]
-HEADERS = [{}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "br;q=1, gzip;q=0.5"},
-           {"Accept-Encoding": "gzip;q=0"},
-           {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}]
+URLS = [
+    "/feeds/atom.xml",
+    "/feeds/rss.xml",
+    "/feeds/feed.json",
+    "/feeds/calendar.ics",
+    "/feeds/categories/events/atom.xml",
+    "/feeds/tags/cnd/feed.json",
+    "/feeds/archive/2021/atom.xml",
+    "/feeds/opml.xml",
+    "/api/v1/posts?per_page=1",
+    "/api/v1/posts/first",
+    "/api/v1/categories",
+    "/api/v1/tags",
+    "/api/v1/openapi.json",
+    "/",
+    "/posts/first",
+    "/categories/events",
+    "/tags/cnd",
+    "/embed",
+    "/embed.js",
+]
+HEADERS = [
+    {},
+    {"Accept-Encoding": "gzip"},
+    {"Accept-Encoding": "br;q=1, gzip;q=0.5"},
+    {"Accept-Encoding": "gzip;q=0"},
+    {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+]
 
 
 @pytest.fixture
 def filled(site):
-    site.post("first", "First *body*.", date="2021-03-02", categories=["events"], tags=["CND"],
-              event={"start": "2021-04-12T14:00:00+02:00"})
+    site.post(
+        "first",
+        "First *body*.",
+        date="2021-03-02",
+        categories=["events"],
+        tags=["CND"],
+        event={"start": "2021-04-12T14:00:00+02:00"},
+    )
     site.post("second", "Second.", date="2021-03-01", categories=["statements"], tags=["CND"])
     return site
 
@@ -44,8 +70,12 @@ def test_replays_equal_the_full_path(filled, make_app, url):
             assert _view(fast.open(url, method=method, headers=headers)) == expected, (url, headers, method)
         etag = dict(expected[1])["ETag"]
         lm = dict(expected[1])["Last-Modified"]
-        for cond in ({"If-None-Match": etag}, {"If-Modified-Since": lm}, {"If-None-Match": '"other"'},
-                     {"If-None-Match": '"other"', "If-Modified-Since": lm}):
+        for cond in (
+            {"If-None-Match": etag},
+            {"If-Modified-Since": lm},
+            {"If-None-Match": '"other"'},
+            {"If-None-Match": '"other"', "If-Modified-Since": lm},
+        ):
             want = _view(full.open(url, method=method, headers={**headers, **cond}))
             for _ in range(2):
                 assert _view(fast.open(url, method=method, headers={**headers, **cond})) == want, (url, cond)
@@ -77,8 +107,7 @@ def test_errors_redirects_and_other_methods_always_go_through_flask(filled, make
     assert fast.hits == 0
 
 
-@pytest.mark.parametrize("config", [{"RATELIMIT": "1000/minute"}, {"CACHE_TYPE": "NullCache"},
-                                    {"CACHE_LOCAL_BYTES": 0}])
+@pytest.mark.parametrize("config", [{"RATELIMIT": "1000/minute"}, {"CACHE_TYPE": "NullCache"}, {"CACHE_LOCAL_BYTES": 0}])
 def test_off_when_every_request_must_reach_flask(filled, make_app, config):
     app = make_app(**config)
     assert fast_path(app) is None

@@ -51,15 +51,20 @@ def test_validators_and_304_flows(served: Any, c: Any, kind: tuple[str, str, str
     url = _url(served, kind)
     first = _ok(c, url)
     etag, lm = first.headers["ETag"], first.headers["Last-Modified"]
-    assert etag.startswith('"') and not etag.startswith('W/')
+    assert etag.startswith('"') and not etag.startswith("W/")
     assert parsedate_to_datetime(lm) <= datetime.now(UTC)
     cc = first.headers["Cache-Control"]
     assert "public" in cc and "max-age=300" in cc and "stale-while-revalidate=" in cc and "stale-if-error=" in cc
     vary = first.headers.get("Vary", "")
 
-    for cond in ({"If-None-Match": etag}, {"If-None-Match": f"W/{etag}"}, {"If-None-Match": f'"nope", {etag}'},
-                 {"If-None-Match": "*"}, {"If-Modified-Since": lm},
-                 {"If-None-Match": etag, "If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}):
+    for cond in (
+        {"If-None-Match": etag},
+        {"If-None-Match": f"W/{etag}"},
+        {"If-None-Match": f'"nope", {etag}'},
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": lm},
+        {"If-None-Match": etag, "If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
+    ):
         for method in ("GET", "HEAD"):
             r = c.open(url, method=method, headers=cond)
             assert r.status_code == 304, (cond, method)
@@ -98,8 +103,7 @@ def test_each_encoding_has_its_own_strong_etag(served: Any, c: Any, kind: tuple[
         # Its 304 names the same coding's tag; another coding's tag is not this representation's.
         r304 = c.get(url, headers={"Accept-Encoding": coding, "If-None-Match": r.headers["ETag"]})
         assert r304.status_code == 304 and r304.headers["ETag"] == r.headers["ETag"]
-        assert c.get(url, headers={"Accept-Encoding": "identity",
-                                   "If-None-Match": r.headers["ETag"]}).status_code == 200
+        assert c.get(url, headers={"Accept-Encoding": "identity", "If-None-Match": r.headers["ETag"]}).status_code == 200
     assert len(tags) == 3
     # Both offered: Brotli preferred; gzip refused with q=0 is never sent.
     assert _ok(c, url, **{"Accept-Encoding": "gzip, deflate, br"}).headers["Content-Encoding"] == "br"
@@ -126,8 +130,14 @@ def test_cors_only_under_api_and_feeds(served: Any, c: Any, kind: tuple[str, str
 def test_cors_preflight(served: Any, c: Any, url: str) -> None:
     if not served.url_map.bind("x").test(url.split("?")[0], method="GET"):
         pytest.skip(f"{url} not routed yet")
-    r = c.options(url, headers={"Origin": "https://partner.example", "Access-Control-Request-Method": "GET",
-                                "Access-Control-Request-Headers": "if-none-match, x-requested-with"})
+    r = c.options(
+        url,
+        headers={
+            "Origin": "https://partner.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match, x-requested-with",
+        },
+    )
     assert 200 <= r.status_code < 300
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     methods = {m.strip() for m in r.headers["Access-Control-Allow-Methods"].split(",")}
@@ -162,15 +172,21 @@ header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(inm=st.one_of(st.none(), header_text, st.just('"x", W/"y", *')),
-       ims=st.one_of(st.none(), header_text, st.datetimes(min_value=datetime(1900, 1, 1),
-                                                           max_value=datetime(2200, 1, 1)).map(
-           lambda d: format_datetime(d.replace(tzinfo=UTC), usegmt=True))),
-       accept=st.one_of(st.none(), header_text))
-def test_garbage_conditional_headers_never_break(c: Any, inm: str | None, ims: str | None,
-                                                  accept: str | None) -> None:
-    headers = {k: v for k, v in (("If-None-Match", inm), ("If-Modified-Since", ims), ("Accept-Encoding", accept))
-               if v is not None}
+@given(
+    inm=st.one_of(st.none(), header_text, st.just('"x", W/"y", *')),
+    ims=st.one_of(
+        st.none(),
+        header_text,
+        st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
+            lambda d: format_datetime(d.replace(tzinfo=UTC), usegmt=True)
+        ),
+    ),
+    accept=st.one_of(st.none(), header_text),
+)
+def test_garbage_conditional_headers_never_break(c: Any, inm: str | None, ims: str | None, accept: str | None) -> None:
+    headers = {
+        k: v for k, v in (("If-None-Match", inm), ("If-Modified-Since", ims), ("Accept-Encoding", accept)) if v is not None
+    }
     r = c.get("/api/v1/posts", headers=headers)
     assert r.status_code in (200, 304)
     if r.status_code == 304:
@@ -195,9 +211,13 @@ def probe(site: Any, make_app: Any) -> Any:
     @bp.get("/probe/<name>")
     def view(name: str) -> Any:
         def produce() -> caching.Representation:
-            return caching.Representation(body + name.encode(), "text/html; charset=utf-8",
-                                          datetime(2021, 1, 1, tzinfo=UTC),
-                                          headers=(("Link", "<https://x.example/>; rel=\"alternate\""),))
+            return caching.Representation(
+                body + name.encode(),
+                "text/html; charset=utf-8",
+                datetime(2021, 1, 1, tzinfo=UTC),
+                headers=(("Link", '<https://x.example/>; rel="alternate"'),),
+            )
+
         return http.send(caching.render("probe.view", {"name": name}, produce))
 
     app.register_blueprint(bp)
@@ -240,9 +260,18 @@ def test_a_views_own_cache_control_is_kept_on_200_and_304(probe: Any) -> None:
 
     @bp.get("/own")
     def own() -> Any:
-        return http.send(caching.render("own.view", {}, lambda: caching.Representation(
-            b"x" * 600, "text/plain; charset=utf-8", datetime(2021, 1, 1, tzinfo=UTC),
-            headers=(("Cache-Control", "public, max-age=31536000, immutable"), ("Vary", "Accept")))))
+        return http.send(
+            caching.render(
+                "own.view",
+                {},
+                lambda: caching.Representation(
+                    b"x" * 600,
+                    "text/plain; charset=utf-8",
+                    datetime(2021, 1, 1, tzinfo=UTC),
+                    headers=(("Cache-Control", "public, max-age=31536000, immutable"), ("Vary", "Accept")),
+                ),
+            )
+        )
 
     probe.register_blueprint(bp)
     client = probe.test_client()

@@ -18,17 +18,37 @@ from feedsvc.extensions import state
 
 OLD = 1_600_000_000  # 2020-09-13: an mtime far behind any instant the writer records
 
-STATEMENTS = ["/feeds/categories/statements/atom.xml", "/feeds/categories/statements/feed.json",
-              "/api/v1/categories/statements/posts", "/categories/statements", "/posts/a", "/api/v1/posts/a"]
-EVENTS = ["/feeds/categories/events/atom.xml", "/feeds/categories/events/rss.xml",
-          "/feeds/categories/events/feed.json", "/feeds/categories/events/calendar.ics",
-          "/api/v1/categories/events/posts", "/categories/events", "/posts/b", "/api/v1/posts/b"]
+STATEMENTS = [
+    "/feeds/categories/statements/atom.xml",
+    "/feeds/categories/statements/feed.json",
+    "/api/v1/categories/statements/posts",
+    "/categories/statements",
+    "/posts/a",
+    "/api/v1/posts/a",
+]
+EVENTS = [
+    "/feeds/categories/events/atom.xml",
+    "/feeds/categories/events/rss.xml",
+    "/feeds/categories/events/feed.json",
+    "/feeds/categories/events/calendar.ics",
+    "/api/v1/categories/events/posts",
+    "/categories/events",
+    "/posts/b",
+    "/api/v1/posts/b",
+]
 
 
 def _content(site: Any) -> None:
     site.post("a", "Statement body.", title="Statement A", date="2021-04-01", categories=["statements"], tags=["CND"])
-    site.post("b", "Event body.", title="Event B", date="2021-05-01", categories=["events"], tags=["Treaty"],
-              event={"start": "2021-07-01T10:00:00+02:00", "location": "Geneva"})
+    site.post(
+        "b",
+        "Event body.",
+        title="Event B",
+        date="2021-05-01",
+        categories=["events"],
+        tags=["Treaty"],
+        event={"start": "2021-07-01T10:00:00+02:00", "location": "Geneva"},
+    )
 
 
 def _get(app: Any, url: str, **headers: str) -> Any:
@@ -73,8 +93,14 @@ def test_an_edit_keeping_an_older_mtime_is_not_answered_304(site: Any, make_app:
     _content(site)
     app = make_app()
     before = {u: _get(app, u) for u in STATEMENTS}
-    path = site.post("a", "Corrected statement body.", title="Statement A (corrected)", date="2021-04-01",
-                     categories=["statements"], tags=["CND"])
+    path = site.post(
+        "a",
+        "Corrected statement body.",
+        title="Statement A (corrected)",
+        date="2021-04-01",
+        categories=["statements"],
+        tags=["CND"],
+    )
     _keep_mtime(path)
     _refresh(app)
     for url in STATEMENTS:
@@ -98,14 +124,19 @@ def test_two_edits_within_one_second_each_move_last_modified(site: Any, make_app
 
 def test_a_translation_title_edit_moves_the_originals_documents(site: Any, make_app: Any) -> None:
     site.post("orig", "Original.", title="Original", date="2021-04-01", lang="en", categories=["statements"])
-    fr = site.post("trad", "Traduction.", title="Traduction", date="2021-04-01", lang="fr", translation_of="orig",
-                   categories=["statements"])
+    fr = site.post(
+        "trad", "Traduction.", title="Traduction", date="2021-04-01", lang="fr", translation_of="orig", categories=["statements"]
+    )
     app = make_app()
-    urls = ["/feeds/feed.json?lang=en", "/feeds/categories/statements/feed.json?lang=en", "/api/v1/posts?lang=en",
-            "/posts/orig", "/api/v1/posts/orig"]
+    urls = [
+        "/feeds/feed.json?lang=en",
+        "/feeds/categories/statements/feed.json?lang=en",
+        "/api/v1/posts?lang=en",
+        "/posts/orig",
+        "/api/v1/posts/orig",
+    ]
     before = {u: _get(app, u) for u in urls}
-    fr.write_text(fr.read_text(encoding="utf-8").replace("title: Traduction", "title: Traduction revue"),
-                  encoding="utf-8")
+    fr.write_text(fr.read_text(encoding="utf-8").replace("title: Traduction", "title: Traduction revue"), encoding="utf-8")
     _keep_mtime(fr)
     _refresh(app)
     for url in urls:
@@ -150,8 +181,7 @@ CHANGES: dict[str, tuple[Callable[[Any], None], list[str]]] = {
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
-def test_changes_that_leave_a_document_alone_leave_its_last_modified_alone(site: Any, make_app: Any,
-                                                                            change: str) -> None:
+def test_changes_that_leave_a_document_alone_leave_its_last_modified_alone(site: Any, make_app: Any, change: str) -> None:
     _content(site)
     site.age()  # every mtime an hour back: whatever the change touches is newer
     app = make_app()
@@ -191,10 +221,12 @@ def test_workers_agree_and_last_modified_never_goes_back(site: Any, make_app: An
     assert state(writer).live.loader.database.writer and not state(reader).live.loader.database.writer
     urls = STATEMENTS + EVENTS + ["/feeds/atom.xml", "/api/v1/posts", "/"]
     steps: list[Callable[[Any], None]] = [
-        _noop_rename, _edit_rename, _noop_save, _mkdir,
+        _noop_rename,
+        _edit_rename,
+        _noop_save,
+        _mkdir,
         lambda s: (s.root / "posts" / "c.md").unlink(),
-        lambda s: _keep_mtime(s.post("c", "Back again.", title="Statement C", date="2021-06-01",
-                                     categories=["statements"])),
+        lambda s: _keep_mtime(s.post("c", "Back again.", title="Statement C", date="2021-06-01", categories=["statements"])),
         _noop_rename,
     ]
     by_etag: dict[tuple[str, str], str] = {}
@@ -212,8 +244,7 @@ def test_workers_agree_and_last_modified_never_goes_back(site: Any, make_app: An
             last[url] = ts
 
 
-def test_a_second_host_from_the_same_content_answers_the_same_etags(site: Any, make_app: Any,
-                                                                    tmp_path: Path) -> None:
+def test_a_second_host_from_the_same_content_answers_the_same_etags(site: Any, make_app: Any, tmp_path: Path) -> None:
     _content(site)
     first = make_app(INDEX_PATH=str(tmp_path / "host1.sqlite3"))
     _get(first, "/posts/a")
@@ -222,12 +253,10 @@ def test_a_second_host_from_the_same_content_answers_the_same_etags(site: Any, m
         _refresh(first)
     second = make_app(INDEX_PATH=str(tmp_path / "host2.sqlite3"))  # a fresh database, built from the files
     urls = STATEMENTS + EVENTS + ["/feeds/atom.xml", "/api/v1/posts"]
-    assert {u: t[0] for u, t in _validators(first, urls).items()} == \
-        {u: t[0] for u, t in _validators(second, urls).items()}
+    assert {u: t[0] for u, t in _validators(first, urls).items()} == {u: t[0] for u, t in _validators(second, urls).items()}
 
 
-def test_content_check_hints_at_updated_after_an_edit_that_did_not_move_it(site: Any, make_app: Any,
-                                                                            tmp_path: Path) -> None:
+def test_content_check_hints_at_updated_after_an_edit_that_did_not_move_it(site: Any, make_app: Any, tmp_path: Path) -> None:
     _content(site)
     index = str(tmp_path / "served.sqlite3")
     app = make_app(INDEX_PATH=index)
@@ -237,19 +266,24 @@ def test_content_check_hints_at_updated_after_an_edit_that_did_not_move_it(site:
 
     _get(app, "/posts/a")  # the server has loaded and served the post
     assert "hint" not in check().stderr
-    site.post("a", "Statement body.", title="Statement A, retitled", date="2021-04-01", categories=["statements"],
-              tags=["CND"])
+    site.post("a", "Statement body.", title="Statement A, retitled", date="2021-04-01", categories=["statements"], tags=["CND"])
     _refresh(app)
     result = check()
     assert result.exit_code == 0, result.output
     [hint] = [line for line in result.stderr.splitlines() if ": hint: " in line]
     assert hint.startswith(f"{site.root / 'posts' / 'a.md'}: updated: hint: ")
     assert "LAST-MODIFIED" in hint and "Statement A" not in result.stdout
-    site.post("a", "Statement body.", title="Statement A, retitled", date="2021-04-01", updated="2021-04-02",
-              categories=["statements"], tags=["CND"])
+    site.post(
+        "a",
+        "Statement body.",
+        title="Statement A, retitled",
+        date="2021-04-01",
+        updated="2021-04-02",
+        categories=["statements"],
+        tags=["CND"],
+    )
     _refresh(app)
     assert "hint" not in check().stderr
-
 
 
 def test_a_database_rebuilt_while_running_never_dates_documents_back(site: Any, tmp_path: Path) -> None:
@@ -263,8 +297,14 @@ def test_a_database_rebuilt_while_running_never_dates_documents_back(site: Any, 
     before = loader.load().query_last_modified(category="statements")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)  # lost while running: rebuilt at the next reload
-    path = site.post("a", "Corrected statement body.", title="Statement A (corrected)", date="2021-04-01",
-                     categories=["statements"], tags=["CND"])
+    path = site.post(
+        "a",
+        "Corrected statement body.",
+        title="Statement A (corrected)",
+        date="2021-04-01",
+        categories=["statements"],
+        tags=["CND"],
+    )
     _keep_mtime(path)  # and meanwhile an edit that keeps an old mtime
     after = loader.load()
     assert after.get("a").title == "Statement A (corrected)"
@@ -274,8 +314,14 @@ def test_a_database_rebuilt_while_running_never_dates_documents_back(site: Any, 
 
 def _retitle(name: str, title: str, category: str) -> Callable[[Any], None]:
     def act(site: Any) -> None:
-        path = site.post(name, "Body.", title=title, date="2021-04-01" if name == "a" else "2021-05-01",
-                         categories=[category], tags=["CND"] if name == "a" else ["Treaty"])
+        path = site.post(
+            name,
+            "Body.",
+            title=title,
+            date="2021-04-01" if name == "a" else "2021-05-01",
+            categories=[category],
+            tags=["CND"] if name == "a" else ["Treaty"],
+        )
         _keep_mtime(path)  # the worst case: an mtime that says nothing changed
 
     return act
@@ -293,9 +339,17 @@ OPS: dict[str, tuple[Callable[[Any], None], bool]] = {
     "no-op save b": (_noop_save, True),
     "mkdir": (lambda s: (s.root / "posts" / "new-dir").mkdir(exist_ok=True), True),
 }
-WATCHED = ["/feeds/categories/statements/atom.xml", "/feeds/categories/events/feed.json",
-           "/feeds/categories/publications/rss.xml", "/feeds/tags/cnd/atom.xml", "/feeds/atom.xml",
-           "/api/v1/posts", "/posts/b", "/api/v1/posts/b", "/"]
+WATCHED = [
+    "/feeds/categories/statements/atom.xml",
+    "/feeds/categories/events/feed.json",
+    "/feeds/categories/publications/rss.xml",
+    "/feeds/tags/cnd/atom.xml",
+    "/feeds/atom.xml",
+    "/api/v1/posts",
+    "/posts/b",
+    "/api/v1/posts/b",
+    "/",
+]
 
 
 @pytest.mark.slow
@@ -324,8 +378,7 @@ def test_any_sequence_of_edits_moves_last_modified_with_the_bytes(site: Any, mak
                 new_lm = parsedate_to_datetime(now[url].headers["Last-Modified"])
                 if now[url].get_data() != prev[url].get_data():
                     assert new_lm > old_lm, f"{url}: bytes moved after {op!r}, Last-Modified did not ({ops})"
-                    assert _get(app, url, **{"If-Modified-Since": prev[url].headers["Last-Modified"]}).status_code \
-                        == 200
+                    assert _get(app, url, **{"If-Modified-Since": prev[url].headers["Last-Modified"]}).status_code == 200
                 else:
                     assert new_lm >= old_lm, f"{url}: Last-Modified went back after {op!r} ({ops})"
                 if noop:

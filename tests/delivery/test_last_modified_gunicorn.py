@@ -13,18 +13,29 @@ from support.gunicorn_server import Server
 
 pytestmark = pytest.mark.slow
 
-URLS = ["/feeds/categories/statements/atom.xml", "/feeds/categories/events/feed.json", "/api/v1/posts/a",
-        "/posts/b", "/categories/statements"]
+URLS = [
+    "/feeds/categories/statements/atom.xml",
+    "/feeds/categories/events/feed.json",
+    "/api/v1/posts/a",
+    "/posts/b",
+    "/categories/statements",
+]
 
 
 @pytest.fixture
 def server(site: Any, tmp_path: Path) -> Iterator[Server]:
     site.post("a", "Statement.", title="Statement A", date="2021-04-01", categories=["statements"])
-    site.post("b", "Event.", title="Event B", date="2021-05-01", categories=["events"],
-              event={"start": "2021-07-01T10:00:00+02:00"})
+    site.post(
+        "b", "Event.", title="Event B", date="2021-05-01", categories=["events"], event={"start": "2021-07-01T10:00:00+02:00"}
+    )
     site.age()
-    server = Server(site.root, tmp_path / "gunicorn.err", FEEDSVC_RELOAD_INTERVAL="0.3",
-                    FEEDSVC_INDEX_PATH=str(tmp_path / "index.sqlite3"), GUNICORN_ACCESSLOG="")
+    server = Server(
+        site.root,
+        tmp_path / "gunicorn.err",
+        FEEDSVC_RELOAD_INTERVAL="0.3",
+        FEEDSVC_INDEX_PATH=str(tmp_path / "index.sqlite3"),
+        GUNICORN_ACCESSLOG="",
+    )
     try:
         yield server
     finally:

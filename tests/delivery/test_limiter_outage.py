@@ -22,8 +22,7 @@ def test_the_storage_client_gives_up_fast(make_app: Any) -> None:
 
 
 @pytest.mark.redis
-def test_outage_logged_once_and_recovery_once(make_app: Any, private_redis: Any,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_outage_logged_once_and_recovery_once(make_app: Any, private_redis: Any, caplog: pytest.LogCaptureFixture) -> None:
     app = make_app(RATELIMIT="1000/minute", RATELIMIT_STORAGE_URI=private_redis.url)
     urls = ["/api/v1/posts", "/feeds/atom.xml", "/api/v1/no-such-thing", "/"]
     codes: list[int] = []

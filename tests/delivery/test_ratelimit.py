@@ -33,8 +33,11 @@ def assert_429(resp: Any, url: str) -> None:
         assert isinstance(err["message"], str) and err["message"]
     else:
         assert resp.mimetype == "text/plain"
-    assert "Cache-Control" not in resp.headers or "no-store" in resp.headers["Cache-Control"] \
+    assert (
+        "Cache-Control" not in resp.headers
+        or "no-store" in resp.headers["Cache-Control"]
         or "public" not in resp.headers["Cache-Control"]
+    )
 
 
 def test_off_by_default(make_app: Any) -> None:
@@ -91,10 +94,11 @@ def test_trusted_proxy_hops_pick_the_client(make_app: Any) -> None:
 def test_storage_uri_defaults() -> None:
     assert storage_uri({"CACHE_TYPE": "SimpleCache"}) == "memory://"
     assert storage_uri({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://h:1/2"}) == "redis://h:1/2"
-    assert storage_uri({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://h:1/2",
-                        "RATELIMIT_STORAGE_URI": "memory://"}) == "memory://"
-    assert storage_uri({"CACHE_TYPE": "SimpleCache", "RATELIMIT_STORAGE_URI": "unix:///tmp/r.sock"}) \
-        == "redis+unix:///tmp/r.sock"
+    assert (
+        storage_uri({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://h:1/2", "RATELIMIT_STORAGE_URI": "memory://"})
+        == "memory://"
+    )
+    assert storage_uri({"CACHE_TYPE": "SimpleCache", "RATELIMIT_STORAGE_URI": "unix:///tmp/r.sock"}) == "redis+unix:///tmp/r.sock"
     assert retry_after(100.2, now=100.0) == 1 and retry_after(130.0, now=100.0) == 30
 
 
@@ -103,8 +107,12 @@ def test_budget_is_shared_through_redis(make_app: Any, private_redis: RedisServe
     """Two app instances (two workers or hosts) with the cache's Redis share one budget."""
     import redis
 
-    cfg = {"RATELIMIT": "3/minute", "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": private_redis.url,
-           "CACHE_KEY_PREFIX": "rltest:"}
+    cfg = {
+        "RATELIMIT": "3/minute",
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": private_redis.url,
+        "CACHE_KEY_PREFIX": "rltest:",
+    }
     a, b = make_app(**cfg), make_app(**cfg)
     ca, cb = a.test_client(), b.test_client()  # no `with`: two apps' contexts must not nest
     assert hit(ca, "/api/v1/posts").status_code != 429
@@ -116,8 +124,7 @@ def test_budget_is_shared_through_redis(make_app: Any, private_redis: RedisServe
 
 
 @pytest.mark.redis
-def test_redis_down_fails_open_and_recovers(make_app: Any, private_redis: RedisServer,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_redis_down_fails_open_and_recovers(make_app: Any, private_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
     app = make_app(RATELIMIT="5/minute", RATELIMIT_STORAGE_URI=private_redis.url)
     with app.test_client() as c:
         assert hit(c, "/api/v1/posts").status_code != 429
@@ -125,8 +132,9 @@ def test_redis_down_fails_open_and_recovers(make_app: Any, private_redis: RedisS
         with caplog.at_level(logging.WARNING, logger="feedsvc.ratelimit"):
             codes = [hit(c, url).status_code for url in JSON_URLS[:1]]
         assert all(code < 500 and code != 429 for code in codes), codes  # served, not blocked
-        assert any(r.name == "feedsvc.ratelimit" and "unreachable" in r.getMessage() for r in caplog.records), \
+        assert any(r.name == "feedsvc.ratelimit" and "unreachable" in r.getMessage() for r in caplog.records), (
             "the storage failure was not logged"
+        )
         private_redis.start()
         # The limiter probes a dead storage with backoff (1 s, 2 s, ...): poll, bounded.
         codes: list[int] = []
@@ -167,13 +175,18 @@ def test_real_gunicorn_workers_share_one_budget(site: Any, private_redis: RedisS
     import requests
 
     site.post("first", "Hello.")
-    server = Server(site.root, tmp_path / "gunicorn.out", workers=3, FEEDSVC_CACHE_TYPE="RedisCache",
-                    FEEDSVC_CACHE_REDIS_URL=private_redis.url, FEEDSVC_RATELIMIT="6/hour")
+    server = Server(
+        site.root,
+        tmp_path / "gunicorn.out",
+        workers=3,
+        FEEDSVC_CACHE_TYPE="RedisCache",
+        FEEDSVC_CACHE_REDIS_URL=private_redis.url,
+        FEEDSVC_RATELIMIT="6/hour",
+    )
     try:
         port = server.port
         base = f"http://127.0.0.1:{port}"
-        codes = [requests.get(base + "/api/v1/posts", headers={"Connection": "close"}, timeout=10).status_code
-                 for _ in range(12)]
+        codes = [requests.get(base + "/api/v1/posts", headers={"Connection": "close"}, timeout=10).status_code for _ in range(12)]
         assert codes[:6] == [200] * 6 and codes[6:] == [429] * 6, codes
         resp = requests.get(base + "/feeds/atom.xml", timeout=10)
         assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 60
@@ -225,8 +238,9 @@ def test_dead_storage_is_not_asked_again_on_every_request(make_app: Any) -> None
         assert spy.call_count == 0 and all(code < 500 for code in codes), codes  # counted in memory meanwhile
 
 
-@pytest.mark.parametrize("limit,window", [("2/second", 1), ("3/minute", 60), ("2/2 minutes", 120), ("3/hour", 3600),
-                                          ("4/minute;2/second", 1)])
+@pytest.mark.parametrize(
+    "limit,window", [("2/second", 1), ("3/minute", 60), ("2/2 minutes", 120), ("3/hour", 3600), ("4/minute;2/second", 1)]
+)
 def test_retry_after_matches_the_window(make_app: Any, limit: str, window: int) -> None:
     client = make_app(RATELIMIT=limit).test_client()
     answers = [client.get("/feeds/atom.xml") for _ in range(6)]

@@ -19,13 +19,16 @@ def client_evil(site: Any, make_app: Any) -> Any:
         yield c
 
 
-@pytest.mark.parametrize("path,location", [
-    ("/feeds//atom.xml", f"{BASE}/feeds/atom.xml"),  # werkzeug's merge_slashes
-    ("/feeds/categories//statements/atom.xml?page=1", f"{BASE}/feeds/categories/statements/atom.xml?page=1"),
-    ("/api/v1//posts?tag=cnd", f"{BASE}/api/v1/posts?tag=cnd"),
-    ("/rss", f"{BASE}/feeds/rss.xml"),  # site.yaml redirects
-    ("/api/v1/posts/first-statement", None),  # not a redirect: control
-])
+@pytest.mark.parametrize(
+    "path,location",
+    [
+        ("/feeds//atom.xml", f"{BASE}/feeds/atom.xml"),  # werkzeug's merge_slashes
+        ("/feeds/categories//statements/atom.xml?page=1", f"{BASE}/feeds/categories/statements/atom.xml?page=1"),
+        ("/api/v1//posts?tag=cnd", f"{BASE}/api/v1/posts?tag=cnd"),
+        ("/rss", f"{BASE}/feeds/rss.xml"),  # site.yaml redirects
+        ("/api/v1/posts/first-statement", None),  # not a redirect: control
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_redirects_ignore_host(client_evil: Any, path: str, location: str | None, method: str) -> None:
     resp = client_evil.open(path, method=method, headers={"Host": "evil.example"})
@@ -39,8 +42,9 @@ def test_redirects_ignore_host(client_evil: Any, path: str, location: str | None
 
 
 def test_forwarded_host_is_ignored_too(client_evil: Any) -> None:
-    resp = client_evil.get("/feeds//rss.xml", headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example",
-                                                      "X-Forwarded-Proto": "http"})
+    resp = client_evil.get(
+        "/feeds//rss.xml", headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
+    )
     assert resp.headers["Location"] == f"{BASE}/feeds/rss.xml"
 
 

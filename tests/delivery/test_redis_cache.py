@@ -66,9 +66,9 @@ def test_two_instances_share_one_redis(site: Any, make_app: Any, redis_url: str)
     assert _renders(two) == 0  # every document came from the other instance's renders
 
 
-def test_redis_stopped_mid_run_keeps_serving_and_recovers(site: Any, make_app: Any, private_redis: RedisServer,
-                                                          caplog: pytest.LogCaptureFixture,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redis_stopped_mid_run_keeps_serving_and_recovers(
+    site: Any, make_app: Any, private_redis: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fill(site)
     monkeypatch.setattr(caching, "RETRY_AFTER", 0.2)
     prefix = f"test-{uuid.uuid4().hex}:"
@@ -96,8 +96,7 @@ def test_redis_stopped_mid_run_keeps_serving_and_recovers(site: Any, make_app: A
     assert _renders(other) == 0, "the cache is used again once Redis is back"
 
 
-def test_hung_redis_costs_a_short_timeout_not_an_error(site: Any, make_app: Any,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_hung_redis_costs_a_short_timeout_not_an_error(site: Any, make_app: Any, caplog: pytest.LogCaptureFixture) -> None:
     fill(site)
     with socket.socket() as hung:  # accepts connections (backlog) but never answers
         hung.bind(("127.0.0.1", 0))

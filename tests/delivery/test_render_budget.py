@@ -29,8 +29,13 @@ def assert_over_budget(resp: Any, json: bool = True) -> None:
 @pytest.fixture
 def posts(site: Any) -> Any:
     for i in range(30):
-        site.post(f"post-{i:02d}", "Treaty talks and more words.", date=f"2021-04-{i + 1:02d}",
-                  categories=["events"], event={"start": f"2021-05-{i + 1:02d}T10:00:00Z"})
+        site.post(
+            f"post-{i:02d}",
+            "Treaty talks and more words.",
+            date=f"2021-04-{i + 1:02d}",
+            categories=["events"],
+            event={"start": f"2021-05-{i + 1:02d}T10:00:00Z"},
+        )
     return site
 
 
@@ -42,17 +47,25 @@ def test_on_by_default(site: Any) -> None:
     assert render_budget(create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0, "RENDER_BUDGET": "off"})) is None
 
 
-@pytest.mark.parametrize("first,second", [
-    ("/api/v1/posts?q=treaty", "/api/v1/posts?q=talks"),
-    ("/feeds/calendar.ics?q=treaty", "/feeds/calendar.ics?q=talks"),
-    ("/api/v1/posts?per_page=1&page=7", "/api/v1/posts?per_page=1&page=8"),
-    ("/feeds/atom.xml?q=treaty", "/api/v1/posts?since=2021-04-03"),
-])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        ("/api/v1/posts?q=treaty", "/api/v1/posts?q=talks"),
+        ("/feeds/calendar.ics?q=treaty", "/feeds/calendar.ics?q=talks"),
+        ("/api/v1/posts?per_page=1&page=7", "/api/v1/posts?per_page=1&page=8"),
+        ("/feeds/atom.xml?q=treaty", "/api/v1/posts?since=2021-04-03"),
+    ],
+)
 def test_expensive_misses_spend_it_cached_traffic_never(posts: Any, make_app: Any, first: str, second: str) -> None:
     app = make_app(RENDER_BUDGET="1/minute")  # 1 ms: the first render spends it all
     client = app.test_client()
-    polled = ["/feeds/atom.xml", "/api/v1/posts", "/feeds/calendar.ics", "/api/v1/posts?page=2&per_page=5",
-              "/feeds/atom.xml?_=123"]
+    polled = [
+        "/feeds/atom.xml",
+        "/api/v1/posts",
+        "/feeds/calendar.ics",
+        "/api/v1/posts?page=2&per_page=5",
+        "/feeds/atom.xml?_=123",
+    ]
     assert get(client, first).status_code == 200
     renders = render_cache(app).renders
     assert_over_budget(get(client, second))

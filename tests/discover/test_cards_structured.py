@@ -27,8 +27,7 @@ SDO = "http://schema.org/"
 
 
 def _extract(html: bytes, url: str) -> dict[str, Any]:
-    return extruct.extract(html.decode(), base_url=url, syntaxes=["opengraph", "json-ld", "microdata"],
-                           uniform=False)
+    return extruct.extract(html.decode(), base_url=url, syntaxes=["opengraph", "json-ld", "microdata"], uniform=False)
 
 
 def _og(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -54,9 +53,17 @@ def _expand(data: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.mark.filterwarnings("ignore:Call to deprecated method findAll:DeprecationWarning")  # the OG scraper's own
 def test_post_card_and_graph(site, make_app) -> None:
     site.write_site(twitter="@inpud")
-    site.post("report", title="Report \"launch\" <&> </script>", summary="Sum <b>&</b> </script>",
-              categories=["publications"], tags=["Drug policy", "Harm reduction"], image="/img/r.png",
-              image_alt="Cover of the report", date="2021-04-12T10:00:00+02:00", updated="2021-04-13")
+    site.post(
+        "report",
+        title='Report "launch" <&> </script>',
+        summary="Sum <b>&</b> </script>",
+        categories=["publications"],
+        tags=["Drug policy", "Harm reduction"],
+        image="/img/r.png",
+        image_alt="Cover of the report",
+        date="2021-04-12T10:00:00+02:00",
+        updated="2021-04-13",
+    )
     client = make_app().test_client()
     url = f"{BASE}/posts/report"
     resp = client.get("/posts/report")
@@ -141,31 +148,53 @@ def test_seed_side_event(site, make_app) -> None:
     doc = lxml.html.fromstring(resp.data)
     # The interpretation languages are named in the page's language (interface words, not French or Russian text).
     assert doc.xpath("//section[@class='event']//dt[.='Interpretation']/following-sibling::dd[1]/text()") == [
-        "French, Russian, Spanish"]
-    assert doc.xpath("//section[@class='event']//a[@type='text/calendar']/@href") == [
-        f"{BASE}/posts/side-event/event.ics"]
+        "French, Russian, Spanish"
+    ]
+    assert doc.xpath("//section[@class='event']//a[@type='text/calendar']/@href") == [f"{BASE}/posts/side-event/event.ics"]
 
 
 hostile = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60).map(
-    lambda s: s + '</script><!-- "\'&<>')
+    lambda s: s + "</script><!-- \"'&<>"
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=hostile, summary=hostile)
 def test_hostile_text_survives_cards_and_graph(title: str, summary: str) -> None:
-    site = Site(title=title, base_url=BASE, id_authority="example.org,2021", language="en", timezone="UTC",
-                author=Author(summary))
+    site = Site(
+        title=title, base_url=BASE, id_authority="example.org,2021", language="en", timezone="UTC", author=Author(summary)
+    )
     when = datetime(2021, 4, 12, tzinfo=UTC)
-    post = Post(id="x", slug="x", title=title, date=when, updated=when, categories=("c",), tags=(), summary=summary,
-                author=site.author, lang="en", source="x.md")
-    page = Page(site=site, url=f"{BASE}/posts/x", title=title, description=summary, lang="en",
-                crumbs=((title, f"{BASE}/"), (title, f"{BASE}/posts/x")), post=post)
+    post = Post(
+        id="x",
+        slug="x",
+        title=title,
+        date=when,
+        updated=when,
+        categories=("c",),
+        tags=(),
+        summary=summary,
+        author=site.author,
+        lang="en",
+        source="x.md",
+    )
+    page = Page(
+        site=site,
+        url=f"{BASE}/posts/x",
+        title=title,
+        description=summary,
+        lang="en",
+        crumbs=((title, f"{BASE}/"), (title, f"{BASE}/posts/x")),
+        post=post,
+    )
     card = Card(site_name=title, title=title, description=summary, url=page.url, lang="en", published=when)
     from jinja2 import Environment
 
     env = Environment(autoescape=True)
-    head = env.from_string('{% for a, k, v in metas %}<meta {{ a }}="{{ k }}" content="{{ v }}">{% endfor %}'
-                           '<script type="application/ld+json">{{ j|safe }}</script>')
+    head = env.from_string(
+        '{% for a, k, v in metas %}<meta {{ a }}="{{ k }}" content="{{ v }}">{% endfor %}'
+        '<script type="application/ld+json">{{ j|safe }}</script>'
+    )
     html = f"<!doctype html><html><head>{head.render(metas=metas(card), j=script_text(graph(page)))}</head><body></body></html>"
     data = _extract(html.encode(), page.url)
     og = _og(data)
@@ -174,11 +203,15 @@ def test_hostile_text_survives_cards_and_graph(title: str, summary: str) -> None
     assert json.loads(lxml.html.fromstring(html).xpath("//script")[0].text)["@graph"][-1]["description"] == summary
 
 
-_json_text = st.text(st.one_of(st.sampled_from(list('<>&\u2028\u2029"\\\n\x00\x1f\x7fé😀/')), st.characters(
-    exclude_categories=("Cs",))), max_size=30)
-_json_docs = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), _json_text),
-                          lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_json_text, inner, max_size=4),
-                          max_leaves=20)
+_json_text = st.text(
+    st.one_of(st.sampled_from(list('<>&\u2028\u2029"\\\n\x00\x1f\x7fé😀/')), st.characters(exclude_categories=("Cs",))),
+    max_size=30,
+)
+_json_docs = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), _json_text),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_json_text, inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -186,8 +219,9 @@ _json_docs = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(2**5
 def test_script_text_is_canonical_json_with_markup_characters_escaped(doc: dict[str, Any]) -> None:
     # The bytes pages have carried since the graph was added: the stdlib's sorted, compact JSON
     # with <, >, &, U+2028 and U+2029 as \u escapes, so no text can close the <script>.
-    reference = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).translate(str.maketrans(
-        {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}))
+    reference = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).translate(
+        str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+    )
     text = script_text(doc)
     assert text == reference
     assert not {"<", ">", "&"} & set(text) and json.loads(text) == doc

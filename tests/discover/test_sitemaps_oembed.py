@@ -51,12 +51,15 @@ def test_sitemap_from_robots_lists_exactly_the_canonical_urls(site, served) -> N
     with app.test_client() as c:
         robots = c.get("/robots.txt").data.decode()
     assert f"Sitemap: {base}/sitemap.xml" in robots and "Disallow: /api/" in robots
-    expected = {f"{base}/", *(f"{base}/languages/{lang}" for lang in ("en", "fr", "ru")),
-                *(f"{base}/categories/{c}" for c in ("statements", "events", "publications", "empty")),
-                f"{base}/tags/drug-policy", f"{base}/tags/{quote('права')}",
-                *(f"{base}/posts/{quote(s)}" for s in ("orig", "trad", "привет", "side-event")),
-                *(f"{base}/tags/{t}" for t in ("cnd", "side-event", "decriminalisation", "harm-reduction",
-                                              "covid-19", "interpretation"))}
+    expected = {
+        f"{base}/",
+        *(f"{base}/languages/{lang}" for lang in ("en", "fr", "ru")),
+        *(f"{base}/categories/{c}" for c in ("statements", "events", "publications", "empty")),
+        f"{base}/tags/drug-policy",
+        f"{base}/tags/{quote('права')}",
+        *(f"{base}/posts/{quote(s)}" for s in ("orig", "trad", "привет", "side-event")),
+        *(f"{base}/tags/{t}" for t in ("cnd", "side-event", "decriminalisation", "harm-reduction", "covid-19", "interpretation")),
+    }
     assert found == expected
 
 
@@ -70,11 +73,13 @@ def test_hreflang_reciprocal_and_validators(site, make_app) -> None:
     orig, trad = urls["https://news.example.org/posts/orig"], urls["https://news.example.org/posts/trad"]
     for node in (orig, trad):
         links = {(x.get("hreflang"), x.get("href")) for x in node.iter(XHTML)}
-        assert links == {("en", "https://news.example.org/posts/orig"), ("fr", "https://news.example.org/posts/trad"),
-                         ("x-default", "https://news.example.org/posts/orig")}
+        assert links == {
+            ("en", "https://news.example.org/posts/orig"),
+            ("fr", "https://news.example.org/posts/trad"),
+            ("x-default", "https://news.example.org/posts/orig"),
+        }
     assert orig.findtext(f"{SM}lastmod").startswith("2021-04-01")
-    again = client.get("/sitemaps/posts-1.xml", headers={"If-None-Match": resp.headers["ETag"],
-                                                          "Accept-Encoding": "gzip"})
+    again = client.get("/sitemaps/posts-1.xml", headers={"If-None-Match": resp.headers["ETag"], "Accept-Encoding": "gzip"})
     assert again.status_code == 304
     assert client.get("/sitemap.xml", headers={"If-Modified-Since": resp.headers["Last-Modified"]}).status_code == 304
     assert client.get("/sitemaps/posts-2.xml").status_code == 404
@@ -143,11 +148,18 @@ def test_permalink_urls_resolve(site, make_app) -> None:
     assert lxml.etree.fromstring(r.data).findtext("title") == "Original"
 
 
-@pytest.mark.parametrize(("query", "status"), [
-    ({"url": "https://evil.example/posts/orig"}, 404), ({"url": "https://news.example.org/posts/nope"}, 404),
-    ({"url": "https://news.example.org/posts/hidden"}, 404), ({"url": "x", "format": "yaml"}, 501),
-    ({"url": "https://news.example.org/posts/orig", "maxwidth": "wide"}, 400),
-    ({"url": "https://news.example.org/posts/orig", "maxheight": "0"}, 400), ({}, 400)])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({"url": "https://evil.example/posts/orig"}, 404),
+        ({"url": "https://news.example.org/posts/nope"}, 404),
+        ({"url": "https://news.example.org/posts/hidden"}, 404),
+        ({"url": "x", "format": "yaml"}, 501),
+        ({"url": "https://news.example.org/posts/orig", "maxwidth": "wide"}, 400),
+        ({"url": "https://news.example.org/posts/orig", "maxheight": "0"}, 400),
+        ({}, 400),
+    ],
+)
 def test_oembed_errors_are_json(site, make_app, query: dict[str, str], status: int) -> None:
     _content(site)
     r = make_app().test_client().get("/oembed", query_string=query)
@@ -179,8 +191,24 @@ def test_event_ics_is_one_vevent_with_its_zone(site, make_app) -> None:
     assert client.get("/posts/orig/event.ics").status_code == 404
 
 
-_HOSTILE = ('"', "'", "<", ">", "&", "&amp;", "</script>", "<!--", "]]>", "<b>x</b>", "</blockquote>", "</iframe>",
-            "{{ x }}", "\u200f", "مرحبا", "政策")
+_HOSTILE = (
+    '"',
+    "'",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "</script>",
+    "<!--",
+    "]]>",
+    "<b>x</b>",
+    "</blockquote>",
+    "</iframe>",
+    "{{ x }}",
+    "\u200f",
+    "مرحبا",
+    "政策",
+)
 _words = st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=12)
 hostile_text = st.lists(st.sampled_from(_HOSTILE) | _words, min_size=1, max_size=6).map(" ".join).map(lambda s: "t " + s)
 
@@ -188,8 +216,9 @@ hostile_text = st.lists(st.sampled_from(_HOSTILE) | _words, min_size=1, max_size
 @pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=hostile_text, summary=hostile_text, alt=hostile_text)
-def test_hostile_titles_and_summaries_survive_oembed_and_the_embed_card(site, make_app, title: str, summary: str,
-                                                                        alt: str) -> None:
+def test_hostile_titles_and_summaries_survive_oembed_and_the_embed_card(
+    site, make_app, title: str, summary: str, alt: str
+) -> None:
     """JSON, XML and the embed page carry the text itself: parsed back, it is what the editor wrote."""
     site.write_site(title=summary)  # the provider name is text too
     site.post("hostile", "Body.", title=title, summary=summary, image="/img/a.png", image_alt=alt)

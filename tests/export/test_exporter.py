@@ -20,8 +20,7 @@ def _export(app: Any, out: Path) -> dict[str, Any]:
     return manifest
 
 
-def test_a_second_export_into_a_deleted_directory_makes_its_directories(site: Any, make_app: Any,
-                                                                        tmp_path: Path) -> None:
+def test_a_second_export_into_a_deleted_directory_makes_its_directories(site: Any, make_app: Any, tmp_path: Path) -> None:
     fill(site)
     app = make_app()
     out = tmp_path / "export"

@@ -22,8 +22,14 @@ def exported(site: Any, make_app: Any, tmp_path: Path, request: pytest.FixtureRe
     """A small-page app (so feeds and API lists have several pages), exported once."""
     fill(site)
     for i in range(5):
-        site.post(f"2021-03-0{i + 1}-extra-{i}", "More text.", title=f"Extra {i}", date=f"2021-03-0{i + 1}",
-                  categories=["statements"], tags=["CND"])
+        site.post(
+            f"2021-03-0{i + 1}-extra-{i}",
+            "More text.",
+            title=f"Extra {i}",
+            date=f"2021-03-0{i + 1}",
+            categories=["statements"],
+            tags=["CND"],
+        )
     site.post("2021-02-01-renamed", "Renamed.", title="Renamed", date="2021-02-01", aliases=["old-name"])
     app = make_app(FEED_SIZE=2, PER_PAGE=2)
     out = tmp_path / "export"
@@ -80,9 +86,15 @@ def test_nginx_config_covers_every_type(exported: tuple[Any, Path, Any]) -> None
 
 def test_shipped_nginx_example_declares_the_served_types() -> None:
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    for ctype in ("application/atom+xml; charset=utf-8", "application/rss+xml; charset=utf-8",
-                  "application/feed+json; charset=utf-8", "text/calendar; charset=utf-8",
-                  "text/x-opml; charset=utf-8", "text/html; charset=utf-8", "application/json"):
+    for ctype in (
+        "application/atom+xml; charset=utf-8",
+        "application/rss+xml; charset=utf-8",
+        "application/feed+json; charset=utf-8",
+        "text/calendar; charset=utf-8",
+        "text/x-opml; charset=utf-8",
+        "text/html; charset=utf-8",
+        "application/json",
+    ):
         assert f'"{ctype}"' in conf
     assert "try_files" in conf and "Access-Control-Allow-Origin" in conf
 
@@ -108,8 +120,7 @@ def nginx_bin() -> str:
 def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path: Path, nginx_bin: str) -> None:
     fill(site)
     long_alias = "an-old-and-rather-long-slug-" + "x" * 92  # 120 chars: long map keys need bigger buckets
-    site.post("2021-02-01-renamed", "Renamed.", title="Renamed", date="2021-02-01",
-              aliases=["old-name", long_alias])
+    site.post("2021-02-01-renamed", "Renamed.", title="Renamed", date="2021-02-01", aliases=["old-name", long_alias])
     app = make_app(FEED_SIZE=2, PER_PAGE=2)
     out = tmp_path / "export"
     result = app.test_cli_runner().invoke(args=["export", str(out), "--jobs", "1", "--precompress"])
@@ -136,9 +147,17 @@ def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path
             status, headers, body = _get(port, url)
             assert status == 200, url
             assert body == want_body, url
-            for name in ("Content-Type", "Cache-Control", "Last-Modified", "Access-Control-Allow-Origin",
-                         "Content-Security-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy",
-                         "Referrer-Policy", "X-Content-Type-Options"):
+            for name in (
+                "Content-Type",
+                "Cache-Control",
+                "Last-Modified",
+                "Access-Control-Allow-Origin",
+                "Content-Security-Policy",
+                "X-Frame-Options",
+                "Cross-Origin-Opener-Policy",
+                "Referrer-Policy",
+                "X-Content-Type-Options",
+            ):
                 assert headers.get(name.lower()) == want.headers.get(name), (url, name)
             checked += 1
             if checked % 7:
@@ -155,8 +174,9 @@ def test_nginx_serves_the_export_like_the_app(site: Any, make_app: Any, tmp_path
         for alias in ("old-name", long_alias):
             status, headers, _ = _get(port, f"/posts/{alias}")
             assert status in (301, 308) and headers["location"].endswith("/posts/renamed")
-        status, headers, body = _get(port, "/api/v1/posts", method="OPTIONS",
-                                     Origin="https://partner.example", **{"Access-Control-Request-Method": "GET"})
+        status, headers, body = _get(
+            port, "/api/v1/posts", method="OPTIONS", Origin="https://partner.example", **{"Access-Control-Request-Method": "GET"}
+        )
         assert status == 204 and headers["access-control-allow-origin"] == "*"
 
 
@@ -192,8 +212,7 @@ def test_export_is_not_rate_limited(site: Any, make_app: Any, tmp_path: Path) ->
 
 
 @pytest.mark.nginx
-def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any, tmp_path: Path,
-                                                         nginx_bin: str) -> None:
+def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any, tmp_path: Path, nginx_bin: str) -> None:
     from lxml import etree
 
     fill(site)
@@ -208,8 +227,7 @@ def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any
     ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
     children = [urlsplit(e.text or "").path for e in etree.fromstring(index_xml).iter(f"{ns}loc")]
     base = client.get("/robots.txt").data.decode().split("Sitemap: ")[1].strip().removesuffix("/sitemap.xml")
-    wanted = ["/robots.txt", "/sitemap.xml", *children, "/posts/summit/embed", "/posts/summit/event.ics",
-              "/posts/renamed/embed"]
+    wanted = ["/robots.txt", "/sitemap.xml", *children, "/posts/summit/embed", "/posts/summit/event.ics", "/posts/renamed/embed"]
     assert len(children) >= 2 and all(u in docs for u in wanted), sorted(set(wanted) - set(docs))
     answers = [u for u in docs if u.startswith("/oembed?")]
     assert len(answers) == 2 * len(json.loads(client.get("/api/v1/posts?per_page=100").data)["items"])
@@ -218,8 +236,15 @@ def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any
     assert json.loads(want["json"].data)["type"] == "rich"
     assert etree.fromstring(want["xml"].data).findtext("type") == "rich"
     host = urlsplit(base).netloc
-    forms = [page, page + "/", page + "/embed", page + "#top", page + "?utm=x", f"{base}/posts/old-name",
-             page.replace(host, host.upper())]
+    forms = [
+        page,
+        page + "/",
+        page + "/embed",
+        page + "#top",
+        page + "?utm=x",
+        f"{base}/posts/old-name",
+        page.replace(host, host.upper()),
+    ]
     with nginx_serving(out, tmp_path / "nginx", nginx_bin) as port:
         for url in wanted:
             app_resp = client.get(url)
@@ -228,8 +253,11 @@ def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any
             for name in ("Content-Type", "Content-Security-Policy", "X-Frame-Options"):
                 assert headers.get(name.lower()) == app_resp.headers.get(name), (url, name)
         for form in forms:
-            queries = [(urlencode({"url": form}), "json"), (urlencode({"url": form, "format": "xml"}), "xml"),
-                       (urlencode({"url": form, "format": "json", "maxwidth": 1200, "maxheight": "01000"}), "json")]
+            queries = [
+                (urlencode({"url": form}), "json"),
+                (urlencode({"url": form, "format": "xml"}), "xml"),
+                (urlencode({"url": form, "format": "json", "maxwidth": 1200, "maxheight": "01000"}), "json"),
+            ]
             if "#" not in form and "?" not in form:  # a consumer that does not encode the URL
                 queries.append((f"url={form}&format=xml", "xml"))
             for query, fmt in queries:
@@ -239,11 +267,15 @@ def test_nginx_serves_discovery_and_oembed_like_the_app(site: Any, make_app: Any
                 assert (status, body) == (200, app_resp.data), (form, query)
                 assert headers["content-type"] == app_resp.headers["Content-Type"]
         unknown = urlencode({"url": f"{base}/posts/no-such-post"})
-        for query, code in ((unknown, 404), (urlencode({"url": "https://elsewhere.example/posts/renamed"}), 404),
-                            (urlencode({"url": page, "format": "yaml"}), 501),
-                            (urlencode({"url": page, "maxwidth": "wide"}), 400),
-                            (urlencode({"url": page, "maxheight": 0}), 400),
-                            (urlencode({"url": page, "maxwidth": 10_001}), 400), ("format=json", 400)):
+        for query, code in (
+            (unknown, 404),
+            (urlencode({"url": "https://elsewhere.example/posts/renamed"}), 404),
+            (urlencode({"url": page, "format": "yaml"}), 501),
+            (urlencode({"url": page, "maxwidth": "wide"}), 400),
+            (urlencode({"url": page, "maxheight": 0}), 400),
+            (urlencode({"url": page, "maxwidth": 10_001}), 400),
+            ("format=json", 400),
+        ):
             assert client.get("/oembed?" + query).status_code == code, query
             status, headers, body = _get(port, "/oembed?" + query)
             assert status == code and json.loads(body)["error"]["status"] == code, query
@@ -266,12 +298,20 @@ def test_oembed_patterns() -> None:
         rx = pyre.compile(f"^{at_least(n)}$")
         assert [v for v in range(1, 20_000) if rx.match(str(v))] == list(range(max(n, 1), 20_000)), n
     rx = pyre.compile(url_pattern("https://example.org/posts/{slug}", embed=True).replace("(?<", "(?P<"))
-    for arg in ("https%3A%2F%2Fexample.org%2Fposts%2Fcaf%25C3%25A9", "https://EXAMPLE.org/posts/café/",
-                "https%3a%2f%2fexample.org%2fposts%2fcaf%C3%A9%2Fembed", "https://example.org/posts/café#x"):
+    for arg in (
+        "https%3A%2F%2Fexample.org%2Fposts%2Fcaf%25C3%25A9",
+        "https://EXAMPLE.org/posts/café/",
+        "https%3a%2f%2fexample.org%2fposts%2fcaf%C3%A9%2Fembed",
+        "https://example.org/posts/café#x",
+    ):
         m = rx.match(arg)
         assert m and m.group("feedsvc_slug") in slug_spellings("café"), arg
-    for arg in ("https://example.org/posts/a/b", "http://example.org/posts/a", "https://example.org.evil/posts/a",
-                "https://example.org/postsx/a"):
+    for arg in (
+        "https://example.org/posts/a/b",
+        "http://example.org/posts/a",
+        "https://example.org.evil/posts/a",
+        "https://example.org/postsx/a",
+    ):
         assert not rx.match(arg), arg
     permalink = pyre.compile(url_pattern("https://org.example/news/{year}/{month}/{slug}/").replace("(?<", "(?P<"))
     m = permalink.match("https%3A%2F%2Forg.example%2Fnews%2F2021%2F04%2Fside-event%2F")

@@ -62,9 +62,15 @@ class Remote:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                remote.received.append({"path": self.path, "headers": headers, "body": body,
-                                        "activity": json.loads(body),
-                                        "verified_by": remote.check(self.path, headers, body)})
+                remote.received.append(
+                    {
+                        "path": self.path,
+                        "headers": headers,
+                        "body": body,
+                        "activity": json.loads(body),
+                        "verified_by": remote.check(self.path, headers, body),
+                    }
+                )
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -77,10 +83,15 @@ class Remote:
         self.thread.start()
 
     def document(self) -> dict[str, Any]:
-        return {"@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-                "id": self.id, "type": "Person", "preferredUsername": "alice", "inbox": self.id + "/inbox",
-                "endpoints": {"sharedInbox": self.base + "/inbox"},
-                "publicKey": {"id": self.id + "#main-key", "owner": self.id, "publicKeyPem": self.public}}
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": self.id,
+            "type": "Person",
+            "preferredUsername": "alice",
+            "inbox": self.id + "/inbox",
+            "endpoints": {"sharedInbox": self.base + "/inbox"},
+            "publicKey": {"id": self.id + "#main-key", "owner": self.id, "publicKeyPem": self.public},
+        }
 
     def check(self, path: str, headers: dict[str, str], body: bytes) -> str | None:
         """bovine's verdict on a delivery's signature: the signer's actor id, or None."""
@@ -95,20 +106,29 @@ class Remote:
         validate = build_validate_http_signature_raw(key)
         return asyncio.run(validate("post", self.base + path, headers, get_body))
 
-    def signed(self, path: str, activity: dict[str, Any] | bytes, key_id: str | None = None,
-               host: str = "news.example.org", date: str | None = None,
-               private: str | None = None) -> tuple[bytes, dict[str, str]]:
+    def signed(
+        self,
+        path: str,
+        activity: dict[str, Any] | bytes,
+        key_id: str | None = None,
+        host: str = "news.example.org",
+        date: str | None = None,
+        private: str | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
         """(body, headers) of a POST to feedsvc's ``path`` signed by bovine with this actor's key."""
         body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
         date = date or formatdate(usegmt=True)
         digest = content_digest_sha256(body, prefix="SHA-256")
-        sig = (HttpSignature().with_field("(request-target)", f"post {path}").with_field("host", host)
-               .with_field("date", date).with_field("digest", digest)
-               .with_field("content-type", "application/activity+json")
-               .sign_for_http_draft(CryptographicSecret.from_pem(key_id or self.id + "#main-key",
-                                                                  private or self.private)))
-        return body, {"Host": host, "Date": date, "Digest": digest, "Content-Type": "application/activity+json",
-                      "Signature": sig}
+        sig = (
+            HttpSignature()
+            .with_field("(request-target)", f"post {path}")
+            .with_field("host", host)
+            .with_field("date", date)
+            .with_field("digest", digest)
+            .with_field("content-type", "application/activity+json")
+            .sign_for_http_draft(CryptographicSecret.from_pem(key_id or self.id + "#main-key", private or self.private))
+        )
+        return body, {"Host": host, "Date": date, "Digest": digest, "Content-Type": "application/activity+json", "Signature": sig}
 
     def follow(self, target: str) -> dict[str, Any]:
         return {"id": f"{self.id}/follows/{uuid.uuid4().hex}", "type": "Follow", "actor": self.id, "object": target}

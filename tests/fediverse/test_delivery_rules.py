@@ -86,8 +86,9 @@ def test_per_language_actors_deliver_only_their_language(site, make_app, tmp_pat
     site.write_site(fediverse={"username": "news", "per_language": True})
     site.post("en0", title="English zero")
     site.post("fr0", title="Français zéro", lang="fr")
-    app = started(make_app(ACTIVITYPUB_KEY=str(tmp_path / "k.pem"), OUTBOX_PATH=str(tmp_path / "o.sqlite3"),
-                           FEDIVERSE_ALLOW_PRIVATE=True))
+    app = started(
+        make_app(ACTIVITYPUB_KEY=str(tmp_path / "k.pem"), OUTBOX_PATH=str(tmp_path / "o.sqlite3"), FEDIVERSE_ALLOW_PRIVATE=True)
+    )
     client = app.test_client()
     pem = client.get("/ap/actors/news").get_json()["publicKey"]["publicKeyPem"]
     fr_actor = ACTOR + "-fr"
@@ -137,8 +138,7 @@ def test_an_inbox_answering_410_loses_its_followers(site, fedi_app, remote):
     assert [g["activity"]["type"] for g in remote.received] == ["Accept", "Accept"]
 
 
-def test_a_delete_of_the_follower_removes_it_even_once_its_actor_answers_410(site, fedi_app, remote, make_app,
-                                                                              tmp_path):
+def test_a_delete_of_the_follower_removes_it_even_once_its_actor_answers_410(site, fedi_app, remote, make_app, tmp_path):
     app = fedi_app
     client = app.test_client()
     assert post(client, remote, "/ap/inbox", remote.follow(ACTOR)).status_code == 202
@@ -148,8 +148,11 @@ def test_a_delete_of_the_follower_removes_it_even_once_its_actor_answers_410(sit
     # Mastodon signs an account's Delete with its key, then the account answers 410: a process
     # that has not cached the key cannot verify it, but the 410 from the account's server is enough.
     assert post(client, remote, "/ap/inbox", remote.follow(ACTOR)).status_code == 202
-    other = make_app(ACTIVITYPUB_KEY=str(tmp_path / "keys" / "ap.pem"), OUTBOX_PATH=str(tmp_path / "outbox.sqlite3"),
-                     FEDIVERSE_ALLOW_PRIVATE=True)  # a second worker of the same service: its own key cache
+    other = make_app(
+        ACTIVITYPUB_KEY=str(tmp_path / "keys" / "ap.pem"),
+        OUTBOX_PATH=str(tmp_path / "outbox.sqlite3"),
+        FEDIVERSE_ALLOW_PRIVATE=True,
+    )  # a second worker of the same service: its own key cache
     assert followers(other) == 1
     remote.gone = True
     delete2 = {**delete, "id": remote.id + "#delete2"}

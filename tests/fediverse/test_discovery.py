@@ -15,8 +15,12 @@ LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 def test_everything_is_off_unless_site_yaml_enables_it(site, make_app):
     site.post("one", title="One")
     client = make_app().test_client()
-    for path in ("/.well-known/webfinger?resource=acct:news@news.example.org", "/.well-known/nodeinfo",
-                 "/ap/actors/news", "/ap/actors/news/outbox"):
+    for path in (
+        "/.well-known/webfinger?resource=acct:news@news.example.org",
+        "/.well-known/nodeinfo",
+        "/ap/actors/news",
+        "/ap/actors/news/outbox",
+    ):
         assert client.get(path).status_code == 404, path
     page = client.get("/posts/one", headers={"Accept": AP})
     assert page.status_code == 200 and page.mimetype == "text/html"
@@ -71,8 +75,15 @@ def test_actor_document_and_key_file(site, fedi_app, tmp_path):
 
 @pytest.mark.parametrize("accept", [AP, LD, "application/activity+json, application/ld+json"])
 def test_post_url_answers_its_article(site, fedi_app, accept):
-    site.post("one", "Body with **bold**.", title="One", summary="Short summary.", tags=["Climate Action"],
-              image="/img/one.jpg", lang="fr")
+    site.post(
+        "one",
+        "Body with **bold**.",
+        title="One",
+        summary="Short summary.",
+        tags=["Climate Action"],
+        image="/img/one.jpg",
+        lang="fr",
+    )
     client = fedi_app.test_client()
     resp = client.get("/posts/one", headers={"Accept": accept})
     assert resp.status_code == 200 and resp.mimetype == AP and "Accept" in resp.headers["Vary"]
@@ -81,8 +92,7 @@ def test_post_url_answers_its_article(site, fedi_app, accept):
     assert obj["name"] == "One" and obj["summary"] == "Short summary." and obj["url"] == obj["id"]
     assert "<strong>bold</strong>" in obj["contentMap"]["fr"]
     assert obj["attributedTo"] == "https://news.example.org/ap/actors/news"
-    assert {"type": "Hashtag", "href": "https://news.example.org/tags/climate-action",
-            "name": "#ClimateAction"} in obj["tag"]
+    assert {"type": "Hashtag", "href": "https://news.example.org/tags/climate-action", "name": "#ClimateAction"} in obj["tag"]
     assert obj["attachment"][0] == {"type": "Image", "url": "https://news.example.org/img/one.jpg", "name": "One"}
     html = client.get("/posts/one", headers={"Accept": "text/html"})
     assert html.mimetype == "text/html" and "Accept" in html.headers["Vary"]

@@ -37,8 +37,11 @@ def test_follow_create_update_delete_unfollow(site, fedi_app, remote):
     assert [g["activity"]["type"] for g in got] == ["Create", "Update", "Delete"]
     assert all(g["verified_by"] == ACTOR for g in got)
     assert got[0]["activity"]["object"]["name"] == "New" and "Corrected." in got[1]["activity"]["object"]["content"]
-    assert got[2]["activity"]["object"] == {"id": "https://news.example.org/posts/new", "type": "Tombstone",
-                                            "formerType": "Article"}
+    assert got[2]["activity"]["object"] == {
+        "id": "https://news.example.org/posts/new",
+        "type": "Tombstone",
+        "formerType": "Article",
+    }
     gone = client.get("/posts/new", headers={"Accept": AP})
     assert gone.status_code == 410 and gone.get_json()["type"] == "Tombstone"
     like = {"id": remote.id + "/likes/1", "type": "Like", "actor": remote.id, "object": ACTOR}
@@ -107,8 +110,12 @@ def test_hostile_requests_are_refused_and_store_nothing(site, fedi_app, remote, 
 
 def test_follow_flood_is_rate_limited(site, make_app, tmp_path):
     site.write_site(fediverse={"username": "news"})
-    app = make_app(ACTIVITYPUB_KEY=str(tmp_path / "k.pem"), OUTBOX_PATH=str(tmp_path / "o.sqlite3"),
-                   FEDIVERSE_ALLOW_PRIVATE=True, FEDIVERSE_INBOX_LIMIT=5)
+    app = make_app(
+        ACTIVITYPUB_KEY=str(tmp_path / "k.pem"),
+        OUTBOX_PATH=str(tmp_path / "o.sqlite3"),
+        FEDIVERSE_ALLOW_PRIVATE=True,
+        FEDIVERSE_INBOX_LIMIT=5,
+    )
     doc = app.test_client().get("/ap/actors/news").get_json()
     flood = Remote((doc["publicKey"]["publicKeyPem"], ACTOR))
     try:

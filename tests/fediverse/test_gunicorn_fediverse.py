@@ -21,10 +21,16 @@ pytestmark = pytest.mark.slow
 
 def env(tmp: Path) -> dict[str, str]:
     """Its own index, queue and key (kept over restarts), live reload, quick retries, loopback allowed."""
-    return {"FEEDSVC_RELOAD_INTERVAL": "0.2", "FEEDSVC_INDEX_PATH": str(tmp / "index.sqlite3"),
-            "FEEDSVC_OUTBOX_PATH": str(tmp / "outbox.sqlite3"), "FEEDSVC_ACTIVITYPUB_KEY": str(tmp / "ap.pem"),
-            "FEEDSVC_FEDIVERSE_ALLOW_PRIVATE": "1", "FEEDSVC_FEDIVERSE_BACKOFF": "0.2",
-            "FEEDSVC_OUTBOX_MAX_BACKOFF": "1", "GUNICORN_ACCESSLOG": ""}
+    return {
+        "FEEDSVC_RELOAD_INTERVAL": "0.2",
+        "FEEDSVC_INDEX_PATH": str(tmp / "index.sqlite3"),
+        "FEEDSVC_OUTBOX_PATH": str(tmp / "outbox.sqlite3"),
+        "FEEDSVC_ACTIVITYPUB_KEY": str(tmp / "ap.pem"),
+        "FEEDSVC_FEDIVERSE_ALLOW_PRIVATE": "1",
+        "FEEDSVC_FEDIVERSE_BACKOFF": "0.2",
+        "FEEDSVC_OUTBOX_MAX_BACKOFF": "1",
+        "GUNICORN_ACCESSLOG": "",
+    }
 
 
 def first_answer(server: Server, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -49,8 +55,7 @@ def post_signed(server: Server, remote: Remote, activity: dict[str, Any]) -> int
         conn.close()
 
 
-def test_kill_9_with_deliveries_pending_delivers_them_after_restart_with_valid_signatures(
-        site: Any, tmp_path: Path) -> None:
+def test_kill_9_with_deliveries_pending_delivers_them_after_restart_with_valid_signatures(site: Any, tmp_path: Path) -> None:
     site.write_site(fediverse={"username": "news"})
     site.post("old", title="Old")
     server = Server(site.root, tmp_path / "g1.out", **env(tmp_path))

@@ -23,8 +23,9 @@ def quote(value: str) -> str:
 
 @given(st.dictionaries(names, values, min_size=1, max_size=6), st.data())
 def test_quoted_values_round_trip(found, data):
-    parts = [f"{data.draw(ows)}{name}{data.draw(ows)}={data.draw(ows)}{quote(value)}{data.draw(ows)}"
-             for name, value in found.items()]
+    parts = [
+        f"{data.draw(ows)}{name}{data.draw(ows)}={data.draw(ows)}{quote(value)}{data.draw(ows)}" for name, value in found.items()
+    ]
     header = ",".join(parts) + data.draw(st.sampled_from(["", ",", " , "]))
     assert params(header) == found
 
@@ -50,22 +51,27 @@ def test_a_parameter_named_twice_is_refused(name, a, b):
 
 
 def test_commas_and_escaped_quotes_inside_a_value_are_part_of_it():
-    header = r'keyId="https://x.example/a,b#k",algorithm="hs2019",headers="(request-target) host date digest",' \
-             r'signature="AAAA",created=1402170695, extra="say \"hi\", then go"'
+    header = (
+        r'keyId="https://x.example/a,b#k",algorithm="hs2019",headers="(request-target) host date digest",'
+        r'signature="AAAA",created=1402170695, extra="say \"hi\", then go"'
+    )
     got = params(header)
     assert got["keyId"] == "https://x.example/a,b#k" and got["created"] == "1402170695"
     assert got["extra"] == 'say "hi", then go'
     assert parse(header).key_id == "https://x.example/a,b#k"
 
 
-@pytest.mark.parametrize("header", [
-    'keyId="a"signature="b"',            # no comma between parameters
-    'keyId="a",signature="b',            # unterminated quoted-string
-    'keyId="a\x00",signature="b"',       # a control character inside quotes
-    'keyId=a b,signature="b"',           # a token value with a space
-    '"keyId"="a"',                       # a quoted name
-    'keyId="a",,=,signature="b"',        # a parameter without a name
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        'keyId="a"signature="b"',  # no comma between parameters
+        'keyId="a",signature="b',  # unterminated quoted-string
+        'keyId="a\x00",signature="b"',  # a control character inside quotes
+        'keyId=a b,signature="b"',  # a token value with a space
+        '"keyId"="a"',  # a quoted name
+        'keyId="a",,=,signature="b"',  # a parameter without a name
+    ],
+)
 def test_malformed_headers_are_refused(header):
     with pytest.raises(SignatureError, match="malformed"):
         params(header)

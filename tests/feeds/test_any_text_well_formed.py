@@ -14,8 +14,22 @@ from support.feeds_checks import A, check_atom, check_json, check_rss
 
 from feedsvc.extensions import state
 
-NASTY = ["]]>", "&", "&amp;", "&#0;", "<![CDATA[x]]>", "<script>alert(1)</script>", "\x00\x01\x08\x0b\x1f",
-         "\ufffe\uffff", "\u2028\u2029", "\r\n\r", "<b>bold</b> & <i>", "\"'<>", "--> <!--", "\x7f\x85\x9f"]
+NASTY = [
+    "]]>",
+    "&",
+    "&amp;",
+    "&#0;",
+    "<![CDATA[x]]>",
+    "<script>alert(1)</script>",
+    "\x00\x01\x08\x0b\x1f",
+    "\ufffe\uffff",
+    "\u2028\u2029",
+    "\r\n\r",
+    "<b>bold</b> & <i>",
+    "\"'<>",
+    "--> <!--",
+    "\x7f\x85\x9f",
+]
 text = st.one_of(
     st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=60),
     st.lists(st.sampled_from(NASTY) | st.text(max_size=5), min_size=1, max_size=6).map("".join),
@@ -30,8 +44,14 @@ def test_any_text_gives_well_formed_documents(site, make_app, title, body, summa
     n = next(_counter)
     for old in (site.root / "posts").glob("fuzz-*.md"):
         old.unlink()
-    front = {"title": title, "date": "2021-04-01T10:00:00Z", "categories": ["events"], "tags": [tag, "fixed"],
-             "event": {"start": "2021-05-01T10:00:00Z", "location": location}, "slug": f"fuzz-{n}"}
+    front = {
+        "title": title,
+        "date": "2021-04-01T10:00:00Z",
+        "categories": ["events"],
+        "tags": [tag, "fixed"],
+        "event": {"start": "2021-05-01T10:00:00Z", "location": location},
+        "slug": f"fuzz-{n}",
+    }
     if summary is not None:
         front["summary"] = summary
     site.post(f"fuzz-{n}", body, **front)

@@ -13,8 +13,14 @@ from support.feeds_checks import NS, A, check_atom, check_json, check_rss, popul
 
 BASE = "https://news.example.org"
 TAG = "наркополитика"
-SCOPES = ["/feeds", "/feeds/categories/statements", "/feeds/categories/events", "/feeds/categories/empty",
-          "/feeds/tags/cnd", f"/feeds/tags/{quote(TAG)}"]
+SCOPES = [
+    "/feeds",
+    "/feeds/categories/statements",
+    "/feeds/categories/events",
+    "/feeds/categories/empty",
+    "/feeds/tags/cnd",
+    f"/feeds/tags/{quote(TAG)}",
+]
 
 
 def local(url: str) -> str:
@@ -68,7 +74,9 @@ def test_atom_feed_and_entry_elements(client):
     old = by_title["Old report"]
     enc = old.xpath("a:link[@rel='enclosure']", namespaces=NS)
     assert [(e.get("href"), e.get("type"), e.get("length")) for e in enc] == [
-        (f"{BASE}/files/report.pdf", "application/pdf", "12345"), ("https://cdn.example.org/a.mp3", "audio/mpeg", None)]
+        (f"{BASE}/files/report.pdf", "application/pdf", "12345"),
+        ("https://cdn.example.org/a.mp3", "audio/mpeg", None),
+    ]
     assert old.xpath("a:link[@rel='alternate']/@href", namespaces=NS) == [f"{BASE}/posts/old-report"]
     cats = {(c.get("term"), c.get("label"), c.get("scheme")) for c in old.findall(f"{A}category")}
     assert ("publications", "Publications", f"{BASE}/categories/") in cats
@@ -95,11 +103,14 @@ def test_rss_items(client):
     assert old.findtext("link") == f"{BASE}/posts/old-report"
     enc = old.findall("enclosure")  # RSS allows one: the first attachment
     assert [(e.get("url"), e.get("type"), e.get("length")) for e in enc] == [
-        (f"{BASE}/files/report.pdf", "application/pdf", "12345")]
+        (f"{BASE}/files/report.pdf", "application/pdf", "12345")
+    ]
     # The image (newsletter tools read it there), then every further attachment, as Media RSS media:content.
     media = old.findall("{http://search.yahoo.com/mrss/}content")
     assert [(m.get("url"), m.get("type"), m.get("medium")) for m in media] == [
-        (f"{BASE}/img/cover.png", None, "image"), ("https://cdn.example.org/a.mp3", "audio/mpeg", "audio")]
+        (f"{BASE}/img/cover.png", None, "image"),
+        ("https://cdn.example.org/a.mp3", "audio/mpeg", "audio"),
+    ]
     cats = {(c.text, c.get("domain")) for c in old.findall("category")}
     assert ("Publications", f"{BASE}/categories/") in cats and ("CND", f"{BASE}/tags/") in cats
     assert old.findtext("author") == "press@example.org (Test Network)"  # RSS <author> is an e-mail
@@ -112,21 +123,32 @@ def test_rss_items(client):
 
 def test_every_attachment_reaches_rss_readers(site, make_app):
     """A podcast client reading RSS through feedparser sees the PDF and the MP3 (and a third)."""
-    site.post("report", "Report.", title="Report", categories=["publications"], attachments=[
-        {"url": "/files/report.pdf", "mime_type": "application/pdf", "size_in_bytes": 12345, "title": "Report (PDF)"},
-        {"url": "https://cdn.example.org/talk.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 987654,
-         "title": "The talk <recorded> & edited"},
-        {"url": "/files/slides.odp", "mime_type": "application/vnd.oasis.opendocument.presentation"}])
+    site.post(
+        "report",
+        "Report.",
+        title="Report",
+        categories=["publications"],
+        attachments=[
+            {"url": "/files/report.pdf", "mime_type": "application/pdf", "size_in_bytes": 12345, "title": "Report (PDF)"},
+            {
+                "url": "https://cdn.example.org/talk.mp3",
+                "mime_type": "audio/mpeg",
+                "size_in_bytes": 987654,
+                "title": "The talk <recorded> & edited",
+            },
+            {"url": "/files/slides.odp", "mime_type": "application/vnd.oasis.opendocument.presentation"},
+        ],
+    )
     site.post("plain", "No attachment.", title="Plain")
     body = make_app().test_client().get("/feeds/rss.xml").data
     check_rss(body)
     entries = {e.title: e for e in feedparser.parse(body).entries}
     report = entries["Report"]
-    assert [(e.href, e.type, e.length) for e in report.enclosures] == [
-        (f"{BASE}/files/report.pdf", "application/pdf", "12345")]
+    assert [(e.href, e.type, e.length) for e in report.enclosures] == [(f"{BASE}/files/report.pdf", "application/pdf", "12345")]
     assert [(m["url"], m["type"], m.get("filesize"), m.get("medium")) for m in report.media_content] == [
         ("https://cdn.example.org/talk.mp3", "audio/mpeg", "987654", "audio"),
-        (f"{BASE}/files/slides.odp", "application/vnd.oasis.opendocument.presentation", None, None)]
+        (f"{BASE}/files/slides.odp", "application/vnd.oasis.opendocument.presentation", None, None),
+    ]
     assert "media_content" not in entries["Plain"] and not entries["Plain"].enclosures
     item = next(i for i in etree.fromstring(body).iter("item") if i.findtext("title") == "Report")
     title = item.find("{http://search.yahoo.com/mrss/}content/{http://search.yahoo.com/mrss/}title")
@@ -139,8 +161,7 @@ def test_xml_stylesheet_and_xslt_render(client):
     for path in ("/feeds/atom.xml", "/feeds/rss.xml"):
         r = client.get(path)
         doc = etree.fromstring(r.data).getroottree()
-        pis = [n for n in doc.getroot().itersiblings(preceding=True)
-               if isinstance(n, etree._ProcessingInstruction)]
+        pis = [n for n in doc.getroot().itersiblings(preceding=True) if isinstance(n, etree._ProcessingInstruction)]
         assert [pi.target for pi in pis] == ["xml-stylesheet"]
         assert pis[0].get("href") == "/static/feed.xsl" and pis[0].get("type") == "text/xsl"
         html = etree.HTML(str(xslt(doc)))
@@ -158,14 +179,20 @@ def test_xml_stylesheet_and_xslt_render(client):
 
 
 @pytest.mark.parametrize("fmt", ["atom.xml", "rss.xml", "feed.json"])
-@pytest.mark.parametrize("scope,query,total", [("/feeds", "", 12), ("/feeds", "lang=en", 11),
-                                               ("/feeds/categories/statements", "", 9), ("/feeds/tags/cnd", "", 10),
-                                               ("/feeds", "q=extra", 7)])
+@pytest.mark.parametrize(
+    "scope,query,total",
+    [
+        ("/feeds", "", 12),
+        ("/feeds", "lang=en", 11),
+        ("/feeds/categories/statements", "", 9),
+        ("/feeds/tags/cnd", "", 10),
+        ("/feeds", "q=extra", 7),
+    ],
+)
 def test_paging_links_followed(site, make_app, fmt, scope, query, total):
     populate(site)
     for i in range(7):
-        site.post(f"extra-{i}", title=f"Extra {i}", date=f"2022-01-0{i + 1}", categories=["statements"],
-                  tags=["CND"])
+        site.post(f"extra-{i}", title=f"Extra {i}", date=f"2022-01-0{i + 1}", categories=["statements"], tags=["CND"])
     client = make_app(FEED_SIZE=3).test_client()
     first = f"{BASE}{scope}/{fmt}" + (f"?{query}" if query else "")
     last_page = -(-total // 3)
@@ -195,13 +222,18 @@ def test_paging_links_followed(site, make_app, fmt, scope, query, total):
 
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
-READERS = [None, "*/*", "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.8",
-           "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, application/xml;q=0.4, "
-           "text/xml;q=0.4", "text/html, application/atom+xml, application/rss+xml"]
+READERS = [
+    None,
+    "*/*",
+    "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.8",
+    "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, application/xml;q=0.4, text/xml;q=0.4",
+    "text/html, application/atom+xml, application/rss+xml",
+]
 
 
-@pytest.mark.parametrize("path", ["/feeds/atom.xml", "/feeds/rss.xml?lang=fr", "/feeds/archive/2021/atom.xml",
-                                  "/feeds/tags/cnd/rss.xml"])
+@pytest.mark.parametrize(
+    "path", ["/feeds/atom.xml", "/feeds/rss.xml?lang=fr", "/feeds/archive/2021/atom.xml", "/feeds/tags/cnd/rss.xml"]
+)
 def test_browsers_get_the_readable_page_readers_get_xml(client, path):
     xml_type = "application/atom+xml" if "atom" in path else "application/rss+xml"
     xml = client.get(path).data
@@ -225,12 +257,16 @@ def test_browsers_get_the_readable_page_readers_get_xml(client, path):
 def _links_and_ids(fmt: str, body: bytes) -> tuple[dict[str, str], list[str]]:
     if fmt == "atom.xml":
         root = check_atom(body)
-        return ({lk.get("rel"): lk.get("href") for lk in root.findall(f"{A}link")},
-                [e.findtext(f"{A}id") for e in root.findall(f"{A}entry")])
+        return (
+            {lk.get("rel"): lk.get("href") for lk in root.findall(f"{A}link")},
+            [e.findtext(f"{A}id") for e in root.findall(f"{A}entry")],
+        )
     if fmt == "rss.xml":
         ch = check_rss(body)
-        return ({lk.get("rel"): lk.get("href") for lk in ch.findall(f"{A}link")},
-                [i.findtext("guid") for i in ch.findall("item")])
+        return (
+            {lk.get("rel"): lk.get("href") for lk in ch.findall(f"{A}link")},
+            [i.findtext("guid") for i in ch.findall("item")],
+        )
     from support.feeds_checks import check_json
 
     doc = check_json(body)
@@ -300,9 +336,19 @@ def test_errors(client):
     assert client.get("/feeds/tags/nope/rss.xml").status_code == 404
     assert client.get("/feeds/archive/1999/atom.xml").status_code == 404
     assert client.get("/feeds/atom.xml?page=99").status_code == 404
-    for q, name in (("page=0", "page"), ("page=x", "page"), ("page=1.5", "page"), ("lang=!!", "lang"),
-                    ("page=-1", "page"), ("page=%2B1", "page"), ("page=%D9%A3", "page"), ("page=", "page"),
-                    ("page=1&page=2", "page"), ("q=" + "x" * 201, "q"), ("lang=en" + "-abc" * 20, "lang")):
+    for q, name in (
+        ("page=0", "page"),
+        ("page=x", "page"),
+        ("page=1.5", "page"),
+        ("lang=!!", "lang"),
+        ("page=-1", "page"),
+        ("page=%2B1", "page"),
+        ("page=%D9%A3", "page"),
+        ("page=", "page"),
+        ("page=1&page=2", "page"),
+        ("q=" + "x" * 201, "q"),
+        ("lang=en" + "-abc" * 20, "lang"),
+    ):
         r = client.get(f"/feeds/atom.xml?{q}")
         assert r.status_code == 400, q
         err = r.get_json()["error"]
@@ -343,8 +389,14 @@ def test_same_content_same_bytes(site, make_app):
     populate(site)
     a = make_app().test_client()
     b = make_app().test_client()  # a second app: its own cache, its own renders
-    for path in ("/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics",
-                 "/feeds/opml.xml", "/feeds/archive/2021/atom.xml"):
+    for path in (
+        "/feeds/atom.xml",
+        "/feeds/rss.xml",
+        "/feeds/feed.json",
+        "/feeds/calendar.ics",
+        "/feeds/opml.xml",
+        "/feeds/archive/2021/atom.xml",
+    ):
         assert a.get(path).data == b.get(path).data, path
 
 

@@ -45,13 +45,30 @@ def fill(site: Any) -> dict[str, dict[str, Any]]:
         event: dict[str, Any] = {"start": start.isoformat(), "location": "Vienna"}
         if i % 10 == 0:  # a wall-clock time in a named zone: the same instant
             event = {"start": start.astimezone(NEW_YORK).replace(tzinfo=None).isoformat(), "timezone": "America/New_York"}
-        facts[slug] = {"start": start, "cat": CATS[i % 3], "tags": ["meeting"] if i % 2 else ["side event"],
-                       "lang": "fr" if i % 5 == 0 else "en"}
-        site.post(slug, f"Event {i}.", title=f"Event {i}", date=published(i).isoformat(), categories=[facts[slug]["cat"]],
-                  tags=facts[slug]["tags"], lang=facts[slug]["lang"], event=event)
+        facts[slug] = {
+            "start": start,
+            "cat": CATS[i % 3],
+            "tags": ["meeting"] if i % 2 else ["side event"],
+            "lang": "fr" if i % 5 == 0 else "en",
+        }
+        site.post(
+            slug,
+            f"Event {i}.",
+            title=f"Event {i}",
+            date=published(i).isoformat(),
+            categories=[facts[slug]["cat"]],
+            tags=facts[slug]["tags"],
+            lang=facts[slug]["lang"],
+            event=event,
+        )
     for i in range(80):  # newer posts without events: by publication date they would crowd events out
-        site.post(f"news-{i:03d}", f"News {i}.", title=f"News {i}", date=(date(2026, 1, 1) + timedelta(days=i)).isoformat(),
-                  categories=["events"])
+        site.post(
+            f"news-{i:03d}",
+            f"News {i}.",
+            title=f"News {i}",
+            date=(date(2026, 1, 1) + timedelta(days=i)).isoformat(),
+            categories=["events"],
+        )
     return facts
 
 
@@ -77,11 +94,10 @@ def uid(slug: str) -> str:
 
 def expected(facts: dict[str, dict[str, Any]], size: int, page: int = 1, **match: str) -> list[str]:
     """Slugs of page ``page``: ranked by latest start (ties: slug), that page's slice, in start order."""
-    chosen = [s for s, f in facts.items()
-              if all((v in f["tags"]) if k == "tag" else f[k] == v for k, v in match.items())]
+    chosen = [s for s, f in facts.items() if all((v in f["tags"]) if k == "tag" else f[k] == v for k, v in match.items())]
     ranked = sorted(chosen, key=lambda s: (facts[s]["start"], s))
     end = len(ranked) - (page - 1) * size
-    return ranked[max(0, end - size):max(0, end)]
+    return ranked[max(0, end - size) : max(0, end)]
 
 
 @pytest.fixture
@@ -108,13 +124,16 @@ def test_the_whole_calendar_reaches_a_calendar_app(corpus, make_app):
     assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["America/New_York", "Europe/London"]
 
 
-@pytest.mark.parametrize("path, match", [
-    ("/feeds/calendar.ics", {}),
-    ("/feeds/categories/events/calendar.ics", {"cat": "events"}),
-    ("/feeds/categories/statements/calendar.ics", {"cat": "statements"}),
-    ("/feeds/tags/meeting/calendar.ics", {"tag": "meeting"}),
-    ("/feeds/calendar.ics?lang=fr", {"lang": "fr"}),
-])
+@pytest.mark.parametrize(
+    "path, match",
+    [
+        ("/feeds/calendar.ics", {}),
+        ("/feeds/categories/events/calendar.ics", {"cat": "events"}),
+        ("/feeds/categories/statements/calendar.ics", {"cat": "statements"}),
+        ("/feeds/tags/meeting/calendar.ics", {"tag": "meeting"}),
+        ("/feeds/calendar.ics?lang=fr", {"lang": "fr"}),
+    ],
+)
 def test_a_small_calendar_keeps_the_latest_events_and_pages_reach_older_ones(corpus, make_app, path, match):
     size = 7
     client = make_app(CALENDAR_SIZE=size).test_client()
@@ -143,11 +162,21 @@ def test_a_small_calendar_keeps_the_latest_events_and_pages_reach_older_ones(cor
 def test_upcoming_events_are_never_pushed_out_by_older_posts(site, make_app):
     """Posts published long ago about events still to come keep their place in a full calendar."""
     for i in range(10):  # announced in 2019, held in 2030
-        site.post(f"future-{i}", title=f"Future {i}", date="2019-01-01", categories=["events"],
-                  event={"start": f"2030-06-{i + 1:02d}T10:00:00Z"})
+        site.post(
+            f"future-{i}",
+            title=f"Future {i}",
+            date="2019-01-01",
+            categories=["events"],
+            event={"start": f"2030-06-{i + 1:02d}T10:00:00Z"},
+        )
     for i in range(30):  # published yesterday-ish, about past events
-        site.post(f"report-{i:02d}", title=f"Report {i}", date=f"2026-11-{(i % 28) + 1:02d}", categories=["events"],
-                  event={"start": f"2020-03-{(i % 28) + 1:02d}T10:00:00Z"})
+        site.post(
+            f"report-{i:02d}",
+            title=f"Report {i}",
+            date=f"2026-11-{(i % 28) + 1:02d}",
+            categories=["events"],
+            event={"start": f"2020-03-{(i % 28) + 1:02d}T10:00:00Z"},
+        )
     cal = parse(make_app(CALENDAR_SIZE=12).test_client().get("/feeds/categories/events/calendar.ics").data)
     titles = [str(e["SUMMARY"]) for e in cal.walk("VEVENT")]
     assert titles[-10:] == [f"Future {i}" for i in range(10)] and len(titles) == 12
@@ -192,18 +221,29 @@ def test_calendar_size_is_a_checked_setting(make_app):
 
 # -- Index.events, through its public signature ------------------------------------------------
 
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(posts=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 5), st.booleans(), st.integers(0, 2),
-                                st.sampled_from(["en", "fr"])), max_size=14),
-       limit=st.integers(0, 6), category=st.sampled_from([None, "events", "statements"]),
-       tag=st.sampled_from([None, "t0", "t1"]), lang=st.sampled_from([None, "en", "fr"]))
+@given(
+    posts=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 5), st.booleans(), st.integers(0, 2), st.sampled_from(["en", "fr"])),
+        max_size=14,
+    ),
+    limit=st.integers(0, 6),
+    category=st.sampled_from([None, "events", "statements"]),
+    tag=st.sampled_from([None, "t0", "t1"]),
+    lang=st.sampled_from([None, "en", "fr"]),
+)
 def test_index_events_against_a_plain_scan(tmp_path_factory, posts, limit, category, tag, lang):
     from support.site import SiteTree
 
     site = SiteTree(tmp_path_factory.mktemp("c") / "content")
     for i, (day, start, has_event, t, lg) in enumerate(posts):
-        front: dict[str, Any] = {"date": f"2021-01-{day + 1:02d}", "categories": [("events", "statements")[i % 2]],
-                                 "tags": [f"t{t}"], "lang": lg}
+        front: dict[str, Any] = {
+            "date": f"2021-01-{day + 1:02d}",
+            "categories": [("events", "statements")[i % 2]],
+            "tags": [f"t{t}"],
+            "lang": lg,
+        }
         if has_event:  # few distinct starts: ties are decided by slug
             front["event"] = {"start": f"2021-02-{start + 1:02d}T10:00:00Z"}
         site.post(f"p{i:02d}", **front)
@@ -211,7 +251,7 @@ def test_index_events_against_a_plain_scan(tmp_path_factory, posts, limit, categ
     query = Query(category=category, tag=tag, lang=lang)
     matches = [p for p in idx.query(query) if p.event is not None]
     ranked = sorted(matches, key=lambda p: (p.event.start, p.slug))
-    want = ranked[max(0, len(ranked) - limit):] if limit else []
+    want = ranked[max(0, len(ranked) - limit) :] if limit else []
     assert list(idx.events(query, limit)) == want
     if query == Query():
         assert list(idx.events(None, limit)) == want

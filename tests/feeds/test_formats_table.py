@@ -10,8 +10,15 @@ from feedsvc.formats import ALL, FEEDS, FORMATS
 from tests.structure.graph import imports, modules
 
 #: What a request-free library module may not import: the request and response layers.
-REQUEST_SIDE = {"feedsvc.extensions", "feedsvc.caching", "feedsvc.http", "feedsvc.negotiation", "feedsvc.errors",
-                "feedsvc.budget", "feedsvc.fastpath"}
+REQUEST_SIDE = {
+    "feedsvc.extensions",
+    "feedsvc.caching",
+    "feedsvc.http",
+    "feedsvc.negotiation",
+    "feedsvc.errors",
+    "feedsvc.budget",
+    "feedsvc.fastpath",
+}
 
 
 @pytest.fixture
@@ -61,5 +68,9 @@ def test_the_library_reads_no_request() -> None:
 
 
 def test_the_document_is_a_description() -> None:
-    assert imports()["feedsvc.feeds.document"] <= {"feedsvc.content", "feedsvc.content.errors", "feedsvc.version",
-                                                   "feedsvc.feeds.events"}
+    assert imports()["feedsvc.feeds.document"] <= {
+        "feedsvc.content",
+        "feedsvc.content.errors",
+        "feedsvc.version",
+        "feedsvc.feeds.events",
+    }

@@ -18,9 +18,17 @@ def parse(body: bytes) -> icalendar.Calendar:
     return icalendar.Calendar.from_ical(body)
 
 
-@pytest.mark.parametrize("path", ["/feeds/calendar.ics", "/feeds/categories/events/calendar.ics",
-                                  "/feeds/categories/empty/calendar.ics", "/feeds/calendar.ics?lang=fr",
-                                  "/feeds/tags/side-event/calendar.ics", "/feeds/tags/cnd/calendar.ics"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/calendar.ics",
+        "/feeds/categories/events/calendar.ics",
+        "/feeds/categories/empty/calendar.ics",
+        "/feeds/calendar.ics?lang=fr",
+        "/feeds/tags/side-event/calendar.ics",
+        "/feeds/tags/cnd/calendar.ics",
+    ],
+)
 def test_calendars_parse(client, path):
     r = client.get(path)
     assert r.status_code == 200
@@ -65,10 +73,16 @@ def test_one_event_per_event_post(client):
 def test_uid_stable_across_edits(site, make_app):
     populate(site)
     app = make_app()
-    before = {str(e["SUMMARY"]): str(e["UID"]) for e in parse(app.test_client().get("/feeds/calendar.ics").data)
-              .walk("VEVENT")}
-    site.post("2021-03-25-side-event", "Edited.", title="Side event", date="2021-03-25", categories=["events"],
-              updated="2021-03-30", event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"})
+    before = {str(e["SUMMARY"]): str(e["UID"]) for e in parse(app.test_client().get("/feeds/calendar.ics").data).walk("VEVENT")}
+    site.post(
+        "2021-03-25-side-event",
+        "Edited.",
+        title="Side event",
+        date="2021-03-25",
+        categories=["events"],
+        updated="2021-03-30",
+        event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"},
+    )
     from feedsvc.extensions import state
 
     state(app).live.refresh()
@@ -80,8 +94,13 @@ def test_uid_stable_across_edits(site, make_app):
 
 
 def test_vtimezone_covers_events_after_2038(site, make_app):
-    site.post("far", title="Far", date="2021-01-01", categories=["events"],
-              event={"start": "2045-07-01T10:00:00", "timezone": "America/New_York"})
+    site.post(
+        "far",
+        title="Far",
+        date="2021-01-01",
+        categories=["events"],
+        event={"start": "2045-07-01T10:00:00", "timezone": "America/New_York"},
+    )
     cal = parse(make_app().test_client().get("/feeds/calendar.ics").data)
     zones = {str(tz["TZID"]): tz for tz in cal.walk("VTIMEZONE")}
     assert sorted(zones) == ["America/New_York", "Europe/London"]  # the event's zone and the site's

@@ -11,8 +11,10 @@ from support.feeds_checks import check_json, populate
 BASE = "https://news.example.org"
 
 
-@pytest.mark.parametrize("scope", ["/feeds", "/feeds/categories/events", "/feeds/categories/empty",
-                                   "/feeds/tags/cnd", f"/feeds/tags/{quote('наркополитика')}"])
+@pytest.mark.parametrize(
+    "scope",
+    ["/feeds", "/feeds/categories/events", "/feeds/categories/empty", "/feeds/tags/cnd", f"/feeds/tags/{quote('наркополитика')}"],
+)
 @pytest.mark.parametrize("query", ["", "?lang=fr", "?q=report"])
 def test_documents_are_valid(client, scope, query):
     r = client.get(f"{scope}/feed.json{query}")
@@ -38,9 +40,9 @@ def test_feed_and_item_members(client):
     assert "<p>Second paragraph.</p>" in old["content_html"]
     assert old["image"] == f"{BASE}/img/cover.png"
     assert old["attachments"] == [
-        {"mime_type": "application/pdf", "size_in_bytes": 12345, "title": "Report (PDF)",
-         "url": f"{BASE}/files/report.pdf"},
-        {"mime_type": "audio/mpeg", "url": "https://cdn.example.org/a.mp3"}]
+        {"mime_type": "application/pdf", "size_in_bytes": 12345, "title": "Report (PDF)", "url": f"{BASE}/files/report.pdf"},
+        {"mime_type": "audio/mpeg", "url": "https://cdn.example.org/a.mp3"},
+    ]
     assert old["tags"] == ["Publications", "Réduction des risques", "CND"]
     assert old["_feedsvc"]["categories"] == [{"label": "Publications", "slug": "publications"}]
     for key in ("date_published", "date_modified"):  # RFC 3339
@@ -51,14 +53,15 @@ def test_feed_and_item_members(client):
     assert "https://example.org/register" in ev["content_html"]
     # Items newest first, and the feed's updated date is the newest entry's.
     dates = [i["date_published"] for i in doc["items"]]
-    assert [datetime.fromisoformat(d) for d in dates] == sorted((datetime.fromisoformat(d) for d in dates),
-                                                                  reverse=True)
+    assert [datetime.fromisoformat(d) for d in dates] == sorted((datetime.fromisoformat(d) for d in dates), reverse=True)
     assert datetime.fromisoformat(doc["_feedsvc"]["updated"]) == max(
-        datetime.fromisoformat(i["date_modified"]) for i in doc["items"])
+        datetime.fromisoformat(i["date_modified"]) for i in doc["items"]
+    )
 
 
 def read_as_json_feed_10(doc: dict) -> tuple[str | None, list[tuple[str, str | None]]]:
     """What a JSON Feed 1.0 reader finds: ``author`` objects only (1.0 has no ``authors``)."""
+
     def name(obj: dict) -> str | None:
         author = obj.get("author")
         return author.get("name") if isinstance(author, dict) else None
@@ -71,9 +74,13 @@ def test_json_feed_10_readers_see_the_authors(client):
     feed_author, items = read_as_json_feed_10(doc)
     assert feed_author == "Test Network"
     assert doc["author"] == {"name": "Test Network", "url": "https://example.org/"}
-    assert dict(items) == {"Déclaration": "Test Network", "Zoned event": "Test Network",
-                           "Side event": "Test Network", "Statement & more": "Jane Roe",
-                           "Old report": "Test Network"}
+    assert dict(items) == {
+        "Déclaration": "Test Network",
+        "Zoned event": "Test Network",
+        "Side event": "Test Network",
+        "Statement & more": "Jane Roe",
+        "Old report": "Test Network",
+    }
     jane = next(i for i in doc["items"] if i["title"] == "Statement & more")
     # Same object in both members; an e-mail-only author becomes a mailto: URL in both.
     assert jane["author"] == jane["authors"][0] == {"name": "Jane Roe", "url": "mailto:jane@example.org"}

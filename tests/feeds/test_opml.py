@@ -26,9 +26,16 @@ def test_opml_lists_every_feed(client, fmt, file):
     assert len(urls) == len(set(urls))
     expected = {f"{BASE}/feeds/{file}"}
     expected |= {f"{BASE}/feeds/categories/{c}/{file}" for c in ("statements", "events", "publications", "empty")}
-    expected |= {f"{BASE}/feeds/tags/{t}/{file}" for t in ("cnd", "united-nations", "side-event",
-                                                          "reduction-des-risques", "%D0%BD%D0%B0%D1%80%D0%BA%D0%BE"
-                                                          "%D0%BF%D0%BE%D0%BB%D0%B8%D1%82%D0%B8%D0%BA%D0%B0")}
+    expected |= {
+        f"{BASE}/feeds/tags/{t}/{file}"
+        for t in (
+            "cnd",
+            "united-nations",
+            "side-event",
+            "reduction-des-risques",
+            "%D0%BD%D0%B0%D1%80%D0%BA%D0%BE%D0%BF%D0%BE%D0%BB%D0%B8%D1%82%D0%B8%D0%BA%D0%B0",
+        )
+    }
     expected |= {f"{BASE}/feeds/languages/{lang}/{file}" for lang in ("en", "fr")}
     assert set(urls) == expected
     groups = {g.get("text"): g for g in root.xpath("/opml/body/outline[not(@xmlUrl) and not(@url)]")}
@@ -37,8 +44,11 @@ def test_opml_lists_every_feed(client, fmt, file):
     # Calendars are links (a feed reader cannot read iCalendar): the site's, and each scope's with an event.
     cals = groups["Calendars"].xpath("outline")
     assert all(o.get("type") == "link" and o.get("xmlUrl") is None for o in cals)
-    assert [o.get("url") for o in cals] == [f"{BASE}/feeds/calendar.ics", f"{BASE}/feeds/categories/events/calendar.ics",
-                                           f"{BASE}/feeds/languages/en/calendar.ics"]
+    assert [o.get("url") for o in cals] == [
+        f"{BASE}/feeds/calendar.ics",
+        f"{BASE}/feeds/categories/events/calendar.ics",
+        f"{BASE}/feeds/languages/en/calendar.ics",
+    ]
     for o in cals:
         resp = client.get(o.get("url").removeprefix(BASE))
         assert resp.status_code == 200 and resp.mimetype == "text/calendar"
@@ -60,8 +70,14 @@ def test_a_six_language_site_lists_each_language_and_the_calendars(site, make_ap
     langs = ("ar", "en", "es", "fr", "ru", "zh")
     for i, lang in enumerate(langs):
         event = {"start": f"2021-05-0{i + 1}T10:00:00+02:00", "location": "Vienna"} if lang in ("en", "ru") else None
-        site.post(f"post-{lang}", title=f"Post {lang}", lang=lang, date=f"2021-04-0{i + 1}",
-                  categories=["events" if event else "statements"], **({"event": event} if event else {}))
+        site.post(
+            f"post-{lang}",
+            title=f"Post {lang}",
+            lang=lang,
+            date=f"2021-04-0{i + 1}",
+            categories=["events" if event else "statements"],
+            **({"event": event} if event else {}),
+        )
     client = make_app().test_client()
     root = etree.fromstring(client.get("/feeds/opml.xml").data)
     feeds = root.xpath("//outline[@type='rss']/@xmlUrl")

@@ -17,8 +17,13 @@ from lxml import html as lxml_html
 from support.feeds_checks import check_atom, check_json, check_rss
 
 #: A good post every test keeps beside the hostile one: an event, a tag, the "events" category.
-GOOD = {"title": "Good post", "date": "2021-04-01T10:00:00Z", "categories": ["events"], "tags": ["kept"],
-        "event": {"start": "2021-05-01T10:00:00Z", "end": "2021-05-01T12:00:00Z", "location": "Vienna"}}
+GOOD = {
+    "title": "Good post",
+    "date": "2021-04-01T10:00:00Z",
+    "categories": ["events"],
+    "tags": ["kept"],
+    "event": {"start": "2021-05-01T10:00:00Z", "end": "2021-05-01T12:00:00Z", "location": "Vienna"},
+}
 SCOPES = ("/feeds", "/feeds/categories/events", "/feeds/categories/statements", "/feeds/tags/kept")
 
 
@@ -29,9 +34,20 @@ def write_good(site: Any) -> None:
 
 def routes(years: tuple[int, ...] = (2021,), slugs: tuple[str, ...] = ("good",)) -> list[str]:
     """Every route that shows posts: pages, API, feeds, calendars, archives, OPML, health."""
-    out = ["/", "/categories/events", "/categories/statements", "/tags/kept", "/languages/en", "/healthz",
-           "/api/v1/posts", "/api/v1/tags", "/api/v1/categories", "/api/v1/categories/events/posts",
-           "/feeds/opml.xml", "/embed"]
+    out = [
+        "/",
+        "/categories/events",
+        "/categories/statements",
+        "/tags/kept",
+        "/languages/en",
+        "/healthz",
+        "/api/v1/posts",
+        "/api/v1/tags",
+        "/api/v1/categories",
+        "/api/v1/categories/events/posts",
+        "/feeds/opml.xml",
+        "/embed",
+    ]
     out += [f"/posts/{s}" for s in slugs] + [f"/api/v1/posts/{s}" for s in slugs]
     for scope in SCOPES:
         out += [f"{scope}/atom.xml", f"{scope}/rss.xml", f"{scope}/feed.json", f"{scope}/calendar.ics"]
@@ -76,8 +92,9 @@ def problems(client: Any) -> set[tuple[str, str]]:
     return {(p["path"], p["field"]) for p in resp.get_json()["problems"]}
 
 
-def assert_served(client: Any, bad_path: str, field: str, years: tuple[int, ...] = (2021,),
-                  bad_slug: str = "bad") -> dict[str, bytes]:
+def assert_served(
+    client: Any, bad_path: str, field: str, years: tuple[int, ...] = (2021,), bad_slug: str = "bad"
+) -> dict[str, bytes]:
     """The whole check: no 5xx, /healthz names (bad_path, field), the good post served, the bad one not."""
     bodies = fetch_all(client, years)
     assert (bad_path, field) in problems(client), problems(client)

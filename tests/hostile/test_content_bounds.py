@@ -25,9 +25,11 @@ HEAD = "---\ntitle: Hostile\ndate: 2021-04-01\ncategories: [statements]\n"
 #: Front matter nesting that crashed libyaml's composer (C recursion): 60 KB, under the 64 KiB cap.
 DEEP_FLOW = HEAD + "tags: " + "[" * 30_000 + "]" * 30_000 + "\n---\nBody.\n"
 #: A YAML "billion laughs" in a few hundred bytes, expanded into the date's error message.
-LAUGHS = ("---\ntitle: Laughs\ncategories: [statements]\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-          + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True))
-          + "date: *g\n---\nBody.\n")
+LAUGHS = (
+    "---\ntitle: Laughs\ncategories: [statements]\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True))
+    + "date: *g\n---\nBody.\n"
+)
 
 
 def check(root: Path, cpu_seconds: int = 120) -> tuple[int, dict[str, str], str]:
@@ -35,13 +37,20 @@ def check(root: Path, cpu_seconds: int = 120) -> tuple[int, dict[str, str], str]
 
     The child's CPU time is capped (a hang or a quadratic parse ends it, and fails the test).
     """
+
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 
     env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root)}
-    proc = subprocess.run([sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(root)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=cpu_seconds + 60,
-                          preexec_fn=limit)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(root)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=cpu_seconds + 60,
+        preexec_fn=limit,
+    )
     lines: dict[str, str] = {}
     for line in proc.stdout.splitlines():
         path, _, rest = line.partition(": ")
@@ -104,8 +113,9 @@ def test_aliases_never_expand_into_a_message(tree: Any, client: Any) -> None:
 
 def test_every_problem_message_is_bounded(tree: Any, client: Any) -> None:
     tree.raw("long-date.md", HEAD.replace("date: 2021-04-01", "date: " + "x" * 50_000) + "---\nBody.\n")
-    tree.raw("long-list-date.md", HEAD.replace("date: 2021-04-01", "date: [" + ", ".join(["abcdef"] * 7000) + "]")
-             + "---\nBody.\n")
+    tree.raw(
+        "long-list-date.md", HEAD.replace("date: 2021-04-01", "date: [" + ", ".join(["abcdef"] * 7000) + "]") + "---\nBody.\n"
+    )
     problems = healthz(client)
     for name in ("long-date", "long-list-date"):
         [message] = problems[f"posts/{name}.md"]
@@ -167,8 +177,9 @@ _HOSTILE_FM = st.one_of(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from(["tags", "date", "event"]), value=_HOSTILE_FM)
 @example(field="date", value="[" * 3_000 + "]" * 3_000)
-def test_hostile_front_matter_is_always_this_files_problem(make_app: Callable[..., Any], site: Any,
-                                                           field: str, value: str) -> None:
+def test_hostile_front_matter_is_always_this_files_problem(
+    make_app: Callable[..., Any], site: Any, field: str, value: str
+) -> None:
     site.post("good", title="Good post")
     head = HEAD.replace("date: 2021-04-01\n", "") if field == "date" else HEAD
     site.raw("hostile.md", head + f"{field}: {value}\n---\nBody.\n")
@@ -196,6 +207,7 @@ def test_gunicorn_serves_the_other_posts_and_names_the_hostile_files(hostile_ser
     status, _, _ = hostile_server.get("/api/v1/posts/good")
     assert status == 200
     import json
+
     status, _, body = hostile_server.get("/healthz")
     problems = {p["path"]: f"{p['field']}: {p['message']}" for p in json.loads(body)["problems"]}
     assert problems["posts/x.md"] == "file: not a regular file"

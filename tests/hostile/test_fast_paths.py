@@ -20,12 +20,65 @@ from feedsvc.content.errors import ContentError
 from feedsvc.content.frontmatter import FAST_MAX_CHARS, MAX_NODES, _counted_load, _fast_load, load_yaml
 
 #: Pieces of YAML syntax, so random documents reach nesting, flow and block styles, tags, merges, errors.
-_YAML_BITS = st.sampled_from([
-    "a", "b", "title", ":", ": ", "- ", "-", "[", "]", "{", "}", ", ", "? ", "\n", "  ", "    ", "'", '"', "1",
-    "0x1f", "1e3", ".inf", "~", "null", "true", "True", "yes", "no", "on", "2021-01-01", "2021-01-01T10:00:00Z",
-    "!!str ", "!!int ", "!!map ", "!!seq ", "!!binary ", "!!timestamp ", "!foo ", "<<: ", "#", " # c", "|", ">",
-    "\t", "%YAML 1.1\n", "---\n", "...\n", "=", "\\", "é", "\u2028", "\x85", "\ufeff", "@", "`",
-])
+_YAML_BITS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "title",
+        ":",
+        ": ",
+        "- ",
+        "-",
+        "[",
+        "]",
+        "{",
+        "}",
+        ", ",
+        "? ",
+        "\n",
+        "  ",
+        "    ",
+        "'",
+        '"',
+        "1",
+        "0x1f",
+        "1e3",
+        ".inf",
+        "~",
+        "null",
+        "true",
+        "True",
+        "yes",
+        "no",
+        "on",
+        "2021-01-01",
+        "2021-01-01T10:00:00Z",
+        "!!str ",
+        "!!int ",
+        "!!map ",
+        "!!seq ",
+        "!!binary ",
+        "!!timestamp ",
+        "!foo ",
+        "<<: ",
+        "#",
+        " # c",
+        "|",
+        ">",
+        "\t",
+        "%YAML 1.1\n",
+        "---\n",
+        "...\n",
+        "=",
+        "\\",
+        "é",
+        "\u2028",
+        "\x85",
+        "\ufeff",
+        "@",
+        "`",
+    ]
+)
 _nested = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -82,19 +135,67 @@ def test_fast_way_is_taken_for_ordinary_front_matter() -> None:
 
 
 #: Markdown from pieces that reach raw HTML, references, entities, links, the noncharacters and NBSP.
-_MD_BITS = st.sampled_from([
-    "word", " ", "\n", "\n\n", "# ", "- ", "> ", "| a | b |\n|---|---|\n| c | d |\n", "`x`", "```\ncode\n```\n",
-    "&", "&amp;", "&amp", "&nbsp;", "&#160;", "&#xA0;", "&#38;", "&#x26;", "&lt;", "&quot;", "&ampx", "\xa0",
-    "\ufffe", "\uffff", "\x7f", "\x01", "é", "日本", "<b>", "</b>", "<div>", "</div>", "<p>", "</p>", "<br>",
-    "<a href=\"/x?a=1&b=2\">l</a>", "[l](/rel)", "[l](https://e.org/&x)", "![i](img.png \"t&\")", "<!-- c -->",
-    "<script>x</script>", "<img src=x onerror=y>", "\"", "'", "<", ">", "*", "_", "~~s~~", "- [ ] t\n",
-])
+_MD_BITS = st.sampled_from(
+    [
+        "word",
+        " ",
+        "\n",
+        "\n\n",
+        "# ",
+        "- ",
+        "> ",
+        "| a | b |\n|---|---|\n| c | d |\n",
+        "`x`",
+        "```\ncode\n```\n",
+        "&",
+        "&amp;",
+        "&amp",
+        "&nbsp;",
+        "&#160;",
+        "&#xA0;",
+        "&#38;",
+        "&#x26;",
+        "&lt;",
+        "&quot;",
+        "&ampx",
+        "\xa0",
+        "\ufffe",
+        "\uffff",
+        "\x7f",
+        "\x01",
+        "é",
+        "日本",
+        "<b>",
+        "</b>",
+        "<div>",
+        "</div>",
+        "<p>",
+        "</p>",
+        "<br>",
+        '<a href="/x?a=1&b=2">l</a>',
+        "[l](/rel)",
+        "[l](https://e.org/&x)",
+        '![i](img.png "t&")',
+        "<!-- c -->",
+        "<script>x</script>",
+        "<img src=x onerror=y>",
+        '"',
+        "'",
+        "<",
+        ">",
+        "*",
+        "_",
+        "~~s~~",
+        "- [ ] t\n",
+    ]
+)
 
 
 def _full_protect(raw: str) -> str:
     """``markdown._protect`` without its early return: every substitution applied."""
-    raw = markdown._SLOW_REF.sub(markdown._ref_placeholder,
-                                 markdown._NONCHAR.sub(lambda m: markdown._PLACEHOLDERS[m.group(0)], raw))
+    raw = markdown._SLOW_REF.sub(
+        markdown._ref_placeholder, markdown._NONCHAR.sub(lambda m: markdown._PLACEHOLDERS[m.group(0)], raw)
+    )
     return raw
 
 
@@ -127,7 +228,7 @@ _MARKS = frozenset({"Mn", "Mc", "Me"})
 def _general_slug(text: str) -> str:
     """``slugs.derive_slug`` by its general way only (every character folded one by one)."""
     slug = slugs._derive(text)
-    return slug[:slugs.MAX_SLUG].rstrip("-") if len(slug) > slugs.MAX_SLUG else slug
+    return slug[: slugs.MAX_SLUG].rstrip("-") if len(slug) > slugs.MAX_SLUG else slug
 
 
 @settings(max_examples=500, deadline=None)

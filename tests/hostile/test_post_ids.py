@@ -42,8 +42,9 @@ def test_a_post_taking_another_posts_id_is_reported_and_not_published(site: Any,
 
 def test_an_explicit_id_cannot_take_a_derived_one(site: Any, make_app: Any) -> None:
     write_good(site)
-    site.post("zz-copy", "Copy.", title="Copy", event={"start": "2021-05-01T10:00:00Z"},
-              id="tag:example.org,2021:2021-04-01:good")
+    site.post(
+        "zz-copy", "Copy.", title="Copy", event={"start": "2021-05-01T10:00:00Z"}, id="tag:example.org,2021:2021-04-01:good"
+    )
     app = make_app()
     with app.test_client() as client:
         bodies = fetch_all(client)
@@ -73,8 +74,7 @@ def test_the_first_file_by_path_keeps_the_id_whatever_the_order_of_edits(site: A
 
 def test_a_unicode_slug_gives_a_tag_id_in_uri_form(site: Any, make_app: Any) -> None:
     slug = "заявление-2024"
-    site.post("ru", "Текст.", title="Заявление", slug=slug, lang="ru",
-              event={"start": "2021-05-01T10:00:00Z"})
+    site.post("ru", "Текст.", title="Заявление", slug=slug, lang="ru", event={"start": "2021-05-01T10:00:00Z"})
     site.post("ascii-post", "Text.", title="Ascii")
     site.post("explicit", "Text.", title="Explicit", id="https://example.org/old?id=1&x=%20")
     app = make_app()

@@ -31,7 +31,9 @@ SECRET = "s3cr3t-outside-content-7f3a"
 #: Text that must never reach a client: stack traces, source paths, files outside content/.
 LEAKS = re.compile(
     r"Traceback \(most recent call last\)|File \"/|site-packages|\.py\", line|werkzeug\.exceptions\.|"
-    + re.escape(SECRET) + r"|root:x:0:0|/work/|" + re.escape(str(ROOT)),
+    + re.escape(SECRET)
+    + r"|root:x:0:0|/work/|"
+    + re.escape(str(ROOT)),
 )
 LONG = "a" * 8192
 
@@ -80,7 +82,7 @@ ROWS: list[tuple[str, str, str, dict[str, str], str]] = [
     ("q-script", "GET", "/api/v1/posts?q=" + quote("<script>alert(1)</script>"), {}, "ok"),
     ("q-nul", "GET", "/api/v1/posts?q=%00", {}, "any"),
     ("q-long", "GET", "/api/v1/posts?q=" + "word+" * 800, {}, "any"),
-    ("q-feed-script", "GET", "/feeds/atom.xml?q=" + quote("\"><script>alert(1)</script>"), {}, "ok"),
+    ("q-feed-script", "GET", "/feeds/atom.xml?q=" + quote('"><script>alert(1)</script>'), {}, "ok"),
     ("q-feed-sql", "GET", "/feeds/rss.xml?q=" + quote("1 UNION SELECT password FROM users"), {}, "ok"),
     ("q-feed-backspace", "GET", "/feeds/atom.xml?q=%08", {}, "any"),
     ("q-feed-nul", "GET", "/feeds/rss.xml?q=%00", {}, "any"),
@@ -145,7 +147,7 @@ ROWS: list[tuple[str, str, str, dict[str, str], str]] = [
     ("accept-encoding-bogus", "GET", "/feeds/rss.xml", {"Accept-Encoding": "gzip;q=abc, br;q=-1, zz"}, "ok"),
     ("inm-garbage", "GET", "/feeds/atom.xml", {"If-None-Match": '"unterminated'}, "ok"),
     ("inm-star", "GET", "/api/v1/posts", {"If-None-Match": "*"}, "any"),
-    ("inm-weak-junk", "GET", "/feeds/feed.json", {"If-None-Match": "W/, W/W/\"x\",,,"}, "ok"),
+    ("inm-weak-junk", "GET", "/feeds/feed.json", {"If-None-Match": 'W/, W/W/"x",,,'}, "ok"),
     ("inm-huge", "GET", "/api/v1/tags", {"If-None-Match": ", ".join(f'"{i}"' for i in range(600))}, "ok"),
     ("ims-garbage", "GET", "/feeds/atom.xml", {"If-Modified-Since": "not a date"}, "ok"),
     ("ims-future", "GET", "/feeds/rss.xml", {"If-Modified-Since": "Fri, 31 Dec 9999 23:59:59 GMT"}, "any"),
@@ -154,8 +156,7 @@ ROWS: list[tuple[str, str, str, dict[str, str], str]] = [
     ("ims-negative", "GET", "/", {"If-Modified-Since": "-1"}, "ok"),
     ("range-garbage", "GET", "/feeds/atom.xml", {"Range": "bytes=9999999-1,-,x"}, "any"),
     ("host-evil", "GET", "/feeds/atom.xml", {"Host": "evil.example"}, "ok"),
-    ("forwarded-host-evil", "GET", "/api/v1/posts", {"X-Forwarded-Host": "evil.example",
-                                                     "X-Forwarded-Proto": "gopher"}, "ok"),
+    ("forwarded-host-evil", "GET", "/api/v1/posts", {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "gopher"}, "ok"),
     ("origin-evil-opml", "GET", "/feeds/opml.xml", {"Origin": "https://evil.example"}, "ok"),
 ]
 
@@ -166,8 +167,13 @@ def hostile_app(site: Any, make_app: Any, tmp_path: Path) -> Any:
     (tmp_path / "secret.txt").write_text(SECRET)
     (site.root.parent / "secret.txt").write_text(SECRET)
     site.post("first", "Hello **world**, see [the report](/report.pdf).", tags=["CND", "Harm reduction"])
-    site.post("second", "An event.", categories=["events"], date="2021-04-02",
-              event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"})
+    site.post(
+        "second",
+        "An event.",
+        categories=["events"],
+        date="2021-04-02",
+        event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"},
+    )
     site.post("third", "A report.", categories=["publications"], date="2021-03-01", lang="fr")
     return make_app()
 
@@ -273,13 +279,27 @@ def test_host_header_never_shapes_urls(hostile_app: Any, path: str) -> None:
 
 # -- partner-rendered text is safe ------------------------------------------------------------------
 HOSTILE_FRAGMENTS = [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[click](javascript:alert(1))",
-    "<a href=\"jAvAsCrIpT:alert(1)\">x</a>", "<a href=\"java\nscript:alert(1)\">x</a>",
-    "<svg onload=alert(1)>", "<iframe src=//evil.example></iframe>", "<div style=\"x:expression(alert(1))\">s</div>",
-    "<a href=\"&#106;avascript:alert(1)\">e</a>", "![i](javascript:alert(1))", "<object data=x></object>",
-    "<math><mi xlink:href=\"javascript:alert(1)\">m</mi></math>", "<p onclick=alert(1)>p</p>", "]]>", "&amp;<",
-    "<form action=//evil.example><input name=x></form>", "<meta http-equiv=refresh content=0;url=//evil.example>",
-    "<base href=//evil.example/>", "<style>*{}</style>", "<body onload=alert(1)>", "<details open ontoggle=alert(1)>",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    '<a href="jAvAsCrIpT:alert(1)">x</a>',
+    '<a href="java\nscript:alert(1)">x</a>',
+    "<svg onload=alert(1)>",
+    "<iframe src=//evil.example></iframe>",
+    '<div style="x:expression(alert(1))">s</div>',
+    '<a href="&#106;avascript:alert(1)">e</a>',
+    "![i](javascript:alert(1))",
+    "<object data=x></object>",
+    '<math><mi xlink:href="javascript:alert(1)">m</mi></math>',
+    "<p onclick=alert(1)>p</p>",
+    "]]>",
+    "&amp;<",
+    "<form action=//evil.example><input name=x></form>",
+    "<meta http-equiv=refresh content=0;url=//evil.example>",
+    "<base href=//evil.example/>",
+    "<style>*{}</style>",
+    "<body onload=alert(1)>",
+    "<details open ontoggle=alert(1)>",
 ]
 _JS_URL = re.compile(r"^\s*(javascript|vbscript|data):", re.I)
 
@@ -292,8 +312,19 @@ def assert_safe_html(fragment: str) -> None:
     for el in tree.iter():
         if not isinstance(el.tag, str):
             continue
-        assert el.tag.lower() not in {"script", "iframe", "object", "embed", "style", "form", "base", "meta",
-                                      "svg", "math", "link"}, fragment
+        assert el.tag.lower() not in {
+            "script",
+            "iframe",
+            "object",
+            "embed",
+            "style",
+            "form",
+            "base",
+            "meta",
+            "svg",
+            "math",
+            "link",
+        }, fragment
         for name, value in el.attrib.items():
             assert not name.lower().startswith("on"), (name, fragment)
             assert name.lower() != "style", fragment
@@ -308,8 +339,9 @@ def assert_safe_page(page: bytes) -> None:
         if not isinstance(el.tag, str):
             continue
         if el.tag == "script":
-            assert el.get("src") and (el.text or "").strip() == "" or el.get("type") == "application/ld+json", \
-                lxml_html.tostring(el)[:200]
+            assert el.get("src") and (el.text or "").strip() == "" or el.get("type") == "application/ld+json", lxml_html.tostring(
+                el
+            )[:200]
         for name, value in el.attrib.items():
             assert not name.lower().startswith("on"), (el.tag, name)
             assert not _JS_URL.match(re.sub(r"[\x00-\x20]", "", value)), (el.tag, name, value)
@@ -317,9 +349,11 @@ def assert_safe_page(page: bytes) -> None:
 
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(title=st.lists(st.sampled_from(HOSTILE_FRAGMENTS) | st.text(max_size=20), min_size=1, max_size=4).map("".join),
-       body=st.lists(st.sampled_from(HOSTILE_FRAGMENTS) | st.text(max_size=30), min_size=1, max_size=6).map("\n".join),
-       summary=st.none() | st.sampled_from(HOSTILE_FRAGMENTS))
+@given(
+    title=st.lists(st.sampled_from(HOSTILE_FRAGMENTS) | st.text(max_size=20), min_size=1, max_size=4).map("".join),
+    body=st.lists(st.sampled_from(HOSTILE_FRAGMENTS) | st.text(max_size=30), min_size=1, max_size=6).map("\n".join),
+    summary=st.none() | st.sampled_from(HOSTILE_FRAGMENTS),
+)
 def test_partner_rendered_text_is_safe(site: Any, make_app: Any, title: str, body: str, summary: str | None) -> None:
     """Whatever an editor writes, content_html is inert and titles/summaries come back as plain strings."""
     from feedsvc.content.markdown import plain
@@ -426,13 +460,16 @@ RAW = [
     ("lowercase-method", _req("get /api/v1/posts HTTP/1.1"), "any"),
     ("long-header", _req("GET /api/v1/posts HTTP/1.1", b"X-Junk: " + b"j" * 16384 + b"\r\n"), "4xx"),
     ("many-headers", _req("GET /feeds/atom.xml HTTP/1.1", b"".join(b"X-H%d: v\r\n" % i for i in range(200))), "4xx"),
-    ("nul-in-header", _req("GET /api/v1/posts HTTP/1.1", b"If-None-Match: \"a\x00b\"\r\n"), "any"),
+    ("nul-in-header", _req("GET /api/v1/posts HTTP/1.1", b'If-None-Match: "a\x00b"\r\n'), "any"),
     ("garbage-version", _req("GET /api/v1/posts HTTP/9.9"), "any"),
     ("no-version", b"GET /api/v1/posts\r\n\r\n", "any"),
     ("get-with-body", _req("GET /api/v1/posts HTTP/1.1", b"Content-Length: 11\r\n") + b"hello=world", "any"),
     ("bad-chunked", _req("GET /feeds/atom.xml HTTP/1.1", b"Transfer-Encoding: chunked\r\n") + b"zz\r\nx\r\n", "any"),
-    ("cl-and-te", _req("GET /api/v1/posts HTTP/1.1", b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n")
-     + b"0\r\n\r\n", "any"),
+    (
+        "cl-and-te",
+        _req("GET /api/v1/posts HTTP/1.1", b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n") + b"0\r\n\r\n",
+        "any",
+    ),
     ("negative-content-length", _req("GET /healthz HTTP/1.1", b"Content-Length: -1\r\n"), "4xx"),
     ("binary-garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64) + b"\r\n\r\n", "any"),
 ]
@@ -484,27 +521,59 @@ GET_RULES = _get_rules()
 #: A real value for each kind of URL variable in the hostile app's content.
 REAL = {"slug": "first", "tag": "cnd", "year": "2021", "filename": "site.css", "lang": "en", "username": "news"}
 #: The query a route needs to name a real document (oEmbed takes the post's URL).
-REAL_QUERY = {"/oembed": "url=https%3A%2F%2Fnews.example.org%2Fposts%2Ffirst",
-              "/.well-known/webfinger": "resource=acct%3Anews%40news.example.org"}
-SEGMENT_ATTACKS = ["..%2f..%2fsite.yaml", "%252e%252e%252fsecret.txt", "%2e%2e", "..", "%00", "a%00.md",
-                   "%ff%fe", "<script>", "x" * 3000]
+REAL_QUERY = {
+    "/oembed": "url=https%3A%2F%2Fnews.example.org%2Fposts%2Ffirst",
+    "/.well-known/webfinger": "resource=acct%3Anews%40news.example.org",
+}
+SEGMENT_ATTACKS = [
+    "..%2f..%2fsite.yaml",
+    "%252e%252e%252fsecret.txt",
+    "%2e%2e",
+    "..",
+    "%00",
+    "a%00.md",
+    "%ff%fe",
+    "<script>",
+    "x" * 3000,
+]
 YEAR_ATTACKS = ["-1", "0", "99999999999999999999", "abc", "%2e%2e", "2021.0", "+2021"]
-QUERY_ATTACKS = ["page=-1", "page=%D9%A1", f"per_page={10**9}", "page=1&page=2", "since=yesterday",
-                 "q=%3Cscript%3Ealert(1)%3C/script%3E", "lang=..%2F..%2Fetc%2Fpasswd", "_=1&zz=%00", "page=%zz"]
-HEADER_ATTACKS = [{"If-None-Match": '"x'}, {"If-Modified-Since": "garbage"}, {"Accept": "x/y;q=nope"},
-                  {"Host": "evil.example"}]
+QUERY_ATTACKS = [
+    "page=-1",
+    "page=%D9%A1",
+    f"per_page={10**9}",
+    "page=1&page=2",
+    "since=yesterday",
+    "q=%3Cscript%3Ealert(1)%3C/script%3E",
+    "lang=..%2F..%2Fetc%2Fpasswd",
+    "_=1&zz=%00",
+    "page=%zz",
+]
+HEADER_ATTACKS = [{"If-None-Match": '"x'}, {"If-Modified-Since": "garbage"}, {"Accept": "x/y;q=nope"}, {"Host": "evil.example"}]
 _VAR = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
 def fill(rule: str, override: dict[str, str] | None = None) -> str:
     """The rule with each variable replaced by a real value (or an attack from ``override``)."""
+
     def sub(m: re.Match[str]) -> str:
         name = m.group(2)
-        default = ("statements" if "/categories/" in rule else "cnd" if "/tags/" in rule
-                   else "en" if "/languages/" in rule else "posts-1" if rule.startswith("/sitemaps/")
-                   else "second" if rule.endswith("/event.ics")  # the post with an event
-                   else "site.css" if rule.startswith("/static/") else "first")
+        default = (
+            "statements"
+            if "/categories/" in rule
+            else "cnd"
+            if "/tags/" in rule
+            else "en"
+            if "/languages/" in rule
+            else "posts-1"
+            if rule.startswith("/sitemaps/")
+            else "second"
+            if rule.endswith("/event.ics")  # the post with an event
+            else "site.css"
+            if rule.startswith("/static/")
+            else "first"
+        )
         return (override or {}).get(name, REAL.get(name, default) if name not in ("slug", "name") else default)
+
     return _VAR.sub(sub, rule)
 
 
@@ -520,10 +589,21 @@ def route_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tree.write_site(fediverse={"username": "news"})  # the fediverse routes answer too
     (tmp / "secret.txt").write_text(SECRET)
     tree.post("first", "Hello **world**.", tags=["CND"])
-    tree.post("second", "An event.", categories=["events"], date="2021-04-02",
-              event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"})
-    app = create_app({"CONTENT_DIR": str(tree.root), "RELOAD_INTERVAL": 0, "INDEX_PATH": str(tmp / "index.sqlite3"),
-                      "ACTIVITYPUB_KEY": str(tmp / "actor.pem")})
+    tree.post(
+        "second",
+        "An event.",
+        categories=["events"],
+        date="2021-04-02",
+        event={"start": "2021-04-12T14:00:00+02:00", "location": "Online"},
+    )
+    app = create_app(
+        {
+            "CONTENT_DIR": str(tree.root),
+            "RELOAD_INTERVAL": 0,
+            "INDEX_PATH": str(tmp / "index.sqlite3"),
+            "ACTIVITYPUB_KEY": str(tmp / "actor.pem"),
+        }
+    )
     app.testing = True
     with app.test_client() as c:
         yield c
@@ -597,10 +677,21 @@ PARAMS = ["page", "per_page", "category", "tag", "lang", "q", "since", "until", 
 
 
 @settings(max_examples=100, deadline=None)
-@given(path=st.sampled_from(["/api/v1/posts", "/api/v1/categories/statements/posts", "/feeds/atom.xml",
-                             "/feeds/feed.json", "/feeds/tags/cnd/rss.xml", "/feeds/calendar.ics", "/"]),
-       params=st.lists(st.tuples(st.sampled_from(PARAMS), st.text(max_size=40)), max_size=4),
-       raw=st.binary(max_size=30))
+@given(
+    path=st.sampled_from(
+        [
+            "/api/v1/posts",
+            "/api/v1/categories/statements/posts",
+            "/feeds/atom.xml",
+            "/feeds/feed.json",
+            "/feeds/tags/cnd/rss.xml",
+            "/feeds/calendar.ics",
+            "/",
+        ]
+    ),
+    params=st.lists(st.tuples(st.sampled_from(PARAMS), st.text(max_size=40)), max_size=4),
+    raw=st.binary(max_size=30),
+)
 def test_any_query_is_a_4xx_or_a_200(route_client: Any, path: str, params: list[tuple[str, str]], raw: bytes) -> None:
     """Arbitrary values (any Unicode, controls, lone surrogates, raw bytes) for every known parameter."""
     parts = [f"{quote(k)}={quote(v, safe='', errors='surrogatepass')}" for k, v in params]

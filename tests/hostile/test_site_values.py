@@ -36,8 +36,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("title-rlo", {"title": "\u202eNetwork"}, "title"),
     ("title-zero-width", {"title": "\u200b\ufeff"}, "title"),
     ("title-too-long", {"title": "t" * (TITLE_MAX + 1)}, "title"),
-    ("category-title-rlo", {"categories": {"events": {"title": "\u202eEvents"}, "statements": {"title": "S"}}},
-     "categories.events.value.title"),
+    (
+        "category-title-rlo",
+        {"categories": {"events": {"title": "\u202eEvents"}, "statements": {"title": "S"}}},
+        "categories.events.value.title",
+    ),
     ("timezone-localtime", {"timezone": "localtime"}, "timezone"),
     ("timezone-posix", {"timezone": "posix/Europe/London"}, "timezone"),
     ("permalink-format-spec", {"permalink": "https://example.org/{year:>2000000}/{slug}/"}, "permalink"),
@@ -50,8 +53,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(("overrides", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_a_bad_site_value_keeps_the_last_good_site(site: Any, make_app: Any, overrides: dict[str, Any],
-                                                   field: str) -> None:
+def test_a_bad_site_value_keeps_the_last_good_site(site: Any, make_app: Any, overrides: dict[str, Any], field: str) -> None:
     write_good(site)
     app = make_app()
     with app.test_client() as client:

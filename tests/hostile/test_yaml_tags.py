@@ -69,9 +69,28 @@ def test_a_bad_tag_in_site_yaml_is_a_site_problem(tree: Any) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tag=st.sampled_from(["int", "float", "bool", "null", "str", "timestamp", "binary", "set", "omap", "pairs",
-                            "seq", "map", "merge", "value", "yaml"]),
-       value=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12))
+@given(
+    tag=st.sampled_from(
+        [
+            "int",
+            "float",
+            "bool",
+            "null",
+            "str",
+            "timestamp",
+            "binary",
+            "set",
+            "omap",
+            "pairs",
+            "seq",
+            "map",
+            "merge",
+            "value",
+            "yaml",
+        ]
+    ),
+    value=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+)
 def test_any_tagged_value_is_a_value_or_a_named_problem(tree: Any, tag: str, value: str) -> None:
     from feedsvc.content.errors import ContentError
     from feedsvc.content.frontmatter import load_yaml

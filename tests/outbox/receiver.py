@@ -38,9 +38,19 @@ class Handler(BaseHTTPRequestHandler):
             count["n"] += 1
             status = fail_status if count["n"] <= fail_first else 204
             with open(logfile, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"id": self.headers.get("webhook-id"), "ok": ok, "type": payload.get("type"),
-                                     "slug": (payload.get("data") or {}).get("slug"), "status": status,
-                                     "data": payload.get("data")}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "id": self.headers.get("webhook-id"),
+                            "ok": ok,
+                            "type": payload.get("type"),
+                            "slug": (payload.get("data") or {}).get("slug"),
+                            "status": status,
+                            "data": payload.get("data"),
+                        }
+                    )
+                    + "\n"
+                )
         if status == 0:
             time.sleep(3600)
             return

@@ -33,8 +33,11 @@ class Receiver:
 
     def __init__(self, log: Path, fail_first: int = 0, status: int = 503, port: int = 0) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, str(RECEIVER), SECRET, str(log), str(fail_first), str(status),
-                                      str(port)], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(RECEIVER), SECRET, str(log), str(fail_first), str(status), str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
         self.url = f"http://127.0.0.1:{self.port}/hook"
@@ -64,8 +67,13 @@ def webhooks_file(path: Path, *endpoints: dict[str, Any]) -> str:
 
 def endpoint(url: str, **extra: Any) -> dict[str, Any]:
     """An endpoint on loopback for every event."""
-    return {"url": url, "secret": SECRET, "events": ["post.published", "post.updated", "post.deleted"],
-            "allow_private": True, **extra}
+    return {
+        "url": url,
+        "secret": SECRET,
+        "events": ["post.published", "post.updated", "post.deleted"],
+        "allow_private": True,
+        **extra,
+    }
 
 
 def started(app: Any) -> Any:

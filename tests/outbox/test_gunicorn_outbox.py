@@ -24,13 +24,19 @@ pytestmark = pytest.mark.slow
 
 def env(tmp: Path, hooks: str, **extra: str) -> dict[str, str]:
     """A server's outbox settings: its own index and queue (kept over restarts), live reload, quick retries."""
-    return {"FEEDSVC_RELOAD_INTERVAL": "0.2", "FEEDSVC_WEBHOOKS_FILE": hooks,
-            "FEEDSVC_INDEX_PATH": str(tmp / "index.sqlite3"), "FEEDSVC_OUTBOX_PATH": str(tmp / "outbox.sqlite3"),
-            "FEEDSVC_WEBHOOK_BACKOFF": "0.2", "FEEDSVC_OUTBOX_MAX_BACKOFF": "1", "GUNICORN_ACCESSLOG": "", **extra}
+    return {
+        "FEEDSVC_RELOAD_INTERVAL": "0.2",
+        "FEEDSVC_WEBHOOKS_FILE": hooks,
+        "FEEDSVC_INDEX_PATH": str(tmp / "index.sqlite3"),
+        "FEEDSVC_OUTBOX_PATH": str(tmp / "outbox.sqlite3"),
+        "FEEDSVC_WEBHOOK_BACKOFF": "0.2",
+        "FEEDSVC_OUTBOX_MAX_BACKOFF": "1",
+        "GUNICORN_ACCESSLOG": "",
+        **extra,
+    }
 
 
-def test_kill_9_during_a_hanging_delivery_delivers_after_restart_and_requests_keep_answering(
-        site: Any, tmp_path: Path) -> None:
+def test_kill_9_during_a_hanging_delivery_delivers_after_restart_and_requests_keep_answering(site: Any, tmp_path: Path) -> None:
     site.post("old", title="Old")
     receiver = Receiver(tmp_path / "received.jsonl", fail_first=1, status=0)  # the first delivery hangs
     hooks = webhooks_file(tmp_path / "hooks.yaml", endpoint(receiver.url))
@@ -41,8 +47,9 @@ def test_kill_9_during_a_hanging_delivery_delivers_after_restart_and_requests_ke
         wait_for(lambda: receiver.entries(), what="the delivery reaching the receiver")
         # The receiver hangs on it: request workers answer as before.
         with ThreadPoolExecutor(4) as pool:
-            statuses = list(pool.map(lambda i: server.get(["/feeds/atom.xml", "/api/v1/posts", "/posts/news"][i % 3])[0],
-                                     range(60)))
+            statuses = list(
+                pool.map(lambda i: server.get(["/feeds/atom.xml", "/api/v1/posts", "/posts/news"][i % 3])[0], range(60))
+            )
         assert statuses == [200] * 60
         assert [e["status"] for e in receiver.entries()] == [0], "still hanging"
         kill_master(server)
@@ -99,17 +106,27 @@ def test_without_preload_no_request_worker_sends(site: Any, tmp_path: Path) -> N
     conf = tmp_path / "nopreload.conf.py"
     conf.write_text(f"exec(open({str(ROOT / 'gunicorn.conf.py')!r}).read())\npreload_app = False\n")
     port = free_port()
-    full = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR",
-                                                             "FEEDSVC_METRICS_DIR_STARTED", "PORT")}
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED", "PORT")
+    }
     # sync workers: a gevent worker loading the app itself (no preload) never answered here (left for its owner).
-    full.update(env(tmp_path, hooks), FEEDSVC_CONTENT_DIR=str(site.root), WEB_CONCURRENCY="1", GUNICORN_WORKER_CLASS="sync",
-                GUNICORN_BIND=f"127.0.0.1:{port}")
+    full.update(
+        env(tmp_path, hooks),
+        FEEDSVC_CONTENT_DIR=str(site.root),
+        WEB_CONCURRENCY="1",
+        GUNICORN_WORKER_CLASS="sync",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+    )
     out = (tmp_path / "nopreload.out").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(conf), "wsgi:app"], cwd=ROOT, env=full,
-                            stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(conf), "wsgi:app"], cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT
+    )
     probe = Server.__new__(Server)
     probe.port = port
     try:
+
         def health() -> Any:
             try:
                 return probe.get("/healthz")

@@ -58,8 +58,9 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture
 def served(site: Any, make_app: Any, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """The app on a loopback port (threaded werkzeug), its base_url being that very address."""
-    site.post("2024-01-01-older", "An older statement.", title="Older statement", date="2024-01-01T09:00:00Z",
-              image="/media/older.jpg")
+    site.post(
+        "2024-01-01-older", "An older statement.", title="Older statement", date="2024-01-01T09:00:00Z", image="/media/older.jpg"
+    )
     with served_app(lambda base: make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "index.db"))) as pair:
         yield pair
 
@@ -74,16 +75,26 @@ class Rss2Email:
         self("new", "editor@example.org")
         parser = configparser.ConfigParser(interpolation=None)
         parser.read(self.cfg, encoding="utf-8")
-        parser["DEFAULT"].update({"from": "feeds@example.org", "email-protocol": "smtp", "smtp-server": "127.0.0.1",
-                                  "smtp-port": str(smtp_port), "smtp-auth": "False", "smtp-ssl": "False",
-                                  "html-mail": "False", "feed-timeout": "20"})
+        parser["DEFAULT"].update(
+            {
+                "from": "feeds@example.org",
+                "email-protocol": "smtp",
+                "smtp-server": "127.0.0.1",
+                "smtp-port": str(smtp_port),
+                "smtp-auth": "False",
+                "smtp-ssl": "False",
+                "html-mail": "False",
+                "feed-timeout": "20",
+            }
+        )
         with self.cfg.open("w", encoding="utf-8") as f:
             parser.write(f)
 
     def __call__(self, *args: str) -> str:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(self.root), "LANG": "C.UTF-8"}
-        done = subprocess.run([str(R2E_BIN), "-c", str(self.cfg), "-d", str(self.data), *args], env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [str(R2E_BIN), "-c", str(self.cfg), "-d", str(self.data), *args], env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         return done.stderr
 
@@ -94,8 +105,7 @@ def body(message: Message) -> str:
     return part.decode(message.get_content_charset() or "utf-8")
 
 
-def test_rss2email_sends_one_mail_per_new_post_with_its_image_and_none_for_edits(site, served, inbox,
-                                                                                 tmp_path) -> None:
+def test_rss2email_sends_one_mail_per_new_post_with_its_image_and_none_for_edits(site, served, inbox, tmp_path) -> None:
     base, app = served
     mails, smtp_port = inbox
     r2e = Rss2Email(tmp_path / "r2e", smtp_port)
@@ -103,8 +113,14 @@ def test_rss2email_sends_one_mail_per_new_post_with_its_image_and_none_for_edits
     r2e("run")
     assert mails.messages == []
 
-    site.post("2030-01-01-report", "The **report** is out.", title="Report launch", date="2025-06-02T09:00:00Z",
-              image="/media/report.jpg", image_alt="The report's cover")
+    site.post(
+        "2030-01-01-report",
+        "The **report** is out.",
+        title="Report launch",
+        date="2025-06-02T09:00:00Z",
+        image="/media/report.jpg",
+        image_alt="The report's cover",
+    )
     state(app).live.refresh()
     r2e("run")
     assert [m["Subject"] for m in mails.messages] == ["Report launch"]
@@ -113,9 +129,15 @@ def test_rss2email_sends_one_mail_per_new_post_with_its_image_and_none_for_edits
     assert f"{base}/posts/report" in text and mails.messages[0]["To"] == "editor@example.org"
 
     # An edit (new title, body and updated) sends nothing.
-    site.post("2030-01-01-report", "The **report** is out, corrected.", title="Report launch (corrected)",
-              date="2025-06-02T09:00:00Z", updated="2025-06-02T12:00:00Z", image="/media/report.jpg",
-              image_alt="The report's cover")
+    site.post(
+        "2030-01-01-report",
+        "The **report** is out, corrected.",
+        title="Report launch (corrected)",
+        date="2025-06-02T09:00:00Z",
+        updated="2025-06-02T12:00:00Z",
+        image="/media/report.jpg",
+        image_alt="The report's cover",
+    )
     state(app).live.refresh()
     r2e("run")
     assert len(mails.messages) == 1

@@ -33,7 +33,10 @@ def test_publish_update_delete_signed_and_first_start_sends_nothing(site, make_a
     drain(app)
     got = receiver.entries()
     assert [(e["type"], e["slug"], e["ok"]) for e in got] == [
-        ("post.published", "new", True), ("post.updated", "new", True), ("post.deleted", "new", True)]
+        ("post.published", "new", True),
+        ("post.updated", "new", True),
+        ("post.deleted", "new", True),
+    ]
     assert got[0]["data"] == api, "data is the API's post object"
     assert got[2]["data"] == {"id": api["id"], "slug": "new", "url": api["url"]}
     assert len({e["id"] for e in got}) == 3
@@ -44,8 +47,7 @@ def test_publish_update_delete_signed_and_first_start_sends_nothing(site, make_a
 def test_a_retry_carries_the_same_id(site, make_app, tmp_path):
     receiver = Receiver(tmp_path / "received.jsonl", fail_first=2)
     try:
-        app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(receiver.url)),
-                               WEBHOOK_BACKOFF=0.01))
+        app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(receiver.url)), WEBHOOK_BACKOFF=0.01))
         site.post("one", title="One")
         drain(app)
         got = receiver.entries()
@@ -64,8 +66,11 @@ def test_410_disables_the_endpoint_until_its_configuration_changes(site, make_ap
     def restarted(n: int, **extra):
         # Each restart its own index database (one writer per index file in this process): the
         # outbox compares the whole state then, and still sends only what it has not sent.
-        return make_app(WEBHOOKS_FILE=webhooks_file(hooks, endpoint(receiver.url, **extra)), OUTBOX_PATH=box,
-                        INDEX_PATH=str(tmp_path / f"index{n}.sqlite3"))
+        return make_app(
+            WEBHOOKS_FILE=webhooks_file(hooks, endpoint(receiver.url, **extra)),
+            OUTBOX_PATH=box,
+            INDEX_PATH=str(tmp_path / f"index{n}.sqlite3"),
+        )
 
     try:
         app = started(restarted(1))
@@ -89,8 +94,9 @@ def test_410_disables_the_endpoint_until_its_configuration_changes(site, make_ap
 
 
 def test_filters_by_event_category_and_language(site, make_app, receiver, tmp_path):
-    hooks = webhooks_file(tmp_path / "h.yaml", endpoint(receiver.url, events=["post.published"],
-                                                        categories=["events"], languages=["fr"]))
+    hooks = webhooks_file(
+        tmp_path / "h.yaml", endpoint(receiver.url, events=["post.published"], categories=["events"], languages=["fr"])
+    )
     app = started(make_app(WEBHOOKS_FILE=hooks))
     site.post("a", title="A", categories=["events"], lang="en")
     site.post("b", title="B", categories=["statements"], lang="fr")
@@ -102,9 +108,13 @@ def test_filters_by_event_category_and_language(site, make_app, receiver, tmp_pa
 
 
 def test_a_private_target_is_refused_without_allow_private(site, make_app, receiver, tmp_path):
-    app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(receiver.url,
-                                                                                      allow_private=False)),
-                           WEBHOOK_MAX_AGE=1, WEBHOOK_BACKOFF=5.0))
+    app = started(
+        make_app(
+            WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(receiver.url, allow_private=False)),
+            WEBHOOK_MAX_AGE=1,
+            WEBHOOK_BACKOFF=5.0,
+        )
+    )
     site.post("one", title="One")
     drain(app)
     assert receiver.entries() == []
@@ -125,13 +135,16 @@ def test_status_cli_and_metrics(site, make_app, receiver, tmp_path):
     assert "feedsvc_outbox_oldest_pending_seconds" in text
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ([{"url": "not a url", "secret": SECRET, "events": ["post.published"]}], "url: Not a valid URL"),
-    ([{"url": "https://partner.example/", "secret": SECRET, "events": ["post.liked"]}], "events: Must be one of"),
-    ([{"url": "https://partner.example/", "secret": "", "events": ["post.published"]}], "secret: must start with whsec_"),
-    ([{"url": "https://partner.example/", "secret": "whsec_", "events": ["post.published"]}], "secret: is empty"),
-    (None, "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ([{"url": "not a url", "secret": SECRET, "events": ["post.published"]}], "url: Not a valid URL"),
+        ([{"url": "https://partner.example/", "secret": SECRET, "events": ["post.liked"]}], "events: Must be one of"),
+        ([{"url": "https://partner.example/", "secret": "", "events": ["post.published"]}], "secret: must start with whsec_"),
+        ([{"url": "https://partner.example/", "secret": "whsec_", "events": ["post.published"]}], "secret: is empty"),
+        (None, "cannot read"),
+    ],
+)
 def test_hostile_configuration_is_reported_and_the_service_serves(site, tmp_path, caplog, content, message):
     site.post("one", title="One")
     path = tmp_path / "hooks.yaml"

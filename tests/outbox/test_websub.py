@@ -22,8 +22,15 @@ def test_only_changed_feeds_are_pinged(site, make_app, hub):
     app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_ALLOW_PRIVATE=True))
     assert app.test_client().get("/feeds/atom.xml").status_code == 200
     # Edit the French statement (categories: statements; tags: CND, наркополитика).
-    site.post("2021-04-16-declaration", "Une déclaration, corrigée.", title="Déclaration", date="2021-04-16",
-              categories=["statements"], lang="fr", tags=["CND", "Наркополитика"])
+    site.post(
+        "2021-04-16-declaration",
+        "Une déclaration, corrigée.",
+        title="Déclaration",
+        date="2021-04-16",
+        categories=["statements"],
+        lang="fr",
+        tags=["CND", "Наркополитика"],
+    )
     drain(app)
     expected = set()
     for path in ("/feeds", "/feeds/categories/statements", "/feeds/tags/cnd", f"/feeds/tags/{TAG}"):
@@ -40,17 +47,35 @@ def test_new_event_pings_calendars_and_new_tag(site, make_app, hub):
     site.write_site(websub_hub=hub.url)
     populate(site)
     app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_ALLOW_PRIVATE=True))
-    site.post("2021-06-01-webinar", "Webinar.", title="Webinar", date="2021-06-01", categories=["events"],
-              tags=["Webinars"], event={"start": "2021-06-10T12:00:00Z"})
+    site.post(
+        "2021-06-01-webinar",
+        "Webinar.",
+        title="Webinar",
+        date="2021-06-01",
+        categories=["events"],
+        tags=["Webinars"],
+        event={"start": "2021-06-10T12:00:00Z"},
+    )
     drain(app)
     got = set(hub.urls())
-    expected = (feeds("/feeds") | feeds("/feeds", "en") | feeds("/feeds/categories/events")
-                | feeds("/feeds/categories/events", "en") | feeds("/feeds/tags/webinars")
-                | feeds("/feeds/tags/webinars", "en") | feeds("/feeds/languages/en"))
-    expected |= {f"{BASE}/feeds/calendar.ics", f"{BASE}/feeds/calendar.ics?lang=en",
-                 f"{BASE}/feeds/categories/events/calendar.ics", f"{BASE}/feeds/categories/events/calendar.ics?lang=en",
-                 f"{BASE}/feeds/tags/webinars/calendar.ics", f"{BASE}/feeds/tags/webinars/calendar.ics?lang=en",
-                 f"{BASE}/feeds/languages/en/calendar.ics"}
+    expected = (
+        feeds("/feeds")
+        | feeds("/feeds", "en")
+        | feeds("/feeds/categories/events")
+        | feeds("/feeds/categories/events", "en")
+        | feeds("/feeds/tags/webinars")
+        | feeds("/feeds/tags/webinars", "en")
+        | feeds("/feeds/languages/en")
+    )
+    expected |= {
+        f"{BASE}/feeds/calendar.ics",
+        f"{BASE}/feeds/calendar.ics?lang=en",
+        f"{BASE}/feeds/categories/events/calendar.ics",
+        f"{BASE}/feeds/categories/events/calendar.ics?lang=en",
+        f"{BASE}/feeds/tags/webinars/calendar.ics",
+        f"{BASE}/feeds/tags/webinars/calendar.ics?lang=en",
+        f"{BASE}/feeds/languages/en/calendar.ics",
+    }
     assert got == expected
 
 
@@ -62,8 +87,9 @@ def test_failed_pings_are_retried(site, make_app):
         app = started(make_app(WEBSUB_BACKOFF=0.01, WEBSUB_RETRIES=5, WEBSUB_ALLOW_PRIVATE=True))
         site.post("one", "Changed.", title="One", date="2021-01-01", lang="en")
         drain(app)
-        assert set(hub.urls()) == feeds("/feeds") | feeds("/feeds/categories/statements") | \
-            feeds("/feeds", "en") | feeds("/feeds/categories/statements", "en") | feeds("/feeds/languages/en")
+        assert set(hub.urls()) == feeds("/feeds") | feeds("/feeds/categories/statements") | feeds("/feeds", "en") | feeds(
+            "/feeds/categories/statements", "en"
+        ) | feeds("/feeds/languages/en")
         assert hub.failures == 0
         [status] = outbox(app).status()
         assert status.depth == 0 and status.last_error == "HTTP 503" and status.last_success

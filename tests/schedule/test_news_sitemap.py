@@ -33,10 +33,18 @@ def http_date(t: float) -> str:
 
 def corpus(site: Any) -> None:
     site.post("2025-01-01-older", "An older statement.", title="Older statement", date="2025-01-01T09:00:00Z")
-    site.post("2030-03-05-launch", "The report, under embargo.", title="Embargoed launch", date=AT.isoformat(),
-              categories=["events"])
-    site.post("2030-03-05-lancement", "Le rapport.", title="Lancement & rapport", lang="fr-CA",
-              date="2030-03-05T12:00:00+01:00", translation_of="launch", slug="lancement")
+    site.post(
+        "2030-03-05-launch", "The report, under embargo.", title="Embargoed launch", date=AT.isoformat(), categories=["events"]
+    )
+    site.post(
+        "2030-03-05-lancement",
+        "Le rapport.",
+        title="Lancement & rapport",
+        lang="fr-CA",
+        date="2030-03-05T12:00:00+01:00",
+        translation_of="launch",
+        slug="lancement",
+    )
 
 
 def news(body: bytes) -> list[dict[str, str]]:
@@ -50,8 +58,15 @@ def news(body: bytes) -> list[dict[str, str]]:
         assert [c.tag for c in entry] == [f"{{{NEWS}}}{n}" for n in ("publication", "publication_date", "title")]
         assert [c.tag for c in entry[0]] == [f"{{{NEWS}}}name", f"{{{NEWS}}}language"]
         assert datetime.fromisoformat(entry[1].text or "").tzinfo is not None  # W3C datetime with its offset
-        out.append({"loc": url[0].text or "", "name": entry[0][0].text or "", "language": entry[0][1].text or "",
-                    "date": entry[1].text or "", "title": entry[2].text or ""})
+        out.append(
+            {
+                "loc": url[0].text or "",
+                "name": entry[0][0].text or "",
+                "language": entry[0][1].text or "",
+                "date": entry[1].text or "",
+                "title": entry[2].text or "",
+            }
+        )
     return out
 
 
@@ -64,8 +79,15 @@ def test_a_post_is_news_from_its_date_until_exactly_48_hours_after(site, make_ap
     at(app, clock, T + 0.5)
     r = c.get("/sitemap-news.xml")
     assert r.status_code == 200 and r.mimetype == "application/xml"
-    assert news(r.data) == [{"loc": f"{BASE}/posts/launch", "name": "Test Network", "language": "en",
-                             "date": "2030-03-05T10:00:00+00:00", "title": "Embargoed launch"}]
+    assert news(r.data) == [
+        {
+            "loc": f"{BASE}/posts/launch",
+            "name": "Test Network",
+            "language": "en",
+            "date": "2030-03-05T10:00:00+00:00",
+            "title": "Embargoed launch",
+        }
+    ]
     assert r.headers["Last-Modified"] == http_date(T)  # the post's date, not the commit's
     assert c.get("/sitemap-news.xml", headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
     assert c.get("/sitemap-news.xml", headers={"If-Modified-Since": r.headers["Last-Modified"]}).status_code == 304
@@ -74,7 +96,8 @@ def test_a_post_is_news_from_its_date_until_exactly_48_hours_after(site, make_ap
     got = news(c.get("/sitemap-news.xml").data)
     assert [(n["loc"], n["language"], n["date"], n["title"]) for n in got] == [
         (f"{BASE}/posts/lancement", "fr", "2030-03-05T12:00:00+01:00", "Lancement & rapport"),  # newest first
-        (f"{BASE}/posts/launch", "en", "2030-03-05T10:00:00+00:00", "Embargoed launch")]
+        (f"{BASE}/posts/launch", "en", "2030-03-05T10:00:00+00:00", "Embargoed launch"),
+    ]
     assert c.get("/healthz").json["next_change"] == datetime.fromtimestamp(T + W, UTC).isoformat()
     feed = c.get("/feeds/atom.xml")
     listed = c.get("/sitemap-news.xml")
@@ -90,8 +113,11 @@ def test_a_post_is_news_from_its_date_until_exactly_48_hours_after(site, make_ap
     assert c.get("/sitemap-news.xml", headers={"If-Modified-Since": listed.headers["Last-Modified"]}).status_code == 200
     # Leaving the news changes no other document.
     after = c.get("/feeds/atom.xml")
-    assert (after.data, after.headers["ETag"], after.headers["Last-Modified"]) == \
-        (feed.data, feed.headers["ETag"], feed.headers["Last-Modified"])
+    assert (after.data, after.headers["ETag"], after.headers["Last-Modified"]) == (
+        feed.data,
+        feed.headers["ETag"],
+        feed.headers["Last-Modified"],
+    )
     assert c.get("/healthz").json["next_change"] == datetime.fromtimestamp(T + 3600 + W, UTC).isoformat()
     at(app, clock, T + 3600 + W + 7200)  # a reload late after the mark: the instant is still the mark's
     empty = c.get("/sitemap-news.xml")
@@ -157,8 +183,7 @@ def test_membership_follows_the_recorded_instant_over_any_clock_sequence(site, m
 def served(site: Any, make_app: Any, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """The app on a loopback port at the launch's date plus ten minutes, its base_url being that very address."""
     corpus(site)
-    with served_app(lambda base: make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "served.db"),
-                                          CLOCK=Clock(T + 600))) as pair:
+    with served_app(lambda base: make_app(BASE_URL=base, INDEX_PATH=str(tmp_path / "served.db"), CLOCK=Clock(T + 600))) as pair:
         yield pair
 
 
@@ -169,8 +194,7 @@ def test_ultimate_sitemap_parser_reads_the_news_from_robots(served) -> None:
     assert set(stories) == {f"{base}/posts/launch"}
     story = stories[f"{base}/posts/launch"]
     assert isinstance(story, SitemapNewsStory)
-    assert (story.title, story.publication_name, story.publication_language) == ("Embargoed launch", "Test Network",
-                                                                                   "en")
+    assert (story.title, story.publication_name, story.publication_language) == ("Embargoed launch", "Test Network", "en")
     assert story.publish_date == AT
 
 

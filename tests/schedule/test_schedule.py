@@ -16,24 +16,55 @@ from feedsvc.extensions import state
 from .support import AT, Clock, T, at
 
 #: Every kind of document a post can appear in (feeds, calendars, API with q and counts, pages, OPML, widget).
-URLS = ("/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics",
-        "/feeds/categories/events/atom.xml", "/feeds/tags/launches/rss.xml", "/feeds/opml.xml",
-        "/api/v1/posts", "/api/v1/posts?q=zanzibar", "/api/v1/posts?category=events", "/api/v1/categories",
-        "/api/v1/tags", "/api/v1/categories/events/posts", "/", "/categories/events", "/tags/launches",
-        "/languages/en", "/embed?category=events", "/healthz")
+URLS = (
+    "/feeds/atom.xml",
+    "/feeds/rss.xml",
+    "/feeds/feed.json",
+    "/feeds/calendar.ics",
+    "/feeds/categories/events/atom.xml",
+    "/feeds/tags/launches/rss.xml",
+    "/feeds/opml.xml",
+    "/api/v1/posts",
+    "/api/v1/posts?q=zanzibar",
+    "/api/v1/posts?category=events",
+    "/api/v1/categories",
+    "/api/v1/tags",
+    "/api/v1/categories/events/posts",
+    "/",
+    "/categories/events",
+    "/tags/launches",
+    "/languages/en",
+    "/embed?category=events",
+    "/healthz",
+)
 
 
 def corpus(site: Any) -> None:
-    site.post("2025-01-01-older", "An older statement.", title="Older statement", date="2025-01-01T09:00:00Z",
-              categories=["statements"])
-    site.post("2025-06-01-other", "Another event.", title="Other event", date="2025-06-01T09:00:00Z",
-              categories=["events"], event={"start": "2025-06-10T12:00:00Z"})
+    site.post(
+        "2025-01-01-older", "An older statement.", title="Older statement", date="2025-01-01T09:00:00Z", categories=["statements"]
+    )
+    site.post(
+        "2025-06-01-other",
+        "Another event.",
+        title="Other event",
+        date="2025-06-01T09:00:00Z",
+        categories=["events"],
+        event={"start": "2025-06-10T12:00:00Z"},
+    )
 
 
 def scheduled(site: Any, **extra: Any) -> Path:
-    return site.post("2030-03-05-launch", "The zanzibar report, under embargo.", title="Embargoed launch",
-                     date=AT.isoformat(), categories=["events"], tags=["Launches"],
-                     event={"start": "2030-03-20T12:00:00Z"}, aliases=["launch-draft"], **extra)
+    return site.post(
+        "2030-03-05-launch",
+        "The zanzibar report, under embargo.",
+        title="Embargoed launch",
+        date=AT.isoformat(),
+        categories=["events"],
+        tags=["Launches"],
+        event={"start": "2030-03-20T12:00:00Z"},
+        aliases=["launch-draft"],
+        **extra,
+    )
 
 
 def bodies(app: Any) -> dict[str, tuple[int, bytes]]:
@@ -78,8 +109,14 @@ def test_scheduled_post_appears_nowhere_then_everywhere_at_its_date(site, make_a
         assert c.get("/posts/launch-draft").status_code == 308
         assert c.get("/healthz").json["next_change"] == "2030-03-07T10:00:00+00:00"  # its 48-hour mark (news sitemap)
         for url, (_, body) in bodies(app).items():
-            if url not in ("/feeds/opml.xml", "/api/v1/tags", "/api/v1/categories", "/healthz", "/feeds/feed.json",
-                           "/embed?category=events"):  # counts only; the widget reads the API
+            if url not in (
+                "/feeds/opml.xml",
+                "/api/v1/tags",
+                "/api/v1/categories",
+                "/healthz",
+                "/feeds/feed.json",
+                "/embed?category=events",
+            ):  # counts only; the widget reads the API
                 assert b"Embargoed launch" in body or b"Embargoed%20launch" in body, url
     # The same content at the same instant: the same bytes on another host (its own database, own writer).
     other = make_app(INDEX_PATH=str(tmp_path / "other.db"), CLOCK=Clock(T + 0.4))
@@ -182,9 +219,10 @@ def test_preview_renders_a_scheduled_post(site, make_app, tmp_path):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(posts=st.lists(st.tuples(st.integers(0, 20), st.one_of(st.none(), st.integers(1, 10))), min_size=1,
-                      max_size=5),
-       clocks=st.lists(st.integers(-5, 30), min_size=1, max_size=8))
+@given(
+    posts=st.lists(st.tuples(st.integers(0, 20), st.one_of(st.none(), st.integers(1, 10))), min_size=1, max_size=5),
+    clocks=st.lists(st.integers(-5, 30), min_size=1, max_size=8),
+)
 def test_published_set_follows_the_highest_clock(tmp_path_factory, posts, clocks):
     """Whatever the clock does (jumps, goes back), a post is published iff its date <= the highest clock
     seen so far < its expiry; as a fresh index at that clock would have it."""
@@ -206,8 +244,11 @@ def test_published_set_follows_the_highest_clock(tmp_path_factory, posts, clocks
         fresh = Loader(site.root)
         fresh.now = Clock(high)
         assert got == {p.slug for p in fresh.load().posts}
-        expected = {f"p{i}" for i, (d, length) in enumerate(posts)
-                    if base + d * 60 <= high and (length is None or high < base + (d + length) * 60)}
+        expected = {
+            f"p{i}"
+            for i, (d, length) in enumerate(posts)
+            if base + d * 60 <= high and (length is None or high < base + (d + length) * 60)
+        }
         assert got == expected
 
 

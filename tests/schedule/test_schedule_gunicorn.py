@@ -23,8 +23,7 @@ INTERVAL = "60"
 
 @contextmanager
 def gunicorn(site: Any, index: Path, log: Path) -> Iterator[Server]:
-    server = Server(site.root, log, FEEDSVC_RELOAD_INTERVAL=INTERVAL, FEEDSVC_INDEX_PATH=str(index),
-                    GUNICORN_ACCESSLOG="")
+    server = Server(site.root, log, FEEDSVC_RELOAD_INTERVAL=INTERVAL, FEEDSVC_INDEX_PATH=str(index), GUNICORN_ACCESSLOG="")
     try:
         yield server
     finally:

@@ -17,8 +17,14 @@ from .nginx import Nginx
 def reloading_stack(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, Any]]:
     """The proxy in front of a server that picks up edits (every 0.2 s), with 1 s max-age and 1 s SWR."""
     fill(site)
-    app = Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_TRUSTED_PROXIES="1", FEEDSVC_MAX_AGE="1",
-                 FEEDSVC_STALE_WHILE_REVALIDATE="1", FEEDSVC_RELOAD_INTERVAL="0.2")
+    app = Server(
+        site.root,
+        tmp_path / "gunicorn.out",
+        FEEDSVC_TRUSTED_PROXIES="1",
+        FEEDSVC_MAX_AGE="1",
+        FEEDSVC_STALE_WHILE_REVALIDATE="1",
+        FEEDSVC_RELOAD_INTERVAL="0.2",
+    )
     try:
         proxy = Nginx(tmp_path / "nginx", app.port)
         try:

@@ -22,9 +22,11 @@ class Nginx:
         self.port = free_port()
         prefix.mkdir()
         conf = CONF.read_text()
-        for old, new in (("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
-                         ("listen 80;", f"listen 127.0.0.1:{self.port};"),
-                         ("/var/cache/nginx/feedsvc", str(prefix / "cache"))):
+        for old, new in (
+            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
+            ("listen 80;", f"listen 127.0.0.1:{self.port};"),
+            ("/var/cache/nginx/feedsvc", str(prefix / "cache")),
+        ):
             assert old in conf
             conf = conf.replace(old, new)
         (prefix / "feedsvc.conf").write_text(conf)
@@ -39,8 +41,7 @@ http {{
     include {prefix}/feedsvc.conf;
 }}
 """)
-        self.proc = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(prefix / "main.conf")],
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(prefix / "main.conf")], stderr=subprocess.PIPE)
         for _ in range(200):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"nginx exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]

@@ -32,8 +32,9 @@ UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 #: Seconds any one fault may take to be rebuilt or recovered from before the test gives up.
 RECOVERY = 20.0
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                                reason="mounts a tmpfs and drops root's capabilities")
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="mounts a tmpfs and drops root's capabilities"
+)
 
 
 class Poller:
@@ -102,8 +103,7 @@ def _published(db: Path) -> int:
 
 
 def _start(site: Any, tmp_path: Path, db: Path, **env: str) -> Server:
-    return Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_RELOAD_INTERVAL="0.2",
-                  FEEDSVC_INDEX_PATH=str(db), **env)
+    return Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_RELOAD_INTERVAL="0.2", FEEDSVC_INDEX_PATH=str(db), **env)
 
 
 @pytest.fixture
@@ -129,6 +129,7 @@ def _post(site: Any, name: str, words: int = 1) -> None:
 
 
 # -- one fault at a time ----------------------------------------------------------------------
+
 
 def test_workers_do_not_hold_the_writer_lock(site: Any, tmp_path: Path) -> None:
     fill(site)
@@ -163,8 +164,7 @@ def test_readers_never_create_the_database_file(site: Any, tmp_path: Path) -> No
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["deleted", "truncated", "corrupted"])
-def test_a_database_damaged_while_running_is_rebuilt_and_never_answers_500(site: Any, tmp_path: Path,
-                                                                        fault: str) -> None:
+def test_a_database_damaged_while_running_is_rebuilt_and_never_answers_500(site: Any, tmp_path: Path, fault: str) -> None:
     fill(site)
     db = tmp_path / "index.sqlite3"
     server = _start(site, tmp_path, db)
@@ -174,8 +174,9 @@ def test_a_database_damaged_while_running_is_rebuilt_and_never_answers_500(site:
         time.sleep(0.5)  # steady polling: the feed is served and cached
         t0 = time.monotonic()
         _damage(db, fault)
-        site.post("2026-01-01-during", "Written while the database was broken.", title="During the fault",
-                  date="2026-01-01")  # newest, yet past: a future date is a scheduled post now
+        site.post(
+            "2026-01-01-during", "Written while the database was broken.", title="During the fault", date="2026-01-01"
+        )  # newest, yet past: a future date is a scheduled post now
         poller.served("During the fault", t0)
         answers = poller.since(t0)
     finally:
@@ -251,6 +252,7 @@ def test_a_start_on_a_disk_too_small_falls_back_and_listens(site: Any, tmp_path:
 
 # -- the fault run ----------------------------------------------------------------------------
 
+
 @needs_root
 @pytest.mark.slow
 def test_fault_run_under_steady_polling(site: Any, tmp_path: Path, db_dir: Path) -> None:
@@ -291,8 +293,10 @@ def test_fault_run_under_steady_polling(site: Any, tmp_path: Path, db_dir: Path)
             served = poller.served(title, t0)
             time.sleep(1.0)
             bad = _non_200(poller.since(t0))
-            figures.append(f"{phase:12} non-200: {len(bad):3}  answers: {len(poller.since(t0)):5}  "
-                           f"edit served {max(0.0, served - t1):5.2f} s after the fault ended")
+            figures.append(
+                f"{phase:12} non-200: {len(bad):3}  answers: {len(poller.since(t0)):5}  "
+                f"edit served {max(0.0, served - t1):5.2f} s after the fault ended"
+            )
             if bad:
                 failures.append(f"{phase}: {bad[:3]}")
             if not said:

@@ -26,11 +26,21 @@ def test_environment_is_read_with_types(monkeypatch, site):
     assert app.test_client().get("/healthz").json["posts"] == 1
 
 
-@pytest.mark.parametrize("name,value", [
-    ("MAX_AGE", "soon"), ("MAX_AGE", "-1"), ("FEED_SIZE", "0"), ("PER_PAGE", "1.5"),
-    ("CACHE_TYPE", "Memcached"), ("RELOAD_INTERVAL", "-3"), ("BASE_URL", "ftp://x"),
-    ("RATELIMIT", "lots"), ("LOG_LEVEL", "LOUD"), ("PER_PAGE", "500"),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("MAX_AGE", "soon"),
+        ("MAX_AGE", "-1"),
+        ("FEED_SIZE", "0"),
+        ("PER_PAGE", "1.5"),
+        ("CACHE_TYPE", "Memcached"),
+        ("RELOAD_INTERVAL", "-3"),
+        ("BASE_URL", "ftp://x"),
+        ("RATELIMIT", "lots"),
+        ("LOG_LEVEL", "LOUD"),
+        ("PER_PAGE", "500"),
+    ],
+)
 def test_invalid_setting_fails_at_start_naming_it(monkeypatch, name, value):
     monkeypatch.setenv(f"FEEDSVC_{name}", value)
     with pytest.raises(ConfigError) as exc:
@@ -42,10 +52,12 @@ def test_a_retired_setting_is_accepted_with_a_warning(monkeypatch, site, caplog)
     monkeypatch.setenv("FEEDSVC_PARSE_CACHE_DIR", str(site.root / "old-cache"))  # an old deployment's setting
     app = create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0})
     assert app.config["CONFIG_WARNINGS"] == [
-        "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it"]
+        "FEEDSVC_PARSE_CACHE_DIR is no longer used: the index database (FEEDSVC_INDEX_PATH) replaces it"
+    ]
     assert "FEEDSVC_PARSE_CACHE_DIR is no longer used" in caplog.text
-    assert create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0,
-                       "PARSE_CACHE_DIR": None}).config["CONFIG_WARNINGS"] == []
+    assert (
+        create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0, "PARSE_CACHE_DIR": None}).config["CONFIG_WARNINGS"] == []
+    )
 
 
 def test_redis_cache_needs_a_url():

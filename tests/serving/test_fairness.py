@@ -99,5 +99,5 @@ def test_two_kept_alive_connections_take_turns(one_worker: Server) -> None:
     batches = order[2:]  # after the two single requests
     # Runs until one connection's batch is done: after that the other has nobody to wait for.
     first_done = min(max(i for i, a in enumerate(batches) if a == agent) for agent in ("conn-a", "conn-b"))
-    runs = [len(list(group)) for _, group in groupby(batches[:first_done + 1])]
+    runs = [len(list(group)) for _, group in groupby(batches[: first_done + 1])]
     assert max(runs) <= MAX_RUN, f"runs of one connection in a row: {runs}"

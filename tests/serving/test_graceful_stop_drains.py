@@ -34,8 +34,9 @@ def test_sigterm_answers_every_connection_waiting_in_the_listen_queue(site: Any,
     fill(site)
     for i in range(120):
         site.post(f"2020-01-{i:03d}", f"Word{i} text " * 300, title=f"Post {i}", date="2020-01-01")
-    server = Server(site.root, tmp_path / "gunicorn.out", workers=2,
-                    FEEDSVC_RENDER_BUDGET="off")  # 400 searches from one client: the budget is not under test
+    server = Server(
+        site.root, tmp_path / "gunicorn.out", workers=2, FEEDSVC_RENDER_BUDGET="off"
+    )  # 400 searches from one client: the budget is not under test
     socks: list[socket.socket] = []
     try:
         workers = server.workers()
@@ -44,8 +45,7 @@ def test_sigterm_answers_every_connection_waiting_in_the_listen_queue(site: Any,
         try:
             for i in range(QUEUED):
                 sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
-                sock.sendall(f"GET /feeds/atom.xml?q=text+{i} HTTP/1.1\r\nHost: localhost\r\n"
-                             "Connection: close\r\n\r\n".encode())
+                sock.sendall(f"GET /feeds/atom.xml?q=text+{i} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
                 socks.append(sock)
             os.kill(server.proc.pid, signal.SIGTERM)  # the master closes its listener, signals the worker
         finally:

@@ -104,8 +104,7 @@ def test_reloads_are_counted_from_the_master(site: Any, tmp_path: Path) -> None:
     fill(site)
     server = Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_RELOAD_INTERVAL="0.2")
     try:
-        site.touch_later(site.post("2021-07-01-new", "New.", title="New", date="2021-07-01",
-                                   categories=["statements"]))
+        site.touch_later(site.post("2021-07-01-new", "New.", title="New", date="2021-07-01", categories=["statements"]))
         deadline = time.monotonic() + 30
         changed, published = 0.0, 0.0
         while time.monotonic() < deadline and not (changed and published == 5):
@@ -115,7 +114,8 @@ def test_reloads_are_counted_from_the_master(site: Any, tmp_path: Path) -> None:
             except OSError:  # workers being re-forked
                 continue
             changed = _samples(text, "feedsvc_content_reload_seconds_count").get(
-                'feedsvc_content_reload_seconds_count{changed="true"}', 0.0)
+                'feedsvc_content_reload_seconds_count{changed="true"}', 0.0
+            )
             published = _samples(text, "feedsvc_content_posts")['feedsvc_content_posts{state="published"}']
         assert changed >= 1 and published == 5
     finally:
@@ -155,8 +155,13 @@ def test_distinct_queries_leave_memory_bounded(site: Any, tmp_path: Path) -> Non
     # all, so each of the 10,000 distinct queries renders a full, distinct, large document.
     words = " ".join(f"w{i}" for i in range(100))
     for i in range(40):
-        site.post(f"2021-01-{1 + i % 28:02d}-p{i}", f"{words}\n\n" + f"Paragraph {i} of the treaty text. " * 150,
-                  title=f"Post {i}", date=f"2021-01-{1 + i % 28:02d}", categories=["statements"])
+        site.post(
+            f"2021-01-{1 + i % 28:02d}-p{i}",
+            f"{words}\n\n" + f"Paragraph {i} of the treaty text. " * 150,
+            title=f"Post {i}",
+            date=f"2021-01-{1 + i % 28:02d}",
+            categories=["statements"],
+        )
     # Memory, not the render budget, is measured: one client's 10,000 searches would spend it.
     server = Server(site.root, tmp_path / "gunicorn.out", workers=1, GUNICORN_ACCESSLOG="", FEEDSVC_RENDER_BUDGET="off")
     try:
@@ -167,8 +172,11 @@ def test_distinct_queries_leave_memory_bounded(site: Any, tmp_path: Path) -> Non
                 conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
                 try:
                     for k in chunk:
-                        path = (f"/api/v1/posts?per_page=10&q=w{k % 100}+w{k // 100 % 100}+{'w1+' * (k // 10000)}"
-                                if k % 2 else f"/feeds/feed.json?q=w{k % 100}+w{(k // 100) % 100}")
+                        path = (
+                            f"/api/v1/posts?per_page=10&q=w{k % 100}+w{k // 100 % 100}+{'w1+' * (k // 10000)}"
+                            if k % 2
+                            else f"/feeds/feed.json?q=w{k % 100}+w{(k // 100) % 100}"
+                        )
                         conn.request("GET", path)
                         resp = conn.getresponse()
                         resp.read()
@@ -178,7 +186,7 @@ def test_distinct_queries_leave_memory_bounded(site: Any, tmp_path: Path) -> Non
 
             step = len(queries) // 4
             with ThreadPoolExecutor(4) as pool:
-                list(pool.map(one, [queries[i * step:(i + 1) * step] for i in range(4)]))
+                list(pool.map(one, [queries[i * step : (i + 1) * step] for i in range(4)]))
 
         run(range(0, 400))  # warm up: the allocator's arenas and every cache's steady state
         start = _pss_kb(worker)

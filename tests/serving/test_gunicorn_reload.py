@@ -30,8 +30,7 @@ def _children(pid: int) -> dict[int, int]:
 @pytest.fixture
 def server(site, tmp_path) -> Iterator[Server]:
     site.post("first", date="2021-03-01")
-    server = Server(site.root, tmp_path / "gunicorn.err", workers=3, FEEDSVC_RELOAD_INTERVAL="0.3",
-                    GUNICORN_ACCESSLOG="")
+    server = Server(site.root, tmp_path / "gunicorn.err", workers=3, FEEDSVC_RELOAD_INTERVAL="0.3", GUNICORN_ACCESSLOG="")
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(_children(server.proc.pid)) != 3:

@@ -89,10 +89,21 @@ def test_etags_equal_across_workers_and_restarts(site: Any, make_app: Any, tmp_p
 
 
 def test_config_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "PORT", "GUNICORN_TIMEOUT", "GUNICORN_ACCESSLOG",
-                 "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS", "FEEDSVC_LOG_FORMAT",
-                 "PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED",
-                 "GUNICORN_CONTROL_SOCKET"):
+    for name in (
+        "WEB_CONCURRENCY",
+        "GUNICORN_BIND",
+        "PORT",
+        "GUNICORN_TIMEOUT",
+        "GUNICORN_ACCESSLOG",
+        "GUNICORN_WORKER_CLASS",
+        "GUNICORN_THREADS",
+        "GUNICORN_WORKER_CONNECTIONS",
+        "FEEDSVC_LOG_FORMAT",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "FEEDSVC_OWN_METRICS_DIR",
+        "FEEDSVC_METRICS_DIR_STARTED",
+        "GUNICORN_CONTROL_SOCKET",
+    ):
         monkeypatch.delenv(name, raising=False)  # and restored (the config sets the metrics ones)
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])

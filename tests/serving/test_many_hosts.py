@@ -43,8 +43,11 @@ def _same_on_both(a: Any, b: Any, tmp_path: Path, round_: str) -> dict[str, dict
     for url in one:  # the compressed bytes too
         ra, rb = (c.get(url, headers={"Accept-Encoding": "gzip"}) for c in (ca, cb))
         assert ra.headers.get("Content-Encoding") == rb.headers.get("Content-Encoding")
-        assert (ra.status_code, ra.headers.get("ETag"), ra.get_data()) == \
-               (rb.status_code, rb.headers.get("ETag"), rb.get_data()), url
+        assert (ra.status_code, ra.headers.get("ETag"), ra.get_data()) == (
+            rb.status_code,
+            rb.headers.get("ETag"),
+            rb.get_data(),
+        ), url
     return one
 
 
@@ -54,14 +57,30 @@ def test_two_hosts_serve_the_same_documents_and_move_together(site: Any, make_ap
     assert state(a).live.current.site.base_url == state(b).live.current.site.base_url
     before = _same_on_both(a, b, tmp_path, "before")
     paths = " ".join(sorted(before))
-    for needle in ("/feeds/atom.xml?page=2", "/feeds/categories/statements/rss.xml", "/feeds/tags/cnd/feed.json",
-                   "/feeds/archive/2021/atom.xml", "/feeds/calendar.ics", "/feeds/opml.xml",
-                   "/api/v1/posts?page=2", "/api/v1/posts/summit", "/api/v1/tags", "/posts/summit", "/tags/cnd"):
+    for needle in (
+        "/feeds/atom.xml?page=2",
+        "/feeds/categories/statements/rss.xml",
+        "/feeds/tags/cnd/feed.json",
+        "/feeds/archive/2021/atom.xml",
+        "/feeds/calendar.ics",
+        "/feeds/opml.xml",
+        "/api/v1/posts?page=2",
+        "/api/v1/posts/summit",
+        "/api/v1/tags",
+        "/posts/summit",
+        "/tags/cnd",
+    ):
         assert needle in paths, (needle, paths)
     json.loads(before["/api/v1/posts"]["body"])  # an API page, not an error page
 
-    site.post("2021-06-10-report", LONG + "\n\nAn added paragraph.", title="Report, revised", date="2021-06-10",
-              categories=["publications"], tags=["Treaty"])
+    site.post(
+        "2021-06-10-report",
+        LONG + "\n\nAn added paragraph.",
+        title="Report, revised",
+        date="2021-06-10",
+        categories=["publications"],
+        tags=["Treaty"],
+    )
     for app in (a, b):
         state(app).live.refresh()
     after = _same_on_both(a, b, tmp_path, "after")

@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 def stack(site: Any, tmp_path: Path) -> Iterator[tuple[Nginx, Server, Path]]:
     fill(site)
     log = tmp_path / "upstream.log"
-    app = Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_TRUSTED_PROXIES="1", FEEDSVC_MAX_AGE="1",
-                 GUNICORN_ACCESSLOG=str(log))
+    app = Server(
+        site.root, tmp_path / "gunicorn.out", FEEDSVC_TRUSTED_PROXIES="1", FEEDSVC_MAX_AGE="1", GUNICORN_ACCESSLOG=str(log)
+    )
     try:
         proxy = Nginx(tmp_path / "nginx", app.port)
         try:
@@ -102,8 +103,9 @@ def test_keepalive_to_gunicorn_and_from_clients(stack: tuple[Nginx, Server, Path
 
 def test_slow_clients_and_a_forged_host_through_the_proxy(stack: tuple[Nginx, Server, Path]) -> None:
     proxy, _, _ = stack
-    result = slow_clients.run(proxy.port, duration=3, idle=50, trickle=50, clients=2, settle=1,
-                              paths=["/api/v1/posts", "/feeds/rss.xml", "/healthz"])
+    result = slow_clients.run(
+        proxy.port, duration=3, idle=50, trickle=50, clients=2, settle=1, paths=["/api/v1/posts", "/feeds/rss.xml", "/healthz"]
+    )
     assert result.timeouts == 0 and not result.errors and result.latencies, result.summary()
     status, headers, _ = proxy.get("/feeds//atom.xml", Host="evil.example")
     assert status == 308 and headers["location"] == "https://news.example.org/feeds/atom.xml"
@@ -118,8 +120,14 @@ def test_an_edit_comes_through_and_a_304_is_never_stale(reloading_stack: tuple[N
     old = proxy.get(path)
     assert old[0] == 200 and proxy.get(path)[1]["x-cache-status"] == "HIT"
     old_etag = old[1]["etag"]
-    site.post("2021-06-10-report", "A revised report.", title="Report, revised", date="2021-06-10",
-              categories=["publications"], tags=["Treaty"])
+    site.post(
+        "2021-06-10-report",
+        "A revised report.",
+        title="Report, revised",
+        date="2021-06-10",
+        categories=["publications"],
+        tags=["Treaty"],
+    )
     seen_new: str | None = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

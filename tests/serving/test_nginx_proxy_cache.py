@@ -27,11 +27,27 @@ from .nginx import Nginx
 pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
 #: Accept-Encoding values as clients spell them; None sends no header.
-SPELLINGS = [None, "identity", "gzip", "gzip, deflate", "gzip, deflate, br", "br", "br, gzip", "deflate",
-             "GZIP", "gzip;q=0", "gzip;q=0.000, deflate", "gzip;q=0.5, identity", "*", "*;q=0", "br, *;q=0.1",
-             "gzip;q=0, *", "identity;q=1, *;q=0", "x-gzip"]
-FEEDS = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/categories/statements/atom.xml",
-         "/api/v1/posts"]
+SPELLINGS = [
+    None,
+    "identity",
+    "gzip",
+    "gzip, deflate",
+    "gzip, deflate, br",
+    "br",
+    "br, gzip",
+    "deflate",
+    "GZIP",
+    "gzip;q=0",
+    "gzip;q=0.000, deflate",
+    "gzip;q=0.5, identity",
+    "*",
+    "*;q=0",
+    "br, *;q=0.1",
+    "gzip;q=0, *",
+    "identity;q=1, *;q=0",
+    "x-gzip",
+]
+FEEDS = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/categories/statements/atom.xml", "/api/v1/posts"]
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -117,8 +133,10 @@ def test_a_browser_and_a_reader_each_get_their_own_answer_from_the_cache(proxied
             for spelling in (None, "gzip, deflate, br"):
                 status, headers, body = proxy.get(path, **_headers(spelling, **({"Accept": accept} if accept else {})))
                 page = accept == BROWSER
-                assert status == 200 and headers["content-type"].startswith("text/html" if page else
-                                                                           "application/atom+xml"), (accept, spelling)
+                assert status == 200 and headers["content-type"].startswith("text/html" if page else "application/atom+xml"), (
+                    accept,
+                    spelling,
+                )
                 assert (b"<html" in _decoded(headers, body)) == page
                 assert _vary(headers) == {"accept", "accept-encoding"}
                 # No Accept and */* share an entry; every other Accept value has its own.
@@ -127,14 +145,21 @@ def test_a_browser_and_a_reader_each_get_their_own_answer_from_the_cache(proxied
 
 
 def test_after_the_window_every_coding_has_the_edit_and_old_etags_never_get_304(
-        reloading_stack: tuple[Nginx, Server, Any]) -> None:
+    reloading_stack: tuple[Nginx, Server, Any],
+) -> None:
     proxy, app, site = reloading_stack
     path = "/feeds/atom.xml"
     clients = [None, "gzip", "gzip, deflate", "gzip, deflate, br"]
     old = {spelling: proxy.get(path, **_headers(spelling)) for spelling in clients}
     assert {old[c][1]["etag"] for c in clients} == {old[None][1]["etag"], old["gzip"][1]["etag"]}  # two entries
-    site.post("2021-06-10-report", "A revised report.", title="Report, revised", date="2021-06-10",
-              categories=["publications"], tags=["Treaty"])
+    site.post(
+        "2021-06-10-report",
+        "A revised report.",
+        title="Report, revised",
+        date="2021-06-10",
+        categories=["publications"],
+        tags=["Treaty"],
+    )
     # Until the edit is out, each client's conditional poll gets a 304 for its own old ETag, or the new document.
     new: dict[str | None, tuple[int, dict[str, str], bytes]] = {}
     deadline = time.monotonic() + 30
@@ -167,8 +192,14 @@ def test_the_documented_window_bounds_a_quiet_entry(reloading_stack: tuple[Nginx
     proxy, app, site = reloading_stack
     path = "/feeds/categories/publications/atom.xml"
     old = {c: proxy.get(path, **_headers(c)) for c in (None, "gzip")}
-    site.post("2021-06-10-report", "A revised report.", title="Report, revised", date="2021-06-10",
-              categories=["publications"], tags=["Treaty"])
+    site.post(
+        "2021-06-10-report",
+        "A revised report.",
+        title="Report, revised",
+        date="2021-06-10",
+        categories=["publications"],
+        tags=["Treaty"],
+    )
     streak, deadline = 0, time.monotonic() + 30
     while streak < 8 and time.monotonic() < deadline:  # new connections: every worker has reloaded
         streak = streak + 1 if b"Report, revised" in app.get(path, **{"Accept-Encoding": "identity"})[2] else 0

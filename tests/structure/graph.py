@@ -25,7 +25,7 @@ def _resolve(current: str, is_package: bool, node: ast.ImportFrom) -> str:
     if not node.level:
         return node.module or ""
     base = current.split(".") if is_package else current.split(".")[:-1]
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -35,7 +35,8 @@ def _is_type_checking(node: ast.AST) -> bool:
         return False
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports(top_level_only: bool = False) -> dict[str, set[str]]:
@@ -50,8 +51,9 @@ def imports(top_level_only: bool = False) -> dict[str, set[str]]:
     for name, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         is_package = path.name == "__init__.py"
-        typing_only = {id(n) for guard in ast.walk(tree) if _is_type_checking(guard)
-                       for stmt in guard.body for n in ast.walk(stmt)}
+        typing_only = {
+            id(n) for guard in ast.walk(tree) if _is_type_checking(guard) for stmt in guard.body for n in ast.walk(stmt)
+        }
         nodes = tree.body if top_level_only else [n for n in ast.walk(tree) if id(n) not in typing_only]
         found: set[str] = set()
         for node in nodes:

@@ -41,8 +41,9 @@ def documented(block: str) -> set[str]:
 def undocumented(package: Path, named: set[str]) -> set[str]:
     """Modules (``__init__.py`` aside) and package directories under ``package`` that ``named`` leaves out."""
     root = package.parent
-    wanted = {p.relative_to(root).as_posix() for p in package.rglob("*.py")
-              if p.name != "__init__.py" and "__pycache__" not in p.parts}
+    wanted = {
+        p.relative_to(root).as_posix() for p in package.rglob("*.py") if p.name != "__init__.py" and "__pycache__" not in p.parts
+    }
     wanted |= {p.parent.relative_to(root).as_posix() + "/" for p in package.rglob("__init__.py")}
     return wanted - named
 
@@ -65,7 +66,10 @@ def test_a_module_added_without_its_line_is_found(tmp_path: Path) -> None:
     block = "feedsvc/  the package\n  a.py  one\n  sub/  two\n    b.py  three\n"
     assert undocumented(pkg, documented(block)) == {"feedsvc/new.py"}
     assert undocumented(pkg, documented(block.replace("  sub/  two\n    b.py  three\n", ""))) == {
-        "feedsvc/new.py", "feedsvc/sub/", "feedsvc/sub/b.py"}
+        "feedsvc/new.py",
+        "feedsvc/sub/",
+        "feedsvc/sub/b.py",
+    }
 
 
 def test_a_bad_indent_is_refused() -> None:

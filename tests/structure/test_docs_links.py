@@ -61,8 +61,10 @@ def test_the_readme_links_every_doc() -> None:
 def test_a_broken_link_is_found(tmp_path: Path) -> None:
     (tmp_path / "other.md").write_text("# Other\n\n## Behind nginx: `deploy/x.conf`\n")
     doc = tmp_path / "doc.md"
-    doc.write_text("[a](other.md#behind-nginx-deployxconf) [b](other.md#nope) [c](gone.md) [d](#here)\n"
-                   "[e](https://example.org/x) ![f](missing.png)\n\n# Here\n")
+    doc.write_text(
+        "[a](other.md#behind-nginx-deployxconf) [b](other.md#nope) [c](gone.md) [d](#here)\n"
+        "[e](https://example.org/x) ![f](missing.png)\n\n# Here\n"
+    )
     assert broken_links(doc) == ["other.md#nope", "gone.md", "missing.png"]
 
 

@@ -12,8 +12,12 @@ UPWARD_CALLS = {("feedsvc.preview", "feedsvc"), ("feedsvc.export.exporter", "fee
 KNOWN: list[list[str]] = []
 #: The reading layers (STYLE.md rule 2): each may use content/, urls, representation, the
 #: response layer, never another of them. Shared code moves down instead.
-VIEWS = {"feeds": ("feedsvc.feeds",), "api": ("feedsvc.api",), "discover": ("feedsvc.discover",),
-         "web": ("feedsvc.web", "feedsvc.pages")}
+VIEWS = {
+    "feeds": ("feedsvc.feeds",),
+    "api": ("feedsvc.api",),
+    "discover": ("feedsvc.discover",),
+    "web": ("feedsvc.web", "feedsvc.pages"),
+}
 #: Modules that import no other feedsvc module, so that every layer may use them. (metrics.py
 #: asks config.py, the one reader of the environment, for its directory: below every layer that counts.)
 LEAVES = ("feedsvc.formats", "feedsvc.representation", "feedsvc.version", "feedsvc.canonical_json")
@@ -42,15 +46,21 @@ def test_no_circle_through_deferred_imports() -> None:
 
 
 def test_content_imports_nothing_above_it() -> None:
-    up = {(m, t) for m, targets in imports().items() if m.startswith("feedsvc.content")
-          for t in targets if not t.startswith("feedsvc.content")}
+    up = {
+        (m, t)
+        for m, targets in imports().items()
+        if m.startswith("feedsvc.content")
+        for t in targets
+        if not t.startswith("feedsvc.content")
+    }
     assert up == set()
 
 
 @pytest.mark.parametrize("layer", sorted(VIEWS))
 def test_views_never_import_each_other(layer: str) -> None:
-    crossing = {(m, t) for m, targets in imports().items() if _layer(m) == layer
-                for t in targets if _layer(t) not in (None, layer)}
+    crossing = {
+        (m, t) for m, targets in imports().items() if _layer(m) == layer for t in targets if _layer(t) not in (None, layer)
+    }
     assert crossing == set()
 
 

@@ -38,6 +38,5 @@ def test_the_dependencies_are_requirements_txt_line_by_line() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "dependencies" in PROJECT["dynamic"]
     assert pyproject["tool"]["setuptools"]["dynamic"]["dependencies"] == {"file": ["requirements.txt"]}
-    lines = [s for line in (ROOT / "requirements.txt").read_text().splitlines()
-             if (s := line.strip()) and not s.startswith("#")]
+    lines = [s for line in (ROOT / "requirements.txt").read_text().splitlines() if (s := line.strip()) and not s.startswith("#")]
     assert lines and all(str(Requirement(line)) == line.replace(" ", "") for line in lines)

@@ -36,9 +36,20 @@ def chromium(profile: Path) -> Iterator[Any]:
     os.environ["SE_OFFLINE"] = "true"  # belt and braces: selenium-manager must stay offline
     options = Options()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1000", "--lang=en-GB", "--hide-scrollbars", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        "--lang=en-GB",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -93,8 +104,7 @@ def make_service(content_dir: Path) -> Server:
     from feedsvc import create_app
 
     server = Server()
-    app = create_app({"CONTENT_DIR": str(content_dir), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "SimpleCache",
-                      "BASE_URL": server.url})
+    app = create_app({"CONTENT_DIR": str(content_dir), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "SimpleCache", "BASE_URL": server.url})
     server.app = app
     return server
 
@@ -105,9 +115,12 @@ def open_page(driver: Any, url: str, widgets: int | None = None) -> None:
 
     driver.get_log("browser")  # drop earlier pages' messages
     driver.get(url)
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
-        "var w = document.querySelectorAll('[data-feedsvc]');"
-        "return w.length > 0 && Array.prototype.every.call(w, function (e) { return e.dataset.feedsvcState; });"))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "var w = document.querySelectorAll('[data-feedsvc]');"
+            "return w.length > 0 && Array.prototype.every.call(w, function (e) { return e.dataset.feedsvcState; });"
+        )
+    )
     if widgets is not None:
         assert driver.execute_script("return document.querySelectorAll('[data-feedsvc]').length") == widgets
 

@@ -12,30 +12,71 @@ from lxml import etree
 #: RFC 4287 Appendix B in RELAX NG XML syntax, kept in the repository (tests/data/atom-rfc4287.SOURCE.md).
 RNG = Path(__file__).resolve().parents[1] / "data" / "atom-rfc4287.rng"
 A = "{http://www.w3.org/2005/Atom}"
-NS = {"a": "http://www.w3.org/2005/Atom", "atom": "http://www.w3.org/2005/Atom",
-      "fh": "http://purl.org/syndication/history/1.0", "content": "http://purl.org/rss/1.0/modules/content/"}
+NS = {
+    "a": "http://www.w3.org/2005/Atom",
+    "atom": "http://www.w3.org/2005/Atom",
+    "fh": "http://purl.org/syndication/history/1.0",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+}
 _rng: etree.RelaxNG | None = None
 
 
 def populate(site: Any) -> None:
     """Posts covering every feature: categories, odd tags, languages, attachments, events, images."""
-    site.post("2019-05-01-old-report", "An old report.\n\nSecond paragraph.", title="Old report",
-              date="2019-05-01", categories=["publications"], tags=["Réduction des risques", "CND"],
-              attachments=[{"url": "/files/report.pdf", "mime_type": "application/pdf", "size_in_bytes": 12345,
-                            "title": "Report (PDF)"},
-                           {"url": "https://cdn.example.org/a.mp3", "mime_type": "audio/mpeg"}],
-              image="/img/cover.png")
-    site.post("2020-02-02-statement", "A **statement** with <b>html</b> & entities.", title="Statement & more",
-              date="2020-02-02T10:00:00+01:00", updated="2020-03-01T09:00:00Z", categories=["statements"],
-              tags=["CND", "United Nations"], author={"name": "Jane Roe", "email": "jane@example.org"})
-    site.post("2021-03-25-side-event", "Join us.", title="Side event", date="2021-03-25", categories=["events"],
-              tags=["side event"], event={"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00",
-                                          "location": "Online", "url": "https://example.org/register"})
-    site.post("2021-04-10-zoned-event", "In Vienna.", title="Zoned event", date="2021-04-10",
-              categories=["events"], event={"start": "2021-05-01T09:00:00", "timezone": "Europe/Vienna",
-                                            "location": "Vienna International Centre"})
-    site.post("2021-04-16-declaration", "Une déclaration.", title="Déclaration", date="2021-04-16",
-              categories=["statements"], lang="fr", tags=["CND", "Наркополитика"])
+    site.post(
+        "2019-05-01-old-report",
+        "An old report.\n\nSecond paragraph.",
+        title="Old report",
+        date="2019-05-01",
+        categories=["publications"],
+        tags=["Réduction des risques", "CND"],
+        attachments=[
+            {"url": "/files/report.pdf", "mime_type": "application/pdf", "size_in_bytes": 12345, "title": "Report (PDF)"},
+            {"url": "https://cdn.example.org/a.mp3", "mime_type": "audio/mpeg"},
+        ],
+        image="/img/cover.png",
+    )
+    site.post(
+        "2020-02-02-statement",
+        "A **statement** with <b>html</b> & entities.",
+        title="Statement & more",
+        date="2020-02-02T10:00:00+01:00",
+        updated="2020-03-01T09:00:00Z",
+        categories=["statements"],
+        tags=["CND", "United Nations"],
+        author={"name": "Jane Roe", "email": "jane@example.org"},
+    )
+    site.post(
+        "2021-03-25-side-event",
+        "Join us.",
+        title="Side event",
+        date="2021-03-25",
+        categories=["events"],
+        tags=["side event"],
+        event={
+            "start": "2021-04-12T14:00:00+02:00",
+            "end": "2021-04-12T15:30:00+02:00",
+            "location": "Online",
+            "url": "https://example.org/register",
+        },
+    )
+    site.post(
+        "2021-04-10-zoned-event",
+        "In Vienna.",
+        title="Zoned event",
+        date="2021-04-10",
+        categories=["events"],
+        event={"start": "2021-05-01T09:00:00", "timezone": "Europe/Vienna", "location": "Vienna International Centre"},
+    )
+    site.post(
+        "2021-04-16-declaration",
+        "Une déclaration.",
+        title="Déclaration",
+        date="2021-04-16",
+        categories=["statements"],
+        lang="fr",
+        tags=["CND", "Наркополитика"],
+    )
 
 
 def atom_schema() -> etree.RelaxNG:

@@ -22,14 +22,25 @@ class Server:
     def __init__(self, content: Path, out: Path, workers: int = 2, prefix: tuple[str, ...] = (), **env: str) -> None:
         self.port = free_port()
         self.out = out
-        full = {**os.environ, "FEEDSVC_CONTENT_DIR": str(content), "FEEDSVC_RELOAD_INTERVAL": "0",
-                "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{self.port}", **env}
+        full = {
+            **os.environ,
+            "FEEDSVC_CONTENT_DIR": str(content),
+            "FEEDSVC_RELOAD_INTERVAL": "0",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            **env,
+        }
         for name in ("PORT", "PROMETHEUS_MULTIPROC_DIR", "FEEDSVC_OWN_METRICS_DIR", "FEEDSVC_METRICS_DIR_STARTED"):
             if name not in env:
                 full.pop(name, None)
         self._fh = out.open("wb")
-        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                                     cwd=ROOT, env=full, stdout=self._fh, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=full,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+        )
         for _ in range(300):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {out.read_text()[-2000:]}")

@@ -38,15 +38,27 @@ LONG = "\n\n".join(f"Paragraph {i} about nuclear disarmament and the treaty revi
 
 def fill(site: Any) -> None:
     """Posts in two categories, shared tags, an event: every document kind is non-trivial."""
-    site.post("2021-04-01-first-statement", LONG, title="First statement", date="2021-04-01",
-              categories=["statements"], tags=["CND", "Treaty"])
-    site.post("2021-05-02-second-statement", LONG, title="Second statement", date="2021-05-02",
-              categories=["statements"], tags=["CND"])
-    site.post("2021-06-03-summit", LONG, title="Summit", date="2021-06-03", categories=["events"],
-              tags=["CND"], event={"start": "2021-07-01T10:00:00+02:00", "end": "2021-07-01T12:00:00+02:00",
-                                   "location": "Geneva"})
-    site.post("2021-06-10-report", LONG, title="Report", date="2021-06-10", categories=["publications"],
-              tags=["Treaty"])
+    site.post(
+        "2021-04-01-first-statement",
+        LONG,
+        title="First statement",
+        date="2021-04-01",
+        categories=["statements"],
+        tags=["CND", "Treaty"],
+    )
+    site.post(
+        "2021-05-02-second-statement", LONG, title="Second statement", date="2021-05-02", categories=["statements"], tags=["CND"]
+    )
+    site.post(
+        "2021-06-03-summit",
+        LONG,
+        title="Summit",
+        date="2021-06-03",
+        categories=["events"],
+        tags=["CND"],
+        event={"start": "2021-07-01T10:00:00+02:00", "end": "2021-07-01T12:00:00+02:00", "location": "Geneva"},
+    )
+    site.post("2021-06-10-report", LONG, title="Report", date="2021-06-10", categories=["publications"], tags=["Treaty"])
 
 
 def has_endpoint(app: Any, endpoint: str) -> bool:

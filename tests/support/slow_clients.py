@@ -42,15 +42,21 @@ class Result:
         return data[min(len(data) - 1, int(p / 100 * len(data)))]
 
     def summary(self) -> dict[str, object]:
-        return {"requests": len(self.latencies) + self.timeouts + len(self.errors), "ok": len(self.latencies),
-                "timeouts": self.timeouts, "errors": len(self.errors), "statuses": self.statuses,
-                "p50_ms": round(self.percentile(50) * 1000, 1), "p99_ms": round(self.percentile(99) * 1000, 1),
-                "max_ms": round(max(self.latencies, default=0) * 1000, 1), "slow_open": self.slow_open,
-                "slow_peak": self.slow_peak}
+        return {
+            "requests": len(self.latencies) + self.timeouts + len(self.errors),
+            "ok": len(self.latencies),
+            "timeouts": self.timeouts,
+            "errors": len(self.errors),
+            "statuses": self.statuses,
+            "p50_ms": round(self.percentile(50) * 1000, 1),
+            "p99_ms": round(self.percentile(99) * 1000, 1),
+            "max_ms": round(max(self.latencies, default=0) * 1000, 1),
+            "slow_open": self.slow_open,
+            "slow_peak": self.slow_peak,
+        }
 
 
-def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Event, opened: list[int],
-                      peaks: list[int]) -> None:
+def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Event, opened: list[int], peaks: list[int]) -> None:
     """Keep ``count`` idle (or trickling) connections open until ``stop``; re-open dropped ones."""
     socks: list[socket.socket | None] = [None] * count
     sent = [0] * count
@@ -68,7 +74,7 @@ def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Even
                     socks[i], sent[i] = s, 0
                 if trickle and sent[i] < len(TRICKLE):
                     try:
-                        s.send(TRICKLE[sent[i]:sent[i] + 1])
+                        s.send(TRICKLE[sent[i] : sent[i] + 1])
                         sent[i] += 1
                     except (BlockingIOError, InterruptedError):
                         pass
@@ -95,8 +101,9 @@ def _slow_connections(port: int, count: int, trickle: bool, stop: threading.Even
                 s.close()
 
 
-def _normal(port: int, paths: list[str], stop: threading.Event, result: Result, timeout: float,
-            lock: threading.Lock, pause: float) -> None:
+def _normal(
+    port: int, paths: list[str], stop: threading.Event, result: Result, timeout: float, lock: threading.Lock, pause: float
+) -> None:
     i = 0
     while not stop.is_set():
         path = paths[i % len(paths)]
@@ -122,21 +129,35 @@ def _normal(port: int, paths: list[str], stop: threading.Event, result: Result, 
         stop.wait(pause)
 
 
-def run(port: int, duration: float, idle: int, trickle: int, clients: int = 4,
-        paths: list[str] | None = None, timeout: float = 5.0, pause: float = 0.02, settle: float = 3.0) -> Result:
+def run(
+    port: int,
+    duration: float,
+    idle: int,
+    trickle: int,
+    clients: int = 4,
+    paths: list[str] | None = None,
+    timeout: float = 5.0,
+    pause: float = 0.02,
+    settle: float = 3.0,
+) -> Result:
     """Open the slow connections, wait ``settle`` s, then send normal requests for ``duration`` s."""
     paths = paths or ["/feeds/atom.xml", "/api/v1/posts", "/feeds/rss.xml", "/"]
     stop_slow, stop_normal = threading.Event(), threading.Event()
     result, lock = Result(), threading.Lock()
     opened: list[int] = []
     peaks: list[int] = []
-    slow = [threading.Thread(target=_slow_connections, args=(port, n, t, stop_slow, opened, peaks), daemon=True)
-            for n, t in ((idle, False), (trickle, True)) if n]
+    slow = [
+        threading.Thread(target=_slow_connections, args=(port, n, t, stop_slow, opened, peaks), daemon=True)
+        for n, t in ((idle, False), (trickle, True))
+        if n
+    ]
     for t in slow:
         t.start()
     stop_slow.wait(settle)
-    normal = [threading.Thread(target=_normal, args=(port, paths, stop_normal, result, timeout, lock, pause),
-                               daemon=True) for _ in range(clients)]
+    normal = [
+        threading.Thread(target=_normal, args=(port, paths, stop_normal, result, timeout, lock, pause), daemon=True)
+        for _ in range(clients)
+    ]
     for t in normal:
         t.start()
     stop_normal.wait(duration)

@@ -34,8 +34,17 @@ if str(ROOT) not in sys.path:
 from tests.support.feeds_checks import populate  # noqa: E402
 from tests.support.site import SiteTree  # noqa: E402
 
-HEADERS = ("Content-Type", "ETag", "Cache-Control", "Vary", "Link", "Location", "Content-Language",
-           "Access-Control-Allow-Origin", "X-Total-Count")
+HEADERS = (
+    "Content-Type",
+    "ETag",
+    "Cache-Control",
+    "Vary",
+    "Link",
+    "Location",
+    "Content-Language",
+    "Access-Control-Allow-Origin",
+    "X-Total-Count",
+)
 #: Documents that change by themselves (counters, health): not part of the contract checked here.
 SKIP = ("/metrics", "/healthz")
 FIXED_MTIME = 1_600_000_000
@@ -48,9 +57,15 @@ def build_site(root: Path) -> SiteTree:
     populate(site)
     for i in range(1, 26):
         cat = ("statements", "publications", "events")[i % 3]
-        site.post(f"2022-01-{i:02d}-item-{i}", f"Item {i} body with *markdown* and a [link](https://example.org/{i}).",
-                  title=f"Item {i}", date=f"2022-01-{i:02d}", categories=[cat], tags=["Bulk", f"T{i % 4}"],
-                  lang=("en", "fr", "ru")[i % 3])
+        site.post(
+            f"2022-01-{i:02d}-item-{i}",
+            f"Item {i} body with *markdown* and a [link](https://example.org/{i}).",
+            title=f"Item {i}",
+            date=f"2022-01-{i:02d}",
+            categories=[cat],
+            tags=["Bulk", f"T{i % 4}"],
+            lang=("en", "fr", "ru")[i % 3],
+        )
     for path in [root, *root.rglob("*")]:
         os.utime(path, (FIXED_MTIME, FIXED_MTIME))
     return site
@@ -69,13 +84,33 @@ def _links(base: str, body: bytes, mimetype: str, link_headers: list[str]) -> se
 
 def crawl(app: Any, base: str) -> dict[str, dict[str, str]]:
     """Every reachable document's hashes, by URL."""
-    roots = ["/", "/feeds/opml.xml", "/robots.txt", "/sitemap.xml", "/api/v1/posts", "/api/v1/categories",
-             "/api/v1/tags", "/api/v1/openapi.json", "/api/docs", "/api/v1/posts?q=item&per_page=2",
-             "/api/v1/posts?category=events&lang=fr", "/api/v1/posts?page=abc", "/api/v1/posts/no-such",
-             "/embed", "/embed.js", "/no/such/page", "/api/no-such",
-             "/api/v1/posts?page=0", "/feeds/atom.xml?page=99", "/posts/no-such", "/feeds/categories/no-such/atom.xml",
-             f"/oembed?url={quote(base + '/posts/item-3', safe='')}", "/oembed?url=https%3A%2F%2Fevil.example%2F",
-             "/feeds/atom.xml?browser=1", "/feeds/rss.xml?browser=1"]
+    roots = [
+        "/",
+        "/feeds/opml.xml",
+        "/robots.txt",
+        "/sitemap.xml",
+        "/api/v1/posts",
+        "/api/v1/categories",
+        "/api/v1/tags",
+        "/api/v1/openapi.json",
+        "/api/docs",
+        "/api/v1/posts?q=item&per_page=2",
+        "/api/v1/posts?category=events&lang=fr",
+        "/api/v1/posts?page=abc",
+        "/api/v1/posts/no-such",
+        "/embed",
+        "/embed.js",
+        "/no/such/page",
+        "/api/no-such",
+        "/api/v1/posts?page=0",
+        "/feeds/atom.xml?page=99",
+        "/posts/no-such",
+        "/feeds/categories/no-such/atom.xml",
+        f"/oembed?url={quote(base + '/posts/item-3', safe='')}",
+        "/oembed?url=https%3A%2F%2Fevil.example%2F",
+        "/feeds/atom.xml?browser=1",
+        "/feeds/rss.xml?browser=1",
+    ]
     seen = set(roots)
     frontier = list(roots)
     out: dict[str, dict[str, str]] = {}
@@ -94,7 +129,7 @@ def crawl(app: Any, base: str) -> dict[str, dict[str, str]]:
             links = _links(base, body, resp.mimetype or "", resp.headers.getlist("Link"))
             if 300 <= resp.status_code < 400:
                 loc = resp.headers.get("Location", "")
-                links = {loc[len(base):]} if loc.startswith(base) else ({loc} if loc.startswith("/") else set())
+                links = {loc[len(base) :]} if loc.startswith(base) else ({loc} if loc.startswith("/") else set())
             for link in sorted(links):
                 if link not in seen and not link.startswith(SKIP):
                     seen.add(link)
@@ -109,9 +144,18 @@ def snapshot() -> dict[str, dict[str, str]]:
     site = build_site(work / "content")
     from feedsvc import create_app
 
-    app = create_app({"CONTENT_DIR": str(site.root), "RELOAD_INTERVAL": 0, "CACHE_TYPE": "SimpleCache",
-                      "RENDER_BUDGET": "off", "FEED_SIZE": 4, "PER_PAGE": 3,
-                      "INDEX_PATH": str(work / "index.sqlite3"), "OUTBOX_PATH": str(work / "outbox.sqlite3")})
+    app = create_app(
+        {
+            "CONTENT_DIR": str(site.root),
+            "RELOAD_INTERVAL": 0,
+            "CACHE_TYPE": "SimpleCache",
+            "RENDER_BUDGET": "off",
+            "FEED_SIZE": 4,
+            "PER_PAGE": 3,
+            "INDEX_PATH": str(work / "index.sqlite3"),
+            "OUTBOX_PATH": str(work / "outbox.sqlite3"),
+        }
+    )
     app.testing = True
     return crawl(app, "https://news.example.org")
 
@@ -120,8 +164,11 @@ def compare(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
     """Lines naming each URL whose ``key`` hash differs, or which only one side has."""
     diffs = [f"only before: {u}" for u in sorted(before.keys() - after.keys())]
     diffs += [f"only after: {u}" for u in sorted(after.keys() - before.keys())]
-    diffs += [f"differs: {u} ({before[u]['status']} -> {after[u]['status']})"
-              for u in sorted(before.keys() & after.keys()) if before[u][key] != after[u][key]]
+    diffs += [
+        f"differs: {u} ({before[u]['status']} -> {after[u]['status']})"
+        for u in sorted(before.keys() & after.keys())
+        if before[u][key] != after[u][key]
+    ]
     return diffs
 
 

@@ -29,8 +29,9 @@ def broken_api(app: WSGI) -> WSGI:
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ["PATH_INFO"].startswith("/api/"):
-            start_response("503 Service Unavailable", [("Content-Type", "application/json"),
-                                                       ("Access-Control-Allow-Origin", "*")])
+            start_response(
+                "503 Service Unavailable", [("Content-Type", "application/json"), ("Access-Control-Allow-Origin", "*")]
+            )
             return [b'{"error": {"status": 503, "code": "unavailable", "message": "down"}}']
         return app(environ, start_response)
 
@@ -53,7 +54,7 @@ a {{ color: rgb(0, 128, 0); }}
 <script src="{script}" async></script>
 </body></html>"""
     if not styled:  # a page under a strict CSP has no inline style of its own either
-        page = page[:page.index("<style>")] + page[page.index("</style>") + len("</style>"):]
+        page = page[: page.index("<style>")] + page[page.index("</style>") + len("</style>") :]
     return page
 
 
@@ -62,15 +63,33 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Seven statements, three events, one hostile post, one tagged post."""
     site = SiteTree(tmp_path_factory.mktemp("embed") / "content")
     for i in range(1, 8):
-        site.post(f"s{i}", f"Statement body {i}.", title=f"Statement {i}", date=f"2021-04-0{i}",
-                  summary=f"Summary of statement {i}", tags=["CND"] if i in (2, 5) else [])
+        site.post(
+            f"s{i}",
+            f"Statement body {i}.",
+            title=f"Statement {i}",
+            date=f"2021-04-0{i}",
+            summary=f"Summary of statement {i}",
+            tags=["CND"] if i in (2, 5) else [],
+        )
     site.post("fr", "Corps.", title="Déclaration", date="2021-03-15", lang="fr")
     for i in range(1, 4):
-        site.post(f"e{i}", "Come.", title=f"Event {i}", date=f"2021-03-0{i}", categories=["events"],
-                  summary=f"Summary of event {i}",
-                  event={"start": f"2021-05-0{i}T14:00:00+02:00", "location": f"Room {i}"})
-    site.post("evil", "<script>window.__pwned=3</script>", title=HOSTILE, summary=HOSTILE, date="2021-02-01",
-              categories=["publications"])
+        site.post(
+            f"e{i}",
+            "Come.",
+            title=f"Event {i}",
+            date=f"2021-03-0{i}",
+            categories=["events"],
+            summary=f"Summary of event {i}",
+            event={"start": f"2021-05-0{i}T14:00:00+02:00", "location": f"Room {i}"},
+        )
+    site.post(
+        "evil",
+        "<script>window.__pwned=3</script>",
+        title=HOSTILE,
+        summary=HOSTILE,
+        date="2021-02-01",
+        categories=["publications"],
+    )
     return site.root
 
 
@@ -89,28 +108,63 @@ def failing(service: Server) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def partner(service: Server, failing: Server) -> Iterator[Server]:
     js = f"{service.url}/embed.js"
-    strict = {"Content-Security-Policy": f"default-src 'none'; script-src {service.url}; connect-src {service.url}; "
-                                         f"style-src 'self'; img-src 'self'"}
+    strict = {
+        "Content-Security-Policy": f"default-src 'none'; script-src {service.url}; connect-src {service.url}; "
+        f"style-src 'self'; img-src 'self'"
+    }
     pages = {
-        "/one.html": (partner_page("One widget", '<div class="brand"><div id="w" data-feedsvc data-category='
-                                   '"statements" data-limit="5" data-lang="en"></div></div>', js), {}),
-        "/two.html": (partner_page("Two widgets", '<div class="grid"><section><h2>Statements</h2>'
-                                   '<div id="a" data-feedsvc data-category="statements" data-limit="3"></div></section>'
-                                   '<section><h2>Events</h2><div id="b" data-feedsvc data-category="events" '
-                                   'data-limit="2" data-summary></div></section></div>'
-                                   '<h2>Hostile</h2><div id="h" data-feedsvc data-category="publications" '
-                                   'data-summary></div>'
-                                   # The snippet pasted twice: the script must not fill a widget twice.
-                                   f'<script src="{js}" async></script>', js), {}),
-        "/csp.html": (partner_page("Strict CSP", '<div id="w" data-feedsvc data-limit="4"></div>', js,
-                                   styled=False), strict),
-        "/failing.html": (partner_page("Failing API", '<p>Before</p><div id="w" data-feedsvc data-category="statements">'
-                                       '</div><p id="after">After</p>', f"{failing.url}/embed.js"), {}),
-        "/filters.html": (partner_page("Filters", '<div id="t" data-feedsvc data-tag="cnd" data-limit="5"></div>'
-                                       '<div id="f" data-feedsvc data-category="statements" data-lang="fr"></div>', js), {}),
-        "/unknown.html": (partner_page("Unknown category", '<div id="w" data-feedsvc data-category="no-such-thing">'
-                                       '</div><div id="ok" data-feedsvc data-limit="1"></div>'
-                                       '<div id="none" data-feedsvc data-category="empty"></div>', js), {}),
+        "/one.html": (
+            partner_page(
+                "One widget",
+                '<div class="brand"><div id="w" data-feedsvc data-category='
+                '"statements" data-limit="5" data-lang="en"></div></div>',
+                js,
+            ),
+            {},
+        ),
+        "/two.html": (
+            partner_page(
+                "Two widgets",
+                '<div class="grid"><section><h2>Statements</h2>'
+                '<div id="a" data-feedsvc data-category="statements" data-limit="3"></div></section>'
+                '<section><h2>Events</h2><div id="b" data-feedsvc data-category="events" '
+                'data-limit="2" data-summary></div></section></div>'
+                '<h2>Hostile</h2><div id="h" data-feedsvc data-category="publications" '
+                "data-summary></div>"
+                # The snippet pasted twice: the script must not fill a widget twice.
+                f'<script src="{js}" async></script>',
+                js,
+            ),
+            {},
+        ),
+        "/csp.html": (partner_page("Strict CSP", '<div id="w" data-feedsvc data-limit="4"></div>', js, styled=False), strict),
+        "/failing.html": (
+            partner_page(
+                "Failing API",
+                '<p>Before</p><div id="w" data-feedsvc data-category="statements"></div><p id="after">After</p>',
+                f"{failing.url}/embed.js",
+            ),
+            {},
+        ),
+        "/filters.html": (
+            partner_page(
+                "Filters",
+                '<div id="t" data-feedsvc data-tag="cnd" data-limit="5"></div>'
+                '<div id="f" data-feedsvc data-category="statements" data-lang="fr"></div>',
+                js,
+            ),
+            {},
+        ),
+        "/unknown.html": (
+            partner_page(
+                "Unknown category",
+                '<div id="w" data-feedsvc data-category="no-such-thing">'
+                '</div><div id="ok" data-feedsvc data-limit="1"></div>'
+                '<div id="none" data-feedsvc data-category="empty"></div>',
+                js,
+            ),
+            {},
+        ),
     }
     with Server(static_pages(pages)) as server:
         yield server
@@ -202,8 +256,12 @@ def test_widget_works_under_a_strict_partner_csp(browser: Any, partner: Server) 
     w = widget(browser, "w")
     assert len(w["items"]) == 4
     # Its styles apply even though the page forbids inline style (constructed stylesheet).
-    assert browser.execute_script(
-        "return getComputedStyle(document.getElementById('w').shadowRoot.querySelector('ul')).listStyleType") == "none"
+    assert (
+        browser.execute_script(
+            "return getComputedStyle(document.getElementById('w').shadowRoot.querySelector('ul')).listStyleType"
+        )
+        == "none"
+    )
     assert csp_errors(browser) == []
 
 
@@ -260,8 +318,9 @@ def test_seed_pages_render_under_csp(browser: Any, seed_service: Server) -> None
     assert len(browser.find_elements("css selector", "#latest h3 a")) == 5
     screenshot(browser, "home.png")
     # The subscribe section: every feed's URL with a working copy button and subscribe links.
-    browser.execute_script("document.querySelector('details.feed-group').open = true;"
-                           "document.getElementById('subscribe').scrollIntoView();")
+    browser.execute_script(
+        "document.querySelector('details.feed-group').open = true;document.getElementById('subscribe').scrollIntoView();"
+    )
     field = browser.find_element("id", "feed-all-atom")
     assert field.get_property("value") == f"{seed_service.url}/feeds/atom.xml"
     screenshot(browser, "home-subscribe.png")
@@ -285,16 +344,20 @@ def test_embed_builder_previews_and_builds_the_snippet(browser: Any, seed_servic
     page_looks_styled(browser)
     Select(browser.find_element("id", "embed-category")).select_by_value("events")
     browser.find_element("id", "embed-summary").click()
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "var w = document.querySelector('#embed-preview [data-feedsvc]');"
-        "return w && w.dataset.category === 'events' && w.dataset.feedsvcState === 'ready';"))
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script(
+            "var w = document.querySelector('#embed-preview [data-feedsvc]');"
+            "return w && w.dataset.category === 'events' && w.dataset.feedsvcState === 'ready';"
+        )
+    )
     preview = browser.execute_script("""
         var root = document.querySelector('#embed-preview [data-feedsvc]').shadowRoot;
         return Array.prototype.map.call(root.querySelectorAll('li'), function (li) {
           return [li.querySelector('.title').textContent, !!li.querySelector('.summary'), !!li.querySelector('.event')];
         });""")
-    assert preview == [["'We Are the Evidence': Community-Led Responses on Decriminalisation, Harm Reduction and "
-                        "COVID-19", True, True]]
+    assert preview == [
+        ["'We Are the Evidence': Community-Led Responses on Decriminalisation, Harm Reduction and COVID-19", True, True]
+    ]
     snippet = browser.find_element("id", "embed-snippet").get_property("value")
     assert 'data-category="events"' in snippet and "data-summary" in snippet
     assert f'<script src="{seed_service.url}/embed.js" async></script>' in snippet

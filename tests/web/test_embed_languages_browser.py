@@ -24,17 +24,46 @@ AR_SLUG = "بيان-الحد-من-الضرر"
 def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One text in four languages, a Chinese post, a Russian event."""
     site = SiteTree(tmp_path_factory.mktemp("embed-i18n") / "content")
-    site.post("harm-reduction-statement", "Body.", title="Statement on harm reduction", date="2021-03-01",
-              summary="English summary")
-    site.post("declaration-reduction-des-risques", "Corps.", title="Déclaration sur la réduction des risques",
-              lang="fr", date="2021-03-02", summary="Résumé", translation_of="harm-reduction-statement")
-    site.post("заявление-о-снижении-вреда", "Текст.", title="Заявление о снижении вреда", lang="ru",
-              date="2021-03-03", summary="Краткое содержание", translation_of="harm-reduction-statement")
-    site.post(AR_SLUG, "نص.", title="بيان بشأن الحد من الضرر", lang="ar", date="2021-03-04", summary="ملخص",
-              translation_of="harm-reduction-statement")
+    site.post(
+        "harm-reduction-statement", "Body.", title="Statement on harm reduction", date="2021-03-01", summary="English summary"
+    )
+    site.post(
+        "declaration-reduction-des-risques",
+        "Corps.",
+        title="Déclaration sur la réduction des risques",
+        lang="fr",
+        date="2021-03-02",
+        summary="Résumé",
+        translation_of="harm-reduction-statement",
+    )
+    site.post(
+        "заявление-о-снижении-вреда",
+        "Текст.",
+        title="Заявление о снижении вреда",
+        lang="ru",
+        date="2021-03-03",
+        summary="Краткое содержание",
+        translation_of="harm-reduction-statement",
+    )
+    site.post(
+        AR_SLUG,
+        "نص.",
+        title="بيان بشأن الحد من الضرر",
+        lang="ar",
+        date="2021-03-04",
+        summary="ملخص",
+        translation_of="harm-reduction-statement",
+    )
     site.post("政策声明", "正文。", title="政策声明", lang="zh", date="2021-03-05")
-    site.post("встреча", "Приходите.", title="Встреча", lang="ru", date="2021-02-01", categories=["events"],
-              event={"start": "2021-05-03T14:00:00+02:00", "location": "Вена"})
+    site.post(
+        "встреча",
+        "Приходите.",
+        title="Встреча",
+        lang="ru",
+        date="2021-02-01",
+        categories=["events"],
+        event={"start": "2021-05-03T14:00:00+02:00", "location": "Вена"},
+    )
     return site.root
 
 
@@ -45,8 +74,10 @@ def service(content: Path) -> Iterator[Server]:
 
 
 def host_page(lang: str, body: str, script: str, direction: str = "ltr") -> str:
-    return (f'<!doctype html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8"><title>Partner</title>'
-            f"</head><body><h1>Partner</h1>{body}<script src=\"{script}\" async></script></body></html>")
+    return (
+        f'<!doctype html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8"><title>Partner</title>'
+        f'</head><body><h1>Partner</h1>{body}<script src="{script}" async></script></body></html>'
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +87,22 @@ def partner(service: Server) -> Iterator[Server]:
         # An English page embedding a French list: data-lang wins.
         "/fr.html": (host_page("en", '<div id="w" data-feedsvc data-lang="fr" data-summary></div>', js), {}),
         # A Russian page, no data-lang: the page's language; every post, an Arabic one among them.
-        "/ru.html": (host_page("ru", '<div id="w" data-feedsvc data-limit="20"></div>'
-                                     '<div id="ev" data-feedsvc data-category="events"></div>', js), {}),
+        "/ru.html": (
+            host_page(
+                "ru", '<div id="w" data-feedsvc data-limit="20"></div><div id="ev" data-feedsvc data-category="events"></div>', js
+            ),
+            {},
+        ),
         # An Arabic right-to-left page.
-        "/ar.html": (host_page("ar", '<div id="w" data-feedsvc data-lang="ar" data-summary></div>'
-                                     '<div id="all" data-feedsvc data-limit="20"></div>', js, "rtl"), {}),
+        "/ar.html": (
+            host_page(
+                "ar",
+                '<div id="w" data-feedsvc data-lang="ar" data-summary></div><div id="all" data-feedsvc data-limit="20"></div>',
+                js,
+                "rtl",
+            ),
+            {},
+        ),
     }
     with Server(static_pages(pages)) as server:
         yield server

@@ -41,10 +41,16 @@ def fill(site: SiteTree) -> None:
     en_slug = GROUP["en"][0]
     for i, (lang, (slug, title)) in enumerate(GROUP.items()):
         extra: dict[str, Any] = {"translation_of": en_slug} if lang != "en" else {}
-        site.post(slug, f"Body in {lang}.", title=title, lang=lang, date=f"2021-03-0{i + 1}",
-                  tags=["Droits humains"] if lang == "fr" else ["AI"], **extra)
-    site.post("lone-english", "Alone.", title="Lone English post", date="2021-02-01", tags=["ai"],
-              aliases=["старое-имя"])
+        site.post(
+            slug,
+            f"Body in {lang}.",
+            title=title,
+            lang=lang,
+            date=f"2021-03-0{i + 1}",
+            tags=["Droits humains"] if lang == "fr" else ["AI"],
+            **extra,
+        )
+    site.post("lone-english", "Alone.", title="Lone English post", date="2021-02-01", tags=["ai"], aliases=["старое-имя"])
 
 
 @pytest.fixture
@@ -61,6 +67,7 @@ def page(client: Any, path: str, status: int = 200) -> Any:
 
 
 # -- slugs in any script -------------------------------------------------------------------
+
 
 def test_slugs_in_any_script_are_published_percent_encoded(client: Any) -> None:
     items = client.get("/api/v1/posts?per_page=100").get_json()["items"]
@@ -100,9 +107,13 @@ def test_retired_slug_in_another_script_redirects(client: Any) -> None:
 
 # -- linked translations -------------------------------------------------------------------
 
+
 def expected_versions(except_lang: str) -> list[dict[str, str]]:
-    return [{"lang": lang, "slug": slug, "url": url(f"/posts/{slug}"), "title": title}
-            for lang, (slug, title) in sorted(GROUP.items()) if lang != except_lang]
+    return [
+        {"lang": lang, "slug": slug, "url": url(f"/posts/{slug}"), "title": title}
+        for lang, (slug, title) in sorted(GROUP.items())
+        if lang != except_lang
+    ]
 
 
 def test_api_post_lists_its_translations(client: Any) -> None:
@@ -132,8 +143,11 @@ def test_atom_links_every_version_by_language(client: Any) -> None:
         own = url(f"/posts/{slug}")
         # The entry's page first (no language: unchanged for every reader), then each version
         # by language, this one last (feedparser takes the last html alternate, most readers the first).
-        assert alternates == [(None, own, None), *((v["lang"], v["url"], v["title"]) for v in expected_versions(lang)),
-                              (lang, own, None)]
+        assert alternates == [
+            (None, own, None),
+            *((v["lang"], v["url"], v["title"]) for v in expected_versions(lang)),
+            (lang, own, None),
+        ]
         assert entry.link == own
     lone = by_title["Lone English post"]
     assert [lk.get("hreflang") for lk in lone.links if lk.rel == "alternate"] == [None]
@@ -155,8 +169,7 @@ def test_post_page_links_and_switches_between_versions(client: Any) -> None:
         assert hreflang == {**versions, "x-default": versions["en"]}
         switcher = doc.xpath("//nav[@class='versions']")[0]
         links = switcher.xpath(".//a")
-        assert [(a.get("hreflang"), a.get("href")) for a in links] == \
-               [(v["lang"], v["url"]) for v in expected_versions(lang)]
+        assert [(a.get("hreflang"), a.get("href")) for a in links] == [(v["lang"], v["url"]) for v in expected_versions(lang)]
         current = switcher.xpath(".//*[@aria-current='page']")[0]
         assert current.get("lang") == lang
     fr = page(client, quote(f"/posts/{GROUP['fr'][0]}")).xpath("//nav[@class='versions']//a")
@@ -166,14 +179,17 @@ def test_post_page_links_and_switches_between_versions(client: Any) -> None:
 
 # -- pages in the reader's language --------------------------------------------------------
 
-@pytest.mark.parametrize(("lang", "direction", "home_word", "date"), [
-    ("en", "ltr", "Home", "March 1, 2021"),
-    ("fr", "ltr", "Accueil", "2 mars 2021"),
-    ("ru", "ltr", "Главная", "3 марта 2021\u202fг."),
-    ("ar", "rtl", "الرئيسية", "4 مارس 2021"),
-])
-def test_a_post_page_speaks_the_posts_language(client: Any, lang: str, direction: str, home_word: str,
-                                              date: str) -> None:
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "home_word", "date"),
+    [
+        ("en", "ltr", "Home", "March 1, 2021"),
+        ("fr", "ltr", "Accueil", "2 mars 2021"),
+        ("ru", "ltr", "Главная", "3 марта 2021\u202fг."),
+        ("ar", "rtl", "الرئيسية", "4 مارس 2021"),
+    ],
+)
+def test_a_post_page_speaks_the_posts_language(client: Any, lang: str, direction: str, home_word: str, date: str) -> None:
     doc = page(client, quote(f"/posts/{GROUP[lang][0]}"))
     root = doc.getroottree().getroot()
     assert (root.get("lang"), root.get("dir")) == (lang, direction)
@@ -200,8 +216,7 @@ def test_language_page_lists_that_languages_posts_and_feeds_in_it(client: Any) -
     doc = page(client, "/languages/ar")
     root = doc.getroottree().getroot()
     assert (root.get("lang"), root.get("dir")) == ("ar", "rtl")
-    assert [h.text_content() for h in doc.xpath("//h3[contains(@class, 'post-card-title')]")] == [
-        "بيان السياسة", GROUP["ar"][1]]
+    assert [h.text_content() for h in doc.xpath("//h3[contains(@class, 'post-card-title')]")] == ["بيان السياسة", GROUP["ar"][1]]
     assert doc.xpath("//h2[@id='posts-h']")[0].text == "منشوران"  # Arabic dual, from the catalog
     assert doc.xpath("//nav[@class='crumbs']/a")[0].text == "الرئيسية"
     feeds = doc.xpath("//input[@class='feed-url']/@value")
@@ -261,9 +276,16 @@ def test_language_feed_errors_are_json(client: Any) -> None:
     assert r.status_code == 400 and r.get_json()["error"]["details"][0]["name"] == "lang"
 
 
-@pytest.mark.parametrize("lang,file,date", [("ru", "rss.xml", "3 апреля 2021\u202fг."), ("ar", "rss.xml", "4 أبريل 2021"),
-                                            ("ru", "atom.xml", "3 апреля 2021\u202fг."), ("fr", "rss.xml", "2 mars 2021"),
-                                            ("zh", "atom.xml", "2021年4月5日")])
+@pytest.mark.parametrize(
+    "lang,file,date",
+    [
+        ("ru", "rss.xml", "3 апреля 2021\u202fг."),
+        ("ar", "rss.xml", "4 أبريل 2021"),
+        ("ru", "atom.xml", "3 апреля 2021\u202fг."),
+        ("fr", "rss.xml", "2 mars 2021"),
+        ("zh", "atom.xml", "2021年4月5日"),
+    ],
+)
 def test_feed_browser_view_prints_dates_in_the_pages_language(client: Any, lang: str, file: str, date: str) -> None:
     r = client.get(f"/feeds/languages/{lang}/{file}", headers={"Accept": BROWSER})
     doc = html.fromstring(r.data)
@@ -286,21 +308,40 @@ def test_feed_browser_view_marks_english_words_on_a_page_without_a_catalog(clien
 
 def test_english_words_in_a_post_without_a_catalog_are_marked_english(site: SiteTree, make_app: Any) -> None:
     event = {"start": "2021-04-12T14:00:00+02:00", "location": "维也纳", "languages": ["fr", "ru"]}
-    site.post("zh-event", "正文。", title="会外活动", lang="zh", date="2021-04-05", updated="2021-04-07", tags=["AI"],
-              event=event)
-    site.post("fr-event", "Texte.", title="Événement", lang="fr", date="2021-04-05", tags=["AI"],
-              event={**event, "location": "Vienne", "languages": ["en", "ru"]})
+    site.post(
+        "zh-event", "正文。", title="会外活动", lang="zh", date="2021-04-05", updated="2021-04-07", tags=["AI"], event=event
+    )
+    site.post(
+        "fr-event",
+        "Texte.",
+        title="Événement",
+        lang="fr",
+        date="2021-04-05",
+        tags=["AI"],
+        event={**event, "location": "Vienne", "languages": ["en", "ru"]},
+    )
     client = make_app().test_client()
     doc = page(client, "/posts/zh-event")
     article = doc.xpath("//article")[0]
     assert article.get("lang") == "zh"
 
     def lang_of(el: Any) -> str:
-        return next(a.get("lang") for a in el.iterancestors(None) if a.get("lang")) if el.get("lang") is None \
-            else el.get("lang")
+        return next(a.get("lang") for a in el.iterancestors(None) if a.get("lang")) if el.get("lang") is None else el.get("lang")
 
-    english = {"Categories", "Home", "updated", "Event details", "When", "Where", "Attendance", "In person",
-               "Interpretation", "French, Russian", "Add this event to your calendar", "Tags"}
+    english = {
+        "Categories",
+        "Home",
+        "updated",
+        "Event details",
+        "When",
+        "Where",
+        "Attendance",
+        "In person",
+        "Interpretation",
+        "French, Russian",
+        "Add this event to your calendar",
+        "Tags",
+    }
     seen = set()
     for el in article.iter():
         text = (el.text or "").strip()
@@ -329,6 +370,7 @@ def test_embed_builder_and_widget_script_carry_the_catalogs(client: Any) -> None
 
 # -- tags by name or slug ------------------------------------------------------------------
 
+
 def test_api_tag_filter_takes_a_slug_or_a_label_in_any_case(client: Any) -> None:
     def slugs(query: str) -> list[str]:
         return [p["slug"] for p in client.get(f"/api/v1/posts?{query}").get_json()["items"]]
@@ -336,16 +378,20 @@ def test_api_tag_filter_takes_a_slug_or_a_label_in_any_case(client: Any) -> None
     ai = slugs("tag=ai")
     assert len(ai) == 5
     assert slugs("tag=AI") == slugs("tag=Ai") == ai
-    assert slugs("tag=Droits%20humains") == slugs("tag=DROITS%20HUMAINS") == slugs("tag=droits-humains") == [
-        GROUP["fr"][0]]
+    assert slugs("tag=Droits%20humains") == slugs("tag=DROITS%20HUMAINS") == slugs("tag=droits-humains") == [GROUP["fr"][0]]
     assert slugs("tag=" + quote("ПРАВА ЧЕЛОВЕКА")) == [RU]
     assert slugs("tag=nothing-like-it") == []
 
 
-@pytest.mark.parametrize(("given", "canonical"), [
-    ("Droits humains", "droits-humains"), ("AI", "ai"), ("ПРАВА ЧЕЛОВЕКА", "права-человека"),
-    ("حقوق الإنسان", "حقوق-الانسان"),  # tag slugs fold marks: إ -> ا
-])
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("Droits humains", "droits-humains"),
+        ("AI", "ai"),
+        ("ПРАВА ЧЕЛОВЕКА", "права-человека"),
+        ("حقوق الإنسان", "حقوق-الانسان"),  # tag slugs fold marks: إ -> ا
+    ],
+)
 def test_feed_path_by_label_redirects_permanently_to_the_slug(client: Any, given: str, canonical: str) -> None:
     for fmt in ("atom.xml", "rss.xml", "feed.json", "calendar.ics"):
         r = client.get(quote(f"/feeds/tags/{given}/{fmt}") + "?lang=fr&page=1")
@@ -371,8 +417,7 @@ def extracted_ids() -> set[Any]:
     root = CATALOGS.parent.parent
     with open(root / "babel.cfg", encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
-    return {m[2] if isinstance(m[2], str) else tuple(m[2])
-            for m in extract_from_dir(str(root), method_map, options_map) if m[2]}
+    return {m[2] if isinstance(m[2], str) else tuple(m[2]) for m in extract_from_dir(str(root), method_map, options_map) if m[2]}
 
 
 def catalog_problems(path: Path, lang: str, wanted: set[Any]) -> list[str]:
@@ -414,10 +459,12 @@ def test_the_catalog_check_catches_an_untranslated_string(tmp_path: Path) -> Non
     assert catalog_problems(broken, "fr", extracted_ids()) == ["untranslated 'Home'"]
     extra = extracted_ids() | {"A string nobody translated"}
     assert catalog_problems(CATALOGS / "fr" / "LC_MESSAGES" / "messages.po", "fr", extra) == [
-        "missing 'A string nobody translated' (run make catalogs)"]
+        "missing 'A string nobody translated' (run make catalogs)"
+    ]
 
 
 # -- static export ----------------------------------------------------------------------------
+
 
 def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str], bytes]:
     """A GET whose request target is sent byte for byte (raw UTF-8 is not ASCII: http.client refuses it)."""
@@ -457,8 +504,14 @@ def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, mak
     assert f'"{quote("/posts/старое-имя")}"' in conf and '"/posts/старое-имя"' in conf  # the alias, both spellings
     with nginx_serving(out, tmp_path / "nginx", nginx) as number:
         client = app.test_client()
-        for path in (f"/posts/{RU}", f"/posts/{AR}", f"/posts/{ZH}", "/tags/права-человека",
-                     f"/api/v1/posts/{RU}", "/feeds/tags/права-человека/atom.xml"):
+        for path in (
+            f"/posts/{RU}",
+            f"/posts/{AR}",
+            f"/posts/{ZH}",
+            "/tags/права-человека",
+            f"/api/v1/posts/{RU}",
+            "/feeds/tags/права-человека/atom.xml",
+        ):
             want = client.get(quote(path)).data
             for target in (quote(path).encode(), path.encode("utf-8")):
                 status, _, body = _raw_get(number, target)
@@ -470,10 +523,12 @@ def test_export_serves_slugs_of_any_script_in_both_spellings(site: SiteTree, mak
         for slug, name in ((RU, RU), (ZH, ZH), ("старое-имя", "lone-english")):
             want = client.get("/oembed?url=" + quote(f"{BASE}/posts/{quote(name)}", safe="")).data
             assert b'"type":"rich"' in want
-            for target in (("/oembed?url=" + quote(f"{BASE}/posts/{quote(slug)}", safe="")).encode(),
-                           ("/oembed?url=" + quote(f"{BASE}/posts/{slug}", safe="")).encode(),
-                           f"/oembed?url={BASE}/posts/{quote(slug).lower()}".encode(),
-                           f"/oembed?url={BASE}/posts/{slug}".encode()):
+            for target in (
+                ("/oembed?url=" + quote(f"{BASE}/posts/{quote(slug)}", safe="")).encode(),
+                ("/oembed?url=" + quote(f"{BASE}/posts/{slug}", safe="")).encode(),
+                f"/oembed?url={BASE}/posts/{quote(slug).lower()}".encode(),
+                f"/oembed?url={BASE}/posts/{slug}".encode(),
+            ):
                 assert client.get(target.decode("utf-8")).data == want, target
                 status, _, body = _raw_get(number, target)
                 assert (status, body) == (200, want), target
@@ -491,25 +546,41 @@ def test_built_urls_percent_encode_any_slug_and_route_back() -> None:
     from feedsvc import urls
     from feedsvc.content import Author, Site
 
-    site_ = Site(title="T", base_url=BASE, id_authority="example.org,2021", language="en", timezone="UTC",
-                 author=Author("T"))
+    site_ = Site(title="T", base_url=BASE, id_authority="example.org,2021", language="en", timezone="UTC", author=Author("T"))
     word = st.text(alphabet=_LETTERS, min_size=1, max_size=12)
 
     @settings(max_examples=200, deadline=None)
     @given(st.lists(word, min_size=1, max_size=4).map("-".join))
     def check(slug: str) -> None:
-        for built, prefix in ((urls.tag_page(site_, slug), "/tags/"), (urls.language_page(site_, slug), "/languages/"),
-                              (urls.feed(site_, "atom", "tag", slug), "/feeds/tags/"),
-                              (urls.category_page(site_, slug), "/categories/")):
+        for built, prefix in (
+            (urls.tag_page(site_, slug), "/tags/"),
+            (urls.language_page(site_, slug), "/languages/"),
+            (urls.feed(site_, "atom", "tag", slug), "/feeds/tags/"),
+            (urls.category_page(site_, slug), "/categories/"),
+        ):
             assert built.isascii() and built.startswith(BASE + prefix)
             assert unquote(built.removeprefix(BASE)).startswith(prefix + slug)
 
     check()
 
 
-@pytest.mark.parametrize("path", ["/", "/embed", "/categories/statements", "/categories/empty", "/tags/ai",
-                                  quote("/tags/حقوق-الانسان"), "/languages/zh", "/languages/ru", "/api/docs",
-                                  "/posts/no-such-post", "/no/such/page", quote(f"/posts/{ZH}")])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/embed",
+        "/categories/statements",
+        "/categories/empty",
+        "/tags/ai",
+        quote("/tags/حقوق-الانسان"),
+        "/languages/zh",
+        "/languages/ru",
+        "/api/docs",
+        "/posts/no-such-post",
+        "/no/such/page",
+        quote(f"/posts/{ZH}"),
+    ],
+)
 def test_every_page_sets_lang_and_dir(client: Any, path: str) -> None:
     r = client.get(path)
     assert r.mimetype == "text/html"

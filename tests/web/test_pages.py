@@ -24,8 +24,11 @@ def parse(resp: Any) -> Any:
 
 def alternates(tree: Any) -> dict[str, str]:
     """Feed autodiscovery links: media type -> href (oEmbed discovery links are not feeds)."""
-    return {el.get("type"): el.get("href") for el in tree.xpath("//head/link[@rel='alternate']")
-            if not el.get("type", "").endswith("+oembed")}
+    return {
+        el.get("type"): el.get("href")
+        for el in tree.xpath("//head/link[@rel='alternate']")
+        if not el.get("type", "").endswith("+oembed")
+    }
 
 
 def text(el: Any) -> str:
@@ -35,15 +38,32 @@ def text(el: Any) -> str:
 @pytest.fixture
 def seeded(site: Any) -> Any:
     """A small site: statements, an event with a registration link, attachments, a non-ASCII tag."""
-    site.post("s1", "First *statement* body.", title="Statement one", date="2021-04-01",
-              tags=["CND", "Drug policy"])
-    site.post("s2", "Second.", title="Statement two", date="2021-04-02", tags=["Ñandú Ürün"],
-              aliases=["old-two"], summary="Summary of two")
-    site.post("ev", "Come along.", title="Side event", date="2021-03-25", categories=["events"],
-              event={"start": "2021-04-12T14:00:00+02:00", "end": "2021-04-12T15:30:00+02:00",
-                     "location": "Online", "url": "https://register.example.org/x"},
-              attachments=[{"url": "https://example.org/r.pdf", "mime_type": "application/pdf",
-                            "size_in_bytes": 1234567, "title": "The report"}])
+    site.post("s1", "First *statement* body.", title="Statement one", date="2021-04-01", tags=["CND", "Drug policy"])
+    site.post(
+        "s2",
+        "Second.",
+        title="Statement two",
+        date="2021-04-02",
+        tags=["Ñandú Ürün"],
+        aliases=["old-two"],
+        summary="Summary of two",
+    )
+    site.post(
+        "ev",
+        "Come along.",
+        title="Side event",
+        date="2021-03-25",
+        categories=["events"],
+        event={
+            "start": "2021-04-12T14:00:00+02:00",
+            "end": "2021-04-12T15:30:00+02:00",
+            "location": "Online",
+            "url": "https://register.example.org/x",
+        },
+        attachments=[
+            {"url": "https://example.org/r.pdf", "mime_type": "application/pdf", "size_in_bytes": 1234567, "title": "The report"}
+        ],
+    )
     return site
 
 
@@ -66,13 +86,20 @@ def test_home_lists_posts_categories_and_every_feed(wclient: Any) -> None:
     cats = [text(a) for a in tree.xpath("//section[@id='categories']//li/a")]
     assert cats == ["Statements", "Events", "Publications", "Empty"]
     # Autodiscovery for the main feeds, absolute from base_url.
-    assert alternates(tree) == {"application/atom+xml": f"{BASE}/feeds/atom.xml",
-                                "application/rss+xml": f"{BASE}/feeds/rss.xml",
-                                "application/feed+json": f"{BASE}/feeds/feed.json"}
+    assert alternates(tree) == {
+        "application/atom+xml": f"{BASE}/feeds/atom.xml",
+        "application/rss+xml": f"{BASE}/feeds/rss.xml",
+        "application/feed+json": f"{BASE}/feeds/feed.json",
+    }
     # Every feed (all + each category, four formats) has a copy-able URL and subscribe links.
     urls = {i.get("value") for i in tree.xpath("//input[@readonly]")}
-    for scope in ("/feeds", "/feeds/categories/statements", "/feeds/categories/events",
-                  "/feeds/categories/publications", "/feeds/categories/empty"):
+    for scope in (
+        "/feeds",
+        "/feeds/categories/statements",
+        "/feeds/categories/events",
+        "/feeds/categories/publications",
+        "/feeds/categories/empty",
+    ):
         for name in ("atom.xml", "rss.xml", "feed.json", "calendar.ics"):
             assert f"{BASE}{scope}/{name}" in urls
     for field in tree.xpath("//input[@readonly]"):
@@ -141,9 +168,11 @@ def test_permalink_sends_post_pages_to_the_main_website(seeded: Any, make_app: A
 def test_category_page_lists_and_discovers_its_feeds(wclient: Any) -> None:
     tree = parse(wclient.get("/categories/statements"))
     assert [text(a) for a in tree.xpath("//main//ol//h3/a")] == ["Statement two", "Statement one"]
-    assert alternates(tree) == {"application/atom+xml": f"{BASE}/feeds/categories/statements/atom.xml",
-                                "application/rss+xml": f"{BASE}/feeds/categories/statements/rss.xml",
-                                "application/feed+json": f"{BASE}/feeds/categories/statements/feed.json"}
+    assert alternates(tree) == {
+        "application/atom+xml": f"{BASE}/feeds/categories/statements/atom.xml",
+        "application/rss+xml": f"{BASE}/feeds/categories/statements/rss.xml",
+        "application/feed+json": f"{BASE}/feeds/categories/statements/feed.json",
+    }
     empty = parse(wclient.get("/categories/empty"))
     assert not empty.xpath("//main//ol//h3")
     assert f"{BASE}/feeds/categories/empty/atom.xml" in empty.xpath("//input/@value")
@@ -159,8 +188,7 @@ def test_tag_page_with_non_ascii_slug(wclient: Any, seeded: Any) -> None:
     tree = parse(resp)
     assert [text(a) for a in tree.xpath("//main//ol//h3/a")] == ["Statement two"]
     atom = alternates(tree)["application/atom+xml"]
-    assert unquote(urlsplit(atom).path) == f"/tags/{unquote(path[len('/tags/'):])}/atom.xml".replace(
-        "/tags/", "/feeds/tags/", 1)
+    assert unquote(urlsplit(atom).path) == f"/tags/{unquote(path[len('/tags/') :])}/atom.xml".replace("/tags/", "/feeds/tags/", 1)
     assert "calendar.ics" not in " ".join(tree.xpath("//input/@value"))
 
 
@@ -193,8 +221,12 @@ def test_same_content_same_bytes_and_no_host_header(seeded: Any, make_app: Any) 
     bodies = []
     for _ in range(2):
         with make_app().test_client() as c:
-            bodies.append([c.get(u, headers={"Host": "evil.example"}).get_data()
-                           for u in ("/", "/posts/ev", "/categories/events", "/tags/cnd", "/embed")])
+            bodies.append(
+                [
+                    c.get(u, headers={"Host": "evil.example"}).get_data()
+                    for u in ("/", "/posts/ev", "/categories/events", "/tags/cnd", "/embed")
+                ]
+            )
     assert bodies[0] == bodies[1]
     assert all(b"evil.example" not in b for b in bodies[0])
 
@@ -238,8 +270,11 @@ def test_embed_page_offers_every_choice(wclient: Any) -> None:
 
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(title=st.text(min_size=1, max_size=60), body=st.text(max_size=300),
-       raw=st.sampled_from(["", "<script>alert(1)</script>", "]]>", "<img src=x onerror=alert(1)>", "&amp; &"]))
+@given(
+    title=st.text(min_size=1, max_size=60),
+    body=st.text(max_size=300),
+    raw=st.sampled_from(["", "<script>alert(1)</script>", "]]>", "<img src=x onerror=alert(1)>", "&amp; &"]),
+)
 def test_any_title_and_body_stay_text(site: Any, make_app: Any, title: str, body: str, raw: str) -> None:
     """Whatever the editor writes, pages parse, run nothing, and show the title as text."""
     from feedsvc.extensions import state
@@ -253,15 +288,24 @@ def test_any_title_and_body_stay_text(site: Any, make_app: Any, title: str, body
             resp = c.get(url.replace("%", "%25"))
             assert resp.status_code == 200, url
             tree = parse(resp)
-            assert not tree.xpath("//script[not(@src) and not(@type='application/ld+json')] | //main//img[@onerror] "
-                                  "| //style | //*[@style]"), url
+            assert not tree.xpath(
+                "//script[not(@src) and not(@type='application/ld+json')] | //main//img[@onerror] | //style | //*[@style]"
+            ), url
             if post is not None and url != "/embed":
                 shown = [text(h) for h in tree.xpath("//main//h1 | //main//h3")]
                 assert " ".join(post.title.split()) in shown, url
 
 
-@pytest.mark.parametrize("path", ["/posts/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/posts/%00%01%1b[31m",
-                                  "/categories/" + "x" * 5000, "/tags/%F0%9F%92%A5%20%22%3E%3Cimg", "/posts/..%2f..%2fetc"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/posts/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/posts/%00%01%1b[31m",
+        "/categories/" + "x" * 5000,
+        "/tags/%F0%9F%92%A5%20%22%3E%3Cimg",
+        "/posts/..%2f..%2fetc",
+    ],
+)
 def test_odd_paths_get_a_short_safe_404(wclient: Any, path: str) -> None:
     resp = wclient.get(path)
     assert resp.status_code == 404
@@ -284,7 +328,9 @@ def test_asset_list_covers_every_page_reference(wclient: Any) -> None:
         listed = {u.removeprefix(BASE) for u in asset_urls(current_index().site)}
     for url in ("/", "/posts/ev", "/categories/events", "/tags/cnd", "/embed", "/posts/missing", "/posts/ev/embed"):
         tree = lxml.html.document_fromstring(wclient.get(url).get_data())
-        referenced |= {s.removeprefix(BASE) for s in tree.xpath(
-            "//script/@src | //link[@rel='stylesheet']/@href | //link[@rel='icon']/@href")
-            if s.removeprefix(BASE).startswith("/static/")}
+        referenced |= {
+            s.removeprefix(BASE)
+            for s in tree.xpath("//script/@src | //link[@rel='stylesheet']/@href | //link[@rel='icon']/@href")
+            if s.removeprefix(BASE).startswith("/static/")
+        }
     assert referenced == listed

@@ -47,9 +47,15 @@ def served(site: Any, make_app: Any) -> Any:
 
 def test_a_draft_is_rendered_everywhere_and_nothing_served_changes(site: Any, served: Any, tmp_path: Path) -> None:
     app, client = served
-    draft = site.post("draft-news", "See [the post](/posts/published), [a gone one](https://news.example.org/posts/"
-                      "gone), [a category](/categories/nowhere) and [elsewhere](https://other.example/x).",
-                      title="Draft news", date="2021-05-01", draft=True, image="/img/photo.jpg")
+    draft = site.post(
+        "draft-news",
+        "See [the post](/posts/published), [a gone one](https://news.example.org/posts/"
+        "gone), [a category](/categories/nowhere) and [elsewhere](https://other.example/x).",
+        title="Draft news",
+        date="2021-05-01",
+        draft=True,
+        image="/img/photo.jpg",
+    )
     before = served_state(app, client)
     out = tmp_path / "out"
     result = preview(app, str(draft), "--out", str(out))
@@ -98,16 +104,16 @@ def test_problems_and_other_warnings(site: Any, served: Any, tmp_path: Path) -> 
     assert f"warning: {long}: translation_of: no published post has the slug 'missing-original'" in result.output
     assert "summary" not in result.output and "image_alt" not in result.output
 
-    dup = site.raw("dup.md", "---\ntitle: Dup\ndate: 2021-04-02\ncategories: [statements]\nslug: published\n"
-                             "summary: s\n---\nx\n")
+    dup = site.raw("dup.md", "---\ntitle: Dup\ndate: 2021-04-02\ncategories: [statements]\nslug: published\nsummary: s\n---\nx\n")
     result = preview(app, str(dup), "--out", str(tmp_path / "d"))
     assert result.exit_code == 1 and f"{dup}: slug: 'published' is already used by posts/published.md" in result.output
 
 
 def test_a_translation_shows_its_original_and_the_default_directory_is_printed(site: Any, served: Any) -> None:
     app, _ = served
-    fr = site.post("publie", "Texte.", title="Publié", summary="Ici.", lang="fr", translation_of="published",
-                   date="2031-01-01")  # a scheduled post renders too
+    fr = site.post(
+        "publie", "Texte.", title="Publié", summary="Ici.", lang="fr", translation_of="published", date="2031-01-01"
+    )  # a scheduled post renders too
     result = preview(app, str(fr))
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
@@ -127,12 +133,15 @@ def test_help_names_the_outputs(app: Any) -> None:
 
 
 @pytest.mark.browser
-def test_the_widget_file_shows_the_post_in_a_browser_from_disk(site: Any, served: Any, tmp_path: Path,
-                                                                browser: Any) -> None:
+def test_the_widget_file_shows_the_post_in_a_browser_from_disk(site: Any, served: Any, tmp_path: Path, browser: Any) -> None:
     app, _ = served
     draft = site.post("draft-news", "Body.", title="Draft news", summary="The summary.", draft=True)
     assert preview(app, str(draft), "--out", str(tmp_path / "o")).exit_code == 0
     open_page(browser, (tmp_path / "o" / "widget.html").as_uri(), widgets=1)
     shown = browser.execute_script(READ_FIRST)
-    assert shown == {"state": "ready", "titles": ["Draft news"], "href": "https://news.example.org/posts/draft-news",
-                     "summary": "The summary."}
+    assert shown == {
+        "state": "ready",
+        "titles": ["Draft news"],
+        "href": "https://news.example.org/posts/draft-news",
+        "summary": "The summary.",
+    }

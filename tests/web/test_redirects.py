@@ -16,26 +16,31 @@ BASE = "https://news.example.org"
 def moved(site: Any, make_app: Any) -> Any:
     """A client over a site with a table of retired URLs."""
     site.post("first", "Hello.")
-    site.write_site(redirects={
-        "/rss": "/feeds/rss.xml",
-        "/old/atom.xml": "/feeds/atom.xml",
-        "/news/feed": "https://elsewhere.example.net/feed.xml",
-        "/caf%C3%A9": "/categories/statements",
-        "/evil1": "//evil.example/x",
-        "/evil2": "/\\evil.example/x",
-    })
+    site.write_site(
+        redirects={
+            "/rss": "/feeds/rss.xml",
+            "/old/atom.xml": "/feeds/atom.xml",
+            "/news/feed": "https://elsewhere.example.net/feed.xml",
+            "/caf%C3%A9": "/categories/statements",
+            "/evil1": "//evil.example/x",
+            "/evil2": "/\\evil.example/x",
+        }
+    )
     app = make_app()
     with app.test_client() as c:
         c.application = app
         yield c
 
 
-@pytest.mark.parametrize("old,location", [
-    ("/rss", f"{BASE}/feeds/rss.xml"),
-    ("/old/atom.xml", f"{BASE}/feeds/atom.xml"),
-    ("/news/feed", "https://elsewhere.example.net/feed.xml"),
-    ("/café", f"{BASE}/categories/statements"),
-])
+@pytest.mark.parametrize(
+    "old,location",
+    [
+        ("/rss", f"{BASE}/feeds/rss.xml"),
+        ("/old/atom.xml", f"{BASE}/feeds/atom.xml"),
+        ("/news/feed", "https://elsewhere.example.net/feed.xml"),
+        ("/café", f"{BASE}/categories/statements"),
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_retired_urls_answer_308(moved: Any, old: str, location: str, method: str) -> None:
     resp = moved.open(old, method=method)
@@ -67,8 +72,9 @@ def test_protocol_relative_targets_stay_on_our_origin(moved: Any, old: str) -> N
         assert resp.status_code == 404
 
 
-@pytest.mark.parametrize("path", ["//evil.example", "//evil.example/rss", "/\\evil.example", "/%2F%2Fevil.example",
-                                  "//rss", "/rss/", "/RSS"])
+@pytest.mark.parametrize(
+    "path", ["//evil.example", "//evil.example/rss", "/\\evil.example", "/%2F%2Fevil.example", "//rss", "/rss/", "/RSS"]
+)
 def test_lookalike_requests_are_not_redirected_off_site(moved: Any, path: str) -> None:
     # PATH_INFO set directly: the test client would read '//evil.example' as a host name.
     resp = moved.get("/", environ_overrides={"PATH_INFO": path, "RAW_URI": path, "REQUEST_URI": path})

@@ -11,18 +11,42 @@ from feedsvc.security import CSP
 #: Every kind of document the service answers (routes that do not exist yet answer 404,
 #: which must carry the headers just the same).
 URLS = [
-    "/", "/posts/first", "/categories/statements", "/tags/cnd", "/embed", "/embed.js",
-    "/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/calendar.ics", "/feeds/opml.xml",
-    "/feeds/categories/statements/atom.xml", "/feeds/tags/cnd/rss.xml",
-    "/api/v1/posts", "/api/v1/posts/first", "/api/v1/categories", "/api/v1/tags", "/api/v1/openapi.json",
-    "/api/docs", "/healthz", "/no/such/page", "/api/v1/no-such-endpoint", "/feeds/no-such.xml",
+    "/",
+    "/posts/first",
+    "/categories/statements",
+    "/tags/cnd",
+    "/embed",
+    "/embed.js",
+    "/feeds/atom.xml",
+    "/feeds/rss.xml",
+    "/feeds/feed.json",
+    "/feeds/calendar.ics",
+    "/feeds/opml.xml",
+    "/feeds/categories/statements/atom.xml",
+    "/feeds/tags/cnd/rss.xml",
+    "/api/v1/posts",
+    "/api/v1/posts/first",
+    "/api/v1/categories",
+    "/api/v1/tags",
+    "/api/v1/openapi.json",
+    "/api/docs",
+    "/healthz",
+    "/no/such/page",
+    "/api/v1/no-such-endpoint",
+    "/feeds/no-such.xml",
 ]
 
 #: The policy the web pages are built for, directive by directive.
 EXPECTED_CSP = {
-    "default-src": ["'none'"], "script-src": ["'self'"], "style-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"], "connect-src": ["'self'"], "font-src": ["'self'"],
-    "base-uri": ["'none'"], "form-action": ["'self'"], "frame-ancestors": ["'none'"],
+    "default-src": ["'none'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "https:", "data:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
 }
 STRICT_REFERRERS = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
 
@@ -107,8 +131,18 @@ def test_security_module_sets_no_caching_or_cors_headers(site: Any, make_app: An
 
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-HTML_PAGES = ["/", "/posts/first", "/categories/statements", "/tags/cnd", "/embed", "/api/docs", "/no/such/page",
-              "/feeds/atom.xml", "/feeds/rss.xml", "/feeds/categories/statements/atom.xml"]
+HTML_PAGES = [
+    "/",
+    "/posts/first",
+    "/categories/statements",
+    "/tags/cnd",
+    "/embed",
+    "/api/docs",
+    "/no/such/page",
+    "/feeds/atom.xml",
+    "/feeds/rss.xml",
+    "/feeds/categories/statements/atom.xml",
+]
 
 
 @pytest.mark.parametrize("url", HTML_PAGES)

@@ -28,10 +28,20 @@ def test_versioned_asset_urls_are_immutable(client, name):
     assert stale.status_code == 200 and "immutable" not in stale.headers["Cache-Control"]
 
 
-@pytest.mark.parametrize("path", [
-    "/static/../config.py", "/static/%2e%2e/config.py", "/static/..%2fconfig.py", "/static/%252e%252e%252fconfig.py",
-    "/static/nope.css", "/static/", "/static/.hidden", "/static/site.css/x", "/static/__init__.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../config.py",
+        "/static/%2e%2e/config.py",
+        "/static/..%2fconfig.py",
+        "/static/%252e%252e%252fconfig.py",
+        "/static/nope.css",
+        "/static/",
+        "/static/.hidden",
+        "/static/site.css/x",
+        "/static/__init__.py",
+    ],
+)
 def test_nothing_else_is_reachable(client, path):
     r = client.get(path)
     assert r.status_code in (404, 308) and b"import" not in r.data

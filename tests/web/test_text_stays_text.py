@@ -48,8 +48,11 @@ def shown(detail: Any, value: str) -> str:
 
 
 def publish(site: Any, make_app: Any, title: str, summary: str | None, label: str) -> tuple[Any, dict[str, Any]]:
-    front: dict[str, Any] = {"tags": [label], "categories": ["events"],
-                             "event": {"start": "2030-01-01T10:00:00Z", "location": label}}
+    front: dict[str, Any] = {
+        "tags": [label],
+        "categories": ["events"],
+        "event": {"start": "2030-01-01T10:00:00Z", "location": label},
+    }
     if summary is not None:
         front["summary"] = summary
     site.post("hostile", "" if summary is None else "Body.", title=title, slug="hostile", **front)
@@ -129,10 +132,35 @@ def test_without_a_summary_rss_describes_with_the_title(site: Any, make_app: Any
     check_everywhere(client, post)
 
 
-_PIECES = st.sampled_from(["<", ">", "&", "&amp;", "&lt;", "<b>", "</b>", "<img src=x onerror=alert(1)>", '"', "'",
-                           "<p>", "&#60;", "<!--", "]]>", " ", "é", "<a href=javascript:alert(1)>x</a>"])
-_TEXT = st.lists(_PIECES | st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), max_size=5),
-                 min_size=1, max_size=8).map("".join).map(plain).filter(bool)
+_PIECES = st.sampled_from(
+    [
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&lt;",
+        "<b>",
+        "</b>",
+        "<img src=x onerror=alert(1)>",
+        '"',
+        "'",
+        "<p>",
+        "&#60;",
+        "<!--",
+        "]]>",
+        " ",
+        "é",
+        "<a href=javascript:alert(1)>x</a>",
+    ]
+)
+_TEXT = (
+    st.lists(
+        _PIECES | st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), max_size=5), min_size=1, max_size=8
+    )
+    .map("".join)
+    .map(plain)
+    .filter(bool)
+)
 
 
 @pytest.mark.slow

@@ -87,8 +87,7 @@ class Database:
         except FileNotFoundError:
             return f"index database {self.path} was deleted", True
         except OSError as exc:
-            return (f"index database {self.path} cannot be reached ({exc.strerror or exc}): "
-                    "serving the last good content", False)
+            return (f"index database {self.path} cannot be reached ({exc.strerror or exc}): serving the last good content", False)
         if (st.st_dev, st.st_ino) != self._inode:
             return f"index database {self.path} was replaced", True
         if (st.st_ino, st.st_size, st.st_mtime_ns) == self._sig:

@@ -41,25 +41,35 @@ class Published:
         row = conn.execute("SELECT value FROM meta WHERE key = 'count'").fetchone()
         self.count = int(row[0]) if row else 0
 
-    def publish(self, pid: int, row: tuple[str, float, float, str, str, bytes, str, int] | None = None,
-                post: Post | None = None) -> None:
+    def publish(
+        self, pid: int, row: tuple[str, float, float, str, str, bytes, str, int] | None = None, post: Post | None = None
+    ) -> None:
         """Add a post row to the filter tables, counts, full text and version (``post``: the one ``row`` was made from)."""
         conn = self.conn
         if row is None:
             conn.execute("UPDATE posts SET published = 1 WHERE id = ?", (pid,))
-        slug, date_ts, changed_ts, lang, h, data, text, sk = row or conn.execute(
-            "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p "
-            "JOIN bodies b ON b.post = p.id WHERE p.id = ?", (pid,)).fetchone()
+        slug, date_ts, changed_ts, lang, h, data, text, sk = (
+            row
+            or conn.execute(
+                "SELECT p.slug, p.date_ts, p.changed_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p "
+                "JOIN bodies b ON b.post = p.id WHERE p.id = ?",
+                (pid,),
+            ).fetchone()
+        )
         if post is not None:  # the values ``data`` was just written from
             title, cats, summary, aliases = post.title, list(post.categories), post.summary, list(post.aliases)
             tags = [[t.slug, t.label] for t in post.tags]
         else:
             d = post_fields(data)
             title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
-        conn.executemany("INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats])
-        conn.executemany("INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         [(t, date_ts, slug, pid, changed_ts, label, lang, sk) for t, label in tags])
+        conn.executemany(
+            "INSERT INTO post_categories VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(c, date_ts, slug, pid, changed_ts, lang, sk) for c in cats],
+        )
+        conn.executemany(
+            "INSERT INTO post_tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(t, date_ts, slug, pid, changed_ts, label, lang, sk) for t, label in tags],
+        )
         conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?)", [(a, date_ts, slug) for a in aliases])
         for t, label in tags:
             self._labels[(t, label)] += 1
@@ -75,20 +85,26 @@ class Published:
         conn.execute("UPDATE posts SET published = 0 WHERE id = ?", (pid,))
         slug, date_ts, lang, h, data, text, sk = conn.execute(
             "SELECT p.slug, p.date_ts, p.lang, p.h, p.data, b.text, p.sk FROM posts p JOIN bodies b ON b.post = p.id "
-            "WHERE p.id = ?", (pid,)).fetchone()
+            "WHERE p.id = ?",
+            (pid,),
+        ).fetchone()
         d = post_fields(data)
         title, cats, tags, summary, aliases = d.title, d.categories, d.tags, d.summary, d.aliases
-        conn.executemany("DELETE FROM post_categories WHERE category = ? AND date_ts = ? AND slug = ?",
-                         [(c, date_ts, slug) for c in cats])
-        conn.executemany("DELETE FROM post_tags WHERE tag = ? AND date_ts = ? AND slug = ?",
-                         [(t, date_ts, slug) for t, _ in tags])
-        conn.executemany("DELETE FROM aliases WHERE alias = ? AND date_ts = ? AND slug = ?",
-                         [(a, date_ts, slug) for a in aliases])
+        conn.executemany(
+            "DELETE FROM post_categories WHERE category = ? AND date_ts = ? AND slug = ?", [(c, date_ts, slug) for c in cats]
+        )
+        conn.executemany(
+            "DELETE FROM post_tags WHERE tag = ? AND date_ts = ? AND slug = ?", [(t, date_ts, slug) for t, _ in tags]
+        )
+        conn.executemany(
+            "DELETE FROM aliases WHERE alias = ? AND date_ts = ? AND slug = ?", [(a, date_ts, slug) for a in aliases]
+        )
         for t, label in tags:
             self._labels[(t, label)] -= 1
         self._count_up(count_keys(cats, [t for t, _ in tags], lang), -1)
-        conn.execute("INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)",
-                     (sk, title, summary, text))
+        conn.execute(
+            "INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)", (sk, title, summary, text)
+        )
         self.acc = (self.acc - int(h, 16)) % _MOD
         self.count -= 1
         self.touched.add(slug)
@@ -100,10 +116,14 @@ class Published:
     def flush_counts(self) -> None:
         """Apply the count changes gathered since the transaction began (one statement per key, not per post)."""
         conn = self.conn
-        conn.executemany("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                         [(kind, key, n) for (kind, key), n in self._counts.items() if n])
-        conn.executemany("INSERT INTO tag_labels VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                         [(tag, label, n) for (tag, label), n in self._labels.items() if n])
+        conn.executemany(
+            "INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            [(kind, key, n) for (kind, key), n in self._counts.items() if n],
+        )
+        conn.executemany(
+            "INSERT INTO tag_labels VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            [(tag, label, n) for (tag, label), n in self._labels.items() if n],
+        )
         conn.execute("DELETE FROM counts WHERE n <= 0")
         conn.execute("DELETE FROM tag_labels WHERE n <= 0")
         self._counts.clear()

@@ -160,8 +160,10 @@ def prepare(conn: sqlite3.Connection, parser_version: str) -> bool:
     if row is not None and row[0] == f"{SCHEMA_VERSION}/{parser_version}":
         return False
     conn.execute("BEGIN IMMEDIATE")
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' "
-                                "ESCAPE '!' AND name NOT LIKE 'search!_%' ESCAPE '!'").fetchall():
+    for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' "
+        "ESCAPE '!' AND name NOT LIKE 'search!_%' ESCAPE '!'"
+    ).fetchall():
         conn.execute(f'DROP TABLE IF EXISTS "{name}"')
     for statement in SCHEMA.split(";"):
         if statement.strip():

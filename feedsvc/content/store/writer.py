@@ -65,8 +65,14 @@ class Writer:
     the clock reaches this commit's instant, when it is ahead (see ``changes.Changes``).
     """
 
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], float] = time.time, fresh: bool = False,
-                 floor: int = 0, wait: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        now: Callable[[], float] = time.time,
+        fresh: bool = False,
+        floor: int = 0,
+        wait: Callable[[float], None] | None = None,
+    ) -> None:
         self.conn = conn
         #: The change instants this transaction moves (Last-Modified).
         self.changes = Changes(conn, now, fresh, floor, wait)
@@ -92,13 +98,22 @@ class Writer:
         has_post = self.conn.execute("SELECT 1 FROM posts WHERE source = ?", (rel,)).fetchone() is not None
         if has_post:
             problem = Problem(problem.path, problem.field, problem.message + " (serving the last good version)")
-        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          (rel, *sig, time.time_ns(), sha, int(has_post), problem.field, problem.message))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rel, *sig, time.time_ns(), sha, int(has_post), problem.field, problem.message),
+        )
         self.changed = True
         return problem
 
-    def file_parsed(self, rel: str, sig: tuple[int, int, int], sha: str, post: Post | None,
-                    prepared: Prepared | None = None, new: bool = False) -> None:
+    def file_parsed(
+        self,
+        rel: str,
+        sig: tuple[int, int, int],
+        sha: str,
+        post: Post | None,
+        prepared: Prepared | None = None,
+        new: bool = False,
+    ) -> None:
         """Record a file that parsed: its post (None: a draft, published nowhere).
 
         ``prepared``: ``prepare(post, sha)`` when already worked out; ``new``: the file has no
@@ -116,8 +131,10 @@ class Writer:
             if post is not None:
                 self._add_post(post, sha, prepared)
             self.changed = True
-        self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                          (rel, *sig, time.time_ns(), sha, int(post is not None)))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            (rel, *sig, time.time_ns(), sha, int(post is not None)),
+        )
 
     def file_gone(self, rel: str) -> None:
         """A file was deleted: its post goes with it."""
@@ -149,25 +166,41 @@ class Writer:
     def _add_post(self, post: Post, sha: str, prepared: Prepared | None = None) -> None:
         h, data, own = prepared or prepare(post, sha)
         changed_ts = self.changes.provisional(post)
-        free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?",
-                                 (post.slug, post.id)).fetchone() is None
+        free = self.conn.execute("SELECT 1 FROM posts WHERE slug = ? OR entry_id = ?", (post.slug, post.id)).fetchone() is None
         free = free and is_live(post.date_ts, post.expires_ts, self.at)
         base = search_slot(post.date_ts)
-        taken = self.conn.execute("SELECT max(sk) FROM posts WHERE sk >= ? AND sk < ?",
-                                  (base, base + (1 << SK_BITS))).fetchone()[0]
+        taken = self.conn.execute("SELECT max(sk) FROM posts WHERE sk >= ? AND sk < ?", (base, base + (1 << SK_BITS))).fetchone()[
+            0
+        ]
         sk = search_key(post.date_ts, taken)
         if sk is None:  # the second's keys crept to its end (posts re-published): the lowest free one
             sk = self.conn.execute(
                 "SELECT ? WHERE NOT EXISTS (SELECT 1 FROM posts WHERE sk = ?) UNION ALL "
                 "SELECT * FROM (SELECT a.sk + 1 FROM posts a WHERE a.sk >= ? AND a.sk < ? AND NOT EXISTS "
                 "(SELECT 1 FROM posts b WHERE b.sk = a.sk + 1) ORDER BY a.sk LIMIT 1) LIMIT 1",
-                (base, base, base, base + (1 << SK_BITS) - 1)).fetchone()[0]
+                (base, base, base, base + (1 << SK_BITS) - 1),
+            ).fetchone()[0]
         cur = self.conn.execute(
             "INSERT INTO posts (source, slug, entry_id, published, date_ts, updated_ts, changed_ts, lang, event_ts, "
             "translation_of, h, data, own, expires_ts, sk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (post.source, post.slug, post.id, int(free), post.date_ts, post.updated.timestamp(), changed_ts, post.lang,
-             post.event.start.timestamp() if post.event else None, post.translation_of, h, data, own,
-             post.expires_ts, sk))
+            (
+                post.source,
+                post.slug,
+                post.id,
+                int(free),
+                post.date_ts,
+                post.updated.timestamp(),
+                changed_ts,
+                post.lang,
+                post.event.start.timestamp() if post.event else None,
+                post.translation_of,
+                h,
+                data,
+                own,
+                post.expires_ts,
+                sk,
+            ),
+        )
         pid = cur.lastrowid
         assert pid is not None
         self.conn.execute("INSERT INTO bodies VALUES (?, ?, ?)", (pid, post.content_html, post.content_text))
@@ -179,8 +212,7 @@ class Writer:
 
     def _remove_post(self, source: str) -> None:
         self.changes.remember(source)
-        row = self.conn.execute("SELECT id, slug, entry_id, published FROM posts WHERE source = ?",
-                                (source,)).fetchone()
+        row = self.conn.execute("SELECT id, slug, entry_id, published FROM posts WHERE source = ?", (source,)).fetchone()
         if row is None:
             return
         pid, slug, entry_id, published = row
@@ -200,12 +232,16 @@ class Writer:
         """
         conn = self.conn
         pids = {pid for slug in self._slugs for (pid,) in conn.execute("SELECT id FROM posts WHERE slug = ?", (slug,))}
-        pids.update(pid for eid in self._ids for (pid,) in conn.execute("SELECT id FROM posts WHERE entry_id = ?",
-                                                                         (eid,)))
-        decided = [conn.execute(
-            "SELECT p.id, p.published, NOT EXISTS (SELECT 1 FROM posts o WHERE o.slug = p.slug AND o.source < p.source) "
-            "AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.entry_id = p.entry_id AND o.source < p.source) "
-            f"AND {LIVE_AT} FROM posts p WHERE p.id = ?", (self.at, self.at, pid)).fetchone() for pid in sorted(pids)]
+        pids.update(pid for eid in self._ids for (pid,) in conn.execute("SELECT id FROM posts WHERE entry_id = ?", (eid,)))
+        decided = [
+            conn.execute(
+                "SELECT p.id, p.published, NOT EXISTS (SELECT 1 FROM posts o WHERE o.slug = p.slug AND o.source < p.source) "
+                "AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.entry_id = p.entry_id AND o.source < p.source) "
+                f"AND {LIVE_AT} FROM posts p WHERE p.id = ?",
+                (self.at, self.at, pid),
+            ).fetchone()
+            for pid in sorted(pids)
+        ]
         for pid, published, owner in decided:  # first the losers, so a winner's rows never clash with theirs
             if published and not owner:
                 self.changes.remember_id(pid)
@@ -230,31 +266,35 @@ class Writer:
         before = self._groups()
         conn.execute("DELETE FROM groups")
         conn.execute("DELETE FROM link_problems")
-        rows = conn.execute("SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p "
-                            "WHERE p.published = 1 AND p.translation_of IS NOT NULL ORDER BY p.source").fetchall()
+        rows = conn.execute(
+            "SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p "
+            "WHERE p.published = 1 AND p.translation_of IS NOT NULL ORDER BY p.source"
+        ).fetchall()
         problems: list[tuple[str, str, str]] = []
         groups: dict[str, list[tuple[int, str]]] = {}
         for pid, source, slug, lang, target in rows:
-            original = conn.execute("SELECT id, lang, translation_of, source FROM posts WHERE slug = ? AND published = 1",
-                                    (target,)).fetchone()
+            original = conn.execute(
+                "SELECT id, lang, translation_of, source FROM posts WHERE slug = ? AND published = 1", (target,)
+            ).fetchone()
             if target == slug:
                 problems.append((source, "translation_of", "names this post itself"))
             elif original is None:
                 problems.append((source, "translation_of", f"no published post has the slug {target!r}"))
             elif original[2] is not None:
-                problems.append((source, "translation_of",
-                                 f"{target!r} is itself a translation (of {original[2]!r}); name the original"))
+                problems.append(
+                    (source, "translation_of", f"{target!r} is itself a translation (of {original[2]!r}); name the original")
+                )
             else:
                 members = groups.setdefault(target, [(original[0], original[1])])
                 clash = next((m for m in members if m[1].lower() == lang.lower()), None)
                 if clash is not None:
                     other = conn.execute("SELECT source FROM posts WHERE id = ?", (clash[0],)).fetchone()[0]
-                    problems.append((source, "translation_of",
-                                     f"{target!r} already has a version in {lang!r} ({other})"))
+                    problems.append((source, "translation_of", f"{target!r} already has a version in {lang!r} ({other})"))
                 else:
                     members.append((pid, lang))
-        conn.executemany("INSERT INTO groups VALUES (?, ?)",
-                         [(pid, grp) for grp, members in groups.items() for pid, _ in members])
+        conn.executemany(
+            "INSERT INTO groups VALUES (?, ?)", [(pid, grp) for grp, members in groups.items() for pid, _ in members]
+        )
         conn.executemany("INSERT INTO link_problems VALUES (?, ?, ?)", problems)
         after = self._groups()
         for grp in set(before) | set(after):  # a post's translations are part of what it shows
@@ -264,8 +304,9 @@ class Writer:
     def _groups(self) -> dict[str, set[str]]:
         """Each translation group's member slugs (published posts only)."""
         out: dict[str, set[str]] = {}
-        for grp, slug in self.conn.execute("SELECT g.grp, p.slug FROM groups g JOIN posts p ON p.id = g.post "
-                                           "WHERE p.published = 1"):
+        for grp, slug in self.conn.execute(
+            "SELECT g.grp, p.slug FROM groups g JOIN posts p ON p.id = g.post WHERE p.published = 1"
+        ):
             out.setdefault(grp, set()).add(slug)
         return out
 
@@ -279,9 +320,14 @@ class Writer:
         meta = {**meta, **self.changes.commit(meta.get("site"), int(str(meta.get("site_mtime_ns", 0))))}
         site_key = str(meta.get("site_key", ""))
         published = self.published
-        values = {**meta, "acc": f"{published.acc:032x}", "count": published.count,
-                  "version": published.version(site_key, news),
-                  SCHEDULE_CLOCK: self.at, NEXT_CHANGE: next_change(self.conn, self.at)}
+        values = {
+            **meta,
+            "acc": f"{published.acc:032x}",
+            "count": published.count,
+            "version": published.version(site_key, news),
+            SCHEDULE_CLOCK: self.at,
+            NEXT_CHANGE: next_change(self.conn, self.at),
+        }
         self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
         if self.touched:
             # REPLACE: a slug's earlier entry goes, its latest change comes last (a reader behind sees that one).

@@ -83,14 +83,26 @@ def document(index: Index, actor: Actor, public_pem: str) -> dict[str, Any]:
     me = actor_url(site, actor.username)
     name = site.title if actor.lang in (None, site.language) else f"{site.title} ({actor.lang})"
     doc: dict[str, Any] = {
-        "@context": [AS, SECURITY, {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-                                    "discoverable": "http://joinmastodon.org/ns#discoverable"}],
-        "id": me, "type": "Service", "preferredUsername": actor.username, "name": name,
-        "summary": site.subtitle, "url": urls.home(site) if actor.lang in (None, site.language)
-        else urls.language_page(site, actor.lang),
-        "inbox": me + "/inbox", "outbox": me + "/outbox", "followers": me + "/followers",
+        "@context": [
+            AS,
+            SECURITY,
+            {
+                "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+                "discoverable": "http://joinmastodon.org/ns#discoverable",
+            },
+        ],
+        "id": me,
+        "type": "Service",
+        "preferredUsername": actor.username,
+        "name": name,
+        "summary": site.subtitle,
+        "url": urls.home(site) if actor.lang in (None, site.language) else urls.language_page(site, actor.lang),
+        "inbox": me + "/inbox",
+        "outbox": me + "/outbox",
+        "followers": me + "/followers",
         "endpoints": {"sharedInbox": shared_inbox(site)},
-        "manuallyApprovesFollowers": False, "discoverable": True,
+        "manuallyApprovesFollowers": False,
+        "discoverable": True,
         "publicKey": {"id": key_id(site, actor.username), "owner": me, "publicKeyPem": public_pem},
     }
     if site.icon:

@@ -20,13 +20,19 @@ def json_response(doc: Mapping[str, Any], status: int = 200, mimetype: str = ACT
     return resp
 
 
-def send_json(endpoint: str, args: Mapping[str, object], build: Callable[[], Mapping[str, Any]],
-              mimetype: str = ACTIVITY_JSON, vary: bool = False) -> Response:
+def send_json(
+    endpoint: str,
+    args: Mapping[str, object],
+    build: Callable[[], Mapping[str, Any]],
+    mimetype: str = ACTIVITY_JSON,
+    vary: bool = False,
+) -> Response:
     """A content-derived JSON document through the render cache (validators from http.send)."""
 
     def produce() -> caching.Representation:
         idx = current_index()
-        return caching.Representation(to_json(build()), mimetype, idx.query_last_modified(),
-                                      headers=(("Vary", "Accept"),) if vary else ())
+        return caching.Representation(
+            to_json(build()), mimetype, idx.query_last_modified(), headers=(("Vary", "Accept"),) if vary else ()
+        )
 
     return http.send(caching.render(endpoint, args, produce))

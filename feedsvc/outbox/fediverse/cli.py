@@ -37,6 +37,7 @@ def status_command() -> None:
     if not inboxes:
         click.echo("no deliveries yet")
     for s in inboxes:
-        line = (f"inbox {s.dest}: pending {s.depth}, last success {_when(s.last_success)}, "
-                f"last error {s.last_error or 'none'}" + (f" at {_when(s.last_error_at)}" if s.last_error else ""))
+        line = f"inbox {s.dest}: pending {s.depth}, last success {_when(s.last_success)}, last error {s.last_error or 'none'}" + (
+            f" at {_when(s.last_error_at)}" if s.last_error else ""
+        )
         click.echo(line)

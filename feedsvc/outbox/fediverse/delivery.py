@@ -41,14 +41,30 @@ def sign(fedi: Fediverse, site: Site, username: str, inbox: str, body: bytes, no
     return signatures.sign_post(fedi.keys, key_id(site, username), parts.netloc, path or "/", body, now)
 
 
-def enqueue(conn: sqlite3.Connection, fedi: Fediverse, site: Site, username: str, inbox: str,
-            activity: dict[str, Any], now: float, first: bool = False) -> None:
+def enqueue(
+    conn: sqlite3.Connection,
+    fedi: Fediverse,
+    site: Site,
+    username: str,
+    inbox: str,
+    activity: dict[str, Any],
+    now: float,
+    first: bool = False,
+) -> None:
     """Queue one signed activity for one inbox, inside an open queue transaction (``first``: ahead of the rest)."""
     body = orjson.dumps(objects.with_context(activity), option=orjson.OPT_SORT_KEYS)
-    conn.execute("INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                 (inbox, KIND, inbox))
-    Queue.add(conn, f"ap_{uuid.uuid4().hex}", KIND, inbox, inbox, body,
-              {**sign(fedi, site, username, inbox, body, now), "X-Actor": username}, now, first)
+    conn.execute("INSERT INTO destinations (dest, kind, config) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (inbox, KIND, inbox))
+    Queue.add(
+        conn,
+        f"ap_{uuid.uuid4().hex}",
+        KIND,
+        inbox,
+        inbox,
+        body,
+        {**sign(fedi, site, username, inbox, body, now), "X-Actor": username},
+        now,
+        first,
+    )
 
 
 def gone(queue: Queue, d: Delivery, now: float) -> int:
@@ -73,8 +89,7 @@ def username_for(site: Site, lang: str) -> str | None:
     return f"{fedi.username}-{lang.lower()}"
 
 
-def sender(fedi: Fediverse, current: Callable[[], Index]) -> Callable[[sqlite3.Connection, list[PostEvent], Site,
-                                                                       float], None]:
+def sender(fedi: Fediverse, current: Callable[[], Index]) -> Callable[[sqlite3.Connection, list[PostEvent], Site, float], None]:
     """The events sender: Create, Update or Delete of each changed post to its actor's followers."""
     fedi.queue  # noqa: B018 (opening it makes the followers' tables, outside the step's transaction)
 

@@ -47,8 +47,10 @@ def setup(conn: sqlite3.Connection) -> None:
 
 def add(conn: sqlite3.Connection, actor: str, follower: str, inbox: str, now: float) -> None:
     """Store (or refresh) a follower, inside an open transaction."""
-    conn.execute("INSERT INTO ap_followers VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET inbox = excluded.inbox",
-                 (actor, follower, inbox, now))
+    conn.execute(
+        "INSERT INTO ap_followers VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET inbox = excluded.inbox",
+        (actor, follower, inbox, now),
+    )
 
 
 def remove(conn: sqlite3.Connection, follower: str, actor: str | None = None) -> int:
@@ -66,8 +68,11 @@ def remove_inbox(conn: sqlite3.Connection, inbox: str) -> int:
 def of(conn: sqlite3.Connection, actor: str | None = None) -> list[Follower]:
     """Followers of one actor (or of all), oldest first."""
     sql = "SELECT actor, follower, inbox, since FROM ap_followers"
-    rows = conn.execute(sql + " WHERE actor = ? ORDER BY since, follower", (actor,)) if actor is not None \
+    rows = (
+        conn.execute(sql + " WHERE actor = ? ORDER BY since, follower", (actor,))
+        if actor is not None
         else conn.execute(sql + " ORDER BY actor, since, follower")
+    )
     return [Follower(*r) for r in rows]
 
 
@@ -78,5 +83,4 @@ def count(conn: sqlite3.Connection, actor: str) -> int:
 
 def inboxes(conn: sqlite3.Connection, actor: str) -> list[str]:
     """The distinct inboxes to deliver one activity of ``actor`` to (one per shared inbox)."""
-    return [r[0] for r in conn.execute("SELECT DISTINCT inbox FROM ap_followers WHERE actor = ? ORDER BY inbox",
-                                       (actor,))]
+    return [r[0] for r in conn.execute("SELECT DISTINCT inbox FROM ap_followers WHERE actor = ? ORDER BY inbox", (actor,))]

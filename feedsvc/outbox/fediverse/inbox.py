@@ -75,8 +75,16 @@ def _refuse(status: int, code: str, message: str) -> Refused:
     return Refused(status, code, message)
 
 
-def receive(fedi: Fediverse, index: Index, target: Actor | None, method: str, path: str,
-            headers: dict[str, str], body: bytes, now: float | None = None) -> str:
+def receive(
+    fedi: Fediverse,
+    index: Index,
+    target: Actor | None,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    now: float | None = None,
+) -> str:
     """Verify and act on one inbox request; the outcome (``accepted``...). Raises Refused."""
     now = time.time() if now is None else now
     try:
@@ -150,8 +158,9 @@ def _first_use(fedi: Fediverse, signature: bytes, now: float) -> bool:
         return conn.execute("INSERT OR IGNORE INTO ap_seen VALUES (?, ?)", (digest, now)).rowcount == 1
 
 
-def _act(fedi: Fediverse, index: Index, target: Actor | None, activity: dict[str, Any], signer: str,
-         inbox: str | None, now: float) -> str:
+def _act(
+    fedi: Fediverse, index: Index, target: Actor | None, activity: dict[str, Any], signer: str, inbox: str | None, now: float
+) -> str:
     kind = activity["type"]
     site = index.site
     if kind == "Follow":

@@ -48,15 +48,26 @@ def article(index: Index, post: Post, actor: Actor) -> dict[str, Any]:
     if post.image:
         attachments.append({"type": "Image", "url": post.image, "name": post.title})
     for a in post.attachments:
-        attachments.append({"type": "Document", "url": a.url, "mediaType": a.mime_type,
-                            **({"name": a.title} if a.title else {})})
-    tags = [{"type": "Hashtag", "href": urls.tag_page(site, t.slug),
-             "name": "#" + (_NOT_HASHTAG.sub("", t.label) or t.slug)} for t in post.tags]
+        attachments.append({"type": "Document", "url": a.url, "mediaType": a.mime_type, **({"name": a.title} if a.title else {})})
+    tags = [
+        {"type": "Hashtag", "href": urls.tag_page(site, t.slug), "name": "#" + (_NOT_HASHTAG.sub("", t.label) or t.slug)}
+        for t in post.tags
+    ]
     obj: dict[str, Any] = {
-        "id": object_id(site, post), "type": "Article", "attributedTo": me, "name": post.title,
-        "summary": post.summary, "content": post.content_html, "contentMap": {post.lang: post.content_html},
-        "url": urls.permalink(site, post), "published": _iso(post.date), "to": [PUBLIC], "cc": [me + "/followers"],
-        "tag": tags, "attachment": attachments, "sensitive": False,
+        "id": object_id(site, post),
+        "type": "Article",
+        "attributedTo": me,
+        "name": post.title,
+        "summary": post.summary,
+        "content": post.content_html,
+        "contentMap": {post.lang: post.content_html},
+        "url": urls.permalink(site, post),
+        "published": _iso(post.date),
+        "to": [PUBLIC],
+        "cc": [me + "/followers"],
+        "tag": tags,
+        "attachment": attachments,
+        "sensitive": False,
     }
     if post.updated != post.date:
         obj["updated"] = _iso(post.updated)
@@ -73,16 +84,30 @@ def with_context(doc: dict[str, Any]) -> dict[str, Any]:
 def create(index: Index, post: Post, actor: Actor) -> dict[str, Any]:
     """The Create activity of a post (its id: the object's, ``#create``)."""
     obj = article(index, post, actor)
-    return {"id": obj["id"] + "#create", "type": "Create", "actor": obj["attributedTo"], "published": obj["published"],
-            "to": obj["to"], "cc": obj["cc"], "object": obj}
+    return {
+        "id": obj["id"] + "#create",
+        "type": "Create",
+        "actor": obj["attributedTo"],
+        "published": obj["published"],
+        "to": obj["to"],
+        "cc": obj["cc"],
+        "object": obj,
+    }
 
 
 def update(index: Index, post: Post, actor: Actor) -> dict[str, Any]:
     """The Update activity of a changed post (its id names the new version, so each edit is one activity)."""
     obj = article(index, post, actor)
     version = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-    return {"id": f"{obj['id']}#update-{version}", "type": "Update", "actor": obj["attributedTo"],
-            "published": obj.get("updated", obj["published"]), "to": obj["to"], "cc": obj["cc"], "object": obj}
+    return {
+        "id": f"{obj['id']}#update-{version}",
+        "type": "Update",
+        "actor": obj["attributedTo"],
+        "published": obj.get("updated", obj["published"]),
+        "to": obj["to"],
+        "cc": obj["cc"],
+        "object": obj,
+    }
 
 
 def tombstone(object_url: str) -> dict[str, Any]:
@@ -93,8 +118,14 @@ def tombstone(object_url: str) -> dict[str, Any]:
 def delete(site: Site, object_url: str, actor: Actor) -> dict[str, Any]:
     """The Delete activity of an unpublished post."""
     me = actor_url(site, actor.username)
-    return {"id": object_url + "#delete", "type": "Delete", "actor": me, "to": [PUBLIC], "cc": [me + "/followers"],
-            "object": tombstone(object_url)}
+    return {
+        "id": object_url + "#delete",
+        "type": "Delete",
+        "actor": me,
+        "to": [PUBLIC],
+        "cc": [me + "/followers"],
+        "object": tombstone(object_url),
+    }
 
 
 def outbox(index: Index, actor: Actor, page: int | None) -> dict[str, Any]:
@@ -104,12 +135,24 @@ def outbox(index: Index, actor: Actor, page: int | None) -> dict[str, Any]:
     posts = index.query(lang=actor.lang) if actor.lang else index.posts
     total = len(posts)
     if page is None:
-        return with_context({"id": url, "type": "OrderedCollection", "totalItems": total,
-                             "first": f"{url}?page=1", "last": f"{url}?page={max(1, -(-total // OUTBOX_PAGE))}"})
+        return with_context(
+            {
+                "id": url,
+                "type": "OrderedCollection",
+                "totalItems": total,
+                "first": f"{url}?page=1",
+                "last": f"{url}?page={max(1, -(-total // OUTBOX_PAGE))}",
+            }
+        )
     start = (page - 1) * OUTBOX_PAGE
-    items = [create(index, p, actor) for p in posts[start:start + OUTBOX_PAGE]]
-    doc: dict[str, Any] = {"id": f"{url}?page={page}", "type": "OrderedCollectionPage", "partOf": url,
-                           "totalItems": total, "orderedItems": items}
+    items = [create(index, p, actor) for p in posts[start : start + OUTBOX_PAGE]]
+    doc: dict[str, Any] = {
+        "id": f"{url}?page={page}",
+        "type": "OrderedCollectionPage",
+        "partOf": url,
+        "totalItems": total,
+        "orderedItems": items,
+    }
     if page > 1:
         doc["prev"] = f"{url}?page={page - 1}"
     if start + OUTBOX_PAGE < total:
@@ -119,5 +162,4 @@ def outbox(index: Index, actor: Actor, page: int | None) -> dict[str, Any]:
 
 def followers(site: Site, actor: Actor, count: int) -> dict[str, Any]:
     """The followers collection: its count only (who follows is not published)."""
-    return with_context({"id": actor_url(site, actor.username) + "/followers", "type": "OrderedCollection",
-                         "totalItems": count})
+    return with_context({"id": actor_url(site, actor.username) + "/followers", "type": "OrderedCollection", "totalItems": count})

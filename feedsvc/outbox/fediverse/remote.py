@@ -106,8 +106,7 @@ class KeyCache:
             raise KeyFetchError("keyId is not an http(s) URL")
         answer = self.client.get(url, {"Accept": f"{ACTIVITY_JSON}, {LD_JSON}"}, self.allow_private)
         if answer.status != 200:
-            raise KeyFetchError(f"fetching the key failed: {answer.error or f'HTTP {answer.status}'}",
-                                gone=answer.status == 410)
+            raise KeyFetchError(f"fetching the key failed: {answer.error or f'HTTP {answer.status}'}", gone=answer.status == 410)
         if len(answer.body) >= self.client.max_response_bytes:
             raise KeyFetchError("the key document is too large")
         try:

@@ -58,7 +58,8 @@ def load_or_create(path: str) -> KeyPair:
         if not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
             pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
             # Written whole beside it, then linked into place: another process never reads half a key,
             # and the first one linked wins (a second maker uses that one).
             tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
@@ -79,8 +80,9 @@ def load_or_create(path: str) -> KeyPair:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"{path}: not an RSA private key")
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    public = (
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    )
     return KeyPair(key, public)
 
 
@@ -116,15 +118,20 @@ def _signing_string(names: list[str], method: str, path: str, headers: dict[str,
     return "\n".join(lines).encode("utf-8")
 
 
-def sign_post(keys: KeyPair, key_id: str, host: str, path: str, body: bytes, now: float,
-              content_type: str = "application/activity+json") -> dict[str, str]:
+def sign_post(
+    keys: KeyPair, key_id: str, host: str, path: str, body: bytes, now: float, content_type: str = "application/activity+json"
+) -> dict[str, str]:
     """The headers of a signed POST of ``body`` to ``path`` on ``host`` (Date fixed at ``now``)."""
     headers = {"host": host, "date": http_date(now), "digest": digest(body), "content-type": content_type}
     string = _signing_string(list(POST_HEADERS), "post", path, headers)
     sig = base64.b64encode(keys.private.sign(string, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
-    return {"Host": host, "Date": headers["date"], "Digest": headers["digest"], "Content-Type": content_type,
-            "Signature": f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(POST_HEADERS)}",'
-                         f'signature="{sig}"'}
+    return {
+        "Host": host,
+        "Date": headers["date"],
+        "Digest": headers["digest"],
+        "Content-Type": content_type,
+        "Signature": f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(POST_HEADERS)}",signature="{sig}"',
+    }
 
 
 def date_of(headers: dict[str, str]) -> float:

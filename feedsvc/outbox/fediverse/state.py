@@ -90,8 +90,12 @@ class Fediverse:
             who = actor.of_post(index, post)
             if who is None:
                 return None
-            return send_json("fediverse.object", {"slug": post.slug},
-                             lambda: objects.with_context(objects.article(index, post, who)), vary=True)
+            return send_json(
+                "fediverse.object",
+                {"slug": post.slug},
+                lambda: objects.with_context(objects.article(index, post, who)),
+                vary=True,
+            )
         url = self.tombstone(slug)
         if url is None:
             return None

@@ -84,8 +84,7 @@ def outbox_view(username: str) -> Response:
         if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
             raise ApiError(400, "bad_request", "page: must be a whole number from 1 to 100000")
         page = int(raw)
-    return send_json("fediverse.outbox", {"u": who.username, "page": page or 0},
-                     lambda: objects.outbox(idx, who, page))
+    return send_json("fediverse.outbox", {"u": who.username, "page": page or 0}, lambda: objects.outbox(idx, who, page))
 
 
 @bp.get("/ap/actors/<username>/followers")

@@ -34,9 +34,14 @@ def jrd(index: Index, actor: Actor) -> dict[str, Any]:
     """The JSON Resource Descriptor of an actor."""
     site = index.site
     me = actor_url(site, actor.username)
-    return {"subject": f"acct:{actor.username}@{host(site)}", "aliases": [me],
-            "links": [{"rel": "self", "type": ACTIVITY_JSON, "href": me},
-                      {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": urls.home(site)}]}
+    return {
+        "subject": f"acct:{actor.username}@{host(site)}",
+        "aliases": [me],
+        "links": [
+            {"rel": "self", "type": ACTIVITY_JSON, "href": me},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": urls.home(site)},
+        ],
+    }
 
 
 def nodeinfo_links(index: Index) -> dict[str, Any]:
@@ -47,8 +52,12 @@ def nodeinfo_links(index: Index) -> dict[str, Any]:
 def nodeinfo(index: Index) -> dict[str, Any]:
     """The NodeInfo 2.1 document (users: the actors; posts: every published post)."""
     n = len(actors(index))
-    return {"version": "2.1", "software": {"name": "feedsvc", "version": __version__},
-            "protocols": ["activitypub"], "services": {"inbound": [], "outbound": ["atom1.0", "rss2.0"]},
-            "openRegistrations": False,
-            "usage": {"users": {"total": n, "activeMonth": n, "activeHalfyear": n}, "localPosts": len(index.posts)},
-            "metadata": {"nodeName": index.site.title}}
+    return {
+        "version": "2.1",
+        "software": {"name": "feedsvc", "version": __version__},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": ["atom1.0", "rss2.0"]},
+        "openRegistrations": False,
+        "usage": {"users": {"total": n, "activeMonth": n, "activeHalfyear": n}, "localPosts": len(index.posts)},
+        "metadata": {"nodeName": index.site.title},
+    }
