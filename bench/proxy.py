@@ -27,17 +27,10 @@ from collections import Counter
 from pathlib import Path
 
 import loadgen
-from servers import OUT, ROOT, Server, _stat_cpu, fetch, free_port, log
+from servers import OUT, ROOT, SCENARIOS, Server, _stat_cpu, fetch, free_port, log
 
 COUNTS = (8, 32, 64)
-CELLS = [
-    ("feed 200", "feed", {}),
-    ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
-    ("feed 304", "feed", {"If-None-Match": "etag"}),
-    ("api 200", "api", {}),
-    ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}),
-    ("api 304", "api", {"If-None-Match": "etag"}),
-]
+CELLS = SCENARIOS
 STATIC_NAMES = {"feed": "feed.xml", "api": "api.json"}
 CONF = ROOT / "deploy" / "nginx-proxy.conf"
 #: Accept-Encoding of the polling mix's pollers (in turn): none, and what feed readers send.

@@ -16,17 +16,8 @@ from pathlib import Path
 
 import proxy
 import tail
-from servers import OUT, PY, ROOT, Server, app_env, drop_index, fetch, free_port, log
+from servers import OUT, PY, ROOT, SCENARIOS, Server, app_env, drop_index, fetch, free_port, log
 
-#: (name, document, request headers); "etag" is replaced by the document's ETag.
-SCENARIOS = [
-    ("feed 200", "feed", {}),
-    ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
-    ("feed 304", "feed", {"If-None-Match": "etag"}),
-    ("api 200", "api", {}),
-    ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}),
-    ("api 304", "api", {"If-None-Match": "etag"}),
-]
 READY = "/api/v1/posts?per_page=1"
 WARM = [
     "/feeds/atom.xml",

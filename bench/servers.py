@@ -28,6 +28,17 @@ APP_CONF = ROOT / "gunicorn.conf.py"
 FLOOR_CONF = BENCH / "floor_gunicorn.conf.py"
 
 
+#: The cache-hit cells (name, document, request headers); "etag" is replaced by the document's ETag.
+SCENARIOS = [
+    ("feed 200", "feed", {}),
+    ("feed 200 gzip", "feed", {"Accept-Encoding": "gzip"}),
+    ("feed 304", "feed", {"If-None-Match": "etag"}),
+    ("api 200", "api", {}),
+    ("api 200 gzip", "api", {"Accept-Encoding": "gzip"}),
+    ("api 304", "api", {"If-None-Match": "etag"}),
+]
+
+
 def log(msg: str) -> None:
     """Progress on stderr, with the time."""
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
