@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .feeds import views as feed_views
     from .outbox import fediverse
 
-    # Static files are served by web.static (content-hash ETags, immutable when versioned).
+    # Static files are served by web.static (assets.py: content-hash ETags, immutable when versioned).
     app = Flask(__name__, static_folder=None)
     load_config(app, config)
     assert isinstance(app.json, DefaultJSONProvider)

@@ -9,16 +9,14 @@ or style, so they work under the strict CSP sent on HTML.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, cast
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import caching, errors, http, i18n, urls
+from . import assets, caching, errors, http, i18n, urls
 from .content import Index, Post, Query, Site
 from .extensions import current_index
 from .formats import ALL, CALENDAR, FEEDS
@@ -29,8 +27,6 @@ from .pages import discovery, feed_links, human_size, languages, post_item, vers
 bp = Blueprint("web", __name__)
 
 HTML = "text/html; charset=utf-8"
-JS = "text/javascript; charset=utf-8"
-STATIC = urls.STATIC
 asset_url = urls.asset_url
 #: Posts listed on the front page.
 HOME_POSTS = 10
@@ -39,17 +35,6 @@ HOME_TAGS = 40
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-#: Static files the pages link to (an export must copy them with the pages).
-ASSETS = ("site.css", "site.js", "embed-builder.js", "icon.svg", "embed-card.css")
-
-
-def asset_urls(site: Site) -> list[str]:
-    """Absolute URLs of every static file the HTML pages reference (with their ?v= hash)."""
-    # The shipped icon stands in only for a site that declares none (base.html).
-    names = [name for name in ASSETS if not (name == "icon.svg" and site.icon)]
-    return [urls.absolute(site, asset_url(name)) for name in names]
-
 
 #: What a page view hands to ``_render``: (Last-Modified, template context), built on a miss only.
 Build = Callable[[], tuple[datetime, dict[str, Any]]]
@@ -349,55 +334,13 @@ def embed_page() -> Response:
     return _render("web.embed", {}, "web/embed.html", build, lang)
 
 
-def _static_rep(name: str, mimetype: str, headers: tuple[tuple[str, str], ...] = ()) -> Callable[[], caching.Representation]:
-    def produce() -> caching.Representation:
-        path = STATIC / name
-        mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
-        return caching.Representation(path.read_bytes(), mimetype, mtime, headers=headers)
-
-    return produce
-
-
-#: Static files are a fixed set shipped with the code: served from memory, never by path lookup.
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": JS, ".xsl": "text/xsl; charset=utf-8", ".svg": "image/svg+xml"}
-#: A URL naming the file's content hash (?v=) never changes meaning (RFC 8246 immutable).
-IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-@lru_cache(maxsize=1)
-def _static_files() -> dict[str, str]:
-    """File name -> media type of every file under static/ (no directories, no dotfiles)."""
-    return {
-        p.name: STATIC_TYPES[p.suffix]
-        for p in STATIC.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix in STATIC_TYPES
-    }
-
-
 @bp.get("/static/<name>")
 def static(name: str) -> Response:
-    """A static file, with a content-hash ETag (the same on every host) and long caching when versioned."""
-    mimetype = _static_files().get(name)
-    if mimetype is None:
-        abort(404)
-    version = request.args.get("v")
-    immutable = version is not None and asset_url(name).endswith(f"?v={version}")
-    produce = _static_rep(name, mimetype, (("Cache-Control", IMMUTABLE),) if immutable else ())
-    return http.send(caching.render("web.static", {"name": name, "immutable": immutable}, produce))
-
-
-#: Where embed.js receives its words and the right-to-left languages (``i18n.widget_words``).
-WIDGET_I18N = "/*@i18n@*/{}"
+    """A static file (assets.py: a content-hash ETag, long caching when versioned)."""
+    return assets.static_file(name)
 
 
 @bp.get("/embed.js")
 def embed_js() -> Response:
-    """The partner widget script (dependency-free, cached with ETag and max-age), its strings filled in."""
-    static = _static_rep("embed.js", JS)
-
-    def produce() -> caching.Representation:
-        rep = static()
-        data = json.dumps(i18n.widget_words(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return caching.Representation(rep.body.replace(WIDGET_I18N.encode(), data.encode("utf-8"), 1), JS, rep.last_modified)
-
-    return http.send(caching.render("web.embed_js", {}, produce))
+    """The partner widget script, its strings filled in (assets.py)."""
+    return assets.embed_script()

@@ -16,7 +16,7 @@ VIEWS = {
     "feeds": ("feedsvc.feeds",),
     "api": ("feedsvc.api",),
     "discover": ("feedsvc.discover",),
-    "web": ("feedsvc.web", "feedsvc.pages"),
+    "web": ("feedsvc.web", "feedsvc.pages", "feedsvc.assets"),
 }
 #: Modules that import no other feedsvc module, so that every layer may use them. (metrics.py
 #: asks config.py, the one reader of the environment, for its directory: below every layer that counts.)

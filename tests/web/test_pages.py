@@ -318,7 +318,7 @@ def test_odd_paths_get_a_short_safe_404(wclient: Any, path: str) -> None:
 
 
 def test_asset_list_covers_every_page_reference(wclient: Any) -> None:
-    from feedsvc.web import asset_urls
+    from feedsvc.assets import asset_urls
 
     listed = set()
     referenced = set()

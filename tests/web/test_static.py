@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from feedsvc.web import ASSETS, STATIC, asset_url
+from feedsvc.assets import ASSETS, STATIC, asset_url
 
 
 @pytest.mark.parametrize("name", [*ASSETS, "embed.js", "feed.xsl", "feed.css"])
