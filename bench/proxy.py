@@ -257,6 +257,12 @@ def run(app: Server, docs: dict[str, str], manifest: dict[str, dict], n: int, a:
         nginx.stop()
 
 
+def _shown(path: Path) -> str:
+    """A path as the report names it: relative to the checkout when inside it (a report is read on other machines)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """This part alone: feedsvc on one corpus, then ``run``; the report's table on stdout."""
     import report
@@ -281,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     bench.CORPORA.mkdir(parents=True, exist_ok=True)
     root, index, keys = bench.corpus(a.size, a.seed), bench.CORPORA / f"{a.size}.db", app_config_keys()
-    results: dict = {"machine": {"load_start": os.getloadavg(), "config": str(a.config)}}
+    results: dict = {"machine": {"load_start": os.getloadavg(), "config": _shown(a.config)}}
     app, _ = scale.start(f"feedsvc-{a.size}-proxy", root, index, keys, a, a.size)
     try:
         scale.warm(app)

@@ -7,12 +7,25 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from support.net import free_port
 from support.nginx import nginx_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "nginx-proxy.conf"
+
+
+def revise_report(site: Any) -> None:
+    """The edit the proxy tests make behind nginx: the report post rewritten (new title and body)."""
+    site.post(
+        "2021-06-10-report",
+        "A revised report.",
+        title="Report, revised",
+        date="2021-06-10",
+        categories=["publications"],
+        tags=["Treaty"],
+    )
 
 
 class Nginx:

@@ -14,7 +14,7 @@ from support import slow_clients
 from support.gunicorn_server import Server
 from support.http_kit import fill
 
-from .nginx import Nginx
+from .nginx import Nginx, revise_report
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.nginx, pytest.mark.slow]
@@ -120,14 +120,7 @@ def test_an_edit_comes_through_and_a_304_is_never_stale(reloading_stack: tuple[N
     old = proxy.get(path)
     assert old[0] == 200 and proxy.get(path)[1]["x-cache-status"] == "HIT"
     old_etag = old[1]["etag"]
-    site.post(
-        "2021-06-10-report",
-        "A revised report.",
-        title="Report, revised",
-        date="2021-06-10",
-        categories=["publications"],
-        tags=["Treaty"],
-    )
+    revise_report(site)
     seen_new: str | None = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ from support.http_kit import fill
 from werkzeug.datastructures import Accept
 from werkzeug.http import parse_accept_header
 
-from .nginx import Nginx
+from .nginx import Nginx, revise_report
 
 pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
@@ -152,14 +152,7 @@ def test_after_the_window_every_coding_has_the_edit_and_old_etags_never_get_304(
     clients = [None, "gzip", "gzip, deflate", "gzip, deflate, br"]
     old = {spelling: proxy.get(path, **_headers(spelling)) for spelling in clients}
     assert {old[c][1]["etag"] for c in clients} == {old[None][1]["etag"], old["gzip"][1]["etag"]}  # two entries
-    site.post(
-        "2021-06-10-report",
-        "A revised report.",
-        title="Report, revised",
-        date="2021-06-10",
-        categories=["publications"],
-        tags=["Treaty"],
-    )
+    revise_report(site)
     # Until the edit is out, each client's conditional poll gets a 304 for its own old ETag, or the new document.
     new: dict[str | None, tuple[int, dict[str, str], bytes]] = {}
     deadline = time.monotonic() + 30
@@ -192,14 +185,7 @@ def test_the_documented_window_bounds_a_quiet_entry(reloading_stack: tuple[Nginx
     proxy, app, site = reloading_stack
     path = "/feeds/categories/publications/atom.xml"
     old = {c: proxy.get(path, **_headers(c)) for c in (None, "gzip")}
-    site.post(
-        "2021-06-10-report",
-        "A revised report.",
-        title="Report, revised",
-        date="2021-06-10",
-        categories=["publications"],
-        tags=["Treaty"],
-    )
+    revise_report(site)
     streak, deadline = 0, time.monotonic() + 30
     while streak < 8 and time.monotonic() < deadline:  # new connections: every worker has reloaded
         streak = streak + 1 if b"Report, revised" in app.get(path, **{"Accept-Encoding": "identity"})[2] else 0
