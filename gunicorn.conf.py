@@ -18,6 +18,7 @@ from feedsvc.serving import (  # noqa: F401 (gunicorn reads its hooks as names o
     on_starting,
     post_fork,
     post_worker_init,
+    pre_fork,
     prepare_metrics_dir,
     when_ready,
 )

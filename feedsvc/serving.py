@@ -109,6 +109,20 @@ def when_ready(server: Any) -> None:
     state(app).live.reload_for_children()
 
 
+def pre_fork(server: Any, worker: Any) -> None:
+    """Start a new worker's heartbeat at its fork, so one that hangs while booting is replaced.
+
+    gunicorn's master replaces a worker silent for ``timeout`` seconds, reading the time of
+    its last heartbeat as the mtime of its temporary file, which the worker sets from
+    ``time.monotonic()``. A new file's mtime is the wall clock, decades ahead of the monotonic
+    clock, so until its first heartbeat a worker always looked fresh: one stuck while booting
+    (a lock held at the fork by a thread of the master) was never replaced, and served
+    nothing, for as long as the server ran. Set here from the same clock, the master counts
+    a worker's boot against the timeout like everything after it.
+    """
+    worker.tmp.notify()
+
+
 def post_fork(server: Any, worker: Any) -> None:
     """Never lose a stop signal that arrives while the worker boots.
 

@@ -17,9 +17,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    """gunicorn -c gunicorn.conf.py wsgi:app with extra environment, stdout+stderr to a file."""
+    """gunicorn -c gunicorn.conf.py wsgi:app with extra environment, stdout+stderr to a file.
 
-    def __init__(self, content: Path, out: Path, workers: int = 2, prefix: tuple[str, ...] = (), **env: str) -> None:
+    ``config``: another settings file (a test's wrapper around the shipped one), relative to ROOT.
+    """
+
+    def __init__(
+        self,
+        content: Path,
+        out: Path,
+        workers: int = 2,
+        prefix: tuple[str, ...] = (),
+        config: str = "gunicorn.conf.py",
+        **env: str,
+    ) -> None:
         self.port = free_port()
         self.out = out
         full = {
@@ -35,7 +46,7 @@ class Server:
                 full.pop(name, None)
         self._fh = out.open("wb")
         self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            [*prefix, sys.executable, "-m", "gunicorn", "-c", config, "wsgi:app"],
             cwd=ROOT,
             env=full,
             stdout=self._fh,
