@@ -56,6 +56,9 @@ class Watcher:
         self._subdir = subdir
         self._ino = inotify
         self._closer = weakref.finalize(self, inotify.close)  # no ResourceWarning when dropped
+        # Not at interpreter exit: the reload thread (a daemon) may still be reading it then,
+        # and a file closed under it failed that reload with a traceback; the OS closes it.
+        self._closer.atexit = False
         #: watch descriptor -> directory relative to root ("" for root itself).
         self._dirs: dict[int, str] = {}
         self._rescan = True  # nothing is known before the first full scan
