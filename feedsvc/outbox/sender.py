@@ -35,6 +35,8 @@ DELIVERIES = Counter(
 )
 #: Deliveries in flight at once (each to another destination).
 CONCURRENCY = 8
+#: Doublings of a delivery's first backoff counted at most (2**60 times any first delay is past any cap).
+MAX_DOUBLINGS = 60
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,10 @@ class Sender:
                 if due <= now:
                     with self._busy_lock:
                         self._busy.add(d.dest)
-                    self._pool.submit(self._attempt_then_free, d)
+                    try:
+                        self._pool.submit(self._attempt_then_free, d)
+                    except RuntimeError:  # the interpreter is exiting: its thread pools take no more work
+                        return
                 elif due:
                     wait = min(wait, due - now)
             self._wake.wait(max(wait, 0.01))
@@ -156,8 +161,9 @@ class Sender:
     def _attempt_then_free(self, d: Delivery) -> None:
         try:
             self.attempt(d)
-        except Exception:
+        except Exception as exc:
             log.exception("outbox: delivery %s failed unexpectedly", d.id)
+            self._hold(d, exc)
         finally:
             with self._busy_lock:
                 self._busy.discard(d.dest)
@@ -199,12 +205,28 @@ class Sender:
             return self._count(d, "disabled")
         return self._retry_or_give_up(d, answer, error, now)
 
-    def _retry_or_give_up(self, d: Delivery, answer: Answer, error: str, now: float) -> str:
+    def _hold(self, d: Delivery, exc: Exception) -> None:
+        """A fault of ours while attempting ``d``: try it again after its next backoff, not at once
+        (a fault that repeats must not turn the loop into a busy one)."""
+        now = self.clock()
+        try:
+            self.queue.retry(d, now + self._backoff(d), f"internal error ({type(exc).__name__})", now)
+        except Exception:
+            log.exception("outbox: delivery %s could not be rescheduled", d.id)
+
+    def _backoff(self, d: Delivery) -> float:
+        """Seconds before ``d``'s next attempt: its kind's first delay doubled per attempt, capped, with jitter."""
         lim = self.limits
         fedi = d.kind == "activitypub" and self.fediverse is not None
         first = lim.webhook_backoff if d.kind == "webhook" else self.fediverse.backoff if fedi else lim.websub_backoff
-        delay = min(first * 2**d.attempts, lim.max_backoff) * random.uniform(0.5, 1.0)  # jitter
-        delay = max(delay, retry_after(answer.headers.get("retry-after"), now))
+        # The exponent is bounded: past 2**1023 the product overflows a float (a delivery retried
+        # that often under a small first delay), and 2**MAX_DOUBLINGS is past any cap already.
+        return float(min(first * 2.0 ** min(d.attempts, MAX_DOUBLINGS), lim.max_backoff) * random.uniform(0.5, 1.0))
+
+    def _retry_or_give_up(self, d: Delivery, answer: Answer, error: str, now: float) -> str:
+        lim = self.limits
+        fedi = d.kind == "activitypub" and self.fediverse is not None
+        delay = max(self._backoff(d), retry_after(answer.headers.get("retry-after"), now))
         if fedi:  # an inbox that is down gets everything when it is back, for FEEDSVC_FEDIVERSE_MAX_AGE
             give_up = now + delay - d.created > self.fediverse.max_age
         elif d.kind == "webhook":

@@ -1,0 +1,94 @@
+"""The outbox's loop under faults: a delivery refused a thousand times, a fault of ours, an exit mid-loop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from support.net import free_port
+from support.polling import wait_for
+
+from feedsvc.extensions import state
+from feedsvc.outbox import outbox
+
+from .support import endpoint, started, webhooks_file
+
+
+def test_a_delivery_refused_over_a_thousand_times_keeps_a_bounded_backoff(site: Any, make_app: Any, tmp_path: Path) -> None:
+    """2**attempts times a fractional first delay overflowed a float after 1,023 attempts: the
+    delivery then failed 'unexpectedly' at every turn of the loop, as fast as it could."""
+    nobody = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: every attempt is refused
+    app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(nobody)), WEBHOOK_BACKOFF=0.01))
+    site.post("one", title="One")
+    state(app).live.refresh()
+    box = outbox(app).sender
+    box.collect()
+    outcomes = set()
+    for _ in range(1100):
+        [head] = box.queue.heads(set())
+        before = time.time()
+        outcomes.add(box.attempt(head))
+        assert box.queue.next_try(head.seq) - before <= app.config["OUTBOX_MAX_BACKOFF"] + 1
+    assert outcomes == {"retried"}
+    [status] = outbox(app).status()
+    assert status.depth == 1 and "refused" in (status.last_error or "").lower()
+
+
+def test_a_fault_of_ours_is_retried_after_the_backoff(site: Any, make_app: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h"))))
+    box = outbox(app).sender
+    calls: list[str] = []
+
+    def broken(url: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(url)
+        raise RuntimeError("a bug in the transport")
+
+    monkeypatch.setattr(box.client, "post", broken)
+    site.post("one", title="One")
+    state(app).live.refresh()
+    assert box.start()
+    try:
+        wait_for(lambda: calls, what="the first attempt")
+        [head] = box.queue.heads(set())
+        wait_for(lambda: box.queue.next_try(head.seq) > time.time(), what="the delivery rescheduled")
+        # The first retry of a webhook comes after 0.5-1 x FEEDSVC_WEBHOOK_BACKOFF (5 s): before
+        # the fix the loop attempted it again at once, thousands of times a second.
+        time.sleep(1)
+        assert len(calls) == 1
+        [status] = outbox(app).status()
+        assert status.last_error == "internal error (RuntimeError)"
+    finally:
+        box.stop()
+
+
+EXIT_MID_LOOP = r"""
+import sys, time
+sys.path[:0] = [{root!r}, {tests!r}]
+from feedsvc import create_app
+from feedsvc.extensions import state
+from feedsvc.outbox import outbox
+from pathlib import Path
+app = create_app({{"CONTENT_DIR": {content!r}, "BASE_URL": "https://news.example.org", "RELOAD_INTERVAL": 0.01,
+                  "INDEX_PATH": {index!r}, "WEBHOOKS_FILE": {hooks!r}, "WEBHOOK_BACKOFF": 0.0, "OUTBOX_MAX_BACKOFF": 0.0}})
+state(app).live.reload_for_children()
+assert outbox(app).sender.start()
+time.sleep(1.5)  # the reload thread watches, the outbox loop retries at every turn; then the interpreter exits
+"""
+
+
+def test_exiting_while_the_reload_and_outbox_threads_run_logs_no_traceback(site: Any, tmp_path: Path) -> None:
+    """At exit, the watcher's inotify file was closed under the reload thread (logged as a failed
+    reload with a traceback) and the outbox loop submitted to a pool already shut down."""
+    site.post("one", title="One")
+    root = Path(__file__).resolve().parents[2]
+    hooks = webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h"))
+    code = EXIT_MID_LOOP.format(
+        root=str(root), tests=str(root / "tests"), content=str(site.root), index=str(tmp_path / "i.sqlite3"), hooks=hooks
+    )
+    for _ in range(3):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "Traceback" not in run.stderr, run.stderr[-3000:]
