@@ -88,7 +88,25 @@ def _add_timezones(cal: Calendar, doc: FeedDoc) -> None:
     zones = []
     for tzid in tzids:
         try:
-            zones.append(Timezone.from_tzid(tzid, first_date=first, last_date=last))
+            zones.append(_one_date_per_rdate(Timezone.from_tzid(tzid, first_date=first, last_date=last)))
         except ValueError:  # a zone the library cannot describe: events still carry their TZID
             continue
     cal.subcomponents[:0] = zones  # before the events that use them
+
+
+def _one_date_per_rdate(tz: Timezone) -> Timezone:
+    """``tz`` with every RDATE property holding one date.
+
+    The library lists a rule's onsets in one multi-valued RDATE, which RFC 5545 allows, but
+    ical.js (Thunderbird, Nextcloud) and dateutil (vobject) read only its first value: they
+    placed every London event after 1973 in summer time. One date per property reads alike
+    everywhere.
+    """
+    for sub in tz.subcomponents:
+        rdates = sub.pop("RDATE", None)
+        if rdates is None:
+            continue
+        for rdate in rdates if isinstance(rdates, list) else [rdates]:
+            for one in rdate.dts:
+                sub.add("rdate", one.dt)
+    return tz

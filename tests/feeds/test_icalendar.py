@@ -109,3 +109,40 @@ def test_vtimezone_covers_events_after_2038(site, make_app):
     (ev,) = cal.walk("VEVENT")
     assert ev["DTSTART"].params["TZID"] == "America/New_York"
     assert tz.to_tz().utcoffset(datetime(2045, 7, 1, 10)) == timedelta(hours=-4)
+
+
+def _read_as_icaljs(tz: icalendar.Timezone) -> list[tuple[datetime, timedelta]]:
+    """The (UTC onset, offset) transitions of a VTIMEZONE as ical.js (Thunderbird, Nextcloud) and dateutil
+    (vobject) read it: the DTSTART and the first value of each RDATE property of every sub-component."""
+    onsets = []
+    for sub in tz.subcomponents:
+        before, after = sub["TZOFFSETFROM"].td, sub["TZOFFSETTO"].td
+        rdates = sub.get("RDATE", [])
+        locals_ = [sub["DTSTART"].dt] + [r.dts[0].dt for r in (rdates if isinstance(rdates, list) else [rdates])]
+        onsets += [((when - before).replace(tzinfo=UTC), after) for when in locals_]
+    return sorted(onsets)
+
+
+@pytest.mark.parametrize(
+    ("zone", "local"),
+    [
+        ("Europe/London", datetime(2021, 3, 27, 23, 30)),  # GMT, the night before the clocks go forward
+        ("Europe/London", datetime(2021, 7, 1, 9, 0)),  # BST
+        ("Europe/London", datetime(2021, 12, 1, 18, 0)),  # GMT again
+        ("Australia/Lord_Howe", datetime(2021, 6, 1, 12, 0)),  # a half-hour DST zone, in its winter
+        ("America/Sao_Paulo", datetime(2018, 12, 1, 12, 0)),  # DST the zone has since abolished
+    ],
+)
+def test_vtimezone_is_read_alike_by_clients_reading_one_rdate_value(site, make_app, zone, local):
+    """Each RDATE of a VTIMEZONE holds one date: ical.js and dateutil read only the first value of a
+    multi-valued RDATE, and then placed every London event after 1973 in BST (an hour early in winter)."""
+    site.post("ev", title="Ev", date="2021-01-01", categories=["events"], event={"start": local.isoformat(), "timezone": zone})
+    cal = parse(make_app().test_client().get("/feeds/calendar.ics").data)
+    (ev,) = cal.walk("VEVENT")
+    assert ev["DTSTART"].params["TZID"] == zone
+    (tz,) = [tz for tz in cal.walk("VTIMEZONE") if str(tz["TZID"]) == zone]
+    for sub in tz.subcomponents:
+        rdates = sub.get("RDATE", [])
+        assert all(len(r.dts) == 1 for r in (rdates if isinstance(rdates, list) else [rdates]))
+    offset = next(after for onset, after in reversed(_read_as_icaljs(tz)) if onset <= (local - after).replace(tzinfo=UTC))
+    assert (local - offset).replace(tzinfo=UTC) == ev["DTSTART"].dt.astimezone(UTC)
