@@ -10,6 +10,7 @@ absolute from ``base_url`` (urls.py), never from the Host header.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from ... import urls
@@ -95,7 +96,7 @@ def document(index: Index, actor: Actor, public_pem: str) -> dict[str, Any]:
         "type": "Service",
         "preferredUsername": actor.username,
         "name": name,
-        "summary": site.subtitle,
+        "summary": escape(site.subtitle, quote=False),  # AS2: summary is HTML; the subtitle is plain text
         "url": urls.home(site) if actor.lang in (None, site.language) else urls.language_page(site, actor.lang),
         "inbox": me + "/inbox",
         "outbox": me + "/outbox",
