@@ -21,8 +21,16 @@ PRODID = "-//feedsvc//feedsvc {version}//EN"
 
 
 def _when(dt: datetime, zone: str | None) -> datetime:
-    # RFC 5545 §3.3.5: form #2 (UTC) or form #3 (TZID of a named zone + VTIMEZONE).
-    return dt.astimezone(ZoneInfo(zone)) if zone else dt.astimezone(UTC)
+    """RFC 5545 §3.3.5: form #3 (TZID of a named zone + VTIMEZONE), else form #2 (UTC).
+
+    A local time the zone has twice (clocks going back) or never (going forward) is written in
+    UTC: RFC 5545 means the first occurrence, but ical.js (Thunderbird) reads the second.
+    """
+    if zone:
+        local = dt.astimezone(ZoneInfo(zone))
+        if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+            return local
+    return dt.astimezone(UTC)
 
 
 def write(doc: FeedDoc) -> bytes:

@@ -146,3 +146,30 @@ def test_vtimezone_is_read_alike_by_clients_reading_one_rdate_value(site, make_a
         assert all(len(r.dts) == 1 for r in (rdates if isinstance(rdates, list) else [rdates]))
     offset = next(after for onset, after in reversed(_read_as_icaljs(tz)) if onset <= (local - after).replace(tzinfo=UTC))
     assert (local - offset).replace(tzinfo=UTC) == ev["DTSTART"].dt.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "instant"),
+    [
+        # 01:30 happens twice when London's clocks go back (BST, then GMT): RFC 5545 means the first,
+        # ical.js (Thunderbird) reads the second.
+        ("Europe/London", "2021-10-31T01:30:00", datetime(2021, 10, 31, 0, 30, tzinfo=UTC)),
+        ("Australia/Lord_Howe", "2021-04-04T01:45:00", datetime(2021, 4, 3, 14, 45, tzinfo=UTC)),
+        # 01:30 never happens when they go forward: read with the offset before the gap, as RFC 5545 says.
+        ("Europe/London", "2021-03-28T01:30:00", datetime(2021, 3, 28, 1, 30, tzinfo=UTC)),
+    ],
+)
+def test_local_times_at_a_transition_are_written_in_utc(site, make_app, zone, local, instant):
+    """A local time the zone has twice (or never) is written as UTC, so no client can read another instant."""
+    site.post("ev", title="Ev", date="2021-01-01", categories=["events"], event={"start": local, "timezone": zone})
+    ok = {"start": "2021-07-01T10:00:00", "timezone": zone}
+    site.post("ok", title="Ok", date="2021-01-01", categories=["events"], event=ok)
+    client = make_app().test_client()
+    api = client.get("/api/v1/posts/ev").get_json()["event"]
+    assert datetime.fromisoformat(api["start"]) == instant
+    for path in ("/feeds/calendar.ics", "/posts/ev/event.ics"):
+        events = {str(e["SUMMARY"]): e for e in parse(client.get(path).data).walk("VEVENT")}
+        start = events["Ev"]["DTSTART"]
+        assert "TZID" not in start.params and start.to_ical().endswith(b"Z") and start.dt == instant
+        if "Ok" in events:  # an ordinary time keeps its zone
+            assert events["Ok"]["DTSTART"].params["TZID"] == zone
