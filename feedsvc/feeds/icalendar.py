@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Timezone, vDuration
 from icalendar import Event as VEvent
 
+from ..urls import ascii_uri
 from .document import FeedDoc
 from .events import event_lines
 
@@ -45,8 +46,9 @@ def write(doc: FeedDoc) -> bytes:
     if doc.subtitle:
         cal.add("description", doc.subtitle)
         cal.add("x-wr-caldesc", doc.subtitle)
-    cal.add("url", doc.alternate_url)
-    cal.add("source", doc.self_url)  # RFC 7986 §5.8
+    # URL and SOURCE are URIs (RFC 5545 §3.3.13, RFC 3986): ASCII, an IDN host in IDNA form.
+    cal.add("url", ascii_uri(doc.alternate_url))
+    cal.add("source", ascii_uri(doc.self_url))  # RFC 7986 §5.8
     ttl = timedelta(seconds=max(60, doc.ttl_seconds))
     # RFC 7986 §5.7 REFRESH-INTERVAL;VALUE=DURATION, and its older Microsoft spelling.
     cal.add("refresh-interval", vDuration(ttl), parameters={"VALUE": "DURATION"})
@@ -70,7 +72,7 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("description", "\n\n".join(filter(None, [details, post.summary, item.url])))
         if ev.location:
             ve.add("location", ev.location)
-        ve.add("url", item.url)
+        ve.add("url", ascii_uri(item.url))
         for term in item.terms:
             ve.add("categories", [term.label])
         ve.add("status", "CONFIRMED")

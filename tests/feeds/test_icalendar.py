@@ -173,3 +173,15 @@ def test_local_times_at_a_transition_are_written_in_utc(site, make_app, zone, lo
         assert "TZID" not in start.params and start.to_ical().endswith(b"Z") and start.dt == instant
         if "Ok" in events:  # an ordinary time keeps its zone
             assert events["Ok"]["DTSTART"].params["TZID"] == zone
+
+
+def test_urls_are_uris_when_the_permalink_is_an_iri(site, make_app):
+    """URL and SOURCE are of value type URI (RFC 5545 §3.3.13: RFC 3986, ASCII): a permalink on an IDN
+    host with a non-ASCII path is written in its URI form."""
+    site.write_site(permalink="https://пример.рф/новости/{slug}/")
+    site.post("ev", title="Ev", date="2021-01-01", categories=["events"], event={"start": "2021-07-01T10:00:00Z"})
+    cal = parse(make_app().test_client().get("/feeds/calendar.ics").data)
+    (ev,) = cal.walk("VEVENT")
+    uris = [str(ev["URL"]), str(cal["URL"]), str(cal["SOURCE"])]
+    assert all(u.isascii() for u in uris), uris
+    assert str(ev["URL"]) == "https://xn--e1afmkfd.xn--p1ai/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/ev/"
