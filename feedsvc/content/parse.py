@@ -21,7 +21,7 @@ from .slugs import derive_slug, stem_slug
 from .validate import PostSchema, first_error, parse_when
 
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
-PARSER_VERSION = "10"
+PARSER_VERSION = "11"
 
 #: Default largest post file accepted (bytes); bigger files are reported, not parsed.
 MAX_POST_BYTES = 8 * 1024 * 1024
