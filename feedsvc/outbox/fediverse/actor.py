@@ -78,6 +78,11 @@ def host(site: Site) -> str:
     return site.base_url.split("://", 1)[1].split("/", 1)[0]
 
 
+def profile_page(site: Site, actor: Actor) -> str:
+    """The HTML page an actor stands for: the home page, or its language's page."""
+    return urls.home(site) if actor.lang in (None, site.language) else urls.language_page(site, actor.lang)
+
+
 def document(index: Index, actor: Actor, public_pem: str) -> dict[str, Any]:
     """The actor document (a Service, as Mastodon shows a bot-like account)."""
     site = index.site
@@ -97,7 +102,7 @@ def document(index: Index, actor: Actor, public_pem: str) -> dict[str, Any]:
         "preferredUsername": actor.username,
         "name": name,
         "summary": escape(site.subtitle, quote=False),  # AS2: summary is HTML; the subtitle is plain text
-        "url": urls.home(site) if actor.lang in (None, site.language) else urls.language_page(site, actor.lang),
+        "url": profile_page(site, actor),
         "inbox": me + "/inbox",
         "outbox": me + "/outbox",
         "followers": me + "/followers",
