@@ -155,12 +155,10 @@ def test_vtimezone_is_read_alike_by_clients_reading_one_rdate_value(site, make_a
         # ical.js (Thunderbird) reads the second.
         ("Europe/London", "2021-10-31T01:30:00", datetime(2021, 10, 31, 0, 30, tzinfo=UTC)),
         ("Australia/Lord_Howe", "2021-04-04T01:45:00", datetime(2021, 4, 3, 14, 45, tzinfo=UTC)),
-        # 01:30 never happens when they go forward: read with the offset before the gap, as RFC 5545 says.
-        ("Europe/London", "2021-03-28T01:30:00", datetime(2021, 3, 28, 1, 30, tzinfo=UTC)),
     ],
 )
 def test_local_times_at_a_transition_are_written_in_utc(site, make_app, zone, local, instant):
-    """A local time the zone has twice (or never) is written as UTC, so no client can read another instant."""
+    """A local time the zone has twice is written as UTC, so no client can read another instant."""
     site.post("ev", title="Ev", date="2021-01-01", categories=["events"], event={"start": local, "timezone": zone})
     ok = {"start": "2021-07-01T10:00:00", "timezone": zone}
     site.post("ok", title="Ok", date="2021-01-01", categories=["events"], event=ok)
@@ -185,3 +183,24 @@ def test_urls_are_uris_when_the_permalink_is_an_iri(site, make_app):
     uris = [str(ev["URL"]), str(cal["URL"]), str(cal["SOURCE"])]
     assert all(u.isascii() for u in uris), uris
     assert str(ev["URL"]) == "https://xn--e1afmkfd.xn--p1ai/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/ev/"
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "shown", "instant"),
+    [
+        # 01:30 never happens when London's clocks go forward (01:00 GMT -> 02:00 BST): read with the offset
+        # before the gap (RFC 5545 §3.3.5), it is 01:30 UTC, which London's clocks show as 02:30.
+        ("Europe/London", "2021-03-28T01:30:00", "2021-03-28T02:30:00+01:00", datetime(2021, 3, 28, 1, 30, tzinfo=UTC)),
+        # São Paulo went from 00:00 to 01:00.
+        ("America/Sao_Paulo", "2018-11-04T00:30:00", "2018-11-04T01:30:00-02:00", datetime(2018, 11, 4, 3, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_skipped_wall_time_is_shown_as_the_clocks_show_it(site, make_app, zone, local, shown, instant):
+    """An event time the zone skips (clocks going forward) is the time the clocks show then: the page,
+    the API and the calendar say 02:30, never a wall time that did not exist."""
+    site.post("ev", title="Ev", date="2021-01-01", categories=["events"], event={"start": local, "timezone": zone})
+    client = make_app().test_client()
+    assert client.get("/api/v1/posts/ev").get_json()["event"]["start"] == shown
+    (ev,) = parse(client.get("/posts/ev/event.ics").data).walk("VEVENT")
+    assert ev["DTSTART"].params["TZID"] == zone and ev["DTSTART"].dt.isoformat() == shown
+    assert ev["DTSTART"].dt == instant
