@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,13 @@ def _wall(when: datetime) -> datetime:
     return when.astimezone(UTC).astimezone(when.tzinfo) if isinstance(when.tzinfo, ZoneInfo) else when
 
 
+def _is_date(value: object) -> bool:
+    """A front matter value that is a date alone (``2021-06-01``), not a date and time."""
+    if isinstance(value, str):
+        return len(value.strip()) == 10
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
 def _event(e: dict[str, Any], site_tz: ZoneInfo) -> Event:
     """The event: times read in its own zone (else the site's), shown in both, the end not before the start."""
     zones = (ZoneInfo(e["timezone"]), site_tz) if e["timezone"] else (site_tz,)
@@ -154,6 +161,7 @@ def _event(e: dict[str, Any], site_tz: ZoneInfo) -> Event:
     return Event(
         start=start,
         end=end,
+        all_day=_is_date(e["start"]) and (e["end"] is None or _is_date(e["end"])),
         location=markdown.plain(e["location"]) if e["location"] else None,
         url=e["url"],
         timezone=e["timezone"],

@@ -62,9 +62,13 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("dtstamp", post.updated.astimezone(UTC))
         ve.add("created", post.date.astimezone(UTC))
         ve.add("last-modified", post.updated.astimezone(UTC))
-        ve.add("dtstart", _when(ev.start, ev.timezone))
-        if ev.end is not None:
-            ve.add("dtend", _when(ev.end, ev.timezone))
+        if ev.all_day:  # RFC 5545 §3.6.1: whole days are DATE values, DTEND the day after the last
+            ve.add("dtstart", ev.start.date())
+            ve.add("dtend", (ev.end or ev.start).date() + timedelta(days=1))
+        else:
+            ve.add("dtstart", _when(ev.start, ev.timezone))
+            if ev.end is not None:
+                ve.add("dtend", _when(ev.end, ev.timezone))
         ve.add("summary", post.title or post.slug)
         # Plain text: the event details, the summary and the link to the full post (calendar
         # apps show a note, not an article; the full text stays in the feeds).

@@ -159,6 +159,7 @@ def _event(ev: Event | None) -> dict[str, Any] | None:
         "attendance": ev.mode,
         "registration_url": ev.registration_url,
         "languages": list(ev.languages),
+        "all_day": ev.all_day,
     }
     return {k: v for k, v in data.items() if v}
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
-from support.feeds_checks import populate
+from support.feeds_checks import check_json, populate
+
+from feedsvc.extensions import state
 
 BASE = "https://news.example.org"
 
@@ -204,3 +206,33 @@ def test_a_skipped_wall_time_is_shown_as_the_clocks_show_it(site, make_app, zone
     (ev,) = parse(client.get("/posts/ev/event.ics").data).walk("VEVENT")
     assert ev["DTSTART"].params["TZID"] == zone and ev["DTSTART"].dt.isoformat() == shown
     assert ev["DTSTART"].dt == instant
+
+
+@pytest.mark.parametrize(
+    ("event", "first", "after"),
+    [
+        ({"start": "2021-06-01", "end": "2021-06-03"}, date(2021, 6, 1), date(2021, 6, 4)),  # three days, the 3rd included
+        ({"start": "2021-06-01"}, date(2021, 6, 1), date(2021, 6, 2)),  # one day
+        ({"start": "2021-06-01", "timezone": "Asia/Tokyo"}, date(2021, 6, 1), date(2021, 6, 2)),
+    ],
+)
+def test_an_event_given_by_dates_alone_is_an_all_day_event(site, make_app, event, first, after):
+    """Dates without a time are whole days (RFC 5545 VALUE=DATE, DTEND exclusive): written as midnight in the
+    site's zone, the event began at 01:00 or the evening before for readers elsewhere and lost its last day."""
+    site.post("ev", "Join.", title="Ev", date="2021-01-01", categories=["events"], event={**event, "location": "Vienna"})
+    client = make_app().test_client()
+    for path in ("/feeds/calendar.ics", "/posts/ev/event.ics"):
+        (ev,) = parse(client.get(path).data).walk("VEVENT")
+        assert ev["DTSTART"].params.get("VALUE") == "DATE" and ev["DTSTART"].dt == first
+        assert ev["DTEND"].params.get("VALUE") == "DATE" and ev["DTEND"].dt == after
+        assert "00:00" not in str(ev["DESCRIPTION"])
+    api = client.get("/api/v1/posts/ev").get_json()["event"]
+    assert api["all_day"] is True and api["start"].startswith(first.isoformat())
+    (item,) = check_json(client.get("/feeds/feed.json").data)["items"]
+    assert item["_feedsvc"]["event"]["all_day"] is True
+    # A time, even midnight, makes it a timed event.
+    site.post("timed", title="Timed", categories=["events"], event={"start": "2021-06-01T00:00:00", "end": "2021-06-02"})
+    state(client.application).live.refresh()
+    (timed,) = [e for e in parse(client.get("/feeds/calendar.ics").data).walk("VEVENT") if str(e["SUMMARY"]) == "Timed"]
+    assert isinstance(timed["DTSTART"].dt, datetime) and isinstance(timed["DTEND"].dt, datetime)
+    assert "all_day" not in client.get("/api/v1/posts/timed").get_json()["event"]
