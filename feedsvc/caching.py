@@ -42,7 +42,7 @@ log = logging.getLogger("feedsvc.cache")
 #: This feature's key in ``app.extensions``.
 EXTENSION = "feedsvc.render_cache"
 #: Bumped when renderers or the stored format change, so a shared cache never mixes code versions.
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 #: Seconds a failing backend is left alone before it is tried again.
 RETRY_AFTER = 2.0
 #: Redis socket and connect timeouts (seconds): a hung Redis must cost a request little.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .content import Index, Post, Site
 from .formats import FORMATS
@@ -26,6 +26,34 @@ def _qs(params: dict[str, object] | None) -> str:
 def seg(value: str) -> str:
     """One path segment, percent-encoded (tag slugs may hold non-ASCII letters)."""
     return quote(value, safe="")
+
+
+def ascii_uri(url: str) -> str:
+    """``url`` as an RFC 3986 URI, for formats that name URLs rather than IRIs (RSS 2.0).
+
+    An internationalised host in its ASCII (IDNA) form, every other non-ASCII character
+    percent-encoded as UTF-8; an ASCII URL comes back unchanged.
+    """
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":") if hostport.rpartition(":")[2].isdigit() else (hostport, "", "")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # a label IDNA cannot spell (too long, empty): percent-encoded instead
+        host = _uri_chars(host)
+    netloc = f"{_uri_chars(userinfo)}{at}{host}{colon}{port}"
+    return urlunsplit(
+        parts._replace(
+            netloc=netloc, path=_uri_chars(parts.path), query=_uri_chars(parts.query), fragment=_uri_chars(parts.fragment)
+        )
+    )
+
+
+def _uri_chars(text: str) -> str:
+    """``text`` with its non-ASCII characters percent-encoded as UTF-8 (everything else kept)."""
+    return text if text.isascii() else "".join(ch if ch.isascii() else quote(ch, safe="") for ch in text)
 
 
 def absolute(site: Site, path: str, params: dict[str, object] | None = None) -> str:

@@ -168,11 +168,13 @@ def post_page(slug: str) -> BaseResponse:
         event = None
         if post.event is not None:
             ev = post.event
+            # Whole days (dates alone) show as dates, without a time or a zone.
+            when = i18n.human_date if ev.all_day else i18n.human_datetime
             event = {
-                "start": ev.start,
-                "start_text": i18n.human_datetime(ev.start, lang),
-                "end": ev.end,
-                "end_text": i18n.human_datetime(ev.end, lang) if ev.end else "",
+                "start": ev.start.date() if ev.all_day else ev.start,
+                "start_text": when(ev.start, lang),
+                "end": (ev.end.date() if ev.all_day else ev.end) if ev.end else None,
+                "end_text": when(ev.end, lang) if ev.end else "",
                 "location": ev.location,
                 "url": ev.url,
                 "timezone": ev.timezone,

@@ -112,9 +112,17 @@ class EventSchema(_OmitNone):
         metadata={"description": "Interpretation languages (language tags), in the editor's order; absent when none."},
     )
 
+    all_day = fields.Bool(
+        metadata={
+            "description": "`true` when the event is given by dates alone: whole days from `start`'s date "
+            "to `end`'s (inclusive), `start` and `end` being midnight in the site's or the event's zone; absent otherwise."
+        }
+    )
+
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         value = super().get_attribute(obj, attr, default)
-        return default if attr == "languages" and not value else value  # no languages: the member is absent
+        # No languages, not all day: the member is absent.
+        return default if attr in ("languages", "all_day") and not value else value
 
 
 def Computed(kind: type[fields.Field[Any]], getter: Any, **kwargs: Any) -> fields.Field[Any]:

@@ -264,14 +264,32 @@ ELLIPSIS = "\u2026"
 def cut_summary(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     """``text`` if it fits in ``limit`` characters, else its longest prefix ending at a word boundary + "…".
 
-    A single word longer than the limit is cut inside it (there is no boundary to use).
+    A single word longer than the limit (Chinese, Thai, a run of emoji) is cut inside it, between
+    two characters as readers see them: never inside a flag, an emoji sequence or a letter's marks.
     """
     if len(text) <= limit:
         return text
     head = text[: limit + 1]  # one more: is the limit itself a boundary?
     cut = head.rfind(" ")
-    head = head[:cut] if cut > 0 else head[:limit]
+    head = head[:cut] if cut > 0 else text[: _cluster_start(text, limit)]
     return head.rstrip(" ,;:") + ELLIPSIS
+
+
+def _cluster_start(text: str, i: int) -> int:
+    """The nearest index at or before ``i`` not inside a user-perceived character (a letter and its
+    marks, an emoji with its ZWJ, skin-tone, variation or tag parts, a flag's pair); else ``i``."""
+    j = i
+    while 0 < j < len(text) and (text[j - 1] == ZWJ or unicodedata.category(text[j])[0] == "M" or text[j] in _EXTEND):
+        j -= 1
+    run = j  # regional indicators pair up into flags: an odd run before j splits one
+    while 0 < run and "\U0001f1e6" <= text[run - 1] <= "\U0001f1ff" and j < len(text) and "\U0001f1e6" <= text[j] <= "\U0001f1ff":
+        run -= 1
+    return (j - (j - run) % 2) or i
+
+
+ZWJ = "\u200d"
+#: What continues the character before it besides marks (UAX #29 Extend/ZWJ): ZWJ, skin tones, tags.
+_EXTEND = frozenset([ZWJ, *map(chr, range(0x1F3FB, 0x1F400)), *map(chr, range(0xE0020, 0xE0080))])
 
 
 def first_paragraph(fragment: str) -> str:

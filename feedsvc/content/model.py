@@ -72,6 +72,8 @@ class Event:
     registration_url: str | None = None
     #: Interpretation languages (language tags), in the editor's order.
     languages: tuple[str, ...] = ()
+    #: Whole days: start (and end, if any) were given as dates alone (``end`` is its last day).
+    all_day: bool = False
 
     @property
     def mode(self) -> str:

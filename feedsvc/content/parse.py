@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from .slugs import derive_slug, stem_slug
 from .validate import PostSchema, first_error, parse_when
 
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
-PARSER_VERSION = "10"
+PARSER_VERSION = "11"
 
 #: Default largest post file accepted (bytes); bigger files are reported, not parsed.
 MAX_POST_BYTES = 8 * 1024 * 1024
@@ -136,16 +136,32 @@ def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:
         raise ContentError(field, str(exc)) from None
 
 
+def _wall(when: datetime) -> datetime:
+    """An event time read in a zone, as that zone's clocks show it: a wall time the zone skips
+    (clocks going forward) is read with the offset before the gap, as RFC 5545 does, and then
+    shown past it (London 01:30 on the night the clocks go forward is 01:30 UTC: 02:30 BST).
+    Post dates are left as written: a post's id holds its date."""
+    return when.astimezone(UTC).astimezone(when.tzinfo) if isinstance(when.tzinfo, ZoneInfo) else when
+
+
+def _is_date(value: object) -> bool:
+    """A front matter value that is a date alone (``2021-06-01``), not a date and time."""
+    if isinstance(value, str):
+        return len(value.strip()) == 10
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
 def _event(e: dict[str, Any], site_tz: ZoneInfo) -> Event:
     """The event: times read in its own zone (else the site's), shown in both, the end not before the start."""
     zones = (ZoneInfo(e["timezone"]), site_tz) if e["timezone"] else (site_tz,)
-    start = _when("event.start", e["start"], *zones)
-    end = _when("event.end", e["end"], *zones) if e["end"] is not None else None
+    start = _wall(_when("event.start", e["start"], *zones))
+    end = _wall(_when("event.end", e["end"], *zones)) if e["end"] is not None else None
     if end is not None and end < start:
         raise ContentError("event.end", f"{end.isoformat()} is before the start, {start.isoformat()}")
     return Event(
         start=start,
         end=end,
+        all_day=_is_date(e["start"]) and (e["end"] is None or _is_date(e["end"])),
         location=markdown.plain(e["location"]) if e["location"] else None,
         url=e["url"],
         timezone=e["timezone"],

@@ -48,7 +48,10 @@ def og_locale(lang: str) -> str:
     if loc.territory:
         return f"{loc.language}_{loc.territory}"
     subtags = get_global("likely_subtags")  # e.g. 'fr' -> 'fr_Latn_FR', 'zh_Hant' -> 'zh_Hant_TW'
-    likely = subtags.get(f"{loc.language}_{loc.script}") if loc.script else subtags.get(loc.language)
+    # A script subtag first ('zh_Hans' is listed as 'und_Hans'), then the language alone ('sr_Latn' -> 'sr').
+    keys = [f"{loc.language}_{loc.script}", f"und_{loc.script}"] if loc.script else []
+    found = (subtags.get(k) for k in [*keys, loc.language])
+    likely = next((f for f in found if f and f.split("_", 1)[0] == loc.language), None)
     territory = likely.rsplit("_", 1)[-1] if likely else ""
     return f"{loc.language}_{territory}" if territory.isupper() else loc.language
 

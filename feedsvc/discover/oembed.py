@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 from markupsafe import Markup
 
-from .. import urls
+from .. import i18n, urls
 from ..content import Index, Post
 
 #: The card's size when the consumer sets no bounds.
@@ -75,15 +75,24 @@ def snippet(index: Index, post: Post, width: int, height: int) -> str:
     """The ``html`` value: a blockquote (title, summary, link) and the iframe of the embed card."""
     site = index.site
     link = urls.permalink(site, post)
+    # The quote sits in the consumer's page, whatever its direction: it says the post's own
+    # (as the embed card does), and the credit line the site's language and direction.
+    credit = (
+        Markup("")
+        if site.language == post.lang
+        else Markup(' lang="{}" dir="{}"').format(site.language, i18n.direction(site.language))
+    )
     return str(
         Markup(
-            '<blockquote class="feedsvc-embed" lang="{lang}"><p><a href="{link}">{title}</a></p><p>{summary}</p>'
-            '<p>— <a href="{home}">{site}</a></p></blockquote>'
+            '<blockquote class="feedsvc-embed" lang="{lang}" dir="{dir}"><p><a href="{link}">{title}</a></p><p>{summary}</p>'
+            '<p{credit}>— <a href="{home}">{site}</a></p></blockquote>'
             '<iframe src="{src}" width="{w}" height="{h}" title="{title}" loading="lazy" frameborder="0" '
             'sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation">'
             "</iframe>"
         ).format(
             lang=post.lang,
+            dir=i18n.direction(post.lang),
+            credit=credit,
             link=link,
             title=post.title,
             summary=post.summary,

@@ -173,7 +173,7 @@ def event(page: Page) -> Node | None:
         "name": post.title,
         "description": post.summary,
         "url": page.url,
-        "startDate": ev.start.isoformat(),
+        "startDate": (ev.start.date() if ev.all_day else ev.start).isoformat(),  # schema.org: Date or DateTime
         "eventAttendanceMode": ATTENDANCE_MODES[mode],
         "eventStatus": f"{SCHEMA}/EventScheduled",
         "location": places if len(places) > 1 else places[0],
@@ -183,7 +183,7 @@ def event(page: Page) -> Node | None:
         "subjectOf": {"@id": f"{page.url}#article"},
     }
     if ev.end is not None:
-        node["endDate"] = ev.end.isoformat()
+        node["endDate"] = (ev.end.date() if ev.all_day else ev.end).isoformat()
     if post.image:
         node["image"] = post.image
     if ev.registration_url or ev.url:

@@ -26,7 +26,9 @@ _MONTHS = (
 )
 
 
-def _when(d: datetime) -> str:
+def _when(d: datetime, all_day: bool = False) -> str:
+    if all_day:  # a whole day: no time, no zone
+        return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
     off = d.strftime("%z")
     zone = "UTC" if off in ("", "+0000") else f"UTC{off[:3]}:{off[3:]}"
     name = getattr(d.tzinfo, "key", None)
@@ -39,9 +41,9 @@ def event_lines(post: Post) -> list[tuple[str, str]]:
     ev = post.event
     if ev is None:
         return []
-    lines = [("When", _when(ev.start))]
+    lines = [("When", _when(ev.start, ev.all_day))]
     if ev.end is not None:
-        lines.append(("Until", _when(ev.end)))
+        lines.append(("Until", _when(ev.end, ev.all_day)))
     if ev.location:
         lines.append(("Where", ev.location))
     lines.append(("Attendance", ev.mode))

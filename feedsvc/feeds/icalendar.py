@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Timezone, vDuration
 from icalendar import Event as VEvent
 
+from ..urls import ascii_uri
 from .document import FeedDoc
 from .events import event_lines
 
@@ -21,8 +22,16 @@ PRODID = "-//feedsvc//feedsvc {version}//EN"
 
 
 def _when(dt: datetime, zone: str | None) -> datetime:
-    # RFC 5545 §3.3.5: form #2 (UTC) or form #3 (TZID of a named zone + VTIMEZONE).
-    return dt.astimezone(ZoneInfo(zone)) if zone else dt.astimezone(UTC)
+    """RFC 5545 §3.3.5: form #3 (TZID of a named zone + VTIMEZONE), else form #2 (UTC).
+
+    A local time the zone has twice (clocks going back) or never (going forward) is written in
+    UTC: RFC 5545 means the first occurrence, but ical.js (Thunderbird) reads the second.
+    """
+    if zone:
+        local = dt.astimezone(ZoneInfo(zone))
+        if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+            return local
+    return dt.astimezone(UTC)
 
 
 def write(doc: FeedDoc) -> bytes:
@@ -37,8 +46,9 @@ def write(doc: FeedDoc) -> bytes:
     if doc.subtitle:
         cal.add("description", doc.subtitle)
         cal.add("x-wr-caldesc", doc.subtitle)
-    cal.add("url", doc.alternate_url)
-    cal.add("source", doc.self_url)  # RFC 7986 §5.8
+    # URL and SOURCE are URIs (RFC 5545 §3.3.13, RFC 3986): ASCII, an IDN host in IDNA form.
+    cal.add("url", ascii_uri(doc.alternate_url))
+    cal.add("source", ascii_uri(doc.self_url))  # RFC 7986 §5.8
     ttl = timedelta(seconds=max(60, doc.ttl_seconds))
     # RFC 7986 §5.7 REFRESH-INTERVAL;VALUE=DURATION, and its older Microsoft spelling.
     cal.add("refresh-interval", vDuration(ttl), parameters={"VALUE": "DURATION"})
@@ -52,9 +62,13 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("dtstamp", post.updated.astimezone(UTC))
         ve.add("created", post.date.astimezone(UTC))
         ve.add("last-modified", post.updated.astimezone(UTC))
-        ve.add("dtstart", _when(ev.start, ev.timezone))
-        if ev.end is not None:
-            ve.add("dtend", _when(ev.end, ev.timezone))
+        if ev.all_day:  # RFC 5545 §3.6.1: whole days are DATE values, DTEND the day after the last
+            ve.add("dtstart", ev.start.date())
+            ve.add("dtend", (ev.end or ev.start).date() + timedelta(days=1))
+        else:
+            ve.add("dtstart", _when(ev.start, ev.timezone))
+            if ev.end is not None:
+                ve.add("dtend", _when(ev.end, ev.timezone))
         ve.add("summary", post.title or post.slug)
         # Plain text: the event details, the summary and the link to the full post (calendar
         # apps show a note, not an article; the full text stays in the feeds).
@@ -62,7 +76,7 @@ def write(doc: FeedDoc) -> bytes:
         ve.add("description", "\n\n".join(filter(None, [details, post.summary, item.url])))
         if ev.location:
             ve.add("location", ev.location)
-        ve.add("url", item.url)
+        ve.add("url", ascii_uri(item.url))
         for term in item.terms:
             ve.add("categories", [term.label])
         ve.add("status", "CONFIRMED")
@@ -88,7 +102,25 @@ def _add_timezones(cal: Calendar, doc: FeedDoc) -> None:
     zones = []
     for tzid in tzids:
         try:
-            zones.append(Timezone.from_tzid(tzid, first_date=first, last_date=last))
+            zones.append(_one_date_per_rdate(Timezone.from_tzid(tzid, first_date=first, last_date=last)))
         except ValueError:  # a zone the library cannot describe: events still carry their TZID
             continue
     cal.subcomponents[:0] = zones  # before the events that use them
+
+
+def _one_date_per_rdate(tz: Timezone) -> Timezone:
+    """``tz`` with every RDATE property holding one date.
+
+    The library lists a rule's onsets in one multi-valued RDATE, which RFC 5545 allows, but
+    ical.js (Thunderbird, Nextcloud) and dateutil (vobject) read only its first value: they
+    placed every London event after 1973 in summer time. One date per property reads alike
+    everywhere.
+    """
+    for sub in tz.subcomponents:
+        rdates = sub.pop("RDATE", None)
+        if rdates is None:
+            continue
+        for rdate in rdates if isinstance(rdates, list) else [rdates]:
+            for one in rdate.dts:
+                sub.add("rdate", one.dt)
+    return tz

@@ -146,15 +146,20 @@ def _author(a: Author) -> dict[str, Any]:
     return {"name": a.name, "url": a.uri or (f"mailto:{a.email}" if a.email else None)}
 
 
-def _event(ev: Event | None) -> dict[str, str] | None:
+def _event(ev: Event | None) -> dict[str, Any] | None:
+    """The event's members as the API's event object has them (absent when empty)."""
     if ev is None:
         return None
-    data = {
+    data: dict[str, Any] = {
         "start": ev.start.isoformat(),
         "end": ev.end.isoformat() if ev.end else None,
         "location": ev.location,
         "url": ev.url,
         "timezone": ev.timezone,
+        "attendance": ev.mode,
+        "registration_url": ev.registration_url,
+        "languages": list(ev.languages),
+        "all_day": ev.all_day,
     }
     return {k: v for k, v in data.items() if v}
 

@@ -17,6 +17,7 @@ from html import escape
 from feedgen.feed import FeedGenerator
 
 from ..formats import RSS
+from ..urls import ascii_uri
 from .document import FeedDoc
 from .xmlext import EntryExtension, FeedExtension
 
@@ -32,15 +33,16 @@ def write(doc: FeedDoc) -> bytes:
     fg.updated(doc.updated)  # also lastBuildDate
     fg.pubDate(doc.updated)
     fg.language(doc.language)
-    fg.link(href=doc.self_url, rel="self", type=RSS.mimetype)
-    fg.link(href=doc.alternate_url, rel="alternate")  # last: becomes the channel <link>
+    # RSS 2.0 names URLs, not IRIs: every URL in URI form (IDNA host, percent-encoded UTF-8).
+    fg.link(href=ascii_uri(doc.self_url), rel="self", type=RSS.mimetype)
+    fg.link(href=ascii_uri(doc.alternate_url), rel="alternate")  # last: becomes the channel <link>
     if site.rights:
         fg.copyright(site.rights)
     if site.author.email:
         fg.managingEditor(f"{site.author.email} ({site.author.name})")
     image = site.logo or site.icon
     if image:
-        fg.image(url=image, title=doc.title, link=doc.alternate_url)
+        fg.image(url=ascii_uri(image), title=doc.title, link=ascii_uri(doc.alternate_url))
     fg.generator(f"{doc.generator[0]} {doc.generator[1]}")
     fg.docs("https://www.rssboard.org/rss-specification")
     if doc.ttl_seconds > 0:  # minutes, rounded up, matching Cache-Control max-age
@@ -50,7 +52,7 @@ def write(doc: FeedDoc) -> bytes:
         fe = fg.add_entry(order="append")
         fe.feedsvc.item = item
         fe.title(post.title or post.slug)
-        fe.link(href=item.url, rel="alternate")
+        fe.link(href=ascii_uri(item.url), rel="alternate")
         # The post id is a tag: URI, not a URL: isPermaLink="false" unless it is the link.
         fe.guid(post.id, permalink=post.id == item.url)
         fe.published(post.date)  # pubDate (RFC 822 date)
@@ -61,7 +63,7 @@ def write(doc: FeedDoc) -> bytes:
             fe.category(item.feedgen_categories)
         if post.attachments:
             att = post.attachments[0]
-            fe.enclosure(att.url, str(att.size_in_bytes or 0), att.mime_type)
+            fe.enclosure(ascii_uri(att.url), str(att.size_in_bytes or 0), att.mime_type)
         fe.content(_with_image(post.image, post.image_alt, html), type="html")  # content:encoded
         fe.description(_html(post.summary or post.title or post.slug))
     xml: bytes = fg.rss_str()  # the stylesheet instruction comes from FeedExtension

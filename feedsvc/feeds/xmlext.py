@@ -12,6 +12,7 @@ from __future__ import annotations
 from lxml import etree
 
 from ..content import Attachment
+from ..urls import ascii_uri
 from .document import FeedDoc, FeedItem
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -51,7 +52,7 @@ class FeedExtension:
             return rss
         _stylesheet_pi(rss, self.doc)
         for link in self.doc.links:
-            etree.SubElement(channel, f"{{{ATOM}}}link", rel=link.rel, href=link.href)
+            etree.SubElement(channel, f"{{{ATOM}}}link", rel=link.rel, href=ascii_uri(link.href))
         if self.doc.archive:
             etree.SubElement(channel, f"{{{FH}}}archive")
         return rss
@@ -109,19 +110,20 @@ class EntryExtension:
         if post.image:
             # Newsletter tools (Mailchimp's RSS campaigns) take the item's picture from Media RSS
             # media:content, not media:thumbnail: https://www.rssboard.org/media-rss#media-content
-            etree.SubElement(item, f"{{{MEDIA}}}content", url=post.image, medium="image")
+            etree.SubElement(item, f"{{{MEDIA}}}content", url=ascii_uri(post.image), medium="image")
         for att in post.attachments[1:]:
             _media_content(item, att)
         return item
 
     def _image(self, parent: etree._Element) -> None:
         if self.item is not None and self.item.post.image:
-            etree.SubElement(parent, f"{{{MEDIA}}}thumbnail", url=self.item.post.image)
+            # Media RSS names URLs (RSS 2.0's), in Atom too: the URI form of the image's address.
+            etree.SubElement(parent, f"{{{MEDIA}}}thumbnail", url=ascii_uri(self.item.post.image))
 
 
 def _media_content(parent: etree._Element, att: Attachment) -> None:
     """A Media RSS ``media:content`` for one attachment: url, type, fileSize, medium, title (plain)."""
-    content = etree.SubElement(parent, f"{{{MEDIA}}}content", url=att.url, type=att.mime_type)
+    content = etree.SubElement(parent, f"{{{MEDIA}}}content", url=ascii_uri(att.url), type=att.mime_type)
     if att.size_in_bytes is not None:
         content.set("fileSize", str(att.size_in_bytes))
     medium = att.mime_type.split("/", 1)[0]

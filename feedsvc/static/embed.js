@@ -144,9 +144,10 @@
     }
     var ev = post.event;
     if (ev && ev.start) {
-      var evLine = el("span", "meta event"), start = eventDate(ev.start, o.ui);
+      // An all-day event is a calendar date, shown as written (like a publication date).
+      var evLine = el("span", "meta event"), start = ev.all_day ? pubDate(ev.start, o.ui) : eventDate(ev.start, o.ui);
       evLine.appendChild(document.createTextNode(o.words.event + " "));
-      if (start) evLine.appendChild(timeEl("event-start", ev.start, start));
+      if (start) evLine.appendChild(timeEl("event-start", ev.all_day ? String(ev.start).slice(0, 10) : ev.start, start));
       if (ev.location) evLine.appendChild(document.createTextNode((start ? " · " : "") + ev.location));
       li.appendChild(evLine);
     }

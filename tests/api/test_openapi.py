@@ -137,8 +137,10 @@ def test_post_schema_matches_the_contract(spec: dict[str, Any]) -> None:
         "attendance",
         "registration_url",
         "languages",
+        "all_day",
     }
     assert set(event["required"]) == {"start", "attendance"}
+    assert event["properties"]["all_day"]["type"] == "boolean"
     assert event["properties"]["attendance"]["enum"] == ["online", "offline", "mixed"]
     assert post["properties"]["translations"]["items"] == {"$ref": "#/components/schemas/Translation"}
     translation = spec["components"]["schemas"]["Translation"]

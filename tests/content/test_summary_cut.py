@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import given
@@ -50,3 +51,35 @@ def test_summary_in_the_api_is_cut(site: Any, make_app: Any) -> None:
         item = c.get("/api/v1/posts").get_json()["items"][0]
     assert len(item["summary"]) <= SUMMARY_MAX_CHARS + 1 and item["summary"].endswith(ELLIPSIS)
     assert len(item["content_text"]) > 50_000  # the full text is still there
+
+
+#: Grapheme clusters a reader sees as one character: a cut inside one leaves half of it (a lone
+#: regional indicator, a family emoji without its last members, a Thai or Devanagari consonant
+#: without its vowel sign, a letter without its decomposed accent).
+CLUSTERS = [
+    "x",
+    "中",
+    "🇺🇦",
+    "🇫🇷",
+    "👨\u200d👩\u200d👧\u200d👦",
+    "🏳\ufe0f\u200d🌈",
+    "👍🏽",
+    "e\u0301",
+    "กี",
+    "हिं",
+    "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # the flag of Scotland (tag sequence)
+]
+
+
+@given(st.lists(st.sampled_from(CLUSTERS), min_size=150, max_size=400))
+def test_a_cut_inside_a_word_keeps_whole_characters(clusters: list[str]) -> None:
+    """Text with no space to cut at (Chinese, Thai, a run of emoji) is cut between grapheme clusters."""
+    text = "".join(clusters)
+    out = cut_summary(text)
+    if out == text:
+        return
+    head = out[: -len(ELLIPSIS)]
+    assert len(head) <= SUMMARY_MAX_CHARS
+    boundaries = set(itertools.accumulate(map(len, clusters), initial=0))
+    assert text.startswith(head) and len(head) in boundaries
+    assert len(head) > SUMMARY_MAX_CHARS - 10  # never much shorter than the limit (clusters are short)

@@ -225,3 +225,31 @@ def test_script_text_is_canonical_json_with_markup_characters_escaped(doc: dict[
     text = script_text(doc)
     assert text == reference
     assert not {"<", ">", "&"} & set(text) and json.loads(text) == doc
+
+
+@pytest.mark.parametrize(
+    ("lang", "locale"),
+    [("zh-Hans", "zh_CN"), ("zh-Hant", "zh_TW"), ("sr-Latn", "sr_RS"), ("pt-BR", "pt_BR"), ("he", "he_IL"), ("ar", "ar_EG")],
+)
+def test_og_locale_is_language_and_territory(site, make_app, lang: str, locale: str) -> None:
+    """og:locale is ``ll_TT`` (Facebook's list; a bare ``zh`` is not on it): a language tag with a
+    script subtag gets the territory the script is most used in."""
+    site.post("orig", title="Original", lang="en")
+    site.post("p", title="Title", lang=lang, translation_of="orig")
+    client = make_app().test_client()
+    assert _og(_extract(client.get("/posts/p").data, f"{BASE}/posts/p"))["og:locale"] == [locale]
+    assert _og(_extract(client.get("/posts/orig").data, f"{BASE}/posts/orig"))["og:locale:alternate"] == [locale]
+
+
+def test_all_day_event_has_dates_in_the_graph_and_on_the_page(site, make_app) -> None:
+    """An event given by dates alone is whole days: schema.org Dates (no midnight in the site's zone), and the
+    page shows the days without a time."""
+    site.post(
+        "ev", "Join.", title="Ev", categories=["events"], event={"start": "2021-06-01", "end": "2021-06-03", "location": "Vienna"}
+    )
+    html = make_app().test_client().get("/posts/ev").data
+    event = _nodes(_extract(html, f"{BASE}/posts/ev"))["Event"]
+    assert (event["startDate"], event["endDate"]) == ("2021-06-01", "2021-06-03")
+    times = lxml.html.fromstring(html).xpath("//section[@class='event']//time")
+    assert [t.get("datetime") for t in times] == ["2021-06-01", "2021-06-03"]
+    assert [t.text_content() for t in times] == ["June 1, 2021", "June 3, 2021"]

@@ -246,3 +246,19 @@ def test_hostile_titles_and_summaries_survive_oembed_and_the_embed_card(
     assert doc.xpath("//img/@alt") == [alt]
     assert doc.findtext(".//title") == f"{title} · {summary}"
     assert not doc.xpath("//script")
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("he", "rtl"), ("fr", "ltr"), ("en", "ltr")])
+def test_oembed_html_carries_the_posts_direction(site, make_app, lang: str, direction: str) -> None:
+    """The blockquote lands in the consumer's page (its direction, usually ltr): an Arabic or Hebrew
+    post's quote says rtl, as its embed card does, and the site's credit line keeps the site's language."""
+    site.post("p", "نص Body.", title="بيان Title", summary="עברית summary, 2021.", lang=lang)
+    client = make_app().test_client()
+    data = client.get("/oembed", query_string={"url": "https://news.example.org/posts/p"}).get_json()
+    frag = lxml.html.fragment_fromstring(data["html"], create_parent="div")
+    (quote_,) = frag.xpath("//blockquote")
+    assert (quote_.get("lang"), quote_.get("dir")) == (lang, direction)
+    credit = quote_.xpath("p")[-1]
+    assert (credit.get("lang") or lang, credit.get("dir") or direction) == ("en", "ltr")
+    card = lxml.html.fromstring(client.get("/posts/p/embed").data)
+    assert card.xpath("//article/@dir") == [direction]

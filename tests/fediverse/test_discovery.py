@@ -131,6 +131,11 @@ def test_per_language_actors_publish_their_language(site, make_app, tmp_path):
     fr = client.get("/ap/actors/news-fr/outbox?page=1").get_json()["orderedItems"]
     en = client.get("/ap/actors/news/outbox?page=1").get_json()["orderedItems"]
     assert [i["object"]["name"] for i in fr] == ["Français"] and [i["object"]["name"] for i in en] == ["English"]
+    # Each actor's profile page is its language's page, in the actor document and in WebFinger alike.
+    for name, page in (("news", "https://news.example.org/"), ("news-fr", "https://news.example.org/languages/fr")):
+        assert client.get(f"/ap/actors/{name}").get_json()["url"] == page
+        jrd = client.get(f"/.well-known/webfinger?resource=acct:{name}@news.example.org").get_json()
+        assert [lk["href"] for lk in jrd["links"] if lk["rel"] == "http://webfinger.net/rel/profile-page"] == [page]
 
 
 def test_bad_fediverse_setting_names_the_field(site, make_app):

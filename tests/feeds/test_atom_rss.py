@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import feedparser
 import pytest
@@ -436,3 +437,46 @@ def test_documents_stay_within_the_byte_budget(site, make_app):
     assert [i.findtext("content:encoded", namespaces=NS) for i in channel.findall("item")] == list(contents.values())
     whole = check_atom(make_app(FEED_MAX_BYTES=0).test_client().get("/feeds/atom.xml").data)
     assert all("Paragraph 9" in e.findtext(f"{A}content") for e in whole.findall(f"{A}entry"))
+
+
+MEDIA_NS = {"media": "http://search.yahoo.com/mrss/"}
+#: The W3C Feed Validator's test of an RSS URL (``rfc2396_full``): a scheme, then only URI characters.
+RFC2396_FULL = re.compile(r"[a-zA-Z][0-9a-zA-Z+\-.]*:(//)?[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,#]+$")
+
+
+def _iri(uri: str) -> str:
+    """A URI read back as the IRI it stands for: the IDNA host decoded, percent-encoded UTF-8 decoded."""
+    parts = urlsplit(uri)
+    host = parts.netloc.encode("ascii").decode("idna") if parts.netloc else ""
+    return unquote(urlunsplit(parts._replace(netloc=host)))
+
+
+def test_rss_urls_are_uris_with_idn_hosts_and_non_ascii_paths(site, make_app):
+    """RSS 2.0 names URLs (RFC 2396/3986: ASCII); the W3C Feed Validator refuses an IRI in ``enclosure``,
+    and podcast apps fetch it as written. Atom takes IRIs (RFC 4287 §3.4) and keeps them."""
+    site.write_site(logo="https://bücher.example/лого.png")
+    urls = ["https://bücher.example/файл.pdf", "https://cdn.example.org/音频 1.mp3".replace(" ", "%20"), "/files/déclaration.pdf"]
+    site.post(
+        "enc",
+        title="Enclosures",
+        attachments=[{"url": u, "mime_type": "application/pdf", "size_in_bytes": 10} for u in urls],
+        image="https://img.example/画像.png?x=ü&y=1",
+    )
+    client = make_app().test_client()
+    channel = check_rss(client.get("/feeds/rss.xml").data)
+    written = [
+        *channel.xpath("image/url/text()"),
+        *channel.xpath("item/enclosure/@url | item/media:content/@url | item/media:thumbnail/@url", namespaces=MEDIA_NS),
+    ]
+    assert len(written) == 1 + 1 + 3 + 1  # logo, enclosure, media:content (image + 2 attachments), thumbnail
+    for uri in written:
+        assert RFC2396_FULL.match(uri), uri
+    expected = ["https://bücher.example/лого.png", "https://img.example/画像.png?x=ü&y=1"]
+    expected += ["https://bücher.example/файл.pdf", "https://cdn.example.org/音频 1.mp3", f"{BASE}/files/déclaration.pdf"]
+    assert {_iri(u) for u in written} == set(expected)
+    entry = check_atom(client.get("/feeds/atom.xml").data).find(f"{A}entry")
+    assert [lk.get("href") for lk in entry.xpath("a:link[@rel='enclosure']", namespaces=NS)] == [
+        "https://bücher.example/файл.pdf",
+        "https://cdn.example.org/音频%201.mp3",
+        f"{BASE}/files/déclaration.pdf",
+    ]

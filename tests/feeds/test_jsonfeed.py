@@ -103,3 +103,28 @@ def test_hubs(site, make_app):
     populate(site)
     doc = check_json(make_app().test_client().get("/feeds/feed.json").data)
     assert doc["hubs"] == [{"type": "WebSub", "url": "http://127.0.0.1:9/hub"}]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {
+            "start": "2021-03-27T23:30:00",
+            "end": "2021-03-28T03:00:00",
+            "timezone": "Europe/London",
+            "location": "Palais des Nations, Genève",
+            "url": "https://example.org/live",
+            "registration_url": "https://example.org/register?a=1&b=2",
+            "languages": ["fr", "ru", "es"],
+        },
+        {"start": "2021-04-12T14:00:00+02:00", "location": "https://zoom.example/j/1", "attendance": "mixed"},
+    ],
+)
+def test_item_event_says_what_the_api_says(site, make_app, event):
+    """``_feedsvc.event`` carries every member of the API's event: attendance, where to register and the
+    interpretation languages too (a JSON Feed reader lost the registration link and the languages)."""
+    site.post("ev", "Join.", title="Ev", date="2021-03-01", categories=["events"], event=event)
+    client = make_app().test_client()
+    (item,) = check_json(client.get("/feeds/feed.json").data)["items"]
+    api = client.get("/api/v1/posts/ev").get_json()
+    assert item["_feedsvc"]["event"] == api["event"]

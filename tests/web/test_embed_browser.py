@@ -60,7 +60,7 @@ a {{ color: rgb(0, 128, 0); }}
 
 @pytest.fixture(scope="module")
 def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Seven statements, three events, one hostile post, one tagged post."""
+    """Seven statements, three events and an all-day one, one hostile post, one tagged post."""
     site = SiteTree(tmp_path_factory.mktemp("embed") / "content")
     for i in range(1, 8):
         site.post(
@@ -82,6 +82,16 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
             summary=f"Summary of event {i}",
             event={"start": f"2021-05-0{i}T14:00:00+02:00", "location": f"Room {i}"},
         )
+    # An all-day event (dates alone) in June: midnight in London is the evening before in UTC.
+    site.post(
+        "days",
+        "Come.",
+        title="Whole days",
+        date="2021-01-01",
+        categories=["events"],
+        tags=["Whole days"],
+        event={"start": "2021-06-01", "end": "2021-06-03", "location": "Vienna"},
+    )
     site.post(
         "evil",
         "<script>window.__pwned=3</script>",
@@ -153,6 +163,10 @@ def partner(service: Server, failing: Server) -> Iterator[Server]:
                 '<div id="f" data-feedsvc data-category="statements" data-lang="fr"></div>',
                 js,
             ),
+            {},
+        ),
+        "/days.html": (
+            partner_page("All day", '<div id="d" data-feedsvc data-tag="whole-days" data-lang="en"></div>', js),
             {},
         ),
         "/unknown.html": (
@@ -269,6 +283,15 @@ def test_tag_and_language_filters(browser: Any, partner: Server) -> None:
     open_page(browser, f"{partner.url}/filters.html", widgets=2)
     assert [i["title"] for i in widget(browser, "t")["items"]] == ["Statement 5", "Statement 2"]
     assert [i["title"] for i in widget(browser, "f")["items"]] == ["Déclaration"]
+
+
+def test_all_day_event_shows_its_date_as_written(browser: Any, partner: Server) -> None:
+    """An all-day event is a calendar date, like a publication date: never moved to the reader's zone
+    (00:00 in London was shown as 31 May, 23:00 to a reader in UTC)."""
+    open_page(browser, f"{partner.url}/days.html", widgets=1)
+    (item,) = widget(browser, "d")["items"]
+    assert item["eventStart"] == "2021-06-01"
+    assert item["event"] == "Event: 1 June 2021 · Vienna"
 
 
 def test_failing_api_leaves_a_usable_link(browser: Any, partner: Server, failing: Server) -> None:

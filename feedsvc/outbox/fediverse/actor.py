@@ -10,6 +10,7 @@ absolute from ``base_url`` (urls.py), never from the Host header.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from ... import urls
@@ -77,6 +78,11 @@ def host(site: Site) -> str:
     return site.base_url.split("://", 1)[1].split("/", 1)[0]
 
 
+def profile_page(site: Site, actor: Actor) -> str:
+    """The HTML page an actor stands for: the home page, or its language's page."""
+    return urls.home(site) if actor.lang in (None, site.language) else urls.language_page(site, actor.lang)
+
+
 def document(index: Index, actor: Actor, public_pem: str) -> dict[str, Any]:
     """The actor document (a Service, as Mastodon shows a bot-like account)."""
     site = index.site
@@ -95,8 +101,8 @@ def document(index: Index, actor: Actor, public_pem: str) -> dict[str, Any]:
         "type": "Service",
         "preferredUsername": actor.username,
         "name": name,
-        "summary": site.subtitle,
-        "url": urls.home(site) if actor.lang in (None, site.language) else urls.language_page(site, actor.lang),
+        "summary": escape(site.subtitle, quote=False),  # AS2: summary is HTML; the subtitle is plain text
+        "url": profile_page(site, actor),
         "inbox": me + "/inbox",
         "outbox": me + "/outbox",
         "followers": me + "/followers",

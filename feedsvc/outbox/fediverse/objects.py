@@ -11,7 +11,8 @@ each activity's id derives from what it carries.
 from __future__ import annotations
 
 import hashlib
-import re
+import unicodedata
+from html import escape
 from typing import Any
 
 import orjson
@@ -23,7 +24,13 @@ from .actor import AS, PUBLIC, Actor, actor_url
 CONTEXT = [AS, {"Hashtag": "as:Hashtag", "sensitive": "as:sensitive"}]
 #: Create activities per outbox page.
 OUTBOX_PAGE = 20
-_NOT_HASHTAG = re.compile(r"[^\w]+")
+
+
+def hashtag(label: str) -> str:
+    """A tag's label as a hashtag name: its word characters and marks, NFC (Mastodon's hashtags are
+    letters, marks, digits and ``_``: a Devanagari vowel sign or a decomposed accent is part of the word)."""
+    text = unicodedata.normalize("NFC", label)
+    return "".join(ch for ch in text if ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M")
 
 
 def _iso(dt: Any) -> str:
@@ -46,19 +53,19 @@ def article(index: Index, post: Post, actor: Actor) -> dict[str, Any]:
     me = actor_url(site, actor.username)
     attachments: list[dict[str, Any]] = []
     if post.image:
-        attachments.append({"type": "Image", "url": post.image, "name": post.title})
+        # Mastodon shows an attachment's name as the image description (alt text).
+        attachments.append({"type": "Image", "url": post.image, "name": post.image_alt or post.title})
     for a in post.attachments:
         attachments.append({"type": "Document", "url": a.url, "mediaType": a.mime_type, **({"name": a.title} if a.title else {})})
     tags = [
-        {"type": "Hashtag", "href": urls.tag_page(site, t.slug), "name": "#" + (_NOT_HASHTAG.sub("", t.label) or t.slug)}
-        for t in post.tags
+        {"type": "Hashtag", "href": urls.tag_page(site, t.slug), "name": "#" + (hashtag(t.label) or t.slug)} for t in post.tags
     ]
     obj: dict[str, Any] = {
         "id": object_id(site, post),
         "type": "Article",
         "attributedTo": me,
         "name": post.title,
-        "summary": post.summary,
+        "summary": escape(post.summary, quote=False),  # AS2: summary is HTML; ours is plain text
         "content": post.content_html,
         "contentMap": {post.lang: post.content_html},
         "url": urls.permalink(site, post),

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from ... import urls
 from ...content import Index
 from ...version import __version__
-from .actor import ACTIVITY_JSON, Actor, actor_url, actors, find, host
+from .actor import ACTIVITY_JSON, Actor, actor_url, actors, find, host, profile_page
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 
@@ -39,7 +39,7 @@ def jrd(index: Index, actor: Actor) -> dict[str, Any]:
         "aliases": [me],
         "links": [
             {"rel": "self", "type": ACTIVITY_JSON, "href": me},
-            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": urls.home(site)},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile_page(site, actor)},
         ],
     }
 
