@@ -13,6 +13,7 @@ from werkzeug.routing import MapAdapter, RequestRedirect
 
 from .. import urls
 from ..extensions import current_index
+from ..formats import FORMATS
 from .oembed import answer_files
 
 _ABS = r"(/[^\s\"'<>\\]*)"
@@ -43,7 +44,8 @@ def seed_urls() -> list[str]:
         years = sorted({p.date.year for p in posts})
         for fmt in urls.FEED_FILES:
             found.append(urls.feed(site, fmt, kind, slug))
-            found.extend(urls.archive(site, fmt, y, kind, slug) for y in years)
+            if FORMATS[fmt].archived:  # no calendar archives: asking for them only met 404s
+                found.extend(urls.archive(site, fmt, y, kind, slug) for y in years)
     for c in idx.categories:
         found += [
             urls.category_page(site, c.category.slug),

@@ -10,6 +10,7 @@ from typing import Any
 from support.http_kit import fill
 
 from feedsvc import caching, ratelimit
+from feedsvc.export.crawl import seed_urls
 from feedsvc.extensions import state
 
 
@@ -40,3 +41,14 @@ def test_the_exported_app_is_left_as_it_was(site: Any, make_app: Any, tmp_path: 
     assert limiter is not None and limiter.enabled
     assert caching.render_cache(app).enabled
     assert not any(k.startswith("EXPORT_") for k in app.config)
+
+
+def test_every_url_the_crawl_starts_from_exists(site: Any, make_app: Any) -> None:
+    """The seed list named yearly archives of every format, calendars included, which have none (404s)."""
+    fill(site)
+    app = make_app()
+    with app.test_request_context():
+        seeds = seed_urls()
+    client = app.test_client()
+    missing = [u for u in seeds if client.get(u).status_code not in (200, 301, 302, 308)]
+    assert seeds and missing == []
