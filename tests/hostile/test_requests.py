@@ -157,6 +157,10 @@ ROWS: list[tuple[str, str, str, dict[str, str], str]] = [
     ("range-garbage", "GET", "/feeds/atom.xml", {"Range": "bytes=9999999-1,-,x"}, "any"),
     ("host-evil", "GET", "/feeds/atom.xml", {"Host": "evil.example"}, "ok"),
     ("forwarded-host-evil", "GET", "/api/v1/posts", {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "gopher"}, "ok"),
+    # -- oEmbed's url, a URL the client wrote --------------------------------------------------------
+    ("oembed-url-open-bracket", "GET", "/oembed?url=" + quote("http://[::1/posts/first"), {}, "4xx"),
+    ("oembed-url-bad-ipv6", "GET", "/oembed?url=" + quote("https://[news.example.org]/posts/first"), {}, "4xx"),
+    ("oembed-url-bad-port", "GET", "/oembed?url=" + quote("https://news.example.org:99999/posts/first"), {}, "4xx"),
     ("origin-evil-opml", "GET", "/feeds/opml.xml", {"Origin": "https://evil.example"}, "ok"),
 ]
 
