@@ -281,6 +281,21 @@ def test_host_header_never_shapes_urls(hostile_app: Any, path: str) -> None:
         assert a.get_data() == b.get_data()
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/api/docs", "/api/v1/openapi.json", "/", "/posts/first", "/embed", "/feeds/atom.xml", "/feeds/opml.xml", "/sitemap.xml"],
+)
+def test_a_wsgi_prefix_never_shapes_documents(hostile_app: Any, path: str) -> None:
+    """SCRIPT_NAME (gunicorn takes it from a request header a proxy may pass on) never reaches a
+    document's links: the first request renders the cached copy everyone else gets."""
+    with hostile_app.test_client() as c:
+        first = c.get(path, environ_overrides={"SCRIPT_NAME": "/evil-prefix"})
+        plain = c.get(path)
+    assert first.status_code == plain.status_code == 200
+    assert b"/evil-prefix" not in first.get_data() and b"/evil-prefix" not in plain.get_data()
+    assert first.get_data() == plain.get_data()
+
+
 # -- partner-rendered text is safe ------------------------------------------------------------------
 HOSTILE_FRAGMENTS = [
     "<script>alert(1)</script>",
@@ -491,6 +506,17 @@ def test_raw_socket(gunicorn_server: tuple[int, Path], data: bytes, expect: str)
     if expect == "4xx":
         assert 400 <= status < 500, (status, text[:300])
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prefix", ["/api", "/feeds", "/evil"])
+def test_a_script_name_header_is_not_obeyed(gunicorn_server: tuple[int, Path], prefix: str) -> None:
+    """gunicorn maps a SCRIPT_NAME header from a trusted peer (loopback: a proxy that passes it
+    on) into the environ: a path outside it was a 500, one inside it routed elsewhere."""
+    port, log = gunicorn_server
+    status, headers, body = raw_request(port, _req("GET /feeds/atom.xml HTTP/1.1", f"SCRIPT_NAME: {prefix}\r\n".encode()))
+    assert status == 200, (status, body[:300])
+    assert headers["content-type"].startswith("application/atom+xml") and b"<feed" in body
 
 
 @pytest.mark.slow
