@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
@@ -31,6 +31,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 from .content.markdown import xml_clean
 from .content.validate import LANG_RE
 from .formats import FEEDS
+
+if TYPE_CHECKING:
+    from .content import Index
 
 #: Largest page number accepted; a page past the end but below this is a 404.
 MAX_PAGE = 1_000_000
@@ -275,3 +278,16 @@ def load(schema: Schema | type[Schema], args: Mapping[str, Any]) -> dict[str, An
     loader = _instance(schema) if isinstance(schema, type) else schema
     loaded: dict[str, Any] = loader.load(args)
     return loaded
+
+
+def names_nothing(index: Index, args: Mapping[str, Any]) -> bool:
+    """Whether the validated ``tag`` or ``lang`` names no tag or language any post has.
+
+    Such a request is valid (an empty list, an empty feed) but no link produces it: the
+    render cache files it with the long tail (``caching.render``'s ``long_tail``), so a
+    client asking for a new made-up tag each time cannot push out what readers poll.
+    """
+    tag, lang = args.get("tag"), args.get("lang")
+    if tag is not None and index.tag_slug(tag) is None:
+        return True
+    return isinstance(lang, str) and bool(lang) and index.canonical_lang(lang) not in index.languages
