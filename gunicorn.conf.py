@@ -59,11 +59,13 @@ preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)  # a worker silent this long is replaced
 graceful_timeout = 20  # in-flight requests get this long on restart/stop
 keepalive = 5  # seconds: aggregators poll many feeds over one connection
-# gunicorn maps SCRIPT_NAME / PATH_INFO request headers from a peer in forwarded_allow_ips
-# (loopback by default: any proxy on this host that passes headers with underscores on) into
-# the environ: a client could move routing, cache a document's links under its own prefix or
-# get a 500 ("does not start with SCRIPT_NAME"). feedsvc is served at the root of base_url.
+# gunicorn reads forwarding headers from a peer in forwarded_allow_ips (loopback by default:
+# any proxy on this host that passes a client's headers on). SCRIPT_NAME / PATH_INFO let a
+# client move routing or get a 500 ("does not start with SCRIPT_NAME"); contradictory scheme
+# headers (X-Forwarded-Proto twice) a 400. feedsvc is served at the root and builds every URL
+# from base_url, never from the scheme: it reads neither.
 forwarder_headers = ""
+secure_scheme_headers: dict[str, str] = {}
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
 # gunicorn's control socket (gunicornc) defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
 # which every server of that user on the host would share and replace: on only when given a path.

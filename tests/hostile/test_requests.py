@@ -520,6 +520,19 @@ def test_a_script_name_header_is_not_obeyed(gunicorn_server: tuple[int, Path], p
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "headers",
+    [b"X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n", b"X-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n"],
+)
+def test_contradictory_scheme_headers_are_not_read(gunicorn_server: tuple[int, Path], headers: bytes) -> None:
+    """feedsvc never reads the scheme (base_url makes URLs): a client's forwarded scheme headers,
+    passed on by a proxy on the host, must not turn its request into gunicorn's 400."""
+    port, log = gunicorn_server
+    status, _, body = raw_request(port, _req("GET /api/v1/posts HTTP/1.1", headers))
+    assert status == 200, (status, body[:300])
+
+
+@pytest.mark.slow
 def test_server_still_serves_after_the_abuse(gunicorn_server: tuple[int, Path]) -> None:
     port, log = gunicorn_server
     status, headers, body = raw_request(port, _req("GET /healthz HTTP/1.1"))
