@@ -66,6 +66,10 @@ keepalive = 5  # seconds: aggregators poll many feeds over one connection
 # from base_url, never from the scheme: it reads neither.
 forwarder_headers = ""
 secure_scheme_headers: dict[str, str] = {}
+# The longest request the API documents as valid (q and tag at 200 characters of 4-byte UTF-8,
+# 12 bytes each percent-encoded, plus every other argument) is about 5,200 bytes: gunicorn's
+# default request line (4,094) answered it with an HTML 414. 8,190 is gunicorn's largest.
+limit_request_line = 8190
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
 # gunicorn's control socket (gunicornc) defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
 # which every server of that user on the host would share and replace: on only when given a path.
