@@ -42,8 +42,9 @@ MAX_Q = 200
 _DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # ISO 8601 calendar date; RFC 3339 date-time whose offset may be left out (then the
-# site's timezone applies). Field ranges are in the pattern so the OpenAPI states them.
-_YMD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+# site's timezone applies). Field ranges are in the pattern so the OpenAPI states them
+# (years 0001-9999: there is no year 0 to read).
+_YMD = r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _DATE = re.compile(_YMD, re.ASCII)
 _DATETIME = re.compile(
     _YMD + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
