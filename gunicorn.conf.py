@@ -59,6 +59,17 @@ preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)  # a worker silent this long is replaced
 graceful_timeout = 20  # in-flight requests get this long on restart/stop
 keepalive = 5  # seconds: aggregators poll many feeds over one connection
+# gunicorn reads forwarding headers from a peer in forwarded_allow_ips (loopback by default:
+# any proxy on this host that passes a client's headers on). SCRIPT_NAME / PATH_INFO let a
+# client move routing or get a 500 ("does not start with SCRIPT_NAME"); contradictory scheme
+# headers (X-Forwarded-Proto twice) a 400. feedsvc is served at the root and builds every URL
+# from base_url, never from the scheme: it reads neither.
+forwarder_headers = ""
+secure_scheme_headers: dict[str, str] = {}
+# The longest request the API documents as valid (q and tag at 200 characters of 4-byte UTF-8,
+# 12 bytes each percent-encoded, plus every other argument) is about 5,200 bytes: gunicorn's
+# default request line (4,094) answered it with an HTML 414. 8,190 is gunicorn's largest.
+limit_request_line = 8190
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
 # gunicorn's control socket (gunicornc) defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
 # which every server of that user on the host would share and replace: on only when given a path.

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
@@ -32,6 +32,9 @@ from .content.markdown import xml_clean
 from .content.validate import LANG_RE
 from .formats import FEEDS
 
+if TYPE_CHECKING:
+    from .content import Index
+
 #: Largest page number accepted; a page past the end but below this is a 404.
 MAX_PAGE = 1_000_000
 #: Longest search text, in characters.
@@ -39,8 +42,9 @@ MAX_Q = 200
 _DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # ISO 8601 calendar date; RFC 3339 date-time whose offset may be left out (then the
-# site's timezone applies). Field ranges are in the pattern so the OpenAPI states them.
-_YMD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+# site's timezone applies). Field ranges are in the pattern so the OpenAPI states them
+# (years 0001-9999: there is no year 0 to read).
+_YMD = r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _DATE = re.compile(_YMD, re.ASCII)
 _DATETIME = re.compile(
     _YMD + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
@@ -275,3 +279,16 @@ def load(schema: Schema | type[Schema], args: Mapping[str, Any]) -> dict[str, An
     loader = _instance(schema) if isinstance(schema, type) else schema
     loaded: dict[str, Any] = loader.load(args)
     return loaded
+
+
+def names_nothing(index: Index, args: Mapping[str, Any]) -> bool:
+    """Whether the validated ``tag`` or ``lang`` names no tag or language any post has.
+
+    Such a request is valid (an empty list, an empty feed) but no link produces it: the
+    render cache files it with the long tail (``caching.render``'s ``long_tail``), so a
+    client asking for a new made-up tag each time cannot push out what readers poll.
+    """
+    tag, lang = args.get("tag"), args.get("lang")
+    if tag is not None and index.tag_slug(tag) is None:
+        return True
+    return isinstance(lang, str) and bool(lang) and index.canonical_lang(lang) not in index.languages

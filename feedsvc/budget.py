@@ -2,7 +2,8 @@
 
 ``FEEDSVC_RENDER_BUDGET`` (milliseconds per window, e.g. ``50/second;1000/minute``) is spent
 only by renders of long-tail documents that are not in the render cache: searches, date
-bounds, search calendars, pages past ``caching.TAIL_PAGE`` (``caching.is_odd``). Cached
+bounds, search calendars, pages past ``caching.TAIL_PAGE`` (``caching.is_odd``), a tag or
+language no post has (``args.names_nothing``). Cached
 answers, 304s and every document links produce never touch it, so a client that sends
 one-off queries in bulk gets 429s while every reader's polled feeds keep their speed.
 
@@ -34,7 +35,7 @@ from .representation import Representation
 #: Query arguments no link produces (the known ones: unknown arguments are ignored, so cached).
 TAIL_ARGS = frozenset({"q", "since", "until", "updated_since"})
 #: What the refusal says it refused.
-WHAT = "uncached searches, search calendars or deep pages"
+WHAT = "uncached searches, search calendars, deep pages or tags and languages no post has"
 _REFUSED = "feedsvc.budget_refused"
 
 Environ = dict[str, Any]

@@ -296,11 +296,17 @@ def render_cache(app: Flask | None = None) -> RenderCache:
     return cache
 
 
-def render(endpoint: str, args: Mapping[str, object], produce: Callable[[], Representation]) -> Representation:
-    """The cached representation for (endpoint, args), produced on a miss."""
+def render(
+    endpoint: str, args: Mapping[str, object], produce: Callable[[], Representation], long_tail: bool = False
+) -> Representation:
+    """The cached representation for (endpoint, args), produced on a miss.
+
+    ``long_tail``: the caller knows no link produces this document although its arguments are
+    all ones links use (a filter naming nothing the content has: ``args.names_nothing``).
+    """
     rc = render_cache()
     key = make_key(endpoint, args)
-    odd = is_odd(args)
+    odd = long_tail or is_odd(args)
     hit = rc.get(key, odd)
     if hit is not None:
         return hit

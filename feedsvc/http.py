@@ -130,6 +130,16 @@ def _codings(rep: Representation) -> tuple[str, ...]:
     return CODINGS if rep.mimetype.split(";")[0].strip() in comp.compress_mimetypes_set else ()
 
 
+def choose_coding(offered: tuple[str, ...]) -> str | None:
+    """The coding of ``offered`` the request's Accept-Encoding prefers, or None (send it as it is).
+
+    Highest q wins; at equal q our order (CODINGS); q=0 refuses (RFC 9110 12.5.3).
+    """
+    if not offered or not request.environ.get("HTTP_ACCEPT_ENCODING"):
+        return None
+    return request.accept_encodings.best_match(offered)
+
+
 def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     """The body and header lists of ``rep`` in ``coding``."""
     etag = rep.etag or body_etag(rep.body)
@@ -192,11 +202,7 @@ def not_modified(environ: dict[str, Any], ready: Ready) -> bool:
 def send(rep: Representation, status: int = 200) -> SentResponse:
     """A response for a representation, answered 304 when the client's copy is current."""
     environ = request.environ
-    coding = None
-    codings = _codings(rep)
-    if codings and environ.get("HTTP_ACCEPT_ENCODING"):
-        # Highest q wins; at equal q our order (CODINGS); q=0 refuses (RFC 9110 12.5.3).
-        coding = request.accept_encodings.best_match(codings)
+    coding = choose_coding(_codings(rep))
     cors = cors_path(environ.get("PATH_INFO", ""))
     ready = _prepare(rep, coding, cors)
     if status == 200 and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not_modified(environ, ready):
@@ -237,11 +243,43 @@ def _after(resp: Response) -> Response:
             resp.headers["Cache-Control"] = settings().cache_control
         elif resp.status_code >= 300:
             resp.headers["Cache-Control"] = "no-cache"
-    return settings().compress.after_request(resp)
+    return _compress(resp)
+
+
+def _compress(resp: Response) -> Response:
+    """Compress a response ``send`` did not build (/metrics, /healthz...) by send's rules.
+
+    flask-compress's types and minimum size; the coding from ``choose_coding`` and the bytes
+    from ``compress_body``. (flask-compress's own after_request sent a coding the client
+    refused with q=0, and stamped the clock into gzip: other bytes every second.)
+    """
+    vary = resp.headers.get("Vary")
+    if not vary:
+        resp.headers["Vary"] = "Accept-Encoding"
+    elif "accept-encoding" not in vary.lower():
+        resp.headers["Vary"] = f"{vary}, Accept-Encoding"
+    if (
+        not 200 <= resp.status_code < 300
+        or resp.is_streamed
+        or "Content-Encoding" in resp.headers
+        or resp.mimetype not in settings().compress.compress_mimetypes_set
+        or (resp.content_length is not None and resp.content_length < current_app.config["COMPRESS_MIN_SIZE"])
+    ):
+        return resp
+    coding = choose_coding(CODINGS)
+    if coding is None:
+        return resp
+    resp.direct_passthrough = False
+    resp.set_data(compress_body(resp.get_data(), coding))
+    resp.headers["Content-Encoding"] = coding
+    etag, weak = resp.get_etag()
+    if etag and not weak:  # each coding its own strong tag, as send gives them
+        resp.set_etag(f"{etag}:{coding}")
+    return resp
 
 
 def init_app(app: Flask, **_: Any) -> None:
-    """Set up the render cache, flask-compress (for responses not built by send) and the hook."""
+    """Set up the render cache, flask-compress's settings (types, levels, minimum size) and the hook."""
     app.config.setdefault("COMPRESS_REGISTER", False)  # we call it ourselves, skipping ready responses
     app.config.setdefault("COMPRESS_ALGORITHM", list(CODINGS))
     app.config.setdefault("COMPRESS_STREAMS", False)  # static files stream; leave them as they are

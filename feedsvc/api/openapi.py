@@ -27,6 +27,9 @@ from ..version import __version__
 from . import schemas as s
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+#: Root-relative paths of this document and of the docs page's stylesheet.
+OPENAPI_JSON = "/api/v1/openapi.json"
+DOCS_CSS = "/api/docs/docs.css"
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
 
@@ -183,7 +186,7 @@ def build_spec(site: Site, config: Mapping[str, Any]) -> APISpec:
         },
     )
     spec.path(
-        "/api/v1/openapi.json",
+        OPENAPI_JSON,
         operations={
             "get": {
                 "summary": "This document.",
@@ -210,7 +213,15 @@ def _docs() -> Response:
     index = current_index()
 
     def produce() -> Representation:
-        html = render_template("api/docs.html", spec=spec_dict(index.site, current_app.config), md=_inline_code)
+        html = render_template(
+            "api/docs.html",
+            spec=spec_dict(index.site, current_app.config),
+            md=_inline_code,
+            # Root-relative like every page's assets, never url_for: url_for prefixes the request's
+            # SCRIPT_NAME (which gunicorn takes from a header), and this page is cached for everyone.
+            css_url=DOCS_CSS,
+            openapi_url=OPENAPI_JSON,
+        )
         return Representation(html.encode(), "text/html; charset=utf-8", index.last_modified(()))
 
     return http.send(render("api.docs", {}, produce))
@@ -235,7 +246,7 @@ def register(bp: Blueprint) -> None:
     def _routes(state: Any) -> None:
         app: Flask = state.app
         app.add_url_rule("/api/docs", "api_docs", _docs, methods=["GET"])
-        app.add_url_rule("/api/docs/docs.css", "api_docs_css", _docs_css, methods=["GET"])
+        app.add_url_rule(DOCS_CSS, "api_docs_css", _docs_css, methods=["GET"])
 
     @bp.cli.command("print")
     def print_spec() -> None:

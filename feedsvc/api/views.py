@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, redirect, request
 
 from .. import http, urls
-from ..args import ListArgs, When, load, past_the_end
+from ..args import ListArgs, When, load, names_nothing, past_the_end
 from ..caching import render
 from ..canonical_json import to_json
 from ..content import Index, Query
@@ -106,7 +106,9 @@ def posts() -> Response:
     """A page of posts, newest first, filtered."""
     index = current_index()
     args = _tag_by_name(index, list_args(index))
-    return http.send(render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(args))))
+    return http.send(
+        render("api.posts", args, lambda: _page_rep(index, "/posts", args, _query(args)), names_nothing(index, args))
+    )
 
 
 @bp.get("/posts/<slug>")
@@ -174,7 +176,12 @@ def category_posts(slug: str) -> Response:
     args = _tag_by_name(index, list_args(index, exclude=("category",)))
     path = f"/categories/{urls.seg(slug)}/posts"
     return http.send(
-        render("api.category_posts", {**args, "slug": slug}, lambda: _page_rep(index, path, args, _query(args, slug)))
+        render(
+            "api.category_posts",
+            {**args, "slug": slug},
+            lambda: _page_rep(index, path, args, _query(args, slug)),
+            names_nothing(index, args),
+        )
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
-from marshmallow import validate
+from marshmallow import ValidationError, validate
 
 from .. import caching, http, i18n, security, urls
 from ..args import QueryArgs, QueryInt, QueryStr, load
@@ -33,13 +33,19 @@ HTML = "text/html; charset=utf-8"
 OEMBED_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
+def _splits(url: str) -> None:
+    """Refuse a ``url`` that cannot be read as a URL (``http://[::1/``): a 400 naming it, not a 500."""
+    if not oembed.splits(url):
+        raise ValidationError("is not a URL")
+
+
 class OembedArgs(QueryArgs):
     """/oembed's query (oembed.com §2.2); ``format`` is checked apart: unsupported is 501, not 400."""
 
     class Meta(QueryArgs.Meta):
         exclude = ("page", "lang", "q")
 
-    url = QueryStr(required=True, validate=validate.Length(max=2000))
+    url = QueryStr(required=True, validate=[validate.Length(max=2000), _splits])
     format = QueryStr(load_default="json")
     maxwidth = QueryInt(load_default=None, validate=validate.Range(oembed.MIN_SIZE, oembed.MAX_SIZE))
     maxheight = QueryInt(load_default=None, validate=validate.Range(oembed.MIN_SIZE, oembed.MAX_SIZE))

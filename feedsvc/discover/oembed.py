@@ -35,6 +35,15 @@ def _permalink_re(template: str) -> re.Pattern[str]:
     return re.compile(body.rstrip("/") + "/?")
 
 
+def splits(url: str) -> bool:
+    """Whether ``url`` can be split into its parts (a bad IPv6 host, ``http://[::1/``, cannot)."""
+    try:
+        urlsplit(url.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _slug_of(index: Index, url: str) -> str | None:
     site = index.site
     clean = url.split("#", 1)[0].split("?", 1)[0]

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from werkzeug.routing import RequestRedirect
 
 from .. import caching, http, urls
-from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load
+from ..args import ArchiveArgs, FeedArgs, OpmlArgs, load, names_nothing
 from ..content import Index
 from ..content.errors import NotFound
 from ..content.values import uri_form
@@ -93,20 +93,27 @@ def _request(fmt: str, kind: str, slug: str | None, schema: type) -> tuple[Index
     return index, args, scope, for_browser(fmt)
 
 
-def _send(key: dict[str, Any], build: Callable[[], FeedDoc], last_modified: Callable[[], datetime], browser: bool) -> Any:
+def _send(
+    key: dict[str, Any],
+    build: Callable[[], FeedDoc],
+    last_modified: Callable[[], datetime],
+    browser: bool,
+    long_tail: bool = False,
+) -> Any:
     """Render (once per content version and key) and send a feed document, or its browser page."""
 
     def produce() -> Representation:
         return _representation(build(), last_modified())
 
     endpoint = request.endpoint or "feeds"
-    rep = caching.render(endpoint, {**key, "browser": None}, produce)
+    rep = caching.render(endpoint, {**key, "browser": None}, produce, long_tail)
     if browser:  # the page is the cached XML transformed, not a second rendering of the feed
         xml = rep
         rep = caching.render(
             endpoint,
             {**key, "browser": True},
             lambda: Representation(preview(xml.body), BROWSER_TYPE, xml.last_modified, headers=xml.headers),
+            long_tail,
         )
     return http.send(rep)
 
@@ -133,6 +140,7 @@ def feed_view(fmt: str, kind: str, slug: str | None = None) -> Any:
         ),
         lambda: _scope_last_modified(index, scope, args),
         browser,
+        names_nothing(index, args),
     )
 
 

@@ -103,6 +103,19 @@ def test_document_parameters_come_from_the_validating_schema(spec: dict[str, Any
     assert cat_params == set(params) - {"category"} | {"slug"}
 
 
+@pytest.mark.parametrize("value", ["0000-01-01", "0000-12-31T23:59:59Z", "0000-06-01T12:00:00"])
+def test_date_patterns_refuse_year_zero(corpus_app: Any, spec: dict[str, Any], value: str) -> None:
+    """Python has no year 0: the documented pattern says so (schemathesis sent 0000-01-01 as valid)."""
+    import re
+
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/posts"]["get"]["parameters"]}
+    for name in ("since", "until", "updated_since"):
+        assert not re.search(params[name]["schema"]["pattern"], value), (name, value)
+        resp = corpus_app.test_client().get("/api/v1/posts", query_string={name: value})
+        assert resp.status_code == 400 and resp.get_json()["error"]["details"][0]["name"] == name
+    assert re.search(params["since"]["schema"]["pattern"], "0001-01-01")
+
+
 def test_post_schema_matches_the_contract(spec: dict[str, Any]) -> None:
     post = spec["components"]["schemas"]["Post"]
     assert set(post["properties"]) == {

@@ -122,6 +122,31 @@ def test_odd_queries_cannot_evict_polled_documents(site: Any, make_app: Any) -> 
     assert all(not r.odd for r in rc.main.lru.values()) and all(r.odd for r in rc.odd.lru.values())
 
 
+def test_filters_naming_nothing_cannot_evict_polled_documents(site: Any, make_app: Any) -> None:
+    """A tag or language no post has gives a valid empty document no link produces: long tail too."""
+    fill(site)
+    app = make_app(CACHE_LOCAL_BYTES=200_000, CACHE_ODD_BYTES=20_000)
+    client = app.test_client()
+    polled = ["/feeds/atom.xml", "/api/v1/posts", "/api/v1/posts?tag=cnd&per_page=2", "/feeds/rss.xml?lang=en"]
+    for url in polled:
+        assert client.get(url).status_code == 200
+    rc = _rc(app)
+    for i in range(200):
+        for url in (
+            f"/api/v1/posts?tag=unused-{i}",
+            f"/api/v1/categories/statements/posts?tag=none{i}&per_page=3",
+            f"/api/v1/posts?lang=zz-x{i:03d}",
+            f"/feeds/atom.xml?lang=zz-x{i:03d}",
+            f"/feeds/calendar.ics?lang=qq-y{i:03d}",
+        ):
+            assert client.get(url).status_code == 200, url
+    renders = rc.renders
+    for url in polled:
+        client.get(url)
+    assert rc.renders == renders, "a polled document was evicted by filters that name nothing"
+    assert all(not r.odd for r in rc.main.lru.values()) and rc.odd.size <= 20_000
+
+
 def test_bad_cache_setting_is_refused(make_app: Any) -> None:
     from feedsvc.config import ConfigError
 

@@ -313,3 +313,49 @@ def test_healthz_is_never_cached_and_answers_head(c: Any) -> None:
     assert "ETag" not in r.headers  # live status: nothing to revalidate
     h = c.head("/healthz")
     assert h.status_code == 200 and h.data == b""
+
+
+# -- responses not built by send (/metrics, /healthz): the same coding rules, the same bytes --------
+def _unsent_urls(site: Any, make_app: Any) -> tuple[Any, list[str]]:
+    """An app whose /healthz lists enough problems to be worth compressing, and those URLs."""
+    fill(site)
+    for i in range(8):
+        (site.root / "posts" / f"broken-{i}.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    app = make_app()
+    with app.test_client() as c:
+        for url in ("/metrics", "/healthz"):
+            assert len(c.get(url).data) >= app.config["COMPRESS_MIN_SIZE"], url
+    return app, ["/metrics", "/healthz"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "refused"),
+    [
+        ("br;q=0", {"br"}),
+        ("gzip;q=0", {"gzip"}),
+        ("br;q=0, gzip;q=0", {"br", "gzip"}),
+        ("br;q=0, gzip;q=0, identity;q=0", {"br", "gzip"}),
+        ("br;q=0, *", {"br"}),
+        ("*;q=0", {"br", "gzip"}),
+    ],
+)
+def test_a_refused_coding_is_never_sent_by_any_response(site: Any, make_app: Any, accept: str, refused: set[str]) -> None:
+    """q=0 means "not acceptable" (RFC 9110 12.5.3) on every response, not only the documents send() answers."""
+    app, urls = _unsent_urls(site, make_app)
+    with app.test_client() as c:
+        for url in urls:
+            r = c.get(url, headers={"Accept-Encoding": accept})
+            assert r.status_code == 200
+            assert r.headers.get("Content-Encoding") not in refused, (url, accept, r.headers.get("Content-Encoding"))
+            assert "Accept-Encoding" in r.headers["Vary"]
+
+
+def test_gzip_of_any_response_carries_no_clock(site: Any, make_app: Any) -> None:
+    """The gzip header's MTIME is 0 on every response: the same body gives the same bytes at any second."""
+    app, urls = _unsent_urls(site, make_app)
+    with app.test_client() as c:
+        for url in urls:
+            r = c.get(url, headers={"Accept-Encoding": "gzip"})
+            assert r.headers["Content-Encoding"] == "gzip", url
+            assert r.data[4:8] == b"\0\0\0\0", (url, r.data[:10].hex())
+            assert gzip.decompress(r.data).startswith(b"{" if url == "/healthz" else b"#")

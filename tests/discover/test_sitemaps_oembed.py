@@ -158,6 +158,8 @@ def test_permalink_urls_resolve(site, make_app) -> None:
         ({"url": "https://news.example.org/posts/orig", "maxwidth": "wide"}, 400),
         ({"url": "https://news.example.org/posts/orig", "maxheight": "0"}, 400),
         ({}, 400),
+        ({"url": "https://[::1/posts/orig"}, 400),  # not a URL (urlsplit refuses the bracket)
+        ({"url": "http://[news.example.org]/posts/orig"}, 400),
     ],
 )
 def test_oembed_errors_are_json(site, make_app, query: dict[str, str], status: int) -> None:

@@ -89,3 +89,23 @@ def test_the_inbox_refuses_a_duplicated_keyid(site, fedi_app, remote):
     resp = fedi_app.test_client().post("/ap/inbox", data=body, headers=headers)
     assert resp.status_code == 401 and "twice" in resp.get_json()["error"]["message"]
     assert post(fedi_app.test_client(), remote, "/ap/inbox", remote.follow(ACTOR)).status_code == 202
+
+
+@pytest.mark.parametrize("key_id", ["http://[::1/users/a#main-key", "https://[mallory.example]/users/a#main-key"])
+def test_a_keyid_that_is_not_a_url_is_refused(site, fedi_app, key_id):
+    """urlsplit cannot read these hosts: the inbox answers 401 naming the keyId, never a 500."""
+    header = f'keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="AAAA"'
+    with pytest.raises(SignatureError, match="keyId"):
+        parse(header)
+    for inbox in ("/ap/inbox", "/ap/actors/news/inbox"):
+        resp = fedi_app.test_client().post(inbox, data=b"{}", headers={"Signature": header})
+        assert resp.status_code == 401, resp.get_data(as_text=True)
+        assert "keyId" in resp.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("target", ["http://[::1/ap/actors/news", "https://[news.example.org]/ap/actors/news"])
+def test_a_signed_follow_of_a_url_that_is_not_one_is_ignored(site, fedi_app, remote, target):
+    """A verified signer's Follow whose object urlsplit cannot read: ignored (202), never a 500."""
+    resp = post(fedi_app.test_client(), remote, "/ap/inbox", remote.follow(target))
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    assert post(fedi_app.test_client(), remote, "/ap/inbox", remote.follow(ACTOR)).status_code == 202

@@ -157,6 +157,10 @@ ROWS: list[tuple[str, str, str, dict[str, str], str]] = [
     ("range-garbage", "GET", "/feeds/atom.xml", {"Range": "bytes=9999999-1,-,x"}, "any"),
     ("host-evil", "GET", "/feeds/atom.xml", {"Host": "evil.example"}, "ok"),
     ("forwarded-host-evil", "GET", "/api/v1/posts", {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "gopher"}, "ok"),
+    # -- oEmbed's url, a URL the client wrote --------------------------------------------------------
+    ("oembed-url-open-bracket", "GET", "/oembed?url=" + quote("http://[::1/posts/first"), {}, "4xx"),
+    ("oembed-url-bad-ipv6", "GET", "/oembed?url=" + quote("https://[news.example.org]/posts/first"), {}, "4xx"),
+    ("oembed-url-bad-port", "GET", "/oembed?url=" + quote("https://news.example.org:99999/posts/first"), {}, "4xx"),
     ("origin-evil-opml", "GET", "/feeds/opml.xml", {"Origin": "https://evil.example"}, "ok"),
 ]
 
@@ -275,6 +279,21 @@ def test_host_header_never_shapes_urls(hostile_app: Any, path: str) -> None:
     assert a.status_code == b.status_code
     if a.status_code == 200:
         assert a.get_data() == b.get_data()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/docs", "/api/v1/openapi.json", "/", "/posts/first", "/embed", "/feeds/atom.xml", "/feeds/opml.xml", "/sitemap.xml"],
+)
+def test_a_wsgi_prefix_never_shapes_documents(hostile_app: Any, path: str) -> None:
+    """SCRIPT_NAME (gunicorn takes it from a request header a proxy may pass on) never reaches a
+    document's links: the first request renders the cached copy everyone else gets."""
+    with hostile_app.test_client() as c:
+        first = c.get(path, environ_overrides={"SCRIPT_NAME": "/evil-prefix"})
+        plain = c.get(path)
+    assert first.status_code == plain.status_code == 200
+    assert b"/evil-prefix" not in first.get_data() and b"/evil-prefix" not in plain.get_data()
+    assert first.get_data() == plain.get_data()
 
 
 # -- partner-rendered text is safe ------------------------------------------------------------------
@@ -487,6 +506,44 @@ def test_raw_socket(gunicorn_server: tuple[int, Path], data: bytes, expect: str)
     if expect == "4xx":
         assert 400 <= status < 500, (status, text[:300])
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prefix", ["/api", "/feeds", "/evil"])
+def test_a_script_name_header_is_not_obeyed(gunicorn_server: tuple[int, Path], prefix: str) -> None:
+    """gunicorn maps a SCRIPT_NAME header from a trusted peer (loopback: a proxy that passes it
+    on) into the environ: a path outside it was a 500, one inside it routed elsewhere."""
+    port, log = gunicorn_server
+    status, headers, body = raw_request(port, _req("GET /feeds/atom.xml HTTP/1.1", f"SCRIPT_NAME: {prefix}\r\n".encode()))
+    assert status == 200, (status, body[:300])
+    assert headers["content-type"].startswith("application/atom+xml") and b"<feed" in body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "headers",
+    [b"X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n", b"X-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n"],
+)
+def test_contradictory_scheme_headers_are_not_read(gunicorn_server: tuple[int, Path], headers: bytes) -> None:
+    """feedsvc never reads the scheme (base_url makes URLs): a client's forwarded scheme headers,
+    passed on by a proxy on the host, must not turn its request into gunicorn's 400."""
+    port, log = gunicorn_server
+    status, _, body = raw_request(port, _req("GET /api/v1/posts HTTP/1.1", headers))
+    assert status == 200, (status, body[:300])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/api/v1/posts", "/api/v1/categories/statements/posts"])
+def test_the_longest_valid_query_fits_the_request_line(gunicorn_server: tuple[int, Path], path: str) -> None:
+    """Every argument at its documented limit, in 4-byte characters (12 bytes percent-encoded):
+    the API answers it (gunicorn's default 4,094-byte request line answered an HTML 414)."""
+    port, log = gunicorn_server
+    wide = quote("\U0001f600" * 200)  # q and tag: 200 characters each
+    when = quote("2021-04-01T09:30:00.123456+02:00")
+    query = f"q={wide}&tag={wide}&lang={'a' * 3 + '-abcdefgh' * 3}&since={when}&until={when}&updated_since={when}"
+    status, headers, body = raw_request(port, _req(f"GET {path}?{query}&page=1&per_page=100 HTTP/1.1"))
+    assert status == 200, (status, body[:300])
+    assert json.loads(body)["items"] == []
 
 
 @pytest.mark.slow

@@ -91,7 +91,7 @@ def receive(
         parsed = signatures.parse(headers.get("signature"))
     except signatures.SignatureError as exc:
         raise _refuse(401, "unsigned", str(exc)) from None
-    server = urlsplit(parsed.key_id).netloc.lower() or "?"
+    server = parsed.server
     if not _WINDOW.hit(server, fedi.inbox_limit, now):
         raise _refuse(429, "rate_limited", f"too many inbox requests from {server[:100]}")
     try:
@@ -165,8 +165,8 @@ def _act(
     site = index.site
     if kind == "Follow":
         followed = _id(activity.get("object")) or ""
-        path = urlsplit(followed).path
-        who = find(index, path.rsplit("/", 1)[-1]) if followed.startswith(site.base_url + "/ap/actors/") else None
+        mine = followed.startswith(site.base_url + "/ap/actors/")  # so urlsplit reads our own host, never theirs
+        who = find(index, urlsplit(followed).path.rsplit("/", 1)[-1]) if mine else None
         if who is None or (target is not None and target != who) or inbox is None:
             INBOX.labels("follow_refused").inc()
             return "ignored"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -149,6 +150,8 @@ class Parsed:
     key_id: str
     headers: list[str]
     signature: bytes
+    #: The keyId's host (lower case; "?" when it names none): whose requests these are.
+    server: str = "?"
 
 
 def params(value: str) -> dict[str, str]:
@@ -196,7 +199,11 @@ def parse(value: str | None) -> Parsed:
         sig = base64.b64decode(params_["signature"], validate=True)
     except ValueError:
         raise SignatureError("the signature is not base64") from None
-    return Parsed(params_["keyId"], names, sig)
+    try:  # a host urlsplit cannot read (http://[::1/) is the client's fault, not a 500
+        server = urlsplit(params_["keyId"]).netloc.lower() or "?"
+    except ValueError:
+        raise SignatureError("the keyId is not a URL") from None
+    return Parsed(params_["keyId"], names, sig, server)
 
 
 def verify(parsed: Parsed, public_pem: str, method: str, path: str, headers: dict[str, str]) -> None:
