@@ -21,9 +21,9 @@ from . import matching, schedule
 from .changes import SITE_INSTANT, departed
 from .errors import NoContentYet
 from .lists import PostList, Tags
-from .markdown import slugify
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
 from .queries import Query
+from .slugs import tag_slug
 from .store import codecs
 from .store.schema import CLAIM_PROBLEMS
 
@@ -48,6 +48,7 @@ class Header:
     counts: dict[tuple[str, str], int]
     memo: dict[Query, tuple[int, float]] = field(default_factory=dict)
     tags: dict[str, TagInfo] | None = None
+    renamed_tags: dict[str, str] | None = None
     #: When site.yaml's published values last changed (every document shows them).
     site_instant: float = 0.0
     #: The next scheduled date or expiry (POSIX seconds; schedule.py), or None.
@@ -189,11 +190,16 @@ class Index:
         return Tags(self.conn, self.header)
 
     def tag_slug(self, name_or_slug: str) -> str | None:
-        """The slug of a tag given by its slug or by its name, case-insensitively; None when unknown."""
-        for candidate in dict.fromkeys((name_or_slug, slugify(name_or_slug))):
-            if candidate and self.conn.execute("SELECT 1 FROM counts WHERE kind = 'tag' AND key = ?", (candidate,)).fetchone():
+        """The slug of a tag given by its slug, its name (case-insensitively) or the slug the first releases
+        gave it (``slugs.tag_slug_before_marks``); None when unknown."""
+        for candidate in dict.fromkeys((name_or_slug, tag_slug(name_or_slug))):
+            if candidate and self._has_tag(candidate):
                 return candidate
-        return None
+        renamed = self.tags.renamed().get(name_or_slug)
+        return renamed if renamed and self._has_tag(renamed) else None
+
+    def _has_tag(self, slug: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM counts WHERE kind = 'tag' AND key = ?", (slug,)).fetchone() is not None
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Markdown -> sanitised, absolutised HTML; plain text; summaries; search tokens.
+"""Markdown -> sanitised, absolutised HTML; plain text; summaries.
 
 The only module that imports the Markdown renderer (cmarkgfm, GitHub's cmark-gfm)
 and the HTML sanitiser (nh3).
@@ -47,7 +47,6 @@ _URL_ATTRS = {("a", "href"), ("img", "src"), ("blockquote", "cite"), ("q", "cite
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _WS = re.compile(r"\s+")
-_WORD = re.compile(r"\w+")
 
 
 def xml_clean(text: str) -> str:
@@ -304,27 +303,3 @@ def first_paragraph(fragment: str) -> str:
 def plain(text: str) -> str:
     """A single-line plain-text field: XML-clean, whitespace folded."""
     return _WS.sub(" ", xml_clean(text)).strip()
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form used for search and tag slugs."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def tokens(text: str) -> set[str]:
-    """The distinct search tokens of a text (folded words)."""
-    # Same result as set(_WORD.findall(fold(text))), faster: folding works character by
-    # character and whitespace never folds into a word character, so the distinct
-    # whitespace-separated chunks can be folded apart: the ASCII ones by a plain lower().
-    chunks = set(text.split())
-    out = set(_WORD.findall(" ".join(c for c in chunks if c.isascii()).lower()))
-    other = " ".join(c for c in chunks if not c.isascii())
-    if other:
-        out.update(_WORD.findall(fold(other)))
-    return out
-
-
-def slugify(text: str) -> str:
-    """A stable URL-safe slug: folded Unicode letters and digits joined by hyphens."""
-    return "-".join(_WORD.findall(fold(text).replace("_", " ")))

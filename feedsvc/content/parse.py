@@ -17,7 +17,7 @@ from .errors import ContentError
 from .frontmatter import split
 from .model import Attachment, Author, Event, Post, Problem, Site, Tag
 from .scan import read_regular
-from .slugs import derive_slug, stem_slug
+from .slugs import derive_slug, stem_slug, tag_slug
 from .validate import PostSchema, first_error, parse_when
 
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
@@ -125,7 +125,7 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
 def _tag(label: str) -> Tag:
     """A tag as written in front matter (sites reuse a few hundred labels across their posts)."""
     label = markdown.plain(label)
-    return Tag(markdown.slugify(label), label)
+    return Tag(tag_slug(label), label)
 
 
 def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:

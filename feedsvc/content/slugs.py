@@ -3,8 +3,14 @@
 Slugs may use lowercase letters of any script (NFC), digits and hyphens. A derived slug
 folds accented Latin to ASCII exactly as the first releases did (``Décriminalisation`` ->
 ``decriminalisation``), so no published URL or id moves, and keeps the letters of every
-other script (``заявление-о-политике`` stays as written). Tag slugs are another rule
-(``markdown.slugify``: every script folded), kept as published.
+other script (``заявление-о-политике`` stays as written).
+
+Tag slugs are another rule (``tag_slug``): every script folded, case and accents dropped
+(``Décriminalisation`` -> ``decriminalisation``, ``Заявление`` -> ``заявление``, ``Ελλάδα`` ->
+``ελλαδα``), kept as published, except that a word of a script written with vowel signs and
+viramas (Devanagari, Bengali, Tamil, Thai, Myanmar...) stays whole: the first rule split it at
+every such mark (``हिंदी समाचार`` -> ``ह-द-सम-च-र``, so different tags met on one slug). Tags whose
+slug that changed are found by their old slug too (``tag_slug_before_marks``), which redirects.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ MAX_SLUG = 120
 _LETTERS = frozenset({"Ll", "Lo", "Lm"})
 _MARKS = frozenset({"Mn", "Mc", "Me"})
 _ASCII_WORD = re.compile("[a-z0-9]+")
+_WORD = re.compile(r"\w+")
+#: Canonical combining classes of the marks a tag slug keeps: nukta (7), virama (9) and the
+#: fixed-position vowel and tone marks of Telugu, Thai, Lao and Tibetan (84-132). Every other
+#: combining mark is an accent folded away, as it always was (Latin, Greek, Cyrillic, Hebrew
+#: points and Arabic harakat, kana voicing marks).
+_KEPT_CLASSES = frozenset({7, 9, *range(84, 133)})
 
 
 def slug_problem(value: str) -> str | None:
@@ -91,3 +103,25 @@ def stem_slug(stem: str) -> str:
     if len(stem) > 11 and stem[:4].isdigit() and stem[4] == "-" and stem[7] == "-" and stem[10] == "-":
         stem = stem[11:]
     return derive_slug(stem)
+
+
+def tag_slug(text: str) -> str:
+    """A tag's slug: folded Unicode words (letters, digits, the marks written on them) joined by hyphens."""
+    if text.isascii():
+        return "-".join(_WORD.findall(text.lower().replace("_", " ")))
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", text.casefold()):
+        if unicodedata.category(c) in _MARKS:
+            if unicodedata.combining(c) not in _KEPT_CLASSES and unicodedata.combining(c):
+                continue  # an accent: folded away
+            if out and out[-1] != " ":
+                out.append(c)  # a vowel sign, virama or tone mark: part of the word it is written on
+            continue
+        out.append(c if c.isalnum() else " ")
+    return "-".join("".join(out).split())
+
+
+def tag_slug_before_marks(text: str) -> str:
+    """The slug the first releases gave a tag (every mark a word boundary or dropped): its old URLs redirect."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return "-".join(_WORD.findall(folded.replace("_", " ")))

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc.content import load_index
-from feedsvc.content.markdown import first_paragraph, html_to_text, render, slugify, xml_clean
+from feedsvc.content.markdown import first_paragraph, html_to_text, render, xml_clean
+from feedsvc.content.slugs import tag_slug as slugify
 
 BASE = "https://news.example.org"
 XML_CHAR = re.compile("^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")

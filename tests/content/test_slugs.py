@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc.content import load_index
-from feedsvc.content.markdown import slugify
-from feedsvc.content.slugs import derive_slug, slug_problem, stem_slug
+from feedsvc.content.slugs import derive_slug, slug_problem, stem_slug, tag_slug_before_marks
+from feedsvc.content.slugs import tag_slug as slugify
 
 
 def test_derived_slugs_keep_every_script() -> None:
@@ -92,3 +92,49 @@ def test_urls_carry_slugs_percent_encoded_and_either_spelling_answers(site: Any,
     assert feed.entries[0].link.endswith(f"/posts/{encoded}")
     rss = feedparser.parse(client.get("/feeds/rss.xml").data)
     assert rss.entries[0].link.endswith(f"/posts/{encoded}")
+
+
+def test_tag_slugs_keep_words_written_with_vowel_signs_whole() -> None:
+    """The first rule split such a word at each vowel sign, anusvara and virama (so different tags met)."""
+    assert slugify("हिंदी समाचार") == "हिंदी-समाचार"
+    assert slugify("हिन्दी") == "हिन्दी"
+    assert slugify("ข่าวสาร ภาษาไทย") == "ข่าวสาร-ภาษาไทย"
+    assert slugify("தமிழ் செய்திகள்") == "தமிழ்-செய்திகள்"
+    assert slugify("हिंदी") != slugify("हद")
+
+
+# Tag labels: any script, marks and separators included.
+_LABELS = st.text(st.characters(exclude_categories=("Cs",)), max_size=24)
+
+
+def _touched_by_the_mark_rule(text: str) -> bool:
+    return any(
+        unicodedata.category(c)[0] == "M"
+        and (unicodedata.combining(c) == 0 or unicodedata.combining(c) in (7, 9) or 84 <= unicodedata.combining(c) <= 132)
+        for c in unicodedata.normalize("NFKD", text.casefold())
+    )
+
+
+@settings(max_examples=500)
+@given(_LABELS)
+def test_tag_slugs_of_every_other_label_are_kept_as_published(label: str) -> None:
+    """Only labels with a mark the new rule keeps get another slug; every other slug stays."""
+    if not _touched_by_the_mark_rule(label):
+        assert slugify(label) == tag_slug_before_marks(label)
+    assert all(part for part in slugify(label).split("-")) or slugify(label) == ""
+
+
+def test_a_tag_s_first_slug_redirects_to_its_slug(site: Any, make_app: Any) -> None:
+    site.post("hindi", title="समाचार", tags=["हिंदी समाचार"])
+    client = make_app().test_client()
+    [tag] = client.get("/api/v1/tags").get_json()
+    assert tag["slug"] == "हिंदी-समाचार"
+    old, new = quote("ह-द-सम-च-र"), quote("हिंदी-समाचार")
+    page = client.get(f"/tags/{old}")
+    assert page.status_code == 308 and page.headers["Location"].endswith(f"/tags/{new}")
+    feed = client.get(f"/feeds/tags/{old}/atom.xml")
+    assert feed.status_code in (301, 308) and feed.headers["Location"].endswith(f"/feeds/tags/{new}/atom.xml")
+    parsed = feedparser.parse(client.get(f"/feeds/tags/{new}/atom.xml").data)
+    assert parsed.bozo == 0 and [e.title for e in parsed.entries] == ["समाचार"]
+    assert client.get(f"/api/v1/posts?tag={old}").get_json() == client.get(f"/api/v1/posts?tag={new}").get_json()
+    assert client.get(f"/tags/{quote('ह-द')}").status_code == 404
