@@ -23,7 +23,9 @@ from flask.cli import AppGroup
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..content.readers import Status
 from ..extensions import state
+from . import queuefile
 from .queue import DestStatus, Queue, open_existing
 from .sender import Limits, Sender
 from .transport import Client
@@ -60,6 +62,8 @@ class Outbox:
         self._pid = 0
         self._reader: Queue | None = None
         self._reader_pid = 0
+        #: The sender's faults, shared with the request workers forked after this (their /healthz).
+        self.faults = Status()
 
     @property
     def sender(self) -> Sender:
@@ -73,6 +77,7 @@ class Outbox:
                 self.limits,
                 lambda: state(self._app).live.current,
                 fediverse=self._app.extensions.get("fediverse"),
+                report=self.faults.write,
             )
             self._pid = os.getpid()
         return self._sender
@@ -97,8 +102,8 @@ class Outbox:
 
     def status(self) -> list[DestStatus]:
         """Every destination's queue depth and last outcomes, read from the queue file (any process)."""
-        if self._reader is None or self._reader_pid != os.getpid():
-            self._reader = open_existing(self.path)
+        if self._reader is None or self._reader_pid != os.getpid() or self._reader.moved():
+            self._reader = open_existing(self.path)  # (a file put back or set aside: the old connection stays open)
             self._reader_pid = os.getpid()
         if self._reader is None:
             return []
@@ -112,8 +117,11 @@ def outbox(app: Flask | None = None) -> Outbox:
 
 
 def health_reasons() -> list[str]:
-    """Configuration problems of the outbox, for /healthz (secrets never appear in them)."""
-    return list(outbox().problems)
+    """Configuration problems of the outbox, the sender's faults and a damaged queue set aside, for /healthz
+    (secrets never appear in them)."""
+    box = outbox()
+    aside = queuefile.reason(box.path)
+    return [*box.problems, *(box.faults.read() or ()), *([aside] if aside else [])]
 
 
 class _QueueGauges(Collector):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from . import events, websub
+from . import events, queuefile, websub
 from .queue import Delivery, Queue
 from .transport import Answer, Client
 from .webhooks import Webhooks
@@ -37,6 +38,10 @@ DELIVERIES = Counter(
 CONCURRENCY = 8
 #: Doublings of a delivery's first backoff counted at most (2**60 times any first delay is past any cap).
 MAX_DOUBLINGS = 60
+
+
+class _Exiting(Exception):
+    """The interpreter is exiting: the sender loop ends."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Sender:
         current: Callable[[], Any],
         clock: Callable[[], float] = time.time,
         fediverse: Any = None,
+        report: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.queue, self.client, self.webhooks, self.limits = queue, client, webhooks, limits
         #: The app's Fediverse (outbox/fediverse): its activities go through this queue too.
@@ -88,6 +94,9 @@ class Sender:
         self._busy_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
+        #: Called with this turn's faults (what /healthz shows) whenever they change.
+        self.report = report
+        self._faults: list[str] = []
         queue.sync_destinations(webhooks.destinations())
 
     # -- driving -----------------------------------------------------------------------------
@@ -137,26 +146,59 @@ class Sender:
         assert self._pool is not None
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                self.collect()
-            except Exception:  # the queue or index may be briefly unusable: try again on the next turn
-                log.exception("outbox: collecting content changes failed")
+            faults: list[str] = []
             wait = 1.0
-            with self._busy_lock:
-                heads = self.queue.heads(self._busy)
-            now = self.clock()
-            for d in heads:
-                due = self.queue.next_try(d.seq)
-                if due <= now:
-                    with self._busy_lock:
-                        self._busy.add(d.dest)
-                    try:
-                        self._pool.submit(self._attempt_then_free, d)
-                    except RuntimeError:  # the interpreter is exiting: its thread pools take no more work
-                        return
-                elif due:
-                    wait = min(wait, due - now)
+            try:
+                queuefile.check(self.queue)  # a deleted file is put back before anything is written to it
+                self.collect()
+            except Exception as exc:  # the queue or index may be briefly unusable: try again on the next turn
+                faults.append(self._fault("collecting content changes", exc))
+            try:
+                wait = self._dispatch(self._pool)
+            except _Exiting:
+                return
+            except Exception as exc:
+                faults.append(self._fault("reading the queue", exc))
+            self._report(faults)
             self._wake.wait(max(wait, 0.01))
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> float:
+        """Hand every due head of the queue to the pool; seconds until the next one is due (at most 1)."""
+        wait = 1.0
+        with self._busy_lock:
+            heads = self.queue.heads(self._busy)
+        now = self.clock()
+        for d in heads:
+            due = self.queue.next_try(d.seq)
+            if due <= now:
+                with self._busy_lock:
+                    self._busy.add(d.dest)
+                try:
+                    pool.submit(self._attempt_then_free, d)
+                except RuntimeError:  # the interpreter is exiting: its thread pools take no more work
+                    raise _Exiting from None
+            elif due:
+                wait = min(wait, due - now)
+        return wait
+
+    def _fault(self, doing: str, exc: Exception) -> str:
+        """What /healthz says of a failed turn (a damaged queue file is set aside first); logged once while it lasts."""
+        why = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, sqlite3.DatabaseError) and (damage := queuefile.damaged(self.queue)) is not None:
+            try:
+                queuefile.set_aside(self.queue, damage)
+            except OSError as err:
+                why = f"{why}; setting the damaged file aside failed: {err}"
+        reason = f"outbox: {doing} failed ({why}); retried every second"
+        if reason not in self._faults:
+            log.error("%s", reason, exc_info=exc)
+        return reason
+
+    def _report(self, faults: list[str]) -> None:
+        if faults != self._faults:
+            self._faults = faults
+            if self.report is not None:
+                self.report(faults)
 
     def _attempt_then_free(self, d: Delivery) -> None:
         try:

@@ -56,7 +56,8 @@ class Fediverse:
     def queue(self) -> Queue:
         """This process's connection to the outbox queue database (followers included)."""
         with self._lock:
-            if self._queue is None or self._pid != os.getpid():
+            if self._queue is None or self._pid != os.getpid() or self._queue.moved():
+                # (a file the sender put back or set aside: the old connection stays open, see Queue.reconnect)
                 self._queue = Queue(self.queue_path)
                 followers.setup(self._queue.conn)
                 self._pid = os.getpid()
