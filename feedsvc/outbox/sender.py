@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import Counter
 
@@ -31,6 +31,7 @@ from .transport import Answer, Client
 from .webhooks import Webhooks
 
 log = logging.getLogger("feedsvc.outbox")
+T = TypeVar("T")
 DELIVERIES = Counter(
     "feedsvc_outbox_deliveries", "Outbox delivery attempts, by kind, destination and outcome", ["kind", "dest", "outcome"]
 )
@@ -92,6 +93,8 @@ class Sender:
         self._stop = threading.Event()
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        #: Outcomes of attempts the queue could not record yet, by delivery (written at the next turns).
+        self._unrecorded: dict[int, Callable[[], object]] = {}
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         #: Called with this turn's faults (what /healthz shows) whenever they change.
@@ -158,7 +161,7 @@ class Sender:
             except _Exiting:
                 return
             except Exception as exc:
-                faults.append(self._fault("reading the queue", exc))
+                faults.append(self._fault("delivering", exc))
             self._report(faults)
             self._wake.wait(max(wait, 0.01))
 
@@ -166,7 +169,13 @@ class Sender:
         """Hand every due head of the queue to the pool; seconds until the next one is due (at most 1)."""
         wait = 1.0
         with self._busy_lock:
-            heads = self.queue.heads(self._busy)
+            unrecorded = list(self._unrecorded.items())
+        for seq, write in unrecorded:
+            write()  # raises while the queue still takes no write: this turn's fault
+            with self._busy_lock:
+                del self._unrecorded[seq]
+        with self._busy_lock:
+            heads = [d for d in self.queue.heads(self._busy) if d.seq not in self._unrecorded]
         now = self.clock()
         for d in heads:
             due = self.queue.next_try(d.seq)
@@ -232,18 +241,20 @@ class Sender:
         answer = self.client.post(d.url, d.body, headers, allow_private)
         now = self.clock()
         if 200 <= answer.status < 300:
-            self.queue.done(d, now)
+            self._record(d, lambda: self.queue.done(d, now))
             return self._count(d, "delivered")
         error = answer.error or f"HTTP {answer.status}"
         if answer.status == 410 and d.kind == "activitypub" and self.fediverse is not None:
             from .fediverse import delivery
 
-            removed = delivery.gone(self.queue, d, now)
-            log.warning("outbox: inbox %s answered 410: %d follower(s) removed", d.dest, removed)
+            removed = self._record(d, lambda: delivery.gone(self.queue, d, now))
+            log.warning("outbox: inbox %s answered 410: %d follower(s) removed", d.dest, removed or 0)
             return self._count(d, "gone")
         if answer.status == 410 and d.kind == "webhook":
-            dropped = self.queue.disable(d, "HTTP 410 Gone: disabled until its configuration changes", now)
-            log.warning("outbox: %s answered 410: disabled, %d pending deliveries dropped", d.dest, dropped)
+            dropped = self._record(
+                d, lambda: self.queue.disable(d, "HTTP 410 Gone: disabled until its configuration changes", now)
+            )
+            log.warning("outbox: %s answered 410: disabled, %d pending deliveries dropped", d.dest, dropped or 0)
             return self._count(d, "disabled")
         return self._retry_or_give_up(d, answer, error, now)
 
@@ -251,10 +262,18 @@ class Sender:
         """A fault of ours while attempting ``d``: try it again after its next backoff, not at once
         (a fault that repeats must not turn the loop into a busy one)."""
         now = self.clock()
+        self._record(d, lambda: self.queue.retry(d, now + self._backoff(d), f"internal error ({type(exc).__name__})", now))
+
+    def _record(self, d: Delivery, write: Callable[[], T]) -> T | None:
+        """Write the outcome of ``d``'s attempt to the queue; when the queue takes no write now (a full
+        disk), keep it here, written at the next turns (``_dispatch``): ``d`` is not sent again meanwhile."""
         try:
-            self.queue.retry(d, now + self._backoff(d), f"internal error ({type(exc).__name__})", now)
-        except Exception:
-            log.exception("outbox: delivery %s could not be rescheduled", d.id)
+            return write()
+        except sqlite3.Error as exc:
+            with self._busy_lock:
+                self._unrecorded[d.seq] = write
+            log.error("outbox: the outcome of %s could not be recorded (%s): not sent again until it is", d.id, exc)
+            return None
 
     def _backoff(self, d: Delivery) -> float:
         """Seconds before ``d``'s next attempt: its kind's first delay doubled per attempt, capped, with jitter."""
@@ -277,12 +296,12 @@ class Sender:
             give_up = d.attempts + 1 >= lim.websub_retries or (400 <= answer.status < 500 and answer.status not in (408, 429))
         if give_up:
             return self._outcome(d, "given_up", f"{error}; gave up after {d.attempts + 1} attempt(s)", now)
-        self.queue.retry(d, now + delay, error, now)
+        self._record(d, lambda: self.queue.retry(d, now + delay, error, now))
         log.info("outbox: %s %s to %s failed (%s); retry in %.1f s", d.kind, d.id, d.dest, error, delay)
         return self._count(d, "retried")
 
     def _outcome(self, d: Delivery, outcome: str, error: str, now: float) -> str:
-        self.queue.drop(d, error, now)
+        self._record(d, lambda: self.queue.drop(d, error, now))
         log.warning("outbox: %s %s to %s: %s", d.kind, d.id, d.dest, error)
         return self._count(d, outcome)
 

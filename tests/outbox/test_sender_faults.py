@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from support.polling import wait_for
 
 from feedsvc.extensions import state
 from feedsvc.outbox import outbox
+from feedsvc.outbox.transport import Answer
 
 from .support import endpoint, started, webhooks_file
 
@@ -92,3 +94,44 @@ def test_exiting_while_the_reload_and_outbox_threads_run_logs_no_traceback(site:
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr[-3000:]
         assert "Traceback" not in run.stderr, run.stderr[-3000:]
+
+
+def test_a_delivery_taken_but_not_recorded_is_not_sent_again(site: Any, make_app: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """A full disk under the queue: the receiver took the delivery, the queue could not record it.
+    The loop sent it again at once, as fast as it could (thousands of copies to the partner, a
+    traceback each), and /healthz said nothing."""
+    app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h"))))
+    box = outbox(app).sender
+    calls: list[str] = []
+    full = [False]
+
+    def taken(url: str, *args: Any, **kwargs: Any) -> Answer:
+        calls.append(url)
+        return Answer(204, {}, b"")
+
+    real_transaction = box.queue.transaction
+
+    def transaction() -> Any:
+        if full[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_transaction()
+
+    monkeypatch.setattr(box.client, "post", taken)
+    site.post("one", title="One")
+    state(app).live.refresh()
+    assert box.collect() == 1
+    full[0] = True  # from now on the queue takes no write
+    monkeypatch.setattr(box.queue, "transaction", transaction)
+    assert box.start()
+    try:
+        wait_for(lambda: calls, what="the delivery")
+        time.sleep(1)
+        assert len(calls) == 1, "sent again while its outcome could not be recorded"
+        health = app.test_client().get("/healthz").get_json()
+        assert health["status"] == "degraded" and any("disk is full" in r for r in health["reasons"]), health
+        full[0] = False
+        wait_for(lambda: box.queue.pending() == 0, what="the outcome recorded once there is room")
+        assert len(calls) == 1
+        wait_for(lambda: app.test_client().get("/healthz").get_json()["status"] == "ok", what="/healthz ok again")
+    finally:
+        box.stop()
