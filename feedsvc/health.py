@@ -28,7 +28,7 @@ def healthz() -> Response:
         idx = current_index()
         nxt = idx.header.next_change
         return _answer(
-            [*idx.degraded, *health_reasons()],
+            [*idx.degraded, *health_reasons(idx.site)],
             idx.version,
             len(idx.posts),
             idx.problems,

@@ -23,6 +23,7 @@ from flask.cli import AppGroup
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..content import Site
 from ..content.readers import Status
 from ..extensions import state
 from . import queuefile
@@ -116,12 +117,14 @@ def outbox(app: Flask | None = None) -> Outbox:
     return box
 
 
-def health_reasons() -> list[str]:
-    """Configuration problems of the outbox, the sender's faults and a damaged queue set aside, for /healthz
-    (secrets never appear in them)."""
+def health_reasons(site: Site | None = None) -> list[str]:
+    """Configuration problems of the outbox, the sender's faults, a damaged queue set aside and, when
+    ``site`` has the fediverse on, an actor key that cannot be loaded, for /healthz (secrets never appear in them)."""
     box = outbox()
     aside = queuefile.reason(box.path)
-    return [*box.problems, *(box.faults.read() or ()), *([aside] if aside else [])]
+    fedi = current_app.extensions.get("fediverse")
+    key = fedi.key_problem() if fedi is not None and site is not None and site.fediverse is not None else None
+    return [*box.problems, *(box.faults.read() or ()), *(r for r in (aside, key) if r)]
 
 
 class _QueueGauges(Collector):
