@@ -48,7 +48,7 @@ class Outbox:
                 "webhooks are not sent: the app was loaded in a gunicorn request worker "
                 "(preload_app off); run gunicorn with preload_app = True, as gunicorn.conf.py does"
             )
-        self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]])
+        self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]], complete=not cfg["WEBHOOKS_PROBLEMS"])
         self.limits = Limits(
             cfg["WEBHOOK_BACKOFF"],
             cfg["WEBSUB_BACKOFF"],

@@ -227,6 +227,9 @@ class Sender:
         headers = dict(d.headers)
         if d.kind == "webhook":
             signed = self.webhooks.sign(d.id, d.body, d.dest, now)
+            if signed is None and not self.webhooks.complete:  # kept until the file is fixed (or too old)
+                unknown = "endpoint not in FEEDSVC_WEBHOOKS_FILE, which has problems: kept until it is fixed"
+                return self._retry_or_give_up(d, Answer(0, {}, b"", unknown), unknown, now)
             if signed is None:
                 return self._outcome(d, "given_up", "endpoint removed from FEEDSVC_WEBHOOKS_FILE", now)
             headers.update(signed)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.net import free_port
 from support.polling import wait_for
 
@@ -16,7 +17,7 @@ from feedsvc.extensions import state
 from feedsvc.outbox import outbox
 from feedsvc.outbox.transport import Answer
 
-from .support import endpoint, started, webhooks_file
+from .support import Receiver, drain, endpoint, started, webhooks_file
 
 
 def test_a_delivery_refused_over_a_thousand_times_keeps_a_bounded_backoff(site: Any, make_app: Any, tmp_path: Path) -> None:
@@ -135,3 +136,39 @@ def test_a_delivery_taken_but_not_recorded_is_not_sent_again(site: Any, make_app
         wait_for(lambda: app.test_client().get("/healthz").get_json()["status"] == "ok", what="/healthz ok again")
     finally:
         box.stop()
+
+
+@pytest.mark.parametrize("broken", ["- url: [unclosed\n", "just a string\n", None])
+def test_a_webhooks_file_broken_at_a_restart_keeps_the_pending_deliveries(
+    site: Any, make_app: Any, tmp_path: Path, broken: str | None
+) -> None:
+    """A typo in FEEDSVC_WEBHOOKS_FILE (or the file gone) at a restart: every pending delivery was
+    given up as 'endpoint removed', for good; it waits until the file is fixed instead."""
+    port = free_port()
+    hooks = tmp_path / "hooks.yaml"
+    good = endpoint(f"http://127.0.0.1:{port}/hook")
+    paths = {"INDEX_PATH": str(tmp_path / "index.sqlite3"), "OUTBOX_PATH": str(tmp_path / "outbox.sqlite3")}
+    app = started(make_app(WEBHOOKS_FILE=webhooks_file(hooks, good), **paths))
+    site.post("one", title="One")
+    state(app).live.refresh()
+    outbox(app).sender.run_once()  # nobody listens: retried later
+    assert outbox(app).sender.queue.pending() == 1
+    state(app).live.loader.close()
+    if broken is None:
+        hooks.unlink()
+    else:
+        hooks.write_text(broken)
+    restarted = make_app(WEBHOOKS_FILE=str(hooks), WEBHOOK_BACKOFF=0.01, **paths)
+    sender = outbox(restarted).sender
+    for d in sender.queue.heads(set()):
+        sender.attempt(d)
+    assert sender.queue.pending() == 1, "a pending delivery was dropped while the file was broken"
+    assert restarted.test_client().get("/healthz").get_json()["status"] == "degraded"
+    state(restarted).live.loader.close()
+    receiver = Receiver(tmp_path / "received.jsonl", port=port)
+    try:
+        fixed = started(make_app(WEBHOOKS_FILE=webhooks_file(hooks, good), WEBHOOK_BACKOFF=0.01, **paths))
+        drain(fixed)
+        assert [e["slug"] for e in receiver.taken()] == ["one"]
+    finally:
+        receiver.stop()
