@@ -65,6 +65,9 @@ class Outbox:
         self._reader_pid = 0
         #: The sender's faults, shared with the request workers forked after this (their /healthz).
         self.faults = Status()
+        #: Why the queue could not be opened when this process started sending, or None.
+        self._start_error: str | None = None
+        self._start_pid = 0
 
     @property
     def sender(self) -> Sender:
@@ -84,20 +87,38 @@ class Outbox:
         return self._sender
 
     def start(self) -> None:
-        """Start sending from this process (a LiveIndex writer listener), unless it is a request worker."""
+        """Start sending from this process (a LiveIndex writer listener), unless it is a request worker.
+
+        A queue that cannot be opened (its directory cannot be made or written) is named on
+        /healthz and tried again after every reload (``on_reload``) until it can.
+        """
         if self.request_worker:
             log.warning(
                 "outbox: not sending from a request worker (gunicorn without preload_app): deliveries wait in %s", self.path
             )
             return
+        self._start_pid = os.getpid()
         try:
-            if self.sender.start():
-                log.info("outbox: sending from %s (%d webhook endpoint(s))", self.path, len(self.webhooks.endpoints))
-        except Exception:  # the service serves even when its queue cannot be opened
-            log.exception("outbox: cannot start sending from %s", self.path)
+            started = self.sender.start()
+        except Exception as exc:  # the service serves even when its queue cannot be opened
+            reason = f"outbox: cannot open its queue {self.path} ({exc}): nothing is sent; tried again every reload"
+            if reason != self._start_error:
+                log.exception("%s", reason)
+            self._start_error = reason
+            self._sender = None
+            self.faults.write([reason])
+            return
+        if self._start_error is not None:
+            self._start_error = None
+            self.faults.write([])
+        if started:
+            log.info("outbox: sending from %s (%d webhook endpoint(s))", self.path, len(self.webhooks.endpoints))
 
     def on_reload(self, index: Any, seconds: float, changed: bool) -> None:
-        """A LiveIndex reload listener: a changed content state wakes the sender."""
+        """A LiveIndex reload listener: a changed content state wakes the sender; a queue that could not be
+        opened is tried again."""
+        if self._start_error is not None and self._start_pid == os.getpid():
+            self.start()
         if changed and self._sender is not None and self._pid == os.getpid():
             self._sender.wake()
 

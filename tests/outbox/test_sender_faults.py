@@ -172,3 +172,25 @@ def test_a_webhooks_file_broken_at_a_restart_keeps_the_pending_deliveries(
         assert [e["slug"] for e in receiver.taken()] == ["one"]
     finally:
         receiver.stop()
+
+
+def test_a_queue_that_cannot_be_opened_is_named_on_healthz_and_tried_again(site: Any, make_app: Any, tmp_path: Path) -> None:
+    """FEEDSVC_OUTBOX_PATH (or the index path it defaults beside) in a directory that cannot be
+    made: the sender never started, nothing was ever sent, and /healthz said ok."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the queue's directory should be")
+    queue = blocker / "outbox.sqlite3"
+    app = make_app(
+        WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h")), OUTBOX_PATH=str(queue)
+    )
+    box = outbox(app)
+    box.start()  # as the writer does when its reload thread starts
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and any(str(queue) in r for r in health["reasons"]), health
+    blocker.unlink()  # the operator fixes it
+    state(app).live.refresh()  # the next reload tries again
+    try:
+        wait_for(lambda: app.test_client().get("/healthz").get_json()["status"] == "ok", what="/healthz ok")
+        assert queue.exists()
+    finally:
+        box.sender.stop()
