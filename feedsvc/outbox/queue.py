@@ -100,7 +100,8 @@ class Queue:
     def _connect(self) -> tuple[sqlite3.Connection, tuple[int, int] | None]:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("PRAGMA journal_mode = WAL")
+        #: Whether the file is in WAL mode (then its -wal and -shm files stay beside it while open).
+        self.wal = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses no commit
         conn.executescript(SCHEMA)
         return conn, _file_id(self.path)

@@ -28,7 +28,7 @@ def check(queue: Queue) -> None:
     """Put the queue's file back at its path if it, its -wal or its -shm file was deleted (the sender, each turn)."""
     if queue.path == ":memory:":
         return
-    gone = [s or "file" for s in ("", *_COMPANIONS) if not os.path.exists(queue.path + s)]
+    gone = [s or "file" for s in ("", *(_COMPANIONS if queue.wal else ())) if not os.path.exists(queue.path + s)]
     if not gone:
         return
     building = queue.path + ".restore"
