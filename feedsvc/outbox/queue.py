@@ -114,8 +114,13 @@ class Queue:
         self.conn, self.file_id = self._connect()
 
     def moved(self) -> bool:
-        """Whether the file at the path is not the one this connection has open (deleted, replaced, set aside)."""
-        return self.path != ":memory:" and _file_id(self.path) != self.file_id
+        """Whether another file is at the path than the one this connection has open (put back, set aside).
+
+        False while none is there: a connection made now would create an empty queue there,
+        which the sender would take for the deleted one and not write back (queuefile.py).
+        """
+        current = _file_id(self.path) if self.path != ":memory:" else None
+        return current is not None and current != self.file_id
 
     def try_become_sender(self) -> bool:
         """Take the queue's sender lock (one sending process per queue file); True when this process holds it."""
