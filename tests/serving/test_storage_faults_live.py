@@ -7,6 +7,8 @@ reader connection fails, and the file at the path no longer shows what was publi
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -49,3 +51,24 @@ def test_the_index_s_wal_and_shm_deleted_while_serving_are_recovered(
     assert _non_200(answers) == []
     assert statuses == [200] * 8
     assert _published(db) == before + 1  # the file at the path holds what was published
+
+
+def test_a_writer_that_stops_reloading_is_named_on_healthz_and_recovers(site: Any, tmp_path: Path) -> None:
+    """A reload stuck for good (a hung network mount under the content directory; here the master
+    stopped with SIGSTOP): workers went on answering /healthz ok while no edit was published again."""
+    fill(site)
+    server = _start(site, tmp_path, tmp_path / "index.sqlite3")
+    try:
+        assert b'"ok"' in server.get("/healthz")[2]
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        try:
+            wait_for(
+                lambda: b"has not looked at the content" in server.get("/healthz")[2], timeout=120, what="/healthz naming it"
+            )
+            status, _, body = server.get("/healthz")
+            assert status == 200 and b'"degraded"' in body
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        wait_for(lambda: b'"ok"' in server.get("/healthz")[2], timeout=60, what="/healthz ok again")
+    finally:
+        server.stop()
