@@ -13,6 +13,7 @@ import warnings
 
 from feedsvc.serving import (  # noqa: F401 (gunicorn reads its hooks as names of this module)
     child_exit,
+    hangups_wait_for_the_first_load,
     json_logs,
     on_exit,
     on_starting,
@@ -27,6 +28,9 @@ from feedsvc.serving import (  # noqa: F401 (gunicorn reads its hooks as names o
 # samples to files in one directory, set up before prometheus_client is imported (by the
 # app, preloaded below). feedsvc/serving.py says which directory.
 prepare_metrics_dir()
+# A SIGHUP before gunicorn's own handlers exist (while the app is preloaded, below) would kill
+# the master mid-load: until then it is ignored (feedsvc/serving.py).
+hangups_wait_for_the_first_load()
 
 bind = os.environ.get("GUNICORN_BIND") or (f"0.0.0.0:{os.environ['PORT']}" if "PORT" in os.environ else "127.0.0.1:8000")
 

@@ -24,11 +24,12 @@ def healthz() -> Response:
     Never an error: when no state of the database can be read in this worker (a file
     being rebuilt), ``degraded`` with the reason and what the last good state said.
     """
+    stalled = state().live.stalled()
     try:
         idx = current_index()
         nxt = idx.header.next_change
         return _answer(
-            [*idx.degraded, *health_reasons()],
+            [*idx.degraded, *health_reasons(idx.site), *([stalled] if stalled else [])],
             idx.version,
             len(idx.posts),
             idx.problems,
@@ -40,6 +41,7 @@ def healthz() -> Response:
         reasons = [
             *(live.status.read() or ()),
             *health_reasons(),
+            *([stalled] if stalled else []),
             f"index database {live.loader.database.path} cannot be read in this "
             "worker now (answering from the last good content where it can)",
         ]

@@ -22,6 +22,7 @@ response it sends on a connection it keeps open.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import shutil
 import signal
@@ -71,6 +72,23 @@ def prepare_metrics_dir() -> None:
         for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
             os.unlink(stale)
     os.environ[_METRICS_DIR_STARTED] = str(os.getpid())
+
+
+def hangups_wait_for_the_first_load() -> None:
+    """Until gunicorn installs its signal handlers, which it does only once the app is preloaded, a
+    SIGHUP is logged and ignored (gunicorn.conf.py calls this before the preload).
+
+    Its default action killed the master in the middle of a first load (systemd's
+    ExecReload, a log rotation), and the service never came up. The content being loaded is
+    the newest there is: nothing is left to reload. Once gunicorn's own handler is in place
+    (a SIGHUP reads this configuration again), or when the signal is ignored, it is left as it is.
+    """
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
+        signal.signal(signal.SIGHUP, _hangup_while_loading)
+
+
+def _hangup_while_loading(signum: int, frame: Any) -> None:
+    logging.getLogger("feedsvc").warning("SIGHUP while the app is being preloaded: ignored (the content loading is the newest)")
 
 
 def json_logs() -> bool:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from .errors import ContentUnavailable, NoContentYet
 from .index import Header, Index, read_header
 from .loader import Loader, Progress
-from .readers import ReaderPool, Status, end_read
+from .readers import Heartbeat, ReaderPool, Status, end_read
 from .reloader import Reloader
 from .scan import POSTS_DIR
 from .store.dbfile import MEMORY
@@ -34,6 +34,8 @@ ReloadListener = Callable[[Index, float, bool], None]
 
 #: How long a reader waits for another writer's first load of an empty database (seconds).
 FIRST_LOAD_WAIT = 600.0
+#: Seconds without a turn of the writer's reload loop (beyond ten intervals) before /healthz says so.
+STALL_AFTER = 30.0
 #: Seconds a client is asked to wait when no good database can be read at all (HTTP Retry-After).
 RETRY_AFTER = 2
 
@@ -46,6 +48,7 @@ class LiveIndex:
         self.interval = interval
         self.watch = watch
         self.status = Status()
+        self.heartbeat = Heartbeat()
         # Watching starts before the first load, so the reload thread of this process
         # needs no full scan to catch up: whatever changed since is in the queue.
         self._watcher = Watcher.open(loader.root, POSTS_DIR, before_load=True) if watch and interval > 0 else None
@@ -277,6 +280,17 @@ class LiveIndex:
         if watcher is not None and watcher.pid != os.getpid():
             watcher = None  # opened by the parent of this forked process: not ours to read
         self._watcher = None
-        Reloader(self.loader, self.refresh, self.interval, self.watch, lambda: self._index.header.next_change).run(
-            watcher, self._stop
+        Reloader(
+            self.loader, self.refresh, self.interval, self.watch, lambda: self._index.header.next_change, self.heartbeat.beat
+        ).run(watcher, self._stop)
+
+    def stalled(self) -> str | None:
+        """Why the content may no longer follow the files: the writer's reload loop has not gone round for
+        STALL_AFTER seconds plus ten intervals (a reload stuck on a hung mount, the writer stopped), or None."""
+        age = self.heartbeat.age()
+        if self.interval <= 0 or age is None or age < STALL_AFTER + 10 * self.interval:
+            return None
+        return (
+            f"content reloads: the writer has not looked at the content for {int(age)} s (a reload stuck, "
+            "or the writer process stopped): serving what it last published"
         )

@@ -5,7 +5,8 @@ file they have while the one at the path is missing, unreachable or not yet comp
 deleted or replaced file is still theirs until the writer puts a good one in place. A
 forked worker makes a pool of its own (its parent's connections are never used nor closed
 in it). Faults the writer cannot record in the database (a full disk) reach the readers
-through ``Status``, a small shared memory block made before the fork.
+through ``Status``, a small shared memory block made before the fork; ``Heartbeat`` tells them
+whether the writer's reload loop still goes round.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sqlite3
 import struct
 import threading
+import time
 
 import orjson
 
@@ -173,3 +175,19 @@ class Status:
                 except orjson.JSONDecodeError:
                     pass
         return self._value
+
+
+class Heartbeat:
+    """When the writer's reload loop last went round (CLOCK_MONOTONIC, one clock for every process on the
+    host), shared with forked readers like ``Status``: a loop stuck in a reload (a hung mount) stops it."""
+
+    def __init__(self) -> None:
+        self._map = mmap.mmap(-1, 8)
+
+    def beat(self) -> None:
+        struct.pack_into("d", self._map, 0, time.monotonic())
+
+    def age(self) -> float | None:
+        """Seconds since the last beat, or None when the loop never went round (no writer shares this)."""
+        last = struct.unpack_from("d", self._map, 0)[0]
+        return None if last == 0 else time.monotonic() - last

@@ -41,12 +41,15 @@ class Reloader:
         interval: float,
         watch: bool,
         next_change: Callable[[], float | None],
+        beat: Callable[[], None] = lambda: None,
     ) -> None:
         self.loader = loader
         self.refresh = refresh
         self.interval = interval
         self.watch = watch
         self.next_change = next_change
+        #: Called at every turn of the loop (readers.Heartbeat): a reload that never returns stops it.
+        self.beat = beat
 
     def _wait(self) -> float:
         """Seconds until the next reload: the interval, or less when a post's date or expiry comes first."""
@@ -68,7 +71,9 @@ class Reloader:
         last_full = time.monotonic()
         pending: set[str] = set()  # changes reported but not yet applied (a reload failed)
         try:
+            self.beat()
             while not stop.wait(self._wait()):
+                self.beat()
                 paths: set[str] | None = None
                 try:
                     boundary = self._boundary_reached()

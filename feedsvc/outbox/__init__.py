@@ -23,7 +23,10 @@ from flask.cli import AppGroup
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..content import Site
+from ..content.readers import Status
 from ..extensions import state
+from . import queuefile
 from .queue import DestStatus, Queue, open_existing
 from .sender import Limits, Sender
 from .transport import Client
@@ -45,7 +48,7 @@ class Outbox:
                 "webhooks are not sent: the app was loaded in a gunicorn request worker "
                 "(preload_app off); run gunicorn with preload_app = True, as gunicorn.conf.py does"
             )
-        self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]])
+        self.webhooks = Webhooks([Endpoint.from_config(e) for e in cfg["WEBHOOKS"]], complete=not cfg["WEBHOOKS_PROBLEMS"])
         self.limits = Limits(
             cfg["WEBHOOK_BACKOFF"],
             cfg["WEBSUB_BACKOFF"],
@@ -60,6 +63,11 @@ class Outbox:
         self._pid = 0
         self._reader: Queue | None = None
         self._reader_pid = 0
+        #: The sender's faults, shared with the request workers forked after this (their /healthz).
+        self.faults = Status()
+        #: Why the queue could not be opened when this process started sending, or None.
+        self._start_error: str | None = None
+        self._start_pid = 0
 
     @property
     def sender(self) -> Sender:
@@ -73,32 +81,51 @@ class Outbox:
                 self.limits,
                 lambda: state(self._app).live.current,
                 fediverse=self._app.extensions.get("fediverse"),
+                report=self.faults.write,
             )
             self._pid = os.getpid()
         return self._sender
 
     def start(self) -> None:
-        """Start sending from this process (a LiveIndex writer listener), unless it is a request worker."""
+        """Start sending from this process (a LiveIndex writer listener), unless it is a request worker.
+
+        A queue that cannot be opened (its directory cannot be made or written) is named on
+        /healthz and tried again after every reload (``on_reload``) until it can.
+        """
         if self.request_worker:
             log.warning(
                 "outbox: not sending from a request worker (gunicorn without preload_app): deliveries wait in %s", self.path
             )
             return
+        self._start_pid = os.getpid()
         try:
-            if self.sender.start():
-                log.info("outbox: sending from %s (%d webhook endpoint(s))", self.path, len(self.webhooks.endpoints))
-        except Exception:  # the service serves even when its queue cannot be opened
-            log.exception("outbox: cannot start sending from %s", self.path)
+            started = self.sender.start()
+        except Exception as exc:  # the service serves even when its queue cannot be opened
+            reason = f"outbox: cannot open its queue {self.path} ({exc}): nothing is sent; tried again every reload"
+            if reason != self._start_error:
+                log.exception("%s", reason)
+            self._start_error = reason
+            self._sender = None
+            self.faults.write([reason])
+            return
+        if self._start_error is not None:
+            self._start_error = None
+            self.faults.write([])
+        if started:
+            log.info("outbox: sending from %s (%d webhook endpoint(s))", self.path, len(self.webhooks.endpoints))
 
     def on_reload(self, index: Any, seconds: float, changed: bool) -> None:
-        """A LiveIndex reload listener: a changed content state wakes the sender."""
+        """A LiveIndex reload listener: a changed content state wakes the sender; a queue that could not be
+        opened is tried again."""
+        if self._start_error is not None and self._start_pid == os.getpid():
+            self.start()
         if changed and self._sender is not None and self._pid == os.getpid():
             self._sender.wake()
 
     def status(self) -> list[DestStatus]:
         """Every destination's queue depth and last outcomes, read from the queue file (any process)."""
-        if self._reader is None or self._reader_pid != os.getpid():
-            self._reader = open_existing(self.path)
+        if self._reader is None or self._reader_pid != os.getpid() or self._reader.moved():
+            self._reader = open_existing(self.path)  # (a file put back or set aside: the old connection stays open)
             self._reader_pid = os.getpid()
         if self._reader is None:
             return []
@@ -111,9 +138,14 @@ def outbox(app: Flask | None = None) -> Outbox:
     return box
 
 
-def health_reasons() -> list[str]:
-    """Configuration problems of the outbox, for /healthz (secrets never appear in them)."""
-    return list(outbox().problems)
+def health_reasons(site: Site | None = None) -> list[str]:
+    """Configuration problems of the outbox, the sender's faults, a damaged queue set aside and, when
+    ``site`` has the fediverse on, an actor key that cannot be loaded, for /healthz (secrets never appear in them)."""
+    box = outbox()
+    aside = queuefile.reason(box.path)
+    fedi = current_app.extensions.get("fediverse")
+    key = fedi.key_problem() if fedi is not None and site is not None and site.fediverse is not None else None
+    return [*box.problems, *(box.faults.read() or ()), *(r for r in (aside, key) if r)]
 
 
 class _QueueGauges(Collector):

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """
 
 
+#: Connections to queue files since deleted or set aside: never closed (see ``Queue.reconnect``).
+_ABANDONED: list[sqlite3.Connection] = []
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One pending delivery, as stored."""
@@ -89,13 +93,34 @@ class Queue:
         self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self.conn.execute("PRAGMA busy_timeout = 10000")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses no commit
-        self.conn.executescript(SCHEMA)
         self.lock = threading.RLock()
         self._lock_file: IO[bytes] | None = None
+        self.conn, self.file_id = self._connect()
+
+    def _connect(self) -> tuple[sqlite3.Connection, tuple[int, int] | None]:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        #: Whether the file is in WAL mode (then its -wal and -shm files stay beside it while open).
+        self.wal = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses no commit
+        conn.executescript(SCHEMA)
+        return conn, _file_id(self.path)
+
+    def reconnect(self) -> None:
+        """Open the file now at the path, under ``lock``. The old connection is kept open for good:
+        closed, the last one to the old file would delete the -wal and -shm files at the path by
+        name, which are the new file's now."""
+        _ABANDONED.append(self.conn)
+        self.conn, self.file_id = self._connect()
+
+    def moved(self) -> bool:
+        """Whether another file is at the path than the one this connection has open (put back, set aside).
+
+        False while none is there: a connection made now would create an empty queue there,
+        which the sender would take for the deleted one and not write back (queuefile.py).
+        """
+        current = _file_id(self.path) if self.path != ":memory:" else None
+        return current is not None and current != self.file_id
 
     def try_become_sender(self) -> bool:
         """Take the queue's sender lock (one sending process per queue file); True when this process holds it."""
@@ -252,6 +277,14 @@ class Queue:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def open_existing(path: str) -> Queue | None:

@@ -15,21 +15,23 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import Counter
 
-from . import events, websub
+from . import events, queuefile, websub
 from .queue import Delivery, Queue
 from .transport import Answer, Client
 from .webhooks import Webhooks
 
 log = logging.getLogger("feedsvc.outbox")
+T = TypeVar("T")
 DELIVERIES = Counter(
     "feedsvc_outbox_deliveries", "Outbox delivery attempts, by kind, destination and outcome", ["kind", "dest", "outcome"]
 )
@@ -37,6 +39,10 @@ DELIVERIES = Counter(
 CONCURRENCY = 8
 #: Doublings of a delivery's first backoff counted at most (2**60 times any first delay is past any cap).
 MAX_DOUBLINGS = 60
+
+
+class _Exiting(Exception):
+    """The interpreter is exiting: the sender loop ends."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class Sender:
         current: Callable[[], Any],
         clock: Callable[[], float] = time.time,
         fediverse: Any = None,
+        report: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.queue, self.client, self.webhooks, self.limits = queue, client, webhooks, limits
         #: The app's Fediverse (outbox/fediverse): its activities go through this queue too.
@@ -86,8 +93,13 @@ class Sender:
         self._stop = threading.Event()
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        #: Outcomes of attempts the queue could not record yet, by delivery (written at the next turns).
+        self._unrecorded: dict[int, Callable[[], object]] = {}
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
+        #: Called with this turn's faults (what /healthz shows) whenever they change.
+        self.report = report
+        self._faults: list[str] = []
         queue.sync_destinations(webhooks.destinations())
 
     # -- driving -----------------------------------------------------------------------------
@@ -137,26 +149,65 @@ class Sender:
         assert self._pool is not None
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                self.collect()
-            except Exception:  # the queue or index may be briefly unusable: try again on the next turn
-                log.exception("outbox: collecting content changes failed")
+            faults: list[str] = []
             wait = 1.0
-            with self._busy_lock:
-                heads = self.queue.heads(self._busy)
-            now = self.clock()
-            for d in heads:
-                due = self.queue.next_try(d.seq)
-                if due <= now:
-                    with self._busy_lock:
-                        self._busy.add(d.dest)
-                    try:
-                        self._pool.submit(self._attempt_then_free, d)
-                    except RuntimeError:  # the interpreter is exiting: its thread pools take no more work
-                        return
-                elif due:
-                    wait = min(wait, due - now)
+            try:
+                queuefile.check(self.queue)  # a deleted file is put back before anything is written to it
+                self.collect()
+            except Exception as exc:  # the queue or index may be briefly unusable: try again on the next turn
+                faults.append(self._fault("collecting content changes", exc))
+            try:
+                wait = self._dispatch(self._pool)
+            except _Exiting:
+                return
+            except Exception as exc:
+                faults.append(self._fault("delivering", exc))
+            self._report(faults)
             self._wake.wait(max(wait, 0.01))
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> float:
+        """Hand every due head of the queue to the pool; seconds until the next one is due (at most 1)."""
+        wait = 1.0
+        with self._busy_lock:
+            unrecorded = list(self._unrecorded.items())
+        for seq, write in unrecorded:
+            write()  # raises while the queue still takes no write: this turn's fault
+            with self._busy_lock:
+                del self._unrecorded[seq]
+        with self._busy_lock:
+            heads = [d for d in self.queue.heads(self._busy) if d.seq not in self._unrecorded]
+        now = self.clock()
+        for d in heads:
+            due = self.queue.next_try(d.seq)
+            if due <= now:
+                with self._busy_lock:
+                    self._busy.add(d.dest)
+                try:
+                    pool.submit(self._attempt_then_free, d)
+                except RuntimeError:  # the interpreter is exiting: its thread pools take no more work
+                    raise _Exiting from None
+            elif due:
+                wait = min(wait, due - now)
+        return wait
+
+    def _fault(self, doing: str, exc: Exception) -> str:
+        """What /healthz says of a failed turn (a damaged queue file is set aside first); logged once while it lasts."""
+        why = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, sqlite3.DatabaseError) and (damage := queuefile.damaged(self.queue)) is not None:
+            try:
+                queuefile.set_aside(self.queue, damage)
+            except OSError as err:
+                why = f"{why}; setting the damaged file aside failed: {err}"
+        reason = f"outbox: {doing} failed ({why}); retried every second"
+        if reason not in self._faults:
+            log.error("%s", reason, exc_info=exc)
+        return reason
+
+    def _report(self, faults: list[str]) -> None:
+        if faults != self._faults:
+            self._faults = faults
+            if self.report is not None:
+                self.report(faults)
 
     def _attempt_then_free(self, d: Delivery) -> None:
         try:
@@ -176,6 +227,9 @@ class Sender:
         headers = dict(d.headers)
         if d.kind == "webhook":
             signed = self.webhooks.sign(d.id, d.body, d.dest, now)
+            if signed is None and not self.webhooks.complete:  # kept until the file is fixed (or too old)
+                unknown = "endpoint not in FEEDSVC_WEBHOOKS_FILE, which has problems: kept until it is fixed"
+                return self._retry_or_give_up(d, Answer(0, {}, b"", unknown), unknown, now)
             if signed is None:
                 return self._outcome(d, "given_up", "endpoint removed from FEEDSVC_WEBHOOKS_FILE", now)
             headers.update(signed)
@@ -190,18 +244,20 @@ class Sender:
         answer = self.client.post(d.url, d.body, headers, allow_private)
         now = self.clock()
         if 200 <= answer.status < 300:
-            self.queue.done(d, now)
+            self._record(d, lambda: self.queue.done(d, now))
             return self._count(d, "delivered")
         error = answer.error or f"HTTP {answer.status}"
         if answer.status == 410 and d.kind == "activitypub" and self.fediverse is not None:
             from .fediverse import delivery
 
-            removed = delivery.gone(self.queue, d, now)
-            log.warning("outbox: inbox %s answered 410: %d follower(s) removed", d.dest, removed)
+            removed = self._record(d, lambda: delivery.gone(self.queue, d, now))
+            log.warning("outbox: inbox %s answered 410: %d follower(s) removed", d.dest, removed or 0)
             return self._count(d, "gone")
         if answer.status == 410 and d.kind == "webhook":
-            dropped = self.queue.disable(d, "HTTP 410 Gone: disabled until its configuration changes", now)
-            log.warning("outbox: %s answered 410: disabled, %d pending deliveries dropped", d.dest, dropped)
+            dropped = self._record(
+                d, lambda: self.queue.disable(d, "HTTP 410 Gone: disabled until its configuration changes", now)
+            )
+            log.warning("outbox: %s answered 410: disabled, %d pending deliveries dropped", d.dest, dropped or 0)
             return self._count(d, "disabled")
         return self._retry_or_give_up(d, answer, error, now)
 
@@ -209,10 +265,18 @@ class Sender:
         """A fault of ours while attempting ``d``: try it again after its next backoff, not at once
         (a fault that repeats must not turn the loop into a busy one)."""
         now = self.clock()
+        self._record(d, lambda: self.queue.retry(d, now + self._backoff(d), f"internal error ({type(exc).__name__})", now))
+
+    def _record(self, d: Delivery, write: Callable[[], T]) -> T | None:
+        """Write the outcome of ``d``'s attempt to the queue; when the queue takes no write now (a full
+        disk), keep it here, written at the next turns (``_dispatch``): ``d`` is not sent again meanwhile."""
         try:
-            self.queue.retry(d, now + self._backoff(d), f"internal error ({type(exc).__name__})", now)
-        except Exception:
-            log.exception("outbox: delivery %s could not be rescheduled", d.id)
+            return write()
+        except sqlite3.Error as exc:
+            with self._busy_lock:
+                self._unrecorded[d.seq] = write
+            log.error("outbox: the outcome of %s could not be recorded (%s): not sent again until it is", d.id, exc)
+            return None
 
     def _backoff(self, d: Delivery) -> float:
         """Seconds before ``d``'s next attempt: its kind's first delay doubled per attempt, capped, with jitter."""
@@ -235,12 +299,12 @@ class Sender:
             give_up = d.attempts + 1 >= lim.websub_retries or (400 <= answer.status < 500 and answer.status not in (408, 429))
         if give_up:
             return self._outcome(d, "given_up", f"{error}; gave up after {d.attempts + 1} attempt(s)", now)
-        self.queue.retry(d, now + delay, error, now)
+        self._record(d, lambda: self.queue.retry(d, now + delay, error, now))
         log.info("outbox: %s %s to %s failed (%s); retry in %.1f s", d.kind, d.id, d.dest, error, delay)
         return self._count(d, "retried")
 
     def _outcome(self, d: Delivery, outcome: str, error: str, now: float) -> str:
-        self.queue.drop(d, error, now)
+        self._record(d, lambda: self.queue.drop(d, error, now))
         log.warning("outbox: %s %s to %s: %s", d.kind, d.id, d.dest, error)
         return self._count(d, outcome)
 

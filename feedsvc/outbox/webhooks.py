@@ -72,8 +72,11 @@ class Endpoint:
 class Webhooks:
     """The webhook sender: enqueues a message per (event, endpoint) and signs each attempt."""
 
-    def __init__(self, endpoints: list[Endpoint]) -> None:
+    def __init__(self, endpoints: list[Endpoint], complete: bool = True) -> None:
         self.endpoints = {e.url: e for e in endpoints}
+        #: Whether FEEDSVC_WEBHOOKS_FILE was read without a problem: only then is an endpoint
+        #: missing from it removed (a broken file says nothing of what the operator meant).
+        self.complete = complete
 
     def destinations(self) -> dict[str, tuple[str, str]]:
         """Each endpoint as a queue destination: (kind, configuration hash)."""

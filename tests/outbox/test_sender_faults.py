@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.net import free_port
 from support.polling import wait_for
 
 from feedsvc.extensions import state
 from feedsvc.outbox import outbox
+from feedsvc.outbox.transport import Answer
 
-from .support import endpoint, started, webhooks_file
+from .support import Receiver, drain, endpoint, started, webhooks_file
 
 
 def test_a_delivery_refused_over_a_thousand_times_keeps_a_bounded_backoff(site: Any, make_app: Any, tmp_path: Path) -> None:
@@ -92,3 +95,102 @@ def test_exiting_while_the_reload_and_outbox_threads_run_logs_no_traceback(site:
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr[-3000:]
         assert "Traceback" not in run.stderr, run.stderr[-3000:]
+
+
+def test_a_delivery_taken_but_not_recorded_is_not_sent_again(site: Any, make_app: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """A full disk under the queue: the receiver took the delivery, the queue could not record it.
+    The loop sent it again at once, as fast as it could (thousands of copies to the partner, a
+    traceback each), and /healthz said nothing."""
+    app = started(make_app(WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h"))))
+    box = outbox(app).sender
+    calls: list[str] = []
+    full = [False]
+
+    def taken(url: str, *args: Any, **kwargs: Any) -> Answer:
+        calls.append(url)
+        return Answer(204, {}, b"")
+
+    real_transaction = box.queue.transaction
+
+    def transaction() -> Any:
+        if full[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_transaction()
+
+    monkeypatch.setattr(box.client, "post", taken)
+    site.post("one", title="One")
+    state(app).live.refresh()
+    assert box.collect() == 1
+    full[0] = True  # from now on the queue takes no write
+    monkeypatch.setattr(box.queue, "transaction", transaction)
+    assert box.start()
+    try:
+        wait_for(lambda: calls, what="the delivery")
+        time.sleep(1)
+        assert len(calls) == 1, "sent again while its outcome could not be recorded"
+        health = app.test_client().get("/healthz").get_json()
+        assert health["status"] == "degraded" and any("disk is full" in r for r in health["reasons"]), health
+        full[0] = False
+        wait_for(lambda: box.queue.pending() == 0, what="the outcome recorded once there is room")
+        assert len(calls) == 1
+        wait_for(lambda: app.test_client().get("/healthz").get_json()["status"] == "ok", what="/healthz ok again")
+    finally:
+        box.stop()
+
+
+@pytest.mark.parametrize("broken", ["- url: [unclosed\n", "just a string\n", None])
+def test_a_webhooks_file_broken_at_a_restart_keeps_the_pending_deliveries(
+    site: Any, make_app: Any, tmp_path: Path, broken: str | None
+) -> None:
+    """A typo in FEEDSVC_WEBHOOKS_FILE (or the file gone) at a restart: every pending delivery was
+    given up as 'endpoint removed', for good; it waits until the file is fixed instead."""
+    port = free_port()
+    hooks = tmp_path / "hooks.yaml"
+    good = endpoint(f"http://127.0.0.1:{port}/hook")
+    paths = {"INDEX_PATH": str(tmp_path / "index.sqlite3"), "OUTBOX_PATH": str(tmp_path / "outbox.sqlite3")}
+    app = started(make_app(WEBHOOKS_FILE=webhooks_file(hooks, good), **paths))
+    site.post("one", title="One")
+    state(app).live.refresh()
+    outbox(app).sender.run_once()  # nobody listens: retried later
+    assert outbox(app).sender.queue.pending() == 1
+    state(app).live.loader.close()
+    if broken is None:
+        hooks.unlink()
+    else:
+        hooks.write_text(broken)
+    restarted = make_app(WEBHOOKS_FILE=str(hooks), WEBHOOK_BACKOFF=0.01, **paths)
+    sender = outbox(restarted).sender
+    for d in sender.queue.heads(set()):
+        sender.attempt(d)
+    assert sender.queue.pending() == 1, "a pending delivery was dropped while the file was broken"
+    assert restarted.test_client().get("/healthz").get_json()["status"] == "degraded"
+    state(restarted).live.loader.close()
+    receiver = Receiver(tmp_path / "received.jsonl", port=port)
+    try:
+        fixed = started(make_app(WEBHOOKS_FILE=webhooks_file(hooks, good), WEBHOOK_BACKOFF=0.01, **paths))
+        drain(fixed)
+        assert [e["slug"] for e in receiver.taken()] == ["one"]
+    finally:
+        receiver.stop()
+
+
+def test_a_queue_that_cannot_be_opened_is_named_on_healthz_and_tried_again(site: Any, make_app: Any, tmp_path: Path) -> None:
+    """FEEDSVC_OUTBOX_PATH (or the index path it defaults beside) in a directory that cannot be
+    made: the sender never started, nothing was ever sent, and /healthz said ok."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the queue's directory should be")
+    queue = blocker / "outbox.sqlite3"
+    app = make_app(
+        WEBHOOKS_FILE=webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h")), OUTBOX_PATH=str(queue)
+    )
+    box = outbox(app)
+    box.start()  # as the writer does when its reload thread starts
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and any(str(queue) in r for r in health["reasons"]), health
+    blocker.unlink()  # the operator fixes it
+    state(app).live.refresh()  # the next reload tries again
+    try:
+        wait_for(lambda: app.test_client().get("/healthz").get_json()["status"] == "ok", what="/healthz ok")
+        assert queue.exists()
+    finally:
+        box.sender.stop()

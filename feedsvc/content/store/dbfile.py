@@ -7,8 +7,9 @@ load, falls back to ``/dev/shm``, then to this process's memory, each fallback n
 ``problems`` (reported as degraded).
 
 While running, the file at the path is checked before every reload (``fault``): a file
-deleted, replaced, truncated or overwritten is rebuilt beside it and renamed into place
-only once it is complete, so readers go on reading the last good file until then; a
+deleted, replaced, truncated or overwritten, or whose -wal or -shm file was deleted (the
+writer would commit where no new reader looks), is rebuilt beside it and renamed into
+place only once it is complete, so readers go on reading the last good file until then; a
 directory that cannot be reached is reported and the open connection kept. Forked
 children (gunicorn workers) close their copy of the lock file, so the writer can always
 take it again.
@@ -41,6 +42,8 @@ class Database:
     def __init__(self, path: str | os.PathLike[str], parser_version: str) -> None:
         self.problems: list[str] = []
         self.path = str(path)
+        #: Whether the writer's connection is in WAL mode (then -wal and -shm must stay beside the file).
+        self._wal = False
         #: The parser's version: a database written by another is rebuilt (schema.prepare).
         self.parser_version = parser_version
         self._lock_file: IO[bytes] | None = None
@@ -54,6 +57,10 @@ class Database:
         self.keep_lock_in_child = False
         self._rebuilding: tuple[sqlite3.Connection, str, list[Any], Any] | None = None
         _OPEN.add(self)
+
+    def _companion_gone(self) -> str | None:
+        """The -wal or -shm file SQLite keeps beside our WAL database, deleted under us (no new reader can open it)."""
+        return next((s for s in ("-wal", "-shm") if self._wal and not os.path.exists(self.path + s)), None)
 
     def _stat_sig(self) -> tuple[int, int, int] | None:
         try:
@@ -71,7 +78,7 @@ class Database:
 
     def moved(self) -> bool:
         """Whether the file at our path is not as this process left it (cheap: one stat)."""
-        return self.path != MEMORY and self.writer and self._stat_sig() != self._sig
+        return self.path != MEMORY and self.writer and (self._stat_sig() != self._sig or self._companion_gone() is not None)
 
     def fault(self) -> tuple[str | None, bool]:
         """What is wrong with the file at our path, and whether it must be rebuilt.
@@ -90,6 +97,9 @@ class Database:
             return (f"index database {self.path} cannot be reached ({exc.strerror or exc}): serving the last good content", False)
         if (st.st_dev, st.st_ino) != self._inode:
             return f"index database {self.path} was replaced", True
+        gone = self._companion_gone()
+        if gone is not None:  # the writer commits into a file nobody else can open any more
+            return f"index database {self.path}: its {gone} file was deleted", True
         if (st.st_ino, st.st_size, st.st_mtime_ns) == self._sig:
             return None, False
         damage = _damage(self.path)  # written by someone else: still a good database?
@@ -213,6 +223,7 @@ class Database:
 
     def _prepare(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         prepare(conn, self.parser_version)
+        self._wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
         return conn
 

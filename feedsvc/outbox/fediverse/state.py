@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
 
 from flask import Flask, Response, current_app
+from werkzeug.exceptions import ServiceUnavailable
 
 from ...content import Index
 from ..queue import Queue
@@ -14,6 +16,12 @@ from ..transport import Client
 from . import actor, followers, objects, signatures
 from .answers import json_response, send_json
 from .remote import KeyCache
+
+log = logging.getLogger("feedsvc.outbox")
+
+
+class KeyUnavailable(ServiceUnavailable):
+    """The actor's key file cannot be loaded: what needs the key answers 503 with the reason."""
 
 
 class Fediverse:
@@ -31,6 +39,7 @@ class Fediverse:
         self.max_age: float = cfg["FEDIVERSE_MAX_AGE"]
         self._key_cache: KeyCache | None = None
         self._keys: signatures.KeyPair | None = None
+        self._key_problem: str | None = None
         self._queue: Queue | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -46,17 +55,43 @@ class Fediverse:
 
     @property
     def keys(self) -> signatures.KeyPair:
-        """The actor's key pair, made at FEEDSVC_ACTIVITYPUB_KEY on first use."""
+        """The actor's key pair, made at FEEDSVC_ACTIVITYPUB_KEY on first use.
+
+        A file that cannot be loaded (unreadable, not a key) is never replaced: it is the
+        actor's identity. Until it is fixed this raises KeyUnavailable (a 503 naming it), and
+        each use tries the file again.
+        """
         with self._lock:
             if self._keys is None:
-                self._keys = signatures.load_or_create(self.key_path)
+                try:
+                    self._keys = signatures.load_or_create(self.key_path)
+                except (OSError, ValueError) as exc:
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not an RSA private key in PEM"
+                    problem = (
+                        f"the fediverse actor's key {self.key_path} cannot be loaded ({why}): "
+                        "actor documents answer 503 and activities wait until it is fixed"
+                    )
+                    if problem != self._key_problem:
+                        log.error("%s", problem)
+                    self._key_problem = problem
+                    raise KeyUnavailable(problem) from exc
+                self._key_problem = None
             return self._keys
+
+    def key_problem(self) -> str | None:
+        """Why the actor's key cannot be loaded now (for /healthz), or None."""
+        try:
+            _ = self.keys
+        except KeyUnavailable as exc:
+            return str(exc.description)
+        return None
 
     @property
     def queue(self) -> Queue:
         """This process's connection to the outbox queue database (followers included)."""
         with self._lock:
-            if self._queue is None or self._pid != os.getpid():
+            if self._queue is None or self._pid != os.getpid() or self._queue.moved():
+                # (a file the sender put back or set aside: the old connection stays open, see Queue.reconnect)
                 self._queue = Queue(self.queue_path)
                 followers.setup(self._queue.conn)
                 self._pid = os.getpid()
