@@ -262,10 +262,14 @@ class Sender:
         return self._retry_or_give_up(d, answer, error, now)
 
     def _hold(self, d: Delivery, exc: Exception) -> None:
-        """A fault of ours while attempting ``d``: try it again after its next backoff, not at once
-        (a fault that repeats must not turn the loop into a busy one)."""
-        now = self.clock()
-        self._record(d, lambda: self.queue.retry(d, now + self._backoff(d), f"internal error ({type(exc).__name__})", now))
+        """A fault of ours while attempting ``d`` (an inbox address that cannot be signed for, say):
+        a failed attempt, tried again after its backoff, not at once (a fault that repeats must not
+        turn the loop into a busy one), and given up at its kind's age limit like any other."""
+        error = f"internal error ({type(exc).__name__})"
+        try:
+            self._retry_or_give_up(d, Answer(0, {}, b"", error), error, self.clock())
+        except Exception:
+            log.exception("outbox: delivery %s could not be rescheduled", d.id)
 
     def _record(self, d: Delivery, write: Callable[[], T]) -> T | None:
         """Write the outcome of ``d``'s attempt to the queue; when the queue takes no write now (a full

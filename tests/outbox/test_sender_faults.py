@@ -67,6 +67,29 @@ def test_a_fault_of_ours_is_retried_after_the_backoff(site: Any, make_app: Any, 
         box.stop()
 
 
+def test_a_fault_of_ours_past_the_age_limit_is_given_up(site: Any, make_app: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """A fault that repeats (a remote inbox address nobody can sign for) ends at the age limit like any failure."""
+    hooks = webhooks_file(tmp_path / "h.yaml", endpoint(f"http://127.0.0.1:{free_port()}/h"))
+    app = started(make_app(WEBHOOKS_FILE=hooks, WEBHOOK_MAX_AGE=1))
+    box = outbox(app).sender
+
+    def broken(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the transport")
+
+    monkeypatch.setattr(box.client, "post", broken)
+    site.post("one", title="One")
+    state(app).live.refresh()
+    box.collect()
+    assert box.queue.pending() == 1
+    assert box.start()
+    try:
+        wait_for(lambda: box.queue.pending() == 0, what="the delivery given up")
+        [status] = outbox(app).status()
+        assert status.last_error == "internal error (RuntimeError); gave up after 1 attempt(s)"
+    finally:
+        box.stop()
+
+
 EXIT_MID_LOOP = r"""
 import sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
