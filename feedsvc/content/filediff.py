@@ -76,5 +76,6 @@ def diff(
             # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
             todo.append((rel, path, sig))
     if paths is None:
-        gone = sorted(set(known) - seen)
+        hidden = tuple(f"{d}/" for d in tree.unreadable)  # unseen, not deleted: kept as last read
+        gone = sorted(rel for rel in set(known) - seen if not rel.startswith(hidden))
     return FileDiff(todo, problems, gone, frozenset(known))

@@ -13,6 +13,8 @@ from .model import Problem
 
 POSTS_DIR = "posts"
 NOT_REGULAR = "not a regular file"
+#: What a scan says of a directory under posts/ it cannot list (its posts are kept as last read).
+UNREADABLE_DIR = "cannot read this directory ({}); the posts in it stay as last read until it can be read"
 #: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
 Found = tuple[str, str, os.stat_result | None, Problem | None]
 
@@ -80,16 +82,24 @@ class Tree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.dir_mtime_ns = 0
+        #: The directories under posts/ the last walk could not list (relative paths): their
+        #: recorded posts are not gone, only unseen.
+        self.unreadable: list[str] = []
 
     def walk(self) -> Iterator[Found]:
         """Yield (relpath, path, stat, problem) for every post file, each directory in name order.
 
-        Streams (nothing per file is kept). Raises the first OSError of an unreadable
-        directory after the walk, so an unreadable directory never looks like deleted posts.
+        Streams (nothing per file is kept). A directory under posts/ that cannot be listed
+        (its permissions, a failing disk) is that directory's problem, listed in
+        ``unreadable``, and the rest of the tree is walked: one such directory never stops
+        the others from being published, nor looks like deleted posts. Raises after the
+        walk the first OSError of posts/ itself, or of a directory that vanished or stopped
+        being one during the walk (a move in progress: the next walk sees where it went).
         """
         posts = self.root / POSTS_DIR
         real_root = os.path.realpath(self.root)
         errors: list[OSError] = []
+        self.unreadable = []
         try:
             dir_mtime = os.stat(posts).st_mtime_ns
         except OSError:
@@ -100,8 +110,15 @@ class Tree:
             try:
                 with os.scandir(dirpath) as it:
                     entries = sorted(it, key=_name)
-            except OSError as exc:
+            except (FileNotFoundError, NotADirectoryError) as exc:
                 errors.append(exc)
+                return
+            except OSError as exc:
+                if reldir == POSTS_DIR:
+                    errors.append(exc)
+                    return
+                self.unreadable.append(reldir)
+                yield reldir, dirpath, None, Problem(reldir, "file", UNREADABLE_DIR.format(exc.strerror or exc))
                 return
             for entry in entries:
                 name = entry.name

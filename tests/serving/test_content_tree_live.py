@@ -1,0 +1,99 @@
+"""Real gunicorn over a content tree that breaks while it serves: a directory under posts/ that cannot be read."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.gunicorn_server import Server
+from support.privileges import obeying_modes
+
+pytestmark = pytest.mark.slow
+
+#: Seconds a change may take to be served before the test gives up.
+WAIT = 20.0
+LOCKED = "cannot read this directory (Permission denied); the posts in it stay as last read until it can be read"
+
+
+def _health(server: Server) -> dict[str, Any]:
+    status, _, body = server.get("/healthz")
+    assert status == 200
+    return dict(json.loads(body))
+
+
+def _titles(server: Server) -> set[str]:
+    status, _, body = server.get("/api/v1/posts")
+    assert status == 200
+    return {item["title"] for item in json.loads(body)["items"]}
+
+
+def _until(what: Any, limit: float = WAIT) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if what():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _problems(server: Server) -> list[tuple[str, str, str]]:
+    return [(p["path"], p["field"], p["message"]) for p in _health(server)["problems"]]
+
+
+@pytest.fixture
+def tree(site: Any) -> Iterator[Any]:
+    """Posts in two directories, a/ and b/ (b/ is made readable again after the test)."""
+    site.post("a/one", title="One", date="2021-03-01")
+    site.post("b/two", title="Two", date="2021-03-02")
+    try:
+        yield site
+    finally:
+        (site.root / "posts" / "b").chmod(0o755)
+
+
+def _start(site: Any, tmp_path: Path) -> Server:
+    return Server(
+        site.root,
+        tmp_path / "gunicorn.out",
+        prefix=obeying_modes(),
+        FEEDSVC_RELOAD_INTERVAL="0.2",
+        FEEDSVC_INDEX_PATH=str(tmp_path / "index.sqlite"),
+        GUNICORN_ACCESSLOG="",
+    )
+
+
+def test_an_unreadable_directory_keeps_its_posts_and_the_others_publish(tree, tmp_path):
+    server = _start(tree, tmp_path)
+    try:
+        before = server.get("/feeds/atom.xml")
+        assert before[0] == 200 and _titles(server) == {"One", "Two"}
+        locked = tree.root / "posts" / "b"
+        locked.chmod(0)
+        assert _until(lambda: ("posts/b", "file", LOCKED) in _problems(server)), _problems(server)
+        assert server.get("/feeds/atom.xml")[1]["ETag"] == before[1]["ETag"]  # b/two kept as last read
+        tree.post("a/three", title="Three", date="2021-03-03")
+        assert _until(lambda: _titles(server) == {"One", "Two", "Three"}), _titles(server)  # publishing goes on
+        (tree.root / "posts" / "a" / "three.md").unlink()
+        locked.chmod(0o755)
+        assert _until(lambda: _problems(server) == [] and _titles(server) == {"One", "Two"}), _problems(server)
+        after = server.get("/feeds/atom.xml")
+        assert (after[0], after[1]["ETag"], after[2]) == (200, before[1]["ETag"], before[2])
+        assert _health(server)["status"] == "ok"
+    finally:
+        server.stop()
+    assert "Traceback" not in server.out.read_text()
+
+
+def test_starts_with_an_unreadable_directory(tree, tmp_path):
+    (tree.root / "posts" / "b").chmod(0)
+    server = _start(tree, tmp_path)  # used to fail: the first load could not read the tree
+    try:
+        assert _titles(server) == {"One"}
+        assert _problems(server) == [("posts/b", "file", LOCKED)]
+        assert server.get("/feeds/atom.xml")[0] == 200
+    finally:
+        server.stop()
