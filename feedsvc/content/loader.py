@@ -72,6 +72,8 @@ class Loader:
         self._db_fault: str | None = None
         #: Why the last load could not write the database (a full disk), or None.
         self.unwritable: str | None = None
+        #: Why the last load could not read the content tree (posts/ unreadable or gone), or None.
+        self.unreadable: OSError | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -141,6 +143,7 @@ class Loader:
         self.degraded = list(self.database.problems) + ([fault] if fault else [])
         self.failed = False
         self.unwritable = None
+        self.unreadable = None
         site, site_changed = self.site_file.load(self.conn)
         self.degraded += [str(p) for p in self.site_file.problems]
         if site_changed or self._full_scan_due:
@@ -148,6 +151,7 @@ class Loader:
         try:
             self._apply(site, site_changed, paths, progress)
         except OSError as exc:
+            self.unreadable = exc
             self.degraded.append(f"content directory unreadable: {exc} (serving the last good content)")
             self._full_scan_due = True
             self.failed = True

@@ -85,6 +85,18 @@ def _check(root: Path, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProc
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env)
 
 
+def test_check_unreadable_posts_directory_is_one_line(site):
+    """posts/ that cannot be listed (here a symlink to itself, which stops root too): its name and why, exit 1, no traceback."""
+    site.post("good")
+    posts = site.root / "posts"
+    posts.rename(site.root / "posts.aside")
+    posts.symlink_to("posts")
+    out = _check(site.root)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines() == [f"{posts}: file: cannot read: Too many levels of symbolic links"]
+    assert "Traceback" not in out.stderr, out.stderr
+
+
 def test_check_unreadable_subdirectory_is_named_and_the_rest_checked(site):
     """One directory under posts/ that cannot be listed is that directory's problem; every other post is checked."""
     site.post("good")

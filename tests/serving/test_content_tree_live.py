@@ -97,3 +97,15 @@ def test_starts_with_an_unreadable_directory(tree, tmp_path):
         assert server.get("/feeds/atom.xml")[0] == 200
     finally:
         server.stop()
+
+
+def test_unreadable_posts_directory_at_first_start_is_named(site, tmp_path):
+    """Nothing can be served: start-up stops at once, naming the directory (it waited 600 s, then blamed the database)."""
+    site.post("one")
+    posts = site.root / "posts"
+    posts.rename(site.root / "posts.aside")
+    posts.symlink_to("posts")  # a symlink to itself: unreadable, even by root
+    with pytest.raises(RuntimeError, match="gunicorn exited") as failed:
+        Server(site.root, tmp_path / "gunicorn.out", FEEDSVC_INDEX_PATH=str(tmp_path / "index.sqlite"))
+    assert f"{posts}: file: cannot read: Too many levels of symbolic links (nothing was loaded yet)" in str(failed.value)
+    assert "cannot hold the content" not in (tmp_path / "gunicorn.out").read_text()
