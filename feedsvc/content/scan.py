@@ -105,44 +105,57 @@ class Tree:
         except OSError:
             dir_mtime = 0
 
-        def visit(dirpath: str, reldir: str) -> Iterator[Found]:
-            nonlocal dir_mtime
+        # Depth first with an explicit stack (a listing per open directory, never recursion:
+        # a tree may nest deeper than Python's recursion limit, up to PATH_MAX).
+        stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
+
+        def enter(dirpath: str, reldir: str) -> Found | None:
+            """Open a directory's listing on the stack; the directory's problem when it cannot be listed."""
             try:
                 with os.scandir(dirpath) as it:
                     entries = sorted(it, key=_name)
             except (FileNotFoundError, NotADirectoryError) as exc:
                 errors.append(exc)
-                return
+                return None
             except OSError as exc:
                 if reldir == POSTS_DIR:
                     errors.append(exc)
-                    return
+                    return None
                 self.unreadable.append(reldir)
-                yield reldir, dirpath, None, Problem(reldir, "file", UNREADABLE_DIR.format(exc.strerror or exc))
-                return
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                rel = f"{reldir}/{name}"
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    if entry.is_symlink():
-                        yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
-                        continue
-                    try:
-                        dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
-                    except OSError:
-                        pass
-                    yield from visit(entry.path, rel)
-                    continue
-                if name.endswith(".md"):
-                    yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
+                return reldir, dirpath, None, Problem(reldir, "file", UNREADABLE_DIR.format(exc.strerror or exc))
+            stack.append((reldir, iter(entries)))
+            return None
 
-        yield from visit(str(posts), POSTS_DIR)
+        enter(str(posts), POSTS_DIR)
+        while stack:
+            reldir, listing = stack[-1]
+            entry = next(listing, None)
+            if entry is None:
+                stack.pop()
+                continue
+            name = entry.name
+            if name.startswith("."):
+                continue
+            rel = f"{reldir}/{name}"
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.is_symlink():
+                    yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
+                    continue
+                try:
+                    dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
+                except OSError:
+                    pass
+                problem = enter(entry.path, rel)
+                if problem is not None:
+                    yield problem
+                continue
+            if name.endswith(".md"):
+                yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
+
         errors = [e for e in errors if not (isinstance(e, FileNotFoundError) and Path(e.filename) == posts)]
         if errors:
             raise errors[0]

@@ -45,6 +45,22 @@ if INotify is not None:
     _RESCAN = _f.Q_OVERFLOW | _f.IGNORED | _f.DELETE_SELF | _f.MOVE_SELF
 
 
+def _subdirs(path: Path) -> list[str]:
+    """The directories in ``path`` the loader walks into: not hidden, not symlinks (none when it cannot be listed)."""
+    try:
+        with os.scandir(path) as it:
+            return sorted(e.name for e in it if not e.name.startswith(".") and _real_dir(e))
+    except OSError:  # gone or unreadable meanwhile: as os.walk, skipped (the scan names it)
+        return []
+
+
+def _real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
 class Watcher:
     """inotify watches on the content directory and every directory under ``posts/``."""
 
@@ -94,17 +110,16 @@ class Watcher:
         """
         try:
             self._add("")
-            top = self.root / self._subdir
-            if top.is_dir():
+            if (self.root / self._subdir).is_dir():
                 self._add(self._subdir)
-                for dirpath, dirnames, _ in os.walk(top):
-                    # The loader skips hidden entries and does not follow directory symlinks.
-                    dirnames[:] = sorted(
-                        d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
-                    )
-                    rel = Path(dirpath).relative_to(self.root).as_posix()
-                    for d in dirnames:
+                # An explicit stack, not os.walk (recursive in 3.11): a tree may nest deeper
+                # than Python's recursion limit.
+                stack = [self._subdir]
+                while stack:
+                    rel = stack.pop()
+                    for d in _subdirs(self.root / rel):
                         self._add(f"{rel}/{d}")
+                        stack.append(f"{rel}/{d}")
         except OSError as exc:  # ENOSPC: fs.inotify.max_user_watches reached
             log.warning("content changes: cannot watch %s (%s); rescanning every interval", self.root, exc)
             return False

@@ -241,6 +241,32 @@ def test_unreadable_file_keeps_its_last_good_version(two_good: Any, make_app: An
         assert get_json(c, "/api/v1/posts/alpha")["title"] == "Alpha"
 
 
+def test_directories_nested_deeper_than_python_recursion(two_good: Any, make_app: Any) -> None:
+    """1,200 nested directories (a 2,400-character path, within PATH_MAX): the post at the bottom is published.
+
+    The walk recursed once per directory: RecursionError on every scan, so no reload
+    (nor a first start) could ever finish while such a tree existed.
+    """
+    made = [two_good.root / "posts" / "d"]
+    made[0].mkdir()
+    for _ in range(1199):
+        made.append(made[-1] / "d")
+        made[-1].mkdir()
+    bottom = two_good.post(str((made[-1] / "bottom").relative_to(two_good.root / "posts")), title="Bottom")
+    try:
+        app = make_app()
+        with app.test_client() as c:
+            assert slugs(c) == {"alpha", "beta", "bottom"}
+            assert get_json(c, "/healthz")["problems"] == []
+            two_good.post("gamma", title="Gamma")
+            refresh(app)  # a full rescan walks the deep tree again
+            assert slugs(c) == {"alpha", "beta", "bottom", "gamma"}
+    finally:
+        bottom.unlink()
+        for d in reversed(made):  # shutil.rmtree recurses too
+            d.rmdir()
+
+
 # -- big and pathological content ------------------------------------------------------------------
 PATHOLOGICAL = {
     "blockquotes-10k": ">" * 10000 + " deep",

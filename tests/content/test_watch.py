@@ -51,6 +51,29 @@ def test_watcher_asks_for_a_full_scan_when_directories_change(site):
     w.close()
 
 
+def test_watcher_follows_directories_nested_deeper_than_python_recursion(site):
+    """1,200 nested directories: each is watched (os.walk recursed once per level: RecursionError, a failed reload)."""
+    made = [site.root / "posts" / "d"]
+    made[0].mkdir()
+    for _ in range(1199):
+        made.append(made[-1] / "d")
+        made[-1].mkdir()
+    bottom = made[-1] / "bottom.md"
+    try:
+        w = _watcher(site)
+        bottom.write_text("x")
+        assert w.changes() == {bottom.relative_to(site.root).as_posix()}
+        made.append(made[-1] / "d")  # a new directory: the watcher watches the tree again
+        made[-1].mkdir()
+        assert w.changes() is None
+        assert w.changes() == set()
+        w.close()
+    finally:
+        bottom.unlink(missing_ok=True)
+        for d in reversed(made):  # shutil.rmtree recurses too
+            d.rmdir()
+
+
 def test_no_inotify_means_no_watcher(site, monkeypatch):
     monkeypatch.setattr(watch_mod, "INotify", None)
     assert Watcher.open(site.root, "posts") is None
