@@ -13,10 +13,24 @@ from .model import Problem
 
 POSTS_DIR = "posts"
 NOT_REGULAR = "not a regular file"
+NOT_UTF8_NAME = "the file name is not UTF-8 text: rename it"
 #: What a scan says of a directory under posts/ it cannot list (its posts are kept as last read).
 UNREADABLE_DIR = "cannot read this directory ({}); the posts in it stay as last read until it can be read"
 #: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
 Found = tuple[str, str, os.stat_result | None, Problem | None]
+
+
+def shown(rel: str) -> str:
+    """``rel`` as text any output can hold: bytes of a name that is not UTF-8 as ``\\xNN`` escapes.
+
+    The OS hands such a name over with surrogate escapes, which SQLite, JSON and the log
+    cannot encode; every path a scan reports goes through here.
+    """
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _post_file(
@@ -27,6 +41,8 @@ def _post_file(
     Shared by the full scan and the targeted one; a symlinked file is followed only to a
     target inside the content directory (``real_root``).
     """
+    if shown(rel) != rel:
+        return shown(rel), path, None, Problem(shown(rel), "file", NOT_UTF8_NAME)
     try:
         if is_symlink():
             target = os.path.realpath(path)
@@ -121,8 +137,8 @@ class Tree:
                 if reldir == POSTS_DIR:
                     errors.append(exc)
                     return None
-                self.unreadable.append(reldir)
-                return reldir, dirpath, None, Problem(reldir, "file", UNREADABLE_DIR.format(exc.strerror or exc))
+                self.unreadable.append(shown(reldir))
+                return shown(reldir), dirpath, None, Problem(shown(reldir), "file", UNREADABLE_DIR.format(exc.strerror or exc))
             stack.append((reldir, iter(entries)))
             return None
 
@@ -143,7 +159,7 @@ class Tree:
                 is_dir = False
             if is_dir:
                 if entry.is_symlink():
-                    yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
+                    yield shown(rel), entry.path, None, Problem(shown(rel), "file", "symlinked directories are not followed")
                     continue
                 try:
                     dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
@@ -187,7 +203,7 @@ class Tree:
             try:
                 link = os.lstat(path)
             except FileNotFoundError:
-                gone.append(rel)
+                gone.append(shown(rel))
                 continue
             except OSError:
                 link = None  # _post_file names the problem
