@@ -78,8 +78,9 @@ class Watcher:
         #: watch descriptor -> directory relative to root ("" for root itself).
         self._dirs: dict[int, str] = {}
         self._rescan = True  # nothing is known before the first full scan
-        #: The directory the root path leads to (a deploy may repoint a symlinked root).
-        self._root_id = _dir_id(root)
+        #: The directories the root path and its ``subdir`` lead to (a deploy may repoint
+        #: either when it is a symlink).
+        self._root_id = self._tree_id()
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], subdir: str, before_load: bool = False) -> Watcher | None:
@@ -136,11 +137,14 @@ class Watcher:
             return
         self._dirs[wd] = rel
 
+    def _tree_id(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        return _dir_id(self.root), _dir_id(self.root / self._subdir)
+
     def changes(self) -> set[str] | None:
         """Paths changed since the last call, or None: rescan everything."""
         rescan, self._rescan = self._rescan, False
-        root_id = _dir_id(self.root)
-        if root_id != self._root_id:  # the root now leads elsewhere: watch the new tree
+        root_id = self._tree_id()
+        if root_id != self._root_id:  # the root or posts/ now leads elsewhere: watch the new tree
             self._root_id = root_id
             rescan = True
         changed: set[str] = set()

@@ -74,6 +74,28 @@ def test_watcher_follows_directories_nested_deeper_than_python_recursion(site):
             d.rmdir()
 
 
+def test_watcher_rescans_when_posts_symlink_is_repointed(site, tmp_path):
+    """posts/ as a symlink repointed to another tree (a deploy): rescan, and watch the new tree from then on.
+
+    Only the root's target was compared: the swap was seen as a change of a file named
+    'posts' (ignored), so the new tree was read at the next 60 s rescan and its edits went
+    unreported, the watches still on the old tree.
+    """
+    site.post("a")
+    for tree in ("a", "b"):
+        shutil.copytree(site.root / "posts", tmp_path / f"posts-{tree}")
+    shutil.rmtree(site.root / "posts")
+    (site.root / "posts").symlink_to(tmp_path / "posts-a")
+    w = _watcher(site)
+    assert w.changes() == set()
+    (site.root / "posts.new").symlink_to(tmp_path / "posts-b")
+    os.replace(site.root / "posts.new", site.root / "posts")
+    assert w.changes() is None
+    (tmp_path / "posts-b" / "b.md").write_text("x")
+    assert w.changes() == {"posts/b.md"}
+    w.close()
+
+
 def test_no_inotify_means_no_watcher(site, monkeypatch):
     monkeypatch.setattr(watch_mod, "INotify", None)
     assert Watcher.open(site.root, "posts") is None
