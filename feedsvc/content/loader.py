@@ -38,6 +38,8 @@ log = logging.getLogger("feedsvc.content")
 Progress = Callable[[int, int], None]
 #: Files applied per transaction on a first load (a restart after a crash keeps what was done).
 BATCH = 2000
+#: The signature recorded for a file whose bytes could not be read: it never matches a file's.
+NO_SIG = (0, 0, 0)
 
 
 class Loader:
@@ -263,7 +265,9 @@ class Loader:
             writer = writer or begin()
             problem, sha, post = parsed
             if problem is not None:
-                self._report(writer.file_problem(rel, sig, sha, problem))
+                # A signature stands for the bytes read: none read (no permission, gone, too big),
+                # none recorded, so the next scan looks again (a chmod moves no mtime, size nor inode).
+                self._report(writer.file_problem(rel, sig if sha else NO_SIG, sha, problem))
             else:
                 writer.file_parsed(rel, sig, sha, post, prepared, new=rel not in files.known)
             if progress and (done % 500 == 0 or done == total):

@@ -88,6 +88,35 @@ def test_an_unreadable_directory_keeps_its_posts_and_the_others_publish(tree, tm
     assert "Traceback" not in server.out.read_text()
 
 
+def test_a_file_unreadable_when_read_is_read_again_once_its_mode_is_fixed(tree, tmp_path):
+    """A post written without read permission (an editor's umask, a deploy that fixes modes after
+    copying) and then made readable: chmod moves no mtime, size nor inode, and the file was
+    recorded with its signature, so it was never read again: 'cannot read' stayed at /healthz
+    and the post was never published (or its edit, for a post already published)."""
+    server = _start(tree, tmp_path)
+    try:
+        staged = tree.root / "three.md"  # beside posts/: renamed into place unreadable, as a deploy does
+        staged.write_text("---\ntitle: Three\ndate: 2021-03-03\ncategories: [statements]\n---\nBody.\n")
+        staged.chmod(0)
+        edit = tree.root / "one.md"
+        edit.write_bytes((tree.root / "posts" / "a" / "one.md").read_bytes().replace(b"title: One", b"title: One edited"))
+        edit.chmod(0)
+        staged.rename(tree.root / "posts" / "a" / "three.md")
+        edit.rename(tree.root / "posts" / "a" / "one.md")
+        unreadable = {
+            ("posts/a/one.md", "file", "cannot read: Permission denied (serving the last good version)"),
+            ("posts/a/three.md", "file", "cannot read: Permission denied"),
+        }
+        assert _until(lambda: set(_problems(server)) == unreadable), _problems(server)
+        assert _titles(server) == {"One", "Two"}
+        for name in ("one", "three"):
+            (tree.root / "posts" / "a" / f"{name}.md").chmod(0o644)
+        assert _until(lambda: _titles(server) == {"One edited", "Two", "Three"}), (_titles(server), _problems(server))
+        assert _problems(server) == []
+    finally:
+        server.stop()
+
+
 def test_starts_with_an_unreadable_directory(tree, tmp_path):
     (tree.root / "posts" / "b").chmod(0)
     server = _start(tree, tmp_path)  # used to fail: the first load could not read the tree
