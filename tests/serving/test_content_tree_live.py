@@ -117,6 +117,25 @@ def test_a_file_unreadable_when_read_is_read_again_once_its_mode_is_fixed(tree, 
         server.stop()
 
 
+def test_a_published_file_made_unreadable_is_reported_and_kept(tree, tmp_path):
+    """chmod 000 on a published, unchanged post: inotify reports it, but its signature had not
+    moved, so nothing was said until a rebuild of the database dropped the post."""
+    server = _start(tree, tmp_path)
+    try:
+        before = server.get("/feeds/atom.xml")
+        one = tree.root / "posts" / "a" / "one.md"
+        one.chmod(0)
+        kept = ("posts/a/one.md", "file", "cannot read: Permission denied (serving the last good version)")
+        assert _until(lambda: _problems(server) == [kept]), _problems(server)
+        assert _titles(server) == {"One", "Two"}
+        one.chmod(0o644)
+        assert _until(lambda: _problems(server) == []), _problems(server)
+        after = server.get("/feeds/atom.xml")
+        assert (after[1]["ETag"], after[2]) == (before[1]["ETag"], before[2])
+    finally:
+        server.stop()
+
+
 def test_starts_with_an_unreadable_directory(tree, tmp_path):
     (tree.root / "posts" / "b").chmod(0)
     server = _start(tree, tmp_path)  # used to fail: the first load could not read the tree
