@@ -32,8 +32,8 @@ _POST_SCHEMA = PostSchema()
 Sig = tuple[int, int, int]
 
 
-def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
-    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
+def decode_post(raw: bytes) -> str:
+    """A post file's bytes as text. Raises ContentError (``file``) for bytes that are not a post's text."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # a Windows editor's "Unicode"
         raise ContentError("file", "is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8")
     try:
@@ -44,7 +44,12 @@ def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post |
         raise ContentError("file", "contains NUL bytes (binary file?)")
     if "\r" in text and "\n" not in text:  # one line to every reader of lines: no '---' line is ever found
         raise ContentError("file", "lines end with a lone CR (old Mac line endings): save it with LF or CRLF line endings")
-    fm, body = split(text)
+    return text
+
+
+def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
+    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
+    fm, body = split(decode_post(raw))
     try:
         d: dict[str, Any] = _POST_SCHEMA.load(fm)
     except ValidationError as exc:
