@@ -87,15 +87,19 @@ def check(directory: Path | None) -> None:
     stderr too, each with its time in the site's timezone.
     """
     root = directory or Path(current_app.config["CONTENT_DIR"])
+    loader = Loader(root)
     try:
         with _problems_not_logged():
-            index = Loader(root).load(progress=_progress("checking"))
+            index = loader.load(progress=_progress("checking"))
     except SiteError as exc:
         for p in exc.problems:
             click.echo(f"{root / p.path}: {p.field}: {p.message}")
         sys.exit(1)
-    except OSError as exc:
-        click.echo(f"{root}: file: cannot read: {exc}")
+    except (OSError, LookupError) as exc:  # LookupError: nothing could be loaded (NoContentYet)
+        fault = loader.unreadable or exc
+        where = fault.filename if isinstance(fault, OSError) and fault.filename else root
+        why = fault.strerror if isinstance(fault, OSError) and fault.strerror else fault
+        click.echo(f"{where}: file: cannot read: {why}")
         sys.exit(1)
     for p in index.problems:
         click.echo(f"{root / p.path}: {p.field}: {p.message}")

@@ -31,6 +31,9 @@ from werkzeug.exceptions import HTTPException
 from .content import ContentError, Index, Loader, Post, SiteError, load_site, parse_post
 from .content.frontmatter import join, split
 from .content.index import read_header
+from .content.parse import decode_post
+from .content.scan import NOT_UTF8_NAME, read_regular
+from .content.scan import shown as shown_path
 from .content.schedule import is_live
 from .content.store.schema import connect
 
@@ -204,18 +207,21 @@ def preview(file: Path, out: Path | None) -> int:
         rel = file.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         rel = f"posts/{file.name}"
-    report = Report(str(file))
+    report = Report(shown_path(str(file)))  # a name that is not UTF-8 printed with \xNN escapes
     try:
-        raw = file.read_bytes()
-        fm, body = split(raw.decode("utf-8"))
+        if shown_path(rel) != rel:
+            raise ContentError("file", NOT_UTF8_NAME)
+        # As the server reads a post: a regular file within the size limit, the same checks of its text.
+        raw = read_regular(file, app.config["MAX_POST_BYTES"])
+        fm, body = split(decode_post(raw))
         fm["draft"] = False  # a draft is previewed as it will be once published
         text = join(fm, body)
         post = parse_post(text.encode("utf-8"), rel, site)
     except ContentError as exc:
         report.problem(exc.field, exc.message)
         post = None
-    except (OSError, UnicodeDecodeError) as exc:
-        report.problem("file", f"cannot read: {exc}")
+    except OSError as exc:
+        report.problem("file", f"cannot read: {exc.strerror or exc}")
         post = None
     out = out or Path(tempfile.mkdtemp(prefix="feedsvc-preview-"))
     out.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,14 @@
 A file is read again when its signature (mtime, size, inode) is not the one recorded, when
 site.yaml changed (it shapes every post), or when it was recorded within a clock tick of its
 mtime (``RACY_NS``): then it may have been written again with the same mtime, so its bytes
-are compared. A vanished posts directory is an error, never a deletion of every post.
+are compared. A file inotify reported with its signature unchanged (a chmod) is read again
+when it can no longer be read, so that is said at once. A vanished posts directory is an
+error, never a deletion of every post.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,6 +72,10 @@ def diff(
         entry = known.get(rel)
         if site_changed or entry is None or entry[:3] != sig:
             todo.append((rel, path, sig))
+        elif paths is not None and not os.access(path, os.R_OK):
+            # Reported changed with the same signature (a chmod): say now that it cannot be
+            # read, rather than when a rebuild of the database finds out.
+            todo.append((rel, path, sig))
         elif (
             entry[0] + RACY_NS > entry[3]
             and file_sha(path, max_bytes) != conn.execute("SELECT sha FROM files WHERE path = ?", (rel,)).fetchone()[0]
@@ -76,5 +83,6 @@ def diff(
             # Written within a clock tick of when it was recorded: same mtime, maybe other bytes.
             todo.append((rel, path, sig))
     if paths is None:
-        gone = sorted(set(known) - seen)
+        hidden = tuple(f"{d}/" for d in tree.unreadable)  # unseen, not deleted: kept as last read
+        gone = sorted(rel for rel in set(known) - seen if not rel.startswith(hidden))
     return FileDiff(todo, problems, gone, frozenset(known))

@@ -72,6 +72,12 @@ class LiveIndex:
             try:
                 index = self.loader.load_in_child(progress)
             except NoContentYet:  # only that: any other error of the load is not waited out
+                if self.loader.unreadable is not None:
+                    # posts/ cannot be read and nothing was ever loaded from it: no other database
+                    # file helps, nor waiting for another process; the error names the directory.
+                    fault = self.loader.unreadable
+                    where, why = fault.filename or self.loader.root, fault.strerror or fault
+                    raise ContentUnavailable(f"{where}: file: cannot read: {why} (nothing was loaded yet)") from None
                 if database.writer and database.path != MEMORY:  # our own first load could not be written
                     database.fall_back(self.loader.unwritable or "the first load could not be written")
                     continue

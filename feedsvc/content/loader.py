@@ -38,6 +38,8 @@ log = logging.getLogger("feedsvc.content")
 Progress = Callable[[int, int], None]
 #: Files applied per transaction on a first load (a restart after a crash keeps what was done).
 BATCH = 2000
+#: The signature recorded for a file whose bytes could not be read: it never matches a file's.
+NO_SIG = (0, 0, 0)
 
 
 class Loader:
@@ -72,6 +74,8 @@ class Loader:
         self._db_fault: str | None = None
         #: Why the last load could not write the database (a full disk), or None.
         self.unwritable: str | None = None
+        #: Why the last load could not read the content tree (posts/ unreadable or gone), or None.
+        self.unreadable: OSError | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -141,6 +145,7 @@ class Loader:
         self.degraded = list(self.database.problems) + ([fault] if fault else [])
         self.failed = False
         self.unwritable = None
+        self.unreadable = None
         site, site_changed = self.site_file.load(self.conn)
         self.degraded += [str(p) for p in self.site_file.problems]
         if site_changed or self._full_scan_due:
@@ -148,6 +153,7 @@ class Loader:
         try:
             self._apply(site, site_changed, paths, progress)
         except OSError as exc:
+            self.unreadable = exc
             self.degraded.append(f"content directory unreadable: {exc} (serving the last good content)")
             self._full_scan_due = True
             self.failed = True
@@ -259,7 +265,9 @@ class Loader:
             writer = writer or begin()
             problem, sha, post = parsed
             if problem is not None:
-                self._report(writer.file_problem(rel, sig, sha, problem))
+                # A signature stands for the bytes read: none read (no permission, gone, too big),
+                # none recorded, so the next scan looks again (a chmod moves no mtime, size nor inode).
+                self._report(writer.file_problem(rel, sig if sha else NO_SIG, sha, problem))
             else:
                 writer.file_parsed(rel, sig, sha, post, prepared, new=rel not in files.known)
             if progress and (done % 500 == 0 or done == total):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 from datetime import UTC, date, datetime
@@ -31,15 +32,24 @@ _POST_SCHEMA = PostSchema()
 Sig = tuple[int, int, int]
 
 
-def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
-    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
+def decode_post(raw: bytes) -> str:
+    """A post file's bytes as text. Raises ContentError (``file``) for bytes that are not a post's text."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # a Windows editor's "Unicode"
+        raise ContentError("file", "is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError("file", f"not UTF-8 text (invalid byte at offset {exc.start})") from None
     if "\x00" in text:
         raise ContentError("file", "contains NUL bytes (binary file?)")
-    fm, body = split(text)
+    if "\r" in text and "\n" not in text:  # one line to every reader of lines: no '---' line is ever found
+        raise ContentError("file", "lines end with a lone CR (old Mac line endings): save it with LF or CRLF line endings")
+    return text
+
+
+def parse_post(raw: bytes, source: str, site: Site, mtime_ns: int = 0) -> Post | None:
+    """Parse one post file's bytes; None for a draft. Raises ContentError naming the field."""
+    fm, body = split(decode_post(raw))
     try:
         d: dict[str, Any] = _POST_SCHEMA.load(fm)
     except ValidationError as exc:

@@ -13,8 +13,24 @@ from .model import Problem
 
 POSTS_DIR = "posts"
 NOT_REGULAR = "not a regular file"
+NOT_UTF8_NAME = "the file name is not UTF-8 text: rename it"
+#: What a scan says of a directory under posts/ it cannot list (its posts are kept as last read).
+UNREADABLE_DIR = "cannot read this directory ({}); the posts in it stay as last read until it can be read"
 #: What a scan says of one post file: (relpath, path, stat, None) or (relpath, path, None, problem).
 Found = tuple[str, str, os.stat_result | None, Problem | None]
+
+
+def shown(rel: str) -> str:
+    """``rel`` as text any output can hold: bytes of a name that is not UTF-8 as ``\\xNN`` escapes.
+
+    The OS hands such a name over with surrogate escapes, which SQLite, JSON and the log
+    cannot encode; every path a scan reports goes through here.
+    """
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _post_file(
@@ -25,6 +41,8 @@ def _post_file(
     Shared by the full scan and the targeted one; a symlinked file is followed only to a
     target inside the content directory (``real_root``).
     """
+    if shown(rel) != rel:
+        return shown(rel), path, None, Problem(shown(rel), "file", NOT_UTF8_NAME)
     try:
         if is_symlink():
             target = os.path.realpath(path)
@@ -80,52 +98,80 @@ class Tree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.dir_mtime_ns = 0
+        #: The directories under posts/ the last walk could not list (relative paths): their
+        #: recorded posts are not gone, only unseen.
+        self.unreadable: list[str] = []
 
     def walk(self) -> Iterator[Found]:
         """Yield (relpath, path, stat, problem) for every post file, each directory in name order.
 
-        Streams (nothing per file is kept). Raises the first OSError of an unreadable
-        directory after the walk, so an unreadable directory never looks like deleted posts.
+        Streams (nothing per file is kept). A directory under posts/ that cannot be listed
+        (its permissions, a failing disk) is that directory's problem, listed in
+        ``unreadable``, and the rest of the tree is walked: one such directory never stops
+        the others from being published, nor looks like deleted posts. Raises after the
+        walk the first OSError of posts/ itself, or of a directory that vanished or stopped
+        being one during the walk (a move in progress: the next walk sees where it went).
         """
         posts = self.root / POSTS_DIR
         real_root = os.path.realpath(self.root)
         errors: list[OSError] = []
+        self.unreadable = []
         try:
             dir_mtime = os.stat(posts).st_mtime_ns
         except OSError:
             dir_mtime = 0
 
-        def visit(dirpath: str, reldir: str) -> Iterator[Found]:
-            nonlocal dir_mtime
+        # Depth first with an explicit stack (a listing per open directory, never recursion:
+        # a tree may nest deeper than Python's recursion limit, up to PATH_MAX).
+        stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
+
+        def enter(dirpath: str, reldir: str) -> Found | None:
+            """Open a directory's listing on the stack; the directory's problem when it cannot be listed."""
             try:
                 with os.scandir(dirpath) as it:
                     entries = sorted(it, key=_name)
-            except OSError as exc:
+            except (FileNotFoundError, NotADirectoryError) as exc:
                 errors.append(exc)
-                return
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                rel = f"{reldir}/{name}"
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    if entry.is_symlink():
-                        yield rel, entry.path, None, Problem(rel, "file", "symlinked directories are not followed")
-                        continue
-                    try:
-                        dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
-                    except OSError:
-                        pass
-                    yield from visit(entry.path, rel)
-                    continue
-                if name.endswith(".md"):
-                    yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
+                return None
+            except OSError as exc:
+                if reldir == POSTS_DIR:
+                    errors.append(exc)
+                    return None
+                self.unreadable.append(shown(reldir))
+                return shown(reldir), dirpath, None, Problem(shown(reldir), "file", UNREADABLE_DIR.format(exc.strerror or exc))
+            stack.append((reldir, iter(entries)))
+            return None
 
-        yield from visit(str(posts), POSTS_DIR)
+        enter(str(posts), POSTS_DIR)
+        while stack:
+            reldir, listing = stack[-1]
+            entry = next(listing, None)
+            if entry is None:
+                stack.pop()
+                continue
+            name = entry.name
+            if name.startswith("."):
+                continue
+            rel = f"{reldir}/{name}"
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.is_symlink():
+                    yield shown(rel), entry.path, None, Problem(shown(rel), "file", "symlinked directories are not followed")
+                    continue
+                try:
+                    dir_mtime = max(dir_mtime, entry.stat().st_mtime_ns)
+                except OSError:
+                    pass
+                problem = enter(entry.path, rel)
+                if problem is not None:
+                    yield problem
+                continue
+            if name.endswith(".md"):
+                yield _post_file(real_root, rel, entry.path, entry.is_symlink, entry.stat)
+
         errors = [e for e in errors if not (isinstance(e, FileNotFoundError) and Path(e.filename) == posts)]
         if errors:
             raise errors[0]
@@ -157,7 +203,7 @@ class Tree:
             try:
                 link = os.lstat(path)
             except FileNotFoundError:
-                gone.append(rel)
+                gone.append(shown(rel))
                 continue
             except OSError:
                 link = None  # _post_file names the problem

@@ -45,6 +45,22 @@ if INotify is not None:
     _RESCAN = _f.Q_OVERFLOW | _f.IGNORED | _f.DELETE_SELF | _f.MOVE_SELF
 
 
+def _subdirs(path: Path) -> list[str]:
+    """The directories in ``path`` the loader walks into: not hidden, not symlinks (none when it cannot be listed)."""
+    try:
+        with os.scandir(path) as it:
+            return sorted(e.name for e in it if not e.name.startswith(".") and _real_dir(e))
+    except OSError:  # gone or unreadable meanwhile: as os.walk, skipped (the scan names it)
+        return []
+
+
+def _real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
 class Watcher:
     """inotify watches on the content directory and every directory under ``posts/``."""
 
@@ -62,8 +78,9 @@ class Watcher:
         #: watch descriptor -> directory relative to root ("" for root itself).
         self._dirs: dict[int, str] = {}
         self._rescan = True  # nothing is known before the first full scan
-        #: The directory the root path leads to (a deploy may repoint a symlinked root).
-        self._root_id = _dir_id(root)
+        #: The directories the root path and its ``subdir`` lead to (a deploy may repoint
+        #: either when it is a symlink).
+        self._root_id = self._tree_id()
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], subdir: str, before_load: bool = False) -> Watcher | None:
@@ -94,17 +111,16 @@ class Watcher:
         """
         try:
             self._add("")
-            top = self.root / self._subdir
-            if top.is_dir():
+            if (self.root / self._subdir).is_dir():
                 self._add(self._subdir)
-                for dirpath, dirnames, _ in os.walk(top):
-                    # The loader skips hidden entries and does not follow directory symlinks.
-                    dirnames[:] = sorted(
-                        d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
-                    )
-                    rel = Path(dirpath).relative_to(self.root).as_posix()
-                    for d in dirnames:
+                # An explicit stack, not os.walk (recursive in 3.11): a tree may nest deeper
+                # than Python's recursion limit.
+                stack = [self._subdir]
+                while stack:
+                    rel = stack.pop()
+                    for d in _subdirs(self.root / rel):
                         self._add(f"{rel}/{d}")
+                        stack.append(f"{rel}/{d}")
         except OSError as exc:  # ENOSPC: fs.inotify.max_user_watches reached
             log.warning("content changes: cannot watch %s (%s); rescanning every interval", self.root, exc)
             return False
@@ -121,11 +137,14 @@ class Watcher:
             return
         self._dirs[wd] = rel
 
+    def _tree_id(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        return _dir_id(self.root), _dir_id(self.root / self._subdir)
+
     def changes(self) -> set[str] | None:
         """Paths changed since the last call, or None: rescan everything."""
         rescan, self._rescan = self._rescan, False
-        root_id = _dir_id(self.root)
-        if root_id != self._root_id:  # the root now leads elsewhere: watch the new tree
+        root_id = self._tree_id()
+        if root_id != self._root_id:  # the root or posts/ now leads elsewhere: watch the new tree
             self._root_id = root_id
             rescan = True
         changed: set[str] = set()

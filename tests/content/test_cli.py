@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from support.privileges import obeying_modes
 
 from feedsvc.content import load_index
 
@@ -76,6 +77,42 @@ def test_check_as_a_real_command_on_the_seed_content():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "5 posts published, 0 problems" in out.stderr
+
+
+def _check(root: Path, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FEEDSVC_RELOAD_INTERVAL": "0"}
+    args = [*prefix, sys.executable, "-m", "flask", "--app", "feedsvc", "content", "check", str(root)]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+def test_check_unreadable_posts_directory_is_one_line(site):
+    """posts/ that cannot be listed (here a symlink to itself, which stops root too): its name and why, exit 1, no traceback."""
+    site.post("good")
+    posts = site.root / "posts"
+    posts.rename(site.root / "posts.aside")
+    posts.symlink_to("posts")
+    out = _check(site.root)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines() == [f"{posts}: file: cannot read: Too many levels of symbolic links"]
+    assert "Traceback" not in out.stderr, out.stderr
+
+
+def test_check_unreadable_subdirectory_is_named_and_the_rest_checked(site):
+    """One directory under posts/ that cannot be listed is that directory's problem; every other post is checked."""
+    site.post("good")
+    site.post("locked/inner")
+    locked = site.root / "posts" / "locked"
+    locked.chmod(0)
+    try:
+        out = _check(site.root, obeying_modes())
+    finally:
+        locked.chmod(0o755)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines() == [
+        f"{locked}: file: cannot read this directory (Permission denied); the posts in it stay as last read until it can be read"
+    ]
+    assert out.stderr.splitlines()[-1] == "1 posts published, 1 problems", out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
 
 
 def test_check_works_when_the_configured_content_is_broken(tmp_path):

@@ -241,6 +241,55 @@ def test_unreadable_file_keeps_its_last_good_version(two_good: Any, make_app: An
         assert get_json(c, "/api/v1/posts/alpha")["title"] == "Alpha"
 
 
+@pytest.mark.parametrize("name", [b"\xff\xfe-latin1.md", b"caf\xe9/post.md"])
+def test_a_file_name_that_is_not_utf8_is_named_and_the_rest_published(two_good: Any, make_app: Any, name: bytes) -> None:
+    """A name SQLite and JSON cannot hold (a Latin-1 name, its bytes as the OS keeps them) failed every load with
+    UnicodeEncodeError: a first start crashed, and while running nothing more was published."""
+    posts = os.fsencode(two_good.root / "posts")
+    shown = "posts/" + name.decode("utf-8", "backslashreplace")
+    good = (two_good.root / "posts" / "alpha.md").read_bytes().replace(b"Alpha", b"Latin")
+    os.makedirs(os.path.dirname(os.path.join(posts, name)), exist_ok=True)
+    with open(os.path.join(posts, name), "wb") as f:
+        f.write(good)
+    app = make_app()
+    with app.test_client() as c:
+        assert slugs(c) == {"alpha", "beta"}
+        problems = get_json(c, "/healthz")["problems"]
+        assert problems == [{"path": shown, "field": "file", "message": "the file name is not UTF-8 text: rename it"}]
+        two_good.post("gamma", title="Gamma")
+        refresh(app)
+        assert slugs(c) == {"alpha", "beta", "gamma"}  # publishing goes on
+        os.unlink(os.path.join(posts, name))
+        refresh(app)
+        assert get_json(c, "/healthz")["problems"] == []
+
+
+def test_directories_nested_deeper_than_python_recursion(two_good: Any, make_app: Any) -> None:
+    """1,200 nested directories (a 2,400-character path, within PATH_MAX): the post at the bottom is published.
+
+    The walk recursed once per directory: RecursionError on every scan, so no reload
+    (nor a first start) could ever finish while such a tree existed.
+    """
+    made = [two_good.root / "posts" / "d"]
+    made[0].mkdir()
+    for _ in range(1199):
+        made.append(made[-1] / "d")
+        made[-1].mkdir()
+    bottom = two_good.post(str((made[-1] / "bottom").relative_to(two_good.root / "posts")), title="Bottom")
+    try:
+        app = make_app()
+        with app.test_client() as c:
+            assert slugs(c) == {"alpha", "beta", "bottom"}
+            assert get_json(c, "/healthz")["problems"] == []
+            two_good.post("gamma", title="Gamma")
+            refresh(app)  # a full rescan walks the deep tree again
+            assert slugs(c) == {"alpha", "beta", "bottom", "gamma"}
+    finally:
+        bottom.unlink()
+        for d in reversed(made):  # shutil.rmtree recurses too
+            d.rmdir()
+
+
 # -- big and pathological content ------------------------------------------------------------------
 PATHOLOGICAL = {
     "blockquotes-10k": ">" * 10000 + " deep",

@@ -51,6 +51,51 @@ def test_watcher_asks_for_a_full_scan_when_directories_change(site):
     w.close()
 
 
+def test_watcher_follows_directories_nested_deeper_than_python_recursion(site):
+    """1,200 nested directories: each is watched (os.walk recursed once per level: RecursionError, a failed reload)."""
+    made = [site.root / "posts" / "d"]
+    made[0].mkdir()
+    for _ in range(1199):
+        made.append(made[-1] / "d")
+        made[-1].mkdir()
+    bottom = made[-1] / "bottom.md"
+    try:
+        w = _watcher(site)
+        bottom.write_text("x")
+        assert w.changes() == {bottom.relative_to(site.root).as_posix()}
+        made.append(made[-1] / "d")  # a new directory: the watcher watches the tree again
+        made[-1].mkdir()
+        assert w.changes() is None
+        assert w.changes() == set()
+        w.close()
+    finally:
+        bottom.unlink(missing_ok=True)
+        for d in reversed(made):  # shutil.rmtree recurses too
+            d.rmdir()
+
+
+def test_watcher_rescans_when_posts_symlink_is_repointed(site, tmp_path):
+    """posts/ as a symlink repointed to another tree (a deploy): rescan, and watch the new tree from then on.
+
+    Only the root's target was compared: the swap was seen as a change of a file named
+    'posts' (ignored), so the new tree was read at the next 60 s rescan and its edits went
+    unreported, the watches still on the old tree.
+    """
+    site.post("a")
+    for tree in ("a", "b"):
+        shutil.copytree(site.root / "posts", tmp_path / f"posts-{tree}")
+    shutil.rmtree(site.root / "posts")
+    (site.root / "posts").symlink_to(tmp_path / "posts-a")
+    w = _watcher(site)
+    assert w.changes() == set()
+    (site.root / "posts.new").symlink_to(tmp_path / "posts-b")
+    os.replace(site.root / "posts.new", site.root / "posts")
+    assert w.changes() is None
+    (tmp_path / "posts-b" / "b.md").write_text("x")
+    assert w.changes() == {"posts/b.md"}
+    w.close()
+
+
 def test_no_inotify_means_no_watcher(site, monkeypatch):
     monkeypatch.setattr(watch_mod, "INotify", None)
     assert Watcher.open(site.root, "posts") is None

@@ -97,6 +97,26 @@ def test_fifo_and_device_post_files_are_reported_without_being_read(tree: Any) -
         assert lines[f"posts/{name}.md"] == "file: not a regular file", out
 
 
+def test_utf16_and_old_mac_line_endings_are_named_as_such(tree: Any, client: Any) -> None:
+    """A post saved as UTF-16 (a Windows editor's "Unicode") or with CR-only line endings said
+    'not UTF-8 text (invalid byte at offset 0)' and 'file must start with a '---' line' (it
+    does): the message names the encoding or the line endings and what to do."""
+    text = HEAD + "---\nBody.\n"
+    tree.raw("utf16le.md", text.encode("utf-16"))  # with its byte order mark, as editors write it
+    tree.raw("utf16be.md", b"\xfe\xff" + text.encode("utf-16-be"))
+    tree.raw("cr.md", text.replace("\n", "\r"))
+    tree.raw("crlf.md", text.replace("\n", "\r\n").replace("Hostile", "Windows"))  # CRLF is fine
+    tree.raw("utf8bom.md", "\ufeff" + text.replace("Hostile", "Bom"))  # so is UTF-8's byte order mark
+    utf16 = "file: is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8"
+    cr = "file: lines end with a lone CR (old Mac line endings): save it with LF or CRLF line endings"
+    code, lines, out = check(tree.root)
+    assert code == 1, out
+    assert lines == {"posts/utf16le.md": utf16, "posts/utf16be.md": utf16, "posts/cr.md": cr}, out
+    assert healthz(client) == {"posts/utf16le.md": [utf16], "posts/utf16be.md": [utf16], "posts/cr.md": [cr]}
+    titles = {p["title"] for p in client.get("/api/v1/posts").get_json()["items"]}
+    assert titles == {"Good post", "Windows", "Bom"}
+
+
 def test_aliases_never_expand_into_a_message(tree: Any, client: Any) -> None:
     tree.raw("laughs.md", LAUGHS)
     deeper = LAUGHS.replace("date: *g", "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\ndate: *h")

@@ -54,6 +54,7 @@ class Server:
         )
         for _ in range(300):
             if self.proc.poll() is not None:
+                self._fh.close()
                 raise RuntimeError(f"gunicorn exited: {out.read_text()[-2000:]}")
             try:
                 if self.get("/healthz")[0] == 200:

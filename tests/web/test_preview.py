@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,32 @@ def test_problems_and_other_warnings(site: Any, served: Any, tmp_path: Path) -> 
     dup = site.raw("dup.md", "---\ntitle: Dup\ndate: 2021-04-02\ncategories: [statements]\nslug: published\nsummary: s\n---\nx\n")
     result = preview(app, str(dup), "--out", str(tmp_path / "d"))
     assert result.exit_code == 1 and f"{dup}: slug: 'published' is already used by posts/published.md" in result.output
+
+
+def test_files_the_server_refuses_are_refused_with_the_servers_words(site: Any, served: Any, tmp_path: Path) -> None:
+    """preview read files its own way: a UTF-16 file was 'cannot read: 'utf-8' codec can't decode…', a FIFO
+    blocked it for ever, a name that is not UTF-8 printed only 'nothing rendered'; now each is the line
+    content check and /healthz give."""
+    app, _ = served
+    text = "---\ntitle: T\ndate: 2021-04-02\ncategories: [statements]\nsummary: s\n---\nBody.\n"
+    utf16 = "file: is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8"
+    cr = "file: lines end with a lone CR (old Mac line endings): save it with LF or CRLF line endings"
+    cases = {
+        site.raw("u16.md", text.encode("utf-16")): utf16,
+        site.raw("cr.md", text.replace("\n", "\r")): cr,
+        site.raw("nul.md", text + "\x00"): "file: contains NUL bytes (binary file?)",
+        site.raw("big.md", text + "x" * (8 * 1024 * 1024)): f"file: is {len(text) + 8 * 1024 * 1024} bytes; the limit is 8388608",
+        site.raw("caf\udce9.md", text): "file: the file name is not UTF-8 text: rename it",
+    }
+    fifo = site.root / "posts" / "fifo.md"
+    os.mkfifo(fifo)
+    cases[fifo] = "file: not a regular file"
+    for i, (path, line) in enumerate(cases.items()):
+        result = preview(app, str(path), "--out", str(tmp_path / str(i)))
+        assert result.exit_code == 1, (path, result.output, result.exception)
+        printed = os.fsencode(path).decode("utf-8", "backslashreplace")  # caf\xe9.md
+        assert result.output.splitlines()[0] == f"{printed}: {line}", result.output
+        assert "nothing rendered" in result.output
 
 
 def test_a_translation_shows_its_original_and_the_default_directory_is_printed(site: Any, served: Any) -> None:
