@@ -48,7 +48,6 @@ class Header:
     counts: dict[tuple[str, str], int]
     memo: dict[Query, tuple[int, float]] = field(default_factory=dict)
     tags: dict[str, TagInfo] | None = None
-    renamed_tags: dict[str, str] | None = None
     #: When site.yaml's published values last changed (every document shows them).
     site_instant: float = 0.0
     #: The next scheduled date or expiry (POSIX seconds; schedule.py), or None.
@@ -195,8 +194,8 @@ class Index:
         for candidate in dict.fromkeys((name_or_slug, tag_slug(name_or_slug))):
             if candidate and self._has_tag(candidate):
                 return candidate
-        renamed = self.tags.renamed().get(name_or_slug)
-        return renamed if renamed and self._has_tag(renamed) else None
+        row = self.conn.execute("SELECT min(tag) FROM tag_renames WHERE old = ?", (name_or_slug,)).fetchone()
+        return row[0] if row[0] and self._has_tag(row[0]) else None
 
     def _has_tag(self, slug: str) -> bool:
         return self.conn.execute("SELECT 1 FROM counts WHERE kind = 'tag' AND key = ?", (slug,)).fetchone() is not None

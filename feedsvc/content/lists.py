@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, overload
 
 from .model import Post, Tag, TagInfo
-from .slugs import tag_slug_before_marks
 
 if TYPE_CHECKING:
     from .queries import Query
@@ -29,7 +28,6 @@ class TagCache(Protocol):
     """Where the tag table is kept once read whole (an Index's header, shared by its content state)."""
 
     tags: dict[str, TagInfo] | None
-    renamed_tags: dict[str, str] | None
 
 
 class PostList(Sequence[Post]):
@@ -110,20 +108,6 @@ class Tags(Mapping[str, TagInfo]):
                     tags[slug] = TagInfo(Tag(slug, label), count)
             header.tags = tags
         return header.tags
-
-    def renamed(self) -> dict[str, str]:
-        """The first releases' slugs of the tags whose slug the mark rule changed -> their slugs
-        (``slugs.tag_slug_before_marks``); read once per content state."""
-        header = self._cache
-        if header.renamed_tags is None:
-            renamed: dict[str, str] = {}
-            for slug, label in self._conn.execute("SELECT tag, label FROM tag_labels ORDER BY tag, n DESC, label"):
-                if not label.isascii():
-                    old = tag_slug_before_marks(label)
-                    if old and old != slug:
-                        renamed.setdefault(old, slug)
-            header.renamed_tags = renamed
-        return header.renamed_tags
 
     def __getitem__(self, slug: str) -> TagInfo:
         if self._cache.tags is not None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from feedsvc.content import load_index
 from feedsvc.content.slugs import derive_slug, slug_problem, stem_slug, tag_slug_before_marks
 from feedsvc.content.slugs import tag_slug as slugify
+from feedsvc.extensions import state
 
 
 def test_derived_slugs_keep_every_script() -> None:
@@ -126,7 +127,8 @@ def test_tag_slugs_of_every_other_label_are_kept_as_published(label: str) -> Non
 
 def test_a_tag_s_first_slug_redirects_to_its_slug(site: Any, make_app: Any) -> None:
     site.post("hindi", title="समाचार", tags=["हिंदी समाचार"])
-    client = make_app().test_client()
+    app = make_app()
+    client = app.test_client()
     [tag] = client.get("/api/v1/tags").get_json()
     assert tag["slug"] == "हिंदी-समाचार"
     old, new = quote("ह-द-सम-च-र"), quote("हिंदी-समाचार")
@@ -138,3 +140,6 @@ def test_a_tag_s_first_slug_redirects_to_its_slug(site: Any, make_app: Any) -> N
     assert parsed.bozo == 0 and [e.title for e in parsed.entries] == ["समाचार"]
     assert client.get(f"/api/v1/posts?tag={old}").get_json() == client.get(f"/api/v1/posts?tag={new}").get_json()
     assert client.get(f"/tags/{quote('ह-द')}").status_code == 404
+    (site.root / "posts" / "hindi.md").unlink()
+    state(app).live.refresh()
+    assert client.get(f"/tags/{old}").status_code == 404, "a tag no post has any more: no redirect"

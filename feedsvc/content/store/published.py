@@ -14,6 +14,7 @@ from collections import Counter
 
 from ..model import Post
 from ..queries import count_keys
+from ..slugs import tag_slug_before_marks
 from .codecs import post_fields
 
 #: The content version is a hash of the site and a sum of one 128-bit hash per published
@@ -126,6 +127,13 @@ class Published:
         )
         conn.execute("DELETE FROM counts WHERE n <= 0")
         conn.execute("DELETE FROM tag_labels WHERE n <= 0")
+        for tag, label in self._labels:
+            old = tag_slug_before_marks(label) if not label.isascii() else tag
+            if old and old != tag:
+                if conn.execute("SELECT 1 FROM tag_labels WHERE tag = ? AND label = ?", (tag, label)).fetchone():
+                    conn.execute("INSERT OR IGNORE INTO tag_renames VALUES (?, ?, ?)", (old, tag, label))
+                else:
+                    conn.execute("DELETE FROM tag_renames WHERE old = ? AND tag = ? AND label = ?", (old, tag, label))
         self._counts.clear()
         self._labels.clear()
 

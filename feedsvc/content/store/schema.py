@@ -18,7 +18,7 @@ from pathlib import Path
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -84,6 +84,10 @@ CREATE TABLE aliases(
 ) WITHOUT ROWID;
 CREATE TABLE tag_labels(tag TEXT NOT NULL, label TEXT NOT NULL, n INTEGER NOT NULL,
                         PRIMARY KEY(tag, label)) WITHOUT ROWID;
+-- The slug the first releases gave a published tag label, where the mark rule gave it another
+-- (slugs.tag_slug_before_marks): its old URLs redirect to the tag's slug (Index.tag_slug).
+CREATE TABLE tag_renames(old TEXT NOT NULL, tag TEXT NOT NULL, label TEXT NOT NULL,
+                         PRIMARY KEY(old, tag, label)) WITHOUT ROWID;
 -- Published posts per category, tag, language, and per combination of them (queries.count_keys).
 CREATE TABLE counts(kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
                     PRIMARY KEY(kind, key)) WITHOUT ROWID;
