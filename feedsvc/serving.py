@@ -36,6 +36,7 @@ import gevent
 from gunicorn.workers.ggevent import GeventWorker
 
 from .config import ConfigError, environ_setting, spoofable_forwarded_for
+from .content.forkgate import GATE, WAIT
 
 #: Seconds to sleep after a response: any value > 0 makes the sleep a timer that expires
 #: after the next I/O poll; this small it costs one loop iteration, never idle time.
@@ -137,7 +138,12 @@ def pre_fork(server: Any, worker: Any) -> None:
     (a lock held at the fork by a thread of the master) was never replaced, and served
     nothing, for as long as the server ran. Set here from the same clock, the master counts
     a worker's boot against the timeout like everything after it.
+
+    First the master's own threads (reload, outbox) finish the unit of work they are in, so
+    that the new worker inherits none of their locks held (content/forkgate.py).
     """
+    if not GATE.quiesce():
+        server.log.warning("forking a worker while the writer's threads are still busy (after %.0f s)", WAIT)
     worker.tmp.notify()
 
 

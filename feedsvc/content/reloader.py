@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from .forkgate import GATE
 from .loader import Loader
 from .scan import POSTS_DIR
 from .watch import Watcher
@@ -75,29 +76,30 @@ class Reloader:
             while not stop.wait(self._wait()):
                 self.beat()
                 paths: set[str] | None = None
-                try:
-                    boundary = self._boundary_reached()
-                    due = time.monotonic() - last_full >= FULL_SCAN_EVERY
-                    if watcher is None and self.watch and due:
-                        watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
-                    if watcher is not None and not due:
-                        try:
-                            paths = watcher.changes()
-                        except OSError as exc:
-                            log.warning("content changes: watching failed (%s); rescanning until it works again", exc)
-                            watcher.close()
-                            watcher = None
-                        if paths is not None:
-                            paths |= pending
-                            if not paths and not boundary and not self.loader.due():
-                                continue  # nothing changed, no post's date or expiry came, the database is as we left it
-                    if paths is None:
-                        last_full = time.monotonic()
-                    self.refresh(paths)
-                    pending = set(paths or ()) if self.loader.failed else set()
-                except Exception:  # keep serving the last good content whatever happens
-                    pending |= paths or set()
-                    log.exception("content reload failed; serving the last good content")
+                with GATE.work():  # a fork of the master waits for this pass (forkgate.py)
+                    try:
+                        boundary = self._boundary_reached()
+                        due = time.monotonic() - last_full >= FULL_SCAN_EVERY
+                        if watcher is None and self.watch and due:
+                            watcher = Watcher.open(self.loader.root, POSTS_DIR)  # watching may work again
+                        if watcher is not None and not due:
+                            try:
+                                paths = watcher.changes()
+                            except OSError as exc:
+                                log.warning("content changes: watching failed (%s); rescanning until it works again", exc)
+                                watcher.close()
+                                watcher = None
+                            if paths is not None:
+                                paths |= pending
+                                if not paths and not boundary and not self.loader.due():
+                                    continue  # nothing changed, no post's date or expiry came, the database is as we left it
+                        if paths is None:
+                            last_full = time.monotonic()
+                        self.refresh(paths)
+                        pending = set(paths or ()) if self.loader.failed else set()
+                    except Exception:  # keep serving the last good content whatever happens
+                        pending |= paths or set()
+                        log.exception("content reload failed; serving the last good content")
         finally:
             if watcher is not None:
                 watcher.close()

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import Counter
 
+from ..content.forkgate import GATE
 from . import events, queuefile, websub
 from .queue import Delivery, Queue
 from .transport import Answer, Client
@@ -151,17 +152,18 @@ class Sender:
             self._wake.clear()
             faults: list[str] = []
             wait = 1.0
-            try:
-                queuefile.check(self.queue)  # a deleted file is put back before anything is written to it
-                self.collect()
-            except Exception as exc:  # the queue or index may be briefly unusable: try again on the next turn
-                faults.append(self._fault("collecting content changes", exc))
-            try:
-                wait = self._dispatch(self._pool)
-            except _Exiting:
-                return
-            except Exception as exc:
-                faults.append(self._fault("delivering", exc))
+            with GATE.work():  # a fork of the master waits for this turn (content/forkgate.py)
+                try:
+                    queuefile.check(self.queue)  # a deleted file is put back before anything is written to it
+                    self.collect()
+                except Exception as exc:  # the queue or index may be briefly unusable: try again on the next turn
+                    faults.append(self._fault("collecting content changes", exc))
+                try:
+                    wait = self._dispatch(self._pool)
+                except _Exiting:
+                    return
+                except Exception as exc:
+                    faults.append(self._fault("delivering", exc))
             self._report(faults)
             self._wake.wait(max(wait, 0.01))
 
@@ -210,15 +212,16 @@ class Sender:
                 self.report(faults)
 
     def _attempt_then_free(self, d: Delivery) -> None:
-        try:
-            self.attempt(d)
-        except Exception as exc:
-            log.exception("outbox: delivery %s failed unexpectedly", d.id)
-            self._hold(d, exc)
-        finally:
-            with self._busy_lock:
-                self._busy.discard(d.dest)
-            self._wake.set()
+        with GATE.work():  # a fork of the master waits for this attempt (content/forkgate.py)
+            try:
+                self.attempt(d)
+            except Exception as exc:
+                log.exception("outbox: delivery %s failed unexpectedly", d.id)
+                self._hold(d, exc)
+            finally:
+                with self._busy_lock:
+                    self._busy.discard(d.dest)
+                self._wake.set()
 
     # -- one attempt -------------------------------------------------------------------------
     def attempt(self, d: Delivery) -> str:

@@ -1,0 +1,76 @@
+"""A fork of the gunicorn master waits (a little) for the master's threads to reach a safe point.
+
+The master is the writer: it runs the reload loop, the outbox's loop and its delivery threads.
+A fork copies every lock as it is at that instant but only the thread that forks: a lock another
+thread held (one of SQLite's or OpenSSL's mutexes, a module's import lock) stays held in the
+child for ever, and the child's first use of it never returns. gunicorn forks the workers at
+start, and again to replace one; a worker caught so hung while booting or on its first request.
+
+Each of those threads runs a unit of work inside ``GATE.work()``. The master's ``pre_fork`` hook
+(serving.py) calls ``GATE.quiesce()``: no unit starts any more and it waits for the running ones to
+end, at most ``WAIT`` seconds (a delivery may take its whole timeout; the arbiter must not stall
+longer), then gunicorn forks and the gate opens again in the parent (``os.register_at_fork``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+#: Longest wait of a fork for units of work to end (seconds): after that it forks anyway.
+WAIT = 5.0
+
+
+class Gate:
+    """Units of work (any number at once) or a fork, never both."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._closer: int | None = None  # the thread that closed the gate for its fork
+
+    @contextmanager
+    def work(self) -> Iterator[None]:
+        """Run the body as one unit of work (waits while a fork is being prepared)."""
+        with self._cond:
+            while self._closer is not None:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    def quiesce(self, wait: float = WAIT) -> bool:
+        """Close the gate for a fork by this thread; True when no unit of work is running any more."""
+        deadline = time.monotonic() + wait
+        with self._cond:
+            self._closer = threading.get_ident()
+            while self._active:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def reopen(self) -> None:
+        """Let units of work start again (after the fork, in the thread that closed the gate)."""
+        with self._cond:
+            if self._closer == threading.get_ident():
+                self._closer = None
+                self._cond.notify_all()
+
+    def reset_in_child(self) -> None:
+        """In a new child: none of the parent's threads exist here."""
+        self._cond = threading.Condition()
+        self._active = 0
+        self._closer = None
+
+
+GATE = Gate()
+os.register_at_fork(after_in_parent=GATE.reopen, after_in_child=GATE.reset_in_child)

@@ -1,0 +1,85 @@
+"""The fork gate: a fork of the master waits for its threads' units of work, and they wait for the fork."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from feedsvc.content.forkgate import GATE, Gate
+
+
+def _fork_and_reap() -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def test_a_fork_waits_for_the_running_unit_and_new_units_wait_for_the_fork() -> None:
+    gate = Gate()
+    inside, leave, log = threading.Event(), threading.Event(), []
+
+    def unit(name: str, hold: threading.Event | None) -> None:
+        with gate.work():
+            log.append(f"{name} in")
+            inside.set()
+            if hold is not None:
+                hold.wait(10)
+            log.append(f"{name} out")
+
+    first = threading.Thread(target=unit, args=("first", leave))
+    first.start()
+    inside.wait(10)
+    assert gate.quiesce(wait=0.2) is False, "a unit is running: the fork would wait no longer than asked"
+    second = threading.Thread(target=unit, args=("second", None))
+    second.start()
+    time.sleep(0.2)
+    assert log == ["first in"], "no unit starts while a fork is being prepared"
+    leave.set()
+    first.join(10)
+    assert gate.quiesce(wait=10) is True
+    assert log == ["first in", "first out"]
+    gate.reopen()  # what the fork's after_in_parent hook does for the gate that closed it
+    second.join(10)
+    assert log == ["first in", "first out", "second in", "second out"]
+
+
+def test_the_shared_gate_opens_again_after_a_fork_in_the_parent() -> None:
+    assert GATE.quiesce(wait=1) is True
+    done = threading.Event()
+
+    def unit() -> None:
+        with GATE.work():
+            done.set()
+
+    waiting = threading.Thread(target=unit)
+    waiting.start()
+    time.sleep(0.1)
+    assert not done.is_set()
+    _fork_and_reap()  # os.register_at_fork reopens it in the parent
+    waiting.join(10)
+    assert done.is_set()
+
+
+def test_a_fork_by_another_thread_does_not_open_a_gate_closed_for_another_fork() -> None:
+    """The reload thread forks parser processes: that must not open the arbiter's gate."""
+    assert GATE.quiesce(wait=1) is True
+    try:
+        forked = threading.Thread(target=_fork_and_reap)
+        forked.start()
+        forked.join(10)
+        entered = threading.Event()
+
+        def unit() -> None:
+            with GATE.work():
+                entered.set()
+
+        t = threading.Thread(target=unit, daemon=True)
+        t.start()
+        time.sleep(0.2)
+        assert not entered.is_set()
+    finally:
+        GATE.reopen()
+    t.join(10)
+    assert entered.is_set()
