@@ -21,7 +21,7 @@ import time
 import orjson
 
 from .errors import ContentUnavailable
-from .store.dbfile import Database
+from .store.dbfile import Database, file_id
 from .store.schema import connect
 
 #: Reader connections kept per process (more requests at once wait for one).
@@ -29,14 +29,6 @@ POOL_SIZE = 8
 #: Connections inherited from a parent process: never used nor closed in the child (closing
 #: one would let SQLite act on the parent's locks and WAL), kept referenced for good.
 _INHERITED: list[object] = []
-
-
-def _file_id(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _open_reader(path: str) -> sqlite3.Connection | None:
@@ -110,7 +102,7 @@ class ReaderPool:
         far go on serving it (an unlinked file stays readable while open).
         """
         path = self._database.path
-        current = _file_id(path)
+        current = file_id(path)
         with self._pool_lock:
             if current is not None and current != self._reading:
                 fresh = _open_reader(path)
@@ -122,8 +114,8 @@ class ReaderPool:
                     self._ids[id(fresh)] = current
                     return fresh
             if self._pool:
-                conn, file_id = self._pool.pop()
-                self._ids[id(conn)] = file_id
+                conn, fid = self._pool.pop()
+                self._ids[id(conn)] = fid
                 return conn
         another = _open_reader(path) if current is not None and current == self._reading else None
         if another is None:
@@ -134,9 +126,9 @@ class ReaderPool:
     def release(self, conn: sqlite3.Connection) -> None:
         """Take back a connection of ``acquire`` (closed when it reads a file since replaced)."""
         with self._pool_lock:
-            file_id = self._ids.pop(id(conn), None)
-            if self._pool_pid == os.getpid() and file_id == self._reading:
-                self._pool.append((conn, file_id))
+            fid = self._ids.pop(id(conn), None)
+            if self._pool_pid == os.getpid() and fid == self._reading:
+                self._pool.append((conn, fid))
             elif self._pool_pid == os.getpid():
                 conn.close()  # it reads a file another one has replaced
         self._slots.release()

@@ -24,6 +24,8 @@ from typing import IO, Any
 
 import orjson
 
+from ..content.store.dbfile import file_id
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order deliveries to one destination keep
@@ -104,7 +106,7 @@ class Queue:
         self.wal = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses no commit
         conn.executescript(SCHEMA)
-        return conn, _file_id(self.path)
+        return conn, file_id(self.path)
 
     def reconnect(self) -> None:
         """Open the file now at the path, under ``lock``. The old connection is kept open for good:
@@ -119,7 +121,7 @@ class Queue:
         False while none is there: a connection made now would create an empty queue there,
         which the sender would take for the deleted one and not write back (queuefile.py).
         """
-        current = _file_id(self.path) if self.path != ":memory:" else None
+        current = file_id(self.path) if self.path != ":memory:" else None
         return current is not None and current != self.file_id
 
     def try_become_sender(self) -> bool:
@@ -277,14 +279,6 @@ class Queue:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
-
-
-def _file_id(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def open_existing(path: str) -> Queue | None:

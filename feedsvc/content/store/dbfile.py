@@ -36,6 +36,15 @@ _OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
 _INHERITED: list[Any] = []
 
 
+def file_id(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, None when there is none: tells a file replaced or set aside."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class Database:
     """The index database file, the writer lock beside it, and the fallbacks when it cannot be used."""
 
@@ -51,7 +60,7 @@ class Database:
         self.conn = self._open()
         self._held.append(self.conn)
         self._finalizer = weakref.finalize(self, _close_all, self._held)
-        self._inode = self._file_id()
+        self._inode = file_id(self.path)
         self._sig = self._stat_sig()
         #: Set around a fork whose child writes for this process (``Loader.load_in_child``).
         self.keep_lock_in_child = False
@@ -150,7 +159,7 @@ class Database:
         self.conn = self._prepare(connect(self.path))
         self._held = [self.conn] + ([self._lock_file] if self._lock_file is not None else [])
         self._finalizer = weakref.finalize(self, _close_all, self._held)
-        self._inode = self._file_id()
+        self._inode = file_id(self.path)
         self._sig = self._stat_sig()
 
     def fall_back(self, reason: str) -> None:
@@ -172,7 +181,7 @@ class Database:
             self.problems.append(f"index database kept in memory at {tmpfs} (tmpfs)")
         self._held.append(self.conn)
         self._finalizer = weakref.finalize(self, _close_all, self._held)
-        self._inode = self._file_id()
+        self._inode = file_id(self.path)
         self._sig = self._stat_sig()
 
     def _after_fork(self) -> None:
@@ -186,13 +195,6 @@ class Database:
             self._lock_file = None
         self._held = []
         self._finalizer = weakref.finalize(self, _close_all, self._held)
-
-    def _file_id(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino
 
     def _open(self) -> sqlite3.Connection:
         if self.path == MEMORY:
