@@ -27,7 +27,8 @@ WAIT = 5.0
 class Gate:
     """Units of work (any number at once) or a fork, never both."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait: float = WAIT) -> None:
+        self.wait = wait
         self._cond = threading.Condition()
         self._active = 0
         self._closer: int | None = None  # the thread that closed the gate for its fork
@@ -37,7 +38,8 @@ class Gate:
         """Run the body as one unit of work (waits while a fork is being prepared)."""
         with self._cond:
             while self._closer is not None:
-                self._cond.wait()
+                if not self._cond.wait(2 * self.wait):
+                    self._closer = None  # closed for a fork that never came (os.fork failed): open again
             self._active += 1
         try:
             yield
@@ -46,9 +48,9 @@ class Gate:
                 self._active -= 1
                 self._cond.notify_all()
 
-    def quiesce(self, wait: float = WAIT) -> bool:
+    def quiesce(self) -> bool:
         """Close the gate for a fork by this thread; True when no unit of work is running any more."""
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + self.wait
         with self._cond:
             self._closer = threading.get_ident()
             while self._active:

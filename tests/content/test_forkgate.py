@@ -17,7 +17,7 @@ def _fork_and_reap() -> None:
 
 
 def test_a_fork_waits_for_the_running_unit_and_new_units_wait_for_the_fork() -> None:
-    gate = Gate()
+    gate = Gate(wait=0.2)
     inside, leave, log = threading.Event(), threading.Event(), []
 
     def unit(name: str, hold: threading.Event | None) -> None:
@@ -31,14 +31,15 @@ def test_a_fork_waits_for_the_running_unit_and_new_units_wait_for_the_fork() -> 
     first = threading.Thread(target=unit, args=("first", leave))
     first.start()
     inside.wait(10)
-    assert gate.quiesce(wait=0.2) is False, "a unit is running: the fork would wait no longer than asked"
+    assert gate.quiesce() is False, "a unit is running: the fork would wait no longer than asked"
     second = threading.Thread(target=unit, args=("second", None))
     second.start()
     time.sleep(0.2)
     assert log == ["first in"], "no unit starts while a fork is being prepared"
     leave.set()
     first.join(10)
-    assert gate.quiesce(wait=10) is True
+    gate.wait = 10
+    assert gate.quiesce() is True
     assert log == ["first in", "first out"]
     gate.reopen()  # what the fork's after_in_parent hook does for the gate that closed it
     second.join(10)
@@ -46,7 +47,7 @@ def test_a_fork_waits_for_the_running_unit_and_new_units_wait_for_the_fork() -> 
 
 
 def test_the_shared_gate_opens_again_after_a_fork_in_the_parent() -> None:
-    assert GATE.quiesce(wait=1) is True
+    assert GATE.quiesce() is True
     done = threading.Event()
 
     def unit() -> None:
@@ -64,7 +65,7 @@ def test_the_shared_gate_opens_again_after_a_fork_in_the_parent() -> None:
 
 def test_a_fork_by_another_thread_does_not_open_a_gate_closed_for_another_fork() -> None:
     """The reload thread forks parser processes: that must not open the arbiter's gate."""
-    assert GATE.quiesce(wait=1) is True
+    assert GATE.quiesce() is True
     try:
         forked = threading.Thread(target=_fork_and_reap)
         forked.start()
@@ -83,3 +84,19 @@ def test_a_fork_by_another_thread_does_not_open_a_gate_closed_for_another_fork()
         GATE.reopen()
     t.join(10)
     assert entered.is_set()
+
+
+def test_a_fork_that_never_comes_does_not_close_the_gate_for_good() -> None:
+    """gunicorn's fork may fail after pre_fork closed the gate (no after_in_parent then)."""
+    gate = Gate(wait=0.1)
+    assert gate.quiesce() is True  # and no fork follows
+    done = threading.Event()
+
+    def unit() -> None:
+        with gate.work():
+            done.set()
+
+    t = threading.Thread(target=unit)
+    t.start()
+    t.join(10)
+    assert done.is_set()
