@@ -123,11 +123,20 @@ def compress_body(data: bytes, coding: str) -> bytes:
 
 
 def _codings(rep: Representation) -> tuple[str, ...]:
-    """Codings worth offering for ``rep`` (compressible type, big enough)."""
-    comp = settings().compress
-    if len(rep.body) < current_app.config["COMPRESS_MIN_SIZE"]:
+    """Codings worth offering for ``rep``."""
+    return _codings_for(rep.mimetype, len(rep.body))
+
+
+def _codings_for(mimetype: str, size: int | None) -> tuple[str, ...]:
+    """Codings worth offering for a body of this type and size (compressible type, big enough; size None: unknown)."""
+    if size is not None and size < current_app.config["COMPRESS_MIN_SIZE"]:
         return ()
-    return CODINGS if rep.mimetype.split(";")[0].strip() in comp.compress_mimetypes_set else ()
+    return CODINGS if mimetype.split(";")[0].strip() in settings().compress.compress_mimetypes_set else ()
+
+
+def _coded_etag(etag: str, coding: str) -> str:
+    """The strong tag of a body in ``coding``: each coding its own, like flask-compress."""
+    return f"{etag}:{coding}"
 
 
 def choose_coding(offered: tuple[str, ...]) -> str | None:
@@ -146,7 +155,7 @@ def _prepare(rep: Representation, coding: str | None, cors: bool) -> Ready:
     body = rep.body
     if coding:
         body = caching.render_cache().encoded(rep, coding, compress_body)
-        etag = f"{etag}:{coding}"  # each coding its own strong tag, like flask-compress
+        etag = _coded_etag(etag, coding)
     lm = rep.last_modified
     if lm.tzinfo is None:
         lm = lm.replace(tzinfo=UTC)
@@ -258,23 +267,17 @@ def _compress(resp: Response) -> Response:
         resp.headers["Vary"] = "Accept-Encoding"
     elif "accept-encoding" not in vary.lower():
         resp.headers["Vary"] = f"{vary}, Accept-Encoding"
-    if (
-        not 200 <= resp.status_code < 300
-        or resp.is_streamed
-        or "Content-Encoding" in resp.headers
-        or resp.mimetype not in settings().compress.compress_mimetypes_set
-        or (resp.content_length is not None and resp.content_length < current_app.config["COMPRESS_MIN_SIZE"])
-    ):
+    if not 200 <= resp.status_code < 300 or resp.is_streamed or "Content-Encoding" in resp.headers:
         return resp
-    coding = choose_coding(CODINGS)
+    coding = choose_coding(_codings_for(resp.mimetype or "", resp.content_length))
     if coding is None:
         return resp
     resp.direct_passthrough = False
     resp.set_data(compress_body(resp.get_data(), coding))
     resp.headers["Content-Encoding"] = coding
     etag, weak = resp.get_etag()
-    if etag and not weak:  # each coding its own strong tag, as send gives them
-        resp.set_etag(f"{etag}:{coding}")
+    if etag and not weak:
+        resp.set_etag(_coded_etag(etag, coding))
     return resp
 
 
