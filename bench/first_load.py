@@ -26,6 +26,8 @@ root, profile = sys.argv[1], sys.argv[2] == "1"
 tmp = tempfile.mkdtemp(prefix="first-load-")
 loader = Loader(root, index_path=os.path.join(tmp, "index.db"))
 prof = cProfile.Profile(time.process_time) if profile else None
+if prof:  # a parser process forked from here must not run (and pay for) the writer's profiler
+    os.register_at_fork(after_in_child=prof.disable)
 t0, c0 = time.perf_counter(), time.process_time()
 if prof:
     prof.enable()
