@@ -5,8 +5,11 @@
 
 Each tree's ``Loader.load()`` runs in a process of its own, from that tree's source, into a
 new database file; it prints the wall time, the CPU of the loading process (the writer) and of
-the parser processes it reaped, and their sum. ``--together`` starts both at once (on a shared
-machine both then meet the same load); ``--profile`` prints the writer's cProfile (CPU timer).
+the parser processes it reaped, and their sum: what a first start costs until the posts are
+served. Then, as a server's reload thread does, it writes the full text the load left
+(store/fulltext.py) and prints that too (``DEFER=0``: the load writes it at once, as before).
+``--together`` starts both at once (on a shared machine both then meet the same load);
+``--profile`` prints the writer's cProfile (CPU timer).
 Corpora: bench/corpora/<n> (bench/gen_corpus.py, seed 1).
 """
 
@@ -25,6 +28,7 @@ from feedsvc.content.loader import Loader
 root, profile = sys.argv[1], sys.argv[2] == "1"
 tmp = tempfile.mkdtemp(prefix="first-load-")
 loader = Loader(root, index_path=os.path.join(tmp, "index.db"))
+loader.defer_search = os.environ.get("DEFER", "1") == "1"  # as a server does (DEFER=0: the full text written at once)
 prof = cProfile.Profile(time.process_time) if profile else None
 if prof:  # a parser process forked from here must not run (and pay for) the writer's profiler
     os.register_at_fork(after_in_child=prof.disable)
@@ -38,6 +42,12 @@ wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 kcpu = kids.ru_utime + kids.ru_stime
 print(f"{os.getcwd()}: wall {wall:.1f} s, writer CPU {cpu:.1f} s, parser CPU {kcpu:.1f} s, total CPU {cpu + kcpu:.1f} s")
+t0, c0 = time.perf_counter(), time.process_time()
+steps = 0
+while getattr(loader, "fill_search", None) and loader.fill_search():
+    steps += 1
+if steps:
+    print(f"  then the full text, {steps + 1} steps: wall {time.perf_counter() - t0:.1f} s, CPU {time.process_time() - c0:.1f} s")
 loader.close()
 shutil.rmtree(tmp)
 if prof:

@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .canonical_json import to_json
-from .content.errors import FeedsvcError, Gone, NotFound
+from .content.errors import FeedsvcError, Gone, NotFound, SearchNotReady
 from .extensions import unavailable
 
 #: Path prefixes whose errors are JSON (the fediverse's machine routes too: /ap, WebFinger, NodeInfo).
@@ -25,6 +25,8 @@ JSON_PREFIXES = ("/api", "/feeds", "/oembed", "/ap", "/.well-known/webfinger", "
 NOT_FOUND_PAGE = "feedsvc.errors.not_found_page"
 #: Headers of an HTTPException's own response worth keeping (Allow on 405, Retry-After on 429/503).
 _KEEP = ("Allow", "Retry-After", "WWW-Authenticate")
+#: Seconds a search is asked to wait while the full-text index is built (a few thousand posts a second).
+SEARCH_RETRY_AFTER = 10
 
 
 class ApiError(FeedsvcError):
@@ -132,6 +134,13 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, Gone):
             return _api_error(ApiError(410, "gone", str(exc)))
         return _api_error(ApiError(404, "not_found", str(exc)))
+
+    @app.errorhandler(SearchNotReady)
+    def _search_not_ready(exc: SearchNotReady) -> Response:
+        resp = _api_error(ApiError(503, "search_not_ready", str(exc)))
+        resp.headers["Retry-After"] = str(SEARCH_RETRY_AFTER)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Any:

@@ -28,8 +28,13 @@ def healthz() -> Response:
     try:
         idx = current_index()
         nxt = idx.header.next_change
+        waiting = idx.search_waiting()
+        building = [
+            f"search: the full-text index is being built after a large load ({waiting} posts to go); "
+            "searches answer 503 until then"
+        ][: 1 if waiting else 0]
         return _answer(
-            [*idx.degraded, *health_reasons(idx.site), *([stalled] if stalled else [])],
+            [*idx.degraded, *health_reasons(idx.site), *([stalled] if stalled else []), *building],
             idx.version,
             len(idx.posts),
             idx.problems,

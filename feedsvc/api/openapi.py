@@ -45,6 +45,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "A parameter has a bad value; `details` lists every one.",
         404: "No such resource (or page).",
         410: "The post was withdrawn at its `expires` time (also answered for its old slugs).",
+        503: "A search (`q`) while the full-text index is still being built after a large load, such as a first "
+        "start (code `search_not_ready`, with `Retry-After`); every other request is answered meanwhile.",
     }
     out = {str(c): _json(ERROR, text[c]) for c in codes}
     out["304"] = {"description": "Not modified (conditional request with If-None-Match / If-Modified-Since)."}
@@ -68,7 +70,7 @@ def _list_op(summary: str, params: list[Any], tag: str) -> dict[str, Any]:
             "summary": summary,
             "tags": [tag],
             "parameters": params,
-            "responses": {"200": _json("PostPage", "One page of posts, newest first.", _PAGE_HEADERS), **_errors(400, 404)},
+            "responses": {"200": _json("PostPage", "One page of posts, newest first.", _PAGE_HEADERS), **_errors(400, 404, 503)},
         }
     }
 

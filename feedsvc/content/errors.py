@@ -36,6 +36,10 @@ class ContentUnavailable(FeedsvcError):
     """No good state of the database can be read in this process right now (answered 503, retried)."""
 
 
+class SearchNotReady(FeedsvcError):
+    """A search while the full text of a large load is still being written (answered 503, retried)."""
+
+
 class ContentError(FeedsvcError):
     """A problem with one content file or site.yaml: which field, and what is wrong (bounded)."""
 

@@ -24,7 +24,7 @@ from .lists import PostList, Tags
 from .model import CategoryInfo, Post, Problem, Site, TagInfo
 from .queries import Query
 from .slugs import tag_slug
-from .store import codecs
+from .store import codecs, fulltext
 from .store.schema import CLAIM_PROBLEMS
 
 #: The published test of a row found by another index. The unary ``+`` keeps the planner
@@ -52,6 +52,8 @@ class Header:
     site_instant: float = 0.0
     #: The next scheduled date or expiry (POSIX seconds; schedule.py), or None.
     next_change: float | None = None
+    #: Every published post's full text was seen written (store/fulltext.py): searches are answered.
+    searchable: bool = False
 
 
 def read_header(
@@ -265,6 +267,10 @@ class Index:
     def year_bounds(self, year: int) -> tuple[datetime, datetime]:
         """The first and last instant of a calendar year in the site's timezone."""
         return matching.year_bounds(self.site.tz, year)
+
+    def search_waiting(self) -> int:
+        """Published posts whose full text is still being written after a large load (searches answer 503 until 0)."""
+        return 0 if self.header.searchable else fulltext.pending(self.conn)
 
     def count(self, query: Query) -> int:
         """The number of posts matching ``query`` (memoised per content state)."""

@@ -47,6 +47,9 @@ class LiveIndex:
         self.loader = loader
         self.interval = interval
         self.watch = watch
+        # A large load's full text is written by the reload thread, a step per turn; without
+        # one (no reloading) every load writes it at once.
+        loader.defer_search = interval > 0
         self.status = Status()
         self.heartbeat = Heartbeat()
         # Watching starts before the first load, so the reload thread of this process

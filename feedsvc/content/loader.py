@@ -29,6 +29,7 @@ from .parse import MAX_POST_BYTES, PARSER_VERSION
 from .scan import Tree
 from .site import SiteError
 from .sitefile import SiteFile
+from .store import fulltext
 from .store.codecs import site_data
 from .store.dbfile import MEMORY, Database, corrupt
 from .store.schema import CLAIM_PROBLEMS
@@ -69,6 +70,12 @@ class Loader:
         #: Wait for the clock rather than date a change ahead of it (the reload thread sets it;
         #: an explicit ``load`` never waits, and two within one second date the second ahead).
         self.pace_by_clock = False
+        #: Leave the full text of a large load (more than ``BATCH`` files) for ``fill_search``, so
+        #: the rest is served sooner (a server, whose reload thread fills it); off, every load
+        #: writes it at once (the CLI, exports).
+        self.defer_search = False
+        #: Published posts still waiting for their full text (store/fulltext.py), as last seen.
+        self.search_left = 0
         #: The last load could not apply what it found (retried at the next reload, see ``due``).
         self.failed = False
         self._db_fault: str | None = None
@@ -171,7 +178,28 @@ class Loader:
             if reason not in self._reported:
                 self._reported.add(reason)
                 log.error("content degraded: %s", reason)
+        try:
+            self.search_left = fulltext.pending(self.conn)
+        except sqlite3.Error:
+            pass  # seen again at the next load or fill
         return read_header(self.conn, self.database.path, self.degraded, owner=self.database)
+
+    def fill_search(self) -> int:
+        """Write one step of the full text a large load left (store/fulltext.py); how many posts still wait.
+
+        A step that fails (a full disk, the file being replaced) is logged and tried again at
+        the next reload; what it wrote is rolled back, so nothing is lost.
+        """
+        if not self.search_left or not self.database.writer:
+            return 0
+        try:
+            self.search_left = fulltext.fill(self.conn)
+        except sqlite3.Error as exc:
+            log.warning("full-text index: a step failed (%s); tried again at the next reload", exc)
+            return 0
+        if not self.search_left:
+            log.info("full-text index: complete; searches are answered")
+        return self.search_left
 
     def load_in_child(self, progress: Progress | None = None) -> Index:
         """``load()`` done by a forked child, so the heap this process forks workers from stays small.
@@ -244,11 +272,14 @@ class Loader:
         total = len(todo)
         pending = {"site": site_changed}
         fresh = self._clock_floor == 0 and conn.execute("SELECT 1 FROM meta WHERE key = 'clock'").fetchone() is None
+        defer = self.defer_search and total > BATCH
 
         def begin() -> Writer:
             nonlocal problems, gone
             conn.execute("BEGIN IMMEDIATE")
-            writer = Writer(conn, self.now, fresh, self._clock_floor, time.sleep if self.pace_by_clock else None)
+            writer = Writer(
+                conn, self.now, fresh, self._clock_floor, time.sleep if self.pace_by_clock else None, defer_search=defer
+            )
             writer.force = site_changed  # a new site.yaml shapes every post: publish each again
             writer.catch_up()  # dates and expiries reached since the last commit (schedule.py)
             if pending.pop("site", False):

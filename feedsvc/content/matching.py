@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from .errors import SearchNotReady
 from .model import Post
 from .queries import SK_BITS, Query, combination, plan, search_expression
-from .store import codecs
+from .store import codecs, fulltext
 
 if TYPE_CHECKING:
     from .index import Header
@@ -105,6 +106,7 @@ def stats(conn: sqlite3.Connection, header: Header, query: Query) -> tuple[int, 
         row = conn.execute("SELECT max(changed_ts) FROM posts WHERE published = 1").fetchone()
         result = (header.total, row[0] or 0.0)
     elif query.q is not None:
+        _searchable(conn, header)
         # A search's Last-Modified is the newest change of any post: never earlier than its
         # matches' (what Last-Modified must hold), without visiting every match; the count
         # of a search alone is the full-text index's (it holds exactly the published posts).
@@ -142,6 +144,7 @@ def stats(conn: sqlite3.Connection, header: Header, query: Query) -> tuple[int, 
 def page(conn: sqlite3.Connection, header: Header, query: Query, offset: int, limit: int) -> tuple[Post, ...]:
     """Matches ``offset`` to ``offset + limit`` of ``query``, newest first (ties: slug)."""
     if query.q is not None and query == Query(q=query.q):
+        _searchable(conn, header)
         expr = search_expression(query.q)
         return () if expr is None else search_page(conn, expr, offset, limit)
     plan = _plan(conn, header, query)
@@ -203,7 +206,18 @@ def posts_by_id(conn: sqlite3.Connection, ids: list[int]) -> tuple[Post, ...]:
     return tuple(found[i] for i in ids if i in found)
 
 
+def _searchable(conn: sqlite3.Connection, header: Header) -> None:
+    """Refuse a search while published posts still wait for their full text (store/fulltext.py): it would miss them."""
+    if header.searchable:
+        return
+    if fulltext.waiting(conn):
+        raise SearchNotReady("search is not available yet: the full-text index is being built after a large load; retry shortly")
+    header.searchable = True  # the queue only empties within one state
+
+
 def _plan(conn: sqlite3.Connection, header: Header, query: Query, events: bool = False) -> tuple[str, list[Any]] | None:
+    if query.q is not None:
+        _searchable(conn, header)
     lang = canonical_lang(header, query.lang) if query.lang is not None else None
     return plan(query, _sizes(conn, header, query, lang), lang, events)
 

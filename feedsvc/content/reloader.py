@@ -2,7 +2,8 @@
 
 Runs in the thread of the one process that keeps the database current (``LiveIndex``):
 every ``interval`` seconds, or sooner when a post's date or expiry comes first, it asks
-inotify (watch.py) which files changed and reloads only those; every ``FULL_SCAN_EVERY``
+inotify (watch.py) which files changed and reloads only those (and writes a step of the
+full text a large load left, store/fulltext.py); every ``FULL_SCAN_EVERY``
 seconds, or while watching fails, it rescans every file. Changes a failed reload could not
 apply are tried again at the next one.
 """
@@ -51,9 +52,15 @@ class Reloader:
         self.next_change = next_change
         #: Called at every turn of the loop (readers.Heartbeat): a reload that never returns stops it.
         self.beat = beat
+        #: The last step of a large load's full text left more to write (``Loader.fill_search``).
+        self._filling = False
 
     def _wait(self) -> float:
-        """Seconds until the next reload: the interval, or less when a post's date or expiry comes first."""
+        """Seconds until the next reload: the interval, or less when a post's date or expiry comes first,
+        or the shortest wait while a large load's full text is being written (a step per turn).
+        """
+        if self._filling:
+            return MIN_WAIT
         nxt = self.next_change()
         if nxt is None:
             return self.interval
@@ -77,6 +84,11 @@ class Reloader:
                 self.beat()
                 paths: set[str] | None = None
                 with GATE.work():  # a fork of the master waits for this pass (forkgate.py)
+                    try:
+                        self._filling = self.loader.fill_search() > 0
+                    except Exception:  # never stops reloading
+                        self._filling = False
+                        log.exception("full-text index: a step failed; tried again at the next reload")
                     try:
                         boundary = self._boundary_reached()
                         due = time.monotonic() - last_full >= FULL_SCAN_EVERY

@@ -1,7 +1,7 @@
 """The published set within one write transaction: a post row into or out of what lists published posts.
 
 Publishing a row adds it to the filter tables (``post_categories``, ``post_tags``, ``aliases``),
-the counts and tag labels, the full-text table and the content version's sum; unpublishing
+the counts and tag labels, the full text (fulltext.py) and the content version's sum; unpublishing
 takes exactly that away again. Count changes are gathered and written once, at the
 transaction's end (``flush_counts``). Which rows are published is the writer's decision.
 """
@@ -15,6 +15,7 @@ from collections import Counter
 from ..model import Post
 from ..queries import count_keys
 from ..slugs import tag_slug_before_marks
+from . import fulltext
 from .codecs import post_fields
 
 #: The content version is a hash of the site and a sum of one 128-bit hash per published
@@ -30,9 +31,11 @@ class Published:
     ``changes`` log); every row published or unpublished here adds its slug to it.
     """
 
-    def __init__(self, conn: sqlite3.Connection, touched: set[str]) -> None:
+    def __init__(self, conn: sqlite3.Connection, touched: set[str], defer_search: bool = False) -> None:
         self.conn = conn
         self.touched = touched
+        #: Queue the full text of posts published here instead of writing it (fulltext.py: a large load).
+        self.defer_search = defer_search
         #: Count changes of this transaction, written once at its end.
         self._counts: Counter[tuple[str, str]] = Counter()
         self._labels: Counter[tuple[str, str]] = Counter()
@@ -75,7 +78,7 @@ class Published:
         for t, label in tags:
             self._labels[(t, label)] += 1
         self._count_up(count_keys(cats, [t for t, _ in tags], lang), 1)
-        conn.execute("INSERT INTO search (rowid, title, summary, body) VALUES (?, ?, ?, ?)", (sk, title, summary, text))
+        fulltext.add(conn, sk, title, summary, text, self.defer_search)
         self.acc = (self.acc + int(h, 16)) % _MOD
         self.count += 1
         self.touched.add(slug)
@@ -103,9 +106,7 @@ class Published:
         for t, label in tags:
             self._labels[(t, label)] -= 1
         self._count_up(count_keys(cats, [t for t, _ in tags], lang), -1)
-        conn.execute(
-            "INSERT INTO search (search, rowid, title, summary, body) VALUES ('delete', ?, ?, ?, ?)", (sk, title, summary, text)
-        )
+        fulltext.remove(conn, sk, title, summary, text)
         self.acc = (self.acc - int(h, 16)) % _MOD
         self.count -= 1
         self.touched.add(slug)

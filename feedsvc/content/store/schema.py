@@ -18,7 +18,7 @@ from pathlib import Path
 log = logging.getLogger("feedsvc.content")
 
 #: Bumped whenever the schema or what a parsed post holds changes: such a file is rebuilt.
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -105,6 +105,9 @@ CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL U
 -- matches newest first without sorting them all (matching.search_page).
 CREATE VIRTUAL TABLE search USING fts5(
     title, summary, body, content='', tokenize="unicode61 remove_diacritics 2 tokenchars '_'");
+-- The published posts whose full text a large load left for later (fulltext.py): each is in
+-- search or here, never both: searches are refused until this is empty.
+CREATE TABLE search_todo(sk INTEGER PRIMARY KEY);
 """
 
 #: Why each unpublished post is not published: a file earlier by path holds its slug or its id

@@ -62,7 +62,8 @@ class Writer:
     ``now``: the clock, read only to date the changes this transaction makes; ``fresh``:
     no change was ever dated in this database (``changes.Changes``); ``floor``: the last
     instant this process recorded, should the database file be new; ``wait``: sleeps until
-    the clock reaches this commit's instant, when it is ahead (see ``changes.Changes``).
+    the clock reaches this commit's instant, when it is ahead (see ``changes.Changes``);
+    ``defer_search``: queue the full text of the posts it publishes (fulltext.py).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class Writer:
         fresh: bool = False,
         floor: int = 0,
         wait: Callable[[float], None] | None = None,
+        defer_search: bool = False,
     ) -> None:
         self.conn = conn
         #: The change instants this transaction moves (Last-Modified).
@@ -82,7 +84,7 @@ class Writer:
         #: Slugs published, unpublished or regrouped by this transaction (the ``changes`` log).
         self.touched: set[str] = set()
         #: The published set's tables and totals (published.py).
-        self.published = Published(conn, self.touched)
+        self.published = Published(conn, self.touched, defer_search)
         self.changed = False
         #: Re-publish files even when their bytes are unchanged (a new site.yaml shapes every post).
         self.force = False
