@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .index import Index
 from .store.codecs import dt_in, post_fields
+from .store.schema import PUBLISHED_ROW
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ def max_versions(index: Index) -> int:
     """The largest number of versions one text has (1 when nothing is translated)."""
     row = index.conn.execute(
         "SELECT max(n) FROM (SELECT count(*) AS n FROM groups g JOIN posts p ON p.id = g.post "
-        "WHERE p.published = 1 GROUP BY g.grp)"
+        f"WHERE {PUBLISHED_ROW} GROUP BY g.grp)"
     ).fetchone()
     return max(1, int(row[0] or 1))
 
@@ -49,7 +50,7 @@ def posts_located(index: Index, offset: int, limit: int) -> list[Located]:
         marks = ",".join("?" * len(chunk))
         for grp, pid, slug, lang, of in index.conn.execute(
             f"SELECT g.grp, p.id, p.slug, p.lang, p.translation_of FROM groups g JOIN posts p ON p.id = g.post "
-            f"WHERE p.published = 1 AND g.grp IN ({marks}) ORDER BY p.lang, p.slug",
+            f"WHERE {PUBLISHED_ROW} AND g.grp IN ({marks}) ORDER BY p.lang, p.slug",
             chunk,
         ):
             groups.setdefault(grp, []).append((pid, slug, lang, of is None))
@@ -76,7 +77,8 @@ class NewsItem:
 def news(index: Index, limit: int) -> list[NewsItem]:
     """The posts the writer marked news at its recorded instant, newest first (at most ``limit``)."""
     rows = index.conn.execute(
-        "SELECT p.slug, p.lang, p.data FROM posts p WHERE p.news = 1 AND p.published = 1 ORDER BY p.date_ts DESC, p.slug LIMIT ?",
+        f"SELECT p.slug, p.lang, p.data FROM posts p WHERE p.news = 1 AND {PUBLISHED_ROW} "
+        "ORDER BY p.date_ts DESC, p.slug LIMIT ?",
         (limit,),
     ).fetchall()
     out = []

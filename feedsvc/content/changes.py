@@ -145,7 +145,8 @@ class Changes:
             self._groups = self._group_of()
 
     def _group_of(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT p.source, g.grp FROM groups g JOIN posts p ON p.id = g.post").fetchall())
+        # CROSS JOIN: the groups (translated posts only) drive; the planner would scan every post.
+        return dict(self.conn.execute("SELECT p.source, g.grp FROM groups g CROSS JOIN posts p ON p.id = g.post").fetchall())
 
     def _shown(self, pid: int, own: str) -> str:
         """``own`` with what the post shows of its translations (the lists and pages name them)."""

@@ -25,13 +25,7 @@ from .model import CategoryInfo, Post, Problem, Site, TagInfo
 from .queries import Query
 from .slugs import tag_slug
 from .store import codecs, fulltext
-from .store.schema import CLAIM_PROBLEMS
-
-#: The published test of a row found by another index. The unary ``+`` keeps the planner
-#: from driving the lookup by the ``published`` column (every post_* order index starts
-#: with it): without statistics it preferred that index, scanning every published post
-#: (14 ms per unknown slug at 10k posts) instead of one ``posts_slug`` probe.
-PUBLISHED_ROW = "+p.published = 1"
+from .store.schema import CLAIM_PROBLEMS, PUBLISHED_ROW
 
 
 @dataclass(eq=False)
@@ -221,14 +215,15 @@ class Index:
         for i in range(0, len(sources), 500):
             chunk = sources[i : i + 500]
             row = self.conn.execute(
-                f"SELECT max(changed_ts) FROM posts WHERE source IN ({','.join('?' * len(chunk))}) AND published = 1", chunk
+                f"SELECT max(p.changed_ts) FROM posts p WHERE p.source IN ({','.join('?' * len(chunk))}) AND {PUBLISHED_ROW}",
+                chunk,
             ).fetchone()
             newest = max(newest, row[0] or 0.0)
         return self._last_modified(newest)
 
     def news_last_modified(self) -> datetime:
         """Last-Modified of the news sitemap: the newest change among its posts, and the last time one left it."""
-        row = self.conn.execute("SELECT max(changed_ts) FROM posts WHERE news = 1 AND published = 1").fetchone()
+        row = self.conn.execute(f"SELECT max(p.changed_ts) FROM posts p WHERE p.news = 1 AND {PUBLISHED_ROW}").fetchone()
         return self._last_modified(max(row[0] or 0.0, departed(self.conn, [("news", "")], None)))
 
     def _last_modified(self, newest: float) -> datetime:

@@ -163,3 +163,69 @@ def test_a_search_with_filters_reads_the_search_keys_the_filter_lists_carry(mixe
             sql,
             steps,
         )
+
+
+def _no_post_scan(found: list[tuple[str, list[str]]]) -> None:
+    """No step visits every post: no scan of the posts table or one of its indexes, none driven by ``published``."""
+    for sql, steps in found:
+        for step in steps:
+            table = step.split()[1] if step.startswith(("SCAN", "SEARCH")) else ""
+            partial = step.endswith(("USING INDEX posts_news", "USING INDEX posts_translation"))  # a few posts each
+            assert not (step.startswith("SCAN") and table in ("p", "s", "o", "d", "posts") and not partial), (sql, steps)
+            assert "(published=?)" not in step, (sql, steps)
+
+
+@pytest.fixture
+def translated(site: Any) -> tuple[Any, Any]:
+    """Originals in English, each with French and Spanish versions (``translation_of``)."""
+    from feedsvc.content import Loader
+
+    for i in range(8):
+        site.post(f"t-{i}", f"Original {i}.", date=f"2021-06-{i + 1:02d}")
+        for lang in ("fr", "es"):
+            site.post(f"t-{i}-{lang}", f"Version {i}.", date=f"2021-06-{i + 1:02d}", lang=lang, translation_of=f"t-{i}")
+    loader = Loader(site.root)
+    loader.load()
+    return site, loader
+
+
+def test_a_reload_links_translations_by_index_never_visiting_every_post(translated: tuple[Any, Any]) -> None:
+    """Each reload regroups the translations: the translating posts come from their own partial index and
+    each original by its slug (it was a scan of every published post per translation: O(translations x
+    posts) per reload), and the groups drive their joins with the posts."""
+    site, loader = translated
+    seen: list[str] = []
+    site.touch_later(site.post("t-3-fr", "Version 3, revised.", date="2021-06-04", lang="fr", translation_of="t-3"), 5)
+    loader.conn.set_trace_callback(seen.append)
+    try:
+        index = loader.load()
+    finally:
+        loader.conn.set_trace_callback(None)
+    grouping = [sql for sql in seen if "groups" in sql or "translation_of" in sql]
+    assert any("INDEXED BY posts_translation" in sql for sql in grouping), grouping
+    _no_post_scan([(sql, [r[3] for r in loader.conn.execute("EXPLAIN QUERY PLAN " + sql)]) for sql in grouping])
+    post = index.get("t-3")
+    assert post is not None and sorted(p.slug for p in index.translations(post)) == ["t-3-es", "t-3-fr"]
+
+
+def test_reads_of_translations_news_and_last_modified_never_visit_every_post(translated: tuple[Any, Any]) -> None:
+    from feedsvc.content import catalog
+
+    _, loader = translated
+    index = loader.load()
+    post = index.get("t-2")
+    assert post is not None
+    found = plans(
+        index,
+        lambda: (
+            index.translations(post),
+            index.last_modified([post, *index.translations(post)]),
+            index.news_last_modified(),
+            catalog.max_versions(index),
+            catalog.posts_located(index, 0, 5),
+            catalog.news(index, 10),
+        ),
+    )
+    # posts_located's page itself walks the feed-order index (published, date): that is the list being paged.
+    _no_post_scan([(sql, steps) for sql, steps in found if "LEFT JOIN groups g ON g.post = p.id" not in sql])
+    assert catalog.max_versions(index) == 3

@@ -33,6 +33,7 @@ from ..schedule import (
 )
 from .codecs import post_data, post_fields
 from .published import Published
+from .schema import PUBLISHED_ROW
 
 #: Entries kept in the ``changes`` log; a reader further behind re-reads the whole state.
 CHANGES_KEPT = 200_000
@@ -269,14 +270,14 @@ class Writer:
         conn.execute("DELETE FROM groups")
         conn.execute("DELETE FROM link_problems")
         rows = conn.execute(
-            "SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p "
-            "WHERE p.published = 1 AND p.translation_of IS NOT NULL ORDER BY p.source"
+            "SELECT p.id, p.source, p.slug, p.lang, p.translation_of FROM posts p INDEXED BY posts_translation "
+            f"WHERE p.translation_of IS NOT NULL AND {PUBLISHED_ROW} ORDER BY p.source"
         ).fetchall()
         problems: list[tuple[str, str, str]] = []
         groups: dict[str, list[tuple[int, str]]] = {}
         for pid, source, slug, lang, target in rows:
             original = conn.execute(
-                "SELECT id, lang, translation_of, source FROM posts WHERE slug = ? AND published = 1", (target,)
+                f"SELECT p.id, p.lang, p.translation_of, p.source FROM posts p WHERE p.slug = ? AND {PUBLISHED_ROW}", (target,)
             ).fetchone()
             if target == slug:
                 problems.append((source, "translation_of", "names this post itself"))
@@ -307,7 +308,7 @@ class Writer:
         """Each translation group's member slugs (published posts only)."""
         out: dict[str, set[str]] = {}
         for grp, slug in self.conn.execute(
-            "SELECT g.grp, p.slug FROM groups g JOIN posts p ON p.id = g.post WHERE p.published = 1"
+            f"SELECT g.grp, p.slug FROM groups g CROSS JOIN posts p ON p.id = g.post WHERE {PUBLISHED_ROW}"  # groups drive
         ):
             out.setdefault(grp, set()).add(slug)
         return out
