@@ -383,3 +383,31 @@ def test_thousands_of_posts_and_a_broken_tenth(site: Any, make_app: Any) -> None
         meta = get_json(c, "/api/v1/posts?per_page=100&page=14")["meta"]
         assert meta["total_items"] == 1350 and meta["total_pages"] == 14
         assert len(feed_titles(c)) == 50  # the entry cap holds
+
+
+def test_a_damaged_memory_database_is_rebuilt_in_memory(site: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """The CLI's and exports' database lives in memory: found damaged, it is rebuilt there, never into a
+    file named ``:memory:`` in the working directory (it was, and renamed into place)."""
+    import sqlite3
+
+    from feedsvc.content import Loader
+    from feedsvc.content.store import fulltext
+
+    for i in range(3):
+        site.post(f"p-{i}", "Naloxone saves lives.")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    real, calls = fulltext.add, []
+
+    def damaged_once(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        real(*args)
+
+    monkeypatch.setattr(fulltext, "add", damaged_once)
+    index = Loader(site.root).load()
+    assert len(calls) > 1, "the damage was never met: nothing rebuilt"
+    assert [p.slug for p in index.query(q="naloxone")] == ["p-0", "p-1", "p-2"]
+    assert list(work.iterdir()) == []

@@ -118,10 +118,15 @@ class Database:
         return None, False
 
     def begin_rebuild(self) -> None:
-        """Start a new, empty database beside the file (renamed over it by ``finish_rebuild``)."""
-        building = self.path + ".rebuild"
-        for suffix in ("", "-wal", "-shm"):
-            Path(building + suffix).unlink(missing_ok=True)
+        """Start a new, empty database beside the file (renamed over it by ``finish_rebuild``).
+
+        A database in this process's memory is rebuilt in memory (never into a file named
+        after it in the working directory).
+        """
+        building = self.path if self.path == MEMORY else self.path + ".rebuild"
+        if building != MEMORY:
+            for suffix in ("", "-wal", "-shm"):
+                Path(building + suffix).unlink(missing_ok=True)
         conn = self._prepare(connect(building))
         self._rebuilding = (self.conn, building, self._held, self._finalizer)
         self.conn = conn
@@ -136,7 +141,7 @@ class Database:
         self._rebuilding = None
         self._finalizer()
         self.conn, self._held, self._finalizer = old, held, finalizer
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm") if building != MEMORY else ():
             try:
                 Path(building + suffix).unlink(missing_ok=True)
             except OSError:
@@ -146,6 +151,12 @@ class Database:
         """Put the complete new database in place of the old one, in one rename; readers move to it."""
         assert self._rebuilding is not None
         old, building, held, finalizer = self._rebuilding
+        if building == MEMORY:  # the new connection is the database: the old one goes
+            self._rebuilding = None
+            for thing in held:
+                thing.close()
+            finalizer.detach()
+            return
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._finalizer()  # the last connection: SQLite folds its WAL into the file and removes it
         for suffix in ("-wal", "-shm"):  # the old file's: they must never pair with the new one
