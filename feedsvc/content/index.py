@@ -255,6 +255,10 @@ class Index:
         """Posts with an event matching the filters: the last ``limit`` by (start, slug), in that order."""
         return matching.events(self.conn, self.header, query or Query(), limit)
 
+    def has_events(self, query: Query | None = None) -> bool:
+        """Whether any post with an event matches the filters (a calendar has something to show)."""
+        return matching.has_events(self.conn, self.header, query or Query())
+
     def archive_years(self, query: Query | None = None) -> list[tuple[int, int]]:
         """(year, number of matching posts) for every calendar year (site timezone) that has any, oldest first."""
         return matching.archive_years(self.conn, self.header, query or Query())

@@ -54,6 +54,12 @@ def events(conn: sqlite3.Connection, header: Header, query: Query, limit: int) -
     return sorted(posts, key=lambda p: (p.event.start.timestamp() if p.event else 0.0, p.slug))
 
 
+def has_events(conn: sqlite3.Connection, header: Header, query: Query) -> bool:
+    """Whether any post with an event matches the filters: the first one found, in no order (not the latest)."""
+    plan = _plan(conn, header, query, events=True)
+    return plan is not None and conn.execute(f"SELECT 1 FROM ({plan[0]}) d LIMIT 1", plan[1]).fetchone() is not None
+
+
 def archive_years(conn: sqlite3.Connection, header: Header, base: Query) -> list[tuple[int, int]]:
     """(year, number of matching posts) for every calendar year (site timezone) that has any, oldest first."""
     span = _bounds(conn, header, base)

@@ -73,7 +73,7 @@ def write(index: Index, fmt: str = "atom") -> bytes:
     calendars = etree.SubElement(body, "outline", text="Calendars", title="Calendars")
     for kind, slug in [("all", None), *categories, *languages]:
         scope = resolve_scope(index, kind, slug)
-        if kind == "all" or index.events(scope_query(scope, None), limit=1):
+        if kind == "all" or index.has_events(scope_query(scope, None)):
             etree.SubElement(
                 calendars,
                 "outline",
