@@ -187,15 +187,18 @@ class Loader:
     def fill_search(self) -> int:
         """Write one step of the full text a large load left (store/fulltext.py); how many posts still wait.
 
-        A step that fails (a full disk, the file being replaced) is logged and tried again at
-        the next reload; what it wrote is rolled back, so nothing is lost.
+        A step that fails (a full disk, the file being replaced) is logged (once for the same
+        error) and tried again at the next reload; what it wrote is rolled back, so nothing is lost.
         """
         if not self.search_left or not self.database.writer:
             return 0
         try:
             self.search_left = fulltext.fill(self.conn)
         except sqlite3.Error as exc:
-            log.warning("full-text index: a step failed (%s); tried again at the next reload", exc)
+            reason = f"full-text index: a step failed ({exc}); tried again at every reload"
+            if reason not in self._reported:
+                self._reported.add(reason)
+                log.warning("%s", reason)
             return 0
         if not self.search_left:
             log.info("full-text index: complete; searches are answered")

@@ -9,6 +9,7 @@ ghosts or corrupt it).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from typing import Any
@@ -135,7 +136,7 @@ def test_edits_and_deletions_while_the_full_text_waits_leave_every_search_exact(
     conn.execute("INSERT INTO search (search) VALUES ('integrity-check')")  # raises on a damaged index
 
 
-def test_a_failed_step_loses_nothing_and_is_tried_again(site: Any, small_batches: None, monkeypatch: Any) -> None:
+def test_a_failed_step_loses_nothing_and_is_tried_again(site: Any, small_batches: None, monkeypatch: Any, caplog: Any) -> None:
     for i in range(6):
         write(site, i, ("naloxone", "harm"))
     loader = Loader(site.root)
@@ -150,8 +151,11 @@ def test_a_failed_step_loses_nothing_and_is_tried_again(site: Any, small_batches
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(fulltext, "fill", failing)
-    assert loader.fill_search() == 0  # logged; nothing written, retried at the next turn
+    with caplog.at_level(logging.WARNING, logger="feedsvc.content"):
+        for _ in range(5):  # every turn of the reload loop while the disk is full
+            assert loader.fill_search() == 0  # nothing written, tried again at the next turn
     assert loader.search_left == 6
+    assert len([r for r in caplog.records if "a step failed" in r.getMessage()]) == 1  # said once, not every turn
     monkeypatch.setattr(fulltext, "fill", real)
     fill_all(loader)
     assert searched(loader.load(), "naloxone") == [f"p-{i:02d}" for i in range(6)]
