@@ -117,6 +117,14 @@ def _same_load(text: str) -> None:
 @example("<<: {a: 1}\na: 2\n")
 @example("")
 @example("---\n---\n")
+@example("1: a\n1.0: b\n")  # keys equal once built: a duplicate
+@example("a: !!map {b: 1}\nc: !!seq [1, true, ~, 0x1f, 1e3]\n")
+@example("a: !!str [x]\n")
+@example("=: 1\nb: =\n")
+@example("? [a]\n: b\n")
+@example("a: !!binary aGk=\nb: !!int\n")
+@example("!!map\n")  # a collection tag on a scalar: PyYAML builds it later, and refuses it then
+@example("a: !!omap [b: 1]\n")
 def test_front_matter_fast_way_matches_counting_way(text: str) -> None:
     _same_load(text)
 
@@ -129,6 +137,7 @@ def test_dumped_documents_load_alike(data: Any, style: str | None, flow: bool) -
 
 def test_fast_way_is_taken_for_ordinary_front_matter() -> None:
     text = "title: A post\ndate: 2021-01-01\ncategories: [news]\ntags:\n  - HIV\n  - Naloxone\nauthor:\n  name: A\n"
+    text += "draft: false\nn: 3\nx: ~\n"
     assert _fast_load(text, MAX_NODES) == (True, _counted_load(text, "front matter", MAX_NODES))
     assert _fast_load("a: &x 1\nb: *x\n", MAX_NODES) == (False, None)  # aliases: always counted
     assert _fast_load("a: " + "x" * FAST_MAX_CHARS, MAX_NODES) == (False, None)
