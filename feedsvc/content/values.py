@@ -41,6 +41,8 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 #: RFC 3986 reserved characters and '%': with the unreserved ones, what a URI may hold.
 _URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
+#: What a URL may not hold, among ASCII characters: spaces (str.isspace) and categories C and Z.
+_ASCII_SPACE_OR_CONTROL = re.compile("[\x00-\x20\x7f]")
 #: Files in a zoneinfo directory that are not zones, or name the host's own zone.
 _HOST_NAMES = frozenset({"localtime", "posixrules", "Factory"})
 #: What a permalink template may name.
@@ -83,7 +85,11 @@ def url_problem(value: str, schemes: frozenset[str] | None = None, absolute: boo
         return "must not be empty"
     if len(value) > URL_MAX:
         return f"must be at most {URL_MAX} characters (is {len(value)})"
-    bad = next((ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] in "CZ"), None)
+    if value.isascii():  # the ASCII spaces and controls are exactly these
+        found = _ASCII_SPACE_OR_CONTROL.search(value)
+        bad = found.group() if found else None
+    else:
+        bad = next((ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] in "CZ"), None)
     if bad is not None:
         return f"must not contain spaces or control characters (U+{ord(bad):04X}); percent-encode them"
     try:

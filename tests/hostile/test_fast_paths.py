@@ -15,7 +15,7 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feedsvc.content import markdown, slugs
+from feedsvc.content import markdown, slugs, values
 from feedsvc.content.errors import ContentError
 from feedsvc.content.frontmatter import FAST_MAX_CHARS, MAX_NODES, _counted_load, _fast_load, load_yaml
 
@@ -257,3 +257,49 @@ def test_general_slug_rule_still_folds_accents() -> None:
     assert slugs.derive_slug("Décriminalisation à Genève") == "decriminalisation-a-geneve"
     assert unicodedata.is_normalized("NFC", slugs.derive_slug("заявление о политике"))
     assert re.fullmatch("[a-z0-9-]*", slugs.derive_slug("Hello, World! 2021"))
+
+
+#: Pieces of relative and absolute URLs: dot segments, empty segments, parameters, empty queries and fragments.
+_URL_BITS = st.sampled_from(
+    ["/", "//", "a", "b.c", ".", "..", "...", ";p", "?", "?q=1", "&", "#", "#f", "%20", "=", ":", "@", "~", "é", " ", "\t"]
+)
+_BASES = st.sampled_from(
+    [
+        "http://127.0.0.1:8000",
+        "https://example.org/",
+        "https://example.org/news",
+        "https://u@h.org:8443/a/b/",
+        "https://h.org/?q",
+        "HTTPS://H.ORG",
+    ]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_URL_BITS, max_size=12).map("".join), _BASES)
+@example("/posts/15#section-1", "http://127.0.0.1:8000")
+@example("/a/..", "https://example.org/news")
+@example("/a?", "https://example.org/")
+def test_rooted_url_fast_way_matches_urljoin(url: str, base: str) -> None:
+    """A path from the root appended to the base's origin is what urljoin gives."""
+    expected = url.strip()
+    if expected and not expected.startswith(markdown._ABSOLUTE) and not markdown.urlsplit(expected).scheme:
+        expected = markdown.urljoin(base.rstrip("/") + "/", expected)
+    assert markdown.absolute_url(url, base) == expected
+
+
+def test_rooted_url_fast_way_is_taken() -> None:
+    assert markdown._ROOTED.fullmatch("/images/15-4.jpg?w=1#top")
+    assert markdown._origin("https://example.org/news") == "https://example.org"
+    assert not markdown._ROOTED.fullmatch("/a/../b") and not markdown._ROOTED.fullmatch("//host/x")
+
+
+def test_ascii_url_characters_refused_as_by_the_general_rule() -> None:
+    """Every ASCII character: refused in a URL exactly when it is a space or in category C or Z."""
+    for code in range(128):
+        ch = chr(code)
+        general = ch.isspace() or unicodedata.category(ch)[0] in "CZ"
+        problem = values.url_problem(f"/a{ch}b")
+        assert (problem is not None and problem.startswith("must not contain spaces")) == general, repr(ch)
+        if general:
+            assert f"U+{code:04X}" in str(problem)
