@@ -141,7 +141,8 @@ def _tag(label: str) -> Tag:
 def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:
     """A front matter date read in the first zone, writable in every one of ``zones``; ContentError names ``field``."""
     try:
-        return values.check_instant(parse_when(value, zones[0]), *zones)
+        when = parse_when(value, zones[0])  # checked in its first zone already
+        return values.check_instant(when, *zones[1:]) if len(zones) > 1 else when
     except ValueError as exc:
         raise ContentError(field, str(exc)) from None
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,8 @@ from hypothesis import strategies as st
 from feedsvc.content import markdown, slugs, values
 from feedsvc.content.errors import ContentError
 from feedsvc.content.frontmatter import FAST_MAX_CHARS, MAX_NODES, _counted_load, _fast_load, load_yaml
+from feedsvc.content.model import Author, Category, Site
+from feedsvc.content.parse import parse_post
 
 #: Pieces of YAML syntax, so random documents reach nesting, flow and block styles, tags, merges, errors.
 _YAML_BITS = st.sampled_from(
@@ -303,3 +306,33 @@ def test_ascii_url_characters_refused_as_by_the_general_rule() -> None:
         assert (problem is not None and problem.startswith("must not contain spaces")) == general, repr(ch)
         if general:
             assert f"U+{code:04X}" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("start", "error"),
+    [
+        ("9998-12-31T20:00:00", True),  # 9999 only in the site's zone (UTC+14): the second zone's check
+        ("9998-12-31T08:00:00", False),
+        ("9998-12-31T23:00:00-05:00", True),  # 9999 in UTC: the first zone's check, made once
+    ],
+)
+def test_event_time_checked_in_its_zone_and_the_sites(start: str, error: bool) -> None:
+    """An event time is read and checked in its own zone once, then checked in the site's zone."""
+    site = Site(
+        "S",
+        "https://example.org",
+        "example.org,2021",
+        "en",
+        "Pacific/Kiritimati",
+        Author("A"),
+        categories=(Category("news", "N"),),
+    )
+    raw = f"---\ntitle: T\ndate: 2021-06-01\ncategories: [news]\nevent:\n  start: {start}\n  timezone: UTC\n---\nB\n"
+    if not error:
+        post = parse_post(raw.encode(), "x.md", site)
+        assert post is not None and post.event is not None and post.event.start.year == 9998
+        return
+    with pytest.raises(ContentError) as caught:
+        parse_post(raw.encode(), "x.md", site)
+    assert caught.value.field == "event.start"
+    assert caught.value.message.endswith("is outside the supported years 1000-9998 (in UTC and in the site's timezone)")
