@@ -17,6 +17,7 @@ from . import markdown, values
 from .errors import ContentError
 from .frontmatter import split
 from .model import Attachment, Author, Event, Post, Problem, Site, Tag
+from .quickload import QuickLoad
 from .scan import read_regular
 from .slugs import derive_slug, stem_slug, tag_slug
 from .validate import PostSchema, first_error, parse_when
@@ -27,7 +28,7 @@ PARSER_VERSION = "11"
 #: Default largest post file accepted (bytes); bigger files are reported, not parsed.
 MAX_POST_BYTES = 8 * 1024 * 1024
 log = logging.getLogger("feedsvc.content")
-_POST_SCHEMA = PostSchema()
+_POST_SCHEMA = QuickLoad(PostSchema())
 #: A file's signature: (mtime_ns, size, inode). A restart re-parses a file whose signature moved.
 Sig = tuple[int, int, int]
 
