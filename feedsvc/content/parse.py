@@ -20,7 +20,7 @@ from .model import Attachment, Author, Event, Post, Problem, Site, Tag
 from .quickload import QuickLoad
 from .scan import read_regular
 from .slugs import derive_slug, stem_slug, tag_slug
-from .validate import PostSchema, first_error, parse_when
+from .validate import PostSchema, first_error
 
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
 PARSER_VERSION = "11"
@@ -142,7 +142,7 @@ def _tag(label: str) -> Tag:
 def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:
     """A front matter date read in the first zone, writable in every one of ``zones``; ContentError names ``field``."""
     try:
-        when = parse_when(value, zones[0])  # checked in its first zone already
+        when = values.parse_when(value, zones[0])  # checked in its first zone already
         return values.check_instant(when, *zones[1:]) if len(zones) > 1 else when
     except ValueError as exc:
         raise ContentError(field, str(exc)) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -336,3 +337,20 @@ def test_event_time_checked_in_its_zone_and_the_sites(start: str, error: bool) -
         parse_post(raw.encode(), "x.md", site)
     assert caught.value.field == "event.start"
     assert caught.value.message.endswith("is outside the supported years 1000-9998 (in UTC and in the site's timezone)")
+
+
+def test_text_dates_read_once_per_zone() -> None:
+    """parse_when keeps what it read from a text date per zone: the same instants, the same errors."""
+    london, tokyo = ZoneInfo("Europe/London"), ZoneInfo("Asia/Tokyo")
+    for _ in range(2):
+        assert values.parse_when("2021-06-01", london).isoformat() == "2021-06-01T00:00:00+01:00"
+        assert values.parse_when(" 2021-06-01 ", tokyo).isoformat() == "2021-06-01T00:00:00+09:00"
+        assert values.parse_when("2021-06-01T10:00:00Z", tokyo).isoformat() == "2021-06-01T10:00:00+00:00"
+        for bad, message in [
+            ("2021-13-01", "not an ISO 8601 date or datetime: '2021-13-01'"),
+            ("  ", "not an ISO 8601 date or datetime: '  '"),
+        ]:
+            with pytest.raises(ValueError, match=re.escape(message)):
+                values.parse_when(bad, london)
+        with pytest.raises(ValueError, match="outside the supported years"):
+            values.parse_when("0999-12-31", ZoneInfo("UTC"))
