@@ -16,12 +16,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .config import default_index_path
-from .content import ContentError, Loader, SiteError, load_site, parse_post
+from .content import ContentError, Loader, SiteError, load_site, parse_post, values
 from .content.changes import stale_updates
 from .content.model import Problem
 from .content.slugs import derive_slug
 from .content.store.schema import connect
-from .content.validate import parse_when
 
 content_cli = AppGroup("content", help="Check and write content files.")
 
@@ -155,7 +154,7 @@ def new(
         raise click.ClickException(str(exc)) from None
     when = date or datetime.now(UTC).astimezone(site.tz).replace(microsecond=0).isoformat()
     try:
-        published = parse_when(when, site.tz)
+        published = values.parse_when(when, site.tz)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--date") from None
     slug = slug or derive_slug(title)

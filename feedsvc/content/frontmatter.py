@@ -165,22 +165,54 @@ _FastLoader.yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
 _HAS_FAST = _Base is not yaml.SafeLoader
 
 
-def _within(root: Node, max_nodes: int) -> bool:
-    """Whether a composed tree (no aliases) keeps to MAX_DEPTH and ``max_nodes``, counted as the composer counts."""
-    stack = [(root, 1)]
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+#: Scalars the plain build has the constructor make (whole, at once: no generator left to run later).
+_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
+
+
+class _Unsure(Exception):
+    """A tree the plain build does not vouch for: the counting way takes the document."""
+
+
+def _plain_value(loader: _FastLoader, root: Node, max_nodes: int) -> Any:
+    """The value of a composed tree (no aliases), as the strict constructor builds it.
+
+    Text, lists and mappings are built here (PyYAML's per-node dispatch, and the walk that
+    checked the bounds before it, were most of the time a post's front matter took); nulls,
+    booleans and numbers by the loader's own constructor. Anything else (another tag, a
+    collection tag on a scalar, a merge key, a key given twice, a key that is not a scalar),
+    and a tree deeper than MAX_DEPTH or of more than ``max_nodes`` nodes (counted as the
+    counting composer counts: every key and value), raises _Unsure.
+    """
     nodes = 0
-    while stack:
-        node, depth = stack.pop()
+
+    def build(node: Node, depth: int) -> Any:
+        nonlocal nodes
         nodes += 1
         if depth > MAX_DEPTH or nodes > max_nodes:
-            return False
-        if isinstance(node, SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
-        elif isinstance(node, MappingNode):
-            for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
-    return True
+            raise _Unsure
+        kind, tag = type(node), node.tag
+        if kind is ScalarNode:
+            if tag == _STR:
+                return node.value
+            if tag in _SCALARS:
+                return loader.construct_object(node)
+            raise _Unsure
+        if kind is SequenceNode and tag == _SEQ:
+            return [build(child, depth + 1) for child in node.value]
+        if kind is not MappingNode or tag != _MAP:
+            raise _Unsure
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not ScalarNode or key_node.tag == _MERGE:
+                raise _Unsure
+            key = build(key_node, depth + 1)
+            if key in mapping:
+                raise _Unsure
+            mapping[key] = build(value_node, depth + 1)
+        return mapping
+
+    return build(root, 1)
 
 
 def _fast_load(text: str, max_nodes: int) -> tuple[bool, Any]:
@@ -192,9 +224,7 @@ def _fast_load(text: str, max_nodes: int) -> tuple[bool, Any]:
         node = loader.get_single_node()
         if node is None:
             return True, None
-        if not _within(node, max_nodes):
-            return False, None
-        return True, loader.construct_document(node)
+        return True, _plain_value(loader, node, max_nodes)
     except Exception:  # the counting way reports every error, as it always did
         return False, None
     finally:

@@ -10,6 +10,7 @@ import ctypes
 import html
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -54,12 +55,37 @@ def xml_clean(text: str) -> str:
     return _XML_FORBIDDEN.sub("", text)
 
 
+#: A path from the root that urljoin takes as it is: no empty, '.' or '..' segment inside, no
+#: ';' parameters, no empty query or fragment (urljoin drops those), plain ASCII throughout.
+_ROOTED = re.compile(
+    r"(?:/(?!\.\.?(?:[/?#]|\Z))[A-Za-z0-9._~!$&'()*+,=:@%-]+)+/?"
+    r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?(?:#[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]+)?|/"
+)
+
+
 def absolute_url(url: str, base_url: str) -> str:
     """Resolve a possibly relative URL against the site's base URL (with a trailing slash)."""
     url = url.strip()
-    if url.startswith(_ABSOLUTE) or not url or urlsplit(url).scheme:
+    if url.startswith(_ABSOLUTE) or not url:
+        return url
+    if url[0] == "/" and _ROOTED.fullmatch(url):
+        origin = _origin(base_url)
+        if origin is not None:
+            return origin + url  # what urljoin gives, without parsing the base and the path again
+    if urlsplit(url).scheme:
         return url
     return urljoin(base_url.rstrip("/") + "/", url)
+
+
+@lru_cache(maxsize=16)
+def _origin(base_url: str) -> str | None:
+    """``scheme://host`` of the base URL, which a path from the root is appended to; None when urljoin
+    would not join a path so (no host, a scheme it does not resolve against)."""
+    base = base_url.rstrip("/") + "/"
+    root = urljoin(base, "/")
+    if not root.endswith("/") or not urlsplit(root).netloc or urljoin(base, "/a/b") != root + "a/b":
+        return None
+    return root[:-1]
 
 
 class _CmarkMem(ctypes.Structure):
@@ -200,8 +226,10 @@ def _protect(raw: str) -> str:
     """
     if "&" not in raw and raw.isascii():
         return raw  # nothing to replace: every character above is '&' or outside ASCII
-    raw = _SLOW_REF.sub(_ref_placeholder, _NONCHAR.sub(lambda m: _PLACEHOLDERS[m.group(0)], raw))
-    if "&" in raw:
+    if "\xa0" in raw or "\ufffe" in raw or "\uffff" in raw:  # three substring searches: faster than one regex scan
+        raw = _NONCHAR.sub(lambda m: _PLACEHOLDERS[m.group(0)], raw)
+    if "&" in raw:  # every reference starts with '&' (and the line above puts none in)
+        raw = _SLOW_REF.sub(_ref_placeholder, raw)
         left = raw.count("&") - sum(raw.count(ref) for ref in _SAFE_REFS)
         if left * len(raw) > MAX_REFERENCE_WORK:
             raise ContentError(

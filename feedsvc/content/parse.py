@@ -17,9 +17,10 @@ from . import markdown, values
 from .errors import ContentError
 from .frontmatter import split
 from .model import Attachment, Author, Event, Post, Problem, Site, Tag
+from .quickload import QuickLoad
 from .scan import read_regular
 from .slugs import derive_slug, stem_slug, tag_slug
-from .validate import PostSchema, first_error, parse_when
+from .validate import PostSchema, first_error
 
 #: Bumped whenever parsing changes what a post row holds (the database is then rebuilt).
 PARSER_VERSION = "11"
@@ -27,7 +28,7 @@ PARSER_VERSION = "11"
 #: Default largest post file accepted (bytes); bigger files are reported, not parsed.
 MAX_POST_BYTES = 8 * 1024 * 1024
 log = logging.getLogger("feedsvc.content")
-_POST_SCHEMA = PostSchema()
+_POST_SCHEMA = QuickLoad(PostSchema())
 #: A file's signature: (mtime_ns, size, inode). A restart re-parses a file whose signature moved.
 Sig = tuple[int, int, int]
 
@@ -141,7 +142,8 @@ def _tag(label: str) -> Tag:
 def _when(field: str, value: object, *zones: ZoneInfo) -> datetime:
     """A front matter date read in the first zone, writable in every one of ``zones``; ContentError names ``field``."""
     try:
-        return values.check_instant(parse_when(value, zones[0]), *zones)
+        when = values.parse_when(value, zones[0])  # checked in its first zone already
+        return values.check_instant(when, *zones[1:]) if len(zones) > 1 else when
     except ValueError as exc:
         raise ContentError(field, str(exc)) from None
 

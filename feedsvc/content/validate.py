@@ -7,7 +7,6 @@ can never publish a draft); every error names the field.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,39 +81,12 @@ def _title(**kwargs: Any) -> Text:
     return Text(values.TITLE_MAX, **kwargs)
 
 
-def parse_when(value: Any, tz: ZoneInfo) -> datetime:
-    """ISO 8601 date or datetime -> aware datetime; a date alone is 00:00 in ``tz``.
-
-    A datetime without an offset is read in ``tz`` too.
-    :raises ValueError: when the value is not an ISO 8601 date or datetime, or one no output
-        can write (``values.check_instant`` in UTC and in ``tz``).
-    """
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime.combine(value, time())
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                parsed = datetime.combine(date.fromisoformat(text), time())
-            else:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"not an ISO 8601 date or datetime: {value!r}") from None
-    else:
-        raise ValueError(f"not an ISO 8601 date or datetime: {value!r}")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return values.check_instant(parsed, tz)
-
-
 class When(fields.Field[Any]):
     """A date or datetime, kept raw here; the loader applies the site timezone."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
-            parse_when(value, UTC_ZONE)
+            values.parse_when(value, UTC_ZONE)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         return value

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -41,6 +42,8 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 #: RFC 3986 reserved characters and '%': with the unreserved ones, what a URI may hold.
 _URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
+#: What a URL may not hold, among ASCII characters: spaces (str.isspace) and categories C and Z.
+_ASCII_SPACE_OR_CONTROL = re.compile("[\x00-\x20\x7f]")
 #: Files in a zoneinfo directory that are not zones, or name the host's own zone.
 _HOST_NAMES = frozenset({"localtime", "posixrules", "Factory"})
 #: What a permalink template may name.
@@ -83,7 +86,11 @@ def url_problem(value: str, schemes: frozenset[str] | None = None, absolute: boo
         return "must not be empty"
     if len(value) > URL_MAX:
         return f"must be at most {URL_MAX} characters (is {len(value)})"
-    bad = next((ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] in "CZ"), None)
+    if value.isascii():  # the ASCII spaces and controls are exactly these
+        found = _ASCII_SPACE_OR_CONTROL.search(value)
+        bad = found.group() if found else None
+    else:
+        bad = next((ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] in "CZ"), None)
     if bad is not None:
         return f"must not contain spaces or control characters (U+{ord(bad):04X}); percent-encode them"
     try:
@@ -137,6 +144,47 @@ def check_instant(when: datetime, *zones: ZoneInfo) -> datetime:
             f"{when.isoformat()} is outside the supported years {MIN_YEAR}-{MAX_YEAR} (in UTC and in the site's timezone)"
         )
     return when
+
+
+def parse_when(value: Any, tz: ZoneInfo) -> datetime:
+    """ISO 8601 date or datetime -> aware datetime; a date alone is 00:00 in ``tz``.
+
+    A datetime without an offset is read in ``tz`` too.
+    :raises ValueError: when the value is not an ISO 8601 date or datetime, or one no output
+        can write (``check_instant`` in UTC and in ``tz``).
+    """
+    if isinstance(value, str):
+        return _parse_text(value, tz)
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time())
+    else:
+        raise ValueError(f"not an ISO 8601 date or datetime: {value!r}")
+    return _aware(parsed, tz)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(value: str, tz: ZoneInfo) -> datetime:
+    """``parse_when`` of a text value (a datetime is immutable: the posts of one day share theirs)."""
+    text = value.strip()
+    try:
+        if not text:
+            raise ValueError
+        if len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time())
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date or datetime: {value!r}") from None
+    return _aware(parsed, tz)
+
+
+def _aware(parsed: datetime, tz: ZoneInfo) -> datetime:
+    """``parsed`` read in ``tz`` when it has no offset, once ``check_instant`` accepts it."""
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return check_instant(parsed, tz)
 
 
 def permalink_problem(template: str) -> str | None:

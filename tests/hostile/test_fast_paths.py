@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feedsvc.content import markdown, slugs
+from feedsvc.content import markdown, slugs, values
 from feedsvc.content.errors import ContentError
 from feedsvc.content.frontmatter import FAST_MAX_CHARS, MAX_NODES, _counted_load, _fast_load, load_yaml
+from feedsvc.content.model import Author, Category, Site
+from feedsvc.content.parse import parse_post
 
 #: Pieces of YAML syntax, so random documents reach nesting, flow and block styles, tags, merges, errors.
 _YAML_BITS = st.sampled_from(
@@ -117,6 +121,14 @@ def _same_load(text: str) -> None:
 @example("<<: {a: 1}\na: 2\n")
 @example("")
 @example("---\n---\n")
+@example("1: a\n1.0: b\n")  # keys equal once built: a duplicate
+@example("a: !!map {b: 1}\nc: !!seq [1, true, ~, 0x1f, 1e3]\n")
+@example("a: !!str [x]\n")
+@example("=: 1\nb: =\n")
+@example("? [a]\n: b\n")
+@example("a: !!binary aGk=\nb: !!int\n")
+@example("!!map\n")  # a collection tag on a scalar: PyYAML builds it later, and refuses it then
+@example("a: !!omap [b: 1]\n")
 def test_front_matter_fast_way_matches_counting_way(text: str) -> None:
     _same_load(text)
 
@@ -129,6 +141,7 @@ def test_dumped_documents_load_alike(data: Any, style: str | None, flow: bool) -
 
 def test_fast_way_is_taken_for_ordinary_front_matter() -> None:
     text = "title: A post\ndate: 2021-01-01\ncategories: [news]\ntags:\n  - HIV\n  - Naloxone\nauthor:\n  name: A\n"
+    text += "draft: false\nn: 3\nx: ~\n"
     assert _fast_load(text, MAX_NODES) == (True, _counted_load(text, "front matter", MAX_NODES))
     assert _fast_load("a: &x 1\nb: *x\n", MAX_NODES) == (False, None)  # aliases: always counted
     assert _fast_load("a: " + "x" * FAST_MAX_CHARS, MAX_NODES) == (False, None)
@@ -248,3 +261,96 @@ def test_general_slug_rule_still_folds_accents() -> None:
     assert slugs.derive_slug("Décriminalisation à Genève") == "decriminalisation-a-geneve"
     assert unicodedata.is_normalized("NFC", slugs.derive_slug("заявление о политике"))
     assert re.fullmatch("[a-z0-9-]*", slugs.derive_slug("Hello, World! 2021"))
+
+
+#: Pieces of relative and absolute URLs: dot segments, empty segments, parameters, empty queries and fragments.
+_URL_BITS = st.sampled_from(
+    ["/", "//", "a", "b.c", ".", "..", "...", ";p", "?", "?q=1", "&", "#", "#f", "%20", "=", ":", "@", "~", "é", " ", "\t"]
+)
+_BASES = st.sampled_from(
+    [
+        "http://127.0.0.1:8000",
+        "https://example.org/",
+        "https://example.org/news",
+        "https://u@h.org:8443/a/b/",
+        "https://h.org/?q",
+        "HTTPS://H.ORG",
+    ]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_URL_BITS, max_size=12).map("".join), _BASES)
+@example("/posts/15#section-1", "http://127.0.0.1:8000")
+@example("/a/..", "https://example.org/news")
+@example("/a?", "https://example.org/")
+def test_rooted_url_fast_way_matches_urljoin(url: str, base: str) -> None:
+    """A path from the root appended to the base's origin is what urljoin gives."""
+    expected = url.strip()
+    if expected and not expected.startswith(markdown._ABSOLUTE) and not markdown.urlsplit(expected).scheme:
+        expected = markdown.urljoin(base.rstrip("/") + "/", expected)
+    assert markdown.absolute_url(url, base) == expected
+
+
+def test_rooted_url_fast_way_is_taken() -> None:
+    assert markdown._ROOTED.fullmatch("/images/15-4.jpg?w=1#top")
+    assert markdown._origin("https://example.org/news") == "https://example.org"
+    assert not markdown._ROOTED.fullmatch("/a/../b") and not markdown._ROOTED.fullmatch("//host/x")
+
+
+def test_ascii_url_characters_refused_as_by_the_general_rule() -> None:
+    """Every ASCII character: refused in a URL exactly when it is a space or in category C or Z."""
+    for code in range(128):
+        ch = chr(code)
+        general = ch.isspace() or unicodedata.category(ch)[0] in "CZ"
+        problem = values.url_problem(f"/a{ch}b")
+        assert (problem is not None and problem.startswith("must not contain spaces")) == general, repr(ch)
+        if general:
+            assert f"U+{code:04X}" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("start", "error"),
+    [
+        ("9998-12-31T20:00:00", True),  # 9999 only in the site's zone (UTC+14): the second zone's check
+        ("9998-12-31T08:00:00", False),
+        ("9998-12-31T23:00:00-05:00", True),  # 9999 in UTC: the first zone's check, made once
+    ],
+)
+def test_event_time_checked_in_its_zone_and_the_sites(start: str, error: bool) -> None:
+    """An event time is read and checked in its own zone once, then checked in the site's zone."""
+    site = Site(
+        "S",
+        "https://example.org",
+        "example.org,2021",
+        "en",
+        "Pacific/Kiritimati",
+        Author("A"),
+        categories=(Category("news", "N"),),
+    )
+    raw = f"---\ntitle: T\ndate: 2021-06-01\ncategories: [news]\nevent:\n  start: {start}\n  timezone: UTC\n---\nB\n"
+    if not error:
+        post = parse_post(raw.encode(), "x.md", site)
+        assert post is not None and post.event is not None and post.event.start.year == 9998
+        return
+    with pytest.raises(ContentError) as caught:
+        parse_post(raw.encode(), "x.md", site)
+    assert caught.value.field == "event.start"
+    assert caught.value.message.endswith("is outside the supported years 1000-9998 (in UTC and in the site's timezone)")
+
+
+def test_text_dates_read_once_per_zone() -> None:
+    """parse_when keeps what it read from a text date per zone: the same instants, the same errors."""
+    london, tokyo = ZoneInfo("Europe/London"), ZoneInfo("Asia/Tokyo")
+    for _ in range(2):
+        assert values.parse_when("2021-06-01", london).isoformat() == "2021-06-01T00:00:00+01:00"
+        assert values.parse_when(" 2021-06-01 ", tokyo).isoformat() == "2021-06-01T00:00:00+09:00"
+        assert values.parse_when("2021-06-01T10:00:00Z", tokyo).isoformat() == "2021-06-01T10:00:00+00:00"
+        for bad, message in [
+            ("2021-13-01", "not an ISO 8601 date or datetime: '2021-13-01'"),
+            ("  ", "not an ISO 8601 date or datetime: '  '"),
+        ]:
+            with pytest.raises(ValueError, match=re.escape(message)):
+                values.parse_when(bad, london)
+        with pytest.raises(ValueError, match="outside the supported years"):
+            values.parse_when("0999-12-31", ZoneInfo("UTC"))
