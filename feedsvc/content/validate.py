@@ -271,10 +271,24 @@ class PostSchema(Schema):
     translation_of = fields.Str(load_default=None, validate=_slug)
 
 
+#: marshmallow's message for a key no field declares (gathered as a set: in no fixed order).
+_UNKNOWN = [Schema().error_messages["unknown"]]
+
+
+def _in_order(messages: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    """The errors of one level: the declared fields' in marshmallow's order, then the unknown keys by name.
+
+    marshmallow finds unknown keys as ``set(data) - fields``, whose order follows the
+    process's hash seed: without sorting, a restart could name another field of one file.
+    """
+    known = [(k, v) for k, v in messages.items() if v != _UNKNOWN]
+    return known + sorted(((k, v) for k, v in messages.items() if v == _UNKNOWN), key=lambda kv: str(kv[0]))
+
+
 def first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
     """Flatten marshmallow's nested error dict to the first (field path, message)."""
     if isinstance(messages, dict):
-        for key, value in messages.items():
+        for key, value in _in_order(messages):
             name = "" if key == "_schema" else str(key)
             path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             return first_error(value, path)
@@ -287,7 +301,7 @@ def all_errors(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
     """Flatten marshmallow's nested error dict to every (field path, message)."""
     out: list[tuple[str, str]] = []
     if isinstance(messages, dict):
-        for key, value in messages.items():
+        for key, value in _in_order(messages):
             name = "" if key == "_schema" else str(key)
             path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             out.extend(all_errors(value, path))
