@@ -28,13 +28,15 @@ def healthz() -> Response:
     try:
         idx = current_index()
         nxt = idx.header.next_change
+        reasons = [*idx.degraded, *health_reasons(idx.site), *([stalled] if stalled else [])]
         waiting = idx.search_waiting()
-        building = [
-            f"search: the full-text index is being built after a large load ({waiting} posts to go); "
-            "searches answer 503 until then"
-        ][: 1 if waiting else 0]
+        if waiting:
+            reasons.append(
+                f"search: the full-text index is being built after a large load ({waiting} posts to go); "
+                "searches answer 503 until then"
+            )
         return _answer(
-            [*idx.degraded, *health_reasons(idx.site), *([stalled] if stalled else []), *building],
+            reasons,
             idx.version,
             len(idx.posts),
             idx.problems,

@@ -74,8 +74,6 @@ class Loader:
         #: the rest is served sooner (a server, whose reload thread fills it); off, every load
         #: writes it at once (the CLI, exports).
         self.defer_search = False
-        #: Published posts still waiting for their full text (store/fulltext.py), as last seen.
-        self.search_left = 0
         #: The last load could not apply what it found (retried at the next reload, see ``due``).
         self.failed = False
         self._db_fault: str | None = None
@@ -178,10 +176,6 @@ class Loader:
             if reason not in self._reported:
                 self._reported.add(reason)
                 log.error("content degraded: %s", reason)
-        try:
-            self.search_left = fulltext.pending(self.conn)
-        except sqlite3.Error:
-            pass  # seen again at the next load or fill
         return read_header(self.conn, self.database.path, self.degraded, owner=self.database)
 
     def fill_search(self) -> int:
@@ -190,19 +184,21 @@ class Loader:
         A step that fails (a full disk, the file being replaced) is logged (once for the same
         error) and tried again at the next reload; what it wrote is rolled back, so nothing is lost.
         """
-        if not self.search_left or not self.database.writer:
+        if not self.database.writer:
             return 0
         try:
-            self.search_left = fulltext.fill(self.conn)
+            if not fulltext.waiting(self.conn):  # one index probe: nothing queued (the common case)
+                return 0
+            left = fulltext.fill(self.conn)
         except sqlite3.Error as exc:
             reason = f"full-text index: a step failed ({exc}); tried again at every reload"
             if reason not in self._reported:
                 self._reported.add(reason)
                 log.warning("%s", reason)
             return 0
-        if not self.search_left:
+        if not left:
             log.info("full-text index: complete; searches are answered")
-        return self.search_left
+        return left
 
     def load_in_child(self, progress: Progress | None = None) -> Index:
         """``load()`` done by a forked child, so the heap this process forks workers from stays small.

@@ -61,7 +61,7 @@ def test_a_large_load_is_served_before_its_full_text_and_searches_wait_for_it(si
     loader = Loader(site.root)
     loader.defer_search = True
     index = loader.load()
-    assert loader.search_left == 9
+    assert fulltext.pending(loader.conn) == 9
     assert len(index.query()) == 9 and index.query(category="statements")[0].slug == "p-08"  # the rest is served
     with pytest.raises(SearchNotReady):
         len(index.query(q="naloxone"))
@@ -69,7 +69,7 @@ def test_a_large_load_is_served_before_its_full_text_and_searches_wait_for_it(si
         len(index.query(q="naloxone", category="statements"))
     assert index.search_waiting() == 9
     assert fill_all(loader) == 5  # 2 posts a step
-    assert loader.search_left == 0 and index.search_waiting() == 0
+    assert fulltext.pending(loader.conn) == 0 and index.search_waiting() == 0
     for word in WORDS:
         assert searched(index, word) == brute(index, word) != [], word
     # The same database as a load that wrote the full text at once: the same matches, the same order.
@@ -84,11 +84,11 @@ def test_a_small_load_or_a_loader_that_does_not_defer_writes_the_full_text_at_on
     loader = Loader(site.root)
     loader.defer_search = True
     assert searched(loader.load(), "naloxone") == ["p-00", "p-01", "p-02"]  # 3 files: not large
-    assert loader.search_left == 0
+    assert fulltext.pending(loader.conn) == 0
     for i in range(3, 9):
         write(site, i, ("naloxone", "harm"))
     plain = Loader(site.root)  # the CLI's and exports' loader: never deferred
-    assert len(searched(plain.load(), "naloxone")) == 9 and plain.search_left == 0
+    assert len(searched(plain.load(), "naloxone")) == 9 and fulltext.pending(plain.conn) == 0
 
 
 edit_st = st.tuples(
@@ -154,7 +154,7 @@ def test_a_failed_step_loses_nothing_and_is_tried_again(site: Any, small_batches
     with caplog.at_level(logging.WARNING, logger="feedsvc.content"):
         for _ in range(5):  # every turn of the reload loop while the disk is full
             assert loader.fill_search() == 0  # nothing written, tried again at the next turn
-    assert loader.search_left == 6
+    assert fulltext.pending(loader.conn) == 6
     assert len([r for r in caplog.records if "a step failed" in r.getMessage()]) == 1  # said once, not every turn
     monkeypatch.setattr(fulltext, "fill", real)
     fill_all(loader)
@@ -168,9 +168,9 @@ def test_the_reload_thread_writes_the_full_text_after_the_first_load(site: Any, 
     try:
         live.reload_for_children()  # the reload thread of this process (as a gunicorn master's)
         deadline = time.monotonic() + 30
-        while live.loader.search_left and time.monotonic() < deadline:
+        while fulltext.pending(live.loader.conn) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert live.loader.search_left == 0
+        assert fulltext.pending(live.loader.conn) == 0
         with live.snapshot() as index:
             assert len(searched(index, "naloxone")) == 8
     finally:
