@@ -16,6 +16,19 @@ def _fork_and_reap() -> None:
     os.waitpid(pid, 0)
 
 
+def _unit_in_thread(gate: Gate) -> tuple[threading.Thread, threading.Event]:
+    """A thread running one unit of work of ``gate`` (started), and the event it sets once inside."""
+    entered = threading.Event()
+
+    def unit() -> None:
+        with gate.work():
+            entered.set()
+
+    thread = threading.Thread(target=unit, daemon=True)
+    thread.start()
+    return thread, entered
+
+
 def test_a_fork_waits_for_the_running_unit_and_new_units_wait_for_the_fork() -> None:
     gate = Gate(wait=0.2)
     inside, leave, log = threading.Event(), threading.Event(), []
@@ -48,14 +61,7 @@ def test_a_fork_waits_for_the_running_unit_and_new_units_wait_for_the_fork() -> 
 
 def test_the_shared_gate_opens_again_after_a_fork_in_the_parent() -> None:
     assert GATE.quiesce() is True
-    done = threading.Event()
-
-    def unit() -> None:
-        with GATE.work():
-            done.set()
-
-    waiting = threading.Thread(target=unit)
-    waiting.start()
+    waiting, done = _unit_in_thread(GATE)
     time.sleep(0.1)
     assert not done.is_set()
     _fork_and_reap()  # os.register_at_fork reopens it in the parent
@@ -70,14 +76,7 @@ def test_a_fork_by_another_thread_does_not_open_a_gate_closed_for_another_fork()
         forked = threading.Thread(target=_fork_and_reap)
         forked.start()
         forked.join(10)
-        entered = threading.Event()
-
-        def unit() -> None:
-            with GATE.work():
-                entered.set()
-
-        t = threading.Thread(target=unit, daemon=True)
-        t.start()
+        t, entered = _unit_in_thread(GATE)
         time.sleep(0.2)
         assert not entered.is_set()
     finally:
@@ -90,13 +89,6 @@ def test_a_fork_that_never_comes_does_not_close_the_gate_for_good() -> None:
     """gunicorn's fork may fail after pre_fork closed the gate (no after_in_parent then)."""
     gate = Gate(wait=0.1)
     assert gate.quiesce() is True  # and no fork follows
-    done = threading.Event()
-
-    def unit() -> None:
-        with gate.work():
-            done.set()
-
-    t = threading.Thread(target=unit)
-    t.start()
+    t, done = _unit_in_thread(gate)
     t.join(10)
     assert done.is_set()
