@@ -50,8 +50,25 @@ _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _WS = re.compile(r"\s+")
 
 
+#: ``_XML_FORBIDDEN``'s characters that are one byte in UTF-8: the C0 controls but tab, LF and CR,
+#: and DEL. Each of the others starts with C2 (C1 controls), ED (surrogates, passed) or EF BF
+#: (U+FFFE, U+FFFF).
+_FORBIDDEN_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+#: Texts at least this long are first checked as bytes: no regular expression scan when clean.
+_SCAN_AS_BYTES = 256
+
+
 def xml_clean(text: str) -> str:
     """Remove characters that XML 1.0 forbids (or discourages) from ``text``."""
+    if len(text) >= _SCAN_AS_BYTES:
+        raw = text.encode("utf-8", "surrogatepass")
+        if (
+            len(raw.translate(None, _FORBIDDEN_BYTES)) == len(raw)
+            and b"\xc2" not in raw
+            and b"\xed" not in raw
+            and b"\xef\xbf" not in raw
+        ):
+            return text  # about twice as fast as the scan below, for a body with nothing to remove
     return _XML_FORBIDDEN.sub("", text)
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from . import values
+from .quickload import QuickLoad, QuickNested
 from .slugs import slug_problem
 
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
@@ -103,7 +104,7 @@ class AuthorSchema(Schema):
     uri = _http(load_default=None)
 
 
-_AUTHOR = AuthorSchema()
+_AUTHOR = QuickLoad(AuthorSchema())
 
 
 class AuthorField(fields.Field[Any]):
@@ -264,8 +265,8 @@ class PostSchema(Schema):
     draft = fields.Bool(load_default=False, truthy={True}, falsy={False})
     image = Link(load_default=None)
     image_alt = Text(values.TITLE_MAX, load_default=None)
-    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
-    event = fields.Nested(EventSchema, load_default=None)
+    attachments = fields.List(QuickNested(AttachmentSchema), load_default=list)
+    event = QuickNested(EventSchema, load_default=None)
     id = Text(values.ID_MAX, blank=False, load_default=None)
     aliases = fields.List(fields.Str(validate=_slug), load_default=list)
     translation_of = fields.Str(load_default=None, validate=_slug)

@@ -135,6 +135,8 @@ def check_instant(when: datetime, *zones: ZoneInfo) -> datetime:
     offset = when.utcoffset()
     if offset is not None and offset % timedelta(minutes=1):
         raise ValueError(f"UTC offset {offset} is not a whole number of minutes")
+    if MIN_YEAR < when.year < MAX_YEAR:
+        return when  # an offset moves it by less than a day: no zone shows another year outside the window
     try:
         years = [when.year, when.astimezone(UTC).year, *(when.astimezone(z).year for z in zones)]
     except OverflowError:

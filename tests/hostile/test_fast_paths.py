@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -354,3 +355,55 @@ def test_text_dates_read_once_per_zone() -> None:
                 values.parse_when(bad, london)
         with pytest.raises(ValueError, match="outside the supported years"):
             values.parse_when("0999-12-31", ZoneInfo("UTC"))
+
+
+_FORBIDDEN_SOMEWHERE = st.sampled_from(["\x00", "\x0b", "\x1f", "\x7f", "\x80", "\x9f", "\ud800", "\udfff", "\ufffe", "\uffff"])
+_ALLOWED_NEAR = st.sampled_from(["\t", "\n", "\r", " ", "~", "\xa0", "\xc2", "\xed", "\ud7ff", "\ue000", "\ufffd", "\U00010000"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=300),
+    st.lists(_FORBIDDEN_SOMEWHERE | _ALLOWED_NEAR, max_size=4),
+    st.integers(0, 400),
+)
+@example("x" * 300, [], 0)
+@example("x" * 300, ["\x85"], 150)
+def test_xml_clean_of_long_text_removes_what_the_scan_removes(text: str, inserts: list[str], at: int) -> None:
+    """A text of 256 characters or more is checked as UTF-8 bytes first; what comes out is the scan's."""
+    for ch in inserts:
+        text = text[:at] + ch + text[at:]
+    text = text.ljust(256 + len(text) % 7, "a")
+    assert markdown.xml_clean(text) == markdown._XML_FORBIDDEN.sub("", text)
+
+
+def _years(when: Any, zones: tuple[ZoneInfo, ...]) -> list[int]:
+    try:
+        return [when.year, when.astimezone(UTC).year, *(when.astimezone(z).year for z in zones)]
+    except OverflowError:
+        return [0]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 1),
+        max_value=datetime(9998, 12, 31, 23, 59),
+        timezones=st.sampled_from([ZoneInfo(z) for z in ("UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Europe/London")]),
+    ),
+    st.lists(st.sampled_from([ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), ZoneInfo("Asia/Tokyo")]), max_size=2),
+)
+@example(datetime(1000, 1, 1, 5, tzinfo=ZoneInfo("Pacific/Kiritimati")), [])
+@example(datetime(9998, 12, 31, 20, tzinfo=ZoneInfo("UTC")), [ZoneInfo("Pacific/Kiritimati")])
+@example(datetime(1001, 1, 1, 0, tzinfo=ZoneInfo("Pacific/Kiritimati")), [ZoneInfo("Etc/GMT+12")])
+def test_instants_inside_the_window_are_accepted_as_the_full_check_would(when: Any, zones: list[ZoneInfo]) -> None:
+    """check_instant skips the conversions for a year strictly inside the window: an offset moves an
+    instant by less than a day, so every zone then shows a year inside it. The full rule decides alike."""
+    whole_minutes = when.utcoffset() % timedelta(minutes=1) == timedelta(0)
+    full_ok = whole_minutes and all(values.MIN_YEAR <= y <= values.MAX_YEAR for y in _years(when, tuple(zones)))
+    try:
+        values.check_instant(when, *zones)
+    except ValueError:
+        assert not full_ok
+    else:
+        assert full_ok

@@ -124,3 +124,32 @@ def test_front_matter_error_reported_as_before() -> None:
     with pytest.raises(ContentError) as caught:
         parse_post(raw, "x.md", site)
     assert (caught.value.field, caught.value.message) == ("draf", "Unknown field.")
+
+
+def test_nested_objects_load_quickly_and_refusals_through_marshmallow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event, an author mapping and attachments are loaded by their fields too (QuickNested); a
+    nested refusal goes through Schema.load, so its errors are marshmallow's, under the field's name."""
+    calls: list[str] = []
+    for schema in (validate.EventSchema, validate.AuthorSchema, validate.AttachmentSchema):
+        real = schema.load
+
+        def counting(self: Any, *args: Any, _real: Any = real, _name: str = schema.__name__, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(schema, "load", counting)
+    data = {
+        "title": "T",
+        "date": "2021-06-01",
+        "categories": ["news"],
+        "author": {"name": "A", "uri": "https://example.org/a"},
+        "event": {"start": "2021-07-01T10:00:00", "timezone": "Europe/London", "languages": ["en", "fr"]},
+        "attachments": [{"url": "/f.pdf", "mime_type": "application/pdf", "size_in_bytes": 10}],
+    }
+    loaded = _QUICK.load(data)
+    assert calls == []
+    assert loaded["event"]["languages"] == ["en", "fr"] and loaded["attachments"][0]["size_in_bytes"] == 10
+    with pytest.raises(ValidationError) as caught:
+        _QUICK.load({**data, "event": {"start": "2021-07-01", "attendance": "maybe"}})
+    assert caught.value.messages == {"event": {"attendance": ["Must be one of: online, offline, mixed."]}}
+    assert "EventSchema" in calls
