@@ -10,6 +10,8 @@ Each of those threads runs a unit of work inside ``GATE.work()``. The master's `
 (serving.py) calls ``GATE.quiesce()``: no unit starts any more and it waits for the running ones to
 end, at most ``WAIT`` seconds (a delivery may take its whole timeout; the arbiter must not stall
 longer), then gunicorn forks and the gate opens again in the parent (``os.register_at_fork``).
+A long unit (the outbox's first look at a large corpus) calls ``GATE.pause()`` at its safe points:
+a fork waiting goes first there, and the thread gives up the GIL.
 """
 
 from __future__ import annotations
@@ -32,21 +34,39 @@ class Gate:
         self._cond = threading.Condition()
         self._active = 0
         self._closer: int | None = None  # the thread that closed the gate for its fork
+        self._inside = threading.local()  # .depth: this thread's units of work running
 
     @contextmanager
     def work(self) -> Iterator[None]:
         """Run the body as one unit of work (waits while a fork is being prepared)."""
+        self._enter()
+        self._inside.depth = getattr(self._inside, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._inside.depth -= 1
+            self._leave()
+
+    def _enter(self) -> None:
         with self._cond:
             while self._closer is not None:
                 if not self._cond.wait(2 * self.wait):
                     self._closer = None  # closed for a fork that never came (os.fork failed): open again
             self._active += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify_all()
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        """A safe point of the running unit of work (no lock held, no statement running): a fork
+        waiting for it goes first; and the GIL goes to any thread waiting for it (the reload
+        thread's statements wait for it after each call into SQLite)."""
+        if getattr(self._inside, "depth", 0) == 1 and self._closer is not None:
+            self._leave()
+            self._enter()  # after the fork, in the parent (or once the gate gave up on it)
+        time.sleep(0)
 
     def quiesce(self) -> bool:
         """Close the gate for a fork by this thread; True when no unit of work is running any more."""
@@ -71,7 +91,7 @@ class Gate:
         """In a new child: none of the parent's threads exist here."""
         self._cond = threading.Condition()
         self._active = 0
-        self._closer = None
+        self._closer = None  # ``_inside`` stays: the thread that forked goes on here, inside its units
 
 
 GATE = Gate()

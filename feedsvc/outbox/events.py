@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,21 +55,33 @@ class PostEvent:
 Sender = Callable[[sqlite3.Connection, list[PostEvent], Site, float], None]
 
 
-def feed_topics(site: Site, post: Post) -> list[str]:
-    """Self URLs of every feed document (scope, language variant, format) that lists ``post``."""
+def feed_topics(site: Site, post: Post, memo: dict[tuple[str, str, str | None, str | None], str] | None = None) -> list[str]:
+    """Self URLs of every feed document (scope, language variant, format) that lists ``post``.
+
+    ``memo``: the URLs already built for ``site`` (a step builds the same few thousand again and again).
+    """
     scopes: list[tuple[str, str | None]] = [
         ("all", None),
         *(("category", c) for c in post.categories),
         *(("tag", t.slug) for t in post.tags),
     ]
     formats = FEED_FORMATS + ((CALENDAR.name,) if post.event else ())
-    return [
-        urls.feed(site, fmt, kind, slug, {"lang": lang}) for kind, slug in scopes for lang in (None, post.lang) for fmt in formats
-    ] + [urls.feed(site, fmt, "language", post.lang) for fmt in formats]  # /feeds/languages/<lang>/
+    memo = {} if memo is None else memo
+    out = []
+    for key in [
+        *((fmt, kind, slug, lang) for kind, slug in scopes for lang in (None, post.lang) for fmt in formats),
+        *((fmt, "language", post.lang, None) for fmt in formats),  # /feeds/languages/<lang>/
+    ]:
+        url = memo.get(key)
+        if url is None:
+            fmt, kind, slug, lang = key
+            url = memo[key] = urls.feed(site, fmt, kind, slug, {"lang": lang} if kind != "language" else None)
+        out.append(url)
+    return out
 
 
-def _describe(index: Index, post: Post) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(hash of the API object, what ``known`` keeps of the post, the API object)."""
+def _describe(index: Index, post: Post, memo: dict[Any, str] | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(hash of the API object, what ``known`` keeps of the post, the API object); ``memo``: see ``feed_topics``."""
     data = dump_post(index.site, post, index)
     digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
     info = {
@@ -76,7 +89,7 @@ def _describe(index: Index, post: Post) -> tuple[str, dict[str, Any], dict[str, 
         "url": data["url"],
         "categories": list(post.categories),
         "lang": post.lang,
-        "topics": feed_topics(index.site, post),
+        "topics": feed_topics(index.site, post, memo),
     }
     return digest, info, data
 
@@ -90,32 +103,52 @@ def _known(conn: sqlite3.Connection, slugs: Iterable[str]) -> dict[str, tuple[st
     return out
 
 
-def step(index: Index, queue: Queue, senders: list[Sender], now: float) -> int:
-    """Turn the changes committed since the last step into deliveries; the number of events."""
+#: Posts described between two calls of a step's ``pause``.
+PAUSE_EVERY = 50
+
+
+def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: Callable[[], None] | None = None) -> int:
+    """Turn the changes committed since the last step into deliveries; the number of events.
+
+    ``pause``: called between posts (every ``PAUSE_EVERY``), with no lock held: a step that looks
+    at every post (the first, or after a rebuild) lets a fork of the master go first there.
+    """
     epoch = queue.get_state("epoch")
     cursor = int(queue.get_state("cursor") or 0)
     new_epoch, last, slugs = index.changes(epoch or "", cursor)
     if epoch is not None and slugs == [] and last == cursor:
         return 0
     first = epoch is None
-    with queue.lock:
-        if slugs is None or first:
-            posts = index.posts
-            candidates = [p.slug for i in range(0, len(posts), 1000) for p in posts[i : i + 1000]]
+    pause = pause or (lambda: None)
+    if slugs is None or first:
+        posts = index.posts
+        candidates = []
+        for i in range(0, len(posts), 1000):
+            candidates += [p.slug for p in posts[i : i + 1000]]
+            pause()
+        with queue.lock:
             candidates += [r[0] for r in queue.conn.execute("SELECT slug FROM known")]
-        else:
-            candidates = slugs
-        todo = list(dict.fromkeys(candidates))
-        known = _known(queue.conn, todo)
+    else:
+        candidates = slugs
+    order = list(dict.fromkeys(candidates))
+    known: dict[str, tuple[str, dict[str, Any]]] = {}
+    for i in range(0, len(order), 1000):
+        with queue.lock:
+            known.update(_known(queue.conn, order[i : i + 1000]))
+        pause()
+    todo = deque(order)  # popped from the left: a list's pop(0) is quadratic
     events: list[PostEvent] = []
     rows: list[tuple[str, str, bytes]] = []
     gone: list[str] = []
     seen: set[str] = set()
+    memo: dict[Any, str] = {}
     while todo:
-        slug = todo.pop(0)
+        slug = todo.popleft()
         if slug in seen:
             continue
         seen.add(slug)
+        if len(seen) % PAUSE_EVERY == 0:
+            pause()
         post = index.get(slug)
         before = known.get(slug)
         if post is None:
@@ -133,7 +166,7 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float) -> int:
                     )
                 )
             continue
-        digest, info, data = _describe(index, post)
+        digest, info, data = _describe(index, post, memo)
         if before is not None and before[0] == digest:
             continue
         rows.append((slug, digest, orjson.dumps(info)))
@@ -143,7 +176,7 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float) -> int:
             more = [t["slug"] for t in data.get("translations", []) if t["slug"] not in seen]
             with queue.lock:
                 known.update(_known(queue.conn, more))
-            todo += more
+            todo.extend(more)
     with queue.transaction() as conn:
         conn.executemany("INSERT OR REPLACE INTO known VALUES (?, ?, ?)", rows)
         conn.executemany("DELETE FROM known WHERE slug = ?", [(s,) for s in gone])

@@ -132,7 +132,7 @@ class Sender:
             from .fediverse import delivery
 
             senders.append(delivery.sender(self.fediverse, self.current))
-        return events.step(self.current(), self.queue, senders, self.clock())
+        return events.step(self.current(), self.queue, senders, self.clock(), pause=GATE.pause)
 
     def run_once(self) -> int:
         """Collect, then attempt every due delivery in turn, in this thread; the number attempted (tests, CLI)."""

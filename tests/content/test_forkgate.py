@@ -92,3 +92,46 @@ def test_a_fork_that_never_comes_does_not_close_the_gate_for_good() -> None:
     t, done = _unit_in_thread(gate)
     t.join(10)
     assert done.is_set()
+
+
+def test_a_long_unit_lets_a_fork_go_first_at_its_pauses() -> None:
+    """The outbox's look at every post of a large corpus is one unit of 20 s: each fork of a first
+    start waited the whole WAIT for it. At its pauses the fork goes first; then the unit goes on."""
+    gate = Gate(wait=5.0)
+    stop, inside, steps = threading.Event(), threading.Event(), [0]
+
+    def long_unit() -> None:
+        with gate.work():
+            inside.set()
+            while not stop.is_set():
+                steps[0] += 1
+                gate.pause()
+
+    t = threading.Thread(target=long_unit, daemon=True)
+    t.start()
+    inside.wait(10)
+    began = time.monotonic()
+    assert gate.quiesce() is True, "the fork waited for the whole unit"
+    assert time.monotonic() - began < 2.0
+    held = steps[0]
+    time.sleep(0.2)
+    assert steps[0] == held, "the unit stays paused until the fork is done"
+    gate.reopen()
+    deadline = time.monotonic() + 10
+    while steps[0] == held and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert steps[0] > held, "after the fork the unit goes on"
+    stop.set()
+    t.join(10)
+    assert gate.quiesce() is True  # the unit ended: nothing is counted as running any more
+    gate.reopen()
+
+
+def test_a_pause_outside_a_unit_changes_nothing() -> None:
+    gate = Gate(wait=0.2)
+    gate.pause()  # a step run by the CLI or a test, not by a thread of the master
+    assert gate.quiesce() is True
+    gate.reopen()
+    t, entered = _unit_in_thread(gate)
+    t.join(10)
+    assert entered.is_set()
