@@ -5,9 +5,10 @@ unpublished or regrouped (``Index.changes``). For each such slug this module com
 post's API object now with the hash it recorded when it last saw the post (``known``, in
 the queue database), and names the event: ``post.published`` (not known, published now),
 ``post.updated`` (known, another representation), ``post.deleted`` (known, no longer
-published). The events, the new ``known`` rows and the log position are written in one
-queue transaction, so a crash before it repeats the step and a crash after it loses
-nothing. Whatever makes a post go live or leave (an edit, a deletion, a scheduled time)
+published). Each event is written in the same queue transaction as its new ``known`` row,
+and the log position with the last of them (a step over many posts writes every
+``WRITE_EVERY``), so a crash before the end repeats the step, which finds what was written
+equal and sends only the rest, and a crash after it loses nothing. Whatever makes a post go live or leave (an edit, a deletion, a scheduled time)
 reaches the outbox the same way: as a change the writer committed.
 
 The first time (no position stored) only records what is there: nothing is sent for an
@@ -105,6 +106,8 @@ def _known(conn: sqlite3.Connection, slugs: Iterable[str]) -> dict[str, tuple[st
 
 #: Posts described between two calls of a step's ``pause``.
 PAUSE_EVERY = 50
+#: Known rows a step keeps before it writes them (and their events) to the queue.
+WRITE_EVERY = 2000
 
 
 def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: Callable[[], None] | None = None) -> int:
@@ -142,6 +145,28 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: C
     gone: list[str] = []
     seen: set[str] = set()
     memo: dict[Any, str] = {}
+    sent = 0
+
+    def write(final: bool) -> None:
+        """The known rows and the events so far in one queue transaction; the log position with the last.
+
+        A step that stops between two writes is taken again from its start: what was written
+        then compares equal, so no event is sent twice and none is lost.
+        """
+        nonlocal sent
+        with queue.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO known VALUES (?, ?, ?)", rows)
+            conn.executemany("DELETE FROM known WHERE slug = ?", [(s,) for s in gone])
+            if final:
+                conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", [("epoch", new_epoch), ("cursor", last)])
+            if events:
+                for send in senders:
+                    send(conn, events, index.site, now)
+        sent += len(events)
+        rows.clear()
+        gone.clear()
+        events.clear()
+
     while todo:
         slug = todo.popleft()
         if slug in seen:
@@ -149,39 +174,38 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: C
         seen.add(slug)
         if len(seen) % PAUSE_EVERY == 0:
             pause()
+            if len(rows) + len(gone) >= WRITE_EVERY:
+                write(final=False)  # a look at every post keeps a few thousand posts in memory, not all
         post = index.get(slug)
         before = known.get(slug)
         if post is None:
             if before is not None:
                 gone.append(slug)
                 info = before[1]
-                events.append(
-                    PostEvent(
-                        DELETED,
-                        slug,
-                        {"id": info["id"], "slug": slug, "url": info["url"]},
-                        tuple(info["categories"]),
-                        info["lang"],
-                        tuple(info["topics"]),
+                if not first:
+                    events.append(
+                        PostEvent(
+                            DELETED,
+                            slug,
+                            {"id": info["id"], "slug": slug, "url": info["url"]},
+                            tuple(info["categories"]),
+                            info["lang"],
+                            tuple(info["topics"]),
+                        )
                     )
-                )
             continue
         digest, info, data = _describe(index, post, memo)
         if before is not None and before[0] == digest:
             continue
         rows.append((slug, digest, orjson.dumps(info)))
+        if first:
+            continue  # the first step records what is there and sends nothing
         topics = dict.fromkeys([*info["topics"], *(before[1]["topics"] if before else [])])
         events.append(PostEvent(UPDATED if before else PUBLISHED, slug, data, tuple(post.categories), post.lang, tuple(topics)))
-        if slugs is not None and not first:  # its translations show its title and URL: look at them too
+        if slugs is not None:  # its translations show its title and URL: look at them too
             more = [t["slug"] for t in data.get("translations", []) if t["slug"] not in seen]
             with queue.lock:
                 known.update(_known(queue.conn, more))
             todo.extend(more)
-    with queue.transaction() as conn:
-        conn.executemany("INSERT OR REPLACE INTO known VALUES (?, ?, ?)", rows)
-        conn.executemany("DELETE FROM known WHERE slug = ?", [(s,) for s in gone])
-        conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", [("epoch", new_epoch), ("cursor", last)])
-        if not first:
-            for send in senders:
-                send(conn, events, index.site, now)
-    return 0 if first else len(events)
+    write(final=True)
+    return sent

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from feedsvc.extensions import state
 from feedsvc.outbox import events, outbox
 
@@ -53,3 +55,37 @@ def test_topics_built_once_per_step_are_the_urls_built_each_time(site: Any, make
     for post in posts + posts:
         assert events.feed_topics(index.site, post, memo) == events.feed_topics(index.site, post)
     assert len(memo) < sum(len(events.feed_topics(index.site, p)) for p in posts) / 4, "scopes repeat: few URLs are built"
+
+
+def test_a_step_written_in_parts_sends_each_event_once_even_when_it_stops_midway(
+    site: Any, make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look at every post writes its known rows and events every WRITE_EVERY posts (memory stays
+    bounded) and the log position last: stopped between two writes, the next step sends the rest, once."""
+    _corpus(site, 30)
+    app = make_app()
+    live = state(app).live
+    queue = outbox(app).sender.queue
+    events.step(live.current, queue, [], 0.0)
+    for i in range(30):
+        site.post(f"p{i:04d}", "Edited.", title=f"Post {i} (edited)", date=f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}")
+    index = live.refresh()
+    monkeypatch.setattr(events, "PAUSE_EVERY", 1)
+    monkeypatch.setattr(events, "WRITE_EVERY", 4)
+    calls = [0]
+
+    def record(conn: Any, evs: list[events.PostEvent], site_: Any, now: float) -> None:
+        calls[0] += 1
+        conn.execute("CREATE TABLE IF NOT EXISTS got(type TEXT, slug TEXT)")
+        conn.executemany("INSERT INTO got VALUES (?, ?)", [(e.type, e.slug) for e in evs])
+        if calls[0] == 3:
+            raise RuntimeError("the process stops here")
+
+    with pytest.raises(RuntimeError):
+        events.step(index, queue, [record], 0.0)
+    got = queue.conn.execute("SELECT count(*) FROM got").fetchone()[0]
+    assert 0 < got < 30, "two parts were written before the stop"
+    assert events.step(index, queue, [record], 0.0) == 30 - got
+    rows = queue.conn.execute("SELECT type, slug FROM got ORDER BY slug").fetchall()
+    assert rows == [(events.UPDATED, f"p{i:04d}") for i in range(30)], "each post's update once"
+    assert events.step(index, queue, [record], 0.0) == 0
