@@ -8,8 +8,9 @@ the queue database), and names the event: ``post.published`` (not known, publish
 published). Each event is written in the same queue transaction as its new ``known`` row,
 and the log position with the last of them (a step over many posts writes every
 ``WRITE_EVERY``), so a crash before the end repeats the step, which finds what was written
-equal and sends only the rest, and a crash after it loses nothing. Whatever makes a post go live or leave (an edit, a deletion, a scheduled time)
-reaches the outbox the same way: as a change the writer committed.
+equal and sends only the rest, and a crash after it loses nothing. Whatever makes a post
+go live or leave (an edit, a deletion, a scheduled time) reaches the outbox the same way:
+as a change the writer committed.
 
 The first time (no position stored) only records what is there: nothing is sent for an
 existing corpus. A log that cannot answer (a rebuilt index database, entries dropped)
