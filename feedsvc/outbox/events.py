@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,13 +96,15 @@ def _describe(index: Index, post: Post, memo: dict[Any, str] | None = None) -> t
     return digest, info, data
 
 
-def _known(conn: sqlite3.Connection, slugs: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    out = {}
-    for slug in slugs:
-        row = conn.execute("SELECT hash, info FROM known WHERE slug = ?", (slug,)).fetchone()
-        if row is not None:
-            out[slug] = (row[0], orjson.loads(row[1]))
-    return out
+def _known(queue: Queue, slug: str) -> tuple[str, dict[str, Any]] | None:
+    """What the queue recorded when it last saw the post (its API object's hash, its ``info``), or None."""
+    with queue.lock:
+        row = queue.conn.execute("SELECT hash, info FROM known WHERE slug = ?", (slug,)).fetchone()
+    return None if row is None else (row[0], orjson.loads(row[1]))
+
+
+def _no_pause() -> None:
+    pass
 
 
 #: Posts described between two calls of a step's ``pause``.
@@ -111,7 +113,7 @@ PAUSE_EVERY = 50
 WRITE_EVERY = 2000
 
 
-def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: Callable[[], None] | None = None) -> int:
+def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: Callable[[], None] = _no_pause) -> int:
     """Turn the changes committed since the last step into deliveries; the number of events.
 
     ``pause``: called between posts (every ``PAUSE_EVERY``), with no lock held: a step that looks
@@ -123,28 +125,26 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: C
     if epoch is not None and slugs == [] and last == cursor:
         return 0
     first = epoch is None
-    pause = pause or (lambda: None)
-    if slugs is None or first:
-        posts = index.posts
-        candidates = []
-        for i in range(0, len(posts), 1000):
-            candidates += [p.slug for p in posts[i : i + 1000]]
-            pause()
-        with queue.lock:
-            candidates += [r[0] for r in queue.conn.execute("SELECT slug FROM known")]
-    else:
-        candidates = slugs
-    order = list(dict.fromkeys(candidates))
-    known: dict[str, tuple[str, dict[str, Any]]] = {}
-    for i in range(0, len(order), 1000):
-        with queue.lock:
-            known.update(_known(queue.conn, order[i : i + 1000]))
-        pause()
-    todo = deque(order)  # popped from the left: a list's pop(0) is quadratic
+    every = slugs is None or first
+    seen: set[str] = set()
+    follow: deque[str] = deque(() if every else slugs or ())  # popped from the left (a list's pop(0) is quadratic)
+
+    def compared() -> Iterator[tuple[str, Post | None]]:
+        """Each post to compare, once, with its post now (None: published no more)."""
+        if every:  # every published post as listed (read once), then every post known before
+            posts = index.posts
+            for i in range(0, len(posts), 1000):
+                yield from ((p.slug, p) for p in posts[i : i + 1000])
+            with queue.lock:
+                follow.extend(r[0] for r in queue.conn.execute("SELECT slug FROM known"))
+        while follow:
+            slug = follow.popleft()
+            if slug not in seen:
+                yield slug, index.get(slug)
+
     events: list[PostEvent] = []
     rows: list[tuple[str, str, bytes]] = []
     gone: list[str] = []
-    seen: set[str] = set()
     memo: dict[Any, str] = {}
     sent = 0
 
@@ -168,8 +168,7 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: C
         gone.clear()
         events.clear()
 
-    while todo:
-        slug = todo.popleft()
+    for slug, post in compared():
         if slug in seen:
             continue
         seen.add(slug)
@@ -177,8 +176,7 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: C
             pause()
             if len(rows) + len(gone) >= WRITE_EVERY:
                 write(final=False)  # a look at every post keeps a few thousand posts in memory, not all
-        post = index.get(slug)
-        before = known.get(slug)
+        before = _known(queue, slug)
         if post is None:
             if before is not None:
                 gone.append(slug)
@@ -203,10 +201,7 @@ def step(index: Index, queue: Queue, senders: list[Sender], now: float, pause: C
             continue  # the first step records what is there and sends nothing
         topics = dict.fromkeys([*info["topics"], *(before[1]["topics"] if before else [])])
         events.append(PostEvent(UPDATED if before else PUBLISHED, slug, data, tuple(post.categories), post.lang, tuple(topics)))
-        if slugs is not None:  # its translations show its title and URL: look at them too
-            more = [t["slug"] for t in data.get("translations", []) if t["slug"] not in seen]
-            with queue.lock:
-                known.update(_known(queue.conn, more))
-            todo.extend(more)
+        if not every:  # its translations show its title and URL: look at them too
+            follow.extend(t["slug"] for t in data.get("translations", []) if t["slug"] not in seen)
     write(final=True)
     return sent
