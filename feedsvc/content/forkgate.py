@@ -11,7 +11,7 @@ Each of those threads runs a unit of work inside ``GATE.work()``. The master's `
 end, at most ``WAIT`` seconds (a delivery may take its whole timeout; the arbiter must not stall
 longer), then gunicorn forks and the gate opens again in the parent (``os.register_at_fork``).
 A long unit (the outbox's first look at a large corpus) calls ``GATE.pause()`` at its safe points:
-a fork waiting goes first there, and the thread gives up the GIL.
+a fork waiting goes first there.
 """
 
 from __future__ import annotations
@@ -61,12 +61,10 @@ class Gate:
 
     def pause(self) -> None:
         """A safe point of the running unit of work (no lock held, no statement running): a fork
-        waiting for it goes first; and the GIL goes to any thread waiting for it (the reload
-        thread's statements wait for it after each call into SQLite)."""
+        waiting for it goes first. Outside a unit, or inside one nested in another, nothing."""
         if getattr(self._inside, "depth", 0) == 1 and self._closer is not None:
             self._leave()
             self._enter()  # after the fork, in the parent (or once the gate gave up on it)
-        time.sleep(0)
 
     def quiesce(self) -> bool:
         """Close the gate for a fork by this thread; True when no unit of work is running any more."""
