@@ -12,10 +12,16 @@ end, at most ``WAIT`` seconds (a delivery may take its whole timeout; the arbite
 longer), then gunicorn forks and the gate opens again in the parent (``os.register_at_fork``).
 A long unit (the outbox's first look at a large corpus) calls ``GATE.pause()`` at its safe points:
 a fork waiting goes first there.
+
+The interpreter's exit is the same kind of moment: the databases' finalizers close their
+connections while those threads (daemons) still run, and a connection closed under a statement
+crashed the process. A process that starts such a thread calls ``GATE.close_at_exit()``: at exit,
+before the finalizers, the gate closes and the running units end first.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -35,6 +41,7 @@ class Gate:
         self._active = 0
         self._closer: int | None = None  # the thread that closed the gate for its fork
         self._inside = threading.local()  # .depth: this thread's units of work running
+        self._exit_pid = 0  # the process that registered the exit hook
 
     @contextmanager
     def work(self) -> Iterator[None]:
@@ -77,6 +84,20 @@ class Gate:
                     return False
                 self._cond.wait(left)
         return True
+
+    def close_at_exit(self) -> None:
+        """At this process's exit, before the finalizers registered so far (atexit runs the last
+        registered first): no unit of work starts any more, and the running ones end first (at most
+        ``wait`` seconds). Called by whatever starts a thread that works in units, once it has
+        opened what those units use."""
+        pid = os.getpid()
+        if self._exit_pid != pid:
+            self._exit_pid = pid
+            atexit.register(self._at_exit, pid)
+
+    def _at_exit(self, pid: int) -> None:
+        if os.getpid() == pid:  # not in a forked child, which inherits the hook but none of the threads
+            self.quiesce()
 
     def reopen(self) -> None:
         """Let units of work start again (after the fork, in the thread that closed the gate)."""

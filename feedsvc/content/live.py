@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .errors import ContentUnavailable, NoContentYet
+from .forkgate import GATE
 from .index import Header, Index, read_header
 from .loader import Loader, Progress
 from .readers import Heartbeat, ReaderPool, Status, end_read
@@ -256,6 +257,7 @@ class LiveIndex:
             self._pid = os.getpid()
             self._stop = threading.Event()
             threading.Thread(target=self._run, name="feedsvc-reload", daemon=True).start()
+            GATE.close_at_exit()  # its reloads end before the database's connection closes at exit
         if self.loader.database.writer:
             for callback in self._writer_listeners:
                 self._call_writer_listener(callback)

@@ -114,6 +114,7 @@ class Sender:
         self._pool = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="feedsvc-outbox")
         self._thread = threading.Thread(target=self._run, name="feedsvc-outbox", daemon=True)
         self._thread.start()
+        GATE.close_at_exit()  # its turns end before the databases close at exit
         return True
 
     def wake(self, *args: object) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from feedsvc.content.forkgate import GATE, Gate
 
@@ -133,3 +136,34 @@ def test_a_pause_outside_a_unit_changes_nothing() -> None:
     t, entered = _unit_in_thread(gate)
     t.join(10)
     assert entered.is_set()
+
+
+EXIT_PROBE = r"""
+import atexit, sys, threading, time
+sys.path.insert(0, {root!r})
+from feedsvc.content.forkgate import GATE
+atexit.register(lambda: print("connections closed", flush=True))  # as the databases' finalizers, registered first
+started = threading.Event()
+
+def unit():
+    with GATE.work():
+        started.set()
+        time.sleep(0.5)  # a reload's statements
+        print("unit ended", flush=True)
+    with GATE.work():  # the next turn never starts once the process exits
+        print("another unit", flush=True)
+
+threading.Thread(target=unit, daemon=True).start()
+started.wait(10)
+GATE.close_at_exit()
+GATE.close_at_exit()  # once per process
+"""
+
+
+def test_at_exit_the_running_unit_ends_before_the_connections_close() -> None:
+    """The interpreter closed the writer's connection (a finalizer at exit) under the reload thread's
+    statement: the process crashed with SIGSEGV at exit, about one stop in four."""
+    root = str(Path(__file__).resolve().parents[2])
+    run = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(root=root)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["unit ended", "connections closed"]
